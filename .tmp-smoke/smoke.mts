@@ -1,0 +1,16 @@
+import { createTwilioApi } from '../src/twilio/client.js';
+const t0 = performance.now();
+const api0 = createTwilioApi({ accountSid: 'AC' + '0'.repeat(32), authToken: 'x', apiBaseUrl: 'http://127.0.0.1:1' });
+const t1 = performance.now();
+for (let i = 0; i < 1000; i++) createTwilioApi({ accountSid: 'AC' + '0'.repeat(32), authToken: 'x', apiBaseUrl: 'http://127.0.0.1:1' });
+const t2 = performance.now();
+console.log('first', (t1 - t0).toFixed(2), 'ms; avg next', ((t2 - t1) / 1000).toFixed(4), 'ms');
+const t3 = performance.now();
+await api0.fetchAccount().catch((e) => console.log(e.name, e.kind, e.status, e.transient, e.message));
+const t4 = performance.now();
+console.log('first call', (t4 - t3).toFixed(1));
+const api1 = createTwilioApi({ accountSid: 'AC' + '0'.repeat(32), authToken: 'x', apiBaseUrl: 'http://127.0.0.1:1' });
+const t5 = performance.now();
+await api1.fetchAccount().catch((e) => console.log(e.name, e.kind, e.status, e.transient, e.message));
+console.log('second call (new client)', (performance.now() - t5).toFixed(1));
+await createTwilioApi({ accountSid: 'XX1', authToken: 'x', apiBaseUrl: 'http://127.0.0.1:1' }).fetchAccount().catch((e) => console.log(e.name, e.kind, e.message));

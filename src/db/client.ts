@@ -1,0 +1,122 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import postgres from 'postgres';
+import type { Logger } from 'pino';
+import * as schema from './schema.js';
+
+export type Schema = typeof schema;
+/** The drizzle database or a transaction of it: both run the same queries on either driver. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export const MIGRATIONS_FOLDER = resolve(import.meta.dirname, '../../drizzle');
+
+export interface NotificationListener {
+  unlisten(): Promise<void>;
+}
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly db: Db;
+  /** SQL statements issued through drizzle since start; tests and the benchmark read it. */
+  readonly stats: { statements: number };
+  ping(): Promise<void>;
+  /** Postgres LISTEN (postgres.js keeps one dedicated connection for it); null on PGlite. */
+  listen: ((channel: string, onPayload: (payload: string) => void) => Promise<NotificationListener>) | null;
+  /** Raw postgres.js client, for the few statements drizzle cannot express well (NOTIFY batches). */
+  readonly sql: postgres.Sql | null;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  databaseUrl: string | null;
+  dataDir: string;
+  poolSize: number;
+  logger: Logger;
+}
+
+const MIGRATION_LOCK_ID = 72_410_593;
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  const stats = { statements: 0 };
+  const drizzleLogger = { logQuery: () => void stats.statements++ };
+
+  if (opts.databaseUrl) {
+    const client = postgres(opts.databaseUrl, {
+      max: opts.poolSize,
+      onnotice: () => {},
+      connect_timeout: 10,
+      // Explicit: prepared statements pay off on the hot paths (webhook ingest, lists).
+      prepare: true,
+    });
+    const db = drizzlePostgres(client, { schema, logger: drizzleLogger }) as unknown as Db;
+    return {
+      kind: 'postgres',
+      db,
+      stats,
+      sql: client,
+      async ping() {
+        await client`select 1`;
+      },
+      listen: async (channel, onPayload) => {
+        const sub = await client.listen(channel, onPayload);
+        return { unlisten: () => sub.unlisten() };
+      },
+      async close() {
+        await client.end({ timeout: 5 });
+      },
+    };
+  }
+
+  const inMemory = opts.dataDir === 'memory://';
+  if (!inMemory) mkdirSync(resolve(opts.dataDir), { recursive: true });
+  const pg = inMemory ? new PGlite() : new PGlite(resolve(opts.dataDir, 'pglite'));
+  await pg.waitReady;
+  const db = drizzlePglite(pg, { schema, logger: drizzleLogger }) as unknown as Db;
+  return {
+    kind: 'pglite',
+    db,
+    stats,
+    sql: null,
+    async ping() {
+      await pg.query('select 1');
+    },
+    listen: null,
+    async close() {
+      if (!pg.closed) await pg.close();
+    },
+  };
+}
+
+/**
+ * Applies the committed SQL migrations. On Postgres an advisory lock serialises instances that
+ * start together, so two servers never race on the same migration.
+ */
+export async function migrateDatabase(database: Database): Promise<void> {
+  if (database.kind === 'pglite') {
+    await migratePglite(database.db as unknown as Parameters<typeof migratePglite>[0], {
+      migrationsFolder: MIGRATIONS_FOLDER,
+    });
+    return;
+  }
+  const client = database.sql!;
+  // The lock lives on its own reserved connection; the migrator runs on the pool meanwhile.
+  const lockConnection = await client.reserve();
+  try {
+    await lockConnection`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+    await migratePostgres(database.db as unknown as Parameters<typeof migratePostgres>[0], {
+      migrationsFolder: MIGRATIONS_FOLDER,
+    });
+  } finally {
+    await lockConnection`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.catch(() => {});
+    lockConnection.release();
+  }
+}
+
+export { sql };

@@ -1,0 +1,174 @@
+import type { Logger } from '../shared/logger.js';
+
+export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated';
+
+/** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
+export interface LiveEvent {
+  type: LiveEventType;
+  tenantId: string;
+  /** The message id (message events) or the conversation id (conversationUpdated). */
+  id: string;
+  conversationId: string;
+}
+
+/** Carries events between server instances. The in-process one is used with PGlite or one instance. */
+export interface EventTransport {
+  readonly name: string;
+  start(deliver: (events: LiveEvent[]) => void): Promise<void>;
+  publish(events: LiveEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class InProcessTransport implements EventTransport {
+  readonly name = 'in-process';
+  private deliver: ((events: LiveEvent[]) => void) | null = null;
+
+  async start(deliver: (events: LiveEvent[]) => void): Promise<void> {
+    this.deliver = deliver;
+  }
+
+  async publish(events: LiveEvent[]): Promise<void> {
+    // A copy, as a remote transport would deliver: local subscribers never share the publisher's object.
+    const copies = events.map((e) => ({ ...e }));
+    queueMicrotask(() => this.deliver?.(copies));
+  }
+
+  async close(): Promise<void> {
+    this.deliver = null;
+  }
+}
+
+export interface SubscribeFilter {
+  types: readonly LiveEventType[];
+  conversationId?: string | null;
+}
+
+const MAX_QUEUED_PER_SUBSCRIBER = 1000;
+
+class Subscriber implements AsyncIterableIterator<LiveEvent> {
+  private readonly queue: LiveEvent[] = [];
+  private waiting: ((result: IteratorResult<LiveEvent>) => void) | null = null;
+  private done = false;
+  dropped = 0;
+
+  constructor(
+    readonly tenantId: string,
+    private readonly filter: SubscribeFilter,
+    private readonly onClose: (s: Subscriber) => void,
+  ) {}
+
+  accepts(event: LiveEvent): boolean {
+    if (!this.filter.types.includes(event.type)) return false;
+    return !this.filter.conversationId || this.filter.conversationId === event.conversationId;
+  }
+
+  push(event: LiveEvent): void {
+    if (this.done) return;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve({ value: event, done: false });
+      return;
+    }
+    // A client that stops reading must not grow the server's memory without bound.
+    if (this.queue.length >= MAX_QUEUED_PER_SUBSCRIBER) {
+      this.queue.shift();
+      this.dropped++;
+    }
+    this.queue.push(event);
+  }
+
+  next(): Promise<IteratorResult<LiveEvent>> {
+    const event = this.queue.shift();
+    if (event) return Promise.resolve({ value: event, done: false });
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<LiveEvent>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.length = 0;
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = null;
+    this.onClose(this);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<LiveEvent> {
+    return this;
+  }
+}
+
+/**
+ * Tenant-scoped live events. Services publish after commit; the transport carries them to every
+ * instance; each instance hands them to its local subscribers of that tenant only. Every local
+ * subscriber of an event receives the same object, so a row loader memoised on it loads once per
+ * instance however many subscribers there are.
+ */
+export class EventBus {
+  private readonly byTenant = new Map<string, Set<Subscriber>>();
+
+  constructor(
+    private readonly transport: EventTransport,
+    private readonly logger: Logger,
+  ) {}
+
+  get transportName(): string {
+    return this.transport.name;
+  }
+
+  async start(): Promise<void> {
+    await this.transport.start((events) => this.deliverLocally(events));
+  }
+
+  /** Call only after the transaction that made the change has committed. Never throws. */
+  publish(...events: LiveEvent[]): void {
+    if (events.length === 0) return;
+    this.transport.publish(events).catch((err: unknown) => {
+      this.logger.error({ err, count: events.length }, 'live event publish failed');
+    });
+  }
+
+  subscribe(tenantId: string, filter: SubscribeFilter): AsyncIterableIterator<LiveEvent> {
+    const subscriber = new Subscriber(tenantId, filter, (s) => this.remove(s));
+    let set = this.byTenant.get(tenantId);
+    if (!set) this.byTenant.set(tenantId, (set = new Set()));
+    set.add(subscriber);
+    return subscriber;
+  }
+
+  get subscriberCount(): number {
+    let n = 0;
+    for (const set of this.byTenant.values()) n += set.size;
+    return n;
+  }
+
+  hasLocalSubscribers(tenantId: string): boolean {
+    return (this.byTenant.get(tenantId)?.size ?? 0) > 0;
+  }
+
+  private deliverLocally(events: LiveEvent[]): void {
+    for (const event of events) {
+      const set = this.byTenant.get(event.tenantId);
+      if (!set) continue;
+      for (const subscriber of set) if (subscriber.accepts(event)) subscriber.push(event);
+    }
+  }
+
+  private remove(subscriber: Subscriber): void {
+    const set = this.byTenant.get(subscriber.tenantId);
+    if (!set) return;
+    set.delete(subscriber);
+    if (set.size === 0) this.byTenant.delete(subscriber.tenantId);
+  }
+
+  async close(): Promise<void> {
+    for (const set of [...this.byTenant.values()]) for (const s of [...set]) s.close();
+    await this.transport.close();
+  }
+}

@@ -1,0 +1,54 @@
+import DataLoader from 'dataloader';
+import type { AppDeps, AuthUser, TenantScope } from '../shared/deps.js';
+import { unauthenticated } from '../shared/errors.js';
+
+/** Per-operation context, for HTTP requests and for each graphql-ws subscription alike. */
+export class RequestContext {
+  private readonly loaders = new Map<string, DataLoader<string, unknown>>();
+  private tenantScope: TenantScope | null = null;
+
+  constructor(
+    readonly deps: AppDeps,
+    readonly requestId: string,
+    readonly auth: AuthUser | null,
+    readonly clientIp: string,
+  ) {}
+
+  get user(): AuthUser {
+    if (!this.auth) throw unauthenticated();
+    return this.auth;
+  }
+
+  /** The caller's tenant, from the verified token; what every tenant-bound service is built from. */
+  scope(): TenantScope {
+    this.tenantScope ??= { deps: this.deps, tenantId: this.user.tenantId, user: this.user };
+    return this.tenantScope;
+  }
+
+  /**
+   * A per-operation DataLoader over rows keyed by id: one query per field per level of a result,
+   * whatever the page size. Rows the fetch does not return load as null.
+   */
+  byId<V extends { id: string }>(name: string, fetch: (ids: readonly string[]) => Promise<V[]>): DataLoader<string, V | null> {
+    let loader = this.loaders.get(name) as DataLoader<string, V | null> | undefined;
+    if (!loader) {
+      loader = new DataLoader<string, V | null>(async (ids) => {
+        const rows = await fetch(ids);
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id) ?? null);
+      });
+      this.loaders.set(name, loader as DataLoader<string, unknown>);
+    }
+    return loader;
+  }
+
+  /** A per-operation DataLoader with its own key-to-value mapping (e.g. rows keyed by a foreign key). */
+  loader<K, V>(name: string, batch: (keys: readonly K[]) => Promise<V[]>): DataLoader<K, V> {
+    let loader = this.loaders.get(name) as unknown as DataLoader<K, V> | undefined;
+    if (!loader) {
+      loader = new DataLoader<K, V>(batch);
+      this.loaders.set(name, loader as unknown as DataLoader<string, unknown>);
+    }
+    return loader;
+  }
+}

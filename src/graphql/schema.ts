@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { authChecker } from './auth-checker.js';
+import { resolvers } from './resolvers.js';
+
+let built: Promise<GraphQLSchema> | null = null;
+
+/** Builds the code-first schema once per process (type-graphql's metadata is global). */
+export function buildAppSchema(): Promise<GraphQLSchema> {
+  built ??= buildSchema({
+    resolvers,
+    authChecker,
+    // Inputs are validated by the services, which own the rules and the error messages.
+    validate: false,
+  });
+  return built;
+}
+
+export const SCHEMA_HEADER =
+  '# Emitted by `npm run schema:emit` from the type-graphql code; do not edit by hand.\n' +
+  '# A test fails when this file differs from what the code builds.\n\n';
+
+export function printAppSchema(schema: GraphQLSchema): string {
+  return SCHEMA_HEADER + printSchema(lexicographicSortSchema(schema)) + '\n';
+}

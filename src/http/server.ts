@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import type { AppDeps } from '../shared/deps.js';
+import { registerGraphQL, type GraphQLEndpoint } from './graphql.js';
+import { registerHealthRoutes } from './health.routes.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface HttpServer {
+  app: FastifyInstance;
+  graphql: GraphQLEndpoint;
+}
+
+export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Promise<HttpServer> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.config.graphql.bodyLimitBytes,
+    trustProxy: deps.config.trustProxy,
+    // Keep a caller's request id (from a proxy or client) when it is sane; otherwise make one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  registerHealthRoutes(app, deps.database);
+  const graphql = await registerGraphQL(app, deps, schema);
+  return { app, graphql };
+}

@@ -1,0 +1,5 @@
+export enum ConversationStatus {
+  OPEN = 'OPEN',
+  PENDING = 'PENDING',
+  RESOLVED = 'RESOLVED',
+}

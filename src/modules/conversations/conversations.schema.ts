@@ -1,0 +1,45 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, pgEnum, pgTable, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { contacts } from '../contacts/contacts.schema.js';
+import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
+import { tenants } from '../tenants/tenants.schema.js';
+import { users } from '../users/users.schema.js';
+import { ConversationStatus } from './conversation-status.js';
+
+export const conversationStatusEnum = pgEnum('conversation_status', ConversationStatus);
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id, { onDelete: 'cascade' }),
+    phoneNumberId: uuid('phone_number_id')
+      .notNull()
+      .references(() => phoneNumbers.id, { onDelete: 'cascade' }),
+    status: conversationStatusEnum('status').notNull().default(ConversationStatus.OPEN),
+    assigneeId: uuid('assignee_id').references(() => users.id, { onDelete: 'set null' }),
+    /** Inbound messages since the last markConversationRead; kept as a counter so lists never count rows. */
+    unreadCount: integer('unread_count').notNull().default(0),
+    lastMessageAt: timestamp('last_message_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    lastMessageId: uuid('last_message_id'),
+    lastReadAt: timestamp('last_read_at', { withTimezone: true, mode: 'date' }),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    // One live (not RESOLVED) conversation per (tenant, our number, contact): concurrent first
+    // messages from a new customer thread into one conversation by this index, not by luck.
+    uniqueIndex('conversations_live_uq')
+      .on(t.tenantId, t.phoneNumberId, t.contactId)
+      .where(sql`${t.status} <> 'RESOLVED'`),
+    index('conversations_tenant_activity_idx').on(t.tenantId, t.lastMessageAt.desc(), t.id.desc()),
+    index('conversations_tenant_assignee_idx').on(t.tenantId, t.assigneeId, t.lastMessageAt.desc()),
+  ],
+);
+
+export type ConversationRow = typeof conversations.$inferSelect;

@@ -1,0 +1,57 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { conversations } from '../conversations/conversations.schema.js';
+import { tenants } from '../tenants/tenants.schema.js';
+import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
+import { users } from '../users/users.schema.js';
+import { MessageDirection, MessageStatus } from './message.enums.js';
+
+export const messageDirectionEnum = pgEnum('message_direction', MessageDirection);
+export const messageStatusEnum = pgEnum('message_status', MessageStatus);
+
+/** A media item as Twilio gave it (inbound) or as the agent sent it (outbound). */
+export interface StoredMedia {
+  /** Twilio's media URL (inbound; fetched with the account's credentials) or the public URL sent. */
+  url: string;
+  contentType: string;
+}
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    twilioAccountId: uuid('twilio_account_id')
+      .notNull()
+      .references(() => twilioAccounts.id, { onDelete: 'cascade' }),
+    direction: messageDirectionEnum('direction').notNull(),
+    body: text('body').notNull(),
+    media: jsonb('media').$type<StoredMedia[]>().notNull().default([]),
+    /** Inbound media items not exposed (media disabled or type not accepted). */
+    mediaDropped: integer('media_dropped').notNull().default(0),
+    status: messageStatusEnum('status').notNull(),
+    twilioSid: text('twilio_sid'),
+    errorCode: integer('error_code'),
+    errorMessage: text('error_message'),
+    authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
+    segments: integer('segments').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Twilio's retries of one MessageSid never store a second row.
+    uniqueIndex('messages_account_sid_uq').on(t.twilioAccountId, t.twilioSid),
+    uniqueIndex('messages_tenant_idempotency_uq')
+      .on(t.tenantId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    index('messages_tenant_conversation_idx').on(t.tenantId, t.conversationId, t.createdAt.desc(), t.id.desc()),
+  ],
+);
+
+export type MessageRow = typeof messages.$inferSelect;

@@ -1,0 +1,35 @@
+import { bigserial, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { messages } from '../messages/messages.schema.js';
+import { tenants } from '../tenants/tenants.schema.js';
+
+/** One row per outbound message still to be handed to Twilio; deleted once it is SENT or FAILED. */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    messageId: uuid('message_id')
+      .notNull()
+      .unique()
+      .references(() => messages.id, { onDelete: 'cascade' }),
+    /** The sending number; pacing is per sender. */
+    phoneNumberId: uuid('phone_number_id').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
+    lockedBy: text('locked_by'),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('outbox_due_idx').on(t.nextAttemptAt)],
+);
+
+/** Per-sender pacing shared by every dispatcher instance: the earliest time the sender may send again. */
+export const senderPacing = pgTable('sender_pacing', {
+  phoneNumberId: uuid('phone_number_id').primaryKey(),
+  nextSendAt: timestamp('next_send_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+export type OutboxRow = typeof outbox.$inferSelect;

@@ -1,0 +1,32 @@
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { NumberDirection, NumberType } from './phone-number.enums.js';
+
+registerEnumType(NumberType, { name: 'NumberType' });
+registerEnumType(NumberDirection, { name: 'NumberDirection' });
+
+/** `twilioAccount` is a field resolver (phone-numbers resolver). */
+@ObjectType('PhoneNumber')
+export class PhoneNumber {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { description: 'E.164, e.g. +14155550100 (short codes as digits).' })
+  e164!: string;
+
+  @Field(() => NumberType)
+  type!: NumberType;
+
+  @Field(() => NumberDirection)
+  direction!: NumberDirection;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => String, { nullable: true })
+  messagingServiceSid!: string | null;
+
+  twilioAccountId!: string;
+
+  @Field(() => Date)
+  createdAt!: Date;
+}

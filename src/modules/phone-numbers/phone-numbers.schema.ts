@@ -1,0 +1,40 @@
+import { sql } from 'drizzle-orm';
+import { index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { tenants } from '../tenants/tenants.schema.js';
+import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
+import { NumberDirection, NumberType } from './phone-number.enums.js';
+
+export const numberTypeEnum = pgEnum('number_type', NumberType);
+export const numberDirectionEnum = pgEnum('number_direction', NumberDirection);
+
+export const phoneNumbers = pgTable(
+  'phone_numbers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    twilioAccountId: uuid('twilio_account_id')
+      .notNull()
+      .references(() => twilioAccounts.id, { onDelete: 'cascade' }),
+    /** E.164 (+14155550100), or the digits of a short code. */
+    e164: text('e164').notNull(),
+    type: numberTypeEnum('type').notNull().default(NumberType.LONG_CODE),
+    direction: numberDirectionEnum('direction').notNull().default(NumberDirection.INBOUND_OUTBOUND),
+    description: text('description'),
+    messagingServiceSid: text('messaging_service_sid'),
+    /** Twilio's IncomingPhoneNumber SID (PN...), when we looked the number up. */
+    twilioNumberSid: text('twilio_number_sid'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Removal is soft: conversations keep pointing at the number, sending on it is refused. */
+    removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    // A number belongs to at most one tenant at a time; removing frees it.
+    uniqueIndex('phone_numbers_active_e164_uq').on(t.e164).where(sql`${t.removedAt} is null`),
+    index('phone_numbers_tenant_idx').on(t.tenantId, t.createdAt),
+    index('phone_numbers_account_idx').on(t.twilioAccountId, t.e164),
+  ],
+);
+
+export type PhoneNumberRow = typeof phoneNumbers.$inferSelect;

@@ -1,0 +1,26 @@
+import { boolean, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { tenants } from '../tenants/tenants.schema.js';
+
+export const twilioAccounts = pgTable(
+  'twilio_accounts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    accountSid: text('account_sid').notNull(),
+    /** AES-256-GCM sealed auth token (see src/shared/secret-box.ts); never the clear token. */
+    authTokenSealed: text('auth_token_sealed').notNull(),
+    friendlyName: text('friendly_name').notNull(),
+    apiBaseUrl: text('api_base_url').notNull(),
+    /** Unguessable key in this account's webhook and status-callback URLs. */
+    webhookKey: text('webhook_key').notNull().unique(),
+    mediaEnabled: boolean('media_enabled').notNull().default(true),
+    acceptedMediaTypes: text('accepted_media_types').array().notNull().default([]),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('twilio_accounts_tenant_sid_uq').on(t.tenantId, t.accountSid)],
+);
+
+export type TwilioAccountRow = typeof twilioAccounts.$inferSelect;

@@ -1,0 +1,300 @@
+/**
+ * A thin, typed, per-account wrapper over the official `twilio` SDK, limited to the calls this
+ * product makes. Everything that fails comes out as a TwilioApiError.
+ *
+ * Why a wrapper: tenants bring their own Twilio accounts, tests and staging point the SDK at
+ * another API root, and the outbox needs one error shape to decide retry vs. fail.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import twilio from 'twilio';
+import type RequestClient from 'twilio/lib/base/RequestClient.js';
+import { TwilioApiError } from './errors.js';
+
+export interface TwilioCredentials {
+  accountSid: string;
+  authToken: string;
+  /** API root, e.g. https://api.twilio.com (tests: http://127.0.0.1:PORT). */
+  apiBaseUrl: string;
+}
+
+export interface TwilioIncomingNumber {
+  sid: string;
+  phoneNumber: string;
+  smsUrl: string | null;
+  /** When set, Twilio ignores smsUrl and hands inbound SMS to that TwiML app. */
+  smsApplicationSid: string | null;
+  smsCapable: boolean;
+}
+
+export interface CreateMessageInput {
+  to: string;
+  from?: string;
+  messagingServiceSid?: string;
+  body: string;
+  mediaUrl?: string[];
+  statusCallback: string;
+}
+
+export interface TwilioApi {
+  fetchAccount(): Promise<{ sid: string; status: string; friendlyName: string }>;
+  /** The account's number with exactly this E.164 value, or null. */
+  findIncomingNumber(e164: string): Promise<TwilioIncomingNumber | null>;
+  /** Sets the number's SMS webhook (SmsMethod POST). */
+  updateIncomingNumberSmsUrl(numberSid: string, smsUrl: string): Promise<void>;
+  createMessage(input: CreateMessageInput): Promise<{ sid: string; status: string }>;
+}
+
+export interface TwilioApiOptions {
+  /** Per call, including every page of a list. Default 10 s. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_TWILIO_API_BASE_URL = 'https://api.twilio.com';
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+type SdkClient = ReturnType<typeof twilio>;
+
+// Process-wide keep-alive pools, shared by every account's client. They hold sockets only
+// (Basic auth is a per-request header), so sharing leaks nothing between tenants, and it
+// spares a TLS handshake per send when callers build a TwilioApi per message. The SDK's
+// own agent is per RequestClient, i.e. per client, so it would never be reused.
+// Idle sockets are closed after 15 s, before Twilio's side is likely to drop them.
+const sharedHttpsAgent = new https.Agent({ keepAlive: true, timeout: 15_000, maxSockets: 50 });
+const sharedHttpAgent = new http.Agent({ keepAlive: true, timeout: 15_000, maxSockets: 50 });
+
+/**
+ * twilio-node has no base-URL option, and it rewrites hostnames for TWILIO_REGION/TWILIO_EDGE
+ * (read from process.env even when we pass explicit options). Replacing the scheme, host and
+ * port in the HTTP client, after the SDK has built the URL, makes `apiBaseUrl` the single
+ * source of truth for every domain and every page link, whatever the environment says.
+ */
+class RebasingRequestClient extends twilio.RequestClient {
+  private readonly root: URL;
+
+  constructor(root: URL, opts: RequestClient.RequestClientOptions) {
+    super(opts);
+    this.root = root;
+    this.axios.defaults.httpsAgent = sharedHttpsAgent;
+    this.axios.defaults.httpAgent = sharedHttpAgent;
+  }
+
+  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    return super.request<TData>({ ...opts, uri: rebase(opts.uri, this.root) });
+  }
+}
+
+function rebase(uri: string, root: URL): string {
+  const original = new URL(uri);
+  const prefix = root.pathname.replace(/\/+$/, '');
+  return `${root.origin}${prefix}${original.pathname}${original.search}`;
+}
+
+export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions = {}): TwilioApi {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const { accountSid } = creds;
+
+  // Construction errors (a SID not starting with AC, a bad root) surface as a rejected call
+  // rather than a synchronous throw, so callers have one error path.
+  let client: SdkClient | null = null;
+  let setupError: TwilioApiError | null = null;
+  try {
+    const root = parseRoot(creds.apiBaseUrl);
+    client = twilio(accountSid, creds.authToken, {
+      // Our outbox owns retries; the SDK retrying 429s inside a send would hide them from it
+      // and stretch the call past our timeout.
+      autoRetry: false,
+      // TWILIO_LOG_LEVEL=debug would make the SDK print message bodies (and phone numbers).
+      logLevel: 'none',
+      httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }),
+    });
+  } catch (err) {
+    setupError =
+      err instanceof TwilioApiError
+        ? err
+        : new TwilioApiError(`Cannot create a Twilio client: ${errorText(err)}`, {
+            kind: 'unexpected',
+            status: null,
+            code: null,
+          });
+  }
+
+  async function call<T>(fn: (c: SdkClient) => Promise<T>): Promise<T> {
+    if (setupError || !client) throw setupError;
+    const sdk = client;
+    let timer: NodeJS.Timeout | undefined;
+    // The SDK's timeout is a socket-inactivity timeout per request; this bounds the whole call
+    // (all pages of a list included).
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new TwilioApiError(`Twilio API did not answer within ${timeoutMs} ms`, {
+              kind: 'timeout',
+              status: null,
+              code: null,
+            }),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      // Wrapped in an async arrow so a synchronous throw inside the SDK becomes a rejection.
+      return await Promise.race([(async () => fn(sdk))(), deadline]);
+    } catch (err) {
+      throw toTwilioApiError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const account = (c: SdkClient) => c.api.v2010.accounts(accountSid);
+
+  return {
+    fetchAccount: () =>
+      call(async (c) => {
+        const a = await account(c).fetch();
+        return { sid: a.sid, status: a.status, friendlyName: a.friendlyName };
+      }),
+
+    findIncomingNumber: (e164) =>
+      call(async (c) => {
+        // Twilio's PhoneNumber filter matches partial numbers, hence the exact comparison.
+        const numbers = await account(c).incomingPhoneNumbers.list({ phoneNumber: e164, limit: 100 });
+        const n = numbers.find((x) => x.phoneNumber === e164);
+        if (!n) return null;
+        return {
+          sid: n.sid,
+          phoneNumber: n.phoneNumber,
+          smsUrl: n.smsUrl || null,
+          smsApplicationSid: n.smsApplicationSid || null,
+          smsCapable: n.capabilities?.sms === true,
+        };
+      }),
+
+    updateIncomingNumberSmsUrl: (numberSid, smsUrl) =>
+      call(async (c) => {
+        await account(c).incomingPhoneNumbers(numberSid).update({ smsUrl, smsMethod: 'POST' });
+      }),
+
+    createMessage: (input) =>
+      call(async (c) => {
+        const m = await account(c).messages.create({
+          to: input.to,
+          body: input.body,
+          statusCallback: input.statusCallback,
+          ...(input.from !== undefined ? { from: input.from } : {}),
+          ...(input.messagingServiceSid !== undefined ? { messagingServiceSid: input.messagingServiceSid } : {}),
+          ...(input.mediaUrl && input.mediaUrl.length > 0 ? { mediaUrl: input.mediaUrl } : {}),
+        });
+        return { sid: m.sid, status: m.status };
+      }),
+  };
+}
+
+function parseRoot(apiBaseUrl: string): URL {
+  let root: URL;
+  try {
+    root = new URL(apiBaseUrl || DEFAULT_TWILIO_API_BASE_URL);
+  } catch {
+    throw new TwilioApiError(`Invalid Twilio API base URL: ${apiBaseUrl}`, {
+      kind: 'unexpected',
+      status: null,
+      code: null,
+    });
+  }
+  if (root.protocol !== 'https:' && root.protocol !== 'http:') {
+    throw new TwilioApiError(`Twilio API base URL must be http(s): ${apiBaseUrl}`, {
+      kind: 'unexpected',
+      status: null,
+      code: null,
+    });
+  }
+  return root;
+}
+
+/** axios codes that mean we built a bad request, not that the network failed. */
+const AXIOS_USAGE_CODES = new Set(['ERR_BAD_OPTION', 'ERR_BAD_OPTION_VALUE', 'ERR_INVALID_URL', 'ERR_NOT_SUPPORT', 'ERR_DEPRECATED']);
+
+/**
+ * Maps whatever the SDK threw. Deliberately does not keep the original as `cause` for network
+ * errors: an AxiosError carries the request config, including the Authorization header, and a
+ * logger serialising `cause` would print the tenant's credentials.
+ */
+export function toTwilioApiError(err: unknown): TwilioApiError {
+  if (err instanceof TwilioApiError) return err;
+
+  // RestException (legacy body: code, message, more_info, status) and TwilioServiceException
+  // (RFC 9457 body: type, title, detail, code, status) both carry a numeric `status`; the
+  // latter is not exported by the SDK, so recognise both by shape.
+  const rest = asApiException(err);
+  if (rest) {
+    const codePart = rest.code !== null ? ` ${rest.code}` : '';
+    return new TwilioApiError(`Twilio API error ${rest.status}${codePart}: ${rest.message}`, {
+      kind: 'api',
+      status: rest.status,
+      code: rest.code,
+      moreInfo: rest.moreInfo,
+    });
+  }
+
+  if (isObject(err)) {
+    const code = typeof err['code'] === 'string' ? err['code'] : null;
+    const message = typeof err['message'] === 'string' ? err['message'] : '';
+    const fromAxios = err['isAxiosError'] === true;
+    // Node system errors (ECONNREFUSED, ENOTFOUND...) and undici's, in case one escapes unwrapped.
+    const systemError = code !== null && /^(E[A-Z0-9_]+|UND_ERR_[A-Z_]+)$/.test(code);
+    if ((fromAxios && !(code && AXIOS_USAGE_CODES.has(code))) || systemError) {
+      // axios reports its own timeout as ECONNABORTED "timeout of N ms exceeded" (ETIMEDOUT
+      // with clarifyTimeoutError); a connect timeout from Node is ETIMEDOUT too.
+      const timedOut = code === 'ETIMEDOUT' || (code === 'ECONNABORTED' && /timeout/i.test(message));
+      return new TwilioApiError(
+        timedOut ? `Twilio API timed out: ${message}` : `Twilio API unreachable: ${code ?? 'ERR_NETWORK'} ${message}`.trim(),
+        { kind: timedOut ? 'timeout' : 'network', status: null, code: null },
+      );
+    }
+  }
+
+  return new TwilioApiError(`Twilio API call failed: ${errorText(err)}`, {
+    kind: 'unexpected',
+    status: null,
+    code: null,
+    // Keep a programming error's stack for the logs, but never an axios error (credentials).
+    ...(isObject(err) && err['isAxiosError'] === true ? {} : { cause: err }),
+  });
+}
+
+interface ApiExceptionShape {
+  status: number;
+  code: number | null;
+  message: string;
+  moreInfo: string | null;
+}
+
+function asApiException(err: unknown): ApiExceptionShape | null {
+  if (!isObject(err) || typeof err['status'] !== 'number') return null;
+  const isRest = err instanceof twilio.RestException;
+  const isService = typeof err['title'] === 'string' && typeof err['code'] === 'number';
+  if (!isRest && !isService) return null;
+  const status = err['status'];
+  // TwilioServiceException uses 0 when the body had no code.
+  const code = typeof err['code'] === 'number' && err['code'] !== 0 ? err['code'] : null;
+  // RestException sets message to the body's `message`, which is undefined when Twilio's body
+  // had none (e.g. an HTML 502 from a proxy is parsed as non-JSON and gives the generic text).
+  const message =
+    (typeof err['detail'] === 'string' && err['detail']) ||
+    (typeof err['message'] === 'string' && err['message']) ||
+    (typeof err['title'] === 'string' && err['title']) ||
+    `HTTP ${status}`;
+  const moreInfo =
+    typeof err['moreInfo'] === 'string' ? err['moreInfo'] : typeof err['type'] === 'string' ? err['type'] : null;
+  return { status, code, message, moreInfo };
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
