@@ -4,10 +4,21 @@ import type { Logger } from '../shared/logger.js';
 import { AppError } from '../shared/errors.js';
 
 /**
- * Domain errors and GraphQL's own (parse, validation, variable coercion) go to the client as
- * they are. Anything else is a bug or an outage: logged in full with the request id, answered
+ * Domain errors and GraphQL's own (parse, validation, variable coercion, query limits) go to the
+ * client as they are. Anything else is a bug or an outage: logged in full with the request id, answered
  * as INTERNAL_SERVER_ERROR with no internals.
  */
+/**
+ * GraphQL's and Apollo's own errors (parse, validation, variable coercion, graphql-armor limits).
+ * Checked by shape as well as class: graphql-armor loads graphql's CommonJS build and test
+ * runners may load another copy, so such an error need not be an instance of our GraphQLError.
+ * Plain errors (a database error, a bug) never carry `locations` and `extensions`.
+ */
+function isGraphQLError(error: unknown): boolean {
+  if (error instanceof GraphQLError) return true;
+  return error instanceof Error && 'extensions' in error && 'locations' in error;
+}
+
 export function formatGraphQLError(
   formatted: GraphQLFormattedError,
   error: unknown,
@@ -16,7 +27,7 @@ export function formatGraphQLError(
 ): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof AppError) return { ...formatted, extensions: { ...original.extensions } };
-  if (original instanceof GraphQLError && original.originalError === undefined) return formatted;
+  if (isGraphQLError(original)) return formatted;
   logger.error({ err: original, requestId, path: formatted.path }, 'unexpected error in GraphQL operation');
   return {
     message: 'Internal server error',

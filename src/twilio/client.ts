@@ -52,6 +52,7 @@ export interface TwilioApiOptions {
 
 export const DEFAULT_TWILIO_API_BASE_URL = 'https://api.twilio.com';
 const DEFAULT_TIMEOUT_MS = 10_000;
+const E164 = /^\+[1-9]\d{1,14}$/;
 
 type SdkClient = ReturnType<typeof twilio>;
 
@@ -75,7 +76,8 @@ class RebasingRequestClient extends twilio.RequestClient {
   constructor(root: URL, opts: RequestClient.RequestClientOptions) {
     super(opts);
     this.root = root;
-    this.axios.defaults.httpsAgent = sharedHttpsAgent;
+    // With HTTP_PROXY set the SDK tunnels through https-proxy-agent: keep that one.
+    if (!process.env['HTTP_PROXY']) this.axios.defaults.httpsAgent = sharedHttpsAgent;
     this.axios.defaults.httpAgent = sharedHttpAgent;
   }
 
@@ -99,13 +101,23 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
   let client: SdkClient | null = null;
   let setupError: TwilioApiError | null = null;
   try {
+    // The SDK would silently fall back to TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN from the
+    // environment: in a multi-tenant process that would be someone else's account.
+    if (!accountSid || !creds.authToken) {
+      throw new TwilioApiError('Twilio credentials are incomplete (account SID and auth token are required)', {
+        kind: 'unexpected',
+        status: null,
+        code: null,
+      });
+    }
     const root = parseRoot(creds.apiBaseUrl);
     client = twilio(accountSid, creds.authToken, {
-      // Our outbox owns retries; the SDK retrying 429s inside a send would hide them from it
-      // and stretch the call past our timeout.
-      autoRetry: false,
       // TWILIO_LOG_LEVEL=debug would make the SDK print message bodies (and phone numbers).
       logLevel: 'none',
+      // With a custom httpClient the client's own timeout/autoRetry options are ignored: they
+      // only configure the RequestClient it would have built. So they are set here.
+      // Our outbox owns retries; the SDK retrying 429s inside a send would hide them from it
+      // and stretch the call past our timeout.
       httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }),
     });
   } catch (err) {
@@ -159,8 +171,11 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
 
     findIncomingNumber: (e164) =>
       call(async (c) => {
+        // An empty or partial filter would list (and page through) many numbers.
+        if (!E164.test(e164)) return null;
         // Twilio's PhoneNumber filter matches partial numbers, hence the exact comparison.
-        const numbers = await account(c).incomingPhoneNumbers.list({ phoneNumber: e164, limit: 100 });
+        // Every page is read: with a full E.164 value the partial matches are few.
+        const numbers = await account(c).incomingPhoneNumbers.list({ phoneNumber: e164, pageSize: 100 });
         const n = numbers.find((x) => x.phoneNumber === e164);
         if (!n) return null;
         return {

@@ -102,7 +102,8 @@ export type FakeMessageHandler = (req: {
 export interface FakeTwilio {
   /** 'http://127.0.0.1:PORT': pass as apiBaseUrl. */
   readonly url: string;
-  addAccount(init?: FakeAccountInit): { sid: string; authToken: string };
+  /** `accountSid` repeats `sid` so that `{ ...fake.addAccount(), apiBaseUrl: fake.url }` is a TwilioCredentials. */
+  addAccount(init?: FakeAccountInit): { sid: string; accountSid: string; authToken: string };
   setAccountStatus(accountSid: string, status: FakeAccountStatus): void;
   addIncomingNumber(accountSid: string, init: FakeNumberInit): { sid: string };
   numbers(accountSid: string): FakeNumber[];
@@ -477,7 +478,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
         created: new Date(),
         numbers: new Map(),
       });
-      return { sid, authToken };
+      return { sid, accountSid: sid, authToken };
     },
 
     setAccountStatus(accountSid, status) {
