@@ -70,3 +70,15 @@ describe('HTTP surface', () => {
     expect(res.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
   });
 });
+
+describe('metrics', () => {
+  it('exposes Prometheus metrics with requests counted by route pattern', async () => {
+    await fetch(`${server.url}/healthz`);
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/http_requests_total\{route="\/healthz",method="GET",status="200"\} \d+/);
+    expect(text).toContain('process_resident_memory_bytes');
+    expect(text).toMatch(/graphql_ws_sockets \d+/);
+  });
+});

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AppDeps } from '../shared/deps.js';
+
+/**
+ * Prometheus metrics on GET /metrics (prom-client): process defaults, HTTP requests by route
+ * pattern (never the raw URL, which carries webhook keys), and live gauges read at scrape time.
+ * One registry per app instance, so several servers in one process (tests) do not collide.
+ */
+export function registerMetrics(app: FastifyInstance, deps: AppDeps, gauges: { sockets: () => number }): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by route pattern, method and status code',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'graphql_ws_sockets',
+    help: 'Open graphql-ws WebSocket connections',
+    registers: [registry],
+    collect() {
+      this.set(gauges.sockets());
+    },
+  });
+  new Gauge({
+    name: 'live_subscribers',
+    help: 'Live event subscribers on this instance',
+    registers: [registry],
+    collect() {
+      this.set(deps.events.subscriberCount);
+    },
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    if (route === '/metrics') return;
+    requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+  return registry;
+}
