@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import type { AppDeps } from '../shared/deps.js';
 import { registerGraphQL, type GraphQLEndpoint } from './graphql.js';
 import { registerHealthRoutes } from './health.routes.js';
+import { registerMetrics } from './metrics.js';
+import { registerWebhookRoutes } from './webhooks.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -17,6 +19,10 @@ export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Pr
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.graphql.bodyLimitBytes,
     trustProxy: deps.config.trustProxy,
+    // One log line per request only at debug/trace: at thousands of webhooks/s it is the biggest cost.
+    logController: new LogController({
+      disableRequestLogging: deps.config.logLevel !== 'debug' && deps.config.logLevel !== 'trace',
+    }),
     // Keep a caller's request id (from a proxy or client) when it is sane; otherwise make one.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -29,6 +35,8 @@ export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Pr
   });
 
   registerHealthRoutes(app, deps.database);
+  await registerWebhookRoutes(app, deps);
   const graphql = await registerGraphQL(app, deps, schema);
+  registerMetrics(app, deps, { sockets: graphql.socketCount });
   return { app, graphql };
 }

@@ -1,3 +1,11 @@
+import { computeTwilioSignature } from '../../src/twilio/signature.js';
+import {
+  inboundSmsParams,
+  statusCallbackParams,
+  type FormParams,
+  type InboundSmsInit,
+  type StatusCallbackInit,
+} from './fake-twilio.js';
 import type { TestServer } from './test-server.js';
 
 /**
@@ -47,4 +55,71 @@ export async function addNumber(
   );
   if (res.errors) throw new Error(`addPhoneNumber failed: ${JSON.stringify(res.errors)}`);
   return res.data!.addPhoneNumber as { id: string; e164: string };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks towards our server, signed the way Twilio signs them.
+
+/**
+ * Our server advertises URLs on PUBLIC_URL (http://localhost:PORT in tests) and listens on
+ * 127.0.0.1: sign over the advertised URL, send to the real address, same path and query.
+ */
+export function localUrl(server: TestServer, advertisedUrl: string): string {
+  return server.url + advertisedUrl.slice(new URL(advertisedUrl).origin.length);
+}
+
+export interface WebhookPostOptions {
+  /** Signature to send instead of the right one; null sends none. */
+  signature?: string | null;
+  /** Token to sign with instead of the account's. */
+  signWith?: string;
+  headers?: Record<string, string>;
+}
+
+/** POSTs a form to one of our webhook URLs with X-Twilio-Signature computed over (advertisedUrl, params). */
+export function postSignedForm(
+  server: TestServer,
+  advertisedUrl: string,
+  authToken: string,
+  params: FormParams,
+  opts: WebhookPostOptions = {},
+): Promise<Response> {
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
+  const signature =
+    opts.signature === undefined ? computeTwilioSignature(opts.signWith ?? authToken, advertisedUrl, params) : opts.signature;
+  return fetch(localUrl(server, advertisedUrl), {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(signature === null ? {} : { 'x-twilio-signature': signature }),
+      ...opts.headers,
+    },
+    body: body.toString(),
+  });
+}
+
+/** An inbound SMS/MMS from `from` to `to` on this account, signed with its token. */
+export function sendInbound(
+  server: TestServer,
+  account: ConnectedAccount,
+  init: Omit<InboundSmsInit, 'accountSid'>,
+  opts: WebhookPostOptions = {},
+): Promise<Response> {
+  const params = inboundSmsParams({ accountSid: account.accountSid, ...init });
+  return postSignedForm(server, account.inboundWebhookUrl, account.authToken, params, opts);
+}
+
+/** A status callback for one message; `messageId` goes in the URL's query string as we advertise it. */
+export function sendStatus(
+  server: TestServer,
+  account: ConnectedAccount,
+  init: Omit<StatusCallbackInit, 'accountSid'> & { messageId?: string },
+  opts: WebhookPostOptions = {},
+): Promise<Response> {
+  const { messageId, ...rest } = init;
+  const url = messageId
+    ? `${account.statusCallbackUrl}?messageId=${encodeURIComponent(messageId)}`
+    : account.statusCallbackUrl;
+  return postSignedForm(server, url, account.authToken, statusCallbackParams({ accountSid: account.accountSid, ...rest }), opts);
 }

@@ -27,6 +27,13 @@ export class PhoneNumber {
 
   twilioAccountId!: string;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Set only in the answer of addPhoneNumber with configureTwilioWebhook, when Twilio may not use the SmsUrl we set (e.g. the number is attached to a TwiML app or a Messaging Service).',
+  })
+  webhookWarning?: string | null;
+
   @Field(() => Date)
   createdAt!: Date;
 }

@@ -1,0 +1,180 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { TenantRepository } from '../../db/tenant-repository.js';
+import type { Db } from '../../db/client.js';
+import { MessageStatus } from '../messages/message.enums.js';
+import { statusesBefore } from '../messages/message-status.js';
+import type { StatementRunner } from './prepared-statement.js';
+import type { InboundSms } from './webhook-params.js';
+
+/** `db.execute` answers an array (postgres.js) or `{ rows }` (PGlite). */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  const rows = (result as { rows?: unknown } | null)?.rows;
+  return Array.isArray(rows) ? (rows as T[]) : [];
+}
+
+export interface IngestResult {
+  messageId: string;
+  conversationId: string;
+}
+
+export interface StatusUpdate {
+  accountId: string;
+  /** Our id from the callback URL's query string, when it is a uuid. */
+  messageId: string | null;
+  messageSid: string | null;
+  status: MessageStatus;
+  errorCode: number | null;
+  errorMessage: string | null;
+  /** Mark the contact opted out (error 21610) when the status moves. */
+  optOut: boolean;
+}
+
+export interface StatusUpdateResult {
+  /** Null: no outbound message of this account matched. */
+  messageId: string | null;
+  conversationId: string | null;
+  /** Whether the row changed (status moved forward, or Twilio's SID stored). */
+  changed: boolean;
+}
+
+/** SQL list of enum constants (never client input), for `status in (...)`. */
+function statusList(statuses: readonly MessageStatus[]): SQL {
+  return sql.join(
+    statuses.map((s) => sql.raw(`'${s}'`)),
+    sql`, `,
+  );
+}
+
+/**
+ * The webhook writes, bound to the tenant of the account the webhook key resolved to. Each is a
+ * single statement (data-modifying CTEs), i.e. one round trip and atomic without an explicit
+ * transaction: the hot path of the product. The SQL text of each is fixed (only parameters vary)
+ * so that Postgres plans it once per connection.
+ */
+export class InboundRepository extends TenantRepository {
+  constructor(
+    db: Db,
+    tenantId: string,
+    private readonly accountId: string,
+    /** How the statements run: prepared on Postgres (see prepared-statement.ts). */
+    private readonly run: StatementRunner = (query) => db.execute(query),
+  ) {
+    super(db, tenantId);
+  }
+
+  /**
+   * Stores one inbound message, or returns null when `To` is not an active INBOUND_OUTBOUND number
+   * of this tenant and account (then nothing is written).
+   *
+   * - contact: upserted on (tenant, phone); geo fills in and never blanks out; STOP/START applied.
+   * - conversation: the live one (not RESOLVED) of (tenant, number, contact), opened if none.
+   *   Concurrent first messages meet at the partial unique index conversations_live_uq: the
+   *   loser's insert becomes the update of the winner's row (ON CONFLICT ... DO UPDATE).
+   * - message: keyed on (account, MessageSid). A retry raises a unique violation on
+   *   messages_account_sid_uq, which undoes the whole statement (the contact and conversation
+   *   changes too): the caller treats it as "already stored".
+   */
+  async ingest(messageId: string, sms: InboundSms): Promise<IngestResult | null> {
+    const t = this.tenantId;
+    const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
+    const result = await this.run(sql`
+      with number as (
+        select id from phone_numbers
+        where tenant_id = ${t}::uuid and twilio_account_id = ${this.accountId}::uuid and e164 = ${sms.to}
+          and removed_at is null and direction = 'INBOUND_OUTBOUND'
+        limit 1
+      ),
+      contact as (
+        insert into contacts (tenant_id, phone_number, city, state, zip, country, opted_out, opted_out_at)
+        select ${t}::uuid, ${sms.from}, ${sms.geo.city ?? null}, ${sms.geo.state ?? null}, ${sms.geo.zip ?? null},
+          ${sms.geo.country ?? null}, coalesce(${optOut}::boolean, false), case when ${optOut}::boolean then now() end
+        from number
+        on conflict (tenant_id, phone_number) do update set
+          city = coalesce(excluded.city, contacts.city),
+          state = coalesce(excluded.state, contacts.state),
+          zip = coalesce(excluded.zip, contacts.zip),
+          country = coalesce(excluded.country, contacts.country),
+          opted_out = coalesce(${optOut}::boolean, contacts.opted_out),
+          opted_out_at = case
+            when ${optOut}::boolean is null then contacts.opted_out_at
+            when ${optOut}::boolean then coalesce(case when contacts.opted_out then contacts.opted_out_at end, now())
+            else null end,
+          updated_at = now()
+        returning id
+      ),
+      conversation as (
+        insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id)
+        select ${t}::uuid, number.id, contact.id, 'OPEN', 1, now(), ${messageId}::uuid
+        from number, contact
+        on conflict (tenant_id, phone_number_id, contact_id) where status <> 'RESOLVED' do update set
+          unread_count = conversations.unread_count + 1,
+          -- A concurrent, later message may have been recorded already: never move back.
+          last_message_id = case when excluded.last_message_at >= conversations.last_message_at
+            then excluded.last_message_id else conversations.last_message_id end,
+          last_message_at = greatest(conversations.last_message_at, excluded.last_message_at),
+          updated_at = now()
+        returning id
+      ),
+      message as (
+        insert into messages (id, tenant_id, conversation_id, twilio_account_id, direction, body, media, media_dropped, status, twilio_sid, segments)
+        select ${messageId}::uuid, ${t}::uuid, conversation.id, ${this.accountId}::uuid, 'INBOUND', ${sms.body},
+          ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, 'RECEIVED', ${sms.messageSid}, ${sms.segments}::int
+        from conversation
+        returning id, conversation_id
+      )
+      select id as "messageId", conversation_id as "conversationId" from message
+    `);
+    const [row] = rowsOf<IngestResult>(result);
+    return row ?? null;
+  }
+
+  /**
+   * Moves an outbound message forward (never back: the WHERE admits only the statuses that may
+   * precede the new one, re-checked on the locked row), stores Twilio's SID when we lacked it,
+   * and with `optOut` marks the conversation's contact opted out. One statement.
+   */
+  async applyStatus(update: StatusUpdate): Promise<StatusUpdateResult> {
+    const t = this.tenantId;
+    const before = statusesBefore(update.status);
+    // A status nothing may move to (RECEIVED) can still teach us the SID.
+    const advances = before.length > 0 ? sql`m.status in (${statusList(before)})` : sql`false`;
+    const result = await this.run(sql`
+      with target as (
+        select id from messages
+        where tenant_id = ${t}::uuid and twilio_account_id = ${this.accountId}::uuid and direction = 'OUTBOUND'
+          and (id = ${update.messageId}::uuid or twilio_sid = ${update.messageSid})
+        -- Our id wins over the SID should they ever name different rows.
+        order by (id = ${update.messageId}::uuid) desc nulls last
+        limit 1
+      ),
+      updated as (
+        update messages m set
+          status = case when ${advances} then ${update.status}::message_status else m.status end,
+          error_code = case when ${advances} and ${update.errorCode}::int is not null then ${update.errorCode}::int else m.error_code end,
+          error_message = case when ${advances} and ${update.errorCode}::int is not null then ${update.errorMessage} else m.error_message end,
+          twilio_sid = coalesce(m.twilio_sid, ${update.messageSid}),
+          updated_at = now()
+        from target
+        where m.id = target.id and m.tenant_id = ${t}::uuid
+          and (${advances} or (m.twilio_sid is null and ${update.messageSid}::text is not null))
+        returning m.id, m.conversation_id, m.status
+      ),
+      opted_out as (
+        update contacts set opted_out = true, opted_out_at = coalesce(contacts.opted_out_at, now()), updated_at = now()
+        where ${update.optOut}::boolean and contacts.tenant_id = ${t}::uuid and contacts.opted_out = false
+          and contacts.id = (
+            select c.contact_id from conversations c join updated u on u.conversation_id = c.id
+            where c.tenant_id = ${t}::uuid and u.status = ${update.status}::message_status
+          )
+        returning contacts.id
+      )
+      select target.id as "messageId", updated.conversation_id as "conversationId",
+        (updated.id is not null) as "changed", (select count(*) from opted_out)::int as "optedOut"
+      from target left join updated on true
+    `);
+    const [row] = rowsOf<{ messageId: string; conversationId: string | null; changed: boolean }>(result);
+    if (!row) return { messageId: null, conversationId: null, changed: false };
+    return { messageId: row.messageId, conversationId: row.conversationId, changed: row.changed === true };
+  }
+}

@@ -1,0 +1,61 @@
+import { asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { TenantRepository } from '../../db/tenant-repository.js';
+import { isUuid } from '../twilio-accounts/twilio-accounts.repository.js';
+import type { NumberDirection, NumberType } from './phone-number.enums.js';
+import { phoneNumbers, type PhoneNumberRow } from './phone-numbers.schema.js';
+
+export interface NewPhoneNumber {
+  twilioAccountId: string;
+  e164: string;
+  type: NumberType;
+  direction: NumberDirection;
+  description: string | null;
+  messagingServiceSid: string | null;
+  twilioNumberSid: string | null;
+}
+
+/** Active numbers (not removed) unless said otherwise. */
+export class PhoneNumbersRepository extends TenantRepository {
+  async listActive(): Promise<PhoneNumberRow[]> {
+    return this.db
+      .select()
+      .from(phoneNumbers)
+      .where(this.scoped(phoneNumbers, isNull(phoneNumbers.removedAt)))
+      .orderBy(asc(phoneNumbers.createdAt), asc(phoneNumbers.id));
+  }
+
+  async listActiveByAccounts(accountIds: readonly string[]): Promise<PhoneNumberRow[]> {
+    const valid = accountIds.filter(isUuid);
+    if (valid.length === 0) return [];
+    return this.db
+      .select()
+      .from(phoneNumbers)
+      .where(this.scoped(phoneNumbers, inArray(phoneNumbers.twilioAccountId, valid), isNull(phoneNumbers.removedAt)))
+      .orderBy(asc(phoneNumbers.createdAt), asc(phoneNumbers.id));
+  }
+
+  /** Throws a unique violation (phone_numbers_active_e164_uq) when the number is active anywhere. */
+  async insert(values: NewPhoneNumber): Promise<PhoneNumberRow> {
+    const [row] = await this.db
+      .insert(phoneNumbers)
+      .values({ ...values, tenantId: this.tenantId })
+      .returning();
+    return row!;
+  }
+
+  /** Soft delete: conversations keep their number; the E.164 value is free again. */
+  async remove(id: string): Promise<PhoneNumberRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .update(phoneNumbers)
+      .set({ removedAt: sql`now()` })
+      .where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id), isNull(phoneNumbers.removedAt)))
+      .returning();
+    return row;
+  }
+
+  /** Undoes an insert whose Twilio configuration then failed (nothing can reference it yet). */
+  async deleteJustInserted(id: string): Promise<void> {
+    await this.db.delete(phoneNumbers).where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id)));
+  }
+}

@@ -1,0 +1,95 @@
+import type { TenantScope } from '../../shared/deps.js';
+import { AppError, ErrorCode, badInput, forbidden, notFound } from '../../shared/errors.js';
+import { accountCacheFor } from '../inbound/account-cache.js';
+import { Role } from '../users/role.js';
+import { newWebhookKey, sealAuthToken } from './credentials.js';
+import {
+  normalizeAcceptedMediaTypes,
+  normalizeApiBaseUrl,
+  optionalFriendlyName,
+  requireAccountSid,
+  requireAuthToken,
+} from './twilio-account-input.js';
+import { twilioFailureToAppError } from './twilio-api-errors.js';
+import { TwilioAccountsRepository } from './twilio-accounts.repository.js';
+import type { TwilioAccountRow } from './twilio-accounts.schema.js';
+
+export interface ConnectAccountInput {
+  accountSid: string;
+  authToken: string;
+  friendlyName?: string | null;
+  apiBaseUrl?: string | null;
+  mediaEnabled?: boolean | null;
+  acceptedMediaTypes?: string[] | null;
+}
+
+export class TwilioAccountsService {
+  private readonly accounts: TwilioAccountsRepository;
+
+  constructor(private readonly scope: TenantScope) {
+    this.accounts = new TwilioAccountsRepository(scope.deps.db, scope.tenantId);
+  }
+
+  list(): Promise<TwilioAccountRow[]> {
+    return this.accounts.list();
+  }
+
+  findByIds(ids: readonly string[]): Promise<TwilioAccountRow[]> {
+    return this.accounts.findByIds(ids);
+  }
+
+  /** The caller's account, or NOT_FOUND (also for another tenant's id: no existence leak). */
+  async require(id: string): Promise<TwilioAccountRow> {
+    const account = await this.accounts.findById(id);
+    if (!account) throw notFound('Twilio account');
+    return account;
+  }
+
+  /**
+   * Proves the SID/token pair against the Twilio API before storing anything. Re-connecting a
+   * SID of this tenant replaces its token and settings and keeps its webhook key (the URLs
+   * already configured in Twilio stay valid).
+   */
+  async connect(input: ConnectAccountInput): Promise<TwilioAccountRow> {
+    const { deps, tenantId, user } = this.scope;
+    if (user.role !== Role.ADMIN) throw forbidden('Only admins can connect Twilio accounts');
+    const accountSid = requireAccountSid(input.accountSid);
+    const authToken = requireAuthToken(input.authToken);
+    const friendlyName = optionalFriendlyName(input.friendlyName);
+    const apiBaseUrl = normalizeApiBaseUrl(input.apiBaseUrl);
+    const acceptedMediaTypes = normalizeAcceptedMediaTypes(input.acceptedMediaTypes);
+    const mediaEnabled = input.mediaEnabled ?? null;
+
+    let remote: { sid: string; status: string; friendlyName: string };
+    try {
+      remote = await deps.twilio({ accountSid, authToken, apiBaseUrl }).fetchAccount();
+    } catch (err) {
+      const appError = twilioFailureToAppError(err, 'verify the Twilio account');
+      deps.logger.warn({ tenantId, accountSid, apiBaseUrl, code: appError.code, reason: appError.message }, 'twilio account check failed');
+      throw appError;
+    }
+    if (remote.sid !== accountSid) {
+      // A compatible API answering for another account: do not trust the pair.
+      throw new AppError(ErrorCode.TWILIO_AUTH_FAILED, 'The Twilio API answered for another account than accountSid');
+    }
+    const status = (remote.status ?? '').toLowerCase();
+    if (status !== 'active') {
+      throw badInput(`The Twilio account is ${status.slice(0, 40) || 'not active'}; only active accounts can be connected`, 'accountSid');
+    }
+
+    const account = await this.accounts.upsert({
+      accountSid,
+      authTokenSealed: sealAuthToken(deps.secretBox, tenantId, accountSid, authToken),
+      friendlyName: friendlyName ?? (remote.friendlyName?.trim() || accountSid),
+      friendlyNameGiven: friendlyName !== null,
+      apiBaseUrl,
+      mediaEnabled,
+      acceptedMediaTypes,
+      webhookKey: newWebhookKey(),
+    });
+    // Webhooks served by this instance use the new token at once; others within the cache TTL.
+    accountCacheFor(deps).invalidate(account.webhookKey);
+    deps.logger.info({ tenantId, userId: user.userId, twilioAccountId: account.id, accountSid }, 'twilio account connected');
+    return account;
+  }
+}

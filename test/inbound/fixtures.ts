@@ -1,0 +1,73 @@
+import { randomInt } from 'node:crypto';
+import { and, asc, eq } from 'drizzle-orm';
+import { contacts, conversations, messages } from '../../src/db/schema.js';
+import type { LiveEvent, LiveEventType } from '../../src/events/event-bus.js';
+import { signUpTenant, type SignedUpTenant } from '../helpers/factories.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { addNumber, connectAccount, type ConnectedAccount } from '../helpers/twilio-setup.js';
+
+export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+
+/** A random valid US number: a number is registered to one tenant at a time, so each test takes its own. */
+export function randomUsNumber(): string {
+  return `+1415${randomInt(200, 999)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
+}
+
+export interface TenantWithNumber {
+  tenant: SignedUpTenant;
+  account: ConnectedAccount;
+  number: { id: string; e164: string };
+}
+
+/** A tenant with a Twilio account on the fake and one INBOUND_OUTBOUND number. */
+export async function tenantWithNumber(
+  server: TestServer,
+  fake: FakeTwilio,
+  accountExtra: Parameters<typeof connectAccount>[4] = {},
+): Promise<TenantWithNumber> {
+  const tenant = await signUpTenant(server, `Tenant ${randomInt(1_000_000)}`);
+  const creds = fake.addAccount();
+  const account = await connectAccount(server, tenant.token, fake.url, { sid: creds.sid, authToken: creds.authToken }, accountExtra);
+  const number = await addNumber(server, tenant.token, account.id, randomUsNumber());
+  return { tenant, account, number };
+}
+
+export function dbOf(server: TestServer) {
+  return server.app.deps.db;
+}
+
+export async function messagesOf(server: TestServer, tenantId: string) {
+  return dbOf(server).select().from(messages).where(eq(messages.tenantId, tenantId)).orderBy(asc(messages.createdAt), asc(messages.id));
+}
+
+export async function conversationsOf(server: TestServer, tenantId: string) {
+  return dbOf(server).select().from(conversations).where(eq(conversations.tenantId, tenantId)).orderBy(asc(conversations.createdAt));
+}
+
+export async function contactOf(server: TestServer, tenantId: string, phone: string) {
+  const [row] = await dbOf(server)
+    .select()
+    .from(contacts)
+    .where(and(eq(contacts.tenantId, tenantId), eq(contacts.phoneNumber, phone)));
+  return row;
+}
+
+/** Collects a tenant's live events until `stop()`; `settle()` waits for in-flight deliveries. */
+export function collectEvents(server: TestServer, tenantId: string, types: LiveEventType[]) {
+  const events: LiveEvent[] = [];
+  const iterator = server.app.deps.events.subscribe(tenantId, { types });
+  const done = (async () => {
+    for await (const e of iterator) events.push(e);
+  })();
+  return {
+    events,
+    async settle(ms = 50) {
+      await new Promise((r) => setTimeout(r, ms));
+    },
+    async stop() {
+      await iterator.return?.();
+      await done;
+    },
+  };
+}
