@@ -47,6 +47,7 @@ const envSchema = z.object({
   PUBLIC_URL: httpUrl.optional(),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_PREPARE: booleanString.default(true),
   DATA_DIR: z.string().min(1).default('./.data'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_EXPIRES_IN_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),
@@ -95,6 +96,8 @@ export interface Config {
   publicUrlExplicit: boolean;
   databaseUrl: string | null;
   databasePoolSize: number;
+  /** Prepared statements on Postgres; turn off behind PgBouncer in transaction mode. */
+  databasePrepare: boolean;
   /** PGlite's folder; 'memory://' keeps the embedded database in memory (tests). */
   dataDir: string;
   jwtSecret: string;
@@ -184,6 +187,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     publicUrlExplicit: e.PUBLIC_URL !== undefined,
     databaseUrl: e.DATABASE_URL ?? null,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databasePrepare: e.DATABASE_PREPARE,
     dataDir: e.DATA_DIR,
     jwtSecret: jwtSecret!,
     jwtExpiresInSeconds: e.JWT_EXPIRES_IN_SECONDS,

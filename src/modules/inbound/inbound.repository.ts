@@ -3,7 +3,6 @@ import { TenantRepository } from '../../db/tenant-repository.js';
 import type { Db } from '../../db/client.js';
 import { MessageStatus } from '../messages/message.enums.js';
 import { statusesBefore } from '../messages/message-status.js';
-import type { StatementRunner } from './prepared-statement.js';
 import type { InboundSms } from './webhook-params.js';
 
 /** `db.execute` answers an array (postgres.js) or `{ rows }` (PGlite). */
@@ -57,8 +56,6 @@ export class InboundRepository extends TenantRepository {
     db: Db,
     tenantId: string,
     private readonly accountId: string,
-    /** How the statements run: prepared on Postgres (see prepared-statement.ts). */
-    private readonly run: StatementRunner = (query) => db.execute(query),
   ) {
     super(db, tenantId);
   }
@@ -78,7 +75,7 @@ export class InboundRepository extends TenantRepository {
   async ingest(messageId: string, sms: InboundSms): Promise<IngestResult | null> {
     const t = this.tenantId;
     const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
-    const result = await this.run(sql`
+    const result = await this.db.execute(sql`
       with number as (
         select id from phone_numbers
         where tenant_id = ${t}::uuid and twilio_account_id = ${this.accountId}::uuid and e164 = ${sms.to}
@@ -139,7 +136,7 @@ export class InboundRepository extends TenantRepository {
     const before = statusesBefore(update.status);
     // A status nothing may move to (RECEIVED) can still teach us the SID.
     const advances = before.length > 0 ? sql`m.status in (${statusList(before)})` : sql`false`;
-    const result = await this.run(sql`
+    const result = await this.db.execute(sql`
       with target as (
         select id from messages
         where tenant_id = ${t}::uuid and twilio_account_id = ${this.accountId}::uuid and direction = 'OUTBOUND'

@@ -7,7 +7,6 @@ import { fromTwilioStatus } from '../messages/message-status.js';
 import { isUuid } from '../twilio-accounts/twilio-accounts.repository.js';
 import type { WebhookAccount } from './account-cache.js';
 import { InboundRepository } from './inbound.repository.js';
-import { preparedRunner } from './prepared-statement.js';
 import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';
 
 export type InboundOutcome =
@@ -35,7 +34,7 @@ export class InboundService {
   ) {}
 
   private repository(): InboundRepository {
-    return new InboundRepository(this.deps.db, this.account.tenantId, this.account.id, preparedRunner(this.deps.database));
+    return new InboundRepository(this.deps.db, this.account.tenantId, this.account.id);
   }
 
   /** Throws WebhookInputError (400) on a malformed webhook, anything else is a database failure (503). */
