@@ -2,9 +2,12 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { migrateDatabase, openDatabase, type Database } from './db/client.js';
-import { EventBus, InProcessTransport } from './events/event-bus.js';
+import { EventBus, InProcessTransport, type EventTransport } from './events/event-bus.js';
+import { PgTransport } from './events/pg-transport.js';
+import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
+import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { TokenService } from './modules/users/tokens.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -34,6 +37,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
+    prepareStatements: config.databasePrepare,
     logger,
   });
   try {
@@ -43,8 +47,13 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     throw err;
   }
 
-  const events = new EventBus(new InProcessTransport(), logger);
-  await events.start();
+  const events = new EventBus(liveTransport(config, database, logger), logger);
+  try {
+    await events.start();
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
 
   const deps: AppDeps = {
     config,
@@ -69,9 +78,15 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   if (!config.publicUrlExplicit) config.publicUrl = `http://localhost:${address.port}`;
   logger.info({ url, publicUrl: config.publicUrl, database: database.kind, events: events.transportName }, 'server listening');
 
+  // After listen: status callbacks for what it sends must find a server answering.
+  const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
+  dispatcher?.start();
+
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      // First: in-flight sends finish and record their outcome while the database is still open.
+      await dispatcher?.stop();
       await graphql.closeSockets();
       await app.close();
       await events.close();
@@ -80,4 +95,11 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     })());
 
   return { url, deps, close };
+}
+
+/** Live events across instances: Redis when REDIS_URL is set, else Postgres LISTEN/NOTIFY; PGlite is one process. */
+function liveTransport(config: Config, database: Database, logger: Logger): EventTransport {
+  if (config.redisUrl) return new RedisTransport(config.redisUrl, logger);
+  if (database.kind === 'postgres') return new PgTransport(database, logger);
+  return new InProcessTransport();
 }

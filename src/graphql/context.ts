@@ -42,6 +42,14 @@ export class RequestContext {
     return loader;
   }
 
+  /**
+   * Forgets every loaded row. A subscription's context lives as long as the subscription: each
+   * event must be resolved against fresh rows, not the ones cached for an earlier event.
+   */
+  clearLoaders(): void {
+    this.loaders.clear();
+  }
+
   /** A per-operation DataLoader with its own key-to-value mapping (e.g. rows keyed by a foreign key). */
   loader<K, V>(name: string, batch: (keys: readonly K[]) => Promise<V[]>): DataLoader<K, V> {
     let loader = this.loaders.get(name) as unknown as DataLoader<K, V> | undefined;

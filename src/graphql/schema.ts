@@ -1,10 +1,19 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { buildSchema } from 'type-graphql';
+import { buildSchema, type PubSub } from 'type-graphql';
 import { authChecker } from './auth-checker.js';
 import { resolvers } from './resolvers.js';
 
 let built: Promise<GraphQLSchema> | null = null;
+
+const unusedPubSub: PubSub = {
+  publish() {
+    throw new Error('type-graphql topics are not used: publish live events through deps.events');
+  },
+  subscribe() {
+    throw new Error('type-graphql topics are not used: subscribe through deps.events');
+  },
+};
 
 /** Builds the code-first schema once per process (type-graphql's metadata is global). */
 export function buildAppSchema(): Promise<GraphQLSchema> {
@@ -13,6 +22,9 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
     authChecker,
     // Inputs are validated by the services, which own the rules and the error messages.
     validate: false,
+    // Required by type-graphql once any @Subscription exists, but unused: every subscription
+    // passes its own `subscribe` over the tenant-scoped EventBus (src/modules/live).
+    pubSub: unusedPubSub,
   });
   return built;
 }

@@ -1,0 +1,57 @@
+import type { Database, NotificationListener } from '../db/client.js';
+import type { Logger } from '../shared/logger.js';
+import type { EventTransport, LiveEvent } from './event-bus.js';
+import { Coalescer, decodeBatch, encodeBatches } from './wire.js';
+
+export const PG_CHANNEL = 'sms_inbox_live';
+/** Postgres refuses NOTIFY payloads of 8,000 bytes or more; keep a margin. */
+export const PG_MAX_PAYLOAD_BYTES = 7900;
+
+/**
+ * Live events between instances through Postgres LISTEN/NOTIFY: no extra infrastructure, and
+ * NOTIFY is per database, so instances on one database share events and nothing else does.
+ * Every instance, the publisher included, delivers what it hears on the channel: one path for
+ * local and remote subscribers.
+ *
+ * Delivery is best effort, like any pub/sub: events sent while the LISTEN connection is being
+ * re-established are lost (clients refetch on reconnect).
+ */
+export class PgTransport implements EventTransport {
+  readonly name = 'postgres';
+  private listener: NotificationListener | null = null;
+  private readonly coalescer: Coalescer;
+
+  constructor(
+    private readonly database: Database,
+    private readonly logger: Logger,
+    private readonly channel = PG_CHANNEL,
+  ) {
+    if (!database.listen || !database.sql) throw new Error('PgTransport needs a Postgres database (LISTEN/NOTIFY)');
+    this.coalescer = new Coalescer((events) => this.notify(events));
+  }
+
+  async start(deliver: (events: LiveEvent[]) => void): Promise<void> {
+    this.listener = await this.database.listen!(this.channel, (payload) => {
+      const events = decodeBatch(payload);
+      if (events.length > 0) deliver(events);
+      else this.logger.warn({ bytes: payload.length }, 'ignored a malformed live event payload');
+    });
+  }
+
+  publish(events: LiveEvent[]): Promise<void> {
+    return this.coalescer.add(events);
+  }
+
+  private async notify(events: LiveEvent[]): Promise<void> {
+    const sql = this.database.sql!;
+    for (const payload of encodeBatches(events, PG_MAX_PAYLOAD_BYTES)) {
+      await sql`select pg_notify(${this.channel}, ${payload})`;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.coalescer.drain();
+    await this.listener?.unlisten().catch((err: unknown) => this.logger.warn({ err }, 'unlisten failed'));
+    this.listener = null;
+  }
+}

@@ -1,0 +1,73 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../shared/logger.js';
+import type { EventTransport, LiveEvent } from './event-bus.js';
+import { Coalescer, decodeBatch, encodeBatches } from './wire.js';
+
+export const REDIS_CHANNEL = 'sms-inbox:live';
+/** Redis has no small limit; batches stay small so one slow subscriber read never grows large. */
+const REDIS_MAX_PAYLOAD_BYTES = 64 * 1024;
+const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * Live events between instances through Redis pub/sub (REDIS_URL). Two connections: a
+ * subscribed connection can do nothing but listen. As with Postgres, every instance, the
+ * publisher included, delivers what it hears on the channel.
+ */
+export class RedisTransport implements EventTransport {
+  readonly name = 'redis';
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly coalescer: Coalescer;
+
+  constructor(
+    url: string,
+    private readonly logger: Logger,
+    private readonly channel = REDIS_CHANNEL,
+  ) {
+    const options = { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 3 };
+    this.pub = new Redis(url, options);
+    this.sub = new Redis(url, options);
+    // Without listeners ioredis reports connection errors as unhandled; it reconnects by itself.
+    for (const [role, client] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
+      client.on('error', (err: unknown) => this.logger.warn({ err, role }, 'redis connection error'));
+    }
+    this.coalescer = new Coalescer((events) => this.send(events));
+  }
+
+  async start(deliver: (events: LiveEvent[]) => void): Promise<void> {
+    try {
+      await withTimeout(Promise.all([this.pub.connect(), this.sub.connect()]), CONNECT_TIMEOUT_MS, 'Redis did not answer');
+      this.sub.on('message', (channel: string, payload: string) => {
+        if (channel !== this.channel) return;
+        const events = decodeBatch(payload);
+        if (events.length > 0) deliver(events);
+      });
+      await this.sub.subscribe(this.channel);
+    } catch (err) {
+      this.pub.disconnect();
+      this.sub.disconnect();
+      throw err;
+    }
+  }
+
+  publish(events: LiveEvent[]): Promise<void> {
+    return this.coalescer.add(events);
+  }
+
+  private async send(events: LiveEvent[]): Promise<void> {
+    for (const payload of encodeBatches(events, REDIS_MAX_PAYLOAD_BYTES)) await this.pub.publish(this.channel, payload);
+  }
+
+  async close(): Promise<void> {
+    await this.coalescer.drain();
+    await Promise.allSettled([this.sub.quit(), this.pub.quit()]);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,82 @@
+import type { LiveEvent, LiveEventType } from './event-bus.js';
+
+/**
+ * The wire format shared by the cross-instance transports: a JSON array of compact events
+ * ([type code, tenant id, id, conversation id]), in batches kept under a byte limit (Postgres
+ * NOTIFY refuses payloads of 8,000 bytes or more). Ids only: receivers load the rows.
+ */
+const CODES: Record<LiveEventType, string> = { messageAdded: 'a', messageUpdated: 'u', conversationUpdated: 'c' };
+const TYPES: Record<string, LiveEventType> = { a: 'messageAdded', u: 'messageUpdated', c: 'conversationUpdated' };
+
+/** Splits events into payloads of at most maxBytes each (UTF-8), preserving order. */
+export function encodeBatches(events: readonly LiveEvent[], maxBytes: number): string[] {
+  const payloads: string[] = [];
+  let parts: string[] = [];
+  let size = 2; // the brackets
+  for (const e of events) {
+    const part = JSON.stringify([CODES[e.type], e.tenantId, e.id, e.conversationId]);
+    const bytes = Buffer.byteLength(part);
+    if (2 + bytes > maxBytes) throw new Error(`a live event does not fit in ${maxBytes} bytes`);
+    if (parts.length > 0 && size + 1 + bytes > maxBytes) {
+      payloads.push(`[${parts.join(',')}]`);
+      parts = [];
+      size = 2;
+    }
+    size += (parts.length > 0 ? 1 : 0) + bytes;
+    parts.push(part);
+  }
+  if (parts.length > 0) payloads.push(`[${parts.join(',')}]`);
+  return payloads;
+}
+
+/** The events of one payload; malformed entries (another sender on the channel) are dropped. */
+export function decodeBatch(payload: string): LiveEvent[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  const events: LiveEvent[] = [];
+  for (const item of parsed) {
+    if (!Array.isArray(item) || item.length !== 4 || !item.every((x) => typeof x === 'string')) continue;
+    const [code, tenantId, id, conversationId] = item as string[];
+    const type = TYPES[code!];
+    if (type) events.push({ type, tenantId: tenantId!, id: id!, conversationId: conversationId! });
+  }
+  return events;
+}
+
+/**
+ * Gathers the events published within one turn of the event loop into one send (one NOTIFY
+ * for a webhook's messageAdded + conversationUpdated, or for a burst), and sends batches in
+ * order, one after the other.
+ */
+export class Coalescer {
+  private pending: LiveEvent[] = [];
+  private scheduled: Promise<void> | null = null;
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly send: (events: LiveEvent[]) => Promise<void>) {}
+
+  add(events: readonly LiveEvent[]): Promise<void> {
+    this.pending.push(...events);
+    this.scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.scheduled = null;
+      const batch = this.pending;
+      this.pending = [];
+      const sent = this.tail.then(() => this.send(batch));
+      // A failed send is reported to its publishers; it must not block the ones after it.
+      this.tail = sent.catch(() => {});
+      return sent;
+    });
+    return this.scheduled;
+  }
+
+  /** Resolves once everything added so far has been sent (or failed). */
+  async drain(): Promise<void> {
+    await this.scheduled?.catch(() => {});
+    await this.tail;
+  }
+}

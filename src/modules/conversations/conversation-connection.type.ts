@@ -1,0 +1,21 @@
+import { Field, ObjectType } from 'type-graphql';
+import { PageInfo } from './pagination.js';
+import { Conversation } from './conversation.type.js';
+
+@ObjectType('ConversationEdge')
+export class ConversationEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Conversation)
+  node!: Conversation;
+}
+
+@ObjectType('ConversationConnection')
+export class ConversationConnection {
+  @Field(() => [ConversationEdge])
+  edges!: ConversationEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}

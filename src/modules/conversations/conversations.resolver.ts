@@ -1,0 +1,97 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { RequestContext } from '../../graphql/context.js';
+import { Contact } from '../contacts/contact.type.js';
+import { MessageConnection } from '../messages/message-connection.type.js';
+import { Message } from '../messages/message.type.js';
+import { PhoneNumber } from '../phone-numbers/phone-number.type.js';
+import { User } from '../users/user.type.js';
+import { ConversationConnection } from './conversation-connection.type.js';
+import { ConversationStatus } from './conversation-status.js';
+import { Conversation } from './conversation.type.js';
+import { ConversationsService } from './conversations.service.js';
+import { contactLoader, messageLoader, messagePageLoader, phoneNumberLoader, userLoader } from './loaders.js';
+import { decodeCursor, pageSize, toPage } from './pagination.js';
+
+@Resolver(() => Conversation)
+export class ConversationResolver {
+  @Authorized()
+  @Query(() => ConversationConnection, { description: 'Most recent activity first.' })
+  conversations(
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('status', () => ConversationStatus, { nullable: true }) status: ConversationStatus | null,
+    @Arg('assigneeId', () => ID, { nullable: true }) assigneeId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<ConversationConnection> {
+    return new ConversationsService(ctx.scope()).list({ first, after, status, assigneeId });
+  }
+
+  @Authorized()
+  @Query(() => Conversation, { nullable: true })
+  conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Conversation | null> {
+    return new ConversationsService(ctx.scope()).get(id);
+  }
+
+  @Authorized()
+  @Mutation(() => Conversation)
+  assignConversation(
+    @Arg('conversationId', () => ID) conversationId: string,
+    @Arg('assigneeId', () => ID, { nullable: true }) assigneeId: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<Conversation> {
+    return new ConversationsService(ctx.scope()).assign(conversationId, assigneeId ?? null);
+  }
+
+  @Authorized()
+  @Mutation(() => Conversation)
+  setConversationStatus(
+    @Arg('conversationId', () => ID) conversationId: string,
+    @Arg('status', () => ConversationStatus) status: ConversationStatus,
+    @Ctx() ctx: RequestContext,
+  ): Promise<Conversation> {
+    return new ConversationsService(ctx.scope()).setStatus(conversationId, status);
+  }
+
+  @Authorized()
+  @Mutation(() => Conversation)
+  markConversationRead(@Arg('conversationId', () => ID) conversationId: string, @Ctx() ctx: RequestContext): Promise<Conversation> {
+    return new ConversationsService(ctx.scope()).markRead(conversationId);
+  }
+
+  @FieldResolver(() => Contact)
+  async contact(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<Contact> {
+    const contact = await contactLoader(ctx).load(conversation.contactId);
+    if (!contact) throw new Error(`contact ${conversation.contactId} of conversation ${conversation.id} is missing`);
+    return contact;
+  }
+
+  @FieldResolver(() => PhoneNumber)
+  async phoneNumber(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<PhoneNumber> {
+    const number = await phoneNumberLoader(ctx).load(conversation.phoneNumberId);
+    if (!number) throw new Error(`phone number ${conversation.phoneNumberId} of conversation ${conversation.id} is missing`);
+    return number;
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  assignee(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<User | null> {
+    return conversation.assigneeId ? userLoader(ctx).load(conversation.assigneeId) : Promise.resolve(null);
+  }
+
+  @FieldResolver(() => Message, { nullable: true, description: 'The newest message, for inbox lists.' })
+  lastMessage(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<Message | null> {
+    return conversation.lastMessageId ? messageLoader(ctx).load(conversation.lastMessageId) : Promise.resolve(null);
+  }
+
+  @FieldResolver(() => MessageConnection, { description: 'Newest first; `before` is a cursor from an earlier page.' })
+  async messages(
+    @Root() conversation: Conversation,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('before', () => String, { nullable: true }) before: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<MessageConnection> {
+    const limit = pageSize(first);
+    const cursor = decodeCursor(before, 'before');
+    const rows = await messagePageLoader(ctx, limit, cursor).load(conversation.id);
+    return toPage(rows, limit, cursor !== null);
+  }
+}

@@ -1,0 +1,21 @@
+import { Field, ObjectType } from 'type-graphql';
+import { PageInfo } from '../conversations/pagination.js';
+import { Message } from './message.type.js';
+
+@ObjectType('MessageEdge')
+export class MessageEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Message)
+  node!: Message;
+}
+
+@ObjectType('MessageConnection')
+export class MessageConnection {
+  @Field(() => [MessageEdge])
+  edges!: MessageEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}

@@ -1,0 +1,135 @@
+import type { Db } from '../../db/client.js';
+import type { TenantScope } from '../../shared/deps.js';
+import { AppError, ErrorCode, badInput, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { countSegments } from '../../twilio/segments.js';
+import { ContactsRepository } from '../contacts/contacts.repository.js';
+import type { ContactRow } from '../contacts/contacts.schema.js';
+import { ConversationsRepository } from '../conversations/conversations.repository.js';
+import type { ConversationRow } from '../conversations/conversations.schema.js';
+import { PhoneNumberLookupRepository } from '../conversations/phone-number-lookup.repository.js';
+import { conversationUpdatedEvent, messageAddedEvent } from '../live/live-events.js';
+import { notifyOutboxEnqueued } from '../outbox/outbox-signal.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
+import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
+import { normalizeRecipient, optionalIdempotencyKey, requireBody, requireMediaUrls } from './message-input.js';
+import { MessagesRepository } from './messages.repository.js';
+import type { MessageRow, StoredMedia } from './messages.schema.js';
+
+export interface SendMessageArgs {
+  conversationId: string;
+  body: string;
+  mediaUrls?: string[] | null;
+  idempotencyKey?: string | null;
+}
+
+export interface StartConversationArgs {
+  phoneNumberId: string;
+  to: string;
+  body: string;
+}
+
+const optedOut = () =>
+  new AppError(ErrorCode.CONTACT_OPTED_OUT, 'The contact texted STOP; nothing can be sent until they text START');
+
+/** Agents' replies: validated, written with their outbox job in one transaction, sent by the dispatcher. */
+export class MessagesService {
+  private readonly messages: MessagesRepository;
+
+  constructor(private readonly scope: TenantScope) {
+    this.messages = new MessagesRepository(scope.deps.db, scope.tenantId);
+  }
+
+  private get db(): Db {
+    return this.scope.deps.db;
+  }
+
+  async send(args: SendMessageArgs): Promise<MessageRow> {
+    const body = requireBody(args.body);
+    const media = requireMediaUrls(args.mediaUrls);
+    const idempotencyKey = optionalIdempotencyKey(args.idempotencyKey);
+    // A repeat returns the first message even if things changed since (e.g. the contact opted out):
+    // it is the same request, already accepted.
+    if (idempotencyKey) {
+      const first = await this.messages.findByIdempotencyKey(idempotencyKey);
+      if (first) return first;
+    }
+
+    const conversation = await new ConversationsRepository(this.db, this.scope.tenantId).findById(args.conversationId);
+    if (!conversation) throw notFound('Conversation');
+    const [contact, number] = await Promise.all([
+      new ContactsRepository(this.db, this.scope.tenantId).findById(conversation.contactId),
+      new PhoneNumberLookupRepository(this.db, this.scope.tenantId).findById(conversation.phoneNumberId),
+    ]);
+    if (!contact || !number) throw new Error(`conversation ${conversation.id} points at a missing contact or number`);
+    if (contact.optedOut) throw optedOut();
+    assertCanSend(number);
+
+    let message: MessageRow;
+    try {
+      message = await this.db.transaction((tx) => this.enqueue(tx, conversation, number, body, media, idempotencyKey));
+    } catch (err) {
+      // The same key sent twice at once: the other request won the unique index; answer its message.
+      if (idempotencyKey && isUniqueViolation(err, 'messages_tenant_idempotency_uq')) {
+        const first = await this.messages.findByIdempotencyKey(idempotencyKey);
+        if (first) return first;
+      }
+      throw err;
+    }
+    this.afterCommit(message, conversation);
+    return message;
+  }
+
+  async startConversation(args: StartConversationArgs): Promise<ConversationRow> {
+    const body = requireBody(args.body);
+    const number = await new PhoneNumberLookupRepository(this.db, this.scope.tenantId).findById(args.phoneNumberId);
+    if (!number) throw notFound('Phone number');
+    assertCanSend(number);
+    const to = normalizeRecipient(args.to, number.e164);
+    if (to === number.e164) throw badInput('Cannot text our own number', 'to');
+
+    const { conversation, message } = await this.db.transaction(async (tx) => {
+      const contact: ContactRow = await new ContactsRepository(tx, this.scope.tenantId).upsertByPhone(to);
+      if (contact.optedOut) throw optedOut(); // rolls the whole transaction back
+      const { conversation } = await new ConversationsRepository(tx, this.scope.tenantId).findOrOpen(number.id, contact.id);
+      const message = await this.enqueue(tx, conversation, number, body, [], null);
+      return { conversation, message };
+    });
+    this.afterCommit(message, conversation);
+    // The row read inside the transaction predates the message; answer the current one.
+    return (await new ConversationsRepository(this.db, this.scope.tenantId).findById(conversation.id)) ?? conversation;
+  }
+
+  /** Message, outbox job and the conversation's activity: all or nothing, in the caller's transaction. */
+  private async enqueue(
+    tx: Db,
+    conversation: ConversationRow,
+    number: PhoneNumberRow,
+    body: string,
+    media: StoredMedia[],
+    idempotencyKey: string | null,
+  ): Promise<MessageRow> {
+    const tenantId = this.scope.tenantId;
+    const message = await new MessagesRepository(tx, tenantId).insertOutbound({
+      conversationId: conversation.id,
+      twilioAccountId: number.twilioAccountId,
+      body,
+      media,
+      authorId: this.scope.user.userId,
+      segments: countSegments(body).segments,
+      idempotencyKey,
+    });
+    await new OutboxRepository(tx, tenantId).enqueue(message.id, number.id);
+    await new ConversationsRepository(tx, tenantId).recordMessage(conversation.id, message.id);
+    return message;
+  }
+
+  /** Only once committed: live subscribers and the dispatcher must never see a rolled-back message. */
+  private afterCommit(message: MessageRow, conversation: ConversationRow): void {
+    this.scope.deps.events.publish(messageAddedEvent(message), conversationUpdatedEvent(conversation));
+    notifyOutboxEnqueued(this.scope.deps);
+  }
+}
+
+function assertCanSend(number: PhoneNumberRow): void {
+  if (number.removedAt) throw badInput('This phone number was removed; messages cannot be sent from it', 'phoneNumberId');
+}

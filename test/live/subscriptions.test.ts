@@ -1,0 +1,183 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from '../helpers/factories.js';
+import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
+import { collect, subscribed } from '../helpers/live.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { sendInbound, sendStatus } from '../helpers/twilio-setup.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+let server: TestServer;
+let fake: FakeTwilio;
+let a: Inbox;
+let b: Inbox;
+let agent: { id: string; token: string };
+
+// The dispatcher still sends at once when woken by a reply; a long poll keeps it quiet
+// otherwise, so the statement count below sees only the subscriptions' own queries.
+beforeAll(async () => {
+  fake = await startFakeTwilio();
+  server = await startTestServer({ DISPATCHER_POLL_MS: '60000' });
+  [a, b] = await Promise.all([setUpInbox(server, fake), setUpInbox(server, fake, { tenantName: 'Other Co' })]);
+  agent = await createAgent(server, a.tenant.token);
+});
+afterAll(async () => {
+  await server?.close();
+  await fake?.close();
+});
+afterEach(() => fake.reset());
+
+const bus = () => server.app.deps.events;
+const MESSAGE_ADDED = `subscription($c: ID) { messageAdded(conversationId: $c) { id conversationId body direction status author { id } } }`;
+const MESSAGE_UPDATED = `subscription($c: ID) { messageUpdated(conversationId: $c) { id status twilioSid errorCode } }`;
+const CONVERSATION_UPDATED = `subscription { conversationUpdated { id status unreadCount assignee { id } contact { phoneNumber optedOut } } }`;
+
+describe('live subscriptions', () => {
+  it("delivers an inbound webhook's message to its tenant's subscribers, and nothing to another tenant's", async () => {
+    const customer = randomUsNumber('650');
+    const existing = await customerTexts(server, a, customer, 'first');
+    const otherConversation = await customerTexts(server, a, randomUsNumber('650'), 'elsewhere');
+
+    const base = bus().subscriberCount;
+    const mine = collect(server.ws(agent.token), MESSAGE_ADDED);
+    const narrowed = collect(server.ws(agent.token), MESSAGE_ADDED, { c: existing });
+    const narrowedElsewhere = collect(server.ws(agent.token), MESSAGE_ADDED, { c: otherConversation });
+    const theirs = collect(server.ws(b.tenant.token), MESSAGE_ADDED);
+    await subscribed(bus(), base + 4);
+
+    const res = await sendInbound(server, a.account, { from: customer, to: a.number.e164, body: 'Is the shop open today?' });
+    expect(res.status).toBe(200);
+
+    const [event] = await mine.waitForCount(1);
+    expect(event).toMatchObject({
+      conversationId: existing,
+      body: 'Is the shop open today?',
+      direction: 'INBOUND',
+      status: 'RECEIVED',
+      author: null,
+    });
+    expect((await narrowed.waitForCount(1))[0]!.id).toBe(event!.id);
+    await sleep(200);
+    expect(theirs.events).toEqual([]);
+    expect(theirs.errors).toEqual([]);
+    expect(narrowedElsewhere.events).toEqual([]);
+    expect(mine.events).toHaveLength(1);
+  });
+
+  it("refuses a subscription narrowed to another tenant's conversation, as if it did not exist", async () => {
+    const foreign = await customerTexts(server, b, randomUsNumber('650'), 'hello b');
+    const attempt = collect(server.ws(agent.token), MESSAGE_ADDED, { c: foreign });
+    await waitFor(() => attempt.errors.length > 0, { what: 'the subscription error' });
+    expect(JSON.stringify(attempt.errors)).toContain('NOT_FOUND');
+    expect(attempt.events).toEqual([]);
+  });
+
+  it('reports a reply live: messageAdded (QUEUED), then messageUpdated up to SENT, then DELIVERED from the signed callback', async () => {
+    const customer = randomUsNumber('650');
+    const conversationId = await customerTexts(server, a, customer, 'Can I book for Friday?');
+    const base = bus().subscriberCount;
+    const added = collect(server.ws(agent.token), MESSAGE_ADDED, { c: conversationId });
+    const updated = collect(server.ws(agent.token), MESSAGE_UPDATED, { c: conversationId });
+    const otherTenantUpdates = collect(server.ws(b.tenant.token), MESSAGE_UPDATED);
+    await subscribed(bus(), base + 3);
+
+    const sent = await server.gql(
+      `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`,
+      { input: { conversationId, body: 'Friday 3pm works.' } },
+      agent.token,
+    );
+    expect(sent.errors).toBeUndefined();
+    const messageId = sent.data!.sendMessage.id as string;
+
+    const [addedEvent] = await added.waitForCount(1);
+    expect(addedEvent).toMatchObject({ id: messageId, direction: 'OUTBOUND', body: 'Friday 3pm works.', author: { id: agent.id } });
+
+    const sentEvent = await waitFor(() => updated.events.find((e) => e.status === 'SENT'), { what: 'a SENT update' });
+    const [post] = fake.messageRequests.filter((r) => r.params['Body'] === 'Friday 3pm works.');
+    expect(sentEvent).toMatchObject({ id: messageId, twilioSid: post!.sid });
+
+    const callback = await sendStatus(server, a.account, {
+      messageId,
+      messageSid: post!.sid!,
+      status: 'delivered',
+      from: a.number.e164,
+      to: customer,
+    });
+    expect(callback.status).toBe(200);
+    const delivered = await waitFor(() => updated.events.find((e) => e.status === 'DELIVERED'), { what: 'a DELIVERED update' });
+    expect(delivered.id).toBe(messageId);
+
+    // Each update carries the row as loaded when it was delivered: statuses never go back.
+    const rank = ['QUEUED', 'SENDING', 'SENT', 'DELIVERED'];
+    const seen = updated.events.map((e) => rank.indexOf(e.status));
+    expect(seen).toEqual([...seen].sort((x, y) => x - y));
+    await sleep(100);
+    expect(otherTenantUpdates.events).toEqual([]);
+  });
+
+  it('publishes conversationUpdated for assignment, read and inbound activity, always with fresh relations', async () => {
+    const customer = randomUsNumber('650');
+    const conversationId = await customerTexts(server, a, customer, 'hi');
+    const base = bus().subscriberCount;
+    const updates = collect(server.ws(agent.token), CONVERSATION_UPDATED);
+    const theirs = collect(server.ws(b.tenant.token), CONVERSATION_UPDATED);
+    await subscribed(bus(), base + 2);
+
+    const assign = await server.gql(
+      `mutation($c: ID!, $u: ID) { assignConversation(conversationId: $c, assigneeId: $u) { id } }`,
+      { c: conversationId, u: agent.id },
+      a.tenant.token,
+    );
+    expect(assign.errors).toBeUndefined();
+    const [assigned] = await updates.waitForCount(1);
+    expect(assigned).toMatchObject({ id: conversationId, assignee: { id: agent.id }, contact: { phoneNumber: customer, optedOut: false } });
+
+    await server.gql(`mutation($c: ID!) { markConversationRead(conversationId: $c) { id } }`, { c: conversationId }, agent.token);
+    const [, read] = await updates.waitForCount(2);
+    expect(read).toMatchObject({ id: conversationId, unreadCount: 0 });
+
+    // The customer opts out: the same subscription must not serve the contact cached earlier.
+    await sendInbound(server, a.account, { from: customer, to: a.number.e164, body: 'STOP' });
+    const optedOut = await waitFor(() => updates.events.find((e) => e.contact.optedOut === true), { what: 'an update with the opt-out' });
+    expect(optedOut).toMatchObject({ id: conversationId, unreadCount: 1 });
+
+    await server.gql(
+      `mutation($c: ID!, $s: ConversationStatus!) { setConversationStatus(conversationId: $c, status: $s) { id } }`,
+      { c: conversationId, s: 'RESOLVED' },
+      agent.token,
+    );
+    await waitFor(() => updates.events.find((e) => e.status === 'RESOLVED'), { what: 'the RESOLVED update' });
+    expect(theirs.events).toEqual([]);
+  });
+
+  it('loads each event\'s row once per instance, however many subscribers', async () => {
+    const conversationId = await customerTexts(server, a, randomUsNumber('650'), 'hydrate me');
+    const base = bus().subscriberCount;
+    const light = `subscription { messageAdded { id body } }`;
+    const subscribers = Array.from({ length: 12 }, () => collect(server.ws(agent.token), light));
+    await subscribed(bus(), base + subscribers.length);
+    await sleep(100); // let earlier work (inbound webhook, dispatcher wake-ups) settle
+
+    const message = await server.gql(
+      `query($id: ID!) { conversation(id: $id) { lastMessage { id } } }`,
+      { id: conversationId },
+      agent.token,
+    );
+    const messageId = message.data!.conversation.lastMessage.id as string;
+    const stats = server.app.deps.database.stats;
+    const before = stats.statements;
+    bus().publish({ type: 'messageAdded', tenantId: a.tenant.tenantId, id: messageId, conversationId });
+    await Promise.all(subscribers.map((s) => s.waitForCount(1)));
+    expect(subscribers.map((s) => s.events[0]!.id)).toEqual(subscribers.map(() => messageId));
+    expect(stats.statements - before).toBe(1);
+  });
+
+  it('ends the subscription on the bus when the client unsubscribes', async () => {
+    const base = bus().subscriberCount;
+    const client = server.ws(agent.token);
+    const sub = collect(client, MESSAGE_ADDED);
+    await subscribed(bus(), base + 1);
+    sub.unsubscribe();
+    await waitFor(() => bus().subscriberCount === base, { what: 'the subscriber to be removed' });
+  });
+});
