@@ -5,7 +5,8 @@ import { UsersRepository } from '../users/users.repository.js';
 import type { ConversationStatus } from './conversation-status.js';
 import { ConversationsRepository, type ConversationListFilter } from './conversations.repository.js';
 import type { ConversationRow } from './conversations.schema.js';
-import { decodeCursor, isUuid, pageSize, toPage, type Page } from './pagination.js';
+import { decodeCursor, pageSize, toPage, type Page } from './pagination.js';
+import { isUuid } from '../../shared/ids.js';
 
 export interface ListConversationsArgs extends ConversationListFilter {
   first?: number | null;

@@ -8,7 +8,7 @@ import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { UserRow } from '../users/users.schema.js';
 import type { KeysetCursor } from './pagination.js';
-import { PhoneNumberLookupRepository } from './phone-number-lookup.repository.js';
+import { PhoneNumbersRepository } from '../phone-numbers/phone-numbers.repository.js';
 
 /**
  * Per-operation DataLoaders behind the relation fields of conversations and messages: one query
@@ -19,7 +19,7 @@ export function contactLoader(ctx: RequestContext): DataLoader<string, ContactRo
 }
 
 export function phoneNumberLoader(ctx: RequestContext): DataLoader<string, PhoneNumberRow | null> {
-  return ctx.byId('phoneNumbers.byId', (ids) => new PhoneNumberLookupRepository(ctx.deps.db, ctx.scope().tenantId).findByIds(ids));
+  return ctx.byId('phoneNumbers.byId', (ids) => new PhoneNumbersRepository(ctx.deps.db, ctx.scope().tenantId).findByIds(ids));
 }
 
 export function userLoader(ctx: RequestContext): DataLoader<string, UserRow | null> {

@@ -1,3 +1,4 @@
+import { isUuid } from '../../shared/ids.js';
 import { sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { Field, ObjectType } from 'type-graphql';
@@ -42,12 +43,6 @@ export interface KeysetCursor {
 }
 
 const CURSOR_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids in the API are UUIDs; anything else cannot name a row (and must not reach a ::uuid cast). */
-export function isUuid(value: string | null | undefined): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
 
 export function encodeCursor(cursor: KeysetCursor): string {
   return Buffer.from(`${cursor.ts}|${cursor.id}`, 'utf8').toString('base64url');

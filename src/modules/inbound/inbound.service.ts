@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../../shared/errors.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
 import { fromTwilioStatus } from '../messages/message-status.js';
-import { isUuid } from '../twilio-accounts/twilio-accounts.repository.js';
+import { isUuid } from '../../shared/ids.js';
 import type { WebhookAccount } from './account-cache.js';
 import { InboundRepository } from './inbound.repository.js';
 import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';

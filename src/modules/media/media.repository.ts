@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { MessageDirection } from '../messages/message.enums.js';
 import { messages, type StoredMedia } from '../messages/messages.schema.js';
-import { isUuid } from '../twilio-accounts/twilio-accounts.repository.js';
+import { isUuid } from '../../shared/ids.js';
 import { twilioAccounts, type TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
 
 export interface InboundMediaSource {

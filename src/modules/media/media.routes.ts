@@ -3,7 +3,7 @@ import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../shared/deps.js';
 import { twilioCredentials } from '../twilio-accounts/credentials.js';
-import { isUuid } from '../twilio-accounts/twilio-accounts.repository.js';
+import { isUuid } from '../../shared/ids.js';
 import { MEDIA_ROUTE_PREFIX, verifyMediaLink } from './media-links.js';
 import { MediaFetchError, fetchTwilioMedia } from './media-proxy.js';
 import { MediaRepository } from './media.repository.js';

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
-import { cursorText, isUuid, olderThan, type KeysetCursor } from '../conversations/pagination.js';
+import { cursorText, olderThan, type KeysetCursor } from '../conversations/pagination.js';
+import { isUuid } from '../../shared/ids.js';
 import { MessageDirection, MessageStatus } from './message.enums.js';
 import { statusesBefore } from './message-status.js';
 import { messages, type MessageRow, type StoredMedia } from './messages.schema.js';

@@ -6,7 +6,7 @@ import { ContactsRepository } from '../contacts/contacts.repository.js';
 import type { ContactRow } from '../contacts/contacts.schema.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import type { ConversationRow } from '../conversations/conversations.schema.js';
-import { PhoneNumberLookupRepository } from '../conversations/phone-number-lookup.repository.js';
+import { PhoneNumbersRepository } from '../phone-numbers/phone-numbers.repository.js';
 import { conversationUpdatedEvent, messageAddedEvent } from '../live/live-events.js';
 import { notifyOutboxEnqueued } from '../outbox/outbox-signal.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
@@ -58,7 +58,7 @@ export class MessagesService {
     if (!conversation) throw notFound('Conversation');
     const [contact, number] = await Promise.all([
       new ContactsRepository(this.db, this.scope.tenantId).findById(conversation.contactId),
-      new PhoneNumberLookupRepository(this.db, this.scope.tenantId).findById(conversation.phoneNumberId),
+      new PhoneNumbersRepository(this.db, this.scope.tenantId).findById(conversation.phoneNumberId),
     ]);
     if (!contact || !number) throw new Error(`conversation ${conversation.id} points at a missing contact or number`);
     if (contact.optedOut) throw optedOut();
@@ -81,7 +81,7 @@ export class MessagesService {
 
   async startConversation(args: StartConversationArgs): Promise<ConversationRow> {
     const body = requireBody(args.body);
-    const number = await new PhoneNumberLookupRepository(this.db, this.scope.tenantId).findById(args.phoneNumberId);
+    const number = await new PhoneNumbersRepository(this.db, this.scope.tenantId).findById(args.phoneNumberId);
     if (!number) throw notFound('Phone number');
     assertCanSend(number);
     const to = normalizeRecipient(args.to, number.e164);

@@ -1,6 +1,6 @@
 import { asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
-import { isUuid } from '../twilio-accounts/twilio-accounts.repository.js';
+import { isUuid } from '../../shared/ids.js';
 import type { NumberDirection, NumberType } from './phone-number.enums.js';
 import { phoneNumbers, type PhoneNumberRow } from './phone-numbers.schema.js';
 
@@ -16,6 +16,20 @@ export interface NewPhoneNumber {
 
 /** Active numbers (not removed) unless said otherwise. */
 export class PhoneNumbersRepository extends TenantRepository {
+  /** Removed numbers included: conversations keep pointing at them (sending on one is refused). */
+  async findById(id: string): Promise<PhoneNumberRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db.select().from(phoneNumbers).where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id))).limit(1);
+    return row;
+  }
+
+  /** Removed numbers included, as findById. */
+  async findByIds(ids: readonly string[]): Promise<PhoneNumberRow[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return [];
+    return this.db.select().from(phoneNumbers).where(this.scoped(phoneNumbers, inArray(phoneNumbers.id, valid)));
+  }
+
   async listActive(): Promise<PhoneNumberRow[]> {
     return this.db
       .select()

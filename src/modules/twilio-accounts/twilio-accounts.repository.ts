@@ -1,14 +1,9 @@
+import { isUuid } from '../../shared/ids.js';
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { twilioAccounts, type TwilioAccountRow } from './twilio-accounts.schema.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids come from clients: a malformed one is simply not found (Postgres would reject the cast). */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 export interface UpsertAccountValues {
   accountSid: string;
