@@ -110,7 +110,7 @@ describe.skipIf(!usingPostgres)('several server processes on one Postgres (TEST_
     expect(event).toMatchObject({ body: 'Hello from the other side', direction: 'INBOUND', conversationId: await conversationOf(customer) });
     await sleep(300);
     expect(otherTenant.events).toEqual([]);
-  });
+  }, 90_000);
 
   it('sends 200 replies queued on both processes exactly once in total', async () => {
     fake.reset();
@@ -129,7 +129,7 @@ describe.skipIf(!usingPostgres)('several server processes on one Postgres (TEST_
     expect((await sql`select id from outbox`).length).toBe(0);
     await sleep(300);
     expect(fake.messageRequests.filter((r) => String(r.params['Body']).startsWith('reply-'))).toHaveLength(200);
-  });
+  }, 90_000);
 
   it('loses nothing when a process dies holding claimed jobs: they are sent after the lease expires', async () => {
     fake.reset();
@@ -171,5 +171,5 @@ describe.skipIf(!usingPostgres)('several server processes on one Postgres (TEST_
       expect(post.at, job.body).toBeGreaterThanOrEqual(job.until - 50);
     }
     expect((await sql`select id from outbox`).length).toBe(0);
-  });
+  }, 90_000);
 });

@@ -18,7 +18,7 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; st
     });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
       done({ code, stderr });
@@ -39,7 +39,7 @@ describe('configuration', () => {
     expect(stderr.trim()).toMatch(message);
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).not.toMatch(/\s+at\s/); // no stack trace
-  });
+  }, 60_000);
 
   it('applies the documented defaults', () => {
     const config = loadConfig({ DATA_DIR: 'memory://' });

@@ -21,7 +21,7 @@ describe('graceful shutdown', () => {
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
     try {
       const url = await new Promise<string>((done, fail) => {
-        const timer = setTimeout(() => fail(new Error(`server did not start: ${stdout}`)), 20_000);
+        const timer = setTimeout(() => fail(new Error(`server did not start: ${stdout}`)), 60_000);
         child.stdout.on('data', () => {
           const match = /ready at (http:\/\/[^\s/]+)\/graphql/.exec(stdout);
           if (match) {
@@ -55,5 +55,5 @@ describe('graceful shutdown', () => {
     } finally {
       child.kill('SIGKILL');
     }
-  });
+  }, 90_000);
 });
