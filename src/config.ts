@@ -73,6 +73,7 @@ const envSchema = z.object({
   DISPATCHER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   DISPATCHER_BACKOFF_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1000),
   DISPATCHER_BACKOFF_MAX_MS: z.coerce.number().int().min(1).max(3_600_000).default(300_000),
+  DISPATCHER_AMBIGUOUS_RETRY_MS: z.coerce.number().int().min(1).max(3_600_000).default(120_000),
   PACING_ENABLED: booleanString.default(true),
   PACING_LONG_CODE_MPS: z.coerce.number().positive().max(10_000).default(1),
   PACING_TOLL_FREE_MPS: z.coerce.number().positive().max(10_000).default(3),
@@ -116,6 +117,8 @@ export interface Config {
     maxAttempts: number;
     backoffBaseMs: number;
     backoffMaxMs: number;
+    /** Least wait before retrying a send that timed out (Twilio may have taken it). */
+    ambiguousRetryMs: number;
   };
   pacing: { enabled: boolean; longCodeMps: number; tollFreeMps: number; shortCodeMps: number };
   twilioTimeoutMs: number;
@@ -205,6 +208,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
       maxAttempts: e.DISPATCHER_MAX_ATTEMPTS,
       backoffBaseMs: e.DISPATCHER_BACKOFF_BASE_MS,
       backoffMaxMs: e.DISPATCHER_BACKOFF_MAX_MS,
+      ambiguousRetryMs: e.DISPATCHER_AMBIGUOUS_RETRY_MS,
     },
     pacing: {
       enabled: e.PACING_ENABLED,

@@ -225,7 +225,11 @@ export class OutboxDispatcher {
     const apiError = err instanceof TwilioApiError ? err : null;
     const code = apiError?.code ?? null;
     if (apiError?.transient && job.attempts < this.settings.maxAttempts) {
-      const delayMs = this.backoff(job.attempts);
+      // A timeout is ambiguous: Twilio may have taken the message. Waiting long enough for its
+      // status callback (which names our message id) to record the SID means the retry finds
+      // the message sent and drops the job instead of texting the customer twice.
+      const delayMs =
+        apiError.kind === 'timeout' ? Math.max(this.settings.ambiguousRetryMs, this.backoff(job.attempts)) : this.backoff(job.attempts);
       log.warn({ code, status: apiError.status, kind: apiError.kind, delayMs }, 'transient Twilio error; will retry');
       await this.queue.reschedule(job.id, delayMs, apiError.message);
       return;

@@ -1,0 +1,79 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { sendStatus } from '../helpers/twilio-setup.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+// A send that times out may still have been taken by Twilio: the retry waits
+// DISPATCHER_AMBIGUOUS_RETRY_MS, in which Twilio's status callback records the SID.
+const AMBIGUOUS_RETRY_MS = 1500;
+
+let server: TestServer;
+let fake: FakeTwilio;
+let inbox: Inbox;
+
+beforeAll(async () => {
+  fake = await startFakeTwilio();
+  server = await startTestServer({ TWILIO_TIMEOUT_MS: '300', DISPATCHER_AMBIGUOUS_RETRY_MS: String(AMBIGUOUS_RETRY_MS) });
+  inbox = await setUpInbox(server, fake);
+});
+afterAll(async () => {
+  await server?.close();
+  await fake?.close();
+});
+afterEach(() => fake.reset());
+
+const SEND = 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
+const posts = (body: string) => fake.messageRequests.filter((r) => r.params['Body'] === body);
+
+async function messageOf(conversationId: string, id: string) {
+  const res = await server.gql(
+    'query($id: ID!) { conversation(id: $id) { messages(first: 20) { edges { node { id status twilioSid } } } } }',
+    { id: conversationId },
+    inbox.tenant.token,
+  );
+  return (res.data!.conversation.messages.edges as Array<{ node: { id: string; status: string; twilioSid: string | null } }>)
+    .map((e) => e.node)
+    .find((m) => m.id === id)!;
+}
+
+async function replySlowly(body: string): Promise<{ conversationId: string; messageId: string; customer: string }> {
+  const customer = randomUsNumber('628');
+  const conversationId = await customerTexts(server, inbox, customer, 'hi');
+  // Twilio takes the message but answers after our 300 ms deadline, once.
+  let slowed = false;
+  fake.onMessage(({ params }) => {
+    if (params['Body'] !== body || slowed) return {};
+    slowed = true;
+    return { delayMs: 800 };
+  });
+  const res = await server.gql(SEND, { input: { conversationId, body } }, inbox.tenant.token);
+  expect(res.errors).toBeUndefined();
+  return { conversationId, messageId: res.data!.sendMessage.id as string, customer };
+}
+
+describe('a send that timed out', () => {
+  it('is not sent again when Twilio’s status callback arrives before the retry', async () => {
+    const body = 'ambiguous, then confirmed';
+    const { conversationId, messageId, customer } = await replySlowly(body);
+    // The fake records Twilio's SID once it answers (after our deadline has passed).
+    const first = await waitFor(() => (posts(body)[0]?.sid ? posts(body)[0] : undefined), { what: 'the first POST answered' });
+    // Twilio took it: its "sent" callback names our message id and its SID.
+    const res = await sendStatus(server, inbox.account, { messageId, messageSid: first.sid!, status: 'sent', from: inbox.number.e164, to: customer });
+    expect(res.status).toBe(200);
+
+    await sleep(AMBIGUOUS_RETRY_MS + 700);
+    expect(posts(body)).toHaveLength(1);
+    expect(await messageOf(conversationId, messageId)).toMatchObject({ status: 'SENT', twilioSid: first.sid });
+  });
+
+  it('without a callback is retried, but not before DISPATCHER_AMBIGUOUS_RETRY_MS', async () => {
+    const body = 'ambiguous, never confirmed';
+    const { conversationId, messageId } = await replySlowly(body);
+    await waitFor(() => (posts(body).length >= 2 ? posts(body) : undefined), { what: 'the retry', timeoutMs: 10_000 });
+    const [first, second] = posts(body);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(AMBIGUOUS_RETRY_MS);
+    await waitFor(async () => ((await messageOf(conversationId, messageId)).status === 'SENT' ? true : undefined), { what: 'SENT' });
+  });
+});
