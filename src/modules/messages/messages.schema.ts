@@ -50,7 +50,8 @@ export const messages = pgTable(
     uniqueIndex('messages_tenant_idempotency_uq')
       .on(t.tenantId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
-    index('messages_tenant_conversation_idx').on(t.tenantId, t.conversationId, t.createdAt.desc(), t.id.desc()),
+    // Ascending: scanned backwards it serves ORDER BY created_at DESC, id DESC (see conversations).
+    index('messages_tenant_conversation_idx').on(t.tenantId, t.conversationId, t.createdAt, t.id),
   ],
 );
 
