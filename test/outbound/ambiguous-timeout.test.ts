@@ -15,8 +15,12 @@ let inbox: Inbox;
 
 beforeAll(async () => {
   fake = await startFakeTwilio();
-  server = await startTestServer({ TWILIO_TIMEOUT_MS: '300', DISPATCHER_AMBIGUOUS_RETRY_MS: String(AMBIGUOUS_RETRY_MS) });
+  server = await startTestServer({ DISPATCHER_AMBIGUOUS_RETRY_MS: String(AMBIGUOUS_RETRY_MS) });
   inbox = await setUpInbox(server, fake);
+  // Only the sends get the short deadline: connecting the account (the SDK's first, slow call)
+  // keeps the default, so a loaded machine cannot time the set-up out. The API client factory
+  // reads the deadline on every call.
+  server.app.deps.config.twilioTimeoutMs = 300;
 });
 afterAll(async () => {
   await server?.close();
