@@ -1,0 +1,90 @@
+/**
+ * CPU profiles of the server under test over exactly the measured windows: with --profile the
+ * server runs with `--inspect=127.0.0.1:0` and the harness drives V8's profiler through the
+ * inspector protocol (Profiler.start / Profiler.stop) around each scored run, writing one
+ * .cpuprofile per window to bench/profiles/ and a summary (bench/profile.ts) beside it.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { summarizeProfile } from '../profile.js';
+
+export interface WindowProfiler {
+  /** Profiles the server while fn runs (a no-op without --profile). */
+  around<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Summaries written so far: name → text. */
+  readonly summaries: Map<string, string>;
+  close(): Promise<void>;
+}
+
+export const noProfiler: WindowProfiler = {
+  around: (_name, fn) => fn(),
+  summaries: new Map(),
+  close: async () => {},
+};
+
+/** A minimal client of the V8 inspector protocol (Chrome DevTools Protocol) over its WebSocket. */
+export class Inspector {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+      if (msg.id === undefined) return;
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.error) p.reject(new Error(msg.error.message));
+      else p.resolve(msg.result);
+    });
+  }
+
+  static connect(url: string): Promise<Inspector> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024 });
+      socket.once('open', () => resolve(new Inspector(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.socket.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** Connects to a server started with --inspect; `inspectorUrl` is the ws:// URL it printed. */
+export async function connectProfiler(inspectorUrl: string, dir: string, label: string): Promise<WindowProfiler> {
+  const inspector = await Inspector.connect(inspectorUrl);
+  await inspector.call('Profiler.enable');
+  await inspector.call('Profiler.setSamplingInterval', { interval: 200 });
+  const summaries = new Map<string, string>();
+  return {
+    summaries,
+    async around(name, fn) {
+      await inspector.call('Profiler.start');
+      try {
+        return await fn();
+      } finally {
+        const { profile } = await inspector.call<{ profile: unknown }>('Profiler.stop');
+        const file = join(dir, `${label}-${name}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+        const summary = summarizeProfile(file, 30).text;
+        writeFileSync(file.replace(/\.cpuprofile$/, '.txt'), `${summary}\n`);
+        summaries.set(name, summary);
+      }
+    },
+    async close() {
+      await inspector.call('Profiler.disable').catch(() => {});
+      inspector.close();
+    },
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * 1. Inbound ingest, and the ceiling it is compared with.
+ *
+ * Signed webhooks prepared beforehand (100 tenants, random senders among a pool per tenant),
+ * posted by autocannon in its own process: a warm-up, a fixed-rate run (autocannon overallRate),
+ * the same rate evenly paced by our open-loop sender, and a saturation run. Then the database
+ * must hold every MessageSid exactly once, under the right tenant, number and contact.
+ *
+ * Ceiling (a): a bare Fastify process answering the same requests with a constant TwiML.
+ * Ceiling (b): the same writes issued straight to Postgres (workers/db-ceiling.ts).
+ */
+import type { DbCeilingJob } from '../workers/db-ceiling.js';
+import { lat, loadLine, runDbCeiling, runLoad, runPaced, verdict, type Ctx, type MeasuredLoad } from '../lib/context.js';
+import { spawnNode } from '../lib/procs.js';
+import { freePort } from '../lib/server.js';
+import { fmt } from '../lib/stats.js';
+import { prepareWebhooks, verifyIngest, writeRequests, type ExpectedMessage } from '../lib/webhooks.js';
+
+const S = '1 ingest';
+
+export async function ingestScenario(ctx: Ctx): Promise<void> {
+  const { sizes, report } = ctx;
+  if (!ctx.webhooksWork) {
+    report.add({ scenario: S, metric: 'inbound webhooks', value: 'not available yet', verdict: 'SKIP' });
+    return;
+  }
+  const origin = ctx.server.origin;
+  const expected: ExpectedMessage[] = [];
+  const prep = (name: string, count: number) => {
+    const p = prepareWebhooks(ctx.tenants, count, { phase: name, sendersPerTenant: sizes.sendersPerTenant });
+    expected.push(...p.expected);
+    return { file: writeRequests(ctx.tmp, `ingest-${name}`, p.requests), count };
+  };
+
+  ctx.log(`ingest: preparing and signing ${sizes.ingestWarmup + sizes.fixedRate * sizes.fixedSeconds + sizes.saturation} webhooks`);
+  const warm = prep('warm', sizes.ingestWarmup);
+  const fixedFile = prep('fixed', sizes.fixedRate * sizes.fixedSeconds);
+  const sat = prep('sat', sizes.saturation);
+
+  ctx.log('ingest: warm-up');
+  const warmRun = await runLoad({ origin, requestsFile: warm.file, amount: warm.count, connections: sizes.saturationConnections });
+  report.detail(S, loadLine('warm-up (not scored)', warmRun));
+
+  ctx.log(`ingest: fixed rate ${sizes.fixedRate}/s for ${sizes.fixedSeconds} s (autocannon overallRate)`);
+  const fixed = await runLoad(
+    { origin, requestsFile: fixedFile.file, amount: fixedFile.count, connections: sizes.fixedConnections, overallRate: sizes.fixedRate },
+    ctx.server.pid,
+  );
+  report.detail(S, loadLine(`fixed rate ${sizes.fixedRate}/s, ${sizes.fixedConnections} connections (autocannon overallRate)`, fixed));
+
+  ctx.log(`ingest: fixed rate ${sizes.fixedRate}/s, evenly paced (open loop)`);
+  const pacedCount = sizes.fixedRate * sizes.fixedSeconds;
+  const paced = await runPaced({
+    origin,
+    targets: ctx.tenants.map((t) => ({ tenant: t.index, url: t.webhookUrl, authToken: t.authToken, accountSid: t.accountSid, to: t.e164 })),
+    rate: sizes.fixedRate,
+    count: pacedCount,
+    phase: 'ingest-paced',
+    sendersPerTenant: sizes.sendersPerTenant,
+    maxInFlight: 256,
+  });
+  report.detail(
+    S,
+    `fixed rate ${sizes.fixedRate}/s evenly paced, open loop (workers/paced-sender.ts): ${paced.ok}/${paced.sent} 2xx at ${fmt(paced.achievedRate)}/s; ${lat(paced.httpLatencyMs)}; non-2xx ${paced.non2xx}, errors ${paced.errors}; sender max lag ${fmt(paced.maxLagMs, 1)} ms`,
+  );
+
+  ctx.log(`ingest: saturation, ${sat.count} webhooks over ${sizes.saturationConnections} connections`);
+  const saturation = await ctx.profiler.around('ingest-saturation', () =>
+    runLoad({ origin, requestsFile: sat.file, amount: sat.count, connections: sizes.saturationConnections }, ctx.server.pid),
+  );
+  report.detail(S, loadLine(`saturation, ${sizes.saturationConnections} connections`, saturation));
+
+  ctx.log('ingest: verifying the database');
+  const check = await verifyIngest(ctx.db.sql, expected);
+  const failedRequests = [warmRun, fixed, saturation].reduce((n, r) => n + r.non2xx + r.errors, 0);
+  const missing = check.expected - check.stored;
+  const [pacedRow] = await ctx.db.sql<{ rows: number; sids: number }[]>`
+    select count(*)::int as rows, count(distinct twilio_sid)::int as sids from messages where body like 'bench|ingest-paced|%'`;
+  const pacedMissing = paced.ok - (pacedRow?.sids ?? 0);
+  const pacedDupes = (pacedRow?.rows ?? 0) - (pacedRow?.sids ?? 0);
+  report.detail(
+    S,
+    `database check: ${check.stored}/${check.expected} prepared MessageSids stored, ${check.duplicates} duplicate rows, ${check.misrouted} misrouted; ${failedRequests} requests were not answered 2xx (may legitimately be missing); paced run: ${pacedRow?.sids ?? 0} stored of ${paced.ok} answered 2xx, ${pacedDupes} duplicates`,
+  );
+
+  // Ceilings.
+  ctx.log('ingest: ceiling (a), bare Fastify');
+  const bare = await bareCeiling(ctx, warm.file, warm.count, sat.file, sat.count);
+  report.detail(S, loadLine('ceiling (a) bare Fastify, same requests, same settings', bare));
+
+  ctx.log('ingest: ceiling (b), direct database writes');
+  const dbJob: DbCeilingJob = {
+    databaseUrl: ctx.db.url,
+    tenants: ctx.tenants.map((t) => ({ tenantId: t.tenantId, accountId: t.accountId, e164: t.e164 })),
+    count: sizes.saturation,
+    warmup: sizes.dbCeilingWarmup,
+    poolSize: 10,
+    inFlight: 64,
+    sendersPerTenant: sizes.sendersPerTenant,
+  };
+  const dbc = await runDbCeiling(dbJob);
+  report.detail(
+    S,
+    `ceiling (b) direct writes (one prepared upsert-contact + conversation + insert-message + pg_notify statement per message, postgres.js pool of ${dbJob.poolSize}, ${dbJob.inFlight} in flight): ${dbc.count} in ${(dbc.elapsedMs / 1000).toFixed(2)} s = ${fmt(dbc.throughput)}/s; statement ${lat(dbc.latencyMs)}; ${dbc.stored} rows stored`,
+  );
+
+  // Rows.
+  const ceiling = Math.min(bare.throughput, dbc.throughput);
+  const ratio = saturation.throughput / ceiling;
+  const zeroLoss = check.duplicates === 0 && check.misrouted === 0 && missing <= failedRequests && pacedDupes === 0 && pacedMissing <= 0;
+  report.add({
+    scenario: S,
+    metric: 'saturation throughput (webhooks/s)',
+    value: fmt(saturation.throughput),
+    ceiling: `${fmt(ceiling)} (${bare.throughput <= dbc.throughput ? 'a' : 'b'})`,
+    ratio: `${(ratio * 100).toFixed(0)}%`,
+    target: '≥ 3,000/s',
+    verdict: verdict(saturation.throughput >= 3000),
+  });
+  report.add({ scenario: S, metric: 'saturation latency p50/p95/p99 (ms)', value: triple(saturation), ceiling: triple(bare) });
+  if (saturation.cpu) {
+    report.add({
+      scenario: S,
+      metric: 'CPU per webhook at saturation: server / Postgres (ms)',
+      value: `${fmt(saturation.cpu.serverMsPerRequest, 2)} / ${fmt(saturation.cpu.postgresMsPerRequest, 2)}`,
+      ceiling: bare.cpu ? `${fmt(bare.cpu.serverMsPerRequest, 2)} (a)` : '',
+    });
+  }
+  report.add({ scenario: S, metric: 'saturation non-2xx / errors', value: `${saturation.non2xx} / ${saturation.errors}`, ceiling: `${bare.non2xx} / ${bare.errors}` });
+  report.add({ scenario: S, metric: 'ceiling (a) bare Fastify (req/s)', value: '', ceiling: fmt(bare.throughput), ratio: `${((saturation.throughput / bare.throughput) * 100).toFixed(0)}%` });
+  report.add({ scenario: S, metric: 'ceiling (b) direct DB writes (msg/s)', value: '', ceiling: fmt(dbc.throughput), ratio: `${((saturation.throughput / dbc.throughput) * 100).toFixed(0)}%` });
+  report.add({ scenario: S, metric: 'share of ceiling min(a, b)', value: `${(ratio * 100).toFixed(0)}%`, target: '≥ 50%', verdict: verdict(ratio >= 0.5) });
+  report.add({
+    scenario: S,
+    metric: `latency p50/p95/p99 at ${sizes.fixedRate}/s (ms)`,
+    value: triple(fixed),
+    target: 'p99 ≤ 25 ms',
+    verdict: verdict(fixed.latencyMs.p99 <= 25 && fixed.ok2xx === fixed.amount),
+  });
+  report.add({ scenario: S, metric: `achieved rate / non-2xx / errors at ${sizes.fixedRate}/s`, value: `${fmt(fixed.throughput)} / ${fixed.non2xx} / ${fixed.errors}` });
+  report.add({
+    scenario: S,
+    metric: `latency p50/p95/p99 at ${sizes.fixedRate}/s evenly paced (ms)`,
+    value: `${fmt(paced.httpLatencyMs.p50, 2)} / ${fmt(paced.httpLatencyMs.p95, 2)} / ${fmt(paced.httpLatencyMs.p99, 2)}`,
+  });
+  report.add({
+    scenario: S,
+    metric: 'stored exactly once (lost / duplicated / misrouted)',
+    value: `${check.stored}/${check.expected} (${missing} / ${check.duplicates} / ${check.misrouted})`,
+    target: 'zero loss and duplicates',
+    verdict: zeroLoss ? 'OK' : 'FAIL',
+  });
+  if (missing > 0) report.detail(S, `${missing} messages are missing, all accounted for by requests answered non-2xx or failed.`);
+
+  ctx.metrics.ingestSaturation = saturation.throughput;
+  report.headline.ingestSat = fmt(saturation.throughput);
+  report.headline.ingestP99 = fmt(fixed.latencyMs.p99, 2);
+  report.headline.ceilingRatio = `${(ratio * 100).toFixed(0)}%`;
+}
+
+function triple(r: MeasuredLoad): string {
+  return `${fmt(r.latencyMs.p50, 2)} / ${fmt(r.latencyMs.p95, 2)} / ${fmt(r.latencyMs.p99, 2)}`;
+}
+
+async function bareCeiling(ctx: Ctx, warmFile: string, warmCount: number, file: string, count: number): Promise<MeasuredLoad> {
+  const port = await freePort();
+  const bare = spawnNode('bare-fastify', 'bench/workers/bare-server.ts', { env: { PORT: String(port) }, echoStderr: true });
+  try {
+    await bare.waitForLine(/bare server ready at/, 30_000);
+    const origin = `http://127.0.0.1:${port}`;
+    await runLoad({ origin, requestsFile: warmFile, amount: warmCount, connections: ctx.sizes.saturationConnections });
+    return await runLoad({ origin, requestsFile: file, amount: count, connections: ctx.sizes.saturationConnections }, bare.pid);
+  } finally {
+    await bare.stop(3000);
+  }
+}

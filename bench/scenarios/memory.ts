@@ -1,0 +1,101 @@
+/**
+ * 5. Memory per idle subscription: the server's resident set (VmRSS of its process) with no
+ * subscription, then with N idle authenticated `messageAdded` subscriptions (one WebSocket each,
+ * confirmed live by one event each), after the process settles. In the full run the server is
+ * freshly started for this (same database and secrets), so earlier load has not already grown
+ * its heap; in quick mode the main server is reused.
+ */
+import { verdict, type Ctx } from '../lib/context.js';
+import { gql } from '../lib/gql.js';
+import { Inspector } from '../lib/profiler.js';
+import { rssBytes, startServer, type ServerUnderTest } from '../lib/server.js';
+import { median, sleep } from '../lib/stats.js';
+import { awaitAllSubscribed, openSubscribers, webhookPerTenant } from '../lib/subscribers.js';
+
+const S = '5 memory';
+
+async function settledRss(pid: number, samples: number, everyMs: number): Promise<number> {
+  const values: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    values.push(rssBytes(pid));
+    await sleep(everyMs);
+  }
+  return median(values);
+}
+
+/** Runs the scenario; returns the server the caller should use afterwards (a fresh one may replace the main server). */
+export async function memoryScenario(ctx: Ctx): Promise<ServerUnderTest> {
+  const { sizes, report } = ctx;
+  if (!ctx.features.subscriptions.has('messageAdded') || !ctx.webhooksWork) {
+    report.add({ scenario: S, metric: 'idle subscriptions', value: 'not available yet', verdict: 'SKIP' });
+    return ctx.server;
+  }
+  let server = ctx.server;
+  if (sizes.memoryFreshServer) {
+    ctx.log('memory: restarting the server for a clean heap');
+    await ctx.server.stop();
+    // With the inspector: a full garbage collection before each sample, and the JS heap size.
+    server = await startServer({ ...ctx.serverOptions, inspect: true });
+  }
+  const inspector = server.inspectorUrl ? await Inspector.connect(server.inspectorUrl) : null;
+  try {
+    return await measure(ctx, server, inspector);
+  } finally {
+    inspector?.close();
+  }
+}
+
+interface MemorySample {
+  rss: number;
+  /** V8 heap in use after a forced GC (null without the inspector). */
+  heapUsed: number | null;
+}
+
+async function sample(pid: number, inspector: Inspector | null, samples: number, everyMs: number): Promise<MemorySample> {
+  let heapUsed: number | null = null;
+  if (inspector) {
+    await inspector.call('HeapProfiler.collectGarbage');
+    await inspector.call('HeapProfiler.collectGarbage');
+    heapUsed = (await inspector.call<{ usedSize: number }>('Runtime.getHeapUsage')).usedSize;
+  }
+  return { rss: await settledRss(pid, samples, everyMs), heapUsed };
+}
+
+async function measure(ctx: Ctx, server: ServerUnderTest, inspector: Inspector | null): Promise<ServerUnderTest> {
+  const { sizes, report } = ctx;
+  // Warm the code paths the subscriptions will use, then take the baseline.
+  for (let i = 0; i < 50; i++) await gql(server.graphqlUrl, '{ me { id } }', {}, ctx.tenants[i % ctx.tenants.length]!.agentToken);
+  await webhookPerTenant(ctx.tenants, 'memwarm');
+  await sleep(sizes.memorySettleMs);
+  const before = await sample(server.pid, inspector, sizes.memorySamples, 250);
+
+  ctx.log(`memory: opening ${sizes.memorySubs} idle subscriptions`);
+  const subs = await openSubscribers(server.wsUrl, ctx.tenants, sizes.memorySubs, 100);
+  try {
+    const counts = await awaitAllSubscribed(subs, ctx.tenants, 120_000);
+    await sleep(sizes.memorySettleMs);
+    const after = await sample(server.pid, inspector, sizes.memorySamples, 250);
+    const n = Math.max(1, subs.connect.connected);
+    const perSub = (after.rss - before.rss) / n;
+    const heapPerSub = after.heapUsed !== null && before.heapUsed !== null ? (after.heapUsed - before.heapUsed) / n : null;
+    report.detail(
+      S,
+      `${subs.connect.connected}/${sizes.memorySubs} subscriptions connected in ${(subs.connect.ms / 1000).toFixed(1)} s, ${counts.withEvents} confirmed live; RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB → ${(after.rss / 2 ** 20).toFixed(1)} MiB${heapPerSub !== null ? `, V8 heap in use ${(before.heapUsed! / 2 ** 20).toFixed(1)} MiB → ${(after.heapUsed! / 2 ** 20).toFixed(1)} MiB` : ''} (${sizes.memoryFreshServer ? 'fresh server, full GC forced through the inspector before sampling' : 'main server after the other scenarios, no forced GC'}; RSS: median of samples after settling)`,
+    );
+    report.add({ scenario: S, metric: 'server RSS, no subscriptions (MiB)', value: (before.rss / 2 ** 20).toFixed(1) });
+    report.add({ scenario: S, metric: `server RSS, ${subs.connect.connected.toLocaleString('en-US')} idle subscriptions (MiB)`, value: (after.rss / 2 ** 20).toFixed(1) });
+    if (heapPerSub !== null) report.add({ scenario: S, metric: 'of which V8 heap per subscription (KiB)', value: (heapPerSub / 1024).toFixed(1) });
+    report.add({
+      scenario: S,
+      metric: 'RSS per idle subscription (KiB)',
+      value: (perSub / 1024).toFixed(1),
+      target: '≤ 20 KiB',
+      // On a reused server the heap has already grown: the figure is indicative only.
+      verdict: sizes.memoryFreshServer ? verdict(perSub <= 20 * 1024 && subs.connect.connected === sizes.memorySubs) : '',
+    });
+    report.headline.kibPerSub = (perSub / 1024).toFixed(1);
+  } finally {
+    await subs.close();
+  }
+  return server;
+}

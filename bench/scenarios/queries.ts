@@ -1,0 +1,150 @@
+/**
+ * 3. The inbox list: `conversations(first: 20)` with contact, assignee and last message, for a
+ * tenant with 10,000 conversations (seeded through the real webhook path, one new customer per
+ * message; two thirds then assigned round-robin to agents with one SQL update). Requests/s and
+ * latency from autocannon with the agent's token; SQL statements per request counted exactly
+ * by running the server's code in a probe process (workers/statements-probe.ts).
+ */
+import type { ProbeJob, ProbeResult } from '../workers/statements-probe.js';
+import { loadLine, runLoad, verdict, type Ctx } from '../lib/context.js';
+import { gqlOk } from '../lib/gql.js';
+import { persistentWorker, type PersistentWorker } from '../lib/procs.js';
+import { createAgents, seedTenant } from '../lib/seed.js';
+import { serverEnv } from '../lib/server.js';
+import { fmt } from '../lib/stats.js';
+import { prepareWebhooks, verifyIngest, writeRequests } from '../lib/webhooks.js';
+
+const S = '3 queries';
+
+function inboxQuery(lastMessageField: boolean): string {
+  const last = lastMessageField
+    ? 'lastMessage { id body direction status createdAt }'
+    : 'messages(first: 1) { edges { node { id body direction status createdAt } } }';
+  return `query Inbox($first: Int, $after: String) {
+  conversations(first: $first, after: $after) {
+    edges { cursor node { id status unreadCount lastMessageAt
+      contact { id phoneNumber name optedOut }
+      assignee { id name email }
+      ${last} } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+}
+
+interface InboxPage {
+  conversations: {
+    edges: Array<{ node: { contact: { id: string } | null; assignee: { id: string } | null; lastMessage?: { id: string } | null; messages?: { edges: unknown[] } } }>;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}
+
+export async function queriesScenario(ctx: Ctx): Promise<void> {
+  const { sizes, report, features } = ctx;
+  if (!features.queries.has('conversations') || !ctx.webhooksWork) {
+    report.add({ scenario: S, metric: 'conversations(first: 20)', value: 'not available yet', verdict: 'SKIP' });
+    return;
+  }
+  const hasLast = features.conversationFields.has('lastMessage');
+  const query = inboxQuery(hasLast);
+
+  // The statements probe starts the server's code in its own process meanwhile (a few seconds).
+  const probe = persistentWorker('statements-probe', 'bench/workers/statements-probe.ts', { echoStderr: true });
+  try {
+    const probeStarted = probe.call<{ ok: true }>({ type: 'start', env: serverEnv({ ...ctx.serverOptions, port: 0 }) }, 120_000);
+    probeStarted.catch(() => {});
+    await measure(ctx, hasLast, query, probeStarted, probe);
+  } finally {
+    await probe.stop();
+  }
+}
+
+async function measure(ctx: Ctx, hasLast: boolean, query: string, probeStarted: Promise<unknown>, probe: PersistentWorker): Promise<void> {
+  const { sizes, report } = ctx;
+  ctx.log(`queries: seeding a tenant with ${sizes.queryConversations} conversations`);
+  const tenant = await seedTenant(ctx.server.graphqlUrl, ctx.fake, 10_000, ctx.runId, 'Inbox');
+  const agents = [tenant.agentId, ...(await createAgents(ctx.server.graphqlUrl, tenant.adminToken, sizes.queryAgents - 1, ctx.runId))];
+  const seed = prepareWebhooks([tenant], sizes.queryConversations, { phase: 'inbox', sendersPerTenant: 0, distinctSenders: true, senderOffset: 5_000_000 });
+  const seedRun = await runLoad({
+    origin: ctx.server.origin,
+    requestsFile: writeRequests(ctx.tmp, 'inbox-seed', seed.requests),
+    amount: seed.requests.length,
+    connections: sizes.saturationConnections,
+  });
+  report.detail(S, loadLine('seeding through webhooks (not scored)', seedRun));
+  const check = await verifyIngest(ctx.db.sql, seed.expected);
+  const assigned = await ctx.db.sql`
+    with c as (select id, row_number() over (order by id) as rn from conversations where tenant_id = ${tenant.tenantId}::uuid)
+    update conversations set assignee_id = case when c.rn % 3 = 0 then null
+      else (${agents}::uuid[])[1 + (c.rn % ${agents.length})] end
+    from c where conversations.id = c.id
+    returning conversations.id`;
+  await ctx.db.sql`analyze`;
+  report.detail(
+    S,
+    `tenant seeded: ${assigned.length} conversations (${check.stored}/${check.expected} messages stored), ${agents.length} agents, 2/3 of conversations assigned; query selects ${hasLast ? 'lastMessage' : 'messages(first: 1) (no lastMessage field)'}`,
+  );
+
+  // Sanity: the page is what a dashboard needs.
+  const page = await gqlOk<InboxPage>(ctx.server.graphqlUrl, query, { first: 20 }, tenant.agentToken);
+  const edges = page.conversations.edges;
+  const withLast = edges.filter((e) => (hasLast ? e.node.lastMessage : e.node.messages?.edges.length)).length;
+  const withAssignee = edges.filter((e) => e.node.assignee).length;
+  report.detail(S, `one page: ${edges.length} conversations, ${withAssignee} with an assignee, ${withLast} with a last message, hasNextPage ${page.conversations.pageInfo.hasNextPage}`);
+  if (edges.length !== 20 || withLast !== 20) throw new Error(`the inbox page is not complete (${edges.length} edges, ${withLast} with a last message)`);
+
+  const request = {
+    path: '/graphql',
+    body: JSON.stringify({ query, variables: { first: 20 } }),
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tenant.agentToken}` },
+  };
+  await probeStarted;
+  ctx.log('queries: warm-up and measured run');
+  await runLoad({ origin: ctx.server.origin, request, amount: 0, durationSec: sizes.queryWarmupSeconds, connections: sizes.queryConnections });
+  const run = await ctx.profiler.around('queries', () =>
+    runLoad({ origin: ctx.server.origin, request, amount: 0, durationSec: sizes.querySeconds, connections: sizes.queryConnections }, ctx.server.pid),
+  );
+  report.detail(S, loadLine(`conversations(first: 20) for ${sizes.querySeconds} s, ${sizes.queryConnections} connections`, run));
+
+  ctx.log('queries: counting SQL statements per request (probe process)');
+  const second = await gqlOk<InboxPage>(ctx.server.graphqlUrl, query, { first: 20 }, tenant.agentToken);
+  const probeJob: ProbeJob = {
+    token: tenant.agentToken,
+    variants: [
+      { name: 'first: 5', query, variables: { first: 5 } },
+      { name: 'first: 20', query, variables: { first: 20 } },
+      { name: 'first: 50', query, variables: { first: 50 } },
+      { name: 'first: 100', query, variables: { first: 100 } },
+      { name: 'first: 20, page 2', query, variables: { first: 20, after: second.conversations.pageInfo.endCursor } },
+      ...(hasLast ? [{ name: 'first: 20 with messages(first: 1) instead of lastMessage', query: inboxQuery(false), variables: { first: 20 } }] : []),
+    ],
+  };
+  const counted0 = await probe.call<ProbeResult>({ type: 'job', job: probeJob }, 120_000);
+  for (const v of counted0.variants) report.detail(S, `statements per request, ${v.name}: ${v.statements} (first call ${v.cold})${v.errors ? `; errors: ${v.errors}` : ''}`);
+  const counted = counted0.variants.slice(0, 5).map((v) => v.statements);
+  const constant = counted.every((n) => n === counted[0]) && counted0.variants.every((v) => !v.errors);
+
+  report.add({
+    scenario: S,
+    metric: `conversations(first: 20), ${sizes.queryConversations.toLocaleString('en-US')} convs (req/s)`,
+    value: fmt(run.throughput),
+    target: '≥ 2,500 req/s',
+    verdict: verdict(run.throughput >= 2500 && run.non2xx === 0 && run.errors === 0),
+  });
+  report.add({ scenario: S, metric: 'latency p50/p95/p99 (ms)', value: `${fmt(run.latencyMs.p50, 2)} / ${fmt(run.latencyMs.p95, 2)} / ${fmt(run.latencyMs.p99, 2)}` });
+  if (run.cpu) {
+    report.add({
+      scenario: S,
+      metric: 'CPU per request: server / Postgres (ms)',
+      value: `${fmt(run.cpu.serverMsPerRequest, 2)} / ${fmt(run.cpu.postgresMsPerRequest, 2)}`,
+    });
+  }
+  report.add({
+    scenario: S,
+    metric: 'SQL statements per request (first 5/20/50/100/page 2)',
+    value: counted.join('/'),
+    target: 'constant',
+    verdict: verdict(constant),
+  });
+  report.headline.listRps = fmt(run.throughput);
+  report.headline.statements = String(counted[1] ?? '–');
+}
