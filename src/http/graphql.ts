@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { FastifyInstance } from 'fastify';
@@ -69,7 +70,11 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       ...(protection.plugins as unknown as ApolloServerPlugin<RequestContext>[]),
       fastifyApolloDrainPlugin(app) as unknown as ApolloServerPlugin<RequestContext>,
       logUnexpected,
+      // No cache hints are used; the plugin would walk every resolved field for nothing.
+      ApolloServerPluginCacheControlDisabled(),
     ],
+    // Apollo's default pretty-prints every response (2-space indent): bytes and CPU for no reader.
+    stringifyResult: (value) => JSON.stringify(value),
     // Logged by the plugin above with the request id; here only masked.
     formatError: (formatted, error) => formatGraphQLError(formatted, error, silentLogger),
     logger: deps.logger,

@@ -46,13 +46,10 @@ export function isValidTwilioSignature(
   params: TwilioParams,
 ): boolean {
   if (!signature || !authToken) return false;
-  // Evaluate every candidate rather than short-circuiting, so the time taken does not reveal
-  // which URL form matched (cheap: at most three HMACs).
-  let ok = false;
-  for (const candidate of urlPortVariants(url)) {
-    if (safeEqual(signature, computeTwilioSignature(authToken, candidate, params))) ok = true;
-  }
-  return ok;
+  // The URL as advertised matches almost always; the port variants are for the rare proxy that
+  // adds or drops a default port. Which form matched is not a secret (the URL is ours), so stop
+  // at the first match: it saves two HMACs over every parameter on the webhook hot path.
+  return urlPortVariants(url).some((candidate) => safeEqual(signature, computeTwilioSignature(authToken, candidate, params)));
 }
 
 /**
