@@ -19,11 +19,11 @@ export interface Inbox {
 export async function setUpInbox(
   server: TestServer,
   fake: FakeTwilio,
-  opts: { tenantName?: string; numberExtra?: Record<string, unknown> } = {},
+  opts: { tenantName?: string; numberExtra?: Record<string, unknown>; accountExtra?: Parameters<typeof connectAccount>[4] } = {},
 ): Promise<Inbox> {
   const tenant = await signUpTenant(server, opts.tenantName ?? 'Acme Dental');
   const creds = fake.addAccount();
-  const account = await connectAccount(server, tenant.token, fake.url, creds);
+  const account = await connectAccount(server, tenant.token, fake.url, creds, opts.accountExtra ?? {});
   const number = await addNumber(server, tenant.token, account.id, randomUsNumber(), opts.numberExtra ?? {});
   return { tenant, account, number };
 }

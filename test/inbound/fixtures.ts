@@ -2,35 +2,24 @@ import { randomInt } from 'node:crypto';
 import { and, asc, eq } from 'drizzle-orm';
 import { contacts, conversations, messages } from '../../src/db/schema.js';
 import type { LiveEvent, LiveEventType } from '../../src/events/event-bus.js';
-import { signUpTenant, type SignedUpTenant } from '../helpers/factories.js';
 import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import type { TestServer } from '../helpers/test-server.js';
-import { addNumber, connectAccount, type ConnectedAccount } from '../helpers/twilio-setup.js';
+import { setUpInbox, type Inbox } from '../helpers/inbox.js';
+import type { connectAccount } from '../helpers/twilio-setup.js';
 
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
-/** A random valid US number: a number is registered to one tenant at a time, so each test takes its own. */
-export function randomUsNumber(): string {
-  return `+1415${randomInt(200, 999)}${String(randomInt(0, 10_000)).padStart(4, '0')}`;
-}
+export { randomUsNumber } from '../helpers/inbox.js';
 
-export interface TenantWithNumber {
-  tenant: SignedUpTenant;
-  account: ConnectedAccount;
-  number: { id: string; e164: string };
-}
+export type TenantWithNumber = Inbox;
 
 /** A tenant with a Twilio account on the fake and one INBOUND_OUTBOUND number. */
-export async function tenantWithNumber(
+export function tenantWithNumber(
   server: TestServer,
   fake: FakeTwilio,
   accountExtra: Parameters<typeof connectAccount>[4] = {},
 ): Promise<TenantWithNumber> {
-  const tenant = await signUpTenant(server, `Tenant ${randomInt(1_000_000)}`);
-  const creds = fake.addAccount();
-  const account = await connectAccount(server, tenant.token, fake.url, { sid: creds.sid, authToken: creds.authToken }, accountExtra);
-  const number = await addNumber(server, tenant.token, account.id, randomUsNumber());
-  return { tenant, account, number };
+  return setUpInbox(server, fake, { tenantName: `Tenant ${randomInt(1_000_000)}`, accountExtra });
 }
 
 export function dbOf(server: TestServer) {
