@@ -151,4 +151,11 @@ export async function migrateDatabase(database: Database): Promise<void> {
   }
 }
 
+/** `db.execute` answers an array (postgres.js) or `{ rows }` (PGlite). */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  const rows = (result as { rows?: unknown } | null)?.rows;
+  return Array.isArray(rows) ? (rows as T[]) : [];
+}
+
 export { sql };

@@ -49,7 +49,6 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
   private readonly queue: LiveEvent[] = [];
   private waiting: ((result: IteratorResult<LiveEvent>) => void) | null = null;
   private done = false;
-  dropped = 0;
 
   constructor(
     readonly tenantId: string,
@@ -73,7 +72,6 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
     // A client that stops reading must not grow the server's memory without bound.
     if (this.queue.length >= MAX_QUEUED_PER_SUBSCRIBER) {
       this.queue.shift();
-      this.dropped++;
     }
     this.queue.push(event);
   }
@@ -148,9 +146,6 @@ export class EventBus {
     return n;
   }
 
-  hasLocalSubscribers(tenantId: string): boolean {
-    return (this.byTenant.get(tenantId)?.size ?? 0) > 0;
-  }
 
   private deliverLocally(events: LiveEvent[]): void {
     for (const event of events) {

@@ -30,16 +30,10 @@ export class RequestContext {
    * whatever the page size. Rows the fetch does not return load as null.
    */
   byId<V extends { id: string }>(name: string, fetch: (ids: readonly string[]) => Promise<V[]>): DataLoader<string, V | null> {
-    let loader = this.loaders.get(name) as DataLoader<string, V | null> | undefined;
-    if (!loader) {
-      loader = new DataLoader<string, V | null>(async (ids) => {
-        const rows = await fetch(ids);
-        const byId = new Map(rows.map((r) => [r.id, r]));
-        return ids.map((id) => byId.get(id) ?? null);
-      });
-      this.loaders.set(name, loader as DataLoader<string, unknown>);
-    }
-    return loader;
+    return this.loader<string, V | null>(name, async (ids) => {
+      const byId = new Map((await fetch(ids)).map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    });
   }
 
   /**

@@ -37,6 +37,11 @@ export const unauthenticated = (message = 'Authentication required') =>
   new AppError(ErrorCode.UNAUTHENTICATED, message);
 export const forbidden = (message = 'Your role may not do this') => new AppError(ErrorCode.FORBIDDEN, message);
 
+/** An unknown thrown value as text, for logs and stored error messages. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Postgres unique_violation, whichever driver raised it (postgres.js or PGlite), possibly wrapped by drizzle. */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {

@@ -1,3 +1,4 @@
+import { errorText } from '../shared/errors.js';
 /**
  * A thin, typed, per-account wrapper over the official `twilio` SDK, limited to the calls this
  * product makes. Everything that fails comes out as a TwilioApiError.
@@ -310,6 +311,3 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

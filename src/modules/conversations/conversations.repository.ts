@@ -43,11 +43,6 @@ export class ConversationsRepository extends TenantRepository {
     return row;
   }
 
-  async findByIds(ids: readonly string[]): Promise<ConversationRow[]> {
-    const valid = ids.filter(isUuid);
-    if (valid.length === 0) return [];
-    return this.db.select().from(conversations).where(this.scoped(conversations, inArray(conversations.id, valid)));
-  }
 
   /** The live (not RESOLVED) conversation of (our number, contact), if any. */
   async findLive(phoneNumberId: string, contactId: string): Promise<ConversationRow | undefined> {

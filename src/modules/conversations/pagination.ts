@@ -24,10 +24,10 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
 /** `first` as given by a client: default when absent, BAD_USER_INPUT outside 1..MAX_PAGE_SIZE. */
-export function pageSize(first: number | null | undefined, field = 'first'): number {
+export function pageSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-    throw badInput(`${field} must be between 1 and ${MAX_PAGE_SIZE}`, field);
+    throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`, 'first');
   }
   return first;
 }

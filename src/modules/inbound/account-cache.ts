@@ -8,7 +8,6 @@ export interface WebhookAccount {
   tenantId: string;
   accountSid: string;
   authToken: string;
-  apiBaseUrl: string;
   mediaEnabled: boolean;
   acceptedMediaTypes: readonly string[];
 }
@@ -74,7 +73,6 @@ export class WebhookAccountCache {
       accountSid: row.accountSid,
       // Throws if the ENCRYPTION_KEY changed: the caller answers 503, nothing is stored.
       authToken: openAuthToken(this.deps.secretBox, row),
-      apiBaseUrl: row.apiBaseUrl,
       mediaEnabled: row.mediaEnabled,
       acceptedMediaTypes: Object.freeze([...row.acceptedMediaTypes]),
     };

@@ -1,16 +1,9 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
-import type { Db } from '../../db/client.js';
+import { rowsOf, type Db } from '../../db/client.js';
 import { MessageStatus } from '../messages/message.enums.js';
 import { statusesBefore } from '../messages/message-status.js';
 import type { InboundSms } from './webhook-params.js';
-
-/** `db.execute` answers an array (postgres.js) or `{ rows }` (PGlite). */
-export function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result)) return result as T[];
-  const rows = (result as { rows?: unknown } | null)?.rows;
-  return Array.isArray(rows) ? (rows as T[]) : [];
-}
 
 export interface IngestResult {
   messageId: string;
@@ -18,7 +11,6 @@ export interface IngestResult {
 }
 
 export interface StatusUpdate {
-  accountId: string;
   /** Our id from the callback URL's query string, when it is a uuid. */
   messageId: string | null;
   messageSid: string | null;
@@ -44,6 +36,18 @@ function statusList(statuses: readonly MessageStatus[]): SQL {
     sql`, `,
   );
 }
+
+/**
+ * Per target status, the condition under which a message may move to it; built once, as status
+ * callbacks are the most frequent webhook. A status nothing may move to (RECEIVED) yields `false`
+ * and the callback can still teach us the SID.
+ */
+const ADVANCES = new Map<MessageStatus, SQL>(
+  (Object.values(MessageStatus) as MessageStatus[]).map((to) => {
+    const before = statusesBefore(to);
+    return [to, before.length > 0 ? sql`m.status in (${statusList(before)})` : sql`false`];
+  }),
+);
 
 /**
  * The webhook writes, bound to the tenant of the account the webhook key resolved to. Each is a
@@ -133,9 +137,7 @@ export class InboundRepository extends TenantRepository {
    */
   async applyStatus(update: StatusUpdate): Promise<StatusUpdateResult> {
     const t = this.tenantId;
-    const before = statusesBefore(update.status);
-    // A status nothing may move to (RECEIVED) can still teach us the SID.
-    const advances = before.length > 0 ? sql`m.status in (${statusList(before)})` : sql`false`;
+    const advances = ADVANCES.get(update.status)!;
     const result = await this.db.execute(sql`
       with target as (
         select id from messages

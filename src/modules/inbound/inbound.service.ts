@@ -6,6 +6,7 @@ import { isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
 import { fromTwilioStatus } from '../messages/message-status.js';
 import { isUuid } from '../../shared/ids.js';
 import type { WebhookAccount } from './account-cache.js';
+import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../live/live-events.js';
 import { InboundRepository } from './inbound.repository.js';
 import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';
 
@@ -57,8 +58,8 @@ export class InboundService {
       return { kind: 'not-our-number' };
     }
     this.deps.events.publish(
-      { type: 'messageAdded', tenantId, id: stored.messageId, conversationId: stored.conversationId },
-      { type: 'conversationUpdated', tenantId, id: stored.conversationId, conversationId: stored.conversationId },
+      messageAddedEvent({ id: stored.messageId, tenantId, conversationId: stored.conversationId }),
+      conversationUpdatedEvent({ id: stored.conversationId, tenantId }),
     );
     // Debug: one line per message is the largest cost at thousands of webhooks/s (see /metrics).
     this.log.debug(
@@ -84,7 +85,6 @@ export class InboundService {
     }
     const errorCode = callback.errorCode;
     const result = await this.repository().applyStatus({
-      accountId: this.account.id,
       messageId,
       messageSid: callback.messageSid,
       status,
@@ -100,12 +100,9 @@ export class InboundService {
       this.log.debug({ ...ctx, status }, 'status callback changed nothing (late or repeated)');
       return { kind: 'unchanged', messageId: result.messageId };
     }
-    this.deps.events.publish({
-      type: 'messageUpdated',
-      tenantId: this.account.tenantId,
-      id: result.messageId,
-      conversationId: result.conversationId,
-    });
+    this.deps.events.publish(
+      messageUpdatedEvent({ id: result.messageId, tenantId: this.account.tenantId, conversationId: result.conversationId }),
+    );
     this.log.debug({ ...ctx, messageId: result.messageId, status, errorCode }, 'message status updated');
     return { kind: 'updated', messageId: result.messageId, conversationId: result.conversationId };
   }

@@ -1,10 +1,11 @@
 import { countSegments } from '../../twilio/segments.js';
+import type { TwilioParams } from '../../twilio/signature.js';
 import type { StoredMedia } from '../messages/messages.schema.js';
 import type { ContactGeo } from '../contacts/contacts.repository.js';
 import { optChangeOf, type OptChange } from './opt-out.js';
 
 /** Posted parameters as the signature sees them: repeated names become arrays. */
-export type WebhookParams = Record<string, string | string[]>;
+export type WebhookParams = TwilioParams;
 
 /** A malformed webhook: answered 400 (Twilio logs it), nothing stored. */
 export class WebhookInputError extends Error {

@@ -1,3 +1,4 @@
+import { errorText } from '../../shared/errors.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AppDeps } from '../../shared/deps.js';
@@ -325,6 +326,3 @@ export class OutboxDispatcher {
   }
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

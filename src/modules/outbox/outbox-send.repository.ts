@@ -1,8 +1,8 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
+import { rowsOf, type Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { contacts, type ContactRow } from '../contacts/contacts.schema.js';
-import { conversations, type ConversationRow } from '../conversations/conversations.schema.js';
+import { conversations } from '../conversations/conversations.schema.js';
 import { MessageStatus } from '../messages/message.enums.js';
 import { statusesBefore } from '../messages/message-status.js';
 import { messages, type MessageRow } from '../messages/messages.schema.js';
@@ -13,16 +13,9 @@ import { outbox } from './outbox.schema.js';
 /** Everything the dispatcher needs to send one message, read in one statement. */
 export interface SendContext {
   message: MessageRow;
-  conversation: ConversationRow;
   contact: ContactRow;
   phoneNumber: PhoneNumberRow;
   account: TwilioAccountRow;
-}
-
-/** `db.execute` answers an array (postgres.js) or `{ rows }` (PGlite). */
-function firstRow<T>(result: unknown): T | undefined {
-  if (Array.isArray(result)) return result[0] as T | undefined;
-  return (result as { rows?: T[] } | null)?.rows?.[0];
 }
 
 /**
@@ -45,7 +38,6 @@ export class OutboxSendRepository extends TenantRepository {
     const [row] = await this.db
       .select({
         message: messages,
-        conversation: conversations,
         contact: contacts,
         phoneNumber: phoneNumbers,
         account: twilioAccounts,
@@ -81,7 +73,7 @@ export class OutboxSendRepository extends TenantRepository {
       )
       select (select count(*) from lease)::int as held, (select count(*) from moved)::int as moved
     `);
-    const row = firstRow<{ held: number; moved: number }>(result);
+    const row = rowsOf<{ held: number; moved: number }>(result)[0];
     return { held: (row?.held ?? 0) > 0, moved: (row?.moved ?? 0) > 0 };
   }
 
@@ -107,6 +99,6 @@ export class OutboxSendRepository extends TenantRepository {
       )
       select (select count(*) from sent)::int as updated
     `);
-    return (firstRow<{ updated: number }>(result)?.updated ?? 0) > 0;
+    return (rowsOf<{ updated: number }>(result)[0]?.updated ?? 0) > 0;
   }
 }

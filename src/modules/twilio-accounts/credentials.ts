@@ -3,7 +3,7 @@ import type { SecretBox } from '../../shared/secret-box.js';
 import type { TwilioCredentials } from '../../twilio/client.js';
 import type { TwilioAccountRow } from './twilio-accounts.schema.js';
 
-export const DEFAULT_TWILIO_API_BASE_URL = 'https://api.twilio.com';
+export { DEFAULT_TWILIO_API_BASE_URL } from '../../twilio/client.js';
 
 /** The sealed token is bound to its tenant and account SID: a copied ciphertext will not open elsewhere. */
 function associatedData(tenantId: string, accountSid: string): string {
