@@ -100,8 +100,10 @@ describe.skipIf(!usingPostgres)('several server processes on one Postgres (TEST_
     const client = two.ws(token);
     const connected = new Promise<void>((res) => client.on('connected', () => res()));
     const onTwo = collect(client, `subscription { messageAdded { id body direction conversationId } }`);
-    const otherTenant = collect(two.ws(other.data!.signUp.token), `subscription { messageAdded { id } }`);
-    await connected;
+    const otherClient = two.ws(other.data!.signUp.token);
+    const otherConnected = new Promise<void>((res) => otherClient.on('connected', () => res()));
+    const otherTenant = collect(otherClient, `subscription { messageAdded { id } }`);
+    await Promise.all([connected, otherConnected]);
     await sleep(300); // graphql-ws does not acknowledge subscriptions
 
     const customer = randomUsNumber('650');
@@ -109,6 +111,8 @@ describe.skipIf(!usingPostgres)('several server processes on one Postgres (TEST_
     const [event] = await onTwo.waitForCount(1, 10_000);
     expect(event).toMatchObject({ body: 'Hello from the other side', direction: 'INBOUND', conversationId: await conversationOf(customer) });
     await sleep(300);
+    // Its subscription was accepted and ran (no error), yet saw nothing of the first tenant.
+    expect(otherTenant.errors).toEqual([]);
     expect(otherTenant.events).toEqual([]);
   }, 90_000);
 

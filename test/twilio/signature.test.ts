@@ -135,7 +135,6 @@ describe('isValidTwilioSignature', () => {
       return s;
     };
     const hosts = ['https://example.com', 'https://example.com:443', 'http://example.com', 'http://127.0.0.1:3000'];
-    let accepted = 0;
     for (let i = 0; i < 300; i++) {
       const params: TwilioParams = {};
       const count = Math.floor(rnd() * 8);
@@ -152,7 +151,6 @@ describe('isValidTwilioSignature', () => {
       const theirs = twilio.validateRequest(token, sig, url, params as Record<string, string>);
       expect(ours).toBe(true);
       expect(theirs).toBe(true);
-      accepted++;
 
       const tampered = { ...params, Body: (typeof params['Body'] === 'string' ? params['Body'] : '') + 'x' };
       expect(isValidTwilioSignature(token, sig, url, tampered)).toBe(false);
@@ -163,7 +161,6 @@ describe('isValidTwilioSignature', () => {
         twilio.validateRequest(token, otherSig, url, params as Record<string, string>),
       );
     }
-    expect(accepted).toBe(300);
   });
 });
 
