@@ -13,3 +13,11 @@ export enum MessageStatus {
   FAILED = 'FAILED',
   READ = 'READ',
 }
+
+/** Who or what wrote a message: the customer, an agent, an automated message, or a campaign. */
+export enum MessageSource {
+  CUSTOMER = 'CUSTOMER',
+  AGENT = 'AGENT',
+  AUTOMATION = 'AUTOMATION',
+  CAMPAIGN = 'CAMPAIGN',
+}

@@ -1,8 +1,9 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { MessageDirection, MessageStatus } from './message.enums.js';
+import { MessageDirection, MessageSource, MessageStatus } from './message.enums.js';
 
 registerEnumType(MessageDirection, { name: 'MessageDirection' });
 registerEnumType(MessageStatus, { name: 'MessageStatus' });
+registerEnumType(MessageSource, { name: 'MessageSource' });
 
 @ObjectType('Media')
 export class Media {
@@ -50,6 +51,9 @@ export class Message {
   mediaDropped!: number;
 
   authorId!: string | null;
+
+  @Field(() => MessageSource, { description: 'Who or what wrote it: the customer, an agent (author), an automated message, or a campaign.' })
+  source!: MessageSource;
 
   @Field(() => Date)
   createdAt!: Date;

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { cursorText, olderThan, type KeysetCursor } from '../conversations/pagination.js';
 import { isUuid } from '../../shared/ids.js';
-import { MessageDirection, MessageStatus } from './message.enums.js';
+import { MessageDirection, MessageSource, MessageStatus } from './message.enums.js';
 import { statusesBefore } from './message-status.js';
 import { messages, type MessageRow, type StoredMedia } from './messages.schema.js';
 
@@ -11,9 +11,12 @@ export interface OutboundMessageValues {
   twilioAccountId: string;
   body: string;
   media: StoredMedia[];
-  authorId: string;
+  /** Null for automated and campaign texts. */
+  authorId: string | null;
   segments: number;
   idempotencyKey: string | null;
+  /** AGENT unless given. */
+  source?: MessageSource;
 }
 
 export interface MessagePageRow {
@@ -54,6 +57,7 @@ export class MessagesRepository extends TenantRepository {
         tenantId: this.tenantId,
         direction: MessageDirection.OUTBOUND,
         status: MessageStatus.QUEUED,
+        source: values.source ?? MessageSource.AGENT,
       })
       .returning();
     return row!;

@@ -4,10 +4,11 @@ import { conversations } from '../conversations/conversations.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
 import { users } from '../users/users.schema.js';
-import { MessageDirection, MessageStatus } from './message.enums.js';
+import { MessageDirection, MessageSource, MessageStatus } from './message.enums.js';
 
 export const messageDirectionEnum = pgEnum('message_direction', MessageDirection);
 export const messageStatusEnum = pgEnum('message_status', MessageStatus);
+export const messageSourceEnum = pgEnum('message_source', MessageSource);
 
 /** A media item as Twilio gave it (inbound) or as the agent sent it (outbound). */
 export interface StoredMedia {
@@ -38,6 +39,8 @@ export const messages = pgTable(
     twilioSid: text('twilio_sid'),
     errorCode: integer('error_code'),
     errorMessage: text('error_message'),
+    /** Inbound rows are the customer's (the ingest statement relies on this default). */
+    source: messageSourceEnum('source').notNull().default(MessageSource.CUSTOMER),
     authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
     segments: integer('segments').notNull(),
     idempotencyKey: text('idempotency_key'),
