@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, pgEnum, pgTable, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { contacts } from '../contacts/contacts.schema.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
@@ -46,3 +46,30 @@ export const conversations = pgTable(
 );
 
 export type ConversationRow = typeof conversations.$inferSelect;
+
+/**
+ * Free-text labels of a conversation (setConversationLabels replaces them all). `key` is the
+ * label lower-cased: unique per conversation, and what the `label` filter matches.
+ */
+export const conversationLabels = pgTable(
+  'conversation_labels',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    label: text('label').notNull(),
+    key: text('key').notNull(),
+    /** The order the labels were given in. */
+    position: integer('position').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.conversationId, t.key] }),
+    // The `label` filter: the conversations carrying one label.
+    index('conversation_labels_tenant_key_idx').on(t.tenantId, t.key, t.conversationId),
+  ],
+);
+
+export type ConversationLabelRow = typeof conversationLabels.$inferSelect;
