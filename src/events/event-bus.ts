@@ -1,13 +1,14 @@
 import type { Logger } from '../shared/logger.js';
 
-export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated';
+export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated' | 'contactUpdated';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {
   type: LiveEventType;
   tenantId: string;
-  /** The message id (message events) or the conversation id (conversationUpdated). */
+  /** The message id (message events), the conversation id (conversationUpdated) or the contact id (contactUpdated). */
   id: string;
+  /** Empty for contact events. */
   conversationId: string;
 }
 

@@ -1,5 +1,6 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
+import { isUuid } from '../../shared/ids.js';
 import { contacts, type ContactRow } from './contacts.schema.js';
 
 export interface ContactGeo {
@@ -37,13 +38,15 @@ export class ContactsRepository extends TenantRepository {
   }
 
   async findById(id: string): Promise<ContactRow | undefined> {
+    if (!isUuid(id)) return undefined;
     const [row] = await this.db.select().from(contacts).where(this.scoped(contacts, eq(contacts.id, id))).limit(1);
     return row;
   }
 
   async findByIds(ids: readonly string[]): Promise<ContactRow[]> {
-    if (ids.length === 0) return [];
-    return this.db.select().from(contacts).where(this.scoped(contacts, inArray(contacts.id, [...ids])));
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return [];
+    return this.db.select().from(contacts).where(this.scoped(contacts, inArray(contacts.id, valid)));
   }
 
   /** Records an opt-out (STOP, or Twilio's 21610) or an opt-in (START). */

@@ -119,16 +119,21 @@ export class ConversationsRepository extends TenantRepository {
   /**
    * Records a message written in the current transaction (its created_at is this transaction's
    * now()). A concurrent transaction may already have recorded a later message: the activity
-   * time never moves back and the last message stays the newest one.
+   * time never moves back and the last message stays the newest one. The contact's activity (the
+   * contacts list order) moves with it, in the same statement.
    */
   async recordMessage(id: string, messageId: string): Promise<void> {
-    await this.db
-      .update(conversations)
-      .set({
-        lastMessageId: sql`case when now() >= ${conversations.lastMessageAt} then ${messageId}::uuid else ${conversations.lastMessageId} end`,
-        lastMessageAt: sql`greatest(${conversations.lastMessageAt}, now())`,
-        updatedAt: sql`now()`,
-      })
-      .where(this.scoped(conversations, eq(conversations.id, id)));
+    await this.db.execute(sql`
+      with recorded as (
+        update conversations set
+          last_message_id = case when now() >= last_message_at then ${messageId}::uuid else last_message_id end,
+          last_message_at = greatest(last_message_at, now()),
+          updated_at = now()
+        where tenant_id = ${this.tenantId}::uuid and id = ${id}::uuid
+        returning contact_id
+      )
+      update contacts set last_activity_at = greatest(last_activity_at, now())
+      where tenant_id = ${this.tenantId}::uuid and id = (select contact_id from recorded)
+    `);
   }
 }

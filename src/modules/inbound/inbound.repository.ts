@@ -8,6 +8,9 @@ import type { InboundSms } from './webhook-params.js';
 export interface IngestResult {
   messageId: string;
   conversationId: string;
+  contactId: string;
+  /** The contact is blocked: the text was stored, nothing else may happen (no event, routing, automation). */
+  contactBlocked: boolean;
 }
 
 export interface StatusUpdate {
@@ -27,6 +30,8 @@ export interface StatusUpdateResult {
   conversationId: string | null;
   /** Whether the row changed (status moved forward, or Twilio's SID stored). */
   changed: boolean;
+  /** The contact this callback opted out (error 21610), when it was not already. */
+  optedOutContactId: string | null;
 }
 
 /** SQL list of enum constants (never client input), for `status in (...)`. */
@@ -68,10 +73,13 @@ export class InboundRepository extends TenantRepository {
    * Stores one inbound message, or returns null when `To` is not an active INBOUND_OUTBOUND number
    * of this tenant and account (then nothing is written).
    *
-   * - contact: upserted on (tenant, phone); geo fills in and never blanks out; STOP/START applied.
+   * - contact: upserted on (tenant, phone); geo fills in and never blanks out; STOP/START applied;
+   *   last_activity_at moves forward.
    * - conversation: the live one (not RESOLVED) of (tenant, number, contact), opened if none.
    *   Concurrent first messages meet at the partial unique index conversations_live_uq: the
    *   loser's insert becomes the update of the winner's row (ON CONFLICT ... DO UPDATE).
+   *   A blocked contact's text opens nothing and raises no unread count: it joins their latest
+   *   conversation on this number as it is (RESOLVED once blocked), or a new RESOLVED one.
    * - message: keyed on (account, MessageSid). A retry raises a unique violation on
    *   messages_account_sid_uq, which undoes the whole statement (the contact and conversation
    *   changes too): the caller treats it as "already stored".
@@ -101,13 +109,15 @@ export class InboundRepository extends TenantRepository {
             when ${optOut}::boolean is null then contacts.opted_out_at
             when ${optOut}::boolean then coalesce(case when contacts.opted_out then contacts.opted_out_at end, now())
             else null end,
+          last_activity_at = greatest(contacts.last_activity_at, now()),
           updated_at = now()
-        returning id
+        returning id, blocked
       ),
-      conversation as (
+      live_conversation as (
         insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id)
         select ${t}::uuid, number.id, contact.id, 'OPEN', 1, now(), ${messageId}::uuid
         from number, contact
+        where not contact.blocked
         on conflict (tenant_id, phone_number_id, contact_id) where status <> 'RESOLVED' do update set
           unread_count = conversations.unread_count + 1,
           -- A concurrent, later message may have been recorded already: never move back.
@@ -117,6 +127,33 @@ export class InboundRepository extends TenantRepository {
           updated_at = now()
         returning id
       ),
+      blocked_latest as (
+        select c.id from conversations c, number, contact
+        where contact.blocked and c.tenant_id = ${t}::uuid and c.phone_number_id = number.id and c.contact_id = contact.id
+        order by c.last_message_at desc, c.id desc
+        limit 1
+      ),
+      blocked_kept as (
+        update conversations c set
+          last_message_id = case when now() >= c.last_message_at then ${messageId}::uuid else c.last_message_id end,
+          last_message_at = greatest(c.last_message_at, now()),
+          updated_at = now()
+        from blocked_latest
+        where c.tenant_id = ${t}::uuid and c.id = blocked_latest.id
+        returning c.id
+      ),
+      blocked_opened as (
+        insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id)
+        select ${t}::uuid, number.id, contact.id, 'RESOLVED', 0, now(), ${messageId}::uuid
+        from number, contact
+        where contact.blocked and not exists (select 1 from blocked_latest)
+        returning id
+      ),
+      conversation as (
+        select id from live_conversation
+        union all select id from blocked_kept
+        union all select id from blocked_opened
+      ),
       message as (
         insert into messages (id, tenant_id, conversation_id, twilio_account_id, direction, body, media, media_dropped, status, twilio_sid, segments)
         select ${messageId}::uuid, ${t}::uuid, conversation.id, ${this.accountId}::uuid, 'INBOUND', ${sms.body},
@@ -124,7 +161,9 @@ export class InboundRepository extends TenantRepository {
         from conversation
         returning id, conversation_id
       )
-      select id as "messageId", conversation_id as "conversationId" from message
+      select message.id as "messageId", message.conversation_id as "conversationId",
+        contact.id as "contactId", contact.blocked as "contactBlocked"
+      from message, contact
     `);
     const [row] = rowsOf<IngestResult>(result);
     return row ?? null;
@@ -169,11 +208,16 @@ export class InboundRepository extends TenantRepository {
         returning contacts.id
       )
       select target.id as "messageId", updated.conversation_id as "conversationId",
-        (updated.id is not null) as "changed", (select count(*) from opted_out)::int as "optedOut"
+        (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId"
       from target left join updated on true
     `);
-    const [row] = rowsOf<{ messageId: string; conversationId: string | null; changed: boolean }>(result);
-    if (!row) return { messageId: null, conversationId: null, changed: false };
-    return { messageId: row.messageId, conversationId: row.conversationId, changed: row.changed === true };
+    const [row] = rowsOf<{ messageId: string; conversationId: string | null; changed: boolean; optedOutContactId: string | null }>(result);
+    if (!row) return { messageId: null, conversationId: null, changed: false, optedOutContactId: null };
+    return {
+      messageId: row.messageId,
+      conversationId: row.conversationId,
+      changed: row.changed === true,
+      optedOutContactId: row.optedOutContactId ?? null,
+    };
   }
 }

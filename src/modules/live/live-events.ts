@@ -15,3 +15,8 @@ export function messageUpdatedEvent(message: { id: string; tenantId: string; con
 export function conversationUpdatedEvent(conversation: { id: string; tenantId: string }): LiveEvent {
   return { type: 'conversationUpdated', tenantId: conversation.tenantId, id: conversation.id, conversationId: conversation.id };
 }
+
+/** Name, block and opt-out changes of a contact (dashboards disable the composer of its conversations). */
+export function contactUpdatedEvent(contact: { id: string; tenantId: string }): LiveEvent {
+  return { type: 'contactUpdated', tenantId: contact.tenantId, id: contact.id, conversationId: '' };
+}

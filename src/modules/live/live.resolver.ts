@@ -10,6 +10,9 @@ import { Message } from '../messages/message.type.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import type { MessageRow } from '../messages/messages.schema.js';
 import { HydratingIterator } from './hydrating-iterator.js';
+import { Contact } from '../contacts/contact.type.js';
+import { ContactsRepository } from '../contacts/contacts.repository.js';
+import type { ContactRow } from '../contacts/contacts.schema.js';
 
 /**
  * The row behind each event, loaded once per event per instance: every local subscriber gets the
@@ -17,15 +20,18 @@ import { HydratingIterator } from './hydrating-iterator.js';
  * query per event, not a thousand. The repository is bound to the event's tenant, which the bus
  * already matched to the subscriber's verified tenant.
  */
-const rows = new WeakMap<LiveEvent, Promise<MessageRow | ConversationRow | null>>();
+type LiveRow = MessageRow | ConversationRow | ContactRow;
+const rows = new WeakMap<LiveEvent, Promise<LiveRow | null>>();
 
-function hydrate(deps: AppDeps, event: LiveEvent): Promise<MessageRow | ConversationRow | null> {
+function hydrate(deps: AppDeps, event: LiveEvent): Promise<LiveRow | null> {
   let row = rows.get(event);
   if (!row) {
-    const load =
+    const load: Promise<LiveRow | undefined> =
       event.type === 'conversationUpdated'
         ? new ConversationsRepository(deps.db, event.tenantId).findById(event.id)
-        : new MessagesRepository(deps.db, event.tenantId).findById(event.id);
+        : event.type === 'contactUpdated'
+          ? new ContactsRepository(deps.db, event.tenantId).findById(event.id)
+          : new MessagesRepository(deps.db, event.tenantId).findById(event.id);
     row = load.then(
       (r) => r ?? null,
       (err: unknown) => {
@@ -95,5 +101,15 @@ export class LiveResolver {
   conversationUpdated(@Root() conversation: ConversationRow, @Ctx() ctx: RequestContext): Conversation {
     ctx.clearLoaders();
     return conversation;
+  }
+
+  @Authorized()
+  @Subscription(() => Contact, {
+    description: "Name, block and opt-out changes of the tenant's contacts.",
+    subscribe: (data) => subscribe<ContactRow>(data, ['contactUpdated']),
+  })
+  contactUpdated(@Root() contact: ContactRow, @Ctx() ctx: RequestContext): Contact {
+    ctx.clearLoaders();
+    return contact;
   }
 }

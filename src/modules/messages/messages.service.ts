@@ -31,6 +31,8 @@ export interface StartConversationArgs {
 const optedOut = () =>
   new AppError(ErrorCode.CONTACT_OPTED_OUT, 'The contact texted STOP; nothing can be sent until they text START');
 
+const blocked = () => badInput('This contact is blocked; unblock them (updateContact) to text them', 'conversationId');
+
 /** Agents' replies: validated, written with their outbox job in one transaction, sent by the dispatcher. */
 export class MessagesService {
   private readonly messages: MessagesRepository;
@@ -62,6 +64,7 @@ export class MessagesService {
     ]);
     if (!contact || !number) throw new Error(`conversation ${conversation.id} points at a missing contact or number`);
     if (contact.optedOut) throw optedOut();
+    if (contact.blocked) throw blocked();
     assertCanSend(number);
 
     let message: MessageRow;
@@ -90,6 +93,7 @@ export class MessagesService {
     const { conversation, message } = await this.db.transaction(async (tx) => {
       const contact: ContactRow = await new ContactsRepository(tx, this.scope.tenantId).upsertByPhone(to);
       if (contact.optedOut) throw optedOut(); // rolls the whole transaction back
+      if (contact.blocked) throw blocked();
       const { conversation } = await new ConversationsRepository(tx, this.scope.tenantId).findOrOpen(number.id, contact.id);
       const message = await this.enqueue(tx, conversation, number, body, [], null);
       return { conversation, message };
