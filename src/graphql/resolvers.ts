@@ -6,6 +6,13 @@ import { LiveResolver } from '../modules/live/live.resolver.js';
 import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-accounts.resolver.js';
 import { PhoneNumberResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
+import { ContactResolver } from '../modules/contacts/contacts.resolver.js';
+import { ContactConversationsResolver } from '../modules/conversations/contact-conversations.resolver.js';
+import { ConversationNotesResolver, NoteResolver } from '../modules/notes/notes.resolver.js';
+import { QuickReplyResolver } from '../modules/quick-replies/quick-replies.resolver.js';
+
+// Inbox tools (issue 11): contacts, notes, quick replies.
+const inboxResolvers = [ContactResolver, ContactConversationsResolver, NoteResolver, ConversationNotesResolver, QuickReplyResolver];
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ...inboxResolvers];

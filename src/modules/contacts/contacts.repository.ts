@@ -1,4 +1,7 @@
-import { eq, inArray, sql } from 'drizzle-orm';
+import { desc, eq, inArray, or, sql } from 'drizzle-orm';
+import { rowsOf } from '../../db/client.js';
+import { foldedLike, type SearchTerm } from '../../shared/search.js';
+import { cursorText, olderThan, type KeysetCursor } from '../conversations/pagination.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
 import { contacts, type ContactRow } from './contacts.schema.js';
@@ -10,7 +13,85 @@ export interface ContactGeo {
   country?: string | null;
 }
 
+export interface ContactListRow {
+  row: ContactRow;
+  id: string;
+  /** lastActivityAt as exact cursor text. */
+  cursorTs: string;
+}
+
+export interface ContactChanges {
+  /** Undefined: unchanged; null: cleared. */
+  name?: string | null;
+  blocked?: boolean;
+}
+
+export interface ContactUpdate {
+  contact: ContactRow;
+  /** Live conversations a new block resolved. */
+  resolvedConversationIds: string[];
+}
+
 export class ContactsRepository extends TenantRepository {
+  /**
+   * Most recently active first; `limit + 1` rows. `search` matches the name (case and accents
+   * folded) or, for a number fragment, the digits of the number; both through trigram indexes.
+   */
+  async list(limit: number, after: KeysetCursor | null, search: SearchTerm | null): Promise<ContactListRow[]> {
+    const rows = await this.db
+      .select({ row: contacts, cursorTs: cursorText(contacts.lastActivityAt) })
+      .from(contacts)
+      .where(
+        this.scoped(
+          contacts,
+          search
+            ? or(foldedLike(contacts.name, search.pattern), search.digitsPattern ? sql`${contacts.phoneNumber} like ${search.digitsPattern}` : undefined)
+            : undefined,
+          after ? olderThan(contacts.lastActivityAt, contacts.id, after) : undefined,
+        ),
+      )
+      // Matches contacts_tenant_activity_idx (tenant_id, last_activity_at, id), scanned backwards.
+      .orderBy(desc(contacts.lastActivityAt), desc(contacts.id))
+      .limit(limit + 1);
+    return rows.map((r) => ({ row: r.row, id: r.row.id, cursorTs: r.cursorTs }));
+  }
+
+  /**
+   * The contact's changes and, when this blocks them, the resolution of their live conversations
+   * (a blocked contact's texts then join a RESOLVED conversation: see the ingest), in one
+   * transaction. Undefined when there is no such contact in the tenant.
+   */
+  async update(id: string, changes: ContactChanges): Promise<ContactUpdate | undefined> {
+    if (!isUuid(id)) return undefined;
+    return this.db.transaction(async (tx) => {
+      const [before] = await tx
+        .select({ blocked: contacts.blocked })
+        .from(contacts)
+        .where(this.scoped(contacts, eq(contacts.id, id)))
+        .for('update');
+      if (!before) return undefined;
+      const [contact] = await tx
+        .update(contacts)
+        .set({
+          ...(changes.name !== undefined ? { name: changes.name } : {}),
+          ...(changes.blocked !== undefined ? { blocked: changes.blocked } : {}),
+          updatedAt: sql`now()`,
+        })
+        .where(this.scoped(contacts, eq(contacts.id, id)))
+        .returning();
+      let resolvedConversationIds: string[] = [];
+      if (contact!.blocked && !before.blocked) {
+        // The conversations table by name: the contacts module sits below conversations.
+        const resolved = await tx.execute(sql`
+          update conversations set status = 'RESOLVED', updated_at = now()
+          where tenant_id = ${this.tenantId}::uuid and contact_id = ${id}::uuid and status <> 'RESOLVED'
+          returning id`);
+        resolvedConversationIds = rowsOf<{ id: string }>(resolved).map((r) => r.id);
+      }
+      return { contact: contact!, resolvedConversationIds };
+    });
+  }
+
   /** Finds or creates the tenant's contact for an E.164 number; geo fields fill in, never blank out. */
   async upsertByPhone(phoneNumber: string, geo: ContactGeo = {}): Promise<ContactRow> {
     const [row] = await this.db
@@ -59,3 +140,4 @@ export class ContactsRepository extends TenantRepository {
     return row;
   }
 }
+

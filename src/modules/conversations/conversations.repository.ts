@@ -4,8 +4,9 @@ import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
 import { cursorText, olderThan, type KeysetCursor } from './pagination.js';
 import { isUuid } from '../../shared/ids.js';
+import { inboxFilterConditions, type InboxFilter } from './inbox-filters.js';
 
-export interface ConversationListFilter {
+export interface ConversationListFilter extends InboxFilter {
   status?: ConversationStatus | null;
   assigneeId?: string | null;
 }
@@ -29,6 +30,7 @@ export class ConversationsRepository extends TenantRepository {
           filter.status ? eq(conversations.status, filter.status) : undefined,
           filter.assigneeId ? eq(conversations.assigneeId, filter.assigneeId) : undefined,
           after ? olderThan(conversations.lastMessageAt, conversations.id, after) : undefined,
+          ...inboxFilterConditions(this.tenantId, filter),
         ),
       )
       // Matches conversations_tenant_activity_idx (tenant_id, last_message_at desc, id desc).
@@ -101,6 +103,17 @@ export class ConversationsRepository extends TenantRepository {
     const [row] = await this.db
       .update(conversations)
       .set({ status, updatedAt: sql`now()` })
+      .where(this.scoped(conversations, eq(conversations.id, id)))
+      .returning();
+    return row;
+  }
+
+  /** Marks the conversation changed (labels, notes) and answers its current row. */
+  async touch(id: string): Promise<ConversationRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .update(conversations)
+      .set({ updatedAt: sql`now()` })
       .where(this.scoped(conversations, eq(conversations.id, id)))
       .returning();
     return row;

@@ -9,7 +9,8 @@ import { ConversationConnection } from './conversation-connection.type.js';
 import { ConversationStatus } from './conversation-status.js';
 import { Conversation } from './conversation.type.js';
 import { ConversationsService } from './conversations.service.js';
-import { contactLoader, messageLoader, messagePageLoader, phoneNumberLoader, userLoader } from './loaders.js';
+import { contactLoader, labelsLoader, messageLoader, messagePageLoader, phoneNumberLoader, userLoader } from './loaders.js';
+import { ConversationLabelsService } from './conversation-labels.service.js';
 import { decodeCursor, pageSize, toPage } from './pagination.js';
 
 @Resolver(() => Conversation)
@@ -22,8 +23,15 @@ export class ConversationResolver {
     @Arg('status', () => ConversationStatus, { nullable: true }) status: ConversationStatus | null,
     @Arg('assigneeId', () => ID, { nullable: true }) assigneeId: string | null,
     @Ctx() ctx: RequestContext,
+    // Inbox tools (issue 11): label and search filters.
+    @Arg('label', () => String, { nullable: true, description: 'Conversations carrying this label (case-insensitive).' }) label: string | null,
+    @Arg('search', () => String, {
+      nullable: true,
+      description: "At least 2 characters: a substring of message text, the contact's name (case and accents ignored) or digits of their number.",
+    })
+    search: string | null,
   ): Promise<ConversationConnection> {
-    return new ConversationsService(ctx.scope()).list({ first, after, status, assigneeId });
+    return new ConversationsService(ctx.scope()).list({ first, after, status, assigneeId, label, search });
   }
 
   @Authorized()
@@ -56,6 +64,21 @@ export class ConversationResolver {
   @Mutation(() => Conversation)
   markConversationRead(@Arg('conversationId', () => ID) conversationId: string, @Ctx() ctx: RequestContext): Promise<Conversation> {
     return new ConversationsService(ctx.scope()).markRead(conversationId);
+  }
+
+  @Authorized()
+  @Mutation(() => Conversation, { description: 'Replaces the labels: trimmed, case-insensitively unique, at most 20 of at most 50 characters.' })
+  setConversationLabels(
+    @Arg('conversationId', () => ID) conversationId: string,
+    @Arg('labels', () => [String]) labels: string[],
+    @Ctx() ctx: RequestContext,
+  ): Promise<Conversation> {
+    return new ConversationLabelsService(ctx.scope()).set(conversationId, labels);
+  }
+
+  @FieldResolver(() => [String], { description: 'In the order they were set.' })
+  async labels(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<string[]> {
+    return labelsLoader(ctx).load(conversation.id);
   }
 
   @FieldResolver(() => Contact)

@@ -1,5 +1,7 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { parseSearch } from '../../shared/search.js';
+import { labelKey } from './inbox-filters.js';
 import { conversationUpdatedEvent } from '../live/live-events.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { ConversationStatus } from './conversation-status.js';
@@ -8,9 +10,11 @@ import type { ConversationRow } from './conversations.schema.js';
 import { decodeCursor, pageSize, toPage, type Page } from './pagination.js';
 import { isUuid } from '../../shared/ids.js';
 
-export interface ListConversationsArgs extends ConversationListFilter {
+export interface ListConversationsArgs extends Omit<ConversationListFilter, 'search'> {
   first?: number | null;
   after?: string | null;
+  /** Raw text as the client sent it (parseSearch: at least 2 characters). */
+  search?: string | null;
 }
 
 export class ConversationsService {
@@ -24,10 +28,13 @@ export class ConversationsService {
     const limit = pageSize(args.first);
     const after = decodeCursor(args.after, 'after');
     // An id that cannot exist matches nothing (and must not reach a uuid cast).
-    if (args.assigneeId !== null && args.assigneeId !== undefined && !isUuid(args.assigneeId)) {
+    const search = parseSearch(args.search);
+    if (args.label !== null && args.label !== undefined && labelKey(args.label) === '') throw badInput('label cannot be blank', 'label');
+    if ([args.assigneeId, args.contactId].some((id) => id !== null && id !== undefined && !isUuid(id))) {
       return toPage([], limit, after !== null);
     }
-    const rows = await this.conversations.list(limit, after, { status: args.status, assigneeId: args.assigneeId });
+    const inbox = { search, label: args.label, contactId: args.contactId };
+    const rows = await this.conversations.list(limit, after, { status: args.status, assigneeId: args.assigneeId, ...inbox });
     return toPage(rows, limit, after !== null);
   }
 

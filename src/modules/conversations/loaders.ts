@@ -9,6 +9,7 @@ import { UsersRepository } from '../users/users.repository.js';
 import type { UserRow } from '../users/users.schema.js';
 import type { KeysetCursor } from './pagination.js';
 import { PhoneNumbersRepository } from '../phone-numbers/phone-numbers.repository.js';
+import { ConversationLabelsRepository } from './conversation-labels.repository.js';
 
 /**
  * Per-operation DataLoaders behind the relation fields of conversations and messages: one query
@@ -28,6 +29,14 @@ export function userLoader(ctx: RequestContext): DataLoader<string, UserRow | nu
 
 export function messageLoader(ctx: RequestContext): DataLoader<string, MessageRow | null> {
   return ctx.byId('messages.byId', (ids) => new MessagesRepository(ctx.deps.db, ctx.scope().tenantId).findByIds(ids));
+}
+
+/** Labels of every conversation of a result, in one query. */
+export function labelsLoader(ctx: RequestContext): DataLoader<string, string[]> {
+  return ctx.loader<string, string[]>('conversationLabels.byConversation', async (conversationIds) => {
+    const byConversation = await new ConversationLabelsRepository(ctx.deps.db, ctx.scope().tenantId).byConversation(conversationIds);
+    return conversationIds.map((id) => byConversation.get(id) ?? []);
+  });
 }
 
 /** Message pages of many conversations with the same (first, before), in one query. */

@@ -1,0 +1,39 @@
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { RequestContext } from '../../graphql/context.js';
+import { Contact, ContactConnection } from './contact.type.js';
+import { ContactsService } from './contacts.service.js';
+import { UpdateContactInput } from './update-contact.input.js';
+
+@Resolver(() => Contact)
+export class ContactResolver {
+  @Authorized()
+  @Query(() => ContactConnection, { description: 'Most recently active first.' })
+  contacts(
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('search', () => String, {
+      nullable: true,
+      description: 'At least 2 characters: the name (case and accents ignored) or digits of the number in any formatting.',
+    })
+    search: string | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<ContactConnection> {
+    return new ContactsService(ctx.scope()).list({ first, after, search });
+  }
+
+  @Authorized()
+  @Query(() => Contact, { nullable: true })
+  contact(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Contact | null> {
+    return new ContactsService(ctx.scope()).get(id);
+  }
+
+  @Authorized()
+  @Mutation(() => Contact)
+  updateContact(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateContactInput) input: UpdateContactInput,
+    @Ctx() ctx: RequestContext,
+  ): Promise<Contact> {
+    return new ContactsService(ctx.scope()).update(id, input);
+  }
+}

@@ -1,0 +1,49 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { foldedLike, type SearchTerm } from '../../shared/search.js';
+import { conversationLabels, conversations } from './conversations.schema.js';
+import { contacts } from '../contacts/contacts.schema.js';
+import { messages } from '../messages/messages.schema.js';
+
+/** The inbox tools' filters of the conversations list (issue 11), kept apart from the routing ones. */
+export interface InboxFilter {
+  /** Parsed by parseSearch: message text, contact name, digits of the contact's number. */
+  search?: SearchTerm | null;
+  /** A label, matched case-insensitively (see labelKey). */
+  label?: string | null;
+  contactId?: string | null;
+}
+
+/** How a label is compared: trimmed, lower-cased. */
+export function labelKey(label: string): string {
+  return label.trim().toLowerCase();
+}
+
+/**
+ * WHERE conditions on `conversations` for one tenant. Each subquery is uncorrelated, so Postgres
+ * runs it once (a hashed SubPlan over a trigram or label index) and then walks the activity index
+ * until the page is full.
+ */
+export function inboxFilterConditions(tenantId: string, filter: InboxFilter): SQL[] {
+  const conditions: SQL[] = [
+    // A blocked contact's conversations leave the inbox until they are unblocked (nothing is deleted).
+    sql`not exists (select 1 from ${contacts} where ${contacts.tenantId} = ${conversations.tenantId}
+      and ${contacts.id} = ${conversations.contactId} and ${contacts.blocked})`,
+  ];
+  if (filter.contactId) conditions.push(sql`${conversations.contactId} = ${filter.contactId}::uuid`);
+  if (filter.label !== null && filter.label !== undefined) {
+    conditions.push(sql`${conversations.id} in (select ${conversationLabels.conversationId} from ${conversationLabels}
+      where ${conversationLabels.tenantId} = ${tenantId}::uuid and ${conversationLabels.key} = ${labelKey(filter.label)})`);
+  }
+  const search = filter.search;
+  if (search) {
+    const contactMatch = search.digitsPattern
+      ? sql`(${foldedLike(contacts.name, search.pattern)} or ${contacts.phoneNumber} like ${search.digitsPattern})`
+      : foldedLike(contacts.name, search.pattern);
+    conditions.push(sql`(
+      ${conversations.id} in (select ${messages.conversationId} from ${messages}
+        where ${messages.tenantId} = ${tenantId}::uuid and ${foldedLike(messages.body, search.pattern)})
+      or ${conversations.contactId} in (select ${contacts.id} from ${contacts}
+        where ${contacts.tenantId} = ${tenantId}::uuid and ${contactMatch}))`);
+  }
+  return conditions;
+}
