@@ -10,6 +10,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { RequestContext } from '../graphql/context.js';
 import { formatGraphQLError } from '../graphql/format-error.js';
+import { operationCost, queryTooCostlyError } from '../graphql/query-cost.js';
 import { TokenService } from '../modules/users/tokens.js';
 import type { AppDeps, AuthUser } from '../shared/deps.js';
 
@@ -30,7 +31,8 @@ export interface GraphQLEndpoint {
 function armorRules(deps: AppDeps) {
   const armor = new ApolloArmor({
     maxDepth: { n: deps.config.graphql.maxDepth },
-    costLimit: { maxCost: deps.config.graphql.maxCost },
+    // Replaced by the page-size-aware cost (src/graphql/query-cost.ts), checked with the variables.
+    costLimit: { enabled: false },
     maxAliases: { n: 30 },
     maxDirectives: { n: 50 },
     // Token limits are graphql's own parser option (below): armor's plugin answers a syntax error with a 500.
@@ -57,6 +59,18 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
   };
   const silentLogger = deps.logger.child({}, { level: 'silent' });
 
+  const maxCost = deps.config.graphql.maxCost;
+  const costLimit: ApolloServerPlugin<RequestContext> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operationName, request }) {
+          const cost = operationCost(schema, document, operationName, request.variables);
+          if (cost > maxCost) throw queryTooCostlyError(cost, maxCost);
+        },
+      };
+    },
+  };
+
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: true,
@@ -70,6 +84,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       ...(protection.plugins as unknown as ApolloServerPlugin<RequestContext>[]),
       fastifyApolloDrainPlugin(app) as unknown as ApolloServerPlugin<RequestContext>,
       logUnexpected,
+      costLimit,
       // No cache hints are used; the plugin would walk every resolved field for nothing.
       ApolloServerPluginCacheControlDisabled(),
     ],
@@ -111,6 +126,8 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         }
         const errors = validate(schema, document, rules);
         if (errors.length > 0) return errors;
+        const cost = operationCost(schema, document, payload.operationName, payload.variables);
+        if (cost > maxCost) return [queryTooCostlyError(cost, maxCost)];
         const request = ctx.extra.request;
         const requestId = randomUUID();
         return {
