@@ -39,3 +39,8 @@ function escapeLike(text: string): string {
 export function foldedLike(expression: SQL | unknown, pattern: string): SQL {
   return sql`inbox_fold(${expression}) like inbox_fold(${pattern}::text)`;
 }
+
+/** `column LIKE inbox_fold(pattern)` for a column that already holds folded text (messages.body_folded). */
+export function likeFolded(foldedColumn: SQL, pattern: string): SQL {
+  return sql`${foldedColumn} like inbox_fold(${pattern}::text)`;
+}

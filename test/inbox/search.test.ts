@@ -4,7 +4,7 @@ import { rowsOf } from '../../src/db/client.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { fold, searchSeedStatements } from '../helpers/search-seed.js';
-import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
+import { errorCode, startTestServer, type GqlResult, type TestServer } from '../helpers/test-server.js';
 
 // A seeded tenant (and a second one with the very same texts: any leak across tenants shows),
 // searched through the API page by page and compared with what a plain scan of the data says.
@@ -80,9 +80,9 @@ async function searchAll(token: string, vars: Record<string, unknown>): Promise<
   const ids: string[] = [];
   let after: string | null = null;
   for (let page = 0; page < 20; page++) {
-    const res = await server.gql(SEARCH, { ...vars, first: 50, after }, token);
+    const res: GqlResult<any> = await server.gql(SEARCH, { ...vars, first: 50, after }, token);
     expect(res.errors, JSON.stringify(vars)).toBeUndefined();
-    const connection = res.data!.conversations;
+    const connection: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } = res.data!.conversations;
     ids.push(...connection.edges.map((e: { node: { id: string } }) => e.node.id));
     if (!connection.pageInfo.hasNextPage) return ids;
     after = connection.pageInfo.endCursor;

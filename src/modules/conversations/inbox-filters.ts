@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { foldedLike, type SearchTerm } from '../../shared/search.js';
+import { foldedLike, likeFolded, type SearchTerm } from '../../shared/search.js';
 import { conversationLabels, conversations } from './conversations.schema.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { messages } from '../messages/messages.schema.js';
@@ -41,7 +41,7 @@ export function inboxFilterConditions(tenantId: string, filter: InboxFilter): SQ
       : foldedLike(contacts.name, search.pattern);
     conditions.push(sql`(
       ${conversations.id} in (select ${messages.conversationId} from ${messages}
-        where ${messages.tenantId} = ${tenantId}::uuid and ${foldedLike(messages.body, search.pattern)})
+        where ${messages.tenantId} = ${tenantId}::uuid and ${likeFolded(sql`${messages}.body_folded`, search.pattern)})
       or ${conversations.contactId} in (select ${contacts.id} from ${contacts}
         where ${contacts.tenantId} = ${tenantId}::uuid and ${contactMatch}))`);
   }
