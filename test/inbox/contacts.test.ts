@@ -2,11 +2,11 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contacts, messages } from '../../src/db/schema.js';
 import { createAgent } from '../helpers/factories.js';
-import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import { fakeSid, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { collect } from '../helpers/live.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
-import { sendInbound } from '../helpers/twilio-setup.js';
+import { sendInbound, sendStatus } from '../helpers/twilio-setup.js';
 import { waitFor } from '../helpers/wait.js';
 
 let server: TestServer;
@@ -158,6 +158,23 @@ describe('contacts', () => {
       { id, name: 'Pat', blocked: false, optedOut: true },
     ]);
     expect(liveB.events).toEqual([]);
+
+    // Twilio's 21610 on a reply (the customer opted out through the carrier) publishes it too.
+    const other = randomUsNumber();
+    const conversationId = await customerTexts(server, a, other, 'hi');
+    const otherId = await contactIdOf(a, other);
+    const sent = await server.gql(`mutation($c: ID!) { sendMessage(input: { conversationId: $c, body: "hello" }) { id } }`, { c: conversationId }, a.tenant.token);
+    const res = await sendStatus(server, a.account, {
+      messageId: sent.data!.sendMessage.id,
+      messageSid: fakeSid('SM'),
+      status: 'failed',
+      errorCode: 21610,
+      from: a.number.e164,
+      to: other,
+    });
+    expect(res.status).toBe(200);
+    const more = await liveA.waitForCount(5);
+    expect(more[4]).toEqual({ id: otherId, name: null, blocked: false, optedOut: true });
   });
 });
 

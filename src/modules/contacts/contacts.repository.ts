@@ -1,5 +1,4 @@
 import { desc, eq, inArray, or, sql } from 'drizzle-orm';
-import { rowsOf } from '../../db/client.js';
 import { foldedLike, type SearchTerm } from '../../shared/search.js';
 import { cursorText, olderThan, type KeysetCursor } from '../conversations/pagination.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
@@ -26,12 +25,6 @@ export interface ContactChanges {
   blocked?: boolean;
 }
 
-export interface ContactUpdate {
-  contact: ContactRow;
-  /** Live conversations a new block resolved. */
-  resolvedConversationIds: string[];
-}
-
 export class ContactsRepository extends TenantRepository {
   /**
    * Most recently active first; `limit + 1` rows. `search` matches the name (case and accents
@@ -56,40 +49,19 @@ export class ContactsRepository extends TenantRepository {
     return rows.map((r) => ({ row: r.row, id: r.row.id, cursorTs: r.cursorTs }));
   }
 
-  /**
-   * The contact's changes and, when this blocks them, the resolution of their live conversations
-   * (a blocked contact's texts then join a RESOLVED conversation: see the ingest), in one
-   * transaction. Undefined when there is no such contact in the tenant.
-   */
-  async update(id: string, changes: ContactChanges): Promise<ContactUpdate | undefined> {
+  /** Name and block changes; undefined when there is no such contact in the tenant. */
+  async update(id: string, changes: ContactChanges): Promise<ContactRow | undefined> {
     if (!isUuid(id)) return undefined;
-    return this.db.transaction(async (tx) => {
-      const [before] = await tx
-        .select({ blocked: contacts.blocked })
-        .from(contacts)
-        .where(this.scoped(contacts, eq(contacts.id, id)))
-        .for('update');
-      if (!before) return undefined;
-      const [contact] = await tx
-        .update(contacts)
-        .set({
-          ...(changes.name !== undefined ? { name: changes.name } : {}),
-          ...(changes.blocked !== undefined ? { blocked: changes.blocked } : {}),
-          updatedAt: sql`now()`,
-        })
-        .where(this.scoped(contacts, eq(contacts.id, id)))
-        .returning();
-      let resolvedConversationIds: string[] = [];
-      if (contact!.blocked && !before.blocked) {
-        // The conversations table by name: the contacts module sits below conversations.
-        const resolved = await tx.execute(sql`
-          update conversations set status = 'RESOLVED', updated_at = now()
-          where tenant_id = ${this.tenantId}::uuid and contact_id = ${id}::uuid and status <> 'RESOLVED'
-          returning id`);
-        resolvedConversationIds = rowsOf<{ id: string }>(resolved).map((r) => r.id);
-      }
-      return { contact: contact!, resolvedConversationIds };
-    });
+    const [row] = await this.db
+      .update(contacts)
+      .set({
+        ...(changes.name !== undefined ? { name: changes.name } : {}),
+        ...(changes.blocked !== undefined ? { blocked: changes.blocked } : {}),
+        updatedAt: sql`now()`,
+      })
+      .where(this.scoped(contacts, eq(contacts.id, id)))
+      .returning();
+    return row;
   }
 
   /** Finds or creates the tenant's contact for an E.164 number; geo fields fill in, never blank out. */

@@ -1,9 +1,9 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { Contact, ContactConnection } from './contact.type.js';
 import { ContactsService } from './contacts.service.js';
-import { UpdateContactInput } from './update-contact.input.js';
 
+/** updateContact lives in the conversations module: blocking a contact resolves their conversations. */
 @Resolver(() => Contact)
 export class ContactResolver {
   @Authorized()
@@ -25,15 +25,5 @@ export class ContactResolver {
   @Query(() => Contact, { nullable: true })
   contact(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Contact | null> {
     return new ContactsService(ctx.scope()).get(id);
-  }
-
-  @Authorized()
-  @Mutation(() => Contact)
-  updateContact(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => UpdateContactInput) input: UpdateContactInput,
-    @Ctx() ctx: RequestContext,
-  ): Promise<Contact> {
-    return new ContactsService(ctx.scope()).update(id, input);
   }
 }

@@ -1,7 +1,6 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { badInput, notFound } from '../../shared/errors.js';
+import { badInput } from '../../shared/errors.js';
 import { parseSearch } from '../../shared/search.js';
-import { contactUpdatedEvent, conversationUpdatedEvent } from '../live/live-events.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../conversations/pagination.js';
 import { ContactsRepository, type ContactChanges } from './contacts.repository.js';
 import type { ContactRow } from './contacts.schema.js';
@@ -13,6 +12,21 @@ export interface ListContactsArgs {
   first?: number | null;
   after?: string | null;
   search?: string | null;
+}
+
+/** An UpdateContactInput checked: name trimmed, at most 200 characters, blank = cleared. */
+export function contactChanges(input: UpdateContactInput): ContactChanges {
+  const changes: ContactChanges = {};
+  if (input.name !== undefined) {
+    const name = input.name?.trim() ?? '';
+    if (name.length > MAX_CONTACT_NAME_LENGTH) throw badInput(`name may have at most ${MAX_CONTACT_NAME_LENGTH} characters`, 'name');
+    changes.name = name === '' ? null : name;
+  }
+  if (input.blocked !== undefined) {
+    if (input.blocked === null) throw badInput('blocked cannot be null', 'blocked');
+    changes.blocked = input.blocked;
+  }
+  return changes;
 }
 
 /** The tenant's contacts: every user of the tenant reads and edits them (they are not per team). */
@@ -32,30 +46,5 @@ export class ContactsService {
 
   async get(id: string): Promise<ContactRow | null> {
     return (await this.contacts.findById(id)) ?? null;
-  }
-
-  /**
-   * Name and block. Blocking resolves the contact's live conversations (they leave every inbox);
-   * every change publishes contactUpdated so dashboards update their composers.
-   */
-  async update(id: string, input: UpdateContactInput): Promise<ContactRow> {
-    const changes: ContactChanges = {};
-    if (input.name !== undefined) {
-      const name = input.name?.trim() ?? '';
-      if (name.length > MAX_CONTACT_NAME_LENGTH) throw badInput(`name may have at most ${MAX_CONTACT_NAME_LENGTH} characters`, 'name');
-      changes.name = name === '' ? null : name;
-    }
-    if (input.blocked !== undefined) {
-      if (input.blocked === null) throw badInput('blocked cannot be null', 'blocked');
-      changes.blocked = input.blocked;
-    }
-    const updated = await this.contacts.update(id, changes);
-    if (!updated) throw notFound('Contact');
-    const { tenantId } = this.scope;
-    this.scope.deps.events.publish(
-      contactUpdatedEvent(updated.contact),
-      ...updated.resolvedConversationIds.map((conversationId) => conversationUpdatedEvent({ id: conversationId, tenantId })),
-    );
-    return updated.contact;
   }
 }

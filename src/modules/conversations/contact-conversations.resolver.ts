@@ -1,10 +1,12 @@
-import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { Contact } from '../contacts/contact.type.js';
+import { UpdateContactInput } from '../contacts/update-contact.input.js';
+import { ContactUpdatesService } from './contact-updates.service.js';
 import { ConversationConnection } from './conversation-connection.type.js';
 import { ConversationsService } from './conversations.service.js';
 
-/** Contact.conversations lives here: conversations depend on contacts, not the reverse. */
+/** Contact.conversations and updateContact live here: conversations depend on contacts, not the reverse. */
 @Resolver(() => Contact)
 export class ContactConversationsResolver {
   @FieldResolver(() => ConversationConnection, {
@@ -17,5 +19,15 @@ export class ContactConversationsResolver {
     @Ctx() ctx: RequestContext,
   ): Promise<ConversationConnection> {
     return new ConversationsService(ctx.scope()).list({ first, after, contactId: contact.id });
+  }
+
+  @Authorized()
+  @Mutation(() => Contact, { description: 'Name (up to 200 characters; null or blank clears it) and block. Blocking resolves the contact’s open conversations.' })
+  updateContact(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateContactInput) input: UpdateContactInput,
+    @Ctx() ctx: RequestContext,
+  ): Promise<Contact> {
+    return new ContactUpdatesService(ctx.scope()).update(id, input);
   }
 }

@@ -108,6 +108,17 @@ export class ConversationsRepository extends TenantRepository {
     return row;
   }
 
+  /** Resolves the contact's live conversations (the contact was blocked); answers their ids. */
+  async resolveLiveOfContact(contactId: string): Promise<string[]> {
+    if (!isUuid(contactId)) return [];
+    const rows = await this.db
+      .update(conversations)
+      .set({ status: ConversationStatus.RESOLVED, updatedAt: sql`now()` })
+      .where(this.scoped(conversations, eq(conversations.contactId, contactId), ne(conversations.status, ConversationStatus.RESOLVED)))
+      .returning({ id: conversations.id });
+    return rows.map((r) => r.id);
+  }
+
   /** Marks the conversation changed (labels, notes) and answers its current row. */
   async touch(id: string): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
