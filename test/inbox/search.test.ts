@@ -9,7 +9,8 @@ import { errorCode, startTestServer, type GqlResult, type TestServer } from '../
 // A seeded tenant (and a second one with the very same texts: any leak across tenants shows),
 // searched through the API page by page and compared with what a plain scan of the data says.
 const CONVERSATIONS = 300;
-const PER_CONVERSATION = 6;
+// 2,400 messages: more than the 2,000 matches above which a search walks the inbox instead (both ways are tested).
+const PER_CONVERSATION = 8;
 
 let server: TestServer;
 let fake: FakeTwilio;
@@ -104,6 +105,8 @@ describe('conversations(search)', () => {
     ['LIKE’s own characters as text', '5%'],
     ['an underscore as text', 'topic_1'],
     ['a term nobody wrote', 'no such words'],
+    ['a word in every text (the dense way)', 'HELLO'],
+    ['a substring in most texts', 'topic'],
   ])('finds %s: every expected conversation, most recent first, nothing from the other tenant', async (_what, term) => {
     const want = expected(term);
     const got = await searchAll(a.tenant.token, { search: term });
@@ -120,6 +123,7 @@ describe('conversations(search)', () => {
     expect(expected('zoë 1').length).toBeGreaterThan(2);
     expect(expected('(628) 000-01').length).toBe(100); // +1628 000 01xx
     expect(expected('5%')).toEqual([]);
+    expect(expected('HELLO')).toHaveLength(CONVERSATIONS);
   });
 
   it('needs at least 2 characters (BAD_USER_INPUT), at most 100', async () => {
@@ -140,6 +144,8 @@ describe('conversations(search)', () => {
     const outside = activityOrder.find((id) => !matches.includes(id))!;
     await server.gql(`mutation($c: ID!) { setConversationLabels(conversationId: $c, labels: ["vip"]) { id } }`, { c: outside }, a.tenant.token);
     expect(await searchAll(a.tenant.token, { search: term, label: 'Vip' })).toEqual(activityOrder.filter((id) => labelled.includes(id)));
+    // A term in every text with a label: the dense way, filtered.
+    expect(await searchAll(a.tenant.token, { search: 'hello', label: 'VIP' })).toEqual(activityOrder.filter((id) => labelled.includes(id) || id === outside));
     expect(await searchAll(a.tenant.token, { label: ' vip ' })).toEqual(activityOrder.filter((id) => labelled.includes(id) || id === outside));
     const resolved = await server.gql(
       `query($s: String) { conversations(search: $s, status: RESOLVED) { edges { node { id } } } }`,
