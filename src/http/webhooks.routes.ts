@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { accountCacheFor, type WebhookAccount } from '../modules/inbound/account-cache.js';
+import type { WebhookAccount } from '../modules/twilio-accounts/account-cache.js';
 import { InboundService } from '../modules/inbound/inbound.service.js';
 import { WebhookInputError, param, type WebhookParams } from '../modules/inbound/webhook-params.js';
 import { registerMediaRoutes } from '../modules/media/media.routes.js';
@@ -54,7 +54,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
 
     let account: WebhookAccount | null;
     try {
-      account = await accountCacheFor(deps).get(key);
+      account = await deps.accountCache.get(key);
     } catch (err) {
       request.log.error({ err }, 'webhook account lookup failed');
       return text(503, 'Service unavailable');

@@ -2,7 +2,7 @@ import { desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
-import { cursorText, olderThan, type KeysetCursor } from './pagination.js';
+import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 
 export interface ConversationListFilter {

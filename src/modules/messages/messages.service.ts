@@ -7,9 +7,7 @@ import type { ContactRow } from '../contacts/contacts.schema.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import type { ConversationRow } from '../conversations/conversations.schema.js';
 import { PhoneNumbersRepository } from '../phone-numbers/phone-numbers.repository.js';
-import { conversationUpdatedEvent, messageAddedEvent } from '../live/live-events.js';
-import { notifyOutboxEnqueued } from '../outbox/outbox-signal.js';
-import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { conversationUpdatedEvent, messageAddedEvent } from '../../events/live-events.js';
 import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { normalizeRecipient, optionalIdempotencyKey, requireBody, requireMediaUrls } from './message-input.js';
 import { MessagesRepository } from './messages.repository.js';
@@ -118,7 +116,7 @@ export class MessagesService {
       segments: countSegments(body).segments,
       idempotencyKey,
     });
-    await new OutboxRepository(tx, tenantId).enqueue(message.id, number.id);
+    await this.scope.deps.outbox.enqueue(tx, tenantId, message.id, number.id);
     await new ConversationsRepository(tx, tenantId).recordMessage(conversation.id, message.id);
     return message;
   }
@@ -126,7 +124,7 @@ export class MessagesService {
   /** Only once committed: live subscribers and the dispatcher must never see a rolled-back message. */
   private afterCommit(message: MessageRow, conversation: ConversationRow): void {
     this.scope.deps.events.publish(messageAddedEvent(message), conversationUpdatedEvent(conversation));
-    notifyOutboxEnqueued(this.scope.deps);
+    this.scope.deps.outbox.notifyEnqueued();
   }
 }
 

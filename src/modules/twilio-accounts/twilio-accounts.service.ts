@@ -1,6 +1,5 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { AppError, ErrorCode, badInput, forbidden, notFound } from '../../shared/errors.js';
-import { accountCacheFor } from '../inbound/account-cache.js';
 import { Role } from '../users/role.js';
 import { newWebhookKey, sealAuthToken } from './credentials.js';
 import {
@@ -88,7 +87,7 @@ export class TwilioAccountsService {
       webhookKey: newWebhookKey(),
     });
     // Webhooks served by this instance use the new token at once; others within the cache TTL.
-    accountCacheFor(deps).invalidate(account.webhookKey);
+    deps.accountCache.invalidate(account.webhookKey);
     deps.logger.info({ tenantId, userId: user.userId, twilioAccountId: account.id, accountSid }, 'twilio account connected');
     return account;
   }
