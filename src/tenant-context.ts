@@ -6,7 +6,6 @@ import { MessagesRepository } from './modules/messages/messages.repository.js';
 import { MessagesService } from './modules/messages/messages.service.js';
 import { PhoneNumbersRepository } from './modules/phone-numbers/phone-numbers.repository.js';
 import { PhoneNumbersService } from './modules/phone-numbers/phone-numbers.service.js';
-import { TenantsRepository } from './modules/tenants/tenants.repository.js';
 import { TwilioAccountsRepository } from './modules/twilio-accounts/twilio-accounts.repository.js';
 import { TwilioAccountsService } from './modules/twilio-accounts/twilio-accounts.service.js';
 import { UsersRepository } from './modules/users/users.repository.js';
@@ -56,10 +55,6 @@ export class TenantContext {
   }
   get phoneNumbers(): PhoneNumbersRepository {
     return this.once('phoneNumbers', () => new PhoneNumbersRepository(this.deps.db, this.tenantId));
-  }
-  /** The tenants table itself is the root of isolation, not bound to one tenant. */
-  get tenants(): TenantsRepository {
-    return this.once('tenants', () => new TenantsRepository(this.deps.db));
   }
   get twilioAccounts(): TwilioAccountsRepository {
     return this.once('twilioAccounts', () => new TwilioAccountsRepository(this.deps.db, this.tenantId));

@@ -3,6 +3,7 @@ import type { ContactRow } from '../modules/contacts/contacts.schema.js';
 import type { MessagePageRow } from '../modules/messages/messages.repository.js';
 import type { MessageRow } from '../modules/messages/messages.schema.js';
 import type { PhoneNumberRow } from '../modules/phone-numbers/phone-numbers.schema.js';
+import { TenantsRepository } from '../modules/tenants/tenants.repository.js';
 import type { TenantRow } from '../modules/tenants/tenants.schema.js';
 import type { TwilioAccountRow } from '../modules/twilio-accounts/twilio-accounts.schema.js';
 import type { UserRow } from '../modules/users/users.schema.js';
@@ -42,9 +43,12 @@ export function phoneNumbersByAccountLoader(ctx: RequestContext): DataLoader<str
   });
 }
 
-/** The caller's own tenant row (not tenant-bound: the tenants table is the root). */
+/**
+ * Tenant rows by id. Not tenant-bound (the tenants table is the root of isolation) and needs no
+ * caller: signUp's answer resolves its new user's tenant before any token exists.
+ */
 export function tenantLoader(ctx: RequestContext): DataLoader<string, TenantRow | null> {
-  return ctx.byId('tenant', (ids) => ctx.tenant().tenants.findByIds(ids));
+  return ctx.byId('tenant', (ids) => new TenantsRepository(ctx.deps.db).findByIds(ids));
 }
 
 /** Message pages of many conversations with the same (first, before), in one query. */
