@@ -159,6 +159,7 @@ export class InboundRepository extends TenantRepository {
           and (${advances} or (m.twilio_sid is null and ${update.messageSid}::text is not null))
         returning m.id, m.conversation_id, m.status
       ),
+      -- Runs although the final select does not read it (Postgres executes every data-modifying CTE).
       opted_out as (
         update contacts set opted_out = true, opted_out_at = coalesce(contacts.opted_out_at, now()), updated_at = now()
         where ${update.optOut}::boolean and contacts.tenant_id = ${t}::uuid and contacts.opted_out = false
@@ -169,7 +170,7 @@ export class InboundRepository extends TenantRepository {
         returning contacts.id
       )
       select target.id as "messageId", updated.conversation_id as "conversationId",
-        (updated.id is not null) as "changed", (select count(*) from opted_out)::int as "optedOut"
+        (updated.id is not null) as "changed"
       from target left join updated on true
     `);
     const [row] = rowsOf<{ messageId: string; conversationId: string | null; changed: boolean }>(result);

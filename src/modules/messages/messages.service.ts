@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client.js';
 import type { TenantScope } from '../../shared/deps.js';
-import { AppError, ErrorCode, badInput, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { DomainError, ErrorCode, badInput, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { countSegments } from '../../twilio/segments.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import type { ContactRow } from '../contacts/contacts.schema.js';
@@ -27,7 +27,7 @@ export interface StartConversationArgs {
 }
 
 const optedOut = () =>
-  new AppError(ErrorCode.CONTACT_OPTED_OUT, 'The contact texted STOP; nothing can be sent until they text START');
+  new DomainError(ErrorCode.CONTACT_OPTED_OUT, 'The contact texted STOP; nothing can be sent until they text START');
 
 /** Agents' replies: validated, written with their outbox job in one transaction, sent by the dispatcher. */
 export class MessagesService {
@@ -88,7 +88,7 @@ export class MessagesService {
     const { conversation, message } = await this.db.transaction(async (tx) => {
       const contact: ContactRow = await new ContactsRepository(tx, this.scope.tenantId).upsertByPhone(to);
       if (contact.optedOut) throw optedOut(); // rolls the whole transaction back
-      const { conversation } = await new ConversationsRepository(tx, this.scope.tenantId).findOrOpen(number.id, contact.id);
+      const conversation = await new ConversationsRepository(tx, this.scope.tenantId).findOrOpen(number.id, contact.id);
       const message = await this.enqueue(tx, conversation, number, body, [], null);
       return { conversation, message };
     });

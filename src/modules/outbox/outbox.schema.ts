@@ -33,5 +33,3 @@ export const senderPacing = pgTable('sender_pacing', {
   phoneNumberId: uuid('phone_number_id').primaryKey(),
   nextSendAt: timestamp('next_send_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
-
-export type OutboxRow = typeof outbox.$inferSelect;
