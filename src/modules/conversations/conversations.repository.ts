@@ -2,6 +2,7 @@ import { desc, eq, ne, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
+import { recordActivity } from './conversations.sql.js';
 import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 
@@ -125,8 +126,7 @@ export class ConversationsRepository extends TenantRepository {
     await this.db
       .update(conversations)
       .set({
-        lastMessageId: sql`case when now() >= ${conversations.lastMessageAt} then ${messageId}::uuid else ${conversations.lastMessageId} end`,
-        lastMessageAt: sql`greatest(${conversations.lastMessageAt}, now())`,
+        ...recordActivity(sql`now()`, sql`${messageId}::uuid`),
         updatedAt: sql`now()`,
       })
       .where(this.scoped(conversations, eq(conversations.id, id)));
