@@ -41,6 +41,6 @@ export function foldedLike(expression: SQL | unknown, pattern: string): SQL {
 }
 
 /** `column LIKE inbox_fold(pattern)` for a column that already holds folded text (messages.body_folded). */
-export function likeFolded(foldedColumn: SQL, pattern: string): SQL {
+export function likeFolded(foldedColumn: SQL | unknown, pattern: string): SQL {
   return sql`${foldedColumn} like inbox_fold(${pattern}::text)`;
 }

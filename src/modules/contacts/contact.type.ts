@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { PageInfo } from '../conversations/pagination.js';
+import { PageInfo } from '../../graphql/pagination.js';
 
 /** `conversations` is a field resolver of the conversations module (it depends on contacts, not the reverse). */
 @ObjectType('Contact')

@@ -1,9 +1,10 @@
 import { desc, eq, inArray, or, sql } from 'drizzle-orm';
 import { foldedLike, type SearchTerm } from '../../shared/search.js';
-import { cursorText, olderThan, type KeysetCursor } from '../conversations/pagination.js';
+import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
 import { contacts, type ContactRow } from './contacts.schema.js';
+import { mergeContactLocation } from './contacts.sql.js';
 
 export interface ContactGeo {
   city?: string | null;
@@ -79,10 +80,7 @@ export class ContactsRepository extends TenantRepository {
       .onConflictDoUpdate({
         target: [contacts.tenantId, contacts.phoneNumber],
         set: {
-          city: sql`coalesce(excluded.city, ${contacts.city})`,
-          state: sql`coalesce(excluded.state, ${contacts.state})`,
-          zip: sql`coalesce(excluded.zip, ${contacts.zip})`,
-          country: sql`coalesce(excluded.country, ${contacts.country})`,
+          ...mergeContactLocation(),
           updatedAt: sql`now()`,
         },
       })

@@ -1,7 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { Contact, ContactConnection } from './contact.type.js';
-import { ContactsService } from './contacts.service.js';
 
 /** updateContact lives in the conversations module: blocking a contact resolves their conversations. */
 @Resolver(() => Contact)
@@ -18,12 +17,12 @@ export class ContactResolver {
     search: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<ContactConnection> {
-    return new ContactsService(ctx.scope()).list({ first, after, search });
+    return ctx.tenant().contactsService.list({ first, after, search });
   }
 
   @Authorized()
   @Query(() => Contact, { nullable: true })
   contact(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Contact | null> {
-    return new ContactsService(ctx.scope()).get(id);
+    return ctx.tenant().contactsService.get(id);
   }
 }

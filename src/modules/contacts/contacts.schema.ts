@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 
 export const contacts = pgTable(
@@ -31,6 +31,8 @@ export const contacts = pgTable(
     // Few rows: lets the inbox list leave blocked contacts' conversations out cheaply.
     index('contacts_tenant_blocked_idx').on(t.tenantId, t.id).where(sql`${t.blocked}`),
     // Search indexes (pg_trgm, GIN) are hand-written SQL: drizzle/00xx_inbox_search_sql.sql.
+    // Target of the composite (tenant_id, contact_id) foreign keys: a child row cannot name another tenant's contact.
+    unique('contacts_tenant_id_uq').on(t.tenantId, t.id),
   ],
 );
 

@@ -1,7 +1,7 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput } from '../../shared/errors.js';
 import { parseSearch } from '../../shared/search.js';
-import { decodeCursor, pageSize, toPage, type Page } from '../conversations/pagination.js';
+import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/pagination.js';
 import { ContactsRepository, type ContactChanges } from './contacts.repository.js';
 import type { ContactRow } from './contacts.schema.js';
 import type { UpdateContactInput } from './update-contact.input.js';

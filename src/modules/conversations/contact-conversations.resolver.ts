@@ -2,9 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root 
 import type { RequestContext } from '../../graphql/context.js';
 import { Contact } from '../contacts/contact.type.js';
 import { UpdateContactInput } from '../contacts/update-contact.input.js';
-import { ContactUpdatesService } from './contact-updates.service.js';
 import { ConversationConnection } from './conversation-connection.type.js';
-import { ConversationsService } from './conversations.service.js';
 
 /** Contact.conversations and updateContact live here: conversations depend on contacts, not the reverse. */
 @Resolver(() => Contact)
@@ -18,7 +16,7 @@ export class ContactConversationsResolver {
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<ConversationConnection> {
-    return new ConversationsService(ctx.scope()).list({ first, after, contactId: contact.id });
+    return ctx.tenant().conversationsService.list({ first, after, contactId: contact.id });
   }
 
   @Authorized()
@@ -28,6 +26,6 @@ export class ContactConversationsResolver {
     @Arg('input', () => UpdateContactInput) input: UpdateContactInput,
     @Ctx() ctx: RequestContext,
   ): Promise<Contact> {
-    return new ContactUpdatesService(ctx.scope()).update(id, input);
+    return ctx.tenant().contactUpdatesService.update(id, input);
   }
 }

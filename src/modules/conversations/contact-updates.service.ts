@@ -4,7 +4,7 @@ import { ContactsRepository } from '../contacts/contacts.repository.js';
 import type { ContactRow } from '../contacts/contacts.schema.js';
 import { contactChanges } from '../contacts/contacts.service.js';
 import type { UpdateContactInput } from '../contacts/update-contact.input.js';
-import { contactUpdatedEvent, conversationUpdatedEvent } from '../live/live-events.js';
+import { contactUpdatedEvent, conversationUpdatedEvent } from '../../events/live-events.js';
 import { ConversationsRepository } from './conversations.repository.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, notFound } from '../../shared/errors.js';
-import { conversationUpdatedEvent } from '../live/live-events.js';
+import { conversationUpdatedEvent } from '../../events/live-events.js';
 import { ConversationLabelsRepository } from './conversation-labels.repository.js';
 import { ConversationsRepository } from './conversations.repository.js';
 import type { ConversationRow } from './conversations.schema.js';

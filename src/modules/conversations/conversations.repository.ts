@@ -1,8 +1,12 @@
-import { desc, eq, inArray, ne, sql } from 'drizzle-orm';
+import { desc, eq, ne, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
-import { cursorText, olderThan, type KeysetCursor } from './pagination.js';
+import { recordActivity } from './conversations.sql.js';
+import { setClauses } from '../../db/sql.js';
+import { contacts } from '../contacts/contacts.schema.js';
+import { recordContactActivity } from '../contacts/contacts.sql.js';
+import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 import { inboxFilterConditions, type InboxFilter } from './inbox-filters.js';
 
@@ -68,10 +72,10 @@ export class ConversationsRepository extends TenantRepository {
    * for a new customer meet at the unique partial index conversations_live_uq: the loser's insert
    * does nothing (after waiting for the winner's commit) and it reads the winner's row.
    */
-  async findOrOpen(phoneNumberId: string, contactId: string): Promise<{ conversation: ConversationRow; created: boolean }> {
+  async findOrOpen(phoneNumberId: string, contactId: string): Promise<ConversationRow> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const live = await this.findLive(phoneNumberId, contactId);
-      if (live) return { conversation: live, created: false };
+      if (live) return live;
       const [inserted] = await this.db
         .insert(conversations)
         .values({ tenantId: this.tenantId, phoneNumberId, contactId })
@@ -80,7 +84,7 @@ export class ConversationsRepository extends TenantRepository {
           where: sql`status <> 'RESOLVED'`,
         })
         .returning();
-      if (inserted) return { conversation: inserted, created: true };
+      if (inserted) return inserted;
       // Lost the race: the winner's row is committed now (ON CONFLICT waited for it). Loop to read
       // it; a second loop only happens if it was resolved in between.
     }
@@ -147,17 +151,15 @@ export class ConversationsRepository extends TenantRepository {
    * contacts list order) moves with it, in the same statement.
    */
   async recordMessage(id: string, messageId: string): Promise<void> {
+    const t = this.tenantId;
     await this.db.execute(sql`
       with recorded as (
-        update conversations set
-          last_message_id = case when now() >= last_message_at then ${messageId}::uuid else last_message_id end,
-          last_message_at = greatest(last_message_at, now()),
-          updated_at = now()
-        where tenant_id = ${this.tenantId}::uuid and id = ${id}::uuid
-        returning contact_id
+        update ${conversations} set ${setClauses(conversations, { ...recordActivity(sql`now()`, sql`${messageId}::uuid`), updatedAt: sql`now()` })}
+        where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = ${id}::uuid
+        returning ${conversations.contactId}
       )
-      update contacts set last_activity_at = greatest(last_activity_at, now())
-      where tenant_id = ${this.tenantId}::uuid and id = (select contact_id from recorded)
+      update ${contacts} set ${setClauses(contacts, recordContactActivity(sql`now()`))}
+      where ${contacts.tenantId} = ${t}::uuid and ${contacts.id} = (select contact_id from recorded)
     `);
   }
 }

@@ -1,7 +1,16 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { rowsOf, type Db } from '../../db/client.js';
-import { MessageStatus } from '../messages/message.enums.js';
+import { columnList, excluded, literal, setClauses } from '../../db/sql.js';
+import { contacts } from '../contacts/contacts.schema.js';
+import { mergeContactLocation, recordContactActivity } from '../contacts/contacts.sql.js';
+import { ConversationStatus } from '../conversations/conversation-status.js';
+import { conversations } from '../conversations/conversations.schema.js';
+import { recordActivity } from '../conversations/conversations.sql.js';
+import { MessageDirection, MessageStatus } from '../messages/message.enums.js';
+import { messages } from '../messages/messages.schema.js';
+import { NumberDirection } from '../phone-numbers/phone-number.enums.js';
+import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { statusesBefore } from '../messages/message-status.js';
 import type { InboundSms } from './webhook-params.js';
 
@@ -74,12 +83,12 @@ export class InboundRepository extends TenantRepository {
    * of this tenant and account (then nothing is written).
    *
    * - contact: upserted on (tenant, phone); geo fills in and never blanks out; STOP/START applied;
-   *   last_activity_at moves forward.
+   *   its activity (the contacts list order) moves forward.
    * - conversation: the live one (not RESOLVED) of (tenant, number, contact), opened if none.
    *   Concurrent first messages meet at the partial unique index conversations_live_uq: the
    *   loser's insert becomes the update of the winner's row (ON CONFLICT ... DO UPDATE).
    *   A blocked contact's text opens nothing and raises no unread count: it joins their latest
-   *   conversation on this number as it is (RESOLVED once blocked), or a new RESOLVED one.
+   *   conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
    * - message: keyed on (account, MessageSid). A retry raises a unique violation on
    *   messages_account_sid_uq, which undoes the whole statement (the contact and conversation
    *   changes too): the caller treats it as "already stored".
@@ -87,67 +96,66 @@ export class InboundRepository extends TenantRepository {
   async ingest(messageId: string, sms: InboundSms): Promise<IngestResult | null> {
     const t = this.tenantId;
     const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
+    const optOutParam = sql`${optOut}::boolean`;
     const result = await this.db.execute(sql`
       with number as (
-        select id from phone_numbers
-        where tenant_id = ${t}::uuid and twilio_account_id = ${this.accountId}::uuid and e164 = ${sms.to}
-          and removed_at is null and direction = 'INBOUND_OUTBOUND'
+        select ${phoneNumbers.id} from ${phoneNumbers}
+        where ${phoneNumbers.tenantId} = ${t}::uuid and ${phoneNumbers.twilioAccountId} = ${this.accountId}::uuid
+          and ${phoneNumbers.e164} = ${sms.to}
+          and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
         limit 1
       ),
       contact as (
-        insert into contacts (tenant_id, phone_number, city, state, zip, country, opted_out, opted_out_at)
+        insert into ${contacts} (${columnList(contacts.tenantId, contacts.phoneNumber, contacts.city, contacts.state, contacts.zip, contacts.country, contacts.optedOut, contacts.optedOutAt)})
         select ${t}::uuid, ${sms.from}, ${sms.geo.city ?? null}, ${sms.geo.state ?? null}, ${sms.geo.zip ?? null},
-          ${sms.geo.country ?? null}, coalesce(${optOut}::boolean, false), case when ${optOut}::boolean then now() end
+          ${sms.geo.country ?? null}, coalesce(${optOutParam}, false), case when ${optOutParam} then now() end
         from number
-        on conflict (tenant_id, phone_number) do update set
-          city = coalesce(excluded.city, contacts.city),
-          state = coalesce(excluded.state, contacts.state),
-          zip = coalesce(excluded.zip, contacts.zip),
-          country = coalesce(excluded.country, contacts.country),
-          opted_out = coalesce(${optOut}::boolean, contacts.opted_out),
-          opted_out_at = case
-            when ${optOut}::boolean is null then contacts.opted_out_at
-            when ${optOut}::boolean then coalesce(case when contacts.opted_out then contacts.opted_out_at end, now())
+        on conflict (${columnList(contacts.tenantId, contacts.phoneNumber)}) do update set
+          ${setClauses(contacts, mergeContactLocation())},
+          ${sql.identifier(contacts.optedOut.name)} = coalesce(${optOutParam}, ${contacts.optedOut}),
+          ${sql.identifier(contacts.optedOutAt.name)} = case
+            when ${optOutParam} is null then ${contacts.optedOutAt}
+            when ${optOutParam} then coalesce(case when ${contacts.optedOut} then ${contacts.optedOutAt} end, now())
             else null end,
-          last_activity_at = greatest(contacts.last_activity_at, now()),
-          updated_at = now()
-        returning id, blocked
+          ${setClauses(contacts, recordContactActivity(sql`now()`))},
+          ${sql.identifier(contacts.updatedAt.name)} = now()
+        returning ${contacts.id}, ${contacts.blocked}
       ),
       live_conversation as (
-        insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id)
-        select ${t}::uuid, number.id, contact.id, 'OPEN', 1, now(), ${messageId}::uuid
+        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId)})
+        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid
         from number, contact
         where not contact.blocked
-        on conflict (tenant_id, phone_number_id, contact_id) where status <> 'RESOLVED' do update set
-          unread_count = conversations.unread_count + 1,
-          -- A concurrent, later message may have been recorded already: never move back.
-          last_message_id = case when excluded.last_message_at >= conversations.last_message_at
-            then excluded.last_message_id else conversations.last_message_id end,
-          last_message_at = greatest(conversations.last_message_at, excluded.last_message_at),
-          updated_at = now()
-        returning id
+        -- The predicate of conversations_live_uq, word for word.
+        on conflict (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId)}) where status <> ${literal(ConversationStatus.RESOLVED)} do update set
+          ${sql.identifier(conversations.unreadCount.name)} = ${conversations.unreadCount} + 1,
+          ${setClauses(conversations, recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId)))},
+          ${sql.identifier(conversations.updatedAt.name)} = now()
+        returning ${conversations.id}
       ),
+      -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
+      -- conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
       blocked_latest as (
-        select c.id from conversations c, number, contact
-        where contact.blocked and c.tenant_id = ${t}::uuid and c.phone_number_id = number.id and c.contact_id = contact.id
-        order by c.last_message_at desc, c.id desc
+        select ${conversations.id} from ${conversations}, number, contact
+        where contact.blocked and ${conversations.tenantId} = ${t}::uuid
+          and ${conversations.phoneNumberId} = number.id and ${conversations.contactId} = contact.id
+        order by ${conversations.lastMessageAt} desc, ${conversations.id} desc
         limit 1
       ),
       blocked_kept as (
-        update conversations c set
-          last_message_id = case when now() >= c.last_message_at then ${messageId}::uuid else c.last_message_id end,
-          last_message_at = greatest(c.last_message_at, now()),
-          updated_at = now()
+        update ${conversations} set
+          ${setClauses(conversations, recordActivity(sql`now()`, sql`${messageId}::uuid`))},
+          ${sql.identifier(conversations.updatedAt.name)} = now()
         from blocked_latest
-        where c.tenant_id = ${t}::uuid and c.id = blocked_latest.id
-        returning c.id
+        where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = blocked_latest.id
+        returning ${conversations.id}
       ),
       blocked_opened as (
-        insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id)
-        select ${t}::uuid, number.id, contact.id, 'RESOLVED', 0, now(), ${messageId}::uuid
+        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId)})
+        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.RESOLVED)}, 0, now(), ${messageId}::uuid
         from number, contact
         where contact.blocked and not exists (select 1 from blocked_latest)
-        returning id
+        returning ${conversations.id}
       ),
       conversation as (
         select id from live_conversation
@@ -155,11 +163,11 @@ export class InboundRepository extends TenantRepository {
         union all select id from blocked_opened
       ),
       message as (
-        insert into messages (id, tenant_id, conversation_id, twilio_account_id, direction, body, media, media_dropped, status, twilio_sid, segments)
-        select ${messageId}::uuid, ${t}::uuid, conversation.id, ${this.accountId}::uuid, 'INBOUND', ${sms.body},
-          ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, 'RECEIVED', ${sms.messageSid}, ${sms.segments}::int
+        insert into ${messages} (${columnList(messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body, messages.media, messages.mediaDropped, messages.status, messages.twilioSid, messages.segments)})
+        select ${messageId}::uuid, ${t}::uuid, conversation.id, ${this.accountId}::uuid, ${literal(MessageDirection.INBOUND)}, ${sms.body},
+          ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, ${literal(MessageStatus.RECEIVED)}, ${sms.messageSid}, ${sms.segments}::int
         from conversation
-        returning id, conversation_id
+        returning ${messages.id}, ${messages.conversationId}
       )
       select message.id as "messageId", message.conversation_id as "conversationId",
         contact.id as "contactId", contact.blocked as "contactBlocked"

@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { PageInfo } from '../conversations/pagination.js';
+import { PageInfo } from '../../graphql/pagination.js';
 
 /** `author` is a field resolver (notes resolver). */
 @ObjectType('Note', { description: "An agent's internal note on a conversation; never sent to the customer." })

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
-import { cursorText, newerThan, type KeysetCursor } from '../conversations/pagination.js';
+import { cursorText, newerThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { notes, type NoteRow } from './notes.schema.js';
 
 export interface NotePageRow {

@@ -1,27 +1,10 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { Conversation } from '../conversations/conversation.type.js';
-import { userLoader } from '../conversations/loaders.js';
-import { decodeCursor, pageSize, toPage, type KeysetCursor } from '../conversations/pagination.js';
+import { notePageLoader, userLoader } from '../../graphql/loaders.js';
+import { decodeCursor, pageSize, toPage } from '../../graphql/pagination.js';
 import { User } from '../users/user.type.js';
 import { Note, NoteConnection } from './note.type.js';
-import { NotesRepository, type NotePageRow } from './notes.repository.js';
-import { NotesService } from './notes.service.js';
-
-/** Note pages of many conversations with the same (first, after), in one query. */
-function notePageLoader(ctx: RequestContext, limit: number, after: KeysetCursor | null) {
-  const name = `notes.page:${limit}:${after ? `${after.ts}|${after.id}` : ''}`;
-  return ctx.loader<string, NotePageRow[]>(name, async (conversationIds) => {
-    const rows = await new NotesRepository(ctx.deps.db, ctx.scope().tenantId).pages(conversationIds, limit, after);
-    const byConversation = new Map<string, NotePageRow[]>();
-    for (const r of rows) {
-      let list = byConversation.get(r.row.conversationId);
-      if (!list) byConversation.set(r.row.conversationId, (list = []));
-      list.push(r);
-    }
-    return conversationIds.map((id) => byConversation.get(id) ?? []);
-  });
-}
 
 @Resolver(() => Note)
 export class NoteResolver {
@@ -32,7 +15,7 @@ export class NoteResolver {
     @Arg('body', () => String) body: string,
     @Ctx() ctx: RequestContext,
   ): Promise<Note> {
-    return new NotesService(ctx.scope()).add(conversationId, body);
+    return ctx.tenant().notesService.add(conversationId, body);
   }
 
   @FieldResolver(() => User)

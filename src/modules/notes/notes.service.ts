@@ -2,7 +2,7 @@ import type { TenantScope } from '../../shared/deps.js';
 import { badInput, notFound } from '../../shared/errors.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { ConversationsService } from '../conversations/conversations.service.js';
-import { conversationUpdatedEvent } from '../live/live-events.js';
+import { conversationUpdatedEvent } from '../../events/live-events.js';
 import { NotesRepository } from './notes.repository.js';
 import type { NoteRow } from './notes.schema.js';
 

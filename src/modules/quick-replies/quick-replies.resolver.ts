@@ -1,7 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { Role } from '../users/role.js';
-import { QuickRepliesService } from './quick-replies.service.js';
 import { CreateQuickReplyInput, QuickReply, UpdateQuickReplyInput } from './quick-reply.type.js';
 
 @Resolver(() => QuickReply)
@@ -9,7 +8,7 @@ export class QuickReplyResolver {
   @Authorized()
   @Query(() => [QuickReply], { description: 'At most 1,000 per tenant, by title; `search` (at least 2 characters) matches title or body.' })
   quickReplies(@Arg('search', () => String, { nullable: true }) search: string | null, @Ctx() ctx: RequestContext): Promise<QuickReply[]> {
-    return new QuickRepliesService(ctx.scope()).list(search);
+    return ctx.tenant().quickRepliesService.list(search);
   }
 
   @Authorized()
@@ -19,13 +18,13 @@ export class QuickReplyResolver {
     @Arg('conversationId', () => ID) conversationId: string,
     @Ctx() ctx: RequestContext,
   ): Promise<string> {
-    return new QuickRepliesService(ctx.scope()).render(id, conversationId);
+    return ctx.tenant().quickRepliesService.render(id, conversationId);
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => QuickReply)
   createQuickReply(@Arg('input', () => CreateQuickReplyInput) input: CreateQuickReplyInput, @Ctx() ctx: RequestContext): Promise<QuickReply> {
-    return new QuickRepliesService(ctx.scope()).create(input);
+    return ctx.tenant().quickRepliesService.create(input);
   }
 
   @Authorized(Role.ADMIN)
@@ -35,12 +34,12 @@ export class QuickReplyResolver {
     @Arg('input', () => UpdateQuickReplyInput) input: UpdateQuickReplyInput,
     @Ctx() ctx: RequestContext,
   ): Promise<QuickReply> {
-    return new QuickRepliesService(ctx.scope()).update(id, input);
+    return ctx.tenant().quickRepliesService.update(id, input);
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Boolean)
   deleteQuickReply(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<boolean> {
-    return new QuickRepliesService(ctx.scope()).delete(id);
+    return ctx.tenant().quickRepliesService.delete(id);
   }
 }

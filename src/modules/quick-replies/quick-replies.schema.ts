@@ -1,4 +1,4 @@
-import { pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 
 /** A tenant's saved replies; placeholders are checked when saved (src/shared/templates.ts). */
@@ -16,7 +16,7 @@ export const quickReplies = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('quick_replies_tenant_title_uq').on(t.tenantId, t.titleKey)],
+  (t) => [uniqueIndex('quick_replies_tenant_title_uq').on(t.tenantId, t.titleKey), unique('quick_replies_tenant_id_uq').on(t.tenantId, t.id)],
 );
 
 export type QuickReplyRow = typeof quickReplies.$inferSelect;
