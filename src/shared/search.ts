@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { badInput } from './errors.js';
+import { refuseNul } from './text-input.js';
 
 /**
  * A search as typed by a user, ready for SQL: case- and accent-insensitive substring matches go
@@ -20,7 +21,7 @@ export const MAX_SEARCH_LENGTH = 100;
 /** Null when no search was asked for; BAD_USER_INPUT when shorter than 2 or longer than 100 characters. */
 export function parseSearch(raw: string | null | undefined, field = 'search'): SearchTerm | null {
   if (raw === null || raw === undefined) return null;
-  const text = raw.trim().replace(/\s+/g, ' ');
+  const text = refuseNul(raw, field).trim().replace(/\s+/g, ' ');
   if (text.length < MIN_SEARCH_LENGTH) throw badInput(`${field} needs at least ${MIN_SEARCH_LENGTH} characters`, field);
   if (text.length > MAX_SEARCH_LENGTH) throw badInput(`${field} may have at most ${MAX_SEARCH_LENGTH} characters`, field);
   const digits = text.replace(/\D/g, '');

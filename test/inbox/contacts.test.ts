@@ -120,6 +120,7 @@ describe('contacts', () => {
     expect((await rename(a.tenant.token, id, '  Olga  ')).data!.updateContact.name).toBe('Olga');
     const tooLong = await rename(a.tenant.token, id, 'x'.repeat(201));
     expect(errorCode(tooLong)).toBe('BAD_USER_INPUT');
+    expect(errorCode(await rename(a.tenant.token, id, 'Ol\u0000ga'))).toBe('BAD_USER_INPUT');
     expect((await rename(a.tenant.token, id, 'y'.repeat(200))).data!.updateContact.name).toHaveLength(200);
     expect((await rename(a.tenant.token, id, '   ')).data!.updateContact.name).toBeNull();
     expect((await rename(a.tenant.token, id, 'Olga')).data!.updateContact.name).toBe('Olga');

@@ -47,7 +47,7 @@ describe('labels', () => {
   it('20 labels of 50 characters pass; 21, 51 characters or a blank one are BAD_USER_INPUT and change nothing', async () => {
     const twenty = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(50, 'x'));
     expect((await server.gql(SET, { c: conversationId, labels: twenty }, a.tenant.token)).data!.setConversationLabels.labels).toHaveLength(20);
-    for (const labels of [[...twenty, 'one more'], ['y'.repeat(51)], ['ok', '   ']]) {
+    for (const labels of [[...twenty, 'one more'], ['y'.repeat(51)], ['ok', '   '], ['nul\u0000byte']]) {
       expect(errorCode(await server.gql(SET, { c: conversationId, labels }, a.tenant.token))).toBe('BAD_USER_INPUT');
     }
     // 21 spellings of 20 labels is fine: duplicates fold before counting.
@@ -127,6 +127,7 @@ describe('notes', () => {
     expect((await server.gql(ADD, { c: conversationId, body: 'n'.repeat(5000) }, a.tenant.token)).errors).toBeUndefined();
     expect(errorCode(await server.gql(ADD, { c: conversationId, body: 'n'.repeat(5001) }, a.tenant.token))).toBe('BAD_USER_INPUT');
     expect(errorCode(await server.gql(ADD, { c: conversationId, body: '   ' }, a.tenant.token))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await server.gql(ADD, { c: conversationId, body: 'a\u0000b' }, a.tenant.token))).toBe('BAD_USER_INPUT');
     expect(errorCode(await server.gql(ADD, { c: conversationId, body: 'sneaky' }, b.tenant.token))).toBe('NOT_FOUND');
     expect(errorCode(await server.gql(ADD, { c: conversationId, body: 'anonymous' }))).toBe('UNAUTHENTICATED');
     const rows = await db().select().from(notes).where(eq(notes.conversationId, conversationId));

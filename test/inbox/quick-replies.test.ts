@@ -76,6 +76,8 @@ describe('quick replies', () => {
     expect(errorCode(typo)).toBe('BAD_USER_INPUT');
     expect(typo.errors![0]!.message).toContain('{{contact.nmae}}');
     expect(errorCode(await create(token, 'Unknown', 'Your code is {{code}}'))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await create(token, 'Nul\u0000', 'body'))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await create(token, 'Nul body', 'a\u0000b'))).toBe('BAD_USER_INPUT');
     expect((await create(token, 'Longest', 'b'.repeat(1600))).errors).toBeUndefined();
     // The same title in another tenant is fine.
     expect((await create(b.tenant.token, 'Hours', 'Ours differ.')).errors).toBeUndefined();

@@ -127,7 +127,7 @@ describe('conversations(search)', () => {
   });
 
   it('needs at least 2 characters (BAD_USER_INPUT), at most 100', async () => {
-    for (const search of ['', ' ', 'a', '  b  ', 'x'.repeat(101)]) {
+    for (const search of ['', ' ', 'a', '  b  ', 'x'.repeat(101), 'ab\u0000']) {
       expect(errorCode(await server.gql(SEARCH, { search }, a.tenant.token)), JSON.stringify(search)).toBe('BAD_USER_INPUT');
     }
   });

@@ -1,6 +1,7 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput } from '../../shared/errors.js';
 import { parseSearch } from '../../shared/search.js';
+import { refuseNul } from '../../shared/text-input.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/pagination.js';
 import { ContactsRepository, type ContactChanges } from './contacts.repository.js';
 import type { ContactRow } from './contacts.schema.js';
@@ -18,7 +19,7 @@ export interface ListContactsArgs {
 export function contactChanges(input: UpdateContactInput): ContactChanges {
   const changes: ContactChanges = {};
   if (input.name !== undefined) {
-    const name = input.name?.trim() ?? '';
+    const name = input.name ? refuseNul(input.name, 'name').trim() : '';
     if (name.length > MAX_CONTACT_NAME_LENGTH) throw badInput(`name may have at most ${MAX_CONTACT_NAME_LENGTH} characters`, 'name');
     changes.name = name === '' ? null : name;
   }

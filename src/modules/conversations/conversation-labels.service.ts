@@ -1,5 +1,6 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, notFound } from '../../shared/errors.js';
+import { refuseNul } from '../../shared/text-input.js';
 import { conversationUpdatedEvent } from '../../events/live-events.js';
 import { ConversationLabelsRepository } from './conversation-labels.repository.js';
 import { ConversationsRepository } from './conversations.repository.js';
@@ -17,7 +18,7 @@ export const MAX_LABEL_LENGTH = 50;
 export function normalizeLabels(labels: readonly string[]): Array<{ label: string; key: string }> {
   const seen = new Map<string, string>();
   for (const raw of labels) {
-    const label = raw.trim().replace(/\s+/g, ' ');
+    const label = refuseNul(raw, 'labels').trim().replace(/\s+/g, ' ');
     if (label === '') throw badInput('A label cannot be blank', 'labels');
     if (label.length > MAX_LABEL_LENGTH) throw badInput(`A label may have at most ${MAX_LABEL_LENGTH} characters: "${label.slice(0, 60)}"`, 'labels');
     const key = labelKey(label);

@@ -1,6 +1,7 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { parseSearch } from '../../shared/search.js';
+import { refuseNul } from '../../shared/text-input.js';
 import { labelKey } from './inbox-filters.js';
 import { conversationUpdatedEvent } from '../../events/live-events.js';
 import { UsersRepository } from '../users/users.repository.js';
@@ -29,7 +30,7 @@ export class ConversationsService {
     const after = decodeCursor(args.after, 'after');
     // An id that cannot exist matches nothing (and must not reach a uuid cast).
     const search = parseSearch(args.search);
-    if (args.label !== null && args.label !== undefined && labelKey(args.label) === '') throw badInput('label cannot be blank', 'label');
+    if (args.label !== null && args.label !== undefined && labelKey(refuseNul(args.label, 'label')) === '') throw badInput('label cannot be blank', 'label');
     if ([args.assigneeId, args.contactId].some((id) => id !== null && id !== undefined && !isUuid(id))) {
       return toPage([], limit, after !== null);
     }

@@ -1,5 +1,6 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, notFound } from '../../shared/errors.js';
+import { refuseNul } from '../../shared/text-input.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { ConversationsService } from '../conversations/conversations.service.js';
 import { conversationUpdatedEvent } from '../../events/live-events.js';
@@ -14,7 +15,7 @@ export class NotesService {
 
   /** The caller is the author; publishes conversationUpdated. */
   async add(conversationId: string, rawBody: string): Promise<NoteRow> {
-    const body = rawBody.trim();
+    const body = refuseNul(rawBody, 'body').trim();
     if (body.length === 0) throw badInput('A note cannot be empty', 'body');
     if (body.length > MAX_NOTE_LENGTH) throw badInput(`A note may have at most ${MAX_NOTE_LENGTH} characters`, 'body');
     // Through the conversations service: a conversation the caller may not see is NOT_FOUND.

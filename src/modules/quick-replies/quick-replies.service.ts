@@ -1,6 +1,7 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { parseSearch } from '../../shared/search.js';
+import { refuseNul } from '../../shared/text-input.js';
 import { assertPlaceholders, renderTemplate } from '../../shared/templates.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import { ConversationsService } from '../conversations/conversations.service.js';
@@ -15,7 +16,7 @@ export const MAX_QUICK_REPLY_TITLE_LENGTH = 100;
 export const MAX_QUICK_REPLY_BODY_LENGTH = 1600;
 
 function requireTitle(raw: string): string {
-  const title = raw.trim().replace(/\s+/g, ' ');
+  const title = refuseNul(raw, 'title').trim().replace(/\s+/g, ' ');
   if (title.length === 0) throw badInput('title cannot be empty', 'title');
   if (title.length > MAX_QUICK_REPLY_TITLE_LENGTH) throw badInput(`title may have at most ${MAX_QUICK_REPLY_TITLE_LENGTH} characters`, 'title');
   return title;
@@ -23,7 +24,7 @@ function requireTitle(raw: string): string {
 
 /** 1–1,600 characters and only known placeholders: a typo is refused now, not when an agent uses it. */
 function requireBody(raw: string): string {
-  const body = raw.trim();
+  const body = refuseNul(raw, 'body').trim();
   if (body.length === 0) throw badInput('body cannot be empty', 'body');
   if (body.length > MAX_QUICK_REPLY_BODY_LENGTH) throw badInput(`body may have at most ${MAX_QUICK_REPLY_BODY_LENGTH} characters`, 'body');
   assertPlaceholders(body, (message) => badInput(message, 'body'));
