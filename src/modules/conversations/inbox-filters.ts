@@ -1,8 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { foldedLike, likeFolded, type SearchTerm } from '../../shared/search.js';
 import { conversationLabels, conversations } from './conversations.schema.js';
-import { contacts } from '../contacts/contacts.schema.js';
 import { pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { contacts } from '../contacts/contacts.schema.js';
 
 /** The inbox tools' filters of the conversations list (issue 11), kept apart from the routing ones. */
 export interface InboxFilter {
@@ -34,9 +34,10 @@ export function labelKey(label: string): string {
 }
 
 /**
- * WHERE conditions on `conversations` for one tenant. Each subquery is uncorrelated, so Postgres
- * runs it once (a hashed SubPlan over a trigram or label index) and then walks the activity index
- * until the page is full.
+ * WHERE conditions on `conversations` for one tenant, added to the list query beside the other
+ * filters. Postgres walks the activity index until the page is full and checks each row against
+ * sets computed once (hashed SubPlans over the trigram and label indexes); only a search term in
+ * very many texts is checked per conversation instead (see below).
  */
 export function inboxFilterConditions(tenantId: string, filter: InboxFilter): SQL[] {
   const conditions: SQL[] = [
