@@ -129,7 +129,7 @@ export interface FakeTwilio {
     accountSid: string,
     contentType: string,
     bytes: Uint8Array | string,
-    opts?: { messageSid?: string },
+    opts?: { messageSid?: string; redirectTo?: string },
   ): string;
   /** Forget recorded requests, queued failures, the handler and the latency. Keeps accounts, numbers, media. */
   reset(): void;
@@ -150,6 +150,8 @@ interface StoredMedia {
   contentType: string;
   bytes: Buffer;
   cdnToken: string;
+  /** Where the media URL redirects instead of our CDN (a hostile or misconfigured upstream). */
+  redirectTo?: string;
 }
 
 const API = '/2010-04-01';
@@ -260,7 +262,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res);
       const stored = media.get(url.pathname);
       if (!stored) return notFound(res, url.pathname);
-      res.writeHead(307, { Location: `${baseUrl}/cdn/${stored.cdnToken}`, 'Content-Length': '0' });
+      res.writeHead(307, { Location: stored.redirectTo ?? `${baseUrl}/cdn/${stored.cdnToken}`, 'Content-Length': '0' });
       res.end();
       return;
     }
@@ -536,6 +538,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
         contentType,
         bytes: typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes),
         cdnToken: randomBytes(24).toString('hex'),
+        ...(opts.redirectTo ? { redirectTo: opts.redirectTo } : {}),
       };
       media.set(path, stored);
       cdn.set(stored.cdnToken, stored);

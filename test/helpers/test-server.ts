@@ -43,6 +43,8 @@ export async function startTestServer(
     DISPATCHER_BACKOFF_BASE_MS: '20',
     DISPATCHER_BACKOFF_MAX_MS: '200',
     PACING_ENABLED: 'false',
+    // The fake Twilio listens on loopback: tests opt in, as the sandbox does.
+    OUTBOUND_ALLOW_PRIVATE: 'true',
     ...db.env,
     ...env,
   });

@@ -10,6 +10,8 @@ export interface WebhookAccount {
   authToken: string;
   mediaEnabled: boolean;
   acceptedMediaTypes: readonly string[];
+  /** Inbound media is kept only when it is on this API root's media origin (SSRF guard). */
+  apiBaseUrl: string;
 }
 
 interface Entry {
@@ -75,6 +77,7 @@ export class WebhookAccountCache {
       authToken: openAuthToken(this.deps.secretBox, row),
       mediaEnabled: row.mediaEnabled,
       acceptedMediaTypes: Object.freeze([...row.acceptedMediaTypes]),
+      apiBaseUrl: row.apiBaseUrl,
     };
   }
 
