@@ -64,7 +64,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     events,
     tokens: new TokenService(config.jwtSecret, config.jwtExpiresInSeconds),
     loginLimiter: new LoginLimiter(config.login.maxFailures, config.login.windowSeconds),
-    twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: config.twilioTimeoutMs })),
+    twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: config.twilioTimeoutMs, outbound: config.outbound })),
   };
 
   const schema = await buildAppSchema();

@@ -11,6 +11,7 @@ import https from 'node:https';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { TwilioApiError } from './errors.js';
+import { OutboundBlockedError, guardedNodeAgents, refuseUrl, type OutboundPolicy } from '../shared/outbound-guard.js';
 
 export interface TwilioCredentials {
   accountSid: string;
@@ -49,6 +50,11 @@ export interface TwilioApi {
 export interface TwilioApiOptions {
   /** Per call, including every page of a list. Default 10 s. */
   timeoutMs?: number;
+  /**
+   * Where the API root may lead (checked when the client is built, i.e. at every send too, and
+   * on every connection). Omitted only by unit tests of the wrapper itself.
+   */
+  outbound?: OutboundPolicy;
 }
 
 export const DEFAULT_TWILIO_API_BASE_URL = 'https://api.twilio.com';
@@ -74,12 +80,16 @@ const sharedHttpAgent = new http.Agent({ keepAlive: true, timeout: 15_000, maxSo
 class RebasingRequestClient extends twilio.RequestClient {
   private readonly root: URL;
 
-  constructor(root: URL, opts: RequestClient.RequestClientOptions) {
+  constructor(root: URL, opts: RequestClient.RequestClientOptions, outbound: OutboundPolicy | undefined) {
     super(opts);
     this.root = root;
-    // With HTTP_PROXY set the SDK tunnels through https-proxy-agent: keep that one.
-    if (!process.env['HTTP_PROXY']) this.axios.defaults.httpsAgent = sharedHttpsAgent;
-    this.axios.defaults.httpAgent = sharedHttpAgent;
+    const guarded = outbound ? guardedNodeAgents(outbound) : null;
+    // With HTTP_PROXY set the SDK tunnels through https-proxy-agent: keep that one (the proxy
+    // then decides where requests may go).
+    if (!process.env['HTTP_PROXY']) this.axios.defaults.httpsAgent = guarded?.https ?? sharedHttpsAgent;
+    this.axios.defaults.httpAgent = guarded?.http ?? sharedHttpAgent;
+    // Never follow a redirect: every request goes to the vetted root only.
+    this.axios.defaults.maxRedirects = 0;
   }
 
   override request<TData>(opts: RequestClient.RequestOptions<TData>) {
@@ -112,6 +122,10 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
       });
     }
     const root = parseRoot(creds.apiBaseUrl);
+    const refused = opts.outbound ? refuseUrl(root, opts.outbound) : null;
+    if (refused) {
+      throw new TwilioApiError(`Twilio API base URL refused: it ${refused}`, { kind: 'unexpected', status: null, code: null });
+    }
     client = twilio(accountSid, creds.authToken, {
       // TWILIO_LOG_LEVEL=debug would make the SDK print message bodies (and phone numbers).
       logLevel: 'none',
@@ -119,7 +133,7 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
       // only configure the RequestClient it would have built. So they are set here.
       // Our outbox owns retries; the SDK retrying 429s inside a send would hide them from it
       // and stretch the call past our timeout.
-      httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }),
+      httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }, opts.outbound),
     });
   } catch (err) {
     setupError =
@@ -256,6 +270,14 @@ export function toTwilioApiError(err: unknown): TwilioApiError {
 
   if (isObject(err)) {
     const code = typeof err['code'] === 'string' ? err['code'] : null;
+    if (err instanceof OutboundBlockedError || code === 'EOUTBOUNDBLOCKED' || (isObject(err['cause']) && err['cause'] instanceof OutboundBlockedError)) {
+      // Permanent: the root resolves to an address we may not reach (retrying will not help).
+      return new TwilioApiError('Twilio API base URL refused: it resolves to an address we may not connect to', {
+        kind: 'unexpected',
+        status: null,
+        code: null,
+      });
+    }
     const message = typeof err['message'] === 'string' ? err['message'] : '';
     const fromAxios = err['isAxiosError'] === true;
     // Node system errors (ECONNREFUSED, ENOTFOUND...) and undici's, in case one escapes unwrapped.
