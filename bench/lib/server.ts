@@ -57,6 +57,8 @@ export function serverEnv(opts: ServerOptions): Record<string, string> {
     ENCRYPTION_KEY: opts.encryptionKey,
     LOG_LEVEL: 'warn',
     PACING_ENABLED: 'false',
+    // The fake Twilio listens on loopback.
+    OUTBOUND_ALLOW_PRIVATE: 'true',
     DISPATCHER_POLL_MS: '50',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : { DATA_DIR: opts.dataDir ?? '' }),
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),

@@ -42,6 +42,8 @@ export interface TwilioApi {
   fetchAccount(): Promise<{ sid: string; status: string; friendlyName: string }>;
   /** The account's number with exactly this E.164 value, or null. */
   findIncomingNumber(e164: string): Promise<TwilioIncomingNumber | null>;
+  /** The account's short code with exactly these digits, or null (short codes are not IncomingPhoneNumbers). */
+  findShortCode(shortCode: string): Promise<{ sid: string; shortCode: string } | null>;
   /** Sets the number's SMS webhook (SmsMethod POST). */
   updateIncomingNumberSmsUrl(numberSid: string, smsUrl: string): Promise<void>;
   createMessage(input: CreateMessageInput): Promise<{ sid: string; status: string }>;
@@ -200,6 +202,15 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
           smsApplicationSid: n.smsApplicationSid || null,
           smsCapable: n.capabilities?.sms === true,
         };
+      }),
+
+    findShortCode: (shortCode) =>
+      call(async (c) => {
+        if (!/^\d{3,8}$/.test(shortCode)) return null;
+        // The filter matches patterns too: compare exactly.
+        const codes = await account(c).shortCodes.list({ shortCode, pageSize: 100 });
+        const found = codes.find((x) => x.shortCode === shortCode);
+        return found ? { sid: found.sid, shortCode: found.shortCode } : null;
       }),
 
     updateIncomingNumberSmsUrl: (numberSid, smsUrl) =>

@@ -24,6 +24,8 @@ export function sharedEnv(databaseUrl: string): Record<string, string> {
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     PACING_ENABLED: 'false',
+    // The fake Twilio listens on loopback.
+    OUTBOUND_ALLOW_PRIVATE: 'true',
     DISPATCHER_POLL_MS: '50',
     DISPATCHER_BACKOFF_BASE_MS: '20',
     DISPATCHER_BACKOFF_MAX_MS: '200',

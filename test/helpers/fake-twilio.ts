@@ -107,6 +107,8 @@ export interface FakeTwilio {
   setAccountStatus(accountSid: string, status: FakeAccountStatus): void;
   addIncomingNumber(accountSid: string, init: FakeNumberInit): { sid: string };
   numbers(accountSid: string): FakeNumber[];
+  /** A short code of the account (GET /SMS/ShortCodes.json?ShortCode= finds it). */
+  addShortCode(accountSid: string, shortCode: string): { sid: string };
   /** Every POST to Messages.json, in arrival order, failed ones included. */
   readonly messageRequests: FakeMessageRequest[];
   /** Every request received, in arrival order. */
@@ -143,6 +145,7 @@ interface Account {
   friendlyName: string;
   created: Date;
   numbers: Map<string, FakeNumber & { created: Date; updated: Date }>;
+  shortCodes: Map<string, { sid: string; shortCode: string; created: Date }>;
 }
 
 interface StoredMedia {
@@ -155,6 +158,13 @@ interface StoredMedia {
 }
 
 const API = '/2010-04-01';
+
+/** Every running fake by its URL: test helpers provision numbers on the account they connected. */
+const running = new Map<string, FakeTwilio>();
+
+export function fakeTwilioAt(url: string): FakeTwilio | undefined {
+  return running.get(url);
+}
 
 /** A Twilio-style SID: two-letter prefix + 32 lowercase hex digits. */
 export function fakeSid(prefix: string): string {
@@ -229,6 +239,36 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     if (rest === '.json') {
       if (method !== 'GET') return methodNotAllowed(res);
       return sendJson(res, 200, accountJson(account));
+    }
+    if (rest === '/SMS/ShortCodes.json') {
+      if (method !== 'GET') return methodNotAllowed(res);
+      // Twilio matches patterns here too: the filter's digits anywhere in the code.
+      const filter = (url.searchParams.get('ShortCode') ?? '').replace(/[^0-9]/g, '');
+      const codes = [...account.shortCodes.values()].filter((c) => c.shortCode.includes(filter));
+      return sendJson(res, 200, {
+        first_page_uri: `${API}/Accounts/${account.sid}/SMS/ShortCodes.json?PageSize=50&Page=0`,
+        end: Math.max(0, codes.length - 1),
+        previous_page_uri: null,
+        uri: `${API}/Accounts/${account.sid}/SMS/ShortCodes.json?PageSize=50&Page=0`,
+        page_size: 50,
+        start: 0,
+        next_page_uri: null,
+        page: 0,
+        short_codes: codes.map((c) => ({
+          account_sid: account.sid,
+          api_version: '2010-04-01',
+          date_created: rfc2822(c.created),
+          date_updated: rfc2822(c.created),
+          friendly_name: c.shortCode,
+          short_code: c.shortCode,
+          sid: c.sid,
+          sms_fallback_method: 'POST',
+          sms_fallback_url: null,
+          sms_method: 'POST',
+          sms_url: null,
+          uri: `${API}/Accounts/${account.sid}/SMS/ShortCodes/${c.sid}.json`,
+        })),
+      });
     }
     if (rest === '/IncomingPhoneNumbers.json') {
       if (method !== 'GET') return methodNotAllowed(res);
@@ -463,7 +503,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
   });
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  const fake: FakeTwilio = {
     url: baseUrl,
     messageRequests,
     requests,
@@ -479,6 +519,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
         friendlyName: init.friendlyName ?? 'My first Twilio account',
         created: new Date(),
         numbers: new Map(),
+        shortCodes: new Map(),
       });
       return { sid, accountSid: sid, authToken };
     },
@@ -511,6 +552,12 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       return [...getAccount(accountSid).numbers.values()].map(
         ({ created: _c, updated: _u, ...n }): FakeNumber => ({ ...n }),
       );
+    },
+
+    addShortCode(accountSid, shortCode) {
+      const sid = fakeSid('SC');
+      getAccount(accountSid).shortCodes.set(sid, { sid, shortCode, created: new Date() });
+      return { sid };
     },
 
     failNextMessages(n, error) {
@@ -559,9 +606,12 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       timers.clear();
       // Keep-alive sockets from the SDK's pool would otherwise hold close() open.
       server.closeAllConnections();
+      running.delete(baseUrl);
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },
   };
+  running.set(baseUrl, fake);
+  return fake;
 }
 
 // ---------------------------------------------------------------------------------------------

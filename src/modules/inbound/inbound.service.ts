@@ -8,6 +8,7 @@ import { isUuid } from '../../shared/ids.js';
 import type { WebhookAccount } from './account-cache.js';
 import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../live/live-events.js';
 import { InboundRepository } from './inbound.repository.js';
+import { UnroutedMessagesRepository } from '../unrouted/unrouted.repository.js';
 import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';
 
 export type InboundOutcome =
@@ -54,7 +55,16 @@ export class InboundService {
       throw err;
     }
     if (!stored) {
-      this.log.warn({ ...ctx, to: sms.to }, 'inbound message to a number that is not an inbound number of this account: ignored');
+      // Signed by the account, so genuinely the tenant's: kept for its admins (unroutedMessages),
+      // never dropped (a number squatted elsewhere, removed, or not yet registered here).
+      await new UnroutedMessagesRepository(this.deps.db, tenantId).insert({
+        twilioAccountId: this.account.id,
+        fromAddress: sms.from,
+        toAddress: sms.to,
+        body: sms.body,
+        twilioSid: sms.messageSid,
+      });
+      this.log.warn({ ...ctx }, 'inbound message to a number that is not an inbound number of this account: kept as unrouted');
       return { kind: 'not-our-number' };
     }
     this.deps.events.publish(
