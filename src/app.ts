@@ -11,7 +11,7 @@ import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { TokenService } from './modules/users/tokens.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
-import { LoginLimiter } from './shared/login-limiter.js';
+import { LoginLimiter, SignUpLimiter } from './shared/login-limiter.js';
 import { SecretBox } from './shared/secret-box.js';
 import type { TwilioApiFactory } from './shared/twilio-factory.js';
 import { createTwilioApi } from './twilio/client.js';
@@ -63,7 +63,8 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     secretBox: new SecretBox(config.encryptionKey),
     events,
     tokens: new TokenService(config.jwtSecret, config.jwtExpiresInSeconds),
-    loginLimiter: new LoginLimiter(config.login.maxFailures, config.login.windowSeconds),
+    loginLimiter: new LoginLimiter(config.login),
+    signUpLimiter: new SignUpLimiter(config.signUp.maxPerAddress, config.signUp.windowSeconds),
     twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: config.twilioTimeoutMs, outbound: config.outbound })),
   };
 

@@ -5,7 +5,7 @@ import type { Role } from '../modules/users/role.js';
 import type { TokenService } from '../modules/users/tokens.js';
 import type { Logger } from './logger.js';
 import type { SecretBox } from './secret-box.js';
-import type { LoginLimiter } from './login-limiter.js';
+import type { LoginLimiter, SignUpLimiter } from './login-limiter.js';
 import type { TwilioApiFactory } from './twilio-factory.js';
 
 /** Everything long-lived the services need, built once in src/app.ts. */
@@ -18,6 +18,7 @@ export interface AppDeps {
   events: EventBus;
   tokens: TokenService;
   loginLimiter: LoginLimiter;
+  signUpLimiter: SignUpLimiter;
   twilio: TwilioApiFactory;
 }
 

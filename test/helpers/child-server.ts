@@ -26,6 +26,8 @@ export function sharedEnv(databaseUrl: string): Record<string, string> {
     PACING_ENABLED: 'false',
     // The fake Twilio listens on loopback.
     OUTBOUND_ALLOW_PRIVATE: 'true',
+    // Every tenant of a run signs up from this one address.
+    SIGNUP_MAX_PER_ADDRESS: '100000',
     DISPATCHER_POLL_MS: '50',
     DISPATCHER_BACKOFF_BASE_MS: '20',
     DISPATCHER_BACKOFF_MAX_MS: '200',

@@ -45,6 +45,8 @@ export async function startTestServer(
     PACING_ENABLED: 'false',
     // The fake Twilio listens on loopback: tests opt in, as the sandbox does.
     OUTBOUND_ALLOW_PRIVATE: 'true',
+    // Every tenant of a run signs up from this one address.
+    SIGNUP_MAX_PER_ADDRESS: '100000',
     ...db.env,
     ...env,
   });

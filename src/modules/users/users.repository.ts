@@ -1,4 +1,4 @@
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { tenants } from '../tenants/tenants.schema.js';
@@ -16,26 +16,28 @@ export class UsersRepository extends TenantRepository {
     return this.db.select().from(users).where(this.scoped(users, inArray(users.id, [...ids])));
   }
 
-  async create(values: { email: string; name: string; role: Role; passwordHash: string }): Promise<UserRow> {
+  async create(values: { email: string; name: string; role: Role; passwordHash: string; signedUp?: boolean }): Promise<UserRow> {
     const [row] = await this.db.insert(users).values({ ...values, tenantId: this.tenantId }).returning();
     return row!;
   }
 }
 
-export interface LoginCandidate {
-  user: UserRow;
-  tenantSlug: string;
-}
-
-/** Log-in happens before a tenant is known: the one lookup across tenants, by email only. */
-export async function findLoginCandidates(db: Db, email: string, tenantSlug?: string | null): Promise<LoginCandidate[]> {
-  const rows = await db
-    .select({ user: users, tenantSlug: tenants.slug })
-    .from(users)
-    .innerJoin(tenants, eq(tenants.id, users.tenantId))
-    .where(eq(users.email, email))
-    .limit(20);
-  return tenantSlug ? rows.filter((r) => r.tenantSlug === tenantSlug) : rows;
+/**
+ * Log-in happens before a tenant is known: the one lookup across tenants. At most one row: the
+ * named tenant's, or without a slug the row signUp created (users_signed_up_email_uq).
+ */
+export async function findLoginCandidate(db: Db, email: string, tenantSlug: string | null): Promise<UserRow | undefined> {
+  if (tenantSlug) {
+    const [row] = await db
+      .select({ user: users })
+      .from(users)
+      .innerJoin(tenants, eq(tenants.id, users.tenantId))
+      .where(and(eq(users.email, email), eq(tenants.slug, tenantSlug)))
+      .limit(1);
+    return row?.user;
+  }
+  const [row] = await db.select().from(users).where(and(eq(users.email, email), eq(users.signedUp, true))).limit(1);
+  return row;
 }
 
 export async function emailExistsAnywhere(db: Db, email: string): Promise<boolean> {

@@ -20,7 +20,7 @@ export class UserResolver {
 
   @Mutation(() => AuthPayload)
   signUp(@Arg('input', () => SignUpInput) input: SignUpInput, @Ctx() ctx: RequestContext): Promise<AuthPayload> {
-    return new AuthService(ctx.deps).signUp(input);
+    return new AuthService(ctx.deps).signUp(input, ctx.clientIp);
   }
 
   @Mutation(() => AuthPayload)
