@@ -7,7 +7,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { FastifyInstance } from 'fastify';
 import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { RequestContext } from '../graphql/context.js';
 import { formatGraphQLError } from '../graphql/format-error.js';
 import { TokenService } from '../modules/users/tokens.js';
@@ -17,9 +17,13 @@ const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_TOKENS = 5000;
 
 type WsExtra = {
+  socket: WebSocket;
   request: IncomingMessage;
   auth?: AuthUser;
 };
+
+/** graphql-ws close code for a user over WS_MAX_SOCKETS_PER_USER (4429, like HTTP 429). */
+export const CLOSE_TOO_MANY_SOCKETS = 4429;
 
 export interface GraphQLEndpoint {
   /** Closes every WebSocket (graphql-ws completes their subscriptions first). */
@@ -91,6 +95,10 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
   const wss = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: WS_MAX_PAYLOAD_BYTES });
   const rules: ValidationRule[] = [...specifiedRules, ...protection.validationRules];
 
+  const { maxSubscriptionsPerSocket, maxSocketsPerUser } = deps.config.ws;
+  // Open sockets per user on this instance (each instance enforces its own count).
+  const socketsPerUser = new Map<string, number>();
+
   const wsServer = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
@@ -99,10 +107,29 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         const params = ctx.connectionParams ?? {};
         const auth = deps.tokens.verify(TokenService.fromHeader(params.authorization ?? params.Authorization));
         if (!auth) return false;
+        const open = socketsPerUser.get(auth.userId) ?? 0;
+        if (open >= maxSocketsPerUser) {
+          ctx.extra.socket.close(CLOSE_TOO_MANY_SOCKETS, `At most ${maxSocketsPerUser} connections per user`);
+          return false;
+        }
+        socketsPerUser.set(auth.userId, open + 1);
+        ctx.extra.socket.once('close', () => {
+          const left = (socketsPerUser.get(auth.userId) ?? 1) - 1;
+          if (left <= 0) socketsPerUser.delete(auth.userId);
+          else socketsPerUser.set(auth.userId, left);
+        });
         ctx.extra.auth = auth;
         return true;
       },
       onSubscribe: (ctx, _id, payload) => {
+        // graphql-ws has already registered this one: more than the cap means one too many.
+        if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerSocket) {
+          return [
+            new GraphQLError(`At most ${maxSubscriptionsPerSocket} subscriptions per connection`, {
+              extensions: { code: 'RATE_LIMITED' },
+            }),
+          ];
+        }
         let document;
         try {
           document = parse(payload.query, { maxTokens: MAX_TOKENS });
