@@ -9,6 +9,7 @@ import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { TokenService } from './modules/users/tokens.js';
+import { SessionAuthenticator } from './modules/sessions/session-authenticator.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { LoginLimiter, SignUpLimiter } from './shared/login-limiter.js';
@@ -55,6 +56,10 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     throw err;
   }
 
+  const tokens = new TokenService(config.jwtSecret, config.jwtExpiresInSeconds);
+  const sessions = new SessionAuthenticator(database.db, tokens, events, config.authCacheTtlSeconds * 1000, logger);
+  sessions.start();
+
   const deps: AppDeps = {
     config,
     database,
@@ -62,7 +67,8 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     logger,
     secretBox: new SecretBox(config.encryptionKey),
     events,
-    tokens: new TokenService(config.jwtSecret, config.jwtExpiresInSeconds),
+    tokens,
+    sessions,
     loginLimiter: new LoginLimiter(config.login),
     signUpLimiter: new SignUpLimiter(config.signUp.maxPerAddress, config.signUp.windowSeconds),
     twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: config.twilioTimeoutMs, outbound: config.outbound })),
@@ -89,6 +95,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       // First: in-flight sends finish and record their outcome while the database is still open.
       await dispatcher?.stop();
       await graphql.closeSockets();
+      sessions.stop();
       await app.close();
       await events.close();
       await database.close();

@@ -55,7 +55,7 @@ const envSchema = z.object({
   DATABASE_PREPARE: booleanString.default(true),
   DATA_DIR: z.string().min(1).default('./.data'),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  JWT_EXPIRES_IN_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),
+  JWT_EXPIRES_IN_SECONDS: z.coerce.number().int().min(5).max(30 * 24 * 3600).default(12 * 3600),
   ENCRYPTION_KEY: z
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, { message: 'must be the base64 of exactly 32 bytes' })

@@ -12,6 +12,7 @@ import { RequestContext } from '../graphql/context.js';
 import { formatGraphQLError } from '../graphql/format-error.js';
 import { TokenService } from '../modules/users/tokens.js';
 import type { AppDeps, AuthUser } from '../shared/deps.js';
+import type { SessionEnd } from '../modules/sessions/session-authenticator.js';
 
 const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_TOKENS = 5000;
@@ -21,6 +22,13 @@ type WsExtra = {
   request: IncomingMessage;
   auth?: AuthUser;
 };
+
+/**
+ * Close code when the socket's session ends: the user was deactivated, the session revoked
+ * (logOut, password change or reset) or the token expired; the reason says which. graphql-ws
+ * clients retry on it (with a fresh token from connectionParams), unlike 4401.
+ */
+export const CLOSE_SESSION_ENDED = 4403;
 
 /** graphql-ws close code for a user over WS_MAX_SOCKETS_PER_USER (4429, like HTTP 429). */
 export const CLOSE_TOO_MANY_SOCKETS = 4429;
@@ -89,34 +97,58 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
     path: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
     context: async (request) =>
-      new RequestContext(deps, request.id, deps.tokens.verify(TokenService.fromHeader(request.headers.authorization)), request.ip),
+      new RequestContext(deps, request.id, await deps.sessions.authenticate(TokenService.fromHeader(request.headers.authorization)), request.ip),
   });
 
   const wss = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: WS_MAX_PAYLOAD_BYTES });
   const rules: ValidationRule[] = [...specifiedRules, ...protection.validationRules];
 
   const { maxSubscriptionsPerSocket, maxSocketsPerUser } = deps.config.ws;
-  // Open sockets per user on this instance (each instance enforces its own count).
-  const socketsPerUser = new Map<string, number>();
+  // Open sockets per user on this instance (each instance enforces its own count), with the
+  // session each one authenticated with: re-checked when the user's sessions change.
+  const socketsPerUser = new Map<string, Set<{ socket: WebSocket; auth: AuthUser }>>();
+
+  const closeEnded = (socket: WebSocket, reason: SessionEnd) => {
+    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(CLOSE_SESSION_ENDED, reason);
+  };
+  // A deactivation, demotion, log-out or password change on any instance: re-read that user's
+  // sessions and close the sockets whose session ended (within the event's delivery time).
+  const stopWatching = deps.sessions.onChange(({ userId }) => {
+    const open = socketsPerUser.get(userId);
+    if (!open) return;
+    for (const entry of open) {
+      deps.sessions.recheck(entry.auth).then(
+        (ended) => ended && closeEnded(entry.socket, ended),
+        (err: unknown) => deps.logger.warn({ err, userId }, 'socket session re-check failed'),
+      );
+    }
+  });
 
   const wsServer = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
       // No valid token in connectionParams.authorization → close with 4403 before any subscription.
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
-        const auth = deps.tokens.verify(TokenService.fromHeader(params.authorization ?? params.Authorization));
-        if (!auth) return false;
-        const open = socketsPerUser.get(auth.userId) ?? 0;
-        if (open >= maxSocketsPerUser) {
-          ctx.extra.socket.close(CLOSE_TOO_MANY_SOCKETS, `At most ${maxSocketsPerUser} connections per user`);
+        const authenticated = await deps.sessions.authenticate(TokenService.fromHeader(params.authorization ?? params.Authorization));
+        if (!authenticated) return false;
+        const { expiresAt, ...auth } = authenticated;
+        const { socket } = ctx.extra;
+        let open = socketsPerUser.get(auth.userId);
+        if ((open?.size ?? 0) >= maxSocketsPerUser) {
+          socket.close(CLOSE_TOO_MANY_SOCKETS, `At most ${maxSocketsPerUser} connections per user`);
           return false;
         }
-        socketsPerUser.set(auth.userId, open + 1);
-        ctx.extra.socket.once('close', () => {
-          const left = (socketsPerUser.get(auth.userId) ?? 1) - 1;
-          if (left <= 0) socketsPerUser.delete(auth.userId);
-          else socketsPerUser.set(auth.userId, left);
+        if (!open) socketsPerUser.set(auth.userId, (open = new Set()));
+        const entry = { socket, auth };
+        open.add(entry);
+        // A subscription never outlives its token.
+        const expiry = setTimeout(() => closeEnded(socket, 'token expired'), Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1));
+        expiry.unref();
+        socket.once('close', () => {
+          clearTimeout(expiry);
+          open.delete(entry);
+          if (open.size === 0 && socketsPerUser.get(auth.userId) === open) socketsPerUser.delete(auth.userId);
         });
         ctx.extra.auth = auth;
         return true;
@@ -157,6 +189,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
 
   return {
     async closeSockets() {
+      stopWatching();
       await wsServer.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { SecretBox } from './secret-box.js';
 import type { LoginLimiter, SignUpLimiter } from './login-limiter.js';
 import type { TwilioApiFactory } from './twilio-factory.js';
+import type { SessionAuthenticator } from '../modules/sessions/session-authenticator.js';
 
 /** Everything long-lived the services need, built once in src/app.ts. */
 export interface AppDeps {
@@ -20,13 +21,20 @@ export interface AppDeps {
   loginLimiter: LoginLimiter;
   signUpLimiter: SignUpLimiter;
   twilio: TwilioApiFactory;
+  sessions: SessionAuthenticator;
 }
 
-/** Who is calling, as proven by a verified token. */
+/**
+ * Who is calling, as proven by a verified token whose session is live. The role is read from
+ * the user's row (cached per instance, invalidated on change), never trusted from the token; a
+ * socket's AuthUser is updated in place when it changes.
+ */
 export interface AuthUser {
   userId: string;
   tenantId: string;
   role: Role;
+  /** The session the token names (sessions table). */
+  sessionId: string;
 }
 
 /**

@@ -71,10 +71,11 @@ describe('logIn', () => {
     const token = (res.data!.logIn as { token: string }).token;
     const me = await server.gql(ME, {}, token);
     expect(me.data!.me).toMatchObject({ id: t.userId });
-    // HS256, carrying user, tenant and role, with an expiry.
+    // HS256, carrying user, tenant and session (the role is read from the user's row), with an expiry.
     const decoded = jwt.decode(token, { complete: true })!;
     expect(decoded.header.alg).toBe('HS256');
-    expect(decoded.payload).toMatchObject({ sub: t.userId, tid: t.tenantId, role: 'ADMIN' });
+    expect(decoded.payload).toMatchObject({ sub: t.userId, tid: t.tenantId, sid: expect.any(String) });
+    expect(decoded.payload).not.toHaveProperty('role');
     expect((decoded.payload as { exp: number }).exp).toBeGreaterThan(Date.now() / 1000);
   });
 

@@ -95,6 +95,25 @@ export class ConversationsRepository extends TenantRepository {
     return row;
   }
 
+  /**
+   * A deactivated user's OPEN and PENDING conversations go back to the queue (assignee null);
+   * the team's routing sweep picks them up. Returns the ids, for conversationUpdated.
+   */
+  async unassignOpenOf(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .update(conversations)
+      .set({ assigneeId: null, updatedAt: sql`now()` })
+      .where(
+        this.scoped(
+          conversations,
+          eq(conversations.assigneeId, userId),
+          inArray(conversations.status, [ConversationStatus.OPEN, ConversationStatus.PENDING]),
+        ),
+      )
+      .returning({ id: conversations.id });
+    return rows.map((r) => r.id);
+  }
+
   /** Throws a unique violation (conversations_live_uq) when reopening would make a second live conversation. */
   async setStatus(id: string, status: ConversationStatus): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;

@@ -39,7 +39,7 @@ export class AuthService {
           return new UsersRepository(tx, tenant.id).create({ email, name, role: Role.ADMIN, passwordHash, signedUp: true });
         });
         this.deps.logger.info({ tenantId: user.tenantId, userId: user.id }, 'tenant signed up');
-        return { user, token: this.issue(user) };
+        return { user, token: await this.issue(user) };
       } catch (err) {
         // Two sign-ups of the same name at once can pick the same slug: try again with another.
         if (isUniqueViolation(err, 'tenants_slug_unique')) continue;
@@ -79,7 +79,8 @@ export class AuthService {
     return { user: candidate, token: await this.issue(candidate) };
   }
 
-  private issue(user: UserRow): string {
-    return this.deps.tokens.sign({ userId: user.id, tenantId: user.tenantId, role: user.role as Role });
+  /** A new session (a row in `sessions`) and the token naming it. */
+  private async issue(user: UserRow): Promise<string> {
+    return (await this.deps.sessions.issue(user)).token;
   }
 }

@@ -1,19 +1,58 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
+import { isUuid } from '../../shared/ids.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { users, type UserRow } from './users.schema.js';
-import type { Role } from './role.js';
+import { Role } from './role.js';
 
 export class UsersRepository extends TenantRepository {
   async findById(id: string): Promise<UserRow | undefined> {
+    if (!isUuid(id)) return undefined;
     const [row] = await this.db.select().from(users).where(this.scoped(users, eq(users.id, id))).limit(1);
     return row;
   }
 
   async findByIds(ids: readonly string[]): Promise<UserRow[]> {
-    if (ids.length === 0) return [];
-    return this.db.select().from(users).where(this.scoped(users, inArray(users.id, [...ids])));
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return [];
+    return this.db.select().from(users).where(this.scoped(users, inArray(users.id, valid)));
+  }
+
+  /** At most 1,000, oldest first. */
+  async list(filter: { role?: Role | null; active?: boolean | null }): Promise<UserRow[]> {
+    return this.db
+      .select()
+      .from(users)
+      .where(
+        this.scoped(
+          users,
+          filter.role ? eq(users.role, filter.role) : undefined,
+          filter.active === null || filter.active === undefined ? undefined : eq(users.active, filter.active),
+        ),
+      )
+      .orderBy(asc(users.createdAt), asc(users.id))
+      .limit(1000);
+  }
+
+  /**
+   * Locks the tenant's active admins in id order (inside a transaction), so concurrent demotions
+   * and deactivations of admins serialise instead of each seeing another admin left.
+   */
+  async lockActiveAdmins(): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: users.id })
+      .from(users)
+      .where(this.scoped(users, eq(users.role, Role.ADMIN), eq(users.active, true)))
+      .orderBy(asc(users.id))
+      .for('update');
+    return rows.map((r) => r.id);
+  }
+
+  async update(id: string, values: { name?: string; role?: Role; active?: boolean; passwordHash?: string }): Promise<UserRow | undefined> {
+    if (Object.keys(values).length === 0) return this.findById(id);
+    const [row] = await this.db.update(users).set(values).where(this.scoped(users, eq(users.id, id))).returning();
+    return row;
   }
 
   async create(values: { email: string; name: string; role: Role; passwordHash: string; signedUp?: boolean }): Promise<UserRow> {

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { TenantsRepository } from '../tenants/tenants.repository.js';
 import { Tenant } from '../tenants/tenant.type.js';
@@ -9,6 +9,7 @@ import { Role } from './role.js';
 import { SignUpInput } from './sign-up.input.js';
 import { AuthPayload, User } from './user.type.js';
 import { UsersService } from './users.service.js';
+import { UpdateUserInput } from './update-user.input.js';
 
 @Resolver(() => User)
 export class UserResolver {
@@ -16,6 +17,54 @@ export class UserResolver {
   @Query(() => User)
   me(@Ctx() ctx: RequestContext): Promise<User> {
     return new UsersService(ctx.scope()).me();
+  }
+
+  @Authorized()
+  @Query(() => [User], { description: 'At most 1,000 per tenant.' })
+  users(
+    @Arg('role', () => Role, { nullable: true }) role: Role | null,
+    @Arg('active', () => Boolean, { nullable: true }) active: boolean | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<User[]> {
+    return new UsersService(ctx.scope()).list({ role, active });
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => User)
+  updateUser(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
+    @Ctx() ctx: RequestContext,
+  ): Promise<User> {
+    return new UsersService(ctx.scope()).update(id, input);
+  }
+
+  @Authorized()
+  @Mutation(() => AuthPayload, { description: 'Every other token of the caller stops working; the answer carries a fresh one.' })
+  changePassword(
+    @Arg('currentPassword', () => String) currentPassword: string,
+    @Arg('newPassword', () => String) newPassword: string,
+    @Ctx() ctx: RequestContext,
+  ): Promise<AuthPayload> {
+    return new UsersService(ctx.scope()).changePassword(currentPassword, newPassword, ctx.clientIp);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: 'Ends the session of the token used.' })
+  logOut(@Ctx() ctx: RequestContext): Promise<boolean> {
+    return new UsersService(ctx.scope()).logOut();
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Boolean, {
+    description: 'ADMIN sets a new password for a user of the tenant (there is no email); their tokens stop working.',
+  })
+  resetUserPassword(
+    @Arg('id', () => ID) id: string,
+    @Arg('newPassword', () => String) newPassword: string,
+    @Ctx() ctx: RequestContext,
+  ): Promise<boolean> {
+    return new UsersService(ctx.scope()).resetPassword(id, newPassword);
   }
 
   @Mutation(() => AuthPayload)
