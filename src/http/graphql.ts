@@ -10,6 +10,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RequestContext } from '../graphql/context.js';
 import { formatGraphQLError } from '../graphql/format-error.js';
+import { assertNoNulInput } from '../graphql/nul-guard.js';
 import { TokenService } from '../modules/users/tokens.js';
 import type { AppDeps, AuthUser } from '../shared/deps.js';
 import type { SessionEnd } from '../modules/sessions/session-authenticator.js';
@@ -68,6 +69,16 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
     },
   };
   const silentLogger = deps.logger.child({}, { level: 'silent' });
+  // U+0000 anywhere in the input: BAD_USER_INPUT before any resolver (see nul-guard.ts).
+  const refuseNul: ApolloServerPlugin<RequestContext> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request }) {
+          assertNoNulInput(document, request.variables, { http: true });
+        },
+      };
+    },
+  };
 
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -82,6 +93,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       ...(protection.plugins as unknown as ApolloServerPlugin<RequestContext>[]),
       fastifyApolloDrainPlugin(app) as unknown as ApolloServerPlugin<RequestContext>,
       logUnexpected,
+      refuseNul,
       // No cache hints are used; the plugin would walk every resolved field for nothing.
       ApolloServerPluginCacheControlDisabled(),
     ],
@@ -170,6 +182,11 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         }
         const errors = validate(schema, document, rules);
         if (errors.length > 0) return errors;
+        try {
+          assertNoNulInput(document, payload.variables, { http: false });
+        } catch (err) {
+          return [err as GraphQLError];
+        }
         const request = ctx.extra.request;
         const requestId = randomUUID();
         return {

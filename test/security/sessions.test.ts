@@ -7,6 +7,7 @@ import { collect, subscribed } from '../helpers/live.js';
 import { usingPostgres } from '../helpers/test-db.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { waitFor } from '../helpers/wait.js';
+import { Role } from '../../src/modules/users/role.js';
 
 const ME = '{ me { id role active } }';
 const UPDATE = 'mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id name role active } }';
@@ -27,7 +28,7 @@ async function openSocket(s: TestServer, token: string) {
   const closed: Array<{ code: number; reason: string; at: number }> = [];
   const client: Client = s.ws(token, {
     onNonLazyError: () => {},
-    on: { closed: (e: unknown) => closed.push({ code: (e as CloseEvent).code, reason: String((e as CloseEvent).reason), at: Date.now() }) },
+    on: { closed: (e: unknown) => closed.push({ code: (e as { code: number }).code, reason: String((e as { reason: unknown }).reason), at: Date.now() }) },
   });
   const before = s.app.deps.events.subscriberCount;
   collect(client, 'subscription { conversationUpdated { id } }');
@@ -102,7 +103,7 @@ describe('users and updateUser', () => {
     ]);
     const codes = results.map((r) => errorCode(r) ?? 'OK');
     expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
-    const admins = await server.app.deps.db.query.users.findMany({ where: (u, { and, eq }) => and(eq(u.tenantId, t.tenantId), eq(u.role, 'ADMIN'), eq(u.active, true)) });
+    const admins = await server.app.deps.db.query.users.findMany({ where: (u, { and, eq }) => and(eq(u.tenantId, t.tenantId), eq(u.role, Role.ADMIN), eq(u.active, true)) });
     expect(admins).toHaveLength(1);
   });
 
