@@ -73,7 +73,13 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
   const refuseNul: ApolloServerPlugin<RequestContext> = {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, request }) {
+        async didResolveOperation({ document, request, operation }) {
+          // Subscriptions run over graphql-ws only: a client mistake, answered 400, not logged.
+          if (operation?.operation === 'subscription') {
+            throw new GraphQLError('Subscriptions are served over WebSocket (graphql-ws) on this path, not over HTTP', {
+              extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+            });
+          }
           assertNoNulInput(document, request.variables, { http: true });
         },
       };
@@ -82,7 +88,8 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
 
   const apollo = new ApolloServer<RequestContext>({
     schema,
-    introspection: true,
+    // Off in production unless GRAPHQL_INTROSPECTION=true.
+    introspection: deps.config.introspection,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     validationRules: protection.validationRules,

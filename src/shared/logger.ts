@@ -25,11 +25,30 @@ function scrub(serialized: Record<string, unknown>, depth: number): Record<strin
   return out;
 }
 
+/**
+ * A URL as logged: webhook keys (they authorise posting as Twilio... with a signature, and they
+ * name the account) and media-link signatures (they are the authorisation) are replaced.
+ */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/\/webhooks\/twilio\/[^/?#]+/g, '/webhooks/twilio/[key]')
+    .replace(/([?&]signature=)[^&#]*/g, '$1[redacted]');
+}
+
+function serializeRequest(req: { method?: string; url?: string; id?: unknown; ip?: string; socket?: { remoteAddress?: string } }) {
+  return {
+    method: req.method,
+    url: typeof req.url === 'string' ? redactUrl(req.url) : req.url,
+    id: req.id,
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
+  };
+}
+
 /** JSON logs; anything that could carry a secret is redacted wherever it appears. */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level,
-    serializers: { err: serializeError, error: serializeError },
+    serializers: { err: serializeError, error: serializeError, req: serializeRequest },
     redact: {
       paths: [
         'req.headers.authorization',
