@@ -7,5 +7,5 @@ export * from '../modules/contacts/contacts.schema.js';
 export * from '../modules/conversations/conversations.schema.js';
 export * from '../modules/messages/messages.schema.js';
 export * from '../modules/outbox/outbox.schema.js';
-export * from '../modules/sessions/sessions.schema.js';
+export * from '../modules/users/sessions.schema.js';
 export * from '../modules/unrouted/unrouted.schema.js';

@@ -13,7 +13,7 @@ import { formatGraphQLError } from '../graphql/format-error.js';
 import { assertNoNulInput } from '../graphql/nul-guard.js';
 import { TokenService } from '../modules/users/tokens.js';
 import type { AppDeps, AuthUser } from '../shared/deps.js';
-import type { SessionEnd } from '../modules/sessions/session-authenticator.js';
+import type { SessionEnd } from '../modules/users/session-authenticator.js';
 
 const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_TOKENS = 5000;

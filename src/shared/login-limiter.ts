@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError, ErrorCode } from './errors.js';
+import { DomainError, ErrorCode } from './errors.js';
 
 export interface LoginLimits {
   /** Failed log-ins per email within the window (any address). */
@@ -62,7 +62,7 @@ export class SignUpLimiter {
   }
 }
 
-function rateLimited(msBeforeNext: number, what: string): AppError {
+function rateLimited(msBeforeNext: number, what: string): DomainError {
   const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
-  return new AppError(ErrorCode.RATE_LIMITED, `${what}; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  return new DomainError(ErrorCode.RATE_LIMITED, `${what}; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
 }

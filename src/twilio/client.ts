@@ -52,6 +52,8 @@ export interface TwilioApi {
 export interface TwilioApiOptions {
   /** Per call, including every page of a list. Default 10 s. */
   timeoutMs?: number;
+  /** HTTP_PROXY is set (Config.httpProxy): keep the SDK's proxy agent instead of the shared pool. */
+  httpProxy?: boolean;
   /**
    * Where the API root may lead (checked when the client is built, i.e. at every send too, and
    * on every connection). Omitted only by unit tests of the wrapper itself.
@@ -82,13 +84,13 @@ const sharedHttpAgent = new http.Agent({ keepAlive: true, timeout: 15_000, maxSo
 class RebasingRequestClient extends twilio.RequestClient {
   private readonly root: URL;
 
-  constructor(root: URL, opts: RequestClient.RequestClientOptions, outbound: OutboundPolicy | undefined) {
+  constructor(root: URL, opts: RequestClient.RequestClientOptions, httpProxy: boolean, outbound: OutboundPolicy | undefined) {
     super(opts);
     this.root = root;
     const guarded = outbound ? guardedNodeAgents(outbound) : null;
     // With HTTP_PROXY set the SDK tunnels through https-proxy-agent: keep that one (the proxy
     // then decides where requests may go).
-    if (!process.env['HTTP_PROXY']) this.axios.defaults.httpsAgent = guarded?.https ?? sharedHttpsAgent;
+    if (!httpProxy) this.axios.defaults.httpsAgent = guarded?.https ?? sharedHttpsAgent;
     this.axios.defaults.httpAgent = guarded?.http ?? sharedHttpAgent;
     // Never follow a redirect: every request goes to the vetted root only.
     this.axios.defaults.maxRedirects = 0;
@@ -135,7 +137,7 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
       // only configure the RequestClient it would have built. So they are set here.
       // Our outbox owns retries; the SDK retrying 429s inside a send would hide them from it
       // and stretch the call past our timeout.
-      httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }, opts.outbound),
+      httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }, opts.httpProxy ?? false, opts.outbound),
     });
   } catch (err) {
     setupError =

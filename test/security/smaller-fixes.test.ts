@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { signMediaLink } from '../../src/modules/media/media-links.js';
 import { signUpTenant } from '../helpers/factories.js';
 import { fakeSid, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox } from '../helpers/inbox.js';
@@ -131,7 +130,7 @@ describe('debug logs', () => {
       const mediaUrl = fake.addMedia(inbox.account.accountSid, 'image/png', 'png', { messageSid: sid });
       expect((await sendInbound(server, inbox.account, { from: randomUsNumber(), to: inbox.number.e164, body: 'x', messageSid: sid, media: [{ url: mediaUrl, contentType: 'image/png' }] })).status).toBe(200);
       const rows = await app.deps.db.query.messages.findMany({ where: (m, { eq }) => eq(m.twilioSid, sid) });
-      const link = signMediaLink(config, { tenantId: inbox.tenant.tenantId, messageId: rows[0]!.id, index: 0 });
+      const link = server.app.deps.mediaLinks.sign(server.app.deps.config.publicUrl, { tenantId: inbox.tenant.tenantId, messageId: rows[0]!.id, index: 0 });
       const signature = new URL(link).searchParams.get('signature')!;
       expect((await fetch(localUrl(server, link))).status).toBe(200);
       await new Promise((r) => setTimeout(r, 50));

@@ -4,7 +4,6 @@ import { eq } from 'drizzle-orm';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messages } from '../../src/db/schema.js';
-import { signMediaLink } from '../../src/modules/media/media-links.js';
 import { guardedDispatcher, isPublicAddress, refuseUrl, type OutboundPolicy } from '../../src/shared/outbound-guard.js';
 import { fakeSid, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -74,7 +73,7 @@ describe('media proxy SSRF', () => {
       .update(messages)
       .set({ media: [{ url: `http://127.0.0.1:${internal.port}/secret`, contentType: 'image/png' }] })
       .where(eq(messages.id, row!.id));
-    const link = signMediaLink(server.app.deps.config, { tenantId: t.tenant.tenantId, messageId: row!.id, index: 0 });
+    const link = server.app.deps.mediaLinks.sign(server.app.deps.config.publicUrl, { tenantId: t.tenant.tenantId, messageId: row!.id, index: 0 });
     const served = await fetch(server.url + new URL(link).pathname + new URL(link).search);
     expect(served.status).toBe(502);
     expect(await served.text()).not.toContain('SECRET');
@@ -88,7 +87,7 @@ describe('media proxy SSRF', () => {
     await sendInbound(server, t.account, { from: randomUsNumber(), to: t.number.e164, body: '', messageSid: sid, media: [{ url, contentType: 'image/png' }] });
     const [row] = await dbOf(server).select().from(messages).where(eq(messages.twilioSid, sid));
     expect(row!.media).toHaveLength(1);
-    const link = signMediaLink(server.app.deps.config, { tenantId: t.tenant.tenantId, messageId: row!.id, index: 0 });
+    const link = server.app.deps.mediaLinks.sign(server.app.deps.config.publicUrl, { tenantId: t.tenant.tenantId, messageId: row!.id, index: 0 });
     const served = await fetch(server.url + new URL(link).pathname + new URL(link).search);
     expect(served.status).toBe(502);
     expect(await served.text()).not.toContain('SECRET');
@@ -101,7 +100,7 @@ describe('media proxy SSRF', () => {
     const url = fake.addMedia(t.account.accountSid, 'image/png', 'the png bytes', { messageSid: sid });
     await sendInbound(server, t.account, { from: randomUsNumber(), to: t.number.e164, body: '', messageSid: sid, media: [{ url, contentType: 'image/png' }] });
     const [row] = await dbOf(server).select().from(messages).where(eq(messages.twilioSid, sid));
-    const link = signMediaLink(server.app.deps.config, { tenantId: t.tenant.tenantId, messageId: row!.id, index: 0 });
+    const link = server.app.deps.mediaLinks.sign(server.app.deps.config.publicUrl, { tenantId: t.tenant.tenantId, messageId: row!.id, index: 0 });
     const served = await fetch(server.url + new URL(link).pathname + new URL(link).search);
     expect(served.status).toBe(200);
     expect(await served.text()).toBe('the png bytes');

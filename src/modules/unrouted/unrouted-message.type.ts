@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { PageInfo } from '../conversations/pagination.js';
+import { PageInfo } from '../../graphql/pagination.js';
 import { TwilioAccount } from '../twilio-accounts/twilio-account.type.js';
 
 @ObjectType('UnroutedMessage', { description: 'A signed inbound text to a number not registered (as inbound) in this tenant.' })

@@ -1,6 +1,6 @@
 import { desc, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
-import { cursorText, olderThan, type KeysetCursor } from '../conversations/pagination.js';
+import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { unroutedMessages, type UnroutedMessageRow } from './unrouted.schema.js';
 
 export interface NewUnroutedMessage {

@@ -1,10 +1,9 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { notFound } from '../../shared/errors.js';
-import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
+import { twilioAccountLoader } from '../../graphql/loaders.js';
 import { Role } from '../users/role.js';
 import { TwilioAccount, UnroutedMessage, UnroutedMessageConnection } from './unrouted-message.type.js';
-import { UnroutedMessagesService } from './unrouted.service.js';
 
 @Resolver(() => UnroutedMessage)
 export class UnroutedMessageResolver {
@@ -17,14 +16,12 @@ export class UnroutedMessageResolver {
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<UnroutedMessageConnection> {
-    return new UnroutedMessagesService(ctx.scope()).list(first, after);
+    return ctx.tenant().unroutedMessagesService.list(first, after);
   }
 
   @FieldResolver(() => TwilioAccount)
   async twilioAccount(@Root() message: UnroutedMessage, @Ctx() ctx: RequestContext): Promise<TwilioAccount> {
-    const account = await ctx
-      .byId('twilioAccount', (ids) => new TwilioAccountsService(ctx.scope()).findByIds(ids))
-      .load(message.twilioAccountId);
+    const account = await twilioAccountLoader(ctx).load(message.twilioAccountId);
     if (!account) throw notFound('Twilio account');
     return account;
   }

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { TenantsRepository } from '../tenants/tenants.repository.js';
+import { tenantLoader } from '../../graphql/loaders.js';
 import { Tenant } from '../tenants/tenant.type.js';
 import { AuthService } from './auth.service.js';
 import { CreateAgentInput } from './create-agent.input.js';
@@ -8,7 +8,6 @@ import { LogInInput } from './log-in.input.js';
 import { Role } from './role.js';
 import { SignUpInput } from './sign-up.input.js';
 import { AuthPayload, User } from './user.type.js';
-import { UsersService } from './users.service.js';
 import { UpdateUserInput } from './update-user.input.js';
 
 @Resolver(() => User)
@@ -16,7 +15,7 @@ export class UserResolver {
   @Authorized()
   @Query(() => User)
   me(@Ctx() ctx: RequestContext): Promise<User> {
-    return new UsersService(ctx.scope()).me();
+    return ctx.tenant().usersService.me();
   }
 
   @Authorized()
@@ -26,7 +25,7 @@ export class UserResolver {
     @Arg('active', () => Boolean, { nullable: true }) active: boolean | null,
     @Ctx() ctx: RequestContext,
   ): Promise<User[]> {
-    return new UsersService(ctx.scope()).list({ role, active });
+    return ctx.tenant().usersService.list({ role, active });
   }
 
   @Authorized(Role.ADMIN)
@@ -36,7 +35,7 @@ export class UserResolver {
     @Arg('input', () => UpdateUserInput) input: UpdateUserInput,
     @Ctx() ctx: RequestContext,
   ): Promise<User> {
-    return new UsersService(ctx.scope()).update(id, input);
+    return ctx.tenant().usersService.update(id, input);
   }
 
   @Authorized()
@@ -46,13 +45,13 @@ export class UserResolver {
     @Arg('newPassword', () => String) newPassword: string,
     @Ctx() ctx: RequestContext,
   ): Promise<AuthPayload> {
-    return new UsersService(ctx.scope()).changePassword(currentPassword, newPassword, ctx.clientIp);
+    return ctx.tenant().usersService.changePassword(currentPassword, newPassword, ctx.clientIp);
   }
 
   @Authorized()
   @Mutation(() => Boolean, { description: 'Ends the session of the token used.' })
   logOut(@Ctx() ctx: RequestContext): Promise<boolean> {
-    return new UsersService(ctx.scope()).logOut();
+    return ctx.tenant().usersService.logOut();
   }
 
   @Authorized(Role.ADMIN)
@@ -64,7 +63,7 @@ export class UserResolver {
     @Arg('newPassword', () => String) newPassword: string,
     @Ctx() ctx: RequestContext,
   ): Promise<boolean> {
-    return new UsersService(ctx.scope()).resetPassword(id, newPassword);
+    return ctx.tenant().usersService.resetPassword(id, newPassword);
   }
 
   @Mutation(() => AuthPayload)
@@ -80,12 +79,12 @@ export class UserResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => User)
   createAgent(@Arg('input', () => CreateAgentInput) input: CreateAgentInput, @Ctx() ctx: RequestContext): Promise<User> {
-    return new UsersService(ctx.scope()).createAgent(input);
+    return ctx.tenant().usersService.createAgent(input);
   }
 
   @FieldResolver(() => Tenant)
   async tenant(@Root() user: User, @Ctx() ctx: RequestContext): Promise<Tenant> {
-    const tenant = await ctx.byId('tenant', (ids) => new TenantsRepository(ctx.deps.db).findByIds(ids)).load(user.tenantId);
+    const tenant = await tenantLoader(ctx).load(user.tenantId);
     if (!tenant) throw new Error(`tenant ${user.tenantId} of user ${user.id} is missing`);
     return tenant;
   }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 import { Role } from './role.js';
 
@@ -31,6 +31,7 @@ export const users = pgTable(
     uniqueIndex('users_tenant_email_uq').on(t.tenantId, t.email),
     index('users_email_idx').on(t.email),
     uniqueIndex('users_signed_up_email_uq').on(t.email).where(sql`${t.signedUp}`),
+    unique('users_tenant_id_uq').on(t.tenantId, t.id),
   ],
 );
 

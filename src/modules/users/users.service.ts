@@ -1,9 +1,8 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { badInput, conflict, forbidden, isUniqueViolation, notFound, unauthenticated } from '../../shared/errors.js';
+import { badInput, conflict, isUniqueViolation, notFound, unauthenticated } from '../../shared/errors.js';
 import { hashPassword, verifyPassword } from '../../shared/passwords.js';
-import { conversationUpdatedEvent } from '../live/live-events.js';
-import { ConversationsRepository } from '../conversations/conversations.repository.js';
-import { SessionsRepository } from '../sessions/sessions.repository.js';
+import { conversationUpdatedEvent } from '../../events/live-events.js';
+import { SessionsRepository } from './sessions.repository.js';
 import { Role } from './role.js';
 import { normalizeEmail, requireName, requirePassword } from './user-input.js';
 import { UsersRepository } from './users.repository.js';
@@ -35,7 +34,6 @@ export class UsersService {
   }
 
   async createAgent(input: { email: string; name: string; password: string; role: Role }): Promise<UserRow> {
-    if (this.scope.user.role !== Role.ADMIN) throw forbidden('Only admins can add agents');
     const email = normalizeEmail(input.email);
     const name = requireName(input.name);
     const password = requirePassword(input.password);
@@ -57,7 +55,6 @@ export class UsersService {
    */
   async update(id: string, input: UpdateUserInput): Promise<UserRow> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can change users');
     if (input.name === null) throw badInput('name cannot be cleared', 'name');
     if (input.role === null) throw badInput('role cannot be cleared', 'role');
     if (input.active === null) throw badInput('active cannot be cleared', 'active');
@@ -77,7 +74,7 @@ export class UsersService {
       }
       const updated = (await users.update(target.id, values))!;
       const deactivated = target.active && updated.active === false;
-      const unassigned = deactivated ? await new ConversationsRepository(tx, tenantId).unassignOpenOf(target.id) : [];
+      const unassigned = deactivated ? await deps.assignments.releaseAllOf(tx, tenantId, target.id) : [];
       const authChanged = updated.role !== target.role || updated.active !== target.active;
       return { updated, unassigned, authChanged, deactivated };
     });
@@ -124,7 +121,6 @@ export class UsersService {
   /** ADMIN sets a user's password (there is no email); every session of that user ends. */
   async resetPassword(id: string, newPassword: string): Promise<boolean> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can reset passwords');
     const target = await this.users.findById(id);
     if (!target) throw notFound('User');
     const passwordHash = await hashPassword(requirePassword(newPassword));
@@ -135,9 +131,5 @@ export class UsersService {
     deps.sessions.changed(tenantId, target.id);
     deps.logger.info({ tenantId, userId: user.userId, targetUserId: target.id }, 'password reset; sessions revoked');
     return true;
-  }
-
-  findByIds(ids: readonly string[]): Promise<UserRow[]> {
-    return this.users.findByIds(ids);
   }
 }

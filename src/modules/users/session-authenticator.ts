@@ -2,7 +2,7 @@ import type { Db } from '../../db/client.js';
 import type { EventBus, LiveEvent } from '../../events/event-bus.js';
 import type { AuthUser } from '../../shared/deps.js';
 import type { Logger } from '../../shared/logger.js';
-import type { TokenService } from '../users/tokens.js';
+import type { TokenService } from './tokens.js';
 import { SessionsRepository, loadSessionState, type SessionState } from './sessions.repository.js';
 
 /** Why a session stopped working: also the close reason of its sockets (code 4403). */

@@ -2,8 +2,8 @@ import { and, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
-import { Role } from '../users/role.js';
-import { users } from '../users/users.schema.js';
+import { Role } from './role.js';
+import { users } from './users.schema.js';
 import { sessions } from './sessions.schema.js';
 
 /** A session and its user as every request needs them. */
