@@ -8,6 +8,8 @@ import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
+import { presenceTracker } from './modules/routing/presence.js';
+import { Router } from './modules/routing/router.js';
 import { TokenService } from './modules/users/tokens.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -55,7 +57,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     throw err;
   }
 
-  const deps: AppDeps = {
+  const deps = {
     config,
     database,
     db: database.db,
@@ -64,8 +66,10 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     events,
     tokens: new TokenService(config.jwtSecret, config.jwtExpiresInSeconds),
     loginLimiter: new LoginLimiter(config.login.maxFailures, config.login.windowSeconds),
-    twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: config.twilioTimeoutMs })),
-  };
+    twilio: options.twilio ?? ((creds: Parameters<TwilioApiFactory>[0]) => createTwilioApi(creds, { timeoutMs: config.twilioTimeoutMs })),
+  } as AppDeps;
+  const router = new Router(deps);
+  deps.routing = router;
 
   const schema = await buildAppSchema();
   const { app, graphql } = await createHttpServer(deps, schema);
@@ -81,6 +85,10 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
   dispatcher?.start();
+  // Routes what a crash or a restart left waiting, then sweeps periodically.
+  router.start();
+  const presence = presenceTracker(deps);
+  presence.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -88,6 +96,9 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       // First: in-flight sends finish and record their outcome while the database is still open.
       await dispatcher?.stop();
       await graphql.closeSockets();
+      // After the sockets (their close is recorded), before the database closes.
+      await presence.stop();
+      await router.stop();
       await app.close();
       await events.close();
       await database.close();

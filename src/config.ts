@@ -81,6 +81,8 @@ const envSchema = z.object({
   TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   MEDIA_LINK_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  PRESENCE_OFFLINE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
+  ROUTING_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
 });
 
 export type RawEnv = Record<string, string | undefined>;
@@ -124,6 +126,10 @@ export interface Config {
   twilioTimeoutMs: number;
   mediaLinkTtlSeconds: number;
   shutdownTimeoutMs: number;
+  /** An agent whose last WebSocket closed (on every instance) this long ago becomes OFFLINE. */
+  presenceOfflineAfterSeconds: number;
+  /** How often each instance routes conversations left waiting (a crash, a missed trigger, a hold that ended). */
+  routingSweepIntervalMs: number;
 }
 
 const DEV_SECRETS_FILE = 'dev-secrets.json';
@@ -219,5 +225,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     twilioTimeoutMs: e.TWILIO_TIMEOUT_MS,
     mediaLinkTtlSeconds: e.MEDIA_LINK_TTL_SECONDS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    presenceOfflineAfterSeconds: e.PRESENCE_OFFLINE_AFTER_SECONDS,
+    routingSweepIntervalMs: e.ROUTING_SWEEP_INTERVAL_MS,
   };
 }

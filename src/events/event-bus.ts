@@ -1,6 +1,13 @@
 import type { Logger } from '../shared/logger.js';
 
-export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated';
+export type LiveEventType =
+  | 'messageAdded'
+  | 'messageUpdated'
+  | 'conversationUpdated'
+  | 'conversationRemoved'
+  | 'userUpdated'
+  /** A tenant's teams or their members changed: instances drop their cached memberships (visibility). */
+  | 'teamsChanged';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {
@@ -9,6 +16,12 @@ export interface LiveEvent {
   /** The message id (message events) or the conversation id (conversationUpdated). */
   id: string;
   conversationId: string;
+  /**
+   * conversationUpdated after an assignment or team change: who could see it before,
+   * `<previous team id>|<previous assignee id>` (either may be empty), so subscribers who lost
+   * sight of it get conversationRemoved.
+   */
+  extra?: string;
 }
 
 /** Carries events between server instances. The in-process one is used with PGlite or one instance. */
@@ -110,6 +123,7 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
  */
 export class EventBus {
   private readonly byTenant = new Map<string, Set<Subscriber>>();
+  private readonly listeners: Array<(event: LiveEvent) => void> = [];
 
   constructor(
     private readonly transport: EventTransport,
@@ -140,6 +154,11 @@ export class EventBus {
     return subscriber;
   }
 
+  /** Internal listeners of every tenant's events delivered to this instance (e.g. cache invalidation). */
+  onDeliver(listener: (event: LiveEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
   get subscriberCount(): number {
     let n = 0;
     for (const set of this.byTenant.values()) n += set.size;
@@ -149,6 +168,7 @@ export class EventBus {
 
   private deliverLocally(events: LiveEvent[]): void {
     for (const event of events) {
+      for (const listener of this.listeners) listener(event);
       const set = this.byTenant.get(event.tenantId);
       if (!set) continue;
       for (const subscriber of set) if (subscriber.accepts(event)) subscriber.push(event);

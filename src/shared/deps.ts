@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { SecretBox } from './secret-box.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { TwilioApiFactory } from './twilio-factory.js';
+import type { RoutingHooks } from './routing-hooks.js';
 
 /** Everything long-lived the services need, built once in src/app.ts. */
 export interface AppDeps {
@@ -19,6 +20,8 @@ export interface AppDeps {
   tokens: TokenService;
   loginLimiter: LoginLimiter;
   twilio: TwilioApiFactory;
+  /** Automatic assignment (src/modules/routing): what other modules call after opening or freeing conversations. */
+  routing: RoutingHooks;
 }
 
 /** Who is calling, as proven by a verified token. */

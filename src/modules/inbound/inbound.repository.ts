@@ -8,6 +8,10 @@ import type { InboundSms } from './webhook-params.js';
 export interface IngestResult {
   messageId: string;
   conversationId: string;
+  /** The conversation's team (its number's when opened). */
+  teamId: string | null;
+  /** This message opened the conversation (first text, or a new one after RESOLVED). */
+  opened: boolean;
 }
 
 export interface StatusUpdate {
@@ -81,7 +85,7 @@ export class InboundRepository extends TenantRepository {
     const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
     const result = await this.db.execute(sql`
       with number as (
-        select id from phone_numbers
+        select id, team_id from phone_numbers
         where tenant_id = ${t}::uuid and twilio_account_id = ${this.accountId}::uuid and e164 = ${sms.to}
           and removed_at is null and direction = 'INBOUND_OUTBOUND'
         limit 1
@@ -105,8 +109,8 @@ export class InboundRepository extends TenantRepository {
         returning id
       ),
       conversation as (
-        insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id)
-        select ${t}::uuid, number.id, contact.id, 'OPEN', 1, now(), ${messageId}::uuid
+        insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id, team_id)
+        select ${t}::uuid, number.id, contact.id, 'OPEN', 1, now(), ${messageId}::uuid, number.team_id
         from number, contact
         on conflict (tenant_id, phone_number_id, contact_id) where status <> 'RESOLVED' do update set
           unread_count = conversations.unread_count + 1,
@@ -115,7 +119,8 @@ export class InboundRepository extends TenantRepository {
             then excluded.last_message_id else conversations.last_message_id end,
           last_message_at = greatest(conversations.last_message_at, excluded.last_message_at),
           updated_at = now()
-        returning id
+        -- xmax is 0 only on a row this statement inserted (not on the conflict's update).
+        returning id, team_id, (xmax = 0) as opened
       ),
       message as (
         insert into messages (id, tenant_id, conversation_id, twilio_account_id, direction, body, media, media_dropped, status, twilio_sid, segments)
@@ -124,7 +129,9 @@ export class InboundRepository extends TenantRepository {
         from conversation
         returning id, conversation_id
       )
-      select id as "messageId", conversation_id as "conversationId" from message
+      select message.id as "messageId", message.conversation_id as "conversationId",
+        conversation.team_id as "teamId", conversation.opened as "opened"
+      from message, conversation
     `);
     const [row] = rowsOf<IngestResult>(result);
     return row ?? null;

@@ -4,6 +4,7 @@ import { TwilioAccount } from '../twilio-accounts/twilio-account.type.js';
 import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
 import { Role } from '../users/role.js';
 import { AddPhoneNumberInput } from './add-phone-number.input.js';
+import { UpdatePhoneNumberInput } from './update-phone-number.input.js';
 import { PhoneNumber } from './phone-number.type.js';
 import { PhoneNumbersService } from './phone-numbers.service.js';
 
@@ -19,6 +20,16 @@ export class PhoneNumberResolver {
   @Mutation(() => PhoneNumber)
   addPhoneNumber(@Arg('input', () => AddPhoneNumberInput) input: AddPhoneNumberInput, @Ctx() ctx: RequestContext): Promise<PhoneNumber> {
     return new PhoneNumbersService(ctx.scope()).add(input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => PhoneNumber)
+  updatePhoneNumber(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdatePhoneNumberInput) input: UpdatePhoneNumberInput,
+    @Ctx() ctx: RequestContext,
+  ): Promise<PhoneNumber> {
+    return new PhoneNumbersService(ctx.scope()).update(id, input);
   }
 
   @Authorized(Role.ADMIN)

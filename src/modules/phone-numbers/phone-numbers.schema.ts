@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { teams } from '../teams/teams.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
@@ -28,12 +29,15 @@ export const phoneNumbers = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     /** Removal is soft: conversations keep pointing at the number, sending on it is refused. */
     removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
+    /** New conversations on this number are routed to this team; null: no team. */
+    teamId: uuid('team_id'),
   },
   (t) => [
     // A number belongs to at most one tenant at a time; removing frees it.
     uniqueIndex('phone_numbers_active_e164_uq').on(t.e164).where(sql`${t.removedAt} is null`),
     index('phone_numbers_tenant_idx').on(t.tenantId, t.createdAt),
     index('phone_numbers_account_idx').on(t.twilioAccountId, t.e164),
+    foreignKey({ columns: [t.tenantId, t.teamId], foreignColumns: [teams.tenantId, teams.id], name: 'phone_numbers_team_fk' }),
   ],
 );
 
