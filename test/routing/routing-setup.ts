@@ -87,8 +87,11 @@ export async function listConversations(
       { after, ...filters },
       token,
     );
-    const page = must(res, 'conversations').conversations;
-    out.push(...page.edges.map((e: { node: ConversationView }) => e.node));
+    const page = must(res, 'conversations').conversations as {
+      edges: Array<{ node: ConversationView }>;
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    };
+    out.push(...page.edges.map((e) => e.node));
     if (!page.pageInfo.hasNextPage) return out;
     after = page.pageInfo.endCursor;
   }

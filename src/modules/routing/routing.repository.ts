@@ -122,7 +122,7 @@ export class RoutingRepository extends TenantRepository {
         join teams t on t.tenant_id = c.tenant_id and t.id = c.team_id and t.strategy <> 'MANUAL'
         where c.tenant_id = ${this.tenantId}::uuid and c.team_id is not null and c.assignee_id is null
           and c.status <> 'RESOLVED' and (c.route_after is null or c.route_after <= now())
-          and (${teamId ?? null}::uuid is null or c.team_id = ${teamId ?? null}::uuid)
+          ${teamId ? sql`and c.team_id = ${teamId}::uuid` : sql``}
           and exists (
             select 1 from team_members m join agent_presence p on p.tenant_id = m.tenant_id and p.user_id = m.user_id
             where m.tenant_id = c.tenant_id and m.team_id = c.team_id and p.availability = 'ONLINE')`),
