@@ -19,7 +19,7 @@ export interface LiveEvent {
   /**
    * conversationUpdated after an assignment or team change: who could see it before,
    * `<previous team id>|<previous assignee id>` (either may be empty), so subscribers who lost
-   * sight of it get conversationRemoved.
+   * sight of it get conversationRemoved. conversationRemoved: the one user it is meant for.
    */
   extra?: string;
 }

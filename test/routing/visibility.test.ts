@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conversationRemovedEvent } from '../../src/modules/live/live-events.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { collect, subscribed } from '../helpers/live.js';
@@ -141,5 +142,34 @@ describe('live events', () => {
     await waitFor(() => addedA.events.find((e) => e.body === 'marker 2'), { what: 'marker 2' });
     expect(addedA.events.slice(countA).map((e) => e.body)).toEqual(['marker 2']);
     expect(removedA.events).toEqual([conv.a]);
+  }, 60_000);
+
+  it("deleting a team into another tells its members who are not in that team that they lost its conversations", async () => {
+    const [c, d] = (await agents(server, inbox.tenant.token, 2)) as [Agent, Agent];
+    const gone = await createTeam(server, inbox.tenant.token, { strategy: 'MANUAL', memberIds: [c.id, d.id] });
+    const kept = await createTeam(server, inbox.tenant.token, { strategy: 'MANUAL', memberIds: [d.id] });
+    const number = await teamNumber(server, inbox, gone.id);
+    const who = randomUsNumber('650');
+    await texts(who, number.e164, 'in the team that goes');
+    const id = await conversationOf(who);
+    const before = server.app.deps.events.subscriberCount;
+    const removedC = collect(server.ws(c.token), `subscription { conversationRemoved }`);
+    const removedD = collect(server.ws(d.token), `subscription { conversationRemoved }`);
+    const removedAdmin = collect(server.ws(inbox.tenant.token), `subscription { conversationRemoved }`);
+    await subscribed(server.app.deps.events, before + 3);
+
+    must(await server.gql(`mutation($id: ID!, $to: ID) { deleteTeam(id: $id, moveConversationsTo: $to) }`, { id: gone.id, to: kept.id }, inbox.tenant.token), 'deleteTeam');
+    await waitFor(() => removedC.events.includes(id as never), { what: 'c told' });
+    // A marker for everyone, published after: what they got before it is all they got.
+    const tenantId = inbox.tenant.tenantId;
+    const marker = '00000000-0000-4000-8000-00000000beef';
+    server.app.deps.events.publish(conversationRemovedEvent({ id: marker, tenantId }));
+    await waitFor(() => removedD.events.includes(marker as never) && removedAdmin.events.includes(marker as never), { what: 'the markers' });
+    expect(removedD.events).toEqual([marker]);
+    await waitFor(() => removedC.events.includes(marker as never), { what: "c's marker" });
+    expect(removedC.events).toEqual([id, marker]);
+    expect(removedAdmin.events).toEqual([marker]);
+    expect((await server.gql(ONE, { id }, c.token)).data!.conversation).toBeNull();
+    expect((await server.gql(ONE, { id }, d.token)).data!.conversation).toEqual({ id });
   }, 60_000);
 });

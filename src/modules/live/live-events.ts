@@ -33,9 +33,14 @@ export function previousHolderOf(event: LiveEvent): PreviousHolder | null {
   return { teamId: teamId || null, assigneeId: assigneeId || null };
 }
 
-/** A conversation left every agent's view whatever their teams (e.g. its contact was blocked). */
-export function conversationRemovedEvent(conversation: { id: string; tenantId: string }): LiveEvent {
-  return { type: 'conversationRemoved', tenantId: conversation.tenantId, id: conversation.id, conversationId: conversation.id };
+/**
+ * A conversation left agents' view: every agent's (e.g. its contact was blocked), or only the
+ * named user's (extra = their id; ADMINs never lose sight).
+ */
+export function conversationRemovedEvent(conversation: { id: string; tenantId: string }, forUserId?: string): LiveEvent {
+  const event: LiveEvent = { type: 'conversationRemoved', tenantId: conversation.tenantId, id: conversation.id, conversationId: conversation.id };
+  if (forUserId) event.extra = forUserId;
+  return event;
 }
 
 /** A user's availability, role or active flag changed (userUpdated). */

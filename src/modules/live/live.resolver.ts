@@ -94,7 +94,10 @@ async function conversationRemovals({ context }: SubscribeResolverData<unknown, 
   const { deps, user } = context;
   const events = deps.events.subscribe(user.tenantId, { types: ['conversationUpdated', 'conversationRemoved'] });
   return new HydratingIterator(events, async (event) => {
-    if (event.type === 'conversationRemoved') return event.id;
+    if (event.type === 'conversationRemoved') {
+      if (event.extra === undefined) return event.id;
+      return event.extra === user.userId && user.role !== Role.ADMIN ? event.id : null;
+    }
     const previous = previousHolderOf(event);
     if (!previous || user.role === Role.ADMIN) return null;
     const teamIds = await membershipsFor(deps).teamsOf(user.tenantId, user.userId);

@@ -6,7 +6,7 @@ import { ConversationStatus } from '../conversations/conversation-status.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { conversations, type ConversationRow } from '../conversations/conversations.schema.js';
 import { ConversationsService } from '../conversations/conversations.service.js';
-import { conversationReassignedEvent, userUpdatedEvent } from '../live/live-events.js';
+import { conversationReassignedEvent, conversationRemovedEvent, userUpdatedEvent } from '../live/live-events.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { teamMembers } from '../teams/teams.schema.js';
 import { TeamsRepository } from '../teams/teams.repository.js';
@@ -79,31 +79,52 @@ export class RoutingService {
       if (moveTo === team.id) throw badInput('moveConversationsTo must be another team', 'moveConversationsTo');
       if (!(await teams.findById(moveTo))) throw notFound('Team');
     }
-    const moved = await this.deps.db.transaction(async (tx) => {
+    const { moved, formerMembers, newMembers } = await this.deps.db.transaction(async (tx) => {
       const inTeam = and(eq(conversations.tenantId, tenantId), eq(conversations.teamId, team.id));
+      const isLive = and(inTeam, ne(conversations.status, ConversationStatus.RESOLVED));
+      const membersOf = async (teamId: string | null) =>
+        teamId === null
+          ? []
+          : (
+              await tx
+                .select({ userId: teamMembers.userId })
+                .from(teamMembers)
+                .where(and(eq(teamMembers.tenantId, tenantId), eq(teamMembers.teamId, teamId)))
+            ).map((m) => m.userId);
+      // Who held each live conversation, read under lock before it moves (for conversationRemoved).
       const live = await tx
+        .select({ id: conversations.id, assigneeId: conversations.assigneeId })
+        .from(conversations)
+        .where(isLive)
+        .for('update');
+      await tx
         .update(conversations)
         .set(
           moveTo === null
             ? { teamId: null, updatedAt: sql`now()` }
             : { teamId: moveTo, assigneeId: null, queuedAt: sql`now()`, updatedAt: sql`now()` },
         )
-        .where(and(inTeam, ne(conversations.status, ConversationStatus.RESOLVED)))
-        .returning({ id: conversations.id, assigneeId: conversations.assigneeId });
+        .where(isLive);
       // History follows too (reports by team), without events: no dashboard lists it live.
       await tx.update(conversations).set({ teamId: moveTo }).where(inTeam);
       await tx
         .update(phoneNumbers)
         .set({ teamId: null })
         .where(and(eq(phoneNumbers.tenantId, tenantId), eq(phoneNumbers.teamId, team.id)));
+      const members = { formerMembers: await membersOf(team.id), newMembers: await membersOf(moveTo) };
       await new TeamsRepository(tx, tenantId).delete(team.id);
-      return live;
+      return { moved: live, ...members };
     });
     new TeamsService(this.scope).changed(team.id);
-    // Previous assignee unknown after the update for moved ones: what matters for
-    // conversationRemoved is the old team, which every member could see it through.
     for (const c of moved) {
-      this.deps.events.publish(conversationReassignedEvent({ id: c.id, tenantId }, { teamId: team.id, assigneeId: null }));
+      this.deps.events.publish(conversationReassignedEvent({ id: c.id, tenantId }, { teamId: team.id, assigneeId: c.assigneeId }));
+      if (moveTo === null) continue; // team-less now: everyone sees it
+      // The old team's members who are not in the new team lose sight of it; their memberships
+      // of the deleted team are gone, so they are told by name. (Its previous assignee learns it
+      // from the event above.)
+      const losers = new Set(formerMembers);
+      for (const userId of [...newMembers, c.assigneeId]) if (userId) losers.delete(userId);
+      for (const userId of losers) this.deps.events.publish(conversationRemovedEvent({ id: c.id, tenantId }, userId));
     }
     this.deps.logger.info({ tenantId, teamId: team.id, movedTo: moveTo, conversations: moved.length }, 'team deleted');
     if (moveTo !== null) await this.deps.routing.routeWaiting(tenantId);
