@@ -100,15 +100,15 @@ export class RoutingRepository extends TenantRepository {
         from unnest(${conversationIds}::uuid[], ${assigneeIds}::uuid[]) as v(id, assignee_id)
         where c.tenant_id = ${t}::uuid and c.id = v.id and c.assignee_id is null`);
       // The turn: each member's last assignment of this pass, in pass order, after every earlier
-      // pass. The clock is read once (a per-row clock_timestamp() would advance between rows and
-      // scramble the order), now, after the locks were granted.
+      // pass. statement_timestamp() is one value for the whole statement (clock_timestamp(), even
+      // in a subquery, was read per row and scrambled the order), taken now, after the locks.
       await tx.execute(sql`
-        update team_members m set last_assigned_at = clock.t + v.ord * interval '1 microsecond'
+        update team_members m set last_assigned_at = statement_timestamp() + v.ord * interval '1 microsecond'
         from (
           select assignee_id, max(ord) as ord
           from unnest(${assigneeIds}::uuid[]) with ordinality as a(assignee_id, ord)
           group by assignee_id
-        ) v, (select clock_timestamp() as t) clock
+        ) v
         where m.tenant_id = ${t}::uuid and m.team_id = ${teamId}::uuid and m.user_id = v.assignee_id`);
       return assignments;
     });
