@@ -4,10 +4,11 @@ import { ConversationResolver } from '../modules/conversations/conversations.res
 import { MessageResolver } from '../modules/messages/messages.resolver.js';
 import { LiveResolver } from '../modules/live/live.resolver.js';
 import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-accounts.resolver.js';
-import { PhoneNumberResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
+import { PhoneNumberResolver, TwilioAccountNumbersResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
+import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
 import { TeamResolver } from '../modules/teams/teams.resolver.js';
 import { ConversationTeamResolver, PhoneNumberTeamResolver, RoutingResolver, UserRoutingResolver } from '../modules/routing/routing.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, TeamResolver, RoutingResolver, UserRoutingResolver, PhoneNumberTeamResolver, ConversationTeamResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ConversationMessagesResolver, TwilioAccountNumbersResolver, TeamResolver, RoutingResolver, UserRoutingResolver, PhoneNumberTeamResolver, ConversationTeamResolver];

@@ -11,7 +11,6 @@ import { WebSocketServer } from 'ws';
 import { RequestContext } from '../graphql/context.js';
 import { formatGraphQLError } from '../graphql/format-error.js';
 import { TokenService } from '../modules/users/tokens.js';
-import { presenceTracker } from '../modules/routing/presence.js';
 import type { AppDeps, AuthUser } from '../shared/deps.js';
 
 const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -101,12 +100,12 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         const auth = deps.tokens.verify(TokenService.fromHeader(params.authorization ?? params.Authorization));
         if (!auth) return false;
         ctx.extra.auth = auth;
-        presenceTracker(deps).socketOpened(auth);
+        deps.presence.socketOpened(auth);
         return true;
       },
       // Presence: the agent's last socket closing starts the OFFLINE countdown.
       onDisconnect: (ctx) => {
-        if (ctx.extra.auth) presenceTracker(deps).socketClosed(ctx.extra.auth);
+        if (ctx.extra.auth) deps.presence.socketClosed(ctx.extra.auth);
       },
       onSubscribe: (ctx, _id, payload) => {
         let document;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conversationRemovedEvent } from '../../src/modules/live/live-events.js';
+import { conversationRemovedEvent } from '../../src/events/live-events.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { collect, subscribed } from '../helpers/live.js';

@@ -2,7 +2,8 @@ import { desc, eq, isNotNull, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
-import { cursorText, olderThan, type KeysetCursor } from './pagination.js';
+import { recordActivity } from './conversations.sql.js';
+import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 import { visibleTo, type Viewer } from './visibility.js';
 
@@ -124,10 +125,10 @@ export class ConversationsRepository extends TenantRepository {
     contactId: string,
     /** Team and assignee of a conversation this call opens (a live one keeps its own). */
     opening: { teamId?: string | null; assigneeId?: string | null } = {},
-  ): Promise<{ conversation: ConversationRow; created: boolean }> {
+  ): Promise<ConversationRow> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const live = await this.findLive(phoneNumberId, contactId);
-      if (live) return { conversation: live, created: false };
+      if (live) return live;
       const [inserted] = await this.db
         .insert(conversations)
         .values({ tenantId: this.tenantId, phoneNumberId, contactId, teamId: opening.teamId ?? null, assigneeId: opening.assigneeId ?? null })
@@ -136,7 +137,7 @@ export class ConversationsRepository extends TenantRepository {
           where: sql`status <> 'RESOLVED'`,
         })
         .returning();
-      if (inserted) return { conversation: inserted, created: true };
+      if (inserted) return inserted;
       // Lost the race: the winner's row is committed now (ON CONFLICT waited for it). Loop to read
       // it; a second loop only happens if it was resolved in between.
     }
@@ -173,8 +174,7 @@ export class ConversationsRepository extends TenantRepository {
     await this.db
       .update(conversations)
       .set({
-        lastMessageId: sql`case when now() >= ${conversations.lastMessageAt} then ${messageId}::uuid else ${conversations.lastMessageId} end`,
-        lastMessageAt: sql`greatest(${conversations.lastMessageAt}, now())`,
+        ...recordActivity(sql`now()`, sql`${messageId}::uuid`),
         updatedAt: sql`now()`,
       })
       .where(this.scoped(conversations, eq(conversations.id, id)));

@@ -1,21 +1,18 @@
 import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { AuthUser } from '../../shared/deps.js';
 import { canSee } from '../conversations/visibility.js';
-import { membershipsFor } from '../teams/memberships.js';
 import { Role } from '../users/role.js';
 import { User } from '../users/user.type.js';
-import { UsersRepository } from '../users/users.repository.js';
 import type { UserRow } from '../users/users.schema.js';
-import { previousHolderOf } from './live-events.js';
+import { previousHolderOf } from '../../events/live-events.js';
 import type { LiveEvent, LiveEventType } from '../../events/event-bus.js';
 import type { RequestContext } from '../../graphql/context.js';
 import type { AppDeps } from '../../shared/deps.js';
 import { notFound } from '../../shared/errors.js';
+import { TenantContext } from '../../tenant-context.js';
 import { Conversation } from '../conversations/conversation.type.js';
-import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import type { ConversationRow } from '../conversations/conversations.schema.js';
 import { Message } from '../messages/message.type.js';
-import { MessagesRepository } from '../messages/messages.repository.js';
 import type { MessageRow } from '../messages/messages.schema.js';
 import { HydratingIterator } from './hydrating-iterator.js';
 
@@ -32,12 +29,13 @@ const rows = new WeakMap<LiveEvent, Promise<Hydrated | null>>();
 function hydrate(deps: AppDeps, event: LiveEvent): Promise<Hydrated | null> {
   let row = rows.get(event);
   if (!row) {
+    const tenant = new TenantContext(deps, event.tenantId, null);
     const load: Promise<Hydrated | undefined> =
       event.type === 'conversationUpdated'
-        ? new ConversationsRepository(deps.db, event.tenantId).findById(event.id).then((r) => r && { row: r, holder: r })
+        ? tenant.conversations.findById(event.id).then((r) => r && { row: r, holder: r })
         : event.type === 'userUpdated'
-          ? new UsersRepository(deps.db, event.tenantId).findById(event.id).then((r) => r && { row: r, holder: null })
-          : new MessagesRepository(deps.db, event.tenantId)
+          ? tenant.users.findById(event.id).then((r) => r && { row: r, holder: null })
+          : tenant.messages
               .findWithHolder(event.id)
               .then((r) => r && { row: r.message, holder: { teamId: r.teamId, assigneeId: r.assigneeId } });
     row = load.then(
@@ -59,7 +57,7 @@ function hydrate(deps: AppDeps, event: LiveEvent): Promise<Hydrated | null> {
 async function visibleToSubscriber(deps: AppDeps, user: AuthUser, holder: Hydrated['holder']): Promise<boolean> {
   if (user.role === Role.ADMIN || holder === null) return true;
   if (holder.assigneeId === user.userId || holder.teamId === null) return true;
-  return canSee(user, holder, await membershipsFor(deps).teamsOf(user.tenantId, user.userId));
+  return canSee(user, holder, await deps.memberships.teamsOf(user.tenantId, user.userId));
 }
 
 /**
@@ -71,9 +69,10 @@ async function subscribe<T>(
   types: readonly LiveEventType[],
 ): Promise<AsyncIterableIterator<T>> {
   const { tenantId } = context.user;
+  const tenant = context.tenant();
   const conversationId = args.conversationId ?? null;
   if (conversationId !== null) {
-    const conversation = await new ConversationsRepository(context.deps.db, tenantId).findById(conversationId, context.user);
+    const conversation = await tenant.conversations.findById(conversationId, context.user);
     if (!conversation) throw notFound('Conversation');
   }
   const events = context.deps.events.subscribe(tenantId, { types, conversationId });
@@ -100,7 +99,7 @@ async function conversationRemovals({ context }: SubscribeResolverData<unknown, 
     }
     const previous = previousHolderOf(event);
     if (!previous || user.role === Role.ADMIN) return null;
-    const teamIds = await membershipsFor(deps).teamsOf(user.tenantId, user.userId);
+    const teamIds = await deps.memberships.teamsOf(user.tenantId, user.userId);
     if (!canSee(user, previous, teamIds)) return null;
     const now = await hydrate(deps, event);
     return now?.holder && canSee(user, now.holder, teamIds) ? null : event.id;

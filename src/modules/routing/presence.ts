@@ -1,5 +1,5 @@
 import type { AppDeps, AuthUser } from '../../shared/deps.js';
-import { userUpdatedEvent } from '../live/live-events.js';
+import { userUpdatedEvent } from '../../events/live-events.js';
 import { expirePresence, recordSeen } from './presence.repository.js';
 
 /**
@@ -83,13 +83,4 @@ export class PresenceTracker {
     promise.finally(() => this.pending.delete(promise)).catch(() => {});
     return promise;
   }
-}
-
-const trackers = new WeakMap<AppDeps, PresenceTracker>();
-
-/** This app's tracker (the WebSocket server reports sockets to it; src/app.ts starts and stops it). */
-export function presenceTracker(deps: AppDeps): PresenceTracker {
-  let tracker = trackers.get(deps);
-  if (!tracker) trackers.set(deps, (tracker = new PresenceTracker(deps)));
-  return tracker;
 }

@@ -1,6 +1,6 @@
 import type { AppDeps } from '../../shared/deps.js';
 import type { OpenedConversation, RoutingHooks } from '../../shared/routing-hooks.js';
-import { conversationReassignedEvent } from '../live/live-events.js';
+import { conversationReassignedEvent } from '../../events/live-events.js';
 import { ROUTING_BATCH, RoutingRepository, teamsWithWorkAnywhere } from './routing.repository.js';
 
 interface Run {

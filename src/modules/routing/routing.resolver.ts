@@ -3,27 +3,20 @@ import type { RequestContext } from '../../graphql/context.js';
 import { Conversation } from '../conversations/conversation.type.js';
 import { PhoneNumber } from '../phone-numbers/phone-number.type.js';
 import { Team } from '../teams/team.type.js';
-import { TeamsRepository } from '../teams/teams.repository.js';
-import { TeamsService } from '../teams/teams.service.js';
 import type { TeamRow } from '../teams/teams.schema.js';
 import { Role } from '../users/role.js';
 import { User } from '../users/user.type.js';
 import { Availability } from './availability.js';
-import { PresenceRepository } from './presence.repository.js';
-import { RoutingService } from './routing.service.js';
+import { availabilityLoader, teamLoader, userTeamsLoader } from '../../graphql/loaders.js';
 
 registerEnumType(Availability, { name: 'Availability' });
-
-function teamLoader(ctx: RequestContext) {
-  return ctx.byId('teams.byId', (ids) => new TeamsRepository(ctx.deps.db, ctx.scope().tenantId).findByIds(ids));
-}
 
 @Resolver()
 export class RoutingResolver {
   @Authorized()
   @Mutation(() => User, { description: 'For oneself. Only ONLINE agents receive conversations by automatic assignment.' })
   setAvailability(@Arg('availability', () => Availability) availability: Availability, @Ctx() ctx: RequestContext): Promise<User> {
-    return new RoutingService(ctx.scope()).setAvailability(availability);
+    return ctx.tenant().routingService.setAvailability(availability);
   }
 
   @Authorized()
@@ -34,7 +27,7 @@ export class RoutingResolver {
     @Arg('assigneeId', () => ID, { nullable: true }) assigneeId: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<Conversation> {
-    return new RoutingService(ctx.scope()).transfer(conversationId, teamId ?? null, assigneeId ?? null);
+    return ctx.tenant().routingService.transfer(conversationId, teamId ?? null, assigneeId ?? null);
   }
 
   @Authorized(Role.ADMIN)
@@ -46,32 +39,20 @@ export class RoutingResolver {
     @Arg('moveConversationsTo', () => ID, { nullable: true }) moveConversationsTo: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<boolean> {
-    return new RoutingService(ctx.scope()).deleteTeam(id, moveConversationsTo ?? null);
+    return ctx.tenant().routingService.deleteTeam(id, moveConversationsTo ?? null);
   }
 }
 
 @Resolver(() => User)
 export class UserRoutingResolver {
   @FieldResolver(() => Availability, { description: 'Only ONLINE agents receive conversations by automatic assignment.' })
-  async availability(@Root() user: User, @Ctx() ctx: RequestContext): Promise<Availability> {
-    const row = await ctx
-      .loader<string, Availability>('users.availability', async (ids) => {
-        const rows = await new PresenceRepository(ctx.deps.db, ctx.scope().tenantId).findByUserIds(ids);
-        const byUser = new Map(rows.map((r) => [r.userId, r.availability as Availability]));
-        return ids.map((id) => byUser.get(id) ?? Availability.OFFLINE);
-      })
-      .load(user.id);
-    return row;
+  availability(@Root() user: User, @Ctx() ctx: RequestContext): Promise<Availability> {
+    return availabilityLoader(ctx).load(user.id);
   }
 
   @FieldResolver(() => [Team])
   teams(@Root() user: User, @Ctx() ctx: RequestContext): Promise<TeamRow[]> {
-    return ctx
-      .loader<string, TeamRow[]>('users.teams', async (userIds) => {
-        const rows = await new TeamsService(ctx.scope()).teamsOf(userIds);
-        return userIds.map((id) => rows.filter((r) => r.userId === id).map((r) => r.team));
-      })
-      .load(user.id);
+    return userTeamsLoader(ctx).load(user.id);
   }
 }
 

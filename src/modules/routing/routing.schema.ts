@@ -1,4 +1,4 @@
-import { pgEnum, pgTable, primaryKey, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, pgEnum, pgTable, primaryKey, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 import { users } from '../users/users.schema.js';
 import { Availability } from './availability.js';
@@ -16,9 +16,7 @@ export const agentPresence = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull(),
     availability: availabilityEnum('availability').notNull().default(Availability.OFFLINE),
     /**
      * Last proof of an open WebSocket on some instance (heartbeats, and the close of the last one).
@@ -27,7 +25,10 @@ export const agentPresence = pgTable(
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true, mode: 'date' }),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId] }),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id], name: 'agent_presence_user_fk' }).onDelete('cascade'),
+  ],
 );
 
 export type AgentPresenceRow = typeof agentPresence.$inferSelect;

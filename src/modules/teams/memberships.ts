@@ -1,4 +1,5 @@
-import type { AppDeps } from '../../shared/deps.js';
+import type { Db } from '../../db/client.js';
+import type { EventBus } from '../../events/event-bus.js';
 import { TeamsRepository } from './teams.repository.js';
 
 const MAX_TENANTS = 2000;
@@ -9,11 +10,14 @@ const MAX_TENANTS = 2000;
  * not cost a query per subscriber. Any change to a tenant's teams publishes `teamsChanged`, which
  * reaches every instance and drops that tenant's entry.
  */
-class MembershipCache {
+export class MembershipCache {
   private readonly byTenant = new Map<string, Promise<Map<string, Set<string>>>>();
 
-  constructor(private readonly deps: AppDeps) {
-    deps.events.onDeliver((event) => {
+  constructor(
+    private readonly db: Db,
+    events: EventBus,
+  ) {
+    events.onDeliver((event) => {
       if (event.type === 'teamsChanged') this.byTenant.delete(event.tenantId);
     });
   }
@@ -22,7 +26,7 @@ class MembershipCache {
     let entry = this.byTenant.get(tenantId);
     if (!entry) {
       if (this.byTenant.size >= MAX_TENANTS) this.byTenant.delete(this.byTenant.keys().next().value!);
-      entry = new TeamsRepository(this.deps.db, tenantId).memberships();
+      entry = new TeamsRepository(this.db, tenantId).memberships();
       // A failed load is not kept: the next event tries again.
       entry.catch(() => this.byTenant.delete(tenantId));
       this.byTenant.set(tenantId, entry);
@@ -34,12 +38,4 @@ class MembershipCache {
   invalidate(tenantId: string): void {
     this.byTenant.delete(tenantId);
   }
-}
-
-const caches = new WeakMap<AppDeps, MembershipCache>();
-
-export function membershipsFor(deps: AppDeps): MembershipCache {
-  let cache = caches.get(deps);
-  if (!cache) caches.set(deps, (cache = new MembershipCache(deps)));
-  return cache;
 }

@@ -5,20 +5,20 @@ import { User } from '../users/user.type.js';
 import type { UserRow } from '../users/users.schema.js';
 import { CreateTeamInput, UpdateTeamInput } from './team.input.js';
 import { Team } from './team.type.js';
-import { TeamsService } from './teams.service.js';
+import { teamMembersLoader } from '../../graphql/loaders.js';
 
 @Resolver(() => Team)
 export class TeamResolver {
   @Authorized()
   @Query(() => [Team], { description: "The tenant's teams, by name." })
   teams(@Ctx() ctx: RequestContext): Promise<Team[]> {
-    return new TeamsService(ctx.scope()).list();
+    return ctx.tenant().teamsService.list();
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Team)
   createTeam(@Arg('input', () => CreateTeamInput) input: CreateTeamInput, @Ctx() ctx: RequestContext): Promise<Team> {
-    return new TeamsService(ctx.scope()).create(input);
+    return ctx.tenant().teamsService.create(input);
   }
 
   @Authorized(Role.ADMIN)
@@ -28,16 +28,11 @@ export class TeamResolver {
     @Arg('input', () => UpdateTeamInput) input: UpdateTeamInput,
     @Ctx() ctx: RequestContext,
   ): Promise<Team> {
-    return new TeamsService(ctx.scope()).update(id, input);
+    return ctx.tenant().teamsService.update(id, input);
   }
 
   @FieldResolver(() => [User])
   members(@Root() team: Team, @Ctx() ctx: RequestContext): Promise<UserRow[]> {
-    return ctx
-      .loader<string, UserRow[]>('team.members', async (teamIds) => {
-        const rows = await new TeamsService(ctx.scope()).membersOf(teamIds);
-        return teamIds.map((id) => rows.filter((r) => r.teamId === id).map((r) => r.user));
-      })
-      .load(team.id);
+    return teamMembersLoader(ctx).load(team.id);
   }
 }

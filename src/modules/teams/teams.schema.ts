@@ -33,9 +33,7 @@ export const teamMembers = pgTable(
   {
     tenantId: uuid('tenant_id').notNull(),
     teamId: uuid('team_id').notNull(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull(),
     /** When automatic assignment last gave this member a conversation of this team (round robin turn, least-busy ties). */
     lastAssignedAt: timestamp('last_assigned_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -43,6 +41,7 @@ export const teamMembers = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.teamId, t.userId] }),
     foreignKey({ columns: [t.tenantId, t.teamId], foreignColumns: [teams.tenantId, teams.id], name: 'team_members_team_fk' }).onDelete('cascade'),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id], name: 'team_members_user_fk' }).onDelete('cascade'),
     // "Which teams is this user in": the visibility rule and User.teams.
     index('team_members_tenant_user_idx').on(t.tenantId, t.userId),
   ],

@@ -1,11 +1,9 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { badInput, conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
-import { teamsChangedEvent } from '../live/live-events.js';
-import { Role } from '../users/role.js';
+import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { teamsChangedEvent } from '../../events/live-events.js';
 import { requireName } from '../users/user-input.js';
 import type { UserRow } from '../users/users.schema.js';
 import { AssignmentStrategy } from './assignment-strategy.js';
-import { membershipsFor } from './memberships.js';
 import { TeamsRepository, type TeamValues } from './teams.repository.js';
 import type { TeamRow } from './teams.schema.js';
 
@@ -47,7 +45,6 @@ export class TeamsService {
   }
 
   async create(input: CreateTeamArgs): Promise<TeamRow> {
-    this.assertAdmin();
     const values: TeamValues = {
       name: requireName(input.name, 'name', MAX_TEAM_NAME),
       strategy: input.strategy ?? AssignmentStrategy.ROUND_ROBIN,
@@ -68,7 +65,6 @@ export class TeamsService {
   }
 
   async update(id: string, input: UpdateTeamArgs): Promise<TeamRow> {
-    this.assertAdmin();
     const values: Partial<TeamValues> = {};
     if (input.name !== undefined) values.name = requireName(input.name ?? '', 'name', MAX_TEAM_NAME);
     if (input.strategy !== undefined) {
@@ -104,12 +100,8 @@ export class TeamsService {
 
   /** Memberships changed: this instance forgets them at once, the others when the event arrives. */
   changed(teamId: string): void {
-    membershipsFor(this.scope.deps).invalidate(this.scope.tenantId);
+    this.scope.deps.memberships.invalidate(this.scope.tenantId);
     this.scope.deps.events.publish(teamsChangedEvent(this.scope.tenantId, teamId));
-  }
-
-  private assertAdmin(): void {
-    if (this.scope.user.role !== Role.ADMIN) throw forbidden('Only admins can manage teams');
   }
 
   /** Users of this tenant, deduplicated; another tenant's id is as absent as a made-up one. */
