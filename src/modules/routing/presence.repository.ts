@@ -1,10 +1,10 @@
-import { sql } from 'drizzle-orm';
-import { rowsOf, type Db } from '../../db/client.js';
+import { and, eq, inArray, lt, ne, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { columnList } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
+import { users } from '../users/users.schema.js';
 import { Availability } from './availability.js';
-import type { AgentPresenceRow } from './routing.schema.js';
-import { agentPresence } from './routing.schema.js';
-import { and, eq, inArray } from 'drizzle-orm';
+import { agentPresence, type AgentPresenceRow } from './routing.schema.js';
 
 export class PresenceRepository extends TenantRepository {
   /**
@@ -37,15 +37,16 @@ export class PresenceRepository extends TenantRepository {
 }
 
 /** Users with an open socket on this instance were seen now (one statement for all of them). */
-export async function recordSeen(db: Db, users: ReadonlyArray<{ tenantId: string; userId: string }>): Promise<void> {
-  if (users.length === 0) return;
-  const tenantIds = `{${users.map((u) => u.tenantId).join(',')}}`;
-  const userIds = `{${users.map((u) => u.userId).join(',')}}`;
+export async function recordSeen(db: Db, seen: ReadonlyArray<{ tenantId: string; userId: string }>): Promise<void> {
+  if (seen.length === 0) return;
+  const tenantIds = `{${seen.map((u) => u.tenantId).join(',')}}`;
+  const userIds = `{${seen.map((u) => u.userId).join(',')}}`;
   await db.execute(sql`
-    insert into agent_presence (tenant_id, user_id, last_seen_at)
-    select tenant_id, user_id, now() from unnest(${tenantIds}::uuid[], ${userIds}::uuid[]) as s(tenant_id, user_id)
-    where exists (select 1 from users u where u.id = s.user_id and u.tenant_id = s.tenant_id)
-    on conflict (tenant_id, user_id) do update set last_seen_at = now()`);
+    insert into ${agentPresence} (${columnList(agentPresence.tenantId, agentPresence.userId, agentPresence.lastSeenAt)})
+    select s.tenant_id, s.user_id, now() from unnest(${tenantIds}::uuid[], ${userIds}::uuid[]) as s(tenant_id, user_id)
+    where exists (select 1 from ${users} where ${users.id} = s.user_id and ${users.tenantId} = s.tenant_id)
+    on conflict (${columnList(agentPresence.tenantId, agentPresence.userId)})
+      do update set ${sql.identifier(agentPresence.lastSeenAt.name)} = now()`);
 }
 
 /**
@@ -53,10 +54,14 @@ export async function recordSeen(db: Db, users: ReadonlyArray<{ tenantId: string
  * assigned). One statement: with several instances sweeping, each change is reported by one.
  */
 export async function expirePresence(db: Db, offlineAfterSeconds: number): Promise<Array<{ tenantId: string; userId: string }>> {
-  return rowsOf<{ tenantId: string; userId: string }>(
-    await db.execute(sql`
-      update agent_presence set availability = ${Availability.OFFLINE}, updated_at = now()
-      where availability <> ${Availability.OFFLINE} and last_seen_at < now() - make_interval(secs => ${offlineAfterSeconds})
-      returning tenant_id as "tenantId", user_id as "userId"`),
-  );
+  return db
+    .update(agentPresence)
+    .set({ availability: Availability.OFFLINE, updatedAt: sql`now()` })
+    .where(
+      and(
+        ne(agentPresence.availability, Availability.OFFLINE),
+        lt(agentPresence.lastSeenAt, sql`now() - make_interval(secs => ${offlineAfterSeconds})`),
+      ),
+    )
+    .returning({ tenantId: agentPresence.tenantId, userId: agentPresence.userId });
 }

@@ -1,7 +1,14 @@
-import { sql } from 'drizzle-orm';
-import { rowsOf, type Db } from '../../db/client.js';
+import { and, asc, eq, getTableName, inArray, isNotNull, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
+import type { Db } from '../../db/client.js';
+import { literal } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
+import { ConversationStatus } from '../conversations/conversation-status.js';
+import { conversations } from '../conversations/conversations.schema.js';
 import { AssignmentStrategy } from '../teams/assignment-strategy.js';
+import { teamMembers, teams } from '../teams/teams.schema.js';
+import { Availability } from './availability.js';
+import { agentPresence } from './routing.schema.js';
 import { pickAssignee, type Candidate } from './strategy.js';
 
 export interface Assignment {
@@ -14,6 +21,33 @@ export const ROUTING_BATCH = 200;
 
 /** A Postgres array literal of uuids (ids come from our own rows, never from clients). */
 const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
+
+/**
+ * The same thread's earlier conversation (a reopened one's previous assignee), in a subquery of a
+ * one-table select, where drizzle leaves column names unqualified: qualified by hand here.
+ */
+const PREVIOUS = 'previous';
+const p = (column: PgColumn) => sql`${sql.identifier(PREVIOUS)}.${sql.identifier(column.name)}`;
+const c = (column: PgColumn) => sql`${sql.identifier(getTableName(conversations))}.${sql.identifier(column.name)}`;
+
+/** Live (OPEN or PENDING), unassigned, in a team, and not held: waiting in its team's queue. */
+function waitingInQueue(): SQL {
+  return and(
+    isNotNull(conversations.teamId),
+    isNull(conversations.assigneeId),
+    ne(conversations.status, ConversationStatus.RESOLVED),
+    or(isNull(conversations.routeAfter), lte(conversations.routeAfter, sql`now()`)),
+  )!;
+}
+
+/** The conversation's team has automatic assignment and at least one ONLINE member. */
+function routableTeam(): SQL {
+  return sql`${teams.strategy} <> ${literal(AssignmentStrategy.MANUAL)} and exists (
+    select 1 from ${teamMembers} join ${agentPresence}
+      on ${agentPresence.tenantId} = ${teamMembers.tenantId} and ${agentPresence.userId} = ${teamMembers.userId}
+    where ${teamMembers.tenantId} = ${conversations.tenantId} and ${teamMembers.teamId} = ${conversations.teamId}
+      and ${agentPresence.availability} = ${literal(Availability.ONLINE)})`;
+}
 
 /**
  * Automatic assignment, in the database. One pass over one team's queue is one transaction that
@@ -30,58 +64,65 @@ export class RoutingRepository extends TenantRepository {
   async routeTeam(teamId: string): Promise<Assignment[]> {
     const t = this.tenantId;
     return this.db.transaction(async (tx) => {
-      const [team] = rowsOf<{ strategy: AssignmentStrategy; capacity: number | null }>(
-        await tx.execute(sql`
-          select strategy, agent_capacity as capacity from teams
-          where tenant_id = ${t}::uuid and id = ${teamId}::uuid for update`),
-      );
+      const [team] = await tx
+        .select({ strategy: teams.strategy, capacity: teams.agentCapacity })
+        .from(teams)
+        .where(and(eq(teams.tenantId, t), eq(teams.id, teamId)))
+        .for('update');
       if (!team || team.strategy === AssignmentStrategy.MANUAL) return [];
 
-      const members = rowsOf<{ userId: string; lastAssignedAt: string | null }>(
-        await tx.execute(sql`
-          select p.user_id as "userId", to_char(m.last_assigned_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as "lastAssignedAt"
-          from team_members m
-          join agent_presence p on p.tenant_id = m.tenant_id and p.user_id = m.user_id
-          where m.tenant_id = ${t}::uuid and m.team_id = ${teamId}::uuid and p.availability = 'ONLINE'
-          order by p.user_id
-          for update of p`),
-      );
+      const members = await tx
+        .select({
+          userId: agentPresence.userId,
+          // Fixed-width UTC text sorts in time order; never assigned (null → '') sorts first.
+          lastAssignedAt: sql<string | null>`to_char(${teamMembers.lastAssignedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`,
+        })
+        .from(teamMembers)
+        .innerJoin(agentPresence, and(eq(agentPresence.tenantId, teamMembers.tenantId), eq(agentPresence.userId, teamMembers.userId)))
+        .where(and(eq(teamMembers.tenantId, t), eq(teamMembers.teamId, teamId), eq(agentPresence.availability, Availability.ONLINE)))
+        .orderBy(asc(agentPresence.userId))
+        .for('update', { of: agentPresence });
       if (members.length === 0) return [];
 
       const loads = new Map(
-        rowsOf<{ userId: string; load: number }>(
-          await tx.execute(sql`
-            select assignee_id as "userId", count(*)::int as load from conversations
-            where tenant_id = ${t}::uuid and assignee_id = any(${uuidArray(members.map((m) => m.userId))}::uuid[])
-              and status <> 'RESOLVED'
-            group by assignee_id`),
+        (
+          await tx
+            .select({ userId: conversations.assigneeId, load: sql<number>`count(*)::int` })
+            .from(conversations)
+            .where(
+              and(
+                eq(conversations.tenantId, t),
+                inArray(conversations.assigneeId, members.map((m) => m.userId)),
+                ne(conversations.status, ConversationStatus.RESOLVED),
+              ),
+            )
+            .groupBy(conversations.assigneeId)
         ).map((r) => [r.userId, Number(r.load)]),
       );
       const capacity = team.capacity ?? Number.POSITIVE_INFINITY;
       const candidates: Candidate[] = members.map((m) => ({
         userId: m.userId,
         load: loads.get(m.userId) ?? 0,
-        // Fixed-width UTC text sorts in time order; never assigned (empty) sorts first.
         turn: m.lastAssignedAt ?? '',
       }));
       const spare = candidates.reduce((sum, c) => sum + Math.max(0, capacity - c.load), 0);
       if (spare <= 0) return [];
 
-      const waiting = rowsOf<{ id: string; previousAssigneeId: string | null }>(
-        await tx.execute(sql`
-          select c.id, (
-            select p.assignee_id from conversations p
-            where p.tenant_id = c.tenant_id and p.phone_number_id = c.phone_number_id and p.contact_id = c.contact_id
-              and p.status = 'RESOLVED' and p.created_at < c.created_at
-            order by p.created_at desc limit 1
-          ) as "previousAssigneeId"
-          from conversations c
-          where c.tenant_id = ${t}::uuid and c.team_id = ${teamId}::uuid and c.assignee_id is null
-            and c.status <> 'RESOLVED' and (c.route_after is null or c.route_after <= now())
-          order by c.queued_at, c.id
-          limit ${Math.min(spare, ROUTING_BATCH)}
-          for update of c skip locked`),
-      );
+      const waiting = await tx
+        .select({
+          id: conversations.id,
+          previousAssigneeId: sql<string | null>`(
+            select ${p(conversations.assigneeId)} from ${conversations} ${sql.identifier(PREVIOUS)}
+            where ${p(conversations.tenantId)} = ${c(conversations.tenantId)} and ${p(conversations.phoneNumberId)} = ${c(conversations.phoneNumberId)}
+              and ${p(conversations.contactId)} = ${c(conversations.contactId)}
+              and ${p(conversations.status)} = ${literal(ConversationStatus.RESOLVED)} and ${p(conversations.createdAt)} < ${c(conversations.createdAt)}
+            order by ${p(conversations.createdAt)} desc limit 1)`,
+        })
+        .from(conversations)
+        .where(and(eq(conversations.tenantId, t), eq(conversations.teamId, teamId), waitingInQueue()))
+        .orderBy(asc(conversations.queuedAt), asc(conversations.id))
+        .limit(Math.min(spare, ROUTING_BATCH))
+        .for('update', { of: conversations, skipLocked: true });
 
       const assignments: Assignment[] = [];
       for (const conversation of waiting) {
@@ -96,71 +137,74 @@ export class RoutingRepository extends TenantRepository {
       const conversationIds = uuidArray(assignments.map((a) => a.conversationId));
       const assigneeIds = uuidArray(assignments.map((a) => a.assigneeId));
       await tx.execute(sql`
-        update conversations c set assignee_id = v.assignee_id, updated_at = now()
+        update ${conversations} set ${sql.identifier(conversations.assigneeId.name)} = v.assignee_id,
+          ${sql.identifier(conversations.updatedAt.name)} = now()
         from unnest(${conversationIds}::uuid[], ${assigneeIds}::uuid[]) as v(id, assignee_id)
-        where c.tenant_id = ${t}::uuid and c.id = v.id and c.assignee_id is null`);
+        where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = v.id and ${conversations.assigneeId} is null`);
       // The turn: each member's last assignment of this pass, in pass order, after every earlier
       // pass. statement_timestamp() is one value for the whole statement (clock_timestamp(), even
       // in a subquery, was read per row and scrambled the order), taken now, after the locks.
       await tx.execute(sql`
-        update team_members m set last_assigned_at = statement_timestamp() + v.ord * interval '1 microsecond'
+        update ${teamMembers} set ${sql.identifier(teamMembers.lastAssignedAt.name)} = statement_timestamp() + v.ord * interval '1 microsecond'
         from (
           select assignee_id, max(ord) as ord
           from unnest(${assigneeIds}::uuid[]) with ordinality as a(assignee_id, ord)
           group by assignee_id
         ) v
-        where m.tenant_id = ${t}::uuid and m.team_id = ${teamId}::uuid and m.user_id = v.assignee_id`);
+        where ${teamMembers.tenantId} = ${t}::uuid and ${teamMembers.teamId} = ${teamId}::uuid and ${teamMembers.userId} = v.assignee_id`);
       return assignments;
     });
   }
 
   /** Teams of this tenant (or just `teamId`) with routable waiting conversations and an ONLINE member. */
   async teamsWithWork(teamId?: string | null): Promise<string[]> {
-    const rows = rowsOf<{ teamId: string }>(
-      await this.db.execute(sql`
-        select distinct c.team_id as "teamId" from conversations c
-        join teams t on t.tenant_id = c.tenant_id and t.id = c.team_id and t.strategy <> 'MANUAL'
-        where c.tenant_id = ${this.tenantId}::uuid and c.team_id is not null and c.assignee_id is null
-          and c.status <> 'RESOLVED' and (c.route_after is null or c.route_after <= now())
-          ${teamId ? sql`and c.team_id = ${teamId}::uuid` : sql``}
-          and exists (
-            select 1 from team_members m join agent_presence p on p.tenant_id = m.tenant_id and p.user_id = m.user_id
-            where m.tenant_id = c.tenant_id and m.team_id = c.team_id and p.availability = 'ONLINE')`),
-    );
-    return rows.map((r) => r.teamId);
+    const rows = await this.db
+      .selectDistinct({ teamId: conversations.teamId })
+      .from(conversations)
+      .innerJoin(teams, and(eq(teams.tenantId, conversations.tenantId), eq(teams.id, conversations.teamId)))
+      .where(
+        and(
+          eq(conversations.tenantId, this.tenantId),
+          teamId ? eq(conversations.teamId, teamId) : undefined,
+          waitingInQueue(),
+          routableTeam(),
+        ),
+      );
+    return rows.map((r) => r.teamId!);
   }
 
   /** Holds automatic assignment of one conversation until `until` (a beforeRouting guard's answer). */
   async holdUntil(conversationId: string, until: Date): Promise<void> {
-    await this.db.execute(sql`
-      update conversations set route_after = ${until.toISOString()}::timestamptz
-      where tenant_id = ${this.tenantId}::uuid and id = ${conversationId}::uuid`);
+    await this.db
+      .update(conversations)
+      .set({ routeAfter: until })
+      .where(this.scoped(conversations, eq(conversations.id, conversationId)));
   }
 
   /** Whether an opened conversation is still waiting for an agent of an automatic team (onQueued). */
   async stillQueued(conversationId: string): Promise<boolean> {
-    const [row] = rowsOf<{ queued: boolean }>(
-      await this.db.execute(sql`
-        select (c.assignee_id is null and c.status <> 'RESOLVED' and t.strategy <> 'MANUAL'
-          and (c.route_after is null or c.route_after <= now())) as queued
-        from conversations c join teams t on t.tenant_id = c.tenant_id and t.id = c.team_id
-        where c.tenant_id = ${this.tenantId}::uuid and c.id = ${conversationId}::uuid`),
-    );
-    return row?.queued === true;
+    const [row] = await this.db
+      .select({ id: conversations.id })
+      .from(conversations)
+      .innerJoin(teams, and(eq(teams.tenantId, conversations.tenantId), eq(teams.id, conversations.teamId)))
+      .where(
+        and(
+          this.scoped(conversations, eq(conversations.id, conversationId), waitingInQueue()),
+          ne(teams.strategy, AssignmentStrategy.MANUAL),
+        ),
+      );
+    return row !== undefined;
   }
 }
 
 /** Every tenant's teams with routable work (the sweep, across tenants: a system job). */
 export async function teamsWithWorkAnywhere(db: Db, limit = 1000): Promise<Array<{ tenantId: string; teamId: string }>> {
-  return rowsOf<{ tenantId: string; teamId: string }>(
-    await db.execute(sql`
-      select distinct c.tenant_id as "tenantId", c.team_id as "teamId" from conversations c
-      join teams t on t.tenant_id = c.tenant_id and t.id = c.team_id and t.strategy <> 'MANUAL'
-      where c.team_id is not null and c.assignee_id is null and c.status <> 'RESOLVED'
-        and (c.route_after is null or c.route_after <= now())
-        and exists (
-          select 1 from team_members m join agent_presence p on p.tenant_id = m.tenant_id and p.user_id = m.user_id
-          where m.tenant_id = c.tenant_id and m.team_id = c.team_id and p.availability = 'ONLINE')
-      limit ${limit}`),
-  );
+  const rows = await db
+    .selectDistinct({ tenantId: conversations.tenantId, teamId: conversations.teamId })
+    .from(conversations)
+    .innerJoin(teams, and(eq(teams.tenantId, conversations.tenantId), eq(teams.id, conversations.teamId)))
+    .where(and(waitingInQueue(), routableTeam()))
+    .limit(limit);
+  return rows.map((r) => ({ tenantId: r.tenantId, teamId: r.teamId! }));
 }
+
