@@ -1,3 +1,5 @@
+import { decodeBatch, encodeBatches } from '../../src/events/wire.js';
+import { conversationReassignedEvent, conversationRemovedEvent, previousHolderOf, teamsChangedEvent, userUpdatedEvent } from '../../src/events/live-events.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pickAssignee, type Candidate } from '../../src/modules/routing/strategy.js';
@@ -54,5 +56,23 @@ describe('routing strategies', () => {
         }
       }),
     );
+  });
+});
+
+describe('routing events on the wire between instances', () => {
+  it('carry their type and extra (previous holder, addressee) through a NOTIFY-sized batch', () => {
+    const tenantId = '11111111-1111-4111-8111-111111111111';
+    const id = '22222222-2222-4222-8222-222222222222';
+    const events = [
+      conversationReassignedEvent({ id, tenantId }, { teamId: null, assigneeId: id }),
+      conversationRemovedEvent({ id, tenantId }, id),
+      conversationRemovedEvent({ id, tenantId }),
+      userUpdatedEvent({ id, tenantId }),
+      teamsChangedEvent(tenantId, id),
+    ];
+    const decoded = encodeBatches(events, 7999).flatMap(decodeBatch);
+    expect(decoded).toEqual(events);
+    expect(previousHolderOf(decoded[0]!)).toEqual({ teamId: null, assigneeId: id });
+    expect(previousHolderOf(decoded[3]!)).toBeNull();
   });
 });
