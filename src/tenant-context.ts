@@ -13,6 +13,10 @@ import { UsersService } from './modules/users/users.service.js';
 import { UnroutedMessagesRepository } from './modules/unrouted/unrouted.repository.js';
 import { UnroutedMessagesService } from './modules/unrouted/unrouted.service.js';
 import { SessionsRepository } from './modules/users/sessions.repository.js';
+import { TeamsRepository } from './modules/teams/teams.repository.js';
+import { TeamsService } from './modules/teams/teams.service.js';
+import { PresenceRepository } from './modules/routing/presence.repository.js';
+import { RoutingService } from './modules/routing/routing.service.js';
 import type { AppDeps, AuthUser, TenantScope } from './shared/deps.js';
 import { unauthenticated } from './shared/errors.js';
 
@@ -71,6 +75,12 @@ export class TenantContext {
   get users(): UsersRepository {
     return this.once('users', () => new UsersRepository(this.deps.db, this.tenantId));
   }
+  get teams(): TeamsRepository {
+    return this.once('teams', () => new TeamsRepository(this.deps.db, this.tenantId));
+  }
+  get presence(): PresenceRepository {
+    return this.once('presence', () => new PresenceRepository(this.deps.db, this.tenantId));
+  }
 
   // Services, acting for the caller.
   get conversationsService(): ConversationsService {
@@ -90,6 +100,12 @@ export class TenantContext {
   }
   get usersService(): UsersService {
     return this.once('usersService', () => new UsersService(this.scope));
+  }
+  get teamsService(): TeamsService {
+    return this.once('teamsService', () => new TeamsService(this.scope));
+  }
+  get routingService(): RoutingService {
+    return this.once('routingService', () => new RoutingService(this.scope));
   }
 
   private once<T>(name: string, build: () => T): T {

@@ -9,5 +9,24 @@ import { MessageMediaResolver } from '../modules/media/message-media.resolver.js
 import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
 import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
 
-/** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ConversationMessagesResolver, TwilioAccountNumbersResolver, UnroutedMessageResolver];
+import { TeamResolver } from '../modules/teams/teams.resolver.js';
+import { ConversationTeamResolver, PhoneNumberTeamResolver, RoutingResolver, UserRoutingResolver } from '../modules/routing/routing.resolver.js';
+
+/** Every resolver class of the API; the schema is built from this list (one per line: branches add lines). */
+export const resolvers: NonEmptyArray<Function> = [
+  UserResolver,
+  ConversationResolver,
+  MessageResolver,
+  LiveResolver,
+  TwilioAccountResolver,
+  PhoneNumberResolver,
+  MessageMediaResolver,
+  ConversationMessagesResolver,
+  TwilioAccountNumbersResolver,
+  UnroutedMessageResolver,
+  TeamResolver,
+  RoutingResolver,
+  UserRoutingResolver,
+  PhoneNumberTeamResolver,
+  ConversationTeamResolver,
+];

@@ -170,7 +170,12 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
           if (open.size === 0 && socketsPerUser.get(auth.userId) === open) socketsPerUser.delete(auth.userId);
         });
         ctx.extra.auth = auth;
+        deps.presence.socketOpened(auth);
         return true;
+      },
+      // Presence: the agent's last socket closing starts the OFFLINE countdown.
+      onDisconnect: (ctx) => {
+        if (ctx.extra.auth) deps.presence.socketClosed(ctx.extra.auth);
       },
       onSubscribe: (ctx, _id, payload) => {
         // graphql-ws has already registered this one: more than the cap means one too many.

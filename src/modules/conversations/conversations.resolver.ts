@@ -18,8 +18,12 @@ export class ConversationResolver {
     @Arg('status', () => ConversationStatus, { nullable: true }) status: ConversationStatus | null,
     @Arg('assigneeId', () => ID, { nullable: true }) assigneeId: string | null,
     @Ctx() ctx: RequestContext,
+    // Routing filters: they combine with the visibility rule.
+    @Arg('teamId', () => ID, { nullable: true }) teamId: string | null,
+    @Arg('unassigned', () => Boolean, { nullable: true, description: 'true: no assignee; false: assigned.' }) unassigned: boolean | null,
+    @Arg('phoneNumberId', () => ID, { nullable: true }) phoneNumberId: string | null,
   ): Promise<ConversationConnection> {
-    return ctx.tenant().conversationsService.list({ first, after, status, assigneeId });
+    return ctx.tenant().conversationsService.list({ first, after, status, assigneeId, teamId, unassigned, phoneNumberId });
   }
 
   @Authorized()

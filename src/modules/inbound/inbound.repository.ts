@@ -17,6 +17,10 @@ import type { InboundSms } from './webhook-params.js';
 export interface IngestResult {
   messageId: string;
   conversationId: string;
+  /** The conversation's team (its number's when opened). */
+  teamId: string | null;
+  /** This message opened the conversation (first text, or a new one after RESOLVED). */
+  opened: boolean;
 }
 
 export interface StatusUpdate {
@@ -91,7 +95,7 @@ export class InboundRepository extends TenantRepository {
     const optOutParam = sql`${optOut}::boolean`;
     const result = await this.db.execute(sql`
       with number as (
-        select ${phoneNumbers.id} from ${phoneNumbers}
+        select ${phoneNumbers.id}, ${phoneNumbers.teamId} from ${phoneNumbers}
         where ${phoneNumbers.tenantId} = ${t}::uuid and ${phoneNumbers.twilioAccountId} = ${this.accountId}::uuid
           and ${phoneNumbers.e164} = ${sms.to}
           and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
@@ -113,15 +117,16 @@ export class InboundRepository extends TenantRepository {
         returning ${contacts.id}
       ),
       conversation as (
-        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId)})
-        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid
+        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId)})
+        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid, number.team_id
         from number, contact
         -- The predicate of conversations_live_uq, word for word.
         on conflict (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId)}) where status <> ${literal(ConversationStatus.RESOLVED)} do update set
           ${sql.identifier(conversations.unreadCount.name)} = ${conversations.unreadCount} + 1,
           ${setClauses(conversations, recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId)))},
           ${sql.identifier(conversations.updatedAt.name)} = now()
-        returning ${conversations.id}
+        -- xmax is 0 only on a row this statement inserted (not on the conflict's update): routing.
+        returning ${conversations.id}, ${conversations.teamId}, (xmax = 0) as opened
       ),
       message as (
         insert into ${messages} (${columnList(messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body, messages.media, messages.mediaDropped, messages.status, messages.twilioSid, messages.segments)})
@@ -130,7 +135,9 @@ export class InboundRepository extends TenantRepository {
         from conversation
         returning ${messages.id}, ${messages.conversationId}
       )
-      select id as "messageId", conversation_id as "conversationId" from message
+      select message.id as "messageId", message.conversation_id as "conversationId",
+        conversation.team_id as "teamId", conversation.opened as "opened"
+      from message, conversation
     `);
     const [row] = rowsOf<IngestResult>(result);
     return row ?? null;

@@ -71,13 +71,16 @@ export class InboundService {
       messageAddedEvent({ id: stored.messageId, tenantId, conversationId: stored.conversationId }),
       conversationUpdatedEvent({ id: stored.conversationId, tenantId }),
     );
+    // After the commit and without waiting: routing never delays Twilio's answer (the sweep
+    // routes it should this process die first).
+    if (stored.opened && stored.teamId) this.deps.routing.conversationOpened(tenantId, stored.conversationId, stored.teamId);
     // Debug: one line per message is the largest cost at thousands of webhooks/s (see /metrics).
     this.log.debug(
       { ...ctx, messageId: stored.messageId, conversationId: stored.conversationId, media: sms.media.length, mediaDropped: sms.mediaDropped },
       'inbound message stored',
     );
     if (sms.optChange) this.log.info({ ...ctx, optChange: sms.optChange }, 'contact opt-out changed');
-    return { kind: 'stored', ...stored };
+    return { kind: 'stored', messageId: stored.messageId, conversationId: stored.conversationId };
   }
 
   async receiveStatus(params: WebhookParams, messageIdFromUrl: string | null): Promise<StatusOutcome> {
