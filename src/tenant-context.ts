@@ -1,4 +1,12 @@
 import { ContactsRepository } from './modules/contacts/contacts.repository.js';
+import { ContactsService } from './modules/contacts/contacts.service.js';
+import { ContactUpdatesService } from './modules/conversations/contact-updates.service.js';
+import { ConversationLabelsRepository } from './modules/conversations/conversation-labels.repository.js';
+import { ConversationLabelsService } from './modules/conversations/conversation-labels.service.js';
+import { NotesRepository } from './modules/notes/notes.repository.js';
+import { NotesService } from './modules/notes/notes.service.js';
+import { QuickRepliesRepository } from './modules/quick-replies/quick-replies.repository.js';
+import { QuickRepliesService } from './modules/quick-replies/quick-replies.service.js';
 import { ConversationsRepository } from './modules/conversations/conversations.repository.js';
 import { ConversationsService } from './modules/conversations/conversations.service.js';
 import { MediaRepository } from './modules/media/media.repository.js';
@@ -80,6 +88,32 @@ export class TenantContext {
   }
   get presence(): PresenceRepository {
     return this.once('presence', () => new PresenceRepository(this.deps.db, this.tenantId));
+  }
+
+  // Inbox tools (issue 11).
+  get conversationLabels(): ConversationLabelsRepository {
+    return this.once('conversationLabels', () => new ConversationLabelsRepository(this.deps.db, this.tenantId));
+  }
+  get notes(): NotesRepository {
+    return this.once('notes', () => new NotesRepository(this.deps.db, this.tenantId));
+  }
+  get quickReplies(): QuickRepliesRepository {
+    return this.once('quickReplies', () => new QuickRepliesRepository(this.deps.db, this.tenantId));
+  }
+  get contactsService(): ContactsService {
+    return this.once('contactsService', () => new ContactsService(this.scope));
+  }
+  get contactUpdatesService(): ContactUpdatesService {
+    return this.once('contactUpdatesService', () => new ContactUpdatesService(this.scope));
+  }
+  get conversationLabelsService(): ConversationLabelsService {
+    return this.once('conversationLabelsService', () => new ConversationLabelsService(this.scope));
+  }
+  get notesService(): NotesService {
+    return this.once('notesService', () => new NotesService(this.scope));
+  }
+  get quickRepliesService(): QuickRepliesService {
+    return this.once('quickRepliesService', () => new QuickRepliesService(this.scope));
   }
 
   // Services, acting for the caller.

@@ -11,3 +11,5 @@ export * from '../modules/users/sessions.schema.js';
 export * from '../modules/unrouted/unrouted.schema.js';
 export * from '../modules/teams/teams.schema.js';
 export * from '../modules/routing/routing.schema.js';
+export * from '../modules/notes/notes.schema.js';
+export * from '../modules/quick-replies/quick-replies.schema.js';

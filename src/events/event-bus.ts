@@ -9,14 +9,17 @@ export type LiveEventType =
   | 'conversationRemoved'
   | 'userUpdated'
   /** A tenant's teams or their members changed: instances drop their cached memberships (visibility). */
-  | 'teamsChanged';
+  | 'teamsChanged'
+  /** A contact's name, block or opt-out changed. */
+  | 'contactUpdated';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {
   type: LiveEventType;
   tenantId: string;
-  /** The message id (message events), the conversation id (conversationUpdated), the user id (authChanged). */
+  /** The message id (message events), the conversation id (conversationUpdated), the user id (authChanged, userUpdated) or the contact id (contactUpdated). */
   id: string;
+  /** Empty for contact events. */
   conversationId: string;
   /**
    * conversationUpdated after an assignment or team change: who could see it before,

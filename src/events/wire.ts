@@ -13,6 +13,7 @@ const CODES: Record<LiveEventType, string> = {
   conversationRemoved: 'r',
   userUpdated: 'p',
   teamsChanged: 't',
+  contactUpdated: 'k',
 };
 const TYPES: Record<string, LiveEventType> = Object.fromEntries(Object.entries(CODES).map(([type, code]) => [code, type as LiveEventType]));
 

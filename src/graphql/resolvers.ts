@@ -11,6 +11,10 @@ import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.j
 
 import { TeamResolver } from '../modules/teams/teams.resolver.js';
 import { ConversationTeamResolver, PhoneNumberTeamResolver, RoutingResolver, UserRoutingResolver } from '../modules/routing/routing.resolver.js';
+import { ContactResolver } from '../modules/contacts/contacts.resolver.js';
+import { ContactConversationsResolver } from '../modules/conversations/contact-conversations.resolver.js';
+import { ConversationNotesResolver, NoteResolver } from '../modules/notes/notes.resolver.js';
+import { QuickReplyResolver } from '../modules/quick-replies/quick-replies.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list (one per line: branches add lines). */
 export const resolvers: NonEmptyArray<Function> = [
@@ -29,4 +33,9 @@ export const resolvers: NonEmptyArray<Function> = [
   UserRoutingResolver,
   PhoneNumberTeamResolver,
   ConversationTeamResolver,
+  ContactResolver,
+  ContactConversationsResolver,
+  NoteResolver,
+  ConversationNotesResolver,
+  QuickReplyResolver,
 ];

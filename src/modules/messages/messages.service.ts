@@ -29,6 +29,8 @@ export interface StartConversationArgs {
 const optedOut = () =>
   new DomainError(ErrorCode.CONTACT_OPTED_OUT, 'The contact texted STOP; nothing can be sent until they text START');
 
+const blocked = () => badInput('This contact is blocked; unblock them (updateContact) to text them', 'conversationId');
+
 /** Agents' replies: validated, written with their outbox job in one transaction, sent by the dispatcher. */
 export class MessagesService {
   private readonly messages: MessagesRepository;
@@ -61,6 +63,7 @@ export class MessagesService {
     ]);
     if (!contact || !number) throw new Error(`conversation ${conversation.id} points at a missing contact or number`);
     if (contact.optedOut) throw optedOut();
+    if (contact.blocked) throw blocked();
     assertCanSend(number);
 
     let message: MessageRow;
@@ -89,6 +92,7 @@ export class MessagesService {
     const { conversation, message } = await this.db.transaction(async (tx) => {
       const contact: ContactRow = await new ContactsRepository(tx, this.scope.tenantId).upsertByPhone(to);
       if (contact.optedOut) throw optedOut(); // rolls the whole transaction back
+      if (contact.blocked) throw blocked();
       const conversations = new ConversationsRepository(tx, this.scope.tenantId);
       // A conversation the agent starts is theirs, in the number's team (not routed to someone else).
       const conversation = await conversations.findOrOpen(number.id, contact.id, {
