@@ -8,6 +8,8 @@ import { TenantsRepository } from '../modules/tenants/tenants.repository.js';
 import type { TenantRow } from '../modules/tenants/tenants.schema.js';
 import type { TwilioAccountRow } from '../modules/twilio-accounts/twilio-accounts.schema.js';
 import type { UserRow } from '../modules/users/users.schema.js';
+import { Availability } from '../modules/routing/availability.js';
+import type { TeamRow } from '../modules/teams/teams.schema.js';
 import type { RequestContext } from './context.js';
 import type { KeysetCursor } from './pagination.js';
 
@@ -64,6 +66,35 @@ export function messagePageLoader(ctx: RequestContext, limit: number, before: Ke
       list.push(r);
     }
     return conversationIds.map((id) => byConversation.get(id) ?? []);
+  });
+}
+
+export function teamLoader(ctx: RequestContext): DataLoader<string, TeamRow | null> {
+  return ctx.byId('teams.byId', (ids) => ctx.tenant().teams.findByIds(ids));
+}
+
+/** Members of many teams, in one query (Team.members). */
+export function teamMembersLoader(ctx: RequestContext): DataLoader<string, UserRow[]> {
+  return ctx.loader<string, UserRow[]>('teams.members', async (teamIds) => {
+    const rows = await ctx.tenant().teams.membersOf(teamIds);
+    return teamIds.map((id) => rows.filter((r) => r.teamId === id).map((r) => r.user));
+  });
+}
+
+/** Teams of many users, in one query (User.teams). */
+export function userTeamsLoader(ctx: RequestContext): DataLoader<string, TeamRow[]> {
+  return ctx.loader<string, TeamRow[]>('users.teams', async (userIds) => {
+    const rows = await ctx.tenant().teams.teamsOf(userIds);
+    return userIds.map((id) => rows.filter((r) => r.userId === id).map((r) => r.team));
+  });
+}
+
+/** Availability of many users, in one query; no presence row means OFFLINE (User.availability). */
+export function availabilityLoader(ctx: RequestContext): DataLoader<string, Availability> {
+  return ctx.loader<string, Availability>('users.availability', async (userIds) => {
+    const rows = await ctx.tenant().presence.findByUserIds(userIds);
+    const byUser = new Map(rows.map((r) => [r.userId, r.availability as Availability]));
+    return userIds.map((id) => byUser.get(id) ?? Availability.OFFLINE);
   });
 }
 

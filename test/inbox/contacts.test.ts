@@ -1,3 +1,4 @@
+import { provisionOnFake } from '../helpers/twilio-setup.js';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contacts, messages } from '../../src/db/schema.js';
@@ -288,9 +289,11 @@ describe('blocked contacts', () => {
     const list = (Array.isArray(rows) ? rows : (rows as { rows: unknown[] }).rows) as Array<{ status: string; unread_count: number }>;
     expect(list).toEqual([{ status: 'RESOLVED', unread_count: 1 }]);
     // A second number of the same tenant: the blocked contact's first text there creates a RESOLVED conversation.
+    const secondNumber = randomUsNumber();
+    provisionOnFake(inbox.account.id, secondNumber);
     const second = await server.gql(
       `mutation($a: ID!, $p: String!) { addPhoneNumber(input: { twilioAccountId: $a, phoneNumber: $p }) { id e164 } }`,
-      { a: inbox.account.id, p: randomUsNumber() },
+      { a: inbox.account.id, p: secondNumber },
       inbox.tenant.token,
     );
     const number2 = second.data!.addPhoneNumber;

@@ -19,6 +19,10 @@ export class ConversationResolver {
     @Arg('status', () => ConversationStatus, { nullable: true }) status: ConversationStatus | null,
     @Arg('assigneeId', () => ID, { nullable: true }) assigneeId: string | null,
     @Ctx() ctx: RequestContext,
+    // Routing filters: they combine with the visibility rule.
+    @Arg('teamId', () => ID, { nullable: true }) teamId: string | null,
+    @Arg('unassigned', () => Boolean, { nullable: true, description: 'true: no assignee; false: assigned.' }) unassigned: boolean | null,
+    @Arg('phoneNumberId', () => ID, { nullable: true }) phoneNumberId: string | null,
     // Inbox tools (issue 11): label and search filters.
     @Arg('label', () => String, { nullable: true, description: 'Conversations carrying this label (case-insensitive).' }) label: string | null,
     @Arg('search', () => String, {
@@ -27,7 +31,7 @@ export class ConversationResolver {
     })
     search: string | null,
   ): Promise<ConversationConnection> {
-    return ctx.tenant().conversationsService.list({ first, after, status, assigneeId, label, search });
+    return ctx.tenant().conversationsService.list({ first, after, status, assigneeId, teamId, unassigned, phoneNumberId, label, search });
   }
 
   @Authorized()

@@ -17,6 +17,10 @@ import type { InboundSms } from './webhook-params.js';
 export interface IngestResult {
   messageId: string;
   conversationId: string;
+  /** The conversation's team (its number's when opened). */
+  teamId: string | null;
+  /** This message opened the conversation (first text, or a new one after RESOLVED). */
+  opened: boolean;
   contactId: string;
   /** The contact is blocked: the text was stored, nothing else may happen (no event, routing, automation). */
   contactBlocked: boolean;
@@ -99,7 +103,7 @@ export class InboundRepository extends TenantRepository {
     const optOutParam = sql`${optOut}::boolean`;
     const result = await this.db.execute(sql`
       with number as (
-        select ${phoneNumbers.id} from ${phoneNumbers}
+        select ${phoneNumbers.id}, ${phoneNumbers.teamId} from ${phoneNumbers}
         where ${phoneNumbers.tenantId} = ${t}::uuid and ${phoneNumbers.twilioAccountId} = ${this.accountId}::uuid
           and ${phoneNumbers.e164} = ${sms.to}
           and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
@@ -122,8 +126,8 @@ export class InboundRepository extends TenantRepository {
         returning ${contacts.id}, ${contacts.blocked}
       ),
       live_conversation as (
-        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId)})
-        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid
+        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId)})
+        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid, number.team_id
         from number, contact
         where not contact.blocked
         -- The predicate of conversations_live_uq, word for word.
@@ -131,7 +135,8 @@ export class InboundRepository extends TenantRepository {
           ${sql.identifier(conversations.unreadCount.name)} = ${conversations.unreadCount} + 1,
           ${setClauses(conversations, recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId)))},
           ${sql.identifier(conversations.updatedAt.name)} = now()
-        returning ${conversations.id}
+        -- xmax is 0 only on a row this statement inserted (not on the conflict's update): routing.
+        returning ${conversations.id}, ${conversations.teamId}, (xmax = 0) as opened
       ),
       -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
       -- conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
@@ -151,16 +156,16 @@ export class InboundRepository extends TenantRepository {
         returning ${conversations.id}
       ),
       blocked_opened as (
-        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId)})
-        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.RESOLVED)}, 0, now(), ${messageId}::uuid
+        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId)})
+        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.RESOLVED)}, 0, now(), ${messageId}::uuid, number.team_id
         from number, contact
         where contact.blocked and not exists (select 1 from blocked_latest)
         returning ${conversations.id}
       ),
       conversation as (
-        select id from live_conversation
-        union all select id from blocked_kept
-        union all select id from blocked_opened
+        select id, team_id, opened from live_conversation
+        union all select id, null::uuid, false from blocked_kept
+        union all select id, null::uuid, false from blocked_opened
       ),
       message as (
         insert into ${messages} (${columnList(messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body, messages.media, messages.mediaDropped, messages.status, messages.twilioSid, messages.segments)})
@@ -170,8 +175,9 @@ export class InboundRepository extends TenantRepository {
         returning ${messages.id}, ${messages.conversationId}
       )
       select message.id as "messageId", message.conversation_id as "conversationId",
+        conversation.team_id as "teamId", conversation.opened as "opened",
         contact.id as "contactId", contact.blocked as "contactBlocked"
-      from message, contact
+      from message, conversation, contact
     `);
     const [row] = rowsOf<IngestResult>(result);
     return row ?? null;

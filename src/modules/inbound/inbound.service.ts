@@ -8,6 +8,7 @@ import { isUuid } from '../../shared/ids.js';
 import type { WebhookAccount } from '../twilio-accounts/account-cache.js';
 import { contactUpdatedEvent, conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
 import { InboundRepository } from './inbound.repository.js';
+import { UnroutedMessagesRepository } from '../unrouted/unrouted.repository.js';
 import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';
 
 export type InboundOutcome =
@@ -59,7 +60,16 @@ export class InboundService {
       throw err;
     }
     if (!stored) {
-      this.log.warn({ ...ctx, to: sms.to }, 'inbound message to a number that is not an inbound number of this account: ignored');
+      // Signed by the account, so genuinely the tenant's: kept for its admins (unroutedMessages),
+      // never dropped (a number squatted elsewhere, removed, or not yet registered here).
+      await new UnroutedMessagesRepository(this.deps.db, tenantId).insert({
+        twilioAccountId: this.account.id,
+        fromAddress: sms.from,
+        toAddress: sms.to,
+        body: sms.body,
+        twilioSid: sms.messageSid,
+      });
+      this.log.warn({ ...ctx }, 'inbound message to a number that is not an inbound number of this account: kept as unrouted');
       return { kind: 'not-our-number' };
     }
     const { messageId, conversationId, contactId } = stored;
@@ -73,6 +83,9 @@ export class InboundService {
       // A keyword may have changed the opt-out state (a repeated STOP publishes a harmless repeat).
       ...(sms.optChange ? [contactUpdatedEvent({ id: contactId, tenantId })] : []),
     );
+    // After the commit and without waiting: routing never delays Twilio's answer (the sweep
+    // routes it should this process die first).
+    if (stored.opened && stored.teamId) this.deps.routing.conversationOpened(tenantId, stored.conversationId, stored.teamId);
     // Debug: one line per message is the largest cost at thousands of webhooks/s (see /metrics).
     this.log.debug(
       { ...ctx, messageId: stored.messageId, conversationId: stored.conversationId, media: sms.media.length, mediaDropped: sms.mediaDropped },
