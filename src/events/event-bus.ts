@@ -4,17 +4,22 @@ export type LiveEventType =
   | 'messageAdded'
   | 'messageUpdated'
   | 'conversationUpdated'
+  /** A user's session state changed (deactivated, role, revoked): instances drop cached auth and close sockets. */
+  | 'authChanged'
   | 'conversationRemoved'
   | 'userUpdated'
   /** A tenant's teams or their members changed: instances drop their cached memberships (visibility). */
-  | 'teamsChanged';
+  | 'teamsChanged'
+  /** A contact's name, block or opt-out changed. */
+  | 'contactUpdated';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {
   type: LiveEventType;
   tenantId: string;
-  /** The message id (message events) or the conversation id (conversationUpdated). */
+  /** The message id (message events), the conversation id (conversationUpdated), the user id (authChanged, userUpdated) or the contact id (contactUpdated). */
   id: string;
+  /** Empty for contact events. */
   conversationId: string;
   /**
    * conversationUpdated after an assignment or team change: who could see it before,
@@ -123,7 +128,8 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
  */
 export class EventBus {
   private readonly byTenant = new Map<string, Set<Subscriber>>();
-  private readonly listeners: Array<(event: LiveEvent) => void> = [];
+  /** In-process consumers of every tenant's events of one type (caches, socket supervisors). */
+  private readonly systemListeners = new Map<LiveEventType, Set<(event: LiveEvent) => void>>();
 
   constructor(
     private readonly transport: EventTransport,
@@ -154,10 +160,6 @@ export class EventBus {
     return subscriber;
   }
 
-  /** Internal listeners of every tenant's events delivered to this instance (e.g. cache invalidation). */
-  onDeliver(listener: (event: LiveEvent) => void): void {
-    this.listeners.push(listener);
-  }
 
   get subscriberCount(): number {
     let n = 0;
@@ -166,9 +168,26 @@ export class EventBus {
   }
 
 
+  /** Calls `listener` with every event of `type`, of every tenant, that reaches this instance. */
+  listen(type: LiveEventType, listener: (event: LiveEvent) => void): () => void {
+    let set = this.systemListeners.get(type);
+    if (!set) this.systemListeners.set(type, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
   private deliverLocally(events: LiveEvent[]): void {
     for (const event of events) {
-      for (const listener of this.listeners) listener(event);
+      const listeners = this.systemListeners.get(event.type);
+      if (listeners) {
+        for (const listener of listeners) {
+          try {
+            listener(event);
+          } catch (err) {
+            this.logger.error({ err, type: event.type }, 'live event listener failed');
+          }
+        }
+      }
       const set = this.byTenant.get(event.tenantId);
       if (!set) continue;
       for (const subscriber of set) if (subscriber.accepts(event)) subscriber.push(event);

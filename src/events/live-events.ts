@@ -52,3 +52,8 @@ export function userUpdatedEvent(user: { id: string; tenantId: string }): LiveEv
 export function teamsChangedEvent(tenantId: string, teamId: string): LiveEvent {
   return { type: 'teamsChanged', tenantId, id: teamId, conversationId: '' };
 }
+
+/** Name, block and opt-out changes of a contact (dashboards disable the composer of its conversations). */
+export function contactUpdatedEvent(contact: { id: string; tenantId: string }): LiveEvent {
+  return { type: 'contactUpdated', tenantId: contact.tenantId, id: contact.id, conversationId: '' };
+}

@@ -9,9 +9,11 @@ const CODES: Record<LiveEventType, string> = {
   messageAdded: 'a',
   messageUpdated: 'u',
   conversationUpdated: 'c',
+  authChanged: 's',
   conversationRemoved: 'r',
   userUpdated: 'p',
   teamsChanged: 't',
+  contactUpdated: 'k',
 };
 const TYPES: Record<string, LiveEventType> = Object.fromEntries(Object.entries(CODES).map(([type, code]) => [code, type as LiveEventType]));
 

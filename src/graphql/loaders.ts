@@ -1,6 +1,7 @@
 import type DataLoader from 'dataloader';
 import type { ContactRow } from '../modules/contacts/contacts.schema.js';
 import type { MessagePageRow } from '../modules/messages/messages.repository.js';
+import type { NotePageRow } from '../modules/notes/notes.repository.js';
 import type { MessageRow } from '../modules/messages/messages.schema.js';
 import type { PhoneNumberRow } from '../modules/phone-numbers/phone-numbers.schema.js';
 import { TenantsRepository } from '../modules/tenants/tenants.repository.js';
@@ -94,5 +95,28 @@ export function availabilityLoader(ctx: RequestContext): DataLoader<string, Avai
     const rows = await ctx.tenant().presence.findByUserIds(userIds);
     const byUser = new Map(rows.map((r) => [r.userId, r.availability as Availability]));
     return userIds.map((id) => byUser.get(id) ?? Availability.OFFLINE);
+  });
+}
+
+/** Labels of every conversation of a result, in one query. */
+export function labelsLoader(ctx: RequestContext): DataLoader<string, string[]> {
+  return ctx.loader<string, string[]>('conversationLabels.byConversation', async (conversationIds) => {
+    const byConversation = await ctx.tenant().conversationLabels.byConversation(conversationIds);
+    return conversationIds.map((id) => byConversation.get(id) ?? []);
+  });
+}
+
+/** Note pages (oldest first) of many conversations with the same (first, after), in one query. */
+export function notePageLoader(ctx: RequestContext, limit: number, after: KeysetCursor | null): DataLoader<string, NotePageRow[]> {
+  const name = `notes.page:${limit}:${after ? `${after.ts}|${after.id}` : ''}`;
+  return ctx.loader<string, NotePageRow[]>(name, async (conversationIds) => {
+    const rows = await ctx.tenant().notes.pages(conversationIds, limit, after);
+    const byConversation = new Map<string, NotePageRow[]>();
+    for (const r of rows) {
+      let list = byConversation.get(r.row.conversationId);
+      if (!list) byConversation.set(r.row.conversationId, (list = []));
+      list.push(r);
+    }
+    return conversationIds.map((id) => byConversation.get(id) ?? []);
   });
 }

@@ -48,18 +48,23 @@ describe.skipIf(!usingPostgres)('routing with two server processes on one Postgr
 
   async function teamOfThree(capacity: number) {
     const members: Array<{ id: string; token: string }> = [];
+    // Agents log in with their workspace's slug (without it only a signUp row is checked).
+    const tenantSlug = must(await one.gql(`{ me { tenant { slug } } }`, {}, admin), 'me').me.tenant.slug;
     for (let i = 0; i < 3; i++) {
       const email = `agent-${i}-${Math.random().toString(36).slice(2)}@example.com`;
       const created = await one.gql(`mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }`, {
         input: { email, name: `Agent ${i}`, password: 'agent password 1', role: 'AGENT' },
       }, admin);
-      const login = await two.gql(`mutation($input: LogInInput!) { logIn(input: $input) { token } }`, { input: { email, password: 'agent password 1' } });
+      const login = await two.gql(`mutation($input: LogInInput!) { logIn(input: $input) { token } }`, { input: { email, password: 'agent password 1', tenantSlug } });
       members.push({ id: must(created, 'createAgent').createAgent.id, token: must(login, 'logIn').logIn.token });
     }
     const team = await createTeam(one, admin, { strategy: 'ROUND_ROBIN', agentCapacity: capacity, memberIds: members.map((m) => m.id) });
     for (const [i, m] of members.entries()) await setAvailability(i % 2 ? one : two, m.token, 'ONLINE');
+    // Registering a number proves it belongs to the Twilio account: it must exist there first.
+    const phoneNumber = randomUsNumber();
+    fake.addIncomingNumber(account.accountSid, { phoneNumber });
     const added = await two.gql(`mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id e164 } }`, {
-      input: { twilioAccountId: account.id, phoneNumber: randomUsNumber(), teamId: team.id },
+      input: { twilioAccountId: account.id, phoneNumber, teamId: team.id },
     }, admin);
     return { members, team, number: must(added, 'addPhoneNumber').addPhoneNumber as { id: string; e164: string } };
   }

@@ -1,3 +1,4 @@
+import { provisionOnFake } from '../helpers/twilio-setup.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
@@ -89,9 +90,12 @@ describe('phone numbers and teams', () => {
     const team = await createTeam(server, inbox.tenant.token, {});
     const foreignTeam = await createTeam(server, other.tenant.token, {});
     const add = `mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id team { id } } }`;
-    const refused = await server.gql(add, { input: { twilioAccountId: inbox.account.id, phoneNumber: randomUsNumber(), teamId: foreignTeam.id } }, inbox.tenant.token);
+    const [refusedNumber, addedNumber] = [randomUsNumber(), randomUsNumber()];
+    provisionOnFake(inbox.account.id, refusedNumber);
+    provisionOnFake(inbox.account.id, addedNumber);
+    const refused = await server.gql(add, { input: { twilioAccountId: inbox.account.id, phoneNumber: refusedNumber, teamId: foreignTeam.id } }, inbox.tenant.token);
     expect(errorCode(refused)).toBe('NOT_FOUND');
-    const added = must(await server.gql(add, { input: { twilioAccountId: inbox.account.id, phoneNumber: randomUsNumber(), teamId: team.id } }, inbox.tenant.token), 'add').addPhoneNumber;
+    const added = must(await server.gql(add, { input: { twilioAccountId: inbox.account.id, phoneNumber: addedNumber, teamId: team.id } }, inbox.tenant.token), 'add').addPhoneNumber;
     expect(added.team).toEqual({ id: team.id });
 
     const sid = `MG${'a'.repeat(32)}`;

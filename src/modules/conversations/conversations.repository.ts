@@ -1,13 +1,17 @@
-import { desc, eq, isNotNull, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import { desc, eq, inArray, isNotNull, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
 import { recordActivity } from './conversations.sql.js';
+import { setClauses } from '../../db/sql.js';
+import { contacts } from '../contacts/contacts.schema.js';
+import { recordContactActivity } from '../contacts/contacts.sql.js';
 import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 import { visibleTo, type Viewer } from './visibility.js';
+import { inboxFilterConditions, type InboxFilter } from './inbox-filters.js';
 
-export interface ConversationListFilter {
+export interface ConversationListFilter extends InboxFilter {
   status?: ConversationStatus | null;
   assigneeId?: string | null;
   // Routing filters (ids already checked to be uuids by the service).
@@ -49,6 +53,7 @@ export class ConversationsRepository extends TenantRepository {
           ...routingFilters(filter),
           visibleTo(this.tenantId, viewer),
           after ? olderThan(conversations.lastMessageAt, conversations.id, after) : undefined,
+          ...inboxFilterConditions(this.tenantId, filter),
         ),
       )
       // Matches conversations_tenant_activity_idx (tenant_id, last_message_at desc, id desc).
@@ -144,6 +149,25 @@ export class ConversationsRepository extends TenantRepository {
     throw new Error(`could not find or open a conversation for number ${phoneNumberId} and contact ${contactId}`);
   }
 
+  /**
+   * A deactivated user's OPEN and PENDING conversations go back to the queue (assignee null);
+   * the team's routing sweep picks them up. Returns the ids, for conversationUpdated.
+   */
+  async unassignOpenOf(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .update(conversations)
+      .set({ assigneeId: null, updatedAt: sql`now()` })
+      .where(
+        this.scoped(
+          conversations,
+          eq(conversations.assigneeId, userId),
+          inArray(conversations.status, [ConversationStatus.OPEN, ConversationStatus.PENDING]),
+        ),
+      )
+      .returning({ id: conversations.id });
+    return rows.map((r) => r.id);
+  }
+
   /** Throws a unique violation (conversations_live_uq) when reopening would make a second live conversation. */
   async setStatus(id: string, status: ConversationStatus, viewer?: Viewer): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
@@ -151,6 +175,28 @@ export class ConversationsRepository extends TenantRepository {
       .update(conversations)
       .set({ status, updatedAt: sql`now()` })
       .where(this.scoped(conversations, eq(conversations.id, id), visibleTo(this.tenantId, viewer)))
+      .returning();
+    return row;
+  }
+
+  /** Resolves the contact's live conversations (the contact was blocked); answers their ids. */
+  async resolveLiveOfContact(contactId: string): Promise<string[]> {
+    if (!isUuid(contactId)) return [];
+    const rows = await this.db
+      .update(conversations)
+      .set({ status: ConversationStatus.RESOLVED, updatedAt: sql`now()` })
+      .where(this.scoped(conversations, eq(conversations.contactId, contactId), ne(conversations.status, ConversationStatus.RESOLVED)))
+      .returning({ id: conversations.id });
+    return rows.map((r) => r.id);
+  }
+
+  /** Marks the conversation changed (labels, notes) and answers its current row. */
+  async touch(id: string): Promise<ConversationRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .update(conversations)
+      .set({ updatedAt: sql`now()` })
+      .where(this.scoped(conversations, eq(conversations.id, id)))
       .returning();
     return row;
   }
@@ -168,16 +214,20 @@ export class ConversationsRepository extends TenantRepository {
   /**
    * Records a message written in the current transaction (its created_at is this transaction's
    * now()). A concurrent transaction may already have recorded a later message: the activity
-   * time never moves back and the last message stays the newest one.
+   * time never moves back and the last message stays the newest one. The contact's activity (the
+   * contacts list order) moves with it, in the same statement.
    */
   async recordMessage(id: string, messageId: string): Promise<void> {
-    await this.db
-      .update(conversations)
-      .set({
-        ...recordActivity(sql`now()`, sql`${messageId}::uuid`),
-        updatedAt: sql`now()`,
-      })
-      .where(this.scoped(conversations, eq(conversations.id, id)));
+    const t = this.tenantId;
+    await this.db.execute(sql`
+      with recorded as (
+        update ${conversations} set ${setClauses(conversations, { ...recordActivity(sql`now()`, sql`${messageId}::uuid`), updatedAt: sql`now()` })}
+        where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = ${id}::uuid
+        returning ${conversations.contactId}
+      )
+      update ${contacts} set ${setClauses(contacts, recordContactActivity(sql`now()`))}
+      where ${contacts.tenantId} = ${t}::uuid and ${contacts.id} = (select contact_id from recorded)
+    `);
   }
 }
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { foreignKey, index, integer, pgEnum, pgTable, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { contacts } from '../contacts/contacts.schema.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { teams } from '../teams/teams.schema.js';
@@ -69,3 +69,29 @@ export const conversations = pgTable(
 );
 
 export type ConversationRow = typeof conversations.$inferSelect;
+
+/**
+ * Free-text labels of a conversation (setConversationLabels replaces them all). `key` is the
+ * label lower-cased: unique per conversation, and what the `label` filter matches.
+ */
+export const conversationLabels = pgTable(
+  'conversation_labels',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id').notNull(),
+    label: text('label').notNull(),
+    key: text('key').notNull(),
+    /** The order the labels were given in. */
+    position: integer('position').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.conversationId, t.key] }),
+    // The `label` filter: the conversations carrying one label.
+    index('conversation_labels_tenant_key_idx').on(t.tenantId, t.key, t.conversationId),
+    foreignKey({ name: 'conversation_labels_conversation_fk', columns: [t.tenantId, t.conversationId], foreignColumns: [conversations.tenantId, conversations.id] }).onDelete('cascade'),
+  ],
+);
+
+export type ConversationLabelRow = typeof conversationLabels.$inferSelect;

@@ -1,5 +1,8 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { parseSearch } from '../../shared/search.js';
+import { refuseNul } from '../../shared/text-input.js';
+import { labelKey } from './inbox-filters.js';
 import { conversationReassignedEvent, conversationUpdatedEvent } from '../../events/live-events.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { ConversationStatus } from './conversation-status.js';
@@ -8,9 +11,11 @@ import type { ConversationRow } from './conversations.schema.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 
-export interface ListConversationsArgs extends ConversationListFilter {
+export interface ListConversationsArgs extends Omit<ConversationListFilter, 'search'> {
   first?: number | null;
   after?: string | null;
+  /** Raw text as the client sent it (parseSearch: at least 2 characters). */
+  search?: string | null;
 }
 
 /**
@@ -28,14 +33,25 @@ export class ConversationsService {
     const limit = pageSize(args.first);
     const after = decodeCursor(args.after, 'after');
     // An id that cannot exist matches nothing (and must not reach a uuid cast).
-    const ids = [args.assigneeId, args.teamId, args.phoneNumberId];
+    const search = parseSearch(args.search);
+    if (args.label !== null && args.label !== undefined && labelKey(refuseNul(args.label, 'label')) === '') throw badInput('label cannot be blank', 'label');
+    const ids = [args.assigneeId, args.teamId, args.phoneNumberId, args.contactId];
     if (ids.some((id) => id !== null && id !== undefined && !isUuid(id))) {
       return toPage([], limit, after !== null);
     }
     const rows = await this.conversations.list(
       limit,
       after,
-      { status: args.status, assigneeId: args.assigneeId, teamId: args.teamId, unassigned: args.unassigned, phoneNumberId: args.phoneNumberId },
+      {
+        status: args.status,
+        assigneeId: args.assigneeId,
+        teamId: args.teamId,
+        unassigned: args.unassigned,
+        phoneNumberId: args.phoneNumberId,
+        search,
+        label: args.label,
+        contactId: args.contactId,
+      },
       this.scope.user,
     );
     return toPage(rows, limit, after !== null);

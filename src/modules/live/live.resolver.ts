@@ -15,6 +15,8 @@ import type { ConversationRow } from '../conversations/conversations.schema.js';
 import { Message } from '../messages/message.type.js';
 import type { MessageRow } from '../messages/messages.schema.js';
 import { HydratingIterator } from './hydrating-iterator.js';
+import { Contact } from '../contacts/contact.type.js';
+import type { ContactRow } from '../contacts/contacts.schema.js';
 
 /**
  * The row behind each event, loaded once per event per instance: every local subscriber gets the
@@ -22,7 +24,7 @@ import { HydratingIterator } from './hydrating-iterator.js';
  * query per event, not a thousand. The repository is bound to the event's tenant, which the bus
  * already matched to the subscriber's verified tenant.
  */
-type Hydrated = { row: MessageRow | ConversationRow | UserRow; holder: { teamId: string | null; assigneeId: string | null } | null };
+type Hydrated = { row: MessageRow | ConversationRow | UserRow | ContactRow; holder: { teamId: string | null; assigneeId: string | null } | null };
 const rows = new WeakMap<LiveEvent, Promise<Hydrated | null>>();
 
 /** The row of an event and, for conversation and message events, who holds the conversation. */
@@ -35,9 +37,11 @@ function hydrate(deps: AppDeps, event: LiveEvent): Promise<Hydrated | null> {
         ? tenant.conversations.findById(event.id).then((r) => r && { row: r, holder: r })
         : event.type === 'userUpdated'
           ? tenant.users.findById(event.id).then((r) => r && { row: r, holder: null })
-          : tenant.messages
-              .findWithHolder(event.id)
-              .then((r) => r && { row: r.message, holder: { teamId: r.teamId, assigneeId: r.assigneeId } });
+          : event.type === 'contactUpdated'
+            ? tenant.contacts.findById(event.id).then((r) => r && { row: r, holder: null })
+            : tenant.messages
+                .findWithHolder(event.id)
+                .then((r) => r && { row: r.message, holder: { teamId: r.teamId, assigneeId: r.assigneeId } });
     row = load.then(
       (r) => r ?? null,
       (err: unknown) => {
@@ -163,5 +167,15 @@ export class LiveResolver {
   userUpdated(@Root() user: UserRow, @Ctx() ctx: RequestContext): User {
     ctx.clearLoaders();
     return user;
+  }
+
+  @Authorized()
+  @Subscription(() => Contact, {
+    description: "Name, block and opt-out changes of the tenant's contacts.",
+    subscribe: (data) => subscribe<ContactRow>(data, ['contactUpdated']),
+  })
+  contactUpdated(@Root() contact: ContactRow, @Ctx() ctx: RequestContext): Contact {
+    ctx.clearLoaders();
+    return contact;
   }
 }

@@ -64,13 +64,13 @@ export class PhoneNumbersService {
     const teamId = await this.team(input.teamId);
     const configure = input.configureTwilioWebhook === true;
 
-    let remote: TwilioIncomingNumber | null = null;
-    if (configure) {
-      if (type === NumberType.SHORT_CODE) {
-        throw badInput("Short codes are configured by Twilio's short code team, not through the API", 'configureTwilioWebhook');
-      }
-      remote = await this.lookUpRemote(account, e164);
+    if (configure && type === NumberType.SHORT_CODE) {
+      throw badInput("Short codes are configured by Twilio's short code team, not through the API", 'configureTwilioWebhook');
     }
+    // Ownership first: only a number the account's own Twilio API lists can be registered, so no
+    // tenant can squat another's number (and have its signed inbound texts dropped).
+    const owned = await this.proveOwnership(account, e164, type);
+    const remote = owned.kind === 'number' ? owned.number : null;
 
     let row: PhoneNumberRow;
     try {
@@ -81,18 +81,19 @@ export class PhoneNumbersService {
         direction,
         description,
         messagingServiceSid,
-        twilioNumberSid: remote?.sid ?? null,
+        twilioNumberSid: owned.sid,
         teamId,
       });
     } catch (err) {
       if (isUniqueViolation(err, 'phone_numbers_active_e164_uq')) {
-        throw conflict(`${e164} is already registered; remove it there first`);
+        // Says nothing of where: the other holder may be another tenant.
+        throw conflict('This number is already registered; it must be removed where it is registered before it can be added');
       }
       throw err;
     }
 
     let webhookWarning: string | null = null;
-    if (remote) {
+    if (remote && configure) {
       const smsUrl = webhookUrls(deps.config.publicUrl, account.webhookKey).inbound;
       try {
         if (remote.smsUrl !== smsUrl) {
@@ -155,16 +156,29 @@ export class PhoneNumbersService {
     return true;
   }
 
-  private async lookUpRemote(account: TwilioAccountRow, e164: string): Promise<TwilioIncomingNumber> {
+  /**
+   * The number as the account's Twilio API lists it: IncomingPhoneNumbers filtered by PhoneNumber
+   * (a pattern filter, so the client compares exactly), or for short codes /SMS/ShortCodes.json.
+   */
+  private async proveOwnership(
+    account: TwilioAccountRow,
+    e164: string,
+    type: NumberType,
+  ): Promise<{ kind: 'number'; number: TwilioIncomingNumber; sid: string } | { kind: 'short-code'; sid: string }> {
     const { deps } = this.scope;
-    let remote: TwilioIncomingNumber | null;
+    const api = deps.twilio(twilioCredentials(deps.secretBox, account));
     try {
-      remote = await deps.twilio(twilioCredentials(deps.secretBox, account)).findIncomingNumber(e164);
+      if (type === NumberType.SHORT_CODE) {
+        const code = await api.findShortCode(e164);
+        if (code) return { kind: 'short-code', sid: code.sid };
+      } else {
+        const number = await api.findIncomingNumber(e164);
+        if (number) return { kind: 'number', number, sid: number.sid };
+      }
     } catch (err) {
       throw twilioFailureToAppError(err, `look ${e164} up in the Twilio account`);
     }
-    if (!remote) throw badInput(`${e164} is not a number of Twilio account ${account.accountSid}`, 'phoneNumber');
-    return remote;
+    throw badInput(`${e164} is not a number of Twilio account ${account.accountSid}`, 'phoneNumber');
   }
 }
 

@@ -17,9 +17,7 @@ export class MembershipCache {
     private readonly db: Db,
     events: EventBus,
   ) {
-    events.onDeliver((event) => {
-      if (event.type === 'teamsChanged') this.byTenant.delete(event.tenantId);
-    });
+    events.listen('teamsChanged', (event) => this.byTenant.delete(event.tenantId));
   }
 
   async teamsOf(tenantId: string, userId: string): Promise<ReadonlySet<string>> {
