@@ -8,6 +8,7 @@ import { PhoneNumberResolver, TwilioAccountNumbersResolver } from '../modules/ph
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
 import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
 import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
+import { ContactAddressResolver } from '../modules/contacts/contact-address.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ConversationMessagesResolver, TwilioAccountNumbersResolver, UnroutedMessageResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ConversationMessagesResolver, TwilioAccountNumbersResolver, UnroutedMessageResolver, ContactAddressResolver];
