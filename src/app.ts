@@ -12,6 +12,9 @@ import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { ConversationAssignments } from './modules/conversations/assignments.js';
 import { OutboxSignal } from './modules/outbox/outbox-signal.js';
 import { WebhookAccountCache } from './modules/twilio-accounts/account-cache.js';
+import { PresenceTracker } from './modules/routing/presence.js';
+import { Router } from './modules/routing/router.js';
+import { MembershipCache } from './modules/teams/memberships.js';
 import { TokenService } from './modules/users/tokens.js';
 import { SessionAuthenticator } from './modules/users/session-authenticator.js';
 import type { AppDeps } from './shared/deps.js';
@@ -69,7 +72,8 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   const sessions = new SessionAuthenticator(database.db, tokens, events, config.authCacheTtlSeconds * 1000, logger);
   sessions.start();
 
-  const deps: AppDeps = {
+  // routing and presence need the finished graph: set right below.
+  const graph: Omit<AppDeps, 'routing' | 'presence'> = {
     config,
     database,
     db: database.db,
@@ -89,7 +93,13 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     outbox: new OutboxSignal(),
     mediaLinks: new MediaLinkSigner(config.jwtSecret, config.mediaLinkTtlSeconds),
     assignments: new ConversationAssignments(),
+    memberships: new MembershipCache(database.db, events),
   };
+  const deps = graph as AppDeps;
+  const router = new Router(deps);
+  deps.routing = router;
+  const presence = new PresenceTracker(deps);
+  deps.presence = presence;
 
   const schema = await buildAppSchema();
   const { app, graphql } = await createHttpServer(deps, schema);
@@ -106,6 +116,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
   dispatcher?.start();
+  // Routes what a crash or a restart left waiting, then sweeps periodically.
+  router.start();
+  presence.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -114,6 +127,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
       await dispatcher?.stop();
       await graphql.closeSockets();
       sessions.stop();
+      // After the sockets (their close is recorded), before the database closes.
+      await presence.stop();
+      await router.stop();
       await app.close();
       await events.close();
       await database.close();

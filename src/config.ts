@@ -66,7 +66,7 @@ const envSchema = z.object({
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
-  GRAPHQL_MAX_COST: z.coerce.number().int().min(100).max(1_000_000).default(5000),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
   GRAPHQL_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
   WEBHOOK_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
@@ -102,6 +102,8 @@ const envSchema = z.object({
   AUTH_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   GRAPHQL_INTROSPECTION: booleanString.optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PRESENCE_OFFLINE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
+  ROUTING_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
 });
 
 /** Fastify's trustProxy: false, a hop count, or a list of trusted proxy addresses/CIDRs. */
@@ -171,6 +173,10 @@ export interface Config {
   introspection: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <token>`; production without it serves no metrics. */
   metricsToken: string | null;
+  /** An agent whose last WebSocket closed (on every instance) this long ago becomes OFFLINE. */
+  presenceOfflineAfterSeconds: number;
+  /** How often each instance routes conversations left waiting (a crash, a missed trigger, a hold that ended). */
+  routingSweepIntervalMs: number;
 }
 
 const DEV_SECRETS_FILE = 'dev-secrets.json';
@@ -286,6 +292,8 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     authCacheTtlSeconds: e.AUTH_CACHE_TTL_SECONDS,
     introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
     metricsToken: e.METRICS_TOKEN ?? null,
+    presenceOfflineAfterSeconds: e.PRESENCE_OFFLINE_AFTER_SECONDS,
+    routingSweepIntervalMs: e.ROUTING_SWEEP_INTERVAL_MS,
   });
 }
 

@@ -9,3 +9,7 @@ export * from '../modules/messages/messages.schema.js';
 export * from '../modules/outbox/outbox.schema.js';
 export * from '../modules/users/sessions.schema.js';
 export * from '../modules/unrouted/unrouted.schema.js';
+export * from '../modules/teams/teams.schema.js';
+export * from '../modules/routing/routing.schema.js';
+export * from '../modules/notes/notes.schema.js';
+export * from '../modules/quick-replies/quick-replies.schema.js';

@@ -1,14 +1,32 @@
 import type { Logger } from '../shared/logger.js';
 
-export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated' | 'authChanged';
+export type LiveEventType =
+  | 'messageAdded'
+  | 'messageUpdated'
+  | 'conversationUpdated'
+  /** A user's session state changed (deactivated, role, revoked): instances drop cached auth and close sockets. */
+  | 'authChanged'
+  | 'conversationRemoved'
+  | 'userUpdated'
+  /** A tenant's teams or their members changed: instances drop their cached memberships (visibility). */
+  | 'teamsChanged'
+  /** A contact's name, block or opt-out changed. */
+  | 'contactUpdated';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {
   type: LiveEventType;
   tenantId: string;
-  /** The message id (message events), the conversation id (conversationUpdated), the user id (authChanged). */
+  /** The message id (message events), the conversation id (conversationUpdated), the user id (authChanged, userUpdated) or the contact id (contactUpdated). */
   id: string;
+  /** Empty for contact events. */
   conversationId: string;
+  /**
+   * conversationUpdated after an assignment or team change: who could see it before,
+   * `<previous team id>|<previous assignee id>` (either may be empty), so subscribers who lost
+   * sight of it get conversationRemoved. conversationRemoved: the one user it is meant for.
+   */
+  extra?: string;
 }
 
 /** Carries events between server instances. The in-process one is used with PGlite or one instance. */
@@ -148,6 +166,7 @@ export class EventBus {
     set.add(subscriber);
     return subscriber;
   }
+
 
   get subscriberCount(): number {
     let n = 0;

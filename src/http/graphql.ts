@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { RequestContext } from '../graphql/context.js';
 import { formatGraphQLError } from '../graphql/format-error.js';
 import { assertNoNulInput } from '../graphql/nul-guard.js';
+import { operationCost, queryTooCostlyError } from '../graphql/query-cost.js';
 import { TokenService } from '../modules/users/tokens.js';
 import type { AppDeps, AuthUser } from '../shared/deps.js';
 import type { SessionEnd } from '../modules/users/session-authenticator.js';
@@ -43,7 +44,8 @@ export interface GraphQLEndpoint {
 function armorRules(deps: AppDeps) {
   const armor = new ApolloArmor({
     maxDepth: { n: deps.config.graphql.maxDepth },
-    costLimit: { maxCost: deps.config.graphql.maxCost },
+    // Replaced by the page-size-aware cost (src/graphql/query-cost.ts), checked with the variables.
+    costLimit: { enabled: false },
     maxAliases: { n: 30 },
     maxDirectives: { n: 50 },
     // Token limits are graphql's own parser option (below): armor's plugin answers a syntax error with a 500.
@@ -86,6 +88,18 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
     },
   };
 
+  const maxCost = deps.config.graphql.maxCost;
+  const costLimit: ApolloServerPlugin<RequestContext> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operationName, request }) {
+          const cost = operationCost(schema, document, operationName, request.variables);
+          if (cost > maxCost) throw queryTooCostlyError(cost, maxCost);
+        },
+      };
+    },
+  };
+
   const apollo = new ApolloServer<RequestContext>({
     schema,
     // Off in production unless GRAPHQL_INTROSPECTION=true.
@@ -101,6 +115,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       fastifyApolloDrainPlugin(app) as unknown as ApolloServerPlugin<RequestContext>,
       logUnexpected,
       refuseNul,
+      costLimit,
       // No cache hints are used; the plugin would walk every resolved field for nothing.
       ApolloServerPluginCacheControlDisabled(),
     ],
@@ -170,7 +185,12 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
           if (open.size === 0 && socketsPerUser.get(auth.userId) === open) socketsPerUser.delete(auth.userId);
         });
         ctx.extra.auth = auth;
+        deps.presence.socketOpened(auth);
         return true;
+      },
+      // Presence: the agent's last socket closing starts the OFFLINE countdown.
+      onDisconnect: (ctx) => {
+        if (ctx.extra.auth) deps.presence.socketClosed(ctx.extra.auth);
       },
       onSubscribe: (ctx, _id, payload) => {
         // graphql-ws has already registered this one: more than the cap means one too many.
@@ -194,6 +214,8 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         } catch (err) {
           return [err as GraphQLError];
         }
+        const cost = operationCost(schema, document, payload.operationName, payload.variables);
+        if (cost > maxCost) return [queryTooCostlyError(cost, maxCost)];
         const request = ctx.extra.request;
         const requestId = randomUUID();
         return {

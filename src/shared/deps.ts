@@ -10,6 +10,9 @@ import type { SecretBox } from './secret-box.js';
 import type { LoginLimiter, SignUpLimiter } from './login-limiter.js';
 import type { TwilioApiFactory } from './twilio-factory.js';
 import type { SessionAuthenticator } from '../modules/users/session-authenticator.js';
+import type { RoutingHooks } from './routing-hooks.js';
+import type { MembershipCache } from '../modules/teams/memberships.js';
+import type { PresenceTracker } from '../modules/routing/presence.js';
 
 /** Everything long-lived the services need, built once in src/app.ts. */
 export interface AppDeps {
@@ -32,6 +35,12 @@ export interface AppDeps {
   mediaLinks: MediaLinkSigner;
   /** What happens to a user's conversations when they are deactivated (implemented by src/modules/conversations). */
   assignments: AssignmentsPort;
+  /** Automatic assignment (src/modules/routing): what other modules call after opening or freeing conversations. */
+  routing: RoutingHooks;
+  /** Each tenant's team memberships, cached per instance (the visibility rule on live events). */
+  memberships: MembershipCache;
+  /** This instance's WebSockets per user, for presence (src/modules/routing/presence.ts). */
+  presence: PresenceTracker;
 }
 
 /**

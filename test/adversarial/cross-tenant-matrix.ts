@@ -17,6 +17,8 @@ export interface VictimIds {
   contactId: string;
   phoneNumberId: string;
   twilioAccountId: string;
+  teamId: string;
+  quickReplyId: string;
 }
 
 export type Outcome = 'NOT_FOUND' | 'FORBIDDEN' | 'null' | 'empty' | 'BAD_USER_INPUT';
@@ -47,6 +49,20 @@ export const crossTenantMatrix: Record<string, MatrixLine> = {
   removePhoneNumber: { kind: 'mutation', document: 'mutation($id: ID!) { removePhoneNumber(id: $id) }', variables: (a) => ({ id: a.phoneNumberId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   updateUser: { kind: 'mutation', document: 'mutation($id: ID!) { updateUser(id: $id, input: { active: false, role: AGENT }) { id } }', variables: (a) => ({ id: a.adminId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   resetUserPassword: { kind: 'mutation', document: 'mutation($id: ID!) { resetUserPassword(id: $id, newPassword: "taken over pw") }', variables: (a) => ({ id: a.adminId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  // Teams and routing
+  createTeam: { kind: 'mutation', document: 'mutation($u: ID!) { createTeam(input: { name: "Stolen", memberIds: [$u] }) { id } }', variables: (a) => ({ u: a.agentId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  updateTeam: { kind: 'mutation', document: 'mutation($id: ID!) { updateTeam(id: $id, input: { name: "pwned" }) { id } }', variables: (a) => ({ id: a.teamId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  deleteTeam: { kind: 'mutation', document: 'mutation($id: ID!) { deleteTeam(id: $id) }', variables: (a) => ({ id: a.teamId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  transferConversation: { kind: 'mutation', document: 'mutation($c: ID!, $t: ID) { transferConversation(conversationId: $c, teamId: $t) { id } }', variables: (a) => ({ c: a.conversationId, t: a.teamId }), crossTenant: NF },
+  updatePhoneNumber: { kind: 'mutation', document: 'mutation($id: ID!) { updatePhoneNumber(id: $id, input: { description: "pwned" }) { id } }', variables: (a) => ({ id: a.phoneNumberId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  // Inbox tools
+  contact: { kind: 'query', document: 'query($id: ID!) { contact(id: $id) { id } }', variables: (a) => ({ id: a.contactId }), crossTenant: ['null', 'NOT_FOUND'] },
+  updateContact: { kind: 'mutation', document: 'mutation($id: ID!) { updateContact(id: $id, input: { name: "pwned", blocked: true }) { id } }', variables: (a) => ({ id: a.contactId }), crossTenant: NF },
+  setConversationLabels: { kind: 'mutation', document: 'mutation($c: ID!) { setConversationLabels(conversationId: $c, labels: ["pwned"]) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
+  addNote: { kind: 'mutation', document: 'mutation($c: ID!) { addNote(conversationId: $c, body: "pwned") { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
+  renderQuickReply: { kind: 'query', document: 'query($id: ID!, $c: ID!) { renderQuickReply(id: $id, conversationId: $c) }', variables: (a) => ({ id: a.quickReplyId, c: a.conversationId }), crossTenant: NF },
+  updateQuickReply: { kind: 'mutation', document: 'mutation($id: ID!) { updateQuickReply(id: $id, input: { body: "pwned" }) { id } }', variables: (a) => ({ id: a.quickReplyId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  deleteQuickReply: { kind: 'mutation', document: 'mutation($id: ID!) { deleteQuickReply(id: $id) }', variables: (a) => ({ id: a.quickReplyId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   // Subscriptions
   messageAdded: { kind: 'subscription', document: 'subscription($c: ID) { messageAdded(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
   messageUpdated: { kind: 'subscription', document: 'subscription($c: ID) { messageUpdated(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },

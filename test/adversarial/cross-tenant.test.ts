@@ -55,7 +55,11 @@ beforeAll(async () => {
   const conversationId = await customerTexts(server, inbox, randomUsNumber(), 'private words');
   await server.gql('mutation($c: ID!, $u: ID) { assignConversation(conversationId: $c, assigneeId: $u) { id } }', { c: conversationId, u: agent.id }, inbox.tenant.token);
   const convo = await server.gql('query($id: ID!) { conversation(id: $id) { contact { id } messages(first: 1) { edges { node { id } } } } }', { id: conversationId }, inbox.tenant.token);
+  const team = await server.gql('mutation($u: ID!) { createTeam(input: { name: "Victim team", memberIds: [$u] }) { id } }', { u: agent.id }, inbox.tenant.token);
+  const quickReply = await server.gql('mutation { createQuickReply(input: { title: "Hello", body: "Hi {{contact.name}}" }) { id } }', {}, inbox.tenant.token);
   victim = {
+    teamId: team.data!.createTeam.id,
+    quickReplyId: quickReply.data!.createQuickReply.id,
     tenantId: inbox.tenant.tenantId,
     adminId: inbox.tenant.userId,
     agentId: agent.id,

@@ -255,6 +255,8 @@ describe('opt-out keywords', () => {
     ['Cancel', 'start'],
     ['END', 'Yes'],
     ['quit', ' unstop '],
+    ['REVOKE', 'start'],
+    [' optout ', 'UNSTOP'],
   ])('%s opts out and %s opts in', async (out, back) => {
     const from = randomUsNumber();
     expect((await text(from, out)).optedOut).toBe(true);

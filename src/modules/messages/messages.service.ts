@@ -29,6 +29,8 @@ export interface StartConversationArgs {
 const optedOut = () =>
   new DomainError(ErrorCode.CONTACT_OPTED_OUT, 'The contact texted STOP; nothing can be sent until they text START');
 
+const blocked = () => badInput('This contact is blocked; unblock them (updateContact) to text them', 'conversationId');
+
 /** Agents' replies: validated, written with their outbox job in one transaction, sent by the dispatcher. */
 export class MessagesService {
   private readonly messages: MessagesRepository;
@@ -52,7 +54,8 @@ export class MessagesService {
       if (first) return sameRequestOrConflict(first, args.conversationId, body, media);
     }
 
-    const conversation = await new ConversationsRepository(this.db, this.scope.tenantId).findById(args.conversationId);
+    // Visibility rule: a conversation the caller may not see is NOT_FOUND.
+    const conversation = await new ConversationsRepository(this.db, this.scope.tenantId).findById(args.conversationId, this.scope.user);
     if (!conversation) throw notFound('Conversation');
     const [contact, number] = await Promise.all([
       new ContactsRepository(this.db, this.scope.tenantId).findById(conversation.contactId),
@@ -60,6 +63,7 @@ export class MessagesService {
     ]);
     if (!contact || !number) throw new Error(`conversation ${conversation.id} points at a missing contact or number`);
     if (contact.optedOut) throw optedOut();
+    if (contact.blocked) throw blocked();
     assertCanSend(number);
 
     let message: MessageRow;
@@ -88,7 +92,15 @@ export class MessagesService {
     const { conversation, message } = await this.db.transaction(async (tx) => {
       const contact: ContactRow = await new ContactsRepository(tx, this.scope.tenantId).upsertByPhone(to);
       if (contact.optedOut) throw optedOut(); // rolls the whole transaction back
-      const conversation = await new ConversationsRepository(tx, this.scope.tenantId).findOrOpen(number.id, contact.id);
+      if (contact.blocked) throw blocked();
+      const conversations = new ConversationsRepository(tx, this.scope.tenantId);
+      // A conversation the agent starts is theirs, in the number's team (not routed to someone else).
+      const conversation = await conversations.findOrOpen(number.id, contact.id, {
+        teamId: number.teamId,
+        assigneeId: this.scope.user.userId,
+      });
+      // The customer's live conversation may be one the caller may not see (another team's).
+      if (!(await conversations.findById(conversation.id, this.scope.user))) throw notFound('Conversation');
       const message = await this.enqueue(tx, conversation, number, body, [], null);
       return { conversation, message };
     });

@@ -7,7 +7,8 @@ import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.servic
 import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
 import { normalizePhoneNumber, optionalDescription, optionalMessagingServiceSid } from './phone-number-input.js';
-import { PhoneNumbersRepository } from './phone-numbers.repository.js';
+import { PhoneNumbersRepository, type PhoneNumberChanges } from './phone-numbers.repository.js';
+import { TeamsRepository } from '../teams/teams.repository.js';
 import type { PhoneNumberRow } from './phone-numbers.schema.js';
 
 export interface AddNumberInput {
@@ -18,6 +19,16 @@ export interface AddNumberInput {
   description?: string | null;
   messagingServiceSid?: string | null;
   configureTwilioWebhook?: boolean | null;
+  teamId?: string | null;
+}
+
+/** undefined: unchanged; null clears (description, messagingServiceSid, teamId). */
+export interface UpdateNumberInput {
+  type?: NumberType | null;
+  direction?: NumberDirection | null;
+  description?: string | null;
+  messagingServiceSid?: string | null;
+  teamId?: string | null;
 }
 
 /** A stored number plus what the admin should know about its Twilio configuration. */
@@ -50,6 +61,7 @@ export class PhoneNumbersService {
     const description = optionalDescription(input.description);
     const messagingServiceSid = optionalMessagingServiceSid(input.messagingServiceSid);
     const account = await new TwilioAccountsService(this.scope).require(input.twilioAccountId);
+    const teamId = await this.team(input.teamId);
     const configure = input.configureTwilioWebhook === true;
 
     if (configure && type === NumberType.SHORT_CODE) {
@@ -70,6 +82,7 @@ export class PhoneNumbersService {
         description,
         messagingServiceSid,
         twilioNumberSid: owned.sid,
+        teamId,
       });
     } catch (err) {
       if (isUniqueViolation(err, 'phone_numbers_active_e164_uq')) {
@@ -100,6 +113,39 @@ export class PhoneNumbersService {
       'phone number added',
     );
     return { ...row, webhookWarning };
+  }
+
+  /** Validated as addPhoneNumber validates; nothing changes when any field is refused. */
+  async update(id: string, input: UpdateNumberInput): Promise<PhoneNumberRow> {
+    const { deps, tenantId, user } = this.scope;
+    const current = await this.numbers.findById(id);
+    if (!current || current.removedAt) throw notFound('Phone number');
+    const changes: PhoneNumberChanges = {};
+    if (input.type !== undefined) {
+      if (input.type === null) throw badInput('type cannot be cleared', 'type');
+      // The same rule as when adding: a short code is 5–6 digits, anything else a full number.
+      if (normalizePhoneNumber(current.e164, input.type).type !== input.type) throw badInput(`${current.e164} cannot be a ${input.type}`, 'type');
+      changes.type = input.type;
+    }
+    if (input.direction !== undefined) {
+      if (input.direction === null) throw badInput('direction cannot be cleared', 'direction');
+      changes.direction = input.direction;
+    }
+    if (input.description !== undefined) changes.description = optionalDescription(input.description);
+    if (input.messagingServiceSid !== undefined) changes.messagingServiceSid = optionalMessagingServiceSid(input.messagingServiceSid);
+    if (input.teamId !== undefined) changes.teamId = await this.team(input.teamId);
+    const row = Object.keys(changes).length > 0 ? await this.numbers.update(current.id, changes) : current;
+    if (!row) throw notFound('Phone number');
+    deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: row.id, changed: Object.keys(changes) }, 'phone number updated');
+    return row;
+  }
+
+  /** A team of this tenant (NOT_FOUND otherwise), or null. */
+  private async team(teamId: string | null | undefined): Promise<string | null> {
+    if (teamId === null || teamId === undefined) return null;
+    const team = await new TeamsRepository(this.scope.deps.db, this.scope.tenantId).findById(teamId);
+    if (!team) throw notFound('Team');
+    return team.id;
   }
 
   async remove(id: string): Promise<boolean> {

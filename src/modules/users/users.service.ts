@@ -80,7 +80,11 @@ export class UsersService {
     });
 
     if (result.authChanged) deps.sessions.changed(tenantId, id);
-    if (result.unassigned.length > 0) deps.events.publish(...result.unassigned.map((cid) => conversationUpdatedEvent({ id: cid, tenantId })));
+    if (result.unassigned.length > 0) {
+      deps.events.publish(...result.unassigned.map((cid) => conversationUpdatedEvent({ id: cid, tenantId })));
+      // Released work goes back to its teams' queues and is routed now, not at the next sweep.
+      void deps.routing.routeWaiting(tenantId);
+    }
     deps.logger.info(
       { tenantId, userId: user.userId, targetUserId: id, fields: Object.keys(values), deactivated: result.deactivated, unassigned: result.unassigned.length },
       'user updated',
