@@ -3,6 +3,7 @@ import type { Database, Db } from '../db/client.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Role } from '../modules/users/role.js';
 import type { TokenService } from '../modules/users/tokens.js';
+import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { SecretBox } from './secret-box.js';
 import type { LoginLimiter } from './login-limiter.js';
@@ -19,6 +20,8 @@ export interface AppDeps {
   tokens: TokenService;
   loginLimiter: LoginLimiter;
   twilio: TwilioApiFactory;
+  /** "Now" for business rules (operating hours, survey window); tests replace it. */
+  clock: Clock;
 }
 
 /** Who is calling, as proven by a verified token. */

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { operatingHours } from '../operating-hours/operating-hours.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
@@ -28,12 +29,21 @@ export const phoneNumbers = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     /** Removal is soft: conversations keep pointing at the number, sending on it is refused. */
     removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
+    /** Closed outside this schedule (OUT_OF_HOURS, no automatic assignment); null: always open. */
+    operatingHoursId: uuid('operating_hours_id'),
   },
   (t) => [
     // A number belongs to at most one tenant at a time; removing frees it.
     uniqueIndex('phone_numbers_active_e164_uq').on(t.e164).where(sql`${t.removedAt} is null`),
     index('phone_numbers_tenant_idx').on(t.tenantId, t.createdAt),
     index('phone_numbers_account_idx').on(t.twilioAccountId, t.e164),
+    // Only a schedule of the same tenant. Deleting it sets operating_hours_id (only) to null: the
+    // action is replaced in the hand-written migration 0004, which drizzle cannot express.
+    foreignKey({
+      name: 'phone_numbers_operating_hours_fk',
+      columns: [t.tenantId, t.operatingHoursId],
+      foreignColumns: [operatingHours.tenantId, operatingHours.id],
+    }),
   ],
 );
 
