@@ -9,6 +9,7 @@ import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { TokenService } from './modules/users/tokens.js';
+import { systemClock, type Clock } from './shared/clock.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { LoginLimiter } from './shared/login-limiter.js';
@@ -20,6 +21,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Replaces the Twilio API client factory (benchmarks); tests use a fake Twilio server instead. */
   twilio?: TwilioApiFactory;
+  /** "Now" for business rules; the system clock unless given (tests may also replace deps.clock). */
+  clock?: Clock;
 }
 
 export interface RunningApp {
@@ -65,6 +68,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     tokens: new TokenService(config.jwtSecret, config.jwtExpiresInSeconds),
     loginLimiter: new LoginLimiter(config.login.maxFailures, config.login.windowSeconds),
     twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: config.twilioTimeoutMs })),
+    clock: options.clock ?? systemClock,
   };
 
   const schema = await buildAppSchema();

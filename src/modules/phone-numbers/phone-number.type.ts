@@ -26,6 +26,7 @@ export class PhoneNumber {
   messagingServiceSid!: string | null;
 
   twilioAccountId!: string;
+  operatingHoursId!: string | null;
 
   @Field(() => String, {
     nullable: true,

@@ -68,6 +68,16 @@ export class PhoneNumbersRepository extends TenantRepository {
     return row;
   }
 
+  async setOperatingHours(id: string, operatingHoursId: string | null): Promise<PhoneNumberRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .update(phoneNumbers)
+      .set({ operatingHoursId })
+      .where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id), isNull(phoneNumbers.removedAt)))
+      .returning();
+    return row;
+  }
+
   /** Undoes an insert whose Twilio configuration then failed (nothing can reference it yet). */
   async deleteJustInserted(id: string): Promise<void> {
     await this.db.delete(phoneNumbers).where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id)));

@@ -5,6 +5,7 @@ import { twilioCredentials, webhookUrls } from '../twilio-accounts/credentials.j
 import { twilioFailureToAppError } from '../twilio-accounts/twilio-api-errors.js';
 import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
 import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
+import { OperatingHoursService } from '../operating-hours/operating-hours.service.js';
 import { Role } from '../users/role.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
 import { normalizePhoneNumber, optionalDescription, optionalMessagingServiceSid } from './phone-number-input.js';
@@ -101,6 +102,24 @@ export class PhoneNumbersService {
       'phone number added',
     );
     return { ...row, webhookWarning };
+  }
+
+  /**
+   * updatePhoneNumber. `undefined` leaves a field as it is, null clears it. A schedule of
+   * another tenant is NOT_FOUND, like a made-up id.
+   */
+  async update(id: string, input: { operatingHoursId?: string | null }): Promise<PhoneNumberRow> {
+    const { deps, tenantId, user } = this.scope;
+    if (user.role !== Role.ADMIN) throw forbidden('Only admins can change numbers');
+    const current = await this.numbers.findById(id);
+    if (!current || current.removedAt) throw notFound('Phone number');
+    let row = current;
+    if (input.operatingHoursId !== undefined) {
+      const hoursId = input.operatingHoursId === null ? null : (await new OperatingHoursService(this.scope).require(input.operatingHoursId)).id;
+      row = (await this.numbers.setOperatingHours(id, hoursId)) ?? current;
+    }
+    deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: id, operatingHoursId: row.operatingHoursId }, 'phone number updated');
+    return row;
   }
 
   async remove(id: string): Promise<boolean> {
