@@ -7,6 +7,7 @@ import { PgTransport } from './events/pg-transport.js';
 import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
+import { startAutomations } from './modules/automations/automations.runtime.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { TokenService } from './modules/users/tokens.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -85,6 +86,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
   dispatcher?.start();
+  const automations = startAutomations(deps);
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -93,6 +95,8 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       await dispatcher?.stop();
       await graphql.closeSockets();
       await app.close();
+      // After the HTTP server: no new inbound text can start an automated answer.
+      await automations.stop();
       await events.close();
       await database.close();
       logger.info('server stopped');

@@ -7,6 +7,7 @@ import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-account
 import { PhoneNumberResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
 import { OperatingHoursResolver } from '../modules/operating-hours/operating-hours.resolver.js';
+import { AutomatedMessageResolver, ConversationCsatResolver, PhoneNumberAutomationsResolver, UserCsatResolver } from '../modules/automations/automations.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, OperatingHoursResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, OperatingHoursResolver, AutomatedMessageResolver, PhoneNumberAutomationsResolver, ConversationCsatResolver, UserCsatResolver];

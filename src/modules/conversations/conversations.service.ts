@@ -2,9 +2,10 @@ import type { TenantScope } from '../../shared/deps.js';
 import { conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { conversationUpdatedEvent } from '../live/live-events.js';
 import { UsersRepository } from '../users/users.repository.js';
-import type { ConversationStatus } from './conversation-status.js';
+import { ConversationStatus } from './conversation-status.js';
 import { ConversationsRepository, type ConversationListFilter } from './conversations.repository.js';
 import type { ConversationRow } from './conversations.schema.js';
+import { resolutionHookOf } from './resolution-hooks.js';
 import { decodeCursor, pageSize, toPage, type Page } from './pagination.js';
 import { isUuid } from '../../shared/ids.js';
 
@@ -47,6 +48,7 @@ export class ConversationsService {
   }
 
   async setStatus(conversationId: string, status: ConversationStatus): Promise<ConversationRow> {
+    if (status === ConversationStatus.RESOLVED) return this.resolve(conversationId);
     try {
       return this.updated(await this.conversations.setStatus(conversationId, status));
     } catch (err) {
@@ -56,6 +58,28 @@ export class ConversationsService {
       }
       throw err;
     }
+  }
+
+  /**
+   * The move to RESOLVED and what it triggers (automated texts) commit together; resolving a
+   * resolved conversation changes and triggers nothing.
+   */
+  private async resolve(conversationId: string): Promise<ConversationRow> {
+    const { deps, tenantId, user } = this.scope;
+    const hook = resolutionHookOf(deps);
+    const { row, afterCommit } = await deps.db.transaction(async (tx) => {
+      const moved = await new ConversationsRepository(tx, tenantId).resolve(conversationId);
+      if (!moved) return { row: undefined, afterCommit: null };
+      return { row: moved, afterCommit: hook ? await hook(tx, moved, user.userId) : null };
+    });
+    if (!row) {
+      const current = await this.conversations.findById(conversationId);
+      if (!current) throw notFound('Conversation');
+      return current;
+    }
+    const updated = this.updated(row);
+    afterCommit?.();
+    return updated;
   }
 
   async markRead(conversationId: string): Promise<ConversationRow> {

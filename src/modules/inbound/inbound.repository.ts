@@ -176,4 +176,14 @@ export class InboundRepository extends TenantRepository {
     if (!row) return { messageId: null, conversationId: null, changed: false };
     return { messageId: row.messageId, conversationId: row.conversationId, changed: row.changed === true };
   }
+
+  /** The message a Twilio retry repeats (for re-running its automated answer, which is idempotent). */
+  async findBySid(messageSid: string): Promise<IngestResult | null> {
+    const result = await this.db.execute(sql`
+      select id as "messageId", conversation_id as "conversationId" from messages
+      where tenant_id = ${this.tenantId}::uuid and twilio_account_id = ${this.accountId}::uuid and twilio_sid = ${messageSid}
+      limit 1
+    `);
+    return rowsOf<IngestResult>(result)[0] ?? null;
+  }
 }

@@ -7,8 +7,12 @@ import { fromTwilioStatus } from '../messages/message-status.js';
 import { isUuid } from '../../shared/ids.js';
 import type { WebhookAccount } from './account-cache.js';
 import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../live/live-events.js';
+import { automationEngineFor } from '../automations/automation-engine.js';
+import { parseRating } from '../automations/csat-rating.js';
+import { CsatRepository } from '../automations/csat.repository.js';
+import { mayAnswerAutomatically } from '../automations/keywords.js';
 import { InboundRepository } from './inbound.repository.js';
-import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';
+import { param, parseInboundSms, parseStatusCallback, type InboundSms, type WebhookParams } from './webhook-params.js';
 
 export type InboundOutcome =
   | { kind: 'stored'; messageId: string; conversationId: string }
@@ -38,17 +42,31 @@ export class InboundService {
     return new InboundRepository(this.deps.db, this.account.tenantId, this.account.id);
   }
 
-  /** Throws WebhookInputError (400) on a malformed webhook, anything else is a database failure (503). */
-  async receiveMessage(params: WebhookParams): Promise<InboundOutcome> {
+  /**
+   * Throws WebhookInputError (400) on a malformed webhook, anything else is a database failure (503).
+   * `automatedAnswer: false` stores the text without GREETING / OUT_OF_HOURS (a text the fallback
+   * URL already answered).
+   */
+  async receiveMessage(params: WebhookParams, opts: { automatedAnswer?: boolean } = {}): Promise<InboundOutcome> {
     const sms = parseInboundSms(params, this.account);
     const { tenantId } = this.account;
     const ctx = { tenantId, twilioAccountId: this.account.id, messageSid: sms.messageSid };
+    const answer = opts.automatedAnswer !== false && mayAnswerAutomatically(sms.body, param(params, 'OptOutType'));
     let stored;
+    let rated = false;
     try {
-      stored = await this.repository().ingest(randomUUID(), sms);
+      const messageId = randomUUID();
+      const rating = await this.ingestRating(messageId, sms);
+      rated = rating !== null;
+      stored = rating ?? (await this.repository().ingest(messageId, sms));
     } catch (err) {
       if (isUniqueViolation(err, 'messages_account_sid_uq')) {
         this.log.info(ctx, 'inbound message already stored (Twilio retry)');
+        // The first attempt may have died before its automated answer: answering is idempotent.
+        if (answer) {
+          const first = await this.repository().findBySid(sms.messageSid);
+          if (first) automationEngineFor(this.deps).afterInbound({ tenantId, ...first });
+        }
         return { kind: 'duplicate' };
       }
       throw err;
@@ -67,7 +85,28 @@ export class InboundService {
       'inbound message stored',
     );
     if (sms.optChange) this.log.info({ ...ctx, optChange: sms.optChange }, 'contact opt-out changed');
+    // Queued after the commit and off the answer path: the webhook's empty TwiML does not wait.
+    // A survey answer gets no automated reply.
+    if (answer && !rated) automationEngineFor(this.deps).afterInbound({ tenantId, ...stored });
     return { kind: 'stored', ...stored };
+  }
+
+  /** A text that reads as a rating (no media, not a keyword) goes to the survey waiting for it, if any. */
+  private async ingestRating(messageId: string, sms: InboundSms): Promise<{ messageId: string; conversationId: string } | null> {
+    if (sms.optChange || sms.media.length > 0 || sms.mediaDropped > 0) return null;
+    const rating = parseRating(sms.body);
+    if (rating === null) return null;
+    return new CsatRepository(this.deps.db, this.account.tenantId).ingestRating({
+      messageId,
+      twilioAccountId: this.account.id,
+      messageSid: sms.messageSid,
+      from: sms.from,
+      to: sms.to,
+      body: sms.body,
+      segments: sms.segments,
+      rating,
+      now: this.deps.clock.now(),
+    });
   }
 
   async receiveStatus(params: WebhookParams, messageIdFromUrl: string | null): Promise<StatusOutcome> {

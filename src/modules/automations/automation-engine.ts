@@ -1,0 +1,262 @@
+import type { Db } from '../../db/client.js';
+import type { AppDeps } from '../../shared/deps.js';
+import { isUniqueViolation } from '../../shared/errors.js';
+import { countSegments } from '../../twilio/segments.js';
+import type { ConversationRow } from '../conversations/conversations.schema.js';
+import { ConversationsRepository } from '../conversations/conversations.repository.js';
+import { conversationUpdatedEvent, messageAddedEvent } from '../live/live-events.js';
+import { MessageSource, MessageStatus } from '../messages/message.enums.js';
+import { MessagesRepository } from '../messages/messages.repository.js';
+import type { MessageRow } from '../messages/messages.schema.js';
+import { closedPeriodKey, isOpenAt } from '../operating-hours/schedule.js';
+import { notifyOutboxEnqueued } from '../outbox/outbox-signal.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { AutomatedMessageTrigger } from './automation.enums.js';
+import { AutomatedMessagesRepository, AutomationSendsRepository } from './automations.repository.js';
+import { CsatRepository, surveysReadyToSend } from './csat.repository.js';
+import { renderTemplate } from './placeholders.js';
+
+/** An inbound text just committed, which GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY may answer. */
+export interface InboundTextEvent {
+  tenantId: string;
+  messageId: string;
+  conversationId: string;
+  /**
+   * Set by routing: this text put the conversation in its team's queue with no member eligible.
+   * Never set for a number without a team.
+   */
+  allAgentsBusy?: boolean;
+}
+
+/** What to do once the caller's transaction committed (live events, waking the dispatcher). */
+export type AfterCommit = () => void;
+
+const SURVEY_BATCH = 50;
+/** The RESOLVED text went out (or further): the survey may follow. FAILED skips the survey. */
+const RESOLVED_TEXT_WENT_OUT = new Set<string>([MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.UNDELIVERED]);
+
+/**
+ * Decides and queues automated texts. Every text goes through the outbox like an agent's reply
+ * (OUTBOUND, no author, source AUTOMATION) and is keyed `auto:<trigger>:<event>` on the
+ * messages' per-tenant idempotency index, so a trigger event yields one text whatever the
+ * retries and instances. Each decision runs with the contact row locked: opt-out, the loop guard
+ * and the "already sent" check cannot race a concurrent decision for the same contact.
+ *
+ * One engine per running app (automationEngineFor); `drain()` waits for answers still running
+ * at shutdown.
+ */
+export class AutomationEngine {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: AppDeps) {}
+
+  /**
+   * After an inbound commit, off the webhook's answer path: the webhook's empty TwiML does not
+   * wait for this. Failures are logged; the text itself is stored already.
+   */
+  afterInbound(event: InboundTextEvent): void {
+    this.track(
+      this.answerInbound(event).catch((err: unknown) =>
+        this.deps.logger.error({ err, tenantId: event.tenantId, messageId: event.messageId }, 'automated answer failed'),
+      ),
+    );
+  }
+
+  /**
+   * At most one of OUT_OF_HOURS, ALL_AGENTS_BUSY, GREETING answers one inbound text, in that
+   * order of priority; a trigger without an enabled text steps aside for the next. Returns the
+   * trigger that answered (also when its text had been queued already by an earlier attempt).
+   */
+  async answerInbound(event: InboundTextEvent): Promise<AutomatedMessageTrigger | null> {
+    const { tenantId, conversationId } = event;
+    const ctx = await new AutomationSendsRepository(this.deps.db, tenantId).inboundContext(conversationId);
+    if (!ctx || ctx.resolved) return null;
+    const texts = await new AutomatedMessagesRepository(this.deps.db, tenantId).findEnabled(ctx.phoneNumberId, [
+      AutomatedMessageTrigger.OUT_OF_HOURS,
+      AutomatedMessageTrigger.ALL_AGENTS_BUSY,
+      AutomatedMessageTrigger.GREETING,
+    ]);
+    if (texts.length === 0) return null;
+    const enabled = new Set(texts.map((t) => t.trigger));
+    const now = this.deps.clock.now();
+
+    if (ctx.hours && enabled.has(AutomatedMessageTrigger.OUT_OF_HOURS) && !isOpenAt(ctx.hours, now)) {
+      // Once per conversation per closed stretch: the stretch is named by when it ends.
+      await this.queueAlone(tenantId, conversationId, AutomatedMessageTrigger.OUT_OF_HOURS, `${conversationId}:${closedPeriodKey(ctx.hours, now)}`);
+      return AutomatedMessageTrigger.OUT_OF_HOURS;
+    }
+    if (event.allAgentsBusy && enabled.has(AutomatedMessageTrigger.ALL_AGENTS_BUSY)) {
+      await this.queueAlone(tenantId, conversationId, AutomatedMessageTrigger.ALL_AGENTS_BUSY, `${conversationId}:${event.messageId}`);
+      return AutomatedMessageTrigger.ALL_AGENTS_BUSY;
+    }
+    if (enabled.has(AutomatedMessageTrigger.GREETING) && ctx.firstMessageId === event.messageId) {
+      await this.queueAlone(tenantId, conversationId, AutomatedMessageTrigger.GREETING, conversationId);
+      return AutomatedMessageTrigger.GREETING;
+    }
+    return null;
+  }
+
+  /**
+   * The hook for routing when a conversation enters its team's queue with nobody eligible
+   * outside an inbound text (a transfer, a team change). `cause` names the event (e.g. the
+   * transfer's id) so that each queue entry answers once. For an inbound text, pass
+   * `allAgentsBusy` to afterInbound instead: it keeps the one-answer-per-text priority.
+   */
+  async allAgentsBusy(tenantId: string, conversationId: string, cause: string): Promise<boolean> {
+    const sent = await this.queueAlone(tenantId, conversationId, AutomatedMessageTrigger.ALL_AGENTS_BUSY, `${conversationId}:${cause}`);
+    return sent !== null;
+  }
+
+  /**
+   * Inside the transaction that moved the conversation to RESOLVED (so the texts are queued if
+   * and only if the resolution commits): the RESOLVED text, and the survey, which waits for the
+   * RESOLVED text to be SENT (the sweeper sends it) or goes at once when there is none.
+   */
+  async onResolved(tx: Db, conversation: ConversationRow, resolvedById: string | null): Promise<AfterCommit> {
+    const { tenantId } = conversation;
+    const texts = await new AutomatedMessagesRepository(tx, tenantId).findEnabled(conversation.phoneNumberId, [
+      AutomatedMessageTrigger.RESOLVED,
+      AutomatedMessageTrigger.CSAT_SURVEY,
+    ]);
+    if (texts.length === 0) return () => {};
+    const queued: MessageRow[] = [];
+    // The transition's own timestamp names this resolution (a conversation can be resolved again).
+    const resolution = `${conversation.id}:${conversation.updatedAt.getTime()}`;
+    let resolvedText: MessageRow | null = null;
+    if (texts.some((t) => t.trigger === AutomatedMessageTrigger.RESOLVED)) {
+      resolvedText = await this.queueIn(tx, tenantId, conversation.id, AutomatedMessageTrigger.RESOLVED, resolution);
+      if (resolvedText) queued.push(resolvedText);
+    }
+    if (texts.some((t) => t.trigger === AutomatedMessageTrigger.CSAT_SURVEY)) {
+      const csat = new CsatRepository(tx, tenantId);
+      const created = await csat.create({
+        conversationId: conversation.id,
+        resolvedById,
+        resolvedAt: this.deps.clock.now(),
+        resolvedMessageId: resolvedText?.id ?? null,
+      });
+      if (created && !resolvedText) {
+        const survey = await this.queueIn(tx, tenantId, conversation.id, AutomatedMessageTrigger.CSAT_SURVEY, conversation.id);
+        if (survey) {
+          queued.push(survey);
+          await csat.markRequested(conversation.id, survey.id, this.deps.clock.now());
+        } else {
+          await csat.markSkipped(conversation.id);
+        }
+      }
+    }
+    return () => this.published(queued);
+  }
+
+  /**
+   * Surveys whose RESOLVED text went out: queue them (once: the survey row is locked and moves
+   * on in the same transaction). A FAILED RESOLVED text skips its survey. Called by the worker
+   * of every instance.
+   */
+  async sendDueSurveys(): Promise<number> {
+    const due = await surveysReadyToSend(this.deps.db, SURVEY_BATCH);
+    let sent = 0;
+    for (const { tenantId, conversationId } of due) {
+      const survey = await this.deps.db.transaction(async (tx) => {
+        const csat = new CsatRepository(tx, tenantId);
+        const waiting = await csat.lockWaiting(conversationId);
+        if (!waiting) return null;
+        if (waiting.resolvedMessageId && waiting.resolvedMessageStatus !== null && !RESOLVED_TEXT_WENT_OUT.has(waiting.resolvedMessageStatus)) {
+          await csat.markSkipped(conversationId);
+          return null;
+        }
+        const message = await this.queueIn(tx, tenantId, conversationId, AutomatedMessageTrigger.CSAT_SURVEY, conversationId);
+        if (message) await csat.markRequested(conversationId, message.id, this.deps.clock.now());
+        else await csat.markSkipped(conversationId);
+        return message;
+      });
+      if (survey) {
+        this.published([survey]);
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  /** Waits for answers still running (shutdown: before the database closes). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** queueIn in a transaction of its own, events published after commit. */
+  private async queueAlone(tenantId: string, conversationId: string, trigger: AutomatedMessageTrigger, eventKey: string): Promise<MessageRow | null> {
+    let message: MessageRow | null;
+    try {
+      message = await this.deps.db.transaction((tx) => this.queueIn(tx, tenantId, conversationId, trigger, eventKey));
+    } catch (err) {
+      // Decided at the same moment elsewhere: the other decision's text is the one.
+      if (isUniqueViolation(err, 'messages_tenant_idempotency_uq')) return null;
+      throw err;
+    }
+    if (message) this.published([message]);
+    return message;
+  }
+
+  /**
+   * Queues the number's enabled text for `trigger` in the caller's transaction, unless: the
+   * event was answered already, the contact opted out, the number was removed, there is no
+   * enabled text, or the loop guard's bound for the contact's last hour is reached.
+   */
+  private async queueIn(tx: Db, tenantId: string, conversationId: string, trigger: AutomatedMessageTrigger, eventKey: string): Promise<MessageRow | null> {
+    const sends = new AutomationSendsRepository(tx, tenantId);
+    const recipient = await sends.lockRecipient(conversationId);
+    const log = { tenantId, conversationId, trigger };
+    if (!recipient) return null;
+    const idempotencyKey = `auto:${trigger}:${eventKey}`;
+    const messages = new MessagesRepository(tx, tenantId);
+    if (await messages.findByIdempotencyKey(idempotencyKey)) return null;
+    // TODO(inbox): also skip blocked contacts once contacts.blocked exists.
+    if (recipient.optedOut || recipient.numberRemoved) {
+      this.deps.logger.debug({ ...log, optedOut: recipient.optedOut }, 'automated text not sent: contact opted out or number removed');
+      return null;
+    }
+    const [text] = await new AutomatedMessagesRepository(tx, tenantId).findEnabled(recipient.phoneNumberId, [trigger]);
+    if (!text) return null;
+    const bound = this.deps.config.automations.maxPerContactPerHour;
+    if ((await sends.countLastHour(recipient.contactId)) >= bound) {
+      this.deps.logger.warn({ ...log, contactId: recipient.contactId, bound }, 'automated text not sent: loop guard (too many to this contact in the last hour)');
+      return null;
+    }
+    const body = renderTemplate(text.body, recipient);
+    if (body.length === 0) return null;
+    const message = await messages.insertOutbound({
+      conversationId,
+      twilioAccountId: recipient.twilioAccountId,
+      body,
+      media: [],
+      authorId: null,
+      segments: countSegments(body).segments,
+      idempotencyKey,
+      source: MessageSource.AUTOMATION,
+    });
+    await new OutboxRepository(tx, tenantId).enqueue(message.id, recipient.phoneNumberId);
+    await new ConversationsRepository(tx, tenantId).recordMessage(conversationId, message.id);
+    await sends.record(message.id, recipient.contactId, trigger);
+    return message;
+  }
+
+  private published(queued: MessageRow[]): void {
+    if (queued.length === 0) return;
+    for (const m of queued) this.deps.events.publish(messageAddedEvent(m), conversationUpdatedEvent({ id: m.conversationId, tenantId: m.tenantId }));
+    notifyOutboxEnqueued(this.deps);
+  }
+}
+
+const engines = new WeakMap<AppDeps, AutomationEngine>();
+
+/** The engine of a running app (tests run several apps in one process). */
+export function automationEngineFor(deps: AppDeps): AutomationEngine {
+  let engine = engines.get(deps);
+  if (!engine) engines.set(deps, (engine = new AutomationEngine(deps)));
+  return engine;
+}
