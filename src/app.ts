@@ -8,6 +8,7 @@ import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
 import { startAutomations } from './modules/automations/automations.runtime.js';
+import { fallbackFor } from './modules/fallback/fallback.service.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { TokenService } from './modules/users/tokens.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -87,6 +88,8 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
   dispatcher?.start();
   const automations = startAutomations(deps);
+  const fallback = fallbackFor(deps);
+  await fallback.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -97,6 +100,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       await app.close();
       // After the HTTP server: no new inbound text can start an automated answer.
       await automations.stop();
+      await fallback.stop();
       await events.close();
       await database.close();
       logger.info('server stopped');

@@ -42,7 +42,8 @@ export interface TwilioApi {
   /** The account's number with exactly this E.164 value, or null. */
   findIncomingNumber(e164: string): Promise<TwilioIncomingNumber | null>;
   /** Sets the number's SMS webhook (SmsMethod POST). */
-  updateIncomingNumberSmsUrl(numberSid: string, smsUrl: string): Promise<void>;
+  /** Sets the number's SmsUrl (POST) and, when given, its SmsFallbackUrl (POST). */
+  updateIncomingNumberSmsUrl(numberSid: string, smsUrl: string, smsFallbackUrl?: string): Promise<void>;
   createMessage(input: CreateMessageInput): Promise<{ sid: string; status: string }>;
 }
 
@@ -188,9 +189,11 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
         };
       }),
 
-    updateIncomingNumberSmsUrl: (numberSid, smsUrl) =>
+    updateIncomingNumberSmsUrl: (numberSid, smsUrl, smsFallbackUrl) =>
       call(async (c) => {
-        await account(c).incomingPhoneNumbers(numberSid).update({ smsUrl, smsMethod: 'POST' });
+        await account(c)
+          .incomingPhoneNumbers(numberSid)
+          .update({ smsUrl, smsMethod: 'POST', ...(smsFallbackUrl ? { smsFallbackUrl, smsFallbackMethod: 'POST' } : {}) });
       }),
 
     createMessage: (input) =>

@@ -83,11 +83,10 @@ export class PhoneNumbersService {
 
     let webhookWarning: string | null = null;
     if (remote) {
-      const smsUrl = webhookUrls(deps.config.publicUrl, account.webhookKey).inbound;
+      const urls = webhookUrls(deps.config.publicUrl, account.webhookKey);
       try {
-        if (remote.smsUrl !== smsUrl) {
-          await deps.twilio(twilioCredentials(deps.secretBox, account)).updateIncomingNumberSmsUrl(remote.sid, smsUrl);
-        }
+        // The fallback URL answers the FAILURE text and spools the message when we cannot take it in.
+        await deps.twilio(twilioCredentials(deps.secretBox, account)).updateIncomingNumberSmsUrl(remote.sid, urls.inbound, urls.fallback);
       } catch (err) {
         await this.numbers.deleteJustInserted(row.id);
         throw twilioFailureToAppError(err, `set the SMS webhook of ${e164}`);
