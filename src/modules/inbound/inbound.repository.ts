@@ -8,6 +8,11 @@ import type { InboundSms } from './webhook-params.js';
 export interface IngestResult {
   messageId: string;
   conversationId: string;
+  /**
+   * The number has an enabled GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY text: only then is an
+   * automated answer worth deciding (read in the same statement: no extra round trip).
+   */
+  answerable?: boolean;
 }
 
 export interface StatusUpdate {
@@ -124,7 +129,13 @@ export class InboundRepository extends TenantRepository {
         from conversation
         returning id, conversation_id
       )
-      select id as "messageId", conversation_id as "conversationId" from message
+      select id as "messageId", conversation_id as "conversationId",
+        exists (
+          select 1 from automated_messages a
+          where a.tenant_id = ${t}::uuid and a.phone_number_id = (select id from number) and a.enabled
+            and a.trigger in ('GREETING', 'OUT_OF_HOURS', 'ALL_AGENTS_BUSY')
+        ) as "answerable"
+      from message
     `);
     const [row] = rowsOf<IngestResult>(result);
     return row ?? null;

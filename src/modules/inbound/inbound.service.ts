@@ -11,7 +11,7 @@ import { automationEngineFor } from '../automations/automation-engine.js';
 import { parseRating } from '../automations/csat-rating.js';
 import { CsatRepository } from '../automations/csat.repository.js';
 import { mayAnswerAutomatically } from '../automations/keywords.js';
-import { InboundRepository } from './inbound.repository.js';
+import { InboundRepository, type IngestResult } from './inbound.repository.js';
 import { param, parseInboundSms, parseStatusCallback, type InboundSms, type WebhookParams } from './webhook-params.js';
 
 export type InboundOutcome =
@@ -52,28 +52,29 @@ export class InboundService {
     const { tenantId } = this.account;
     const ctx = { tenantId, twilioAccountId: this.account.id, messageSid: sms.messageSid };
     const answer = opts.automatedAnswer !== false && mayAnswerAutomatically(sms.body, param(params, 'OptOutType'));
-    let stored;
+    let stored: IngestResult;
     let rated = false;
     try {
       const messageId = randomUUID();
       const rating = await this.ingestRating(messageId, sms);
       rated = rating !== null;
-      stored = rating ?? (await this.repository().ingest(messageId, sms));
+      const ingested = rating ?? (await this.repository().ingest(messageId, sms));
+      if (!ingested) {
+        this.log.warn({ ...ctx, to: sms.to }, 'inbound message to a number that is not an inbound number of this account: ignored');
+        return { kind: 'not-our-number' };
+      }
+      stored = ingested;
     } catch (err) {
       if (isUniqueViolation(err, 'messages_account_sid_uq')) {
         this.log.info(ctx, 'inbound message already stored (Twilio retry)');
         // The first attempt may have died before its automated answer: answering is idempotent.
         if (answer) {
           const first = await this.repository().findBySid(sms.messageSid);
-          if (first) automationEngineFor(this.deps).afterInbound({ tenantId, ...first });
+          if (first) automationEngineFor(this.deps).afterInbound({ tenantId, messageId: first.messageId, conversationId: first.conversationId });
         }
         return { kind: 'duplicate' };
       }
       throw err;
-    }
-    if (!stored) {
-      this.log.warn({ ...ctx, to: sms.to }, 'inbound message to a number that is not an inbound number of this account: ignored');
-      return { kind: 'not-our-number' };
     }
     this.deps.events.publish(
       messageAddedEvent({ id: stored.messageId, tenantId, conversationId: stored.conversationId }),
@@ -87,8 +88,10 @@ export class InboundService {
     if (sms.optChange) this.log.info({ ...ctx, optChange: sms.optChange }, 'contact opt-out changed');
     // Queued after the commit and off the answer path: the webhook's empty TwiML does not wait.
     // A survey answer gets no automated reply.
-    if (answer && !rated) automationEngineFor(this.deps).afterInbound({ tenantId, ...stored });
-    return { kind: 'stored', ...stored };
+    if (answer && !rated && stored.answerable) {
+      automationEngineFor(this.deps).afterInbound({ tenantId, messageId: stored.messageId, conversationId: stored.conversationId });
+    }
+    return { kind: 'stored', messageId: stored.messageId, conversationId: stored.conversationId };
   }
 
   /** A text that reads as a rating (no media, not a keyword) goes to the survey waiting for it, if any. */
