@@ -4,6 +4,8 @@ import { createAgent } from '../helpers/factories.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
+import { waitFor } from '../helpers/wait.js';
+import { isNumberOpen, onNumbersOpened, OpeningWatcher, type OpenedNumber } from '../../src/modules/operating-hours/opening-watcher.js';
 import { AUTOMATION_ENV, automatedRows, manualClock, sentTo, setAutomatedMessage, settle, text } from './helpers.js';
 
 let server: TestServer;
@@ -150,5 +152,39 @@ describe('OUT_OF_HOURS', () => {
     await text(server, inbox, customer, 'hi');
     await settle(server, inbox.tenant.tenantId);
     expect(sentTo(fake, customer)).toEqual(['Welcome']);
+  });
+});
+
+describe('opening hook (for routing)', () => {
+  it('isNumberOpen follows the clock; the watcher reports a number once when it opens', async () => {
+    const inbox = await setUpInbox(server, fake);
+    const always = await setUpInbox(server, fake);
+    const hours = await createHours(inbox, { name: 'Office', timeZone: 'Europe/Berlin', weekly: weekdays('09:00', '17:00') });
+    await assignHours(inbox, hours.id);
+    const clock = manualClock(server, '2026-06-02T20:00:00Z'); // Tuesday 22:00 in Berlin
+    const deps = server.app.deps;
+    expect(await isNumberOpen(deps, inbox.tenant.tenantId, inbox.number.id)).toBe(false);
+    expect(await isNumberOpen(deps, always.tenant.tenantId, always.number.id)).toBe(true);
+
+    const heard: OpenedNumber[][] = [];
+    const unsubscribe = onNumbersOpened(deps, (opened) => {
+      heard.push(opened.filter((o) => o.phoneNumberId === inbox.number.id));
+    });
+    try {
+      const watcher = new OpeningWatcher(deps);
+      const mine = async () => (await watcher.tick()).filter((o) => o.phoneNumberId === inbox.number.id);
+      expect(await mine()).toEqual([]); // first look: closed
+      clock.set('2026-06-03T06:59:00Z'); // 08:59
+      expect(await mine()).toEqual([]);
+      clock.set('2026-06-03T07:00:00Z'); // 09:00: opens
+      expect(await isNumberOpen(deps, inbox.tenant.tenantId, inbox.number.id)).toBe(true);
+      expect(await mine()).toEqual([{ tenantId: inbox.tenant.tenantId, phoneNumberId: inbox.number.id }]);
+      expect(await mine()).toEqual([]); // still open: not again
+      // The listeners heard it (from this watcher, and from the server's own, which runs on the same clock).
+      await waitFor(() => heard.some((h) => h.length > 0), { what: 'the numbers-opened listener' });
+      for (const h of heard.filter((x) => x.length > 0)) expect(h).toEqual([{ tenantId: inbox.tenant.tenantId, phoneNumberId: inbox.number.id }]);
+    } finally {
+      unsubscribe();
+    }
   });
 });
