@@ -174,3 +174,34 @@ describe.runIf(usingPostgres)('with the database unreachable (a TCP proxy in fro
     expect(outbound).toEqual([]);
   });
 });
+
+describe.runIf(!usingPostgres)('with the database handle broken (PGlite)', () => {
+  it('the webhook fails with 503, the fallback answers from memory, and the message is stored once when the handle works again', async () => {
+    const { server, inbox, dir } = await serverWithFailureText();
+    const deps = server.app.deps;
+    const working = deps.db;
+    // Every query through the app's handle fails as a lost connection would; the embedded
+    // database itself cannot be taken away and given back.
+    deps.db = new Proxy(working, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return () => {
+          throw Object.assign(new Error('connection terminated (test)'), { code: '57P01' });
+        };
+      },
+    });
+    const params = inboundSmsParams({ accountSid: inbox.account.accountSid, from: randomUsNumber(), to: inbox.number.e164, body: 'Are you open?' });
+    try {
+      const main = await sendInbound(server, inbox.account, { from: params.From!, to: params.To!, body: params.Body!, messageSid: params.MessageSid });
+      expect(main.status).toBe(503);
+      const answer = await callFallback(server, inbox, params);
+      expect(await answer.text()).toBe(FAILURE_TWIML);
+      expect(await spooled(dir)).toEqual([`${inbox.account.id}_${params.MessageSid}.json`]);
+    } finally {
+      deps.db = working;
+    }
+    await waitFor(async () => (await spooled(dir)).length === 0, { timeoutMs: 15_000, what: 'the spool to be ingested' });
+    expect(await storedWithSid(server, inbox.tenant.tenantId, params.MessageSid!)).toHaveLength(1);
+  });
+});

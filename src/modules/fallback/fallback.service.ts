@@ -202,22 +202,22 @@ export class FallbackService {
    */
   private async optedOut(account: FallbackAccount, phone: string): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const check = this.deps.db
-      .select({ optedOut: contacts.optedOut })
-      .from(contacts)
-      .where(and(eq(contacts.tenantId, account.tenantId), eq(contacts.phoneNumber, phone)))
-      .limit(1)
-      .then(([row]) => row?.optedOut === true);
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), OPT_OUT_CHECK_MS);
     });
     try {
+      const check = this.deps.db
+        .select({ optedOut: contacts.optedOut })
+        .from(contacts)
+        .where(and(eq(contacts.tenantId, account.tenantId), eq(contacts.phoneNumber, phone)))
+        .limit(1)
+        .then(([row]) => row?.optedOut === true);
+      check.catch(() => {}); // a late failure after the timeout won
       return await Promise.race([check, timeout]);
     } catch {
       return false;
     } finally {
       clearTimeout(timer);
-      check.catch(() => {});
     }
   }
 }
