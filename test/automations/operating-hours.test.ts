@@ -5,7 +5,7 @@ import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { waitFor } from '../helpers/wait.js';
-import { isNumberOpen, onNumbersOpened, OpeningWatcher, type OpenedNumber } from '../../src/modules/operating-hours/opening-watcher.js';
+import { isNumberOpen, onNumbersOpened, OpeningWatcher, type OpenedNumber } from '../../src/modules/automations/opening-watcher.js';
 import { AUTOMATION_ENV, automatedRows, manualClock, sentTo, setAutomatedMessage, settle, text } from './helpers.js';
 
 let server: TestServer;

@@ -1,7 +1,7 @@
 import type { AppDeps } from '../../shared/deps.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
 import { onConversationResolved } from '../conversations/resolution-hooks.js';
-import { OpeningWatcher } from '../operating-hours/opening-watcher.js';
+import { OpeningWatcher } from './opening-watcher.js';
 import { automationEngineFor } from './automation-engine.js';
 
 /**

@@ -1,8 +1,8 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { AppDeps } from '../../shared/deps.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
-import { operatingHours } from './operating-hours.schema.js';
-import { isOpenAt } from './schedule.js';
+import { operatingHours } from '../operating-hours/operating-hours.schema.js';
+import { isOpenAt } from '../operating-hours/schedule.js';
 
 export interface OpenedNumber {
   tenantId: string;
