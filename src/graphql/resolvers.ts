@@ -4,10 +4,11 @@ import { ConversationResolver } from '../modules/conversations/conversations.res
 import { MessageResolver } from '../modules/messages/messages.resolver.js';
 import { LiveResolver } from '../modules/live/live.resolver.js';
 import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-accounts.resolver.js';
-import { PhoneNumberResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
+import { PhoneNumberResolver, TwilioAccountNumbersResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
+import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
 import { OperatingHoursResolver } from '../modules/operating-hours/operating-hours.resolver.js';
 import { AutomatedMessageResolver, ConversationCsatResolver, PhoneNumberAutomationsResolver, UserCsatResolver } from '../modules/automations/automations.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, OperatingHoursResolver, AutomatedMessageResolver, PhoneNumberAutomationsResolver, ConversationCsatResolver, UserCsatResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ConversationMessagesResolver, TwilioAccountNumbersResolver, OperatingHoursResolver, AutomatedMessageResolver, PhoneNumberAutomationsResolver, ConversationCsatResolver, UserCsatResolver];

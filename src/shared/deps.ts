@@ -1,6 +1,9 @@
 import type { Config } from '../config.js';
 import type { Database, Db } from '../db/client.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { FallbackService } from '../modules/fallback/fallback.service.js';
+import type { MediaLinkSigner } from '../modules/media/media-links.js';
+import type { WebhookAccountCache } from '../modules/twilio-accounts/account-cache.js';
 import type { Role } from '../modules/users/role.js';
 import type { TokenService } from '../modules/users/tokens.js';
 import type { Clock } from './clock.js';
@@ -20,8 +23,59 @@ export interface AppDeps {
   tokens: TokenService;
   loginLimiter: LoginLimiter;
   twilio: TwilioApiFactory;
+  /** Accounts by webhook key for the inbound path; invalidated when an account is re-connected. */
+  accountCache: WebhookAccountCache;
+  /** Enqueue outbound jobs and wake this instance's dispatcher (implemented by src/modules/outbox). */
+  outbox: OutboxPort;
+  /** Signs and checks the short-lived media links. */
+  mediaLinks: MediaLinkSigner;
   /** "Now" for business rules (operating hours, survey window); tests replace it. */
   clock: Clock;
+  /** Automated texts (implemented by src/modules/automations), reached by the modules below it. */
+  automations: AutomationsPort;
+  /** Twilio's fallback URL: FAILURE texts from memory and the spool (src/modules/fallback). */
+  fallback: FallbackService;
+}
+
+/** An inbound text just committed, which GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY may answer. */
+export interface InboundTextEvent {
+  tenantId: string;
+  messageId: string;
+  conversationId: string;
+  /**
+   * Set by routing: this text put the conversation in its team's queue with no member eligible.
+   * Never set for a number without a team.
+   */
+  allAgentsBusy?: boolean;
+}
+
+/**
+ * Automated texts seen from the modules that trigger them (inbound, conversations), which the
+ * automations module depends on: they call through AppDeps instead of importing it.
+ */
+export interface AutomationsPort {
+  /** After an inbound commit, off the webhook's answer path (never awaited, never throws). */
+  afterInbound(event: InboundTextEvent): void;
+  /**
+   * Inside the transaction that moved a conversation to RESOLVED: queues the RESOLVED text and
+   * the survey with it; the returned function runs after the commit.
+   */
+  onResolved(tx: Db, conversation: { id: string; tenantId: string; phoneNumberId: string; updatedAt: Date }, resolvedById: string | null): Promise<() => void>;
+  /** An automated message was set in this instance (the fallback reloads its FAILURE texts). */
+  textsChanged(): void;
+  onTextsChanged(listener: (() => void) | null): void;
+}
+
+/**
+ * The outbox seen from the modules that write messages: they enqueue in their own transaction and
+ * signal after commit, without importing src/modules/outbox (which depends on them).
+ */
+export interface OutboxPort {
+  enqueue(tx: Db, tenantId: string, messageId: string, phoneNumberId: string): Promise<void>;
+  /** Called after commit. */
+  notifyEnqueued(): void;
+  /** The dispatcher of this instance registers (or with null, removes) its wake-up. */
+  onEnqueued(wake: (() => void) | null): void;
 }
 
 /** Who is calling, as proven by a verified token. */

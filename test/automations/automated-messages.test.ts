@@ -2,14 +2,13 @@ import 'reflect-metadata';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { csatSurveys, messages } from '../../src/db/schema.js';
-import { automationEngineFor } from '../../src/modules/automations/automation-engine.js';
 import { createAgent } from '../helpers/factories.js';
 import { fakeSid, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { waitFor } from '../helpers/wait.js';
 import { contactOf } from '../inbound/fixtures.js';
-import { AUTOMATION_ENV, automatedRows, conversationsOfTenant, manualClock, resolve, sentTo, setAutomatedMessage, settle, text } from './helpers.js';
+import { AUTOMATION_ENV, engineOf, automatedRows, conversationsOfTenant, manualClock, resolve, sentTo, setAutomatedMessage, settle, text } from './helpers.js';
 
 let server: TestServer;
 let fake: FakeTwilio;
@@ -184,7 +183,7 @@ describe('loop guard and ALL_AGENTS_BUSY hook', () => {
     await setAutomatedMessage(server, inbox, 'ALL_AGENTS_BUSY', 'All our agents are busy, we will answer soon.');
     const bot = randomUsNumber();
     const conversationId = await customerTexts(server, inbox, bot, 'AUTO-REPLY: I am away');
-    const engine = automationEngineFor(server.app.deps);
+    const engine = engineOf(server);
     const tenantId = inbox.tenant.tenantId;
     expect(await engine.allAgentsBusy(tenantId, conversationId, 'entry-1')).toBe(true);
     expect(await engine.allAgentsBusy(tenantId, conversationId, 'entry-1')).toBe(false); // same queue entry
@@ -204,7 +203,7 @@ describe('loop guard and ALL_AGENTS_BUSY hook', () => {
     const customer = randomUsNumber();
     await text(server, inbox, customer, 'hi');
     await settle(server, inbox.tenant.tenantId);
-    const engine = automationEngineFor(server.app.deps);
+    const engine = engineOf(server);
     // A second text that routing put in the queue with nobody eligible.
     await text(server, inbox, customer, 'anyone?');
     const [second] = await server.app.deps.db

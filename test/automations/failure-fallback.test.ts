@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { messages } from '../../src/db/schema.js';
-import { fallbackFor } from '../../src/modules/fallback/fallback.service.js';
 import { MessageDirection } from '../../src/modules/messages/message.enums.js';
 import { inboundSmsParams, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
@@ -60,7 +59,7 @@ async function serverWithFailureText(env: Record<string, string> = {}, database?
   cleanups.push(() => server.close());
   const inbox = await setUpInbox(server, fake, { tenantName: 'Acme Dental' });
   await setAutomatedMessage(server, inbox, 'FAILURE', 'Sorry, {{tenant.name}} cannot read your text right now; we will answer soon.');
-  await fallbackFor(server.app.deps).directory.refresh();
+  await server.app.deps.fallback.directory.refresh();
   return { server, inbox, dir };
 }
 

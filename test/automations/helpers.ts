@@ -3,7 +3,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { conversations, messages } from '../../src/db/schema.js';
 import { MessageSource } from '../../src/modules/messages/message.enums.js';
-import { automationEngineFor } from '../../src/modules/automations/automation-engine.js';
+import type { AutomationEngine } from '../../src/modules/automations/automation-engine.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import type { Inbox } from '../helpers/inbox.js';
@@ -13,6 +13,11 @@ import { waitFor } from '../helpers/wait.js';
 
 /** Settings for servers of these tests: the survey sweeper polls often. */
 export const AUTOMATION_ENV = { AUTOMATION_POLL_MS: '50' };
+
+/** The server's automation engine (AppDeps.automations). */
+export function engineOf(server: TestServer): AutomationEngine {
+  return server.app.deps.automations as AutomationEngine;
+}
 
 /** Gives the server a clock the test sets (deps.clock is read at each use). */
 export function manualClock(server: TestServer, at: string): ManualClock {
@@ -43,7 +48,7 @@ export async function text(server: TestServer, inbox: Inbox, from: string, body:
  * outbound message of the tenant has left the outbox: what is not there now will not come.
  */
 export async function settle(server: TestServer, tenantId: string): Promise<void> {
-  await automationEngineFor(server.app.deps).drain();
+  await engineOf(server).drain();
   await waitFor(
     async () => {
       const rows = await server.app.deps.db.select({ status: messages.status }).from(messages).where(eq(messages.tenantId, tenantId));

@@ -1,32 +1,19 @@
 import type { Db } from '../../db/client.js';
-import type { AppDeps } from '../../shared/deps.js';
+import type { AppDeps, AutomationsPort, InboundTextEvent } from '../../shared/deps.js';
 import { isUniqueViolation } from '../../shared/errors.js';
 import { countSegments } from '../../twilio/segments.js';
-import type { ConversationRow } from '../conversations/conversations.schema.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
-import { conversationUpdatedEvent, messageAddedEvent } from '../live/live-events.js';
+import { conversationUpdatedEvent, messageAddedEvent } from '../../events/live-events.js';
 import { MessageSource, MessageStatus } from '../messages/message.enums.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import type { MessageRow } from '../messages/messages.schema.js';
 import { closedPeriodKey, isOpenAt } from '../operating-hours/schedule.js';
-import { notifyOutboxEnqueued } from '../outbox/outbox-signal.js';
-import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { AutomatedMessageTrigger } from './automation.enums.js';
 import { AutomatedMessagesRepository, AutomationSendsRepository } from './automations.repository.js';
 import { CsatRepository, surveysReadyToSend } from './csat.repository.js';
 import { renderTemplate } from './placeholders.js';
 
-/** An inbound text just committed, which GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY may answer. */
-export interface InboundTextEvent {
-  tenantId: string;
-  messageId: string;
-  conversationId: string;
-  /**
-   * Set by routing: this text put the conversation in its team's queue with no member eligible.
-   * Never set for a number without a team.
-   */
-  allAgentsBusy?: boolean;
-}
+export type { InboundTextEvent };
 
 /** What to do once the caller's transaction committed (live events, waking the dispatcher). */
 export type AfterCommit = () => void;
@@ -42,13 +29,30 @@ const RESOLVED_TEXT_WENT_OUT = new Set<string>([MessageStatus.SENT, MessageStatu
  * retries and instances. Each decision runs with the contact row locked: opt-out, the loop guard
  * and the "already sent" check cannot race a concurrent decision for the same contact.
  *
- * One engine per running app (automationEngineFor); `drain()` waits for answers still running
- * at shutdown.
+ * One engine per running app (AppDeps.automations, bound to the app's deps once they are built);
+ * `drain()` waits for answers still running at shutdown.
  */
-export class AutomationEngine {
+export class AutomationEngine implements AutomationsPort {
   private readonly inFlight = new Set<Promise<unknown>>();
+  private textsListener: (() => void) | null = null;
+  private boundDeps: AppDeps | null = null;
 
-  constructor(private readonly deps: AppDeps) {}
+  bind(deps: AppDeps): void {
+    this.boundDeps = deps;
+  }
+
+  private get deps(): AppDeps {
+    if (!this.boundDeps) throw new Error('AutomationEngine used before bind(deps)');
+    return this.boundDeps;
+  }
+
+  textsChanged(): void {
+    this.textsListener?.();
+  }
+
+  onTextsChanged(listener: (() => void) | null): void {
+    this.textsListener = listener;
+  }
 
   /**
    * After an inbound commit, off the webhook's answer path: the webhook's empty TwiML does not
@@ -112,7 +116,11 @@ export class AutomationEngine {
    * and only if the resolution commits): the RESOLVED text, and the survey, which waits for the
    * RESOLVED text to be SENT (the sweeper sends it) or goes at once when there is none.
    */
-  async onResolved(tx: Db, conversation: ConversationRow, resolvedById: string | null): Promise<AfterCommit> {
+  async onResolved(
+    tx: Db,
+    conversation: { id: string; tenantId: string; phoneNumberId: string; updatedAt: Date },
+    resolvedById: string | null,
+  ): Promise<AfterCommit> {
     const { tenantId } = conversation;
     const texts = await new AutomatedMessagesRepository(tx, tenantId).findEnabled(conversation.phoneNumberId, [
       AutomatedMessageTrigger.RESOLVED,
@@ -239,7 +247,7 @@ export class AutomationEngine {
       idempotencyKey,
       source: MessageSource.AUTOMATION,
     });
-    await new OutboxRepository(tx, tenantId).enqueue(message.id, recipient.phoneNumberId);
+    await this.deps.outbox.enqueue(tx, tenantId, message.id, recipient.phoneNumberId);
     await new ConversationsRepository(tx, tenantId).recordMessage(conversationId, message.id);
     await sends.record(message.id, recipient.contactId, trigger);
     return message;
@@ -248,15 +256,6 @@ export class AutomationEngine {
   private published(queued: MessageRow[]): void {
     if (queued.length === 0) return;
     for (const m of queued) this.deps.events.publish(messageAddedEvent(m), conversationUpdatedEvent({ id: m.conversationId, tenantId: m.tenantId }));
-    notifyOutboxEnqueued(this.deps);
+    this.deps.outbox.notifyEnqueued();
   }
-}
-
-const engines = new WeakMap<AppDeps, AutomationEngine>();
-
-/** The engine of a running app (tests run several apps in one process). */
-export function automationEngineFor(deps: AppDeps): AutomationEngine {
-  let engine = engines.get(deps);
-  if (!engine) engines.set(deps, (engine = new AutomationEngine(deps)));
-  return engine;
 }

@@ -6,14 +6,13 @@ import { Role } from '../users/role.js';
 import { User } from '../users/user.type.js';
 import { AutomatedMessage, SetAutomatedMessageInput } from './automated-message.type.js';
 import type { AutomatedMessageRow } from './automations.schema.js';
-import { AutomationsService } from './automations.service.js';
 
 @Resolver(() => AutomatedMessage)
 export class AutomatedMessageResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => AutomatedMessage, { description: "Creates or replaces the number's message for this trigger." })
   setAutomatedMessage(@Arg('input', () => SetAutomatedMessageInput) input: SetAutomatedMessageInput, @Ctx() ctx: RequestContext): Promise<AutomatedMessageRow> {
-    return new AutomationsService(ctx.scope()).set(input);
+    return ctx.tenant().automationsService.set(input);
   }
 }
 
@@ -23,7 +22,7 @@ export class PhoneNumberAutomationsResolver {
   automatedMessages(@Root() phoneNumber: PhoneNumber, @Ctx() ctx: RequestContext): Promise<AutomatedMessageRow[]> {
     return ctx
       .loader<string, AutomatedMessageRow[]>('automatedMessagesByNumber', async (ids) => {
-        const rows = await new AutomationsService(ctx.scope()).listByNumbers(ids);
+        const rows = await ctx.tenant().automationsService.listByNumbers(ids);
         return ids.map((id) => rows.filter((r) => r.phoneNumberId === id));
       })
       .load(phoneNumber.id);
@@ -36,7 +35,7 @@ export class ConversationCsatResolver {
   csatRating(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<number | null> {
     return ctx
       .loader<string, number | null>('csatRating', async (ids) => {
-        const rows = await new AutomationsService(ctx.scope()).ratingsOf(ids);
+        const rows = await ctx.tenant().automationsService.ratingsOf(ids);
         const byId = new Map(rows.map((r) => [r.id, r.rating]));
         return ids.map((id) => byId.get(id) ?? null);
       })
@@ -55,6 +54,6 @@ export class UserCsatResolver {
     @Arg('since', () => Date, { nullable: true }) since: Date | null,
     @Ctx() ctx: RequestContext,
   ): Promise<number | null> {
-    return new AutomationsService(ctx.scope()).userCsatAverage(user.id, since ?? null);
+    return ctx.tenant().automationsService.userCsatAverage(user.id, since ?? null);
   }
 }

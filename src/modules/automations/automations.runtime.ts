@@ -1,17 +1,14 @@
 import type { AppDeps } from '../../shared/deps.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
-import { onConversationResolved } from '../conversations/resolution-hooks.js';
+import type { AutomationEngine } from './automation-engine.js';
 import { OpeningWatcher } from './opening-watcher.js';
-import { automationEngineFor } from './automation-engine.js';
 
 /**
- * Starts this instance's automations: the resolution hook (RESOLVED text, survey) and the
- * survey sweeper (surveys whose RESOLVED text went out), and the watcher of numbers opening
- * (operating hours). `stop` waits for answers in flight.
+ * Starts this instance's background automation work: the survey sweeper (surveys whose
+ * RESOLVED text went out) and the watcher of numbers opening (operating hours). `stop` waits for
+ * automated answers still in flight.
  */
-export function startAutomations(deps: AppDeps): { stop(): Promise<void> } {
-  const engine = automationEngineFor(deps);
-  onConversationResolved(deps, (tx, conversation, resolvedById) => engine.onResolved(tx, conversation, resolvedById));
+export function startAutomations(deps: AppDeps, engine: AutomationEngine): { stop(): Promise<void> } {
   const surveys = new PeriodicTask('csat-surveys', deps.config.automations.pollMs, () => engine.sendDueSurveys(), deps.logger);
   surveys.start();
   // Numbers opening (operating hours): listeners registered with onNumbersOpened hear of it.
@@ -20,7 +17,6 @@ export function startAutomations(deps: AppDeps): { stop(): Promise<void> } {
   openings.start();
   return {
     async stop() {
-      onConversationResolved(deps, null);
       await openings.stop();
       await surveys.stop();
       await engine.drain();

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, foreignKey, index, pgEnum, pgTable, primaryKey, smallint, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { contacts } from '../contacts/contacts.schema.js';
 import { conversations } from '../conversations/conversations.schema.js';
 import { messages } from '../messages/messages.schema.js';
@@ -19,16 +19,18 @@ export const automatedMessages = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    phoneNumberId: uuid('phone_number_id')
-      .notNull()
-      .references(() => phoneNumbers.id, { onDelete: 'cascade' }),
+    phoneNumberId: uuid('phone_number_id').notNull(),
     trigger: automatedMessageTriggerEnum('trigger').notNull(),
     body: text('body').notNull(),
     enabled: boolean('enabled').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('automated_messages_number_trigger_uq').on(t.tenantId, t.phoneNumberId, t.trigger)],
+  (t) => [
+    uniqueIndex('automated_messages_number_trigger_uq').on(t.tenantId, t.phoneNumberId, t.trigger),
+    unique('automated_messages_tenant_id_uq').on(t.tenantId, t.id),
+    foreignKey({ name: 'automated_messages_phone_number_fk', columns: [t.tenantId, t.phoneNumberId], foreignColumns: [phoneNumbers.tenantId, phoneNumbers.id] }).onDelete('cascade'),
+  ],
 );
 
 /**
@@ -41,16 +43,17 @@ export const automationSends = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    messageId: uuid('message_id')
-      .notNull()
-      .references(() => messages.id, { onDelete: 'cascade' }),
-    contactId: uuid('contact_id')
-      .notNull()
-      .references(() => contacts.id, { onDelete: 'cascade' }),
+    messageId: uuid('message_id').notNull(),
+    contactId: uuid('contact_id').notNull(),
     trigger: automatedMessageTriggerEnum('trigger').notNull(),
     sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.messageId] }), index('automation_sends_contact_idx').on(t.tenantId, t.contactId, t.sentAt)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.messageId] }),
+    index('automation_sends_contact_idx').on(t.tenantId, t.contactId, t.sentAt),
+    foreignKey({ name: 'automation_sends_message_fk', columns: [t.tenantId, t.messageId], foreignColumns: [messages.tenantId, messages.id] }).onDelete('cascade'),
+    foreignKey({ name: 'automation_sends_contact_fk', columns: [t.tenantId, t.contactId], foreignColumns: [contacts.tenantId, contacts.id] }).onDelete('cascade'),
+  ],
 );
 
 /**
@@ -64,9 +67,7 @@ export const csatSurveys = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    conversationId: uuid('conversation_id')
-      .notNull()
-      .references(() => conversations.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id').notNull(),
     state: surveyStateEnum('state').notNull(),
     resolvedById: uuid('resolved_by_id').references(() => users.id, { onDelete: 'set null' }),
     resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }).notNull(),
@@ -82,6 +83,9 @@ export const csatSurveys = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.conversationId] }),
     index('csat_surveys_resolver_idx').on(t.tenantId, t.resolvedById, t.resolvedAt),
+    foreignKey({ name: 'csat_surveys_conversation_fk', columns: [t.tenantId, t.conversationId], foreignColumns: [conversations.tenantId, conversations.id] }).onDelete('cascade'),
+    // As messages.author_id: the plain key nulls the column when the user goes, this one keeps it in the tenant.
+    foreignKey({ name: 'csat_surveys_resolver_tenant_fk', columns: [t.tenantId, t.resolvedById], foreignColumns: [users.tenantId, users.id] }),
     // The sweeper's scan of surveys still waiting, across tenants; stays small.
     index('csat_surveys_waiting_idx').on(t.createdAt).where(sql`${t.state} = 'WAITING'`),
   ],

@@ -1,12 +1,10 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { forbidden, notFound } from '../../shared/errors.js';
+import { notFound } from '../../shared/errors.js';
 import { PhoneNumbersRepository } from '../phone-numbers/phone-numbers.repository.js';
-import { Role } from '../users/role.js';
 import type { AutomatedMessageTrigger } from './automation.enums.js';
 import { AutomatedMessagesRepository } from './automations.repository.js';
 import type { AutomatedMessageRow } from './automations.schema.js';
 import { CsatRepository } from './csat.repository.js';
-import { notifyAutomatedMessagesChanged } from './automation-signal.js';
 import { validateTemplate } from './placeholders.js';
 
 export interface SetAutomatedMessageArgs {
@@ -27,13 +25,12 @@ export class AutomationsService {
   /** Creates or replaces the number's text for the trigger. */
   async set(input: SetAutomatedMessageArgs): Promise<AutomatedMessageRow> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can set automated messages');
     const body = validateTemplate(input.body, input.trigger);
     const number = await new PhoneNumbersRepository(deps.db, tenantId).findById(input.phoneNumberId);
     if (!number || number.removedAt) throw notFound('Phone number');
     const row = await this.texts.upsert(number.id, input.trigger, body, input.enabled);
     // This instance's fallback URL answers the new FAILURE text at once; others at their next refresh.
-    notifyAutomatedMessagesChanged(deps);
+    deps.automations.textsChanged();
     deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: number.id, trigger: input.trigger, enabled: input.enabled }, 'automated message set');
     return row;
   }

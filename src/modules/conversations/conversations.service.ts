@@ -1,12 +1,11 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
-import { conversationUpdatedEvent } from '../live/live-events.js';
+import { conversationUpdatedEvent } from '../../events/live-events.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { ConversationsRepository, type ConversationListFilter } from './conversations.repository.js';
 import type { ConversationRow } from './conversations.schema.js';
-import { resolutionHookOf } from './resolution-hooks.js';
-import { decodeCursor, pageSize, toPage, type Page } from './pagination.js';
+import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 
 export interface ListConversationsArgs extends ConversationListFilter {
@@ -66,11 +65,10 @@ export class ConversationsService {
    */
   private async resolve(conversationId: string): Promise<ConversationRow> {
     const { deps, tenantId, user } = this.scope;
-    const hook = resolutionHookOf(deps);
     const { row, afterCommit } = await deps.db.transaction(async (tx) => {
       const moved = await new ConversationsRepository(tx, tenantId).resolve(conversationId);
       if (!moved) return { row: undefined, afterCommit: null };
-      return { row: moved, afterCommit: hook ? await hook(tx, moved, user.userId) : null };
+      return { row: moved, afterCommit: await deps.automations.onResolved(tx, moved, user.userId) };
     });
     if (!row) {
       const current = await this.conversations.findById(conversationId);

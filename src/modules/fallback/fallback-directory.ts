@@ -3,7 +3,7 @@ import type { AppDeps } from '../../shared/deps.js';
 import { AutomatedMessageTrigger } from '../automations/automation.enums.js';
 import { automatedMessages } from '../automations/automations.schema.js';
 import { renderTemplate } from '../automations/placeholders.js';
-import type { WebhookAccount } from '../inbound/account-cache.js';
+import type { WebhookAccount } from '../twilio-accounts/account-cache.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { openAuthToken } from '../twilio-accounts/credentials.js';

@@ -3,10 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AppDeps } from '../../shared/deps.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
 import { isValidTwilioSignature } from '../../twilio/signature.js';
-import { onAutomatedMessagesChanged } from '../automations/automation-signal.js';
 import { mayAnswerAutomatically } from '../automations/keywords.js';
 import { contacts } from '../contacts/contacts.schema.js';
-import { accountCacheFor } from '../inbound/account-cache.js';
 import { InboundService } from '../inbound/inbound.service.js';
 import { param, parseInboundSms, WebhookInputError, type WebhookParams } from '../inbound/webhook-params.js';
 import { FallbackDirectory, type FallbackAccount } from './fallback-directory.js';
@@ -38,40 +36,65 @@ const HOUR_MS = 3600_000;
  * the only TwiML with text we ever send — or empty TwiML.
  */
 export class FallbackService {
-  readonly directory: FallbackDirectory;
-  readonly spool: Spool;
-  private readonly ingester: PeriodicTask;
-  private readonly refresher: PeriodicTask;
   /** MessageSids answered with a text, so a repeated fallback call does not text twice. */
   private readonly answered = new Map<string, number>();
   /** In-memory loop guard of FAILURE texts per (account, contact), within the hour. */
   private readonly sentTo = new Map<string, number[]>();
+  private running: {
+    deps: AppDeps;
+    directory: FallbackDirectory;
+    spool: Spool;
+    ingester: PeriodicTask;
+    refresher: PeriodicTask;
+  } | null = null;
 
-  constructor(private readonly deps: AppDeps) {
-    this.directory = new FallbackDirectory(deps);
-    this.spool = new Spool(deps.config.automations.spoolDir);
-    this.ingester = new PeriodicTask('fallback-spool', deps.config.automations.pollMs, () => this.ingestSpool(), deps.logger);
-    this.refresher = new PeriodicTask('fallback-directory', deps.config.automations.failureCacheRefreshMs, () => this.directory.refresh(), deps.logger);
+  private get state() {
+    if (!this.running) throw new Error('FallbackService used before start(deps)');
+    return this.running;
   }
 
-  async start(): Promise<void> {
+  private get deps(): AppDeps {
+    return this.state.deps;
+  }
+
+  get directory(): FallbackDirectory {
+    return this.state.directory;
+  }
+
+  get spool(): Spool {
+    return this.state.spool;
+  }
+
+  /** Loads accounts and FAILURE texts, then refreshes them and ingests the spool in the background. */
+  async start(deps: AppDeps): Promise<void> {
+    const { pollMs, failureCacheRefreshMs, spoolDir } = deps.config.automations;
+    const directory = new FallbackDirectory(deps);
+    this.running = {
+      deps,
+      directory,
+      spool: new Spool(spoolDir),
+      ingester: new PeriodicTask('fallback-spool', pollMs, () => this.ingestSpool(), deps.logger),
+      refresher: new PeriodicTask('fallback-directory', failureCacheRefreshMs, () => directory.refresh(), deps.logger),
+    };
     try {
-      await this.directory.refresh();
+      await directory.refresh();
     } catch (err) {
-      this.deps.logger.error({ err }, 'fallback: could not load accounts and FAILURE texts; retrying in the background');
+      deps.logger.error({ err }, 'fallback: could not load accounts and FAILURE texts; retrying in the background');
     }
-    onAutomatedMessagesChanged(this.deps, () => void this.directory.refresh().catch(() => {}));
-    this.refresher.start();
-    this.ingester.start();
+    deps.automations.onTextsChanged(() => void directory.refresh().catch(() => {}));
+    this.running.refresher.start();
+    this.running.ingester.start();
   }
 
   async stop(): Promise<void> {
-    onAutomatedMessagesChanged(this.deps, null);
-    await this.refresher.stop();
-    await this.ingester.stop();
+    if (!this.running) return;
+    this.running.deps.automations.onTextsChanged(null);
+    await this.running.refresher.stop();
+    await this.running.ingester.stop();
   }
 
   async handle(req: FallbackRequest): Promise<FallbackAnswer> {
+    if (!this.running) return { status: 503, text: 'Service unavailable' };
     const log = this.deps.logger;
     let account = this.directory.get(req.webhookKey);
     if (!account) {
@@ -116,7 +139,7 @@ export class FallbackService {
       log.error({ ...where, err, messageSid: sms.messageSid }, 'fallback: could not spool the message');
     }
     log.warn({ ...where, messageSid: sms.messageSid, errorCode: param(req.params, 'ErrorCode') ?? null }, 'inbound message taken by the fallback URL');
-    this.ingester.kick();
+    this.state.ingester.kick();
 
     const text = account.failureTexts.get(sms.to);
     if (!text || !mayAnswerAutomatically(sms.body, param(req.params, 'OptOutType'))) return { status: 200, twiml: EMPTY_TWIML };
@@ -151,7 +174,7 @@ export class FallbackService {
       }
       let account;
       try {
-        account = await accountCacheFor(this.deps).get(message.webhookKey);
+        account = await this.deps.accountCache.get(message.webhookKey);
         if (!account) {
           this.deps.logger.error({ file: name, twilioAccountId: message.accountId }, 'fallback spool: the account is gone; file moved to rejected/');
           await this.spool.reject(name);
@@ -224,13 +247,4 @@ export class FallbackService {
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
-}
-
-const services = new WeakMap<AppDeps, FallbackService>();
-
-/** The fallback of a running app (tests run several apps in one process). */
-export function fallbackFor(deps: AppDeps): FallbackService {
-  let service = services.get(deps);
-  if (!service) services.set(deps, (service = new FallbackService(deps)));
-  return service;
 }

@@ -5,9 +5,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
 import { fromTwilioStatus } from '../messages/message-status.js';
 import { isUuid } from '../../shared/ids.js';
-import type { WebhookAccount } from './account-cache.js';
-import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../live/live-events.js';
-import { automationEngineFor } from '../automations/automation-engine.js';
+import type { WebhookAccount } from '../twilio-accounts/account-cache.js';
+import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
 import { parseRating } from '../automations/csat-rating.js';
 import { CsatRepository } from '../automations/csat.repository.js';
 import { mayAnswerAutomatically } from '../automations/keywords.js';
@@ -70,7 +69,7 @@ export class InboundService {
         // The first attempt may have died before its automated answer: answering is idempotent.
         if (answer) {
           const first = await this.repository().findBySid(sms.messageSid);
-          if (first) automationEngineFor(this.deps).afterInbound({ tenantId, messageId: first.messageId, conversationId: first.conversationId });
+          if (first) this.deps.automations.afterInbound({ tenantId, messageId: first.messageId, conversationId: first.conversationId });
         }
         return { kind: 'duplicate' };
       }
@@ -89,7 +88,7 @@ export class InboundService {
     // Queued after the commit and off the answer path: the webhook's empty TwiML does not wait.
     // A survey answer gets no automated reply.
     if (answer && !rated && stored.answerable) {
-      automationEngineFor(this.deps).afterInbound({ tenantId, messageId: stored.messageId, conversationId: stored.conversationId });
+      this.deps.automations.afterInbound({ tenantId, messageId: stored.messageId, conversationId: stored.conversationId });
     }
     return { kind: 'stored', messageId: stored.messageId, conversationId: stored.conversationId };
   }

@@ -50,7 +50,7 @@ export class OperatingHoursRepository extends TenantRepository {
 
   /**
    * The numbers using it become always open: phone_numbers_operating_hours_fk is ON DELETE SET
-   * NULL (operating_hours_id) (migration 0004), which keeps their tenant_id.
+   * NULL (operating_hours_id) (migration 0005), which keeps their tenant_id.
    */
   async delete(id: string): Promise<boolean> {
     if (!isUuid(id)) return false;

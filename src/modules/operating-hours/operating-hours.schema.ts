@@ -1,4 +1,4 @@
-import { jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 import type { OpeningPeriod } from './schedule.js';
 
@@ -21,7 +21,7 @@ export const operatingHours = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   // Also the target of phone_numbers' composite (tenant_id, operating_hours_id) foreign key.
-  (t) => [uniqueIndex('operating_hours_tenant_id_uq').on(t.tenantId, t.id)],
+  (t) => [unique('operating_hours_tenant_id_uq').on(t.tenantId, t.id)],
 );
 
 export type OperatingHoursRow = typeof operatingHours.$inferSelect;

@@ -2,13 +2,11 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import type { RequestContext } from '../../graphql/context.js';
 import { OperatingHours } from '../operating-hours/operating-hours.type.js';
 import type { OperatingHoursRow } from '../operating-hours/operating-hours.schema.js';
-import { OperatingHoursService } from '../operating-hours/operating-hours.service.js';
+import { phoneNumbersByAccountLoader, twilioAccountLoader } from '../../graphql/loaders.js';
 import { TwilioAccount } from '../twilio-accounts/twilio-account.type.js';
-import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
 import { Role } from '../users/role.js';
 import { AddPhoneNumberInput } from './add-phone-number.input.js';
 import { PhoneNumber } from './phone-number.type.js';
-import { PhoneNumbersService } from './phone-numbers.service.js';
 import { UpdatePhoneNumberInput } from './update-phone-number.input.js';
 
 @Resolver(() => PhoneNumber)
@@ -16,13 +14,13 @@ export class PhoneNumberResolver {
   @Authorized()
   @Query(() => [PhoneNumber], { description: "The tenant's active numbers." })
   phoneNumbers(@Ctx() ctx: RequestContext): Promise<PhoneNumber[]> {
-    return new PhoneNumbersService(ctx.scope()).list();
+    return ctx.tenant().phoneNumbersService.list();
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => PhoneNumber)
   addPhoneNumber(@Arg('input', () => AddPhoneNumberInput) input: AddPhoneNumberInput, @Ctx() ctx: RequestContext): Promise<PhoneNumber> {
-    return new PhoneNumbersService(ctx.scope()).add(input);
+    return ctx.tenant().phoneNumbersService.add(input);
   }
 
   @Authorized(Role.ADMIN)
@@ -32,20 +30,18 @@ export class PhoneNumberResolver {
     @Arg('input', () => UpdatePhoneNumberInput) input: UpdatePhoneNumberInput,
     @Ctx() ctx: RequestContext,
   ): Promise<PhoneNumber> {
-    return new PhoneNumbersService(ctx.scope()).update(id, input);
+    return ctx.tenant().phoneNumbersService.update(id, input);
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Boolean, { description: 'Soft delete: conversations keep the number; it can be registered again.' })
   removePhoneNumber(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<boolean> {
-    return new PhoneNumbersService(ctx.scope()).remove(id);
+    return ctx.tenant().phoneNumbersService.remove(id);
   }
 
   @FieldResolver(() => TwilioAccount)
   async twilioAccount(@Root() phoneNumber: PhoneNumber, @Ctx() ctx: RequestContext): Promise<TwilioAccount> {
-    const account = await ctx
-      .byId('twilioAccount', (ids) => new TwilioAccountsService(ctx.scope()).findByIds(ids))
-      .load(phoneNumber.twilioAccountId);
+    const account = await twilioAccountLoader(ctx).load(phoneNumber.twilioAccountId);
     if (!account) throw new Error(`twilio account ${phoneNumber.twilioAccountId} of number ${phoneNumber.id} is missing`);
     return account;
   }
@@ -56,6 +52,19 @@ export class PhoneNumberResolver {
   })
   async operatingHours(@Root() phoneNumber: PhoneNumber, @Ctx() ctx: RequestContext): Promise<OperatingHoursRow | null> {
     if (!phoneNumber.operatingHoursId) return null;
-    return ctx.byId('operatingHours', (ids) => new OperatingHoursService(ctx.scope()).findByIds(ids)).load(phoneNumber.operatingHoursId);
+    return ctx.byId('operatingHours', (ids) => ctx.tenant().operatingHoursService.findByIds(ids)).load(phoneNumber.operatingHoursId);
+  }
+}
+
+/**
+ * The number fields of TwilioAccount. They live with phone numbers (which depend on accounts), so
+ * the twilio-accounts module never imports the phone-numbers module.
+ */
+@Resolver(() => TwilioAccount)
+export class TwilioAccountNumbersResolver {
+  @FieldResolver(() => [PhoneNumber], { description: 'Active numbers of this account.' })
+  phoneNumbers(@Root() account: TwilioAccount, @Ctx() ctx: RequestContext): Promise<PhoneNumber[]> {
+    // One query for every account of the result.
+    return phoneNumbersByAccountLoader(ctx).load(account.id);
   }
 }

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/shared/errors.js';
+import { DomainError } from '../../src/shared/errors.js';
 import { closedPeriodKey, isOpenAt, nextOpening, normalizeSchedule, Weekday, type OpeningPeriod } from '../../src/modules/operating-hours/schedule.js';
 
 const utc = (iso: string) => new Date(iso);
@@ -13,9 +13,9 @@ function badInputOf(fn: () => unknown): string {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).code).toBe('BAD_USER_INPUT');
-    return (err as AppError).message;
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).code).toBe('BAD_USER_INPUT');
+    return (err as DomainError).message;
   }
   throw new Error('expected BAD_USER_INPUT');
 }
