@@ -49,6 +49,14 @@ export interface InboundTextEvent {
   allAgentsBusy?: boolean;
 }
 
+export interface OpenedNumber {
+  tenantId: string;
+  phoneNumberId: string;
+}
+
+/** Told when numbers with a schedule open. */
+export type NumbersOpenedListener = (opened: OpenedNumber[]) => void | Promise<void>;
+
 /**
  * Automated texts seen from the modules that trigger them (inbound, conversations), which the
  * automations module depends on: they call through AppDeps instead of importing it.
@@ -61,6 +69,11 @@ export interface AutomationsPort {
    * the survey with it; the returned function runs after the commit.
    */
   onResolved(tx: Db, conversation: { id: string; tenantId: string; phoneNumberId: string; updatedAt: Date }, resolvedById: string | null): Promise<() => void>;
+  /**
+   * Subscribes to numbers whose operating hours just opened, as this instance's watcher sees them
+   * on the server clock (routing: assign what waited); returns the unsubscribe.
+   */
+  onNumbersOpened(listener: NumbersOpenedListener): () => void;
   /** An automated message was set in this instance (the fallback reloads its FAILURE texts). */
   textsChanged(): void;
   onTextsChanged(listener: (() => void) | null): void;

@@ -5,8 +5,8 @@ import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { waitFor } from '../helpers/wait.js';
-import { isNumberOpen, onNumbersOpened, OpeningWatcher, type OpenedNumber } from '../../src/modules/automations/opening-watcher.js';
-import { AUTOMATION_ENV, automatedRows, manualClock, sentTo, setAutomatedMessage, settle, text } from './helpers.js';
+import { isNumberOpen, OpeningWatcher, type OpenedNumber } from '../../src/modules/automations/opening-watcher.js';
+import { AUTOMATION_ENV, engineOf, automatedRows, manualClock, sentTo, setAutomatedMessage, settle, text } from './helpers.js';
 
 let server: TestServer;
 let fake: FakeTwilio;
@@ -167,11 +167,11 @@ describe('opening hook (for routing)', () => {
     expect(await isNumberOpen(deps, always.tenant.tenantId, always.number.id)).toBe(true);
 
     const heard: OpenedNumber[][] = [];
-    const unsubscribe = onNumbersOpened(deps, (opened) => {
+    const unsubscribe = deps.automations.onNumbersOpened((opened) => {
       heard.push(opened.filter((o) => o.phoneNumberId === inbox.number.id));
     });
     try {
-      const watcher = new OpeningWatcher(deps);
+      const watcher = new OpeningWatcher(deps, () => engineOf(server).openedListeners);
       const mine = async () => (await watcher.tick()).filter((o) => o.phoneNumberId === inbox.number.id);
       expect(await mine()).toEqual([]); // first look: closed
       clock.set('2026-06-03T06:59:00Z'); // 08:59

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/client.js';
-import type { AppDeps, AutomationsPort, InboundTextEvent } from '../../shared/deps.js';
+import type { AppDeps, AutomationsPort, InboundTextEvent, NumbersOpenedListener } from '../../shared/deps.js';
 import { isUniqueViolation } from '../../shared/errors.js';
 import { countSegments } from '../../twilio/segments.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
@@ -35,6 +35,7 @@ const RESOLVED_TEXT_WENT_OUT = new Set<string>([MessageStatus.SENT, MessageStatu
 export class AutomationEngine implements AutomationsPort {
   private readonly inFlight = new Set<Promise<unknown>>();
   private textsListener: (() => void) | null = null;
+  readonly openedListeners = new Set<NumbersOpenedListener>();
   private boundDeps: AppDeps | null = null;
 
   bind(deps: AppDeps): void {
@@ -52,6 +53,11 @@ export class AutomationEngine implements AutomationsPort {
 
   onTextsChanged(listener: (() => void) | null): void {
     this.textsListener = listener;
+  }
+
+  onNumbersOpened(listener: NumbersOpenedListener): () => void {
+    this.openedListeners.add(listener);
+    return () => this.openedListeners.delete(listener);
   }
 
   /**

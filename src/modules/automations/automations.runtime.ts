@@ -11,8 +11,8 @@ import { OpeningWatcher } from './opening-watcher.js';
 export function startAutomations(deps: AppDeps, engine: AutomationEngine): { stop(): Promise<void> } {
   const surveys = new PeriodicTask('csat-surveys', deps.config.automations.pollMs, () => engine.sendDueSurveys(), deps.logger);
   surveys.start();
-  // Numbers opening (operating hours): listeners registered with onNumbersOpened hear of it.
-  const watcher = new OpeningWatcher(deps);
+  // Numbers opening (operating hours): listeners registered with deps.automations.onNumbersOpened hear of it.
+  const watcher = new OpeningWatcher(deps, () => engine.openedListeners);
   const openings = new PeriodicTask('opening-watcher', deps.config.automations.pollMs, () => watcher.tick(), deps.logger);
   openings.start();
   return {

@@ -1,26 +1,10 @@
 import { and, eq, isNull } from 'drizzle-orm';
-import type { AppDeps } from '../../shared/deps.js';
+import type { AppDeps, NumbersOpenedListener, OpenedNumber } from '../../shared/deps.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { operatingHours } from '../operating-hours/operating-hours.schema.js';
 import { isOpenAt } from '../operating-hours/schedule.js';
 
-export interface OpenedNumber {
-  tenantId: string;
-  phoneNumberId: string;
-}
-
-/** Told when numbers with a schedule open (routing: assign the conversations that waited). */
-export type NumbersOpenedListener = (opened: OpenedNumber[]) => void | Promise<void>;
-
-const listeners = new WeakMap<AppDeps, Set<NumbersOpenedListener>>();
-
-/** Subscribes to openings seen by this instance; returns the unsubscribe. Keyed by the app's deps. */
-export function onNumbersOpened(deps: AppDeps, listener: NumbersOpenedListener): () => void {
-  let set = listeners.get(deps);
-  if (!set) listeners.set(deps, (set = new Set()));
-  set.add(listener);
-  return () => set.delete(listener);
-}
+export type { NumbersOpenedListener, OpenedNumber };
 
 /**
  * Whether a number takes automatic assignment now: no schedule, or its schedule is open on the
@@ -44,7 +28,11 @@ export async function isNumberOpen(deps: AppDeps, tenantId: string, phoneNumberI
 export class OpeningWatcher {
   private readonly wasOpen = new Map<string, boolean>();
 
-  constructor(private readonly deps: AppDeps) {}
+  constructor(
+    private readonly deps: AppDeps,
+    /** Who hears of openings (the engine's listeners, AppDeps.automations.onNumbersOpened). */
+    private readonly listeners: () => Iterable<NumbersOpenedListener>,
+  ) {}
 
   async tick(): Promise<OpenedNumber[]> {
     const rows = await this.deps.db
@@ -63,7 +51,7 @@ export class OpeningWatcher {
     }
     for (const id of this.wasOpen.keys()) if (!seen.has(id)) this.wasOpen.delete(id);
     if (opened.length > 0) {
-      for (const listener of listeners.get(this.deps) ?? []) {
+      for (const listener of this.listeners()) {
         try {
           await listener(opened);
         } catch (err) {
