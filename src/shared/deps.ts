@@ -42,6 +42,8 @@ export interface InboundTextEvent {
   tenantId: string;
   messageId: string;
   conversationId: string;
+  /** When the text came in, on the server clock: operating hours are judged at that moment. */
+  receivedAt?: Date;
   /**
    * Set by routing: this text put the conversation in its team's queue with no member eligible.
    * Never set for a number without a team.

@@ -88,7 +88,7 @@ export class AutomationEngine implements AutomationsPort {
     ]);
     if (texts.length === 0) return null;
     const enabled = new Set(texts.map((t) => t.trigger));
-    const now = this.deps.clock.now();
+    const now = event.receivedAt ?? this.deps.clock.now();
 
     if (ctx.hours && enabled.has(AutomatedMessageTrigger.OUT_OF_HOURS) && !isOpenAt(ctx.hours, now)) {
       // Once per conversation per closed stretch: the stretch is named by when it ends.

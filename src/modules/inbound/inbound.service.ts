@@ -51,6 +51,7 @@ export class InboundService {
     const { tenantId } = this.account;
     const ctx = { tenantId, twilioAccountId: this.account.id, messageSid: sms.messageSid };
     const answer = opts.automatedAnswer !== false && mayAnswerAutomatically(sms.body, param(params, 'OptOutType'));
+    const receivedAt = this.deps.clock.now();
     let stored: IngestResult;
     let rated = false;
     try {
@@ -69,7 +70,7 @@ export class InboundService {
         // The first attempt may have died before its automated answer: answering is idempotent.
         if (answer) {
           const first = await this.repository().findBySid(sms.messageSid);
-          if (first) this.deps.automations.afterInbound({ tenantId, messageId: first.messageId, conversationId: first.conversationId });
+          if (first) this.deps.automations.afterInbound({ tenantId, messageId: first.messageId, conversationId: first.conversationId, receivedAt });
         }
         return { kind: 'duplicate' };
       }
@@ -88,7 +89,7 @@ export class InboundService {
     // Queued after the commit and off the answer path: the webhook's empty TwiML does not wait.
     // A survey answer gets no automated reply.
     if (answer && !rated && stored.answerable) {
-      this.deps.automations.afterInbound({ tenantId, messageId: stored.messageId, conversationId: stored.conversationId });
+      this.deps.automations.afterInbound({ tenantId, messageId: stored.messageId, conversationId: stored.conversationId, receivedAt });
     }
     return { kind: 'stored', messageId: stored.messageId, conversationId: stored.conversationId };
   }
