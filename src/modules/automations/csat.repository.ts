@@ -1,6 +1,14 @@
-import { and, avg, eq, gte, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, avg, eq, gte, inArray, isNotNull, isNull, notInArray, or, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
+import { columnList, literal, setClauses } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
+import { contacts } from '../contacts/contacts.schema.js';
+import { ConversationStatus } from '../conversations/conversation-status.js';
+import { conversations } from '../conversations/conversations.schema.js';
+import { recordActivity } from '../conversations/conversations.sql.js';
+import { MessageDirection, MessageStatus } from '../messages/message.enums.js';
+import { NumberDirection } from '../phone-numbers/phone-number.enums.js';
+import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { isUuid } from '../../shared/ids.js';
 import { messages } from '../messages/messages.schema.js';
 import { SurveyState } from './automation.enums.js';
@@ -100,55 +108,57 @@ export class CsatRepository extends TenantRepository {
    */
   async ingestRating(text: RatingText): Promise<{ messageId: string; conversationId: string } | null> {
     const t = this.tenantId;
-    const now = text.now.toISOString();
+    const now = sql`${text.now.toISOString()}::timestamptz`;
+    const c = conversations;
+    const s = csatSurveys;
     const result = await this.db.execute(sql`
       with number as (
-        select id from phone_numbers
-        where tenant_id = ${t}::uuid and twilio_account_id = ${text.twilioAccountId}::uuid and e164 = ${text.to}
-          and removed_at is null and direction = 'INBOUND_OUTBOUND'
+        select ${phoneNumbers.id} from ${phoneNumbers}
+        where ${phoneNumbers.tenantId} = ${t}::uuid and ${phoneNumbers.twilioAccountId} = ${text.twilioAccountId}::uuid
+          and ${phoneNumbers.e164} = ${text.to} and ${phoneNumbers.removedAt} is null
+          and ${phoneNumbers.direction} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
         limit 1
       ),
       contact as (
-        select id from contacts where tenant_id = ${t}::uuid and phone_number = ${text.from}
+        select ${contacts.id} from ${contacts} where ${contacts.tenantId} = ${t}::uuid and ${contacts.phoneNumber} = ${text.from}
+      ),
+      live as (
+        select 1 from ${c}
+        where ${c.tenantId} = ${t}::uuid and ${c.phoneNumberId} = (select id from number) and ${c.contactId} = (select id from contact)
+          and ${c.status} <> ${literal(ConversationStatus.RESOLVED)}
       ),
       survey as (
-        select s.conversation_id from csat_surveys s
-        join conversations c on c.tenant_id = s.tenant_id and c.id = s.conversation_id
-        where s.tenant_id = ${t}::uuid and s.state = 'REQUESTED'
-          and s.requested_at > ${now}::timestamptz - interval '${sql.raw(String(RATING_WINDOW_HOURS))} hours'
-          and c.status = 'RESOLVED'
-          and c.phone_number_id = (select id from number) and c.contact_id = (select id from contact)
-          and not exists (
-            select 1 from conversations live
-            where live.tenant_id = ${t}::uuid and live.phone_number_id = c.phone_number_id
-              and live.contact_id = c.contact_id and live.status <> 'RESOLVED'
-          )
-        order by s.requested_at desc
+        select ${s.conversationId} from ${s}
+        join ${c} on ${c.tenantId} = ${s.tenantId} and ${c.id} = ${s.conversationId}
+        where ${s.tenantId} = ${t}::uuid and ${s.state} = ${literal(SurveyState.REQUESTED)}
+          and ${s.requestedAt} > ${now} - interval '${sql.raw(String(RATING_WINDOW_HOURS))} hours'
+          and ${c.status} = ${literal(ConversationStatus.RESOLVED)}
+          and ${c.phoneNumberId} = (select id from number) and ${c.contactId} = (select id from contact)
+          and not exists (select 1 from live)
+        order by ${s.requestedAt} desc
         limit 1
       ),
       rated as (
-        update csat_surveys set
-          rating = coalesce(csat_surveys.rating, ${text.rating}::smallint),
-          rated_at = coalesce(csat_surveys.rated_at, ${now}::timestamptz)
+        update ${s} set ${setClauses(s, { rating: sql`coalesce(${s.rating}, ${text.rating}::smallint)`, ratedAt: sql`coalesce(${s.ratedAt}, ${now})` })}
         from survey
-        where csat_surveys.tenant_id = ${t}::uuid and csat_surveys.conversation_id = survey.conversation_id
-        returning csat_surveys.conversation_id
+        where ${s.tenantId} = ${t}::uuid and ${s.conversationId} = survey.conversation_id
+        returning ${s.conversationId}
       ),
       touched as (
-        update conversations set
-          last_message_id = case when now() >= conversations.last_message_at then ${text.messageId}::uuid else conversations.last_message_id end,
-          last_message_at = greatest(conversations.last_message_at, now()),
-          updated_at = now()
+        update ${c} set ${setClauses(c, { ...recordActivity(sql`now()`, sql`${text.messageId}::uuid`), updatedAt: sql`now()` })}
         from rated
-        where conversations.tenant_id = ${t}::uuid and conversations.id = rated.conversation_id
-        returning conversations.id
+        where ${c.tenantId} = ${t}::uuid and ${c.id} = rated.conversation_id
+        returning ${c.id}
       ),
       message as (
-        insert into messages (id, tenant_id, conversation_id, twilio_account_id, direction, body, media, media_dropped, status, twilio_sid, segments)
-        select ${text.messageId}::uuid, ${t}::uuid, touched.id, ${text.twilioAccountId}::uuid, 'INBOUND', ${text.body},
-          '[]'::jsonb, 0, 'RECEIVED', ${text.messageSid}, ${text.segments}::int
+        insert into ${messages} (${columnList(
+          messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body,
+          messages.status, messages.twilioSid, messages.segments,
+        )})
+        select ${text.messageId}::uuid, ${t}::uuid, touched.id, ${text.twilioAccountId}::uuid, ${literal(MessageDirection.INBOUND)},
+          ${text.body}, ${literal(MessageStatus.RECEIVED)}, ${text.messageSid}, ${text.segments}::int
         from touched
-        returning id, conversation_id
+        returning ${messages.id}, ${messages.conversationId}
       )
       select id as "messageId", conversation_id as "conversationId" from message
     `);
@@ -162,14 +172,16 @@ export class CsatRepository extends TenantRepository {
  * instance); each is then handled through repositories bound to its tenant.
  */
 export async function surveysReadyToSend(db: Db, limit: number): Promise<Array<{ tenantId: string; conversationId: string }>> {
-  const result = await db.execute(sql`
-    select s.tenant_id as "tenantId", s.conversation_id as "conversationId"
-    from csat_surveys s
-    left join messages m on m.tenant_id = s.tenant_id and m.id = s.resolved_message_id
-    where s.state = 'WAITING'
-      and (s.resolved_message_id is null or m.id is null or m.status in ('SENT', 'DELIVERED', 'READ', 'UNDELIVERED', 'FAILED'))
-    order by s.created_at
-    limit ${limit}
-  `);
-  return rowsOf<{ tenantId: string; conversationId: string }>(result);
+  return db
+    .select({ tenantId: csatSurveys.tenantId, conversationId: csatSurveys.conversationId })
+    .from(csatSurveys)
+    .leftJoin(messages, and(eq(messages.tenantId, csatSurveys.tenantId), eq(messages.id, csatSurveys.resolvedMessageId)))
+    .where(
+      and(
+        eq(csatSurveys.state, SurveyState.WAITING),
+        or(isNull(csatSurveys.resolvedMessageId), isNull(messages.id), notInArray(messages.status, [MessageStatus.QUEUED, MessageStatus.SENDING])),
+      ),
+    )
+    .orderBy(asc(csatSurveys.createdAt))
+    .limit(limit);
 }
