@@ -14,6 +14,9 @@ export interface NewPhoneNumber {
   twilioNumberSid: string | null;
 }
 
+/** What updatePhoneNumber may change. */
+export type PhoneNumberChanges = Partial<{ operatingHoursId: string | null }>;
+
 /** Active numbers (not removed) unless said otherwise. */
 export class PhoneNumbersRepository extends TenantRepository {
   /** Removed numbers included: conversations keep pointing at them (sending on one is refused). */
@@ -68,11 +71,12 @@ export class PhoneNumbersRepository extends TenantRepository {
     return row;
   }
 
-  async setOperatingHours(id: string, operatingHoursId: string | null): Promise<PhoneNumberRow | undefined> {
+  /** Changes an active number (updatePhoneNumber); undefined when there is none. */
+  async update(id: string, changes: PhoneNumberChanges): Promise<PhoneNumberRow | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db
       .update(phoneNumbers)
-      .set({ operatingHoursId })
+      .set(changes)
       .where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id), isNull(phoneNumbers.removedAt)))
       .returning();
     return row;

@@ -8,7 +8,7 @@ import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema
 import { OperatingHoursService } from '../operating-hours/operating-hours.service.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
 import { normalizePhoneNumber, optionalDescription, optionalMessagingServiceSid } from './phone-number-input.js';
-import { PhoneNumbersRepository } from './phone-numbers.repository.js';
+import { PhoneNumbersRepository, type PhoneNumberChanges } from './phone-numbers.repository.js';
 import type { PhoneNumberRow } from './phone-numbers.schema.js';
 
 export interface AddNumberInput {
@@ -109,13 +109,18 @@ export class PhoneNumbersService {
     const { deps, tenantId, user } = this.scope;
     const current = await this.numbers.findById(id);
     if (!current || current.removedAt) throw notFound('Phone number');
-    let row = current;
-    if (input.operatingHoursId !== undefined) {
-      const hoursId = input.operatingHoursId === null ? null : (await new OperatingHoursService(this.scope).require(input.operatingHoursId)).id;
-      row = (await this.numbers.setOperatingHours(id, hoursId)) ?? current;
-    }
-    deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: id, operatingHoursId: row.operatingHoursId }, 'phone number updated');
+    const changes: PhoneNumberChanges = {};
+    if (input.operatingHoursId !== undefined) changes.operatingHoursId = await this.operatingHours(input.operatingHoursId);
+    const row = Object.keys(changes).length > 0 ? await this.numbers.update(current.id, changes) : current;
+    if (!row) throw notFound('Phone number');
+    deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: row.id, changed: Object.keys(changes) }, 'phone number updated');
     return row;
+  }
+
+  /** A schedule of this tenant (NOT_FOUND otherwise, another tenant's included), or null. */
+  private async operatingHours(operatingHoursId: string | null): Promise<string | null> {
+    if (operatingHoursId === null) return null;
+    return (await new OperatingHoursService(this.scope).require(operatingHoursId)).id;
   }
 
   async remove(id: string): Promise<boolean> {
