@@ -17,6 +17,7 @@ CREATE TABLE "automation_sends" (
 	"message_id" uuid NOT NULL,
 	"contact_id" uuid NOT NULL,
 	"trigger" "automated_message_trigger" NOT NULL,
+	"answers_message_id" uuid,
 	"sent_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "automation_sends_tenant_id_message_id_pk" PRIMARY KEY("tenant_id","message_id")
 );
@@ -61,6 +62,7 @@ ALTER TABLE "csat_surveys" ADD CONSTRAINT "csat_surveys_resolver_tenant_fk" FORE
 ALTER TABLE "operating_hours" ADD CONSTRAINT "operating_hours_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "automated_messages_number_trigger_uq" ON "automated_messages" USING btree ("tenant_id","phone_number_id","trigger");--> statement-breakpoint
 CREATE INDEX "automation_sends_contact_idx" ON "automation_sends" USING btree ("tenant_id","contact_id","sent_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "automation_sends_answer_uq" ON "automation_sends" USING btree ("tenant_id","answers_message_id") WHERE "automation_sends"."answers_message_id" is not null;--> statement-breakpoint
 CREATE INDEX "csat_surveys_resolver_idx" ON "csat_surveys" USING btree ("tenant_id","resolved_by_id","resolved_at");--> statement-breakpoint
 CREATE INDEX "csat_surveys_waiting_idx" ON "csat_surveys" USING btree ("created_at") WHERE "csat_surveys"."state" = 'WAITING';--> statement-breakpoint
 ALTER TABLE "phone_numbers" ADD CONSTRAINT "phone_numbers_operating_hours_fk" FOREIGN KEY ("tenant_id","operating_hours_id") REFERENCES "public"."operating_hours"("tenant_id","id") ON DELETE no action ON UPDATE no action;

@@ -215,5 +215,15 @@ describe('loop guard and ALL_AGENTS_BUSY hook', () => {
     );
     await settle(server, inbox.tenant.tenantId);
     expect(sentTo(fake, customer)).toEqual(['Welcome', 'Busy']);
+
+    // A late second decision for a text already answered (the first text got the GREETING):
+    // the database keeps it to one answer per text.
+    const [first] = await server.app.deps.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.tenantId, inbox.tenant.tenantId), eq(messages.body, 'hi')));
+    await engine.answerInbound({ tenantId: inbox.tenant.tenantId, messageId: first!.id, conversationId: first!.conversationId, allAgentsBusy: true });
+    await settle(server, inbox.tenant.tenantId);
+    expect(sentTo(fake, customer)).toEqual(['Welcome', 'Busy']);
   });
 });

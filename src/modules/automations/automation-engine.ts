@@ -74,8 +74,9 @@ export class AutomationEngine implements AutomationsPort {
 
   /**
    * At most one of OUT_OF_HOURS, ALL_AGENTS_BUSY, GREETING answers one inbound text, in that
-   * order of priority; a trigger without an enabled text steps aside for the next. Returns the
-   * trigger that answered (also when its text had been queued already by an earlier attempt).
+   * order of priority; a trigger without an enabled text steps aside for the next. The database
+   * holds the "at most one" (automation_sends_answer_uq): a second decision for the same text
+   * (a retry, a late routing outcome) queues nothing. Returns the trigger chosen.
    */
   async answerInbound(event: InboundTextEvent): Promise<AutomatedMessageTrigger | null> {
     const { tenantId, conversationId } = event;
@@ -92,15 +93,21 @@ export class AutomationEngine implements AutomationsPort {
 
     if (ctx.hours && enabled.has(AutomatedMessageTrigger.OUT_OF_HOURS) && !isOpenAt(ctx.hours, now)) {
       // Once per conversation per closed stretch: the stretch is named by when it ends.
-      await this.queueAlone(tenantId, conversationId, AutomatedMessageTrigger.OUT_OF_HOURS, `${conversationId}:${closedPeriodKey(ctx.hours, now)}`);
+      await this.queueAlone(
+        tenantId,
+        conversationId,
+        AutomatedMessageTrigger.OUT_OF_HOURS,
+        `${conversationId}:${closedPeriodKey(ctx.hours, now)}`,
+        event.messageId,
+      );
       return AutomatedMessageTrigger.OUT_OF_HOURS;
     }
     if (event.allAgentsBusy && enabled.has(AutomatedMessageTrigger.ALL_AGENTS_BUSY)) {
-      await this.queueAlone(tenantId, conversationId, AutomatedMessageTrigger.ALL_AGENTS_BUSY, `${conversationId}:${event.messageId}`);
+      await this.queueAlone(tenantId, conversationId, AutomatedMessageTrigger.ALL_AGENTS_BUSY, `${conversationId}:${event.messageId}`, event.messageId);
       return AutomatedMessageTrigger.ALL_AGENTS_BUSY;
     }
     if (enabled.has(AutomatedMessageTrigger.GREETING) && ctx.firstMessageId === event.messageId) {
-      await this.queueAlone(tenantId, conversationId, AutomatedMessageTrigger.GREETING, conversationId);
+      await this.queueAlone(tenantId, conversationId, AutomatedMessageTrigger.GREETING, conversationId, event.messageId);
       return AutomatedMessageTrigger.GREETING;
     }
     return null;
@@ -203,13 +210,19 @@ export class AutomationEngine implements AutomationsPort {
   }
 
   /** queueIn in a transaction of its own, events published after commit. */
-  private async queueAlone(tenantId: string, conversationId: string, trigger: AutomatedMessageTrigger, eventKey: string): Promise<MessageRow | null> {
+  private async queueAlone(
+    tenantId: string,
+    conversationId: string,
+    trigger: AutomatedMessageTrigger,
+    eventKey: string,
+    answersMessageId: string | null = null,
+  ): Promise<MessageRow | null> {
     let message: MessageRow | null;
     try {
-      message = await this.deps.db.transaction((tx) => this.queueIn(tx, tenantId, conversationId, trigger, eventKey));
+      message = await this.deps.db.transaction((tx) => this.queueIn(tx, tenantId, conversationId, trigger, eventKey, answersMessageId));
     } catch (err) {
       // Decided at the same moment elsewhere: the other decision's text is the one.
-      if (isUniqueViolation(err, 'messages_tenant_idempotency_uq')) return null;
+      if (isUniqueViolation(err, 'messages_tenant_idempotency_uq') || isUniqueViolation(err, 'automation_sends_answer_uq')) return null;
       throw err;
     }
     if (message) this.published([message]);
@@ -221,7 +234,15 @@ export class AutomationEngine implements AutomationsPort {
    * event was answered already, the contact opted out, the number was removed, there is no
    * enabled text, or the loop guard's bound for the contact's last hour is reached.
    */
-  private async queueIn(tx: Db, tenantId: string, conversationId: string, trigger: AutomatedMessageTrigger, eventKey: string): Promise<MessageRow | null> {
+  private async queueIn(
+    tx: Db,
+    tenantId: string,
+    conversationId: string,
+    trigger: AutomatedMessageTrigger,
+    eventKey: string,
+    /** The inbound text this answers, if any: one automated answer per text, whichever trigger. */
+    answersMessageId: string | null = null,
+  ): Promise<MessageRow | null> {
     const sends = new AutomationSendsRepository(tx, tenantId);
     const recipient = await sends.lockRecipient(conversationId);
     const log = { tenantId, conversationId, trigger };
@@ -229,6 +250,7 @@ export class AutomationEngine implements AutomationsPort {
     const idempotencyKey = `auto:${trigger}:${eventKey}`;
     const messages = new MessagesRepository(tx, tenantId);
     if (await messages.findByIdempotencyKey(idempotencyKey)) return null;
+    if (answersMessageId && (await sends.answered(answersMessageId))) return null;
     // TODO(inbox): also skip blocked contacts once contacts.blocked exists.
     if (recipient.optedOut || recipient.numberRemoved) {
       this.deps.logger.debug({ ...log, optedOut: recipient.optedOut }, 'automated text not sent: contact opted out or number removed');
@@ -255,7 +277,7 @@ export class AutomationEngine implements AutomationsPort {
     });
     await this.deps.outbox.enqueue(tx, tenantId, message.id, recipient.phoneNumberId);
     await new ConversationsRepository(tx, tenantId).recordMessage(conversationId, message.id);
-    await sends.record(message.id, recipient.contactId, trigger);
+    await sends.record(message.id, recipient.contactId, trigger, answersMessageId);
     return message;
   }
 

@@ -131,7 +131,17 @@ export class AutomationSendsRepository extends TenantRepository {
     return Number(row?.n ?? 0);
   }
 
-  async record(messageId: string, contactId: string, trigger: AutomatedMessageTrigger): Promise<void> {
-    await this.db.insert(automationSends).values({ tenantId: this.tenantId, messageId, contactId, trigger });
+  async record(messageId: string, contactId: string, trigger: AutomatedMessageTrigger, answersMessageId: string | null): Promise<void> {
+    await this.db.insert(automationSends).values({ tenantId: this.tenantId, messageId, contactId, trigger, answersMessageId });
+  }
+
+  /** Whether an automated text already answers this inbound text. */
+  async answered(inboundMessageId: string): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: automationSends.messageId })
+      .from(automationSends)
+      .where(this.scoped(automationSends, eq(automationSends.answersMessageId, inboundMessageId)))
+      .limit(1);
+    return row !== undefined;
   }
 }

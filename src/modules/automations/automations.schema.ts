@@ -46,11 +46,14 @@ export const automationSends = pgTable(
     messageId: uuid('message_id').notNull(),
     contactId: uuid('contact_id').notNull(),
     trigger: automatedMessageTriggerEnum('trigger').notNull(),
+    /** The inbound text it answers (GREETING, OUT_OF_HOURS, ALL_AGENTS_BUSY): at most one answer per text. */
+    answersMessageId: uuid('answers_message_id'),
     sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.messageId] }),
     index('automation_sends_contact_idx').on(t.tenantId, t.contactId, t.sentAt),
+    uniqueIndex('automation_sends_answer_uq').on(t.tenantId, t.answersMessageId).where(sql`${t.answersMessageId} is not null`),
     foreignKey({ name: 'automation_sends_message_fk', columns: [t.tenantId, t.messageId], foreignColumns: [messages.tenantId, messages.id] }).onDelete('cascade'),
     foreignKey({ name: 'automation_sends_contact_fk', columns: [t.tenantId, t.contactId], foreignColumns: [contacts.tenantId, contacts.id] }).onDelete('cascade'),
   ],
