@@ -112,7 +112,7 @@ describe('RESOLVED and the customer survey', () => {
     const conversationId = await customerTexts(server, inbox, customer, 'My crown fell off');
     await resolve(server, inbox.tenant.token, conversationId);
     await resolve(server, inbox.tenant.token, conversationId); // already resolved: triggers nothing
-    await waitFor(() => sentTo(fake, customer).length === 2, { timeoutMs: 15_000, what: 'the survey' });
+    await waitFor(() => sentTo(fake, customer).length === 2, { timeoutMs: 30_000, what: 'the survey' });
     await settle(server, inbox.tenant.tenantId);
     expect(sentTo(fake, customer)).toEqual(['Glad we could help.', 'How did we do? Reply 1 to 5.']);
 
@@ -147,7 +147,7 @@ describe('RESOLVED and the customer survey', () => {
     const customer = randomUsNumber();
     const conversationId = await customerTexts(server, inbox, customer, 'question');
     await resolve(server, inbox.tenant.token, conversationId);
-    await waitFor(() => sentTo(fake, customer).length === 1, { timeoutMs: 15_000, what: 'the survey' });
+    await waitFor(() => sentTo(fake, customer).length === 1, { timeoutMs: 30_000, what: 'the survey' });
     clock.advance(25 * 3600_000);
     await text(server, inbox, customer, '5');
     const res = await server.gql(`query($id: ID!) { conversation(id: $id) { csatRating status } }`, { id: conversationId }, inbox.tenant.token);

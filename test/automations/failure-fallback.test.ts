@@ -78,7 +78,7 @@ describe('the fallback URL', () => {
     const again = await callFallback(server, inbox, params);
     expect(await again.text()).toBe(EMPTY_TWIML); // one FAILURE text per inbound text
     await waitFor(async () => (await storedWithSid(server, inbox.tenant.tenantId, params.MessageSid!)).length === 1 && (await spooled(dir)).length === 0, {
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
       what: 'the spooled message to be stored',
     });
     // The main webhook's own retry later: still one row.
@@ -97,7 +97,7 @@ describe('the fallback URL', () => {
       signWith: 'not-the-token',
     });
     expect(forged.status).toBe(403);
-    await waitFor(async () => (await spooled(dir)).length === 0, { timeoutMs: 15_000, what: 'the spool to drain' });
+    await waitFor(async () => (await spooled(dir)).length === 0, { timeoutMs: 30_000, what: 'the spool to drain' });
     const rows = await server.app.deps.db.select().from(messages).where(eq(messages.tenantId, inbox.tenant.tenantId));
     expect(rows.map((r) => r.body).sort()).toEqual(['STOP', 'no more please']);
   });
@@ -200,7 +200,7 @@ describe.runIf(!usingPostgres)('with the database handle broken (PGlite)', () =>
     } finally {
       deps.db = working;
     }
-    await waitFor(async () => (await spooled(dir)).length === 0, { timeoutMs: 15_000, what: 'the spool to be ingested' });
+    await waitFor(async () => (await spooled(dir)).length === 0, { timeoutMs: 30_000, what: 'the spool to be ingested' });
     expect(await storedWithSid(server, inbox.tenant.tenantId, params.MessageSid!)).toHaveLength(1);
   });
 });

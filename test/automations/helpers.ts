@@ -54,7 +54,7 @@ export async function settle(server: TestServer, tenantId: string): Promise<void
       const rows = await server.app.deps.db.select({ status: messages.status }).from(messages).where(eq(messages.tenantId, tenantId));
       return rows.every((r) => r.status !== 'QUEUED' && r.status !== 'SENDING');
     },
-    { timeoutMs: 15_000, what: 'the outbox to drain' },
+    { timeoutMs: 30_000, what: 'the outbox to drain' },
   );
 }
 

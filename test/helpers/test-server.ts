@@ -43,6 +43,10 @@ export async function startTestServer(
     DISPATCHER_BACKOFF_BASE_MS: '20',
     DISPATCHER_BACKOFF_MAX_MS: '200',
     PACING_ENABLED: 'false',
+    // Background automation polls (survey sweeper, openings watcher) stay out of statement counts;
+    // the automation tests set their own.
+    AUTOMATION_POLL_MS: '60000',
+    FALLBACK_CACHE_REFRESH_MS: '600000',
     ...db.env,
     ...env,
   });
