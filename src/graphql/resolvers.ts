@@ -9,6 +9,40 @@ import { MessageMediaResolver } from '../modules/media/message-media.resolver.js
 import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
 import { OperatingHoursResolver } from '../modules/operating-hours/operating-hours.resolver.js';
 import { AutomatedMessageResolver, ConversationCsatResolver, PhoneNumberAutomationsResolver, UserCsatResolver } from '../modules/automations/automations.resolver.js';
+import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
 
-/** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ConversationMessagesResolver, TwilioAccountNumbersResolver, OperatingHoursResolver, AutomatedMessageResolver, PhoneNumberAutomationsResolver, ConversationCsatResolver, UserCsatResolver];
+import { TeamResolver } from '../modules/teams/teams.resolver.js';
+import { ConversationTeamResolver, PhoneNumberTeamResolver, RoutingResolver, UserRoutingResolver } from '../modules/routing/routing.resolver.js';
+import { ContactResolver } from '../modules/contacts/contacts.resolver.js';
+import { ContactConversationsResolver } from '../modules/conversations/contact-conversations.resolver.js';
+import { ConversationNotesResolver, NoteResolver } from '../modules/notes/notes.resolver.js';
+import { QuickReplyResolver } from '../modules/quick-replies/quick-replies.resolver.js';
+
+/** Every resolver class of the API; the schema is built from this list (one per line: branches add lines). */
+export const resolvers: NonEmptyArray<Function> = [
+  UserResolver,
+  ConversationResolver,
+  MessageResolver,
+  LiveResolver,
+  TwilioAccountResolver,
+  PhoneNumberResolver,
+  MessageMediaResolver,
+  ConversationMessagesResolver,
+  TwilioAccountNumbersResolver,
+  UnroutedMessageResolver,
+  TeamResolver,
+  RoutingResolver,
+  UserRoutingResolver,
+  PhoneNumberTeamResolver,
+  ConversationTeamResolver,
+  ContactResolver,
+  ContactConversationsResolver,
+  NoteResolver,
+  ConversationNotesResolver,
+  QuickReplyResolver,
+  OperatingHoursResolver,
+  AutomatedMessageResolver,
+  PhoneNumberAutomationsResolver,
+  ConversationCsatResolver,
+  UserCsatResolver,
+];

@@ -47,6 +47,10 @@ export async function startTestServer(
     // the automation tests set their own.
     AUTOMATION_POLL_MS: '60000',
     FALLBACK_CACHE_REFRESH_MS: '600000',
+    // The fake Twilio listens on loopback: tests opt in, as the sandbox does.
+    OUTBOUND_ALLOW_PRIVATE: 'true',
+    // Every tenant of a run signs up from this one address.
+    SIGNUP_MAX_PER_ADDRESS: '100000',
     ...db.env,
     ...env,
   });

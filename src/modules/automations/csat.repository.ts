@@ -106,7 +106,7 @@ export class CsatRepository extends TenantRepository {
    * for this contact: the caller ingests the text as usual. A Twilio retry raises the unique
    * violation messages_account_sid_uq, undoing the whole statement, as the ordinary ingest does.
    */
-  async ingestRating(text: RatingText): Promise<{ messageId: string; conversationId: string } | null> {
+  async ingestRating(text: RatingText): Promise<{ messageId: string; conversationId: string; contactId: string } | null> {
     const t = this.tenantId;
     const now = sql`${text.now.toISOString()}::timestamptz`;
     const c = conversations;
@@ -120,7 +120,9 @@ export class CsatRepository extends TenantRepository {
         limit 1
       ),
       contact as (
-        select ${contacts.id} from ${contacts} where ${contacts.tenantId} = ${t}::uuid and ${contacts.phoneNumber} = ${text.from}
+        -- A blocked contact's text is never a rating: the ordinary ingest stores it silently.
+        select ${contacts.id} from ${contacts}
+        where ${contacts.tenantId} = ${t}::uuid and ${contacts.phoneNumber} = ${text.from} and not ${contacts.blocked}
       ),
       live as (
         select 1 from ${c}
@@ -160,9 +162,9 @@ export class CsatRepository extends TenantRepository {
         from touched
         returning ${messages.id}, ${messages.conversationId}
       )
-      select id as "messageId", conversation_id as "conversationId" from message
+      select id as "messageId", conversation_id as "conversationId", (select id from contact) as "contactId" from message
     `);
-    const [row] = rowsOf<{ messageId: string; conversationId: string }>(result);
+    const [row] = rowsOf<{ messageId: string; conversationId: string; contactId: string }>(result);
     return row ?? null;
   }
 }

@@ -80,6 +80,7 @@ export class FallbackDirectory {
         id: account.id,
         tenantId: account.tenantId,
         accountSid: account.accountSid,
+        apiBaseUrl: account.apiBaseUrl,
         authToken,
         mediaEnabled: account.mediaEnabled,
         acceptedMediaTypes: Object.freeze([...account.acceptedMediaTypes]),

@@ -6,15 +6,21 @@ import { isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
 import { fromTwilioStatus } from '../messages/message-status.js';
 import { isUuid } from '../../shared/ids.js';
 import type { WebhookAccount } from '../twilio-accounts/account-cache.js';
-import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
+import { contactUpdatedEvent, conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
 import { parseRating } from '../automations/csat-rating.js';
 import { CsatRepository } from '../automations/csat.repository.js';
 import { mayAnswerAutomatically } from '../automations/keywords.js';
 import { InboundRepository, type IngestResult } from './inbound.repository.js';
+import { UnroutedMessagesRepository } from '../unrouted/unrouted.repository.js';
 import { param, parseInboundSms, parseStatusCallback, type InboundSms, type WebhookParams } from './webhook-params.js';
 
 export type InboundOutcome =
-  | { kind: 'stored'; messageId: string; conversationId: string }
+  | { kind: 'stored'; messageId: string; conversationId: string; contactId: string }
+  /**
+   * From a blocked contact: stored in their (RESOLVED) conversation and nothing else. No live
+   * event was published; routing and automations must do nothing for it either.
+   */
+  | { kind: 'blocked'; messageId: string; conversationId: string; contactId: string }
   | { kind: 'duplicate' }
   /** `To` is not an active INBOUND_OUTBOUND number of this account: nothing stored. */
   | { kind: 'not-our-number' };
@@ -52,18 +58,13 @@ export class InboundService {
     const ctx = { tenantId, twilioAccountId: this.account.id, messageSid: sms.messageSid };
     const answer = opts.automatedAnswer !== false && mayAnswerAutomatically(sms.body, param(params, 'OptOutType'));
     const receivedAt = this.deps.clock.now();
-    let stored: IngestResult;
+    let stored: IngestResult | null;
     let rated = false;
     try {
       const messageId = randomUUID();
       const rating = await this.ingestRating(messageId, sms);
       rated = rating !== null;
-      const ingested = rating ?? (await this.repository().ingest(messageId, sms));
-      if (!ingested) {
-        this.log.warn({ ...ctx, to: sms.to }, 'inbound message to a number that is not an inbound number of this account: ignored');
-        return { kind: 'not-our-number' };
-      }
-      stored = ingested;
+      stored = rating ?? (await this.repository().ingest(messageId, sms));
     } catch (err) {
       if (isUniqueViolation(err, 'messages_account_sid_uq')) {
         this.log.info(ctx, 'inbound message already stored (Twilio retry)');
@@ -76,10 +77,34 @@ export class InboundService {
       }
       throw err;
     }
+    if (!stored) {
+      // Signed by the account, so genuinely the tenant's: kept for its admins (unroutedMessages),
+      // never dropped (a number squatted elsewhere, removed, or not yet registered here).
+      await new UnroutedMessagesRepository(this.deps.db, tenantId).insert({
+        twilioAccountId: this.account.id,
+        fromAddress: sms.from,
+        toAddress: sms.to,
+        body: sms.body,
+        twilioSid: sms.messageSid,
+      });
+      this.log.warn({ ...ctx }, 'inbound message to a number that is not an inbound number of this account: kept as unrouted');
+      return { kind: 'not-our-number' };
+    }
+    const { messageId, conversationId, contactId } = stored;
+    if (stored.contactBlocked) {
+      this.log.info({ ...ctx, messageId, conversationId, contactId }, 'inbound message from a blocked contact stored silently');
+      // Nothing automated answers a blocked contact (the ingest reports it in the same statement).
+      return { kind: 'blocked', messageId, conversationId, contactId };
+    }
     this.deps.events.publish(
-      messageAddedEvent({ id: stored.messageId, tenantId, conversationId: stored.conversationId }),
-      conversationUpdatedEvent({ id: stored.conversationId, tenantId }),
+      messageAddedEvent({ id: messageId, tenantId, conversationId }),
+      conversationUpdatedEvent({ id: conversationId, tenantId }),
+      // A keyword may have changed the opt-out state (a repeated STOP publishes a harmless repeat).
+      ...(sms.optChange ? [contactUpdatedEvent({ id: contactId, tenantId })] : []),
     );
+    // After the commit and without waiting: routing never delays Twilio's answer (the sweep
+    // routes it should this process die first).
+    if (stored.opened && stored.teamId) this.deps.routing.conversationOpened(tenantId, stored.conversationId, stored.teamId);
     // Debug: one line per message is the largest cost at thousands of webhooks/s (see /metrics).
     this.log.debug(
       { ...ctx, messageId: stored.messageId, conversationId: stored.conversationId, media: sms.media.length, mediaDropped: sms.mediaDropped },
@@ -89,17 +114,17 @@ export class InboundService {
     // Queued after the commit and off the answer path: the webhook's empty TwiML does not wait.
     // A survey answer gets no automated reply.
     if (answer && !rated && stored.answerable) {
-      this.deps.automations.afterInbound({ tenantId, messageId: stored.messageId, conversationId: stored.conversationId, receivedAt });
+      this.deps.automations.afterInbound({ tenantId, messageId, conversationId, receivedAt });
     }
-    return { kind: 'stored', messageId: stored.messageId, conversationId: stored.conversationId };
+    return { kind: 'stored', messageId, conversationId, contactId };
   }
 
   /** A text that reads as a rating (no media, not a keyword) goes to the survey waiting for it, if any. */
-  private async ingestRating(messageId: string, sms: InboundSms): Promise<{ messageId: string; conversationId: string } | null> {
+  private async ingestRating(messageId: string, sms: InboundSms): Promise<IngestResult | null> {
     if (sms.optChange || sms.media.length > 0 || sms.mediaDropped > 0) return null;
     const rating = parseRating(sms.body);
     if (rating === null) return null;
-    return new CsatRepository(this.deps.db, this.account.tenantId).ingestRating({
+    const rated = await new CsatRepository(this.deps.db, this.account.tenantId).ingestRating({
       messageId,
       twilioAccountId: this.account.id,
       messageSid: sms.messageSid,
@@ -110,6 +135,8 @@ export class InboundService {
       rating,
       now: this.deps.clock.now(),
     });
+    // Stored in the resolved conversation: nothing opened, nothing to route.
+    return rated && { ...rated, teamId: null, opened: false, contactBlocked: false };
   }
 
   async receiveStatus(params: WebhookParams, messageIdFromUrl: string | null): Promise<StatusOutcome> {
@@ -144,6 +171,7 @@ export class InboundService {
     }
     this.deps.events.publish(
       messageUpdatedEvent({ id: result.messageId, tenantId: this.account.tenantId, conversationId: result.conversationId }),
+      ...(result.optedOutContactId ? [contactUpdatedEvent({ id: result.optedOutContactId, tenantId: this.account.tenantId })] : []),
     );
     this.log.debug({ ...ctx, messageId: result.messageId, status, errorCode }, 'message status updated');
     return { kind: 'updated', messageId: result.messageId, conversationId: result.conversationId };

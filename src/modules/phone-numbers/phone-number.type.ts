@@ -27,6 +27,8 @@ export class PhoneNumber {
 
   twilioAccountId!: string;
   operatingHoursId!: string | null;
+  /** The `team` field is resolved from it (routing). */
+  teamId!: string | null;
 
   @Field(() => String, {
     nullable: true,

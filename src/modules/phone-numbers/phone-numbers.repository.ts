@@ -12,10 +12,13 @@ export interface NewPhoneNumber {
   description: string | null;
   messagingServiceSid: string | null;
   twilioNumberSid: string | null;
+  teamId?: string | null;
 }
 
 /** What updatePhoneNumber may change. */
-export type PhoneNumberChanges = Partial<{ operatingHoursId: string | null }>;
+export type PhoneNumberChanges = Partial<Pick<NewPhoneNumber, 'type' | 'direction' | 'description' | 'messagingServiceSid' | 'teamId'>> & {
+  operatingHoursId?: string | null;
+};
 
 /** Active numbers (not removed) unless said otherwise. */
 export class PhoneNumbersRepository extends TenantRepository {

@@ -6,8 +6,8 @@ import { phoneNumbersByAccountLoader, twilioAccountLoader } from '../../graphql/
 import { TwilioAccount } from '../twilio-accounts/twilio-account.type.js';
 import { Role } from '../users/role.js';
 import { AddPhoneNumberInput } from './add-phone-number.input.js';
-import { PhoneNumber } from './phone-number.type.js';
 import { UpdatePhoneNumberInput } from './update-phone-number.input.js';
+import { PhoneNumber } from './phone-number.type.js';
 
 @Resolver(() => PhoneNumber)
 export class PhoneNumberResolver {

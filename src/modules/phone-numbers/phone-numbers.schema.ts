@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { foreignKey, index, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { operatingHours } from '../operating-hours/operating-hours.schema.js';
+import { teams } from '../teams/teams.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
@@ -29,6 +30,8 @@ export const phoneNumbers = pgTable(
     removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
     /** Closed outside this schedule (OUT_OF_HOURS, no automatic assignment); null: always open. */
     operatingHoursId: uuid('operating_hours_id'),
+    /** New conversations on this number are routed to this team; null: no team. */
+    teamId: uuid('team_id'),
   },
   (t) => [
     // A number belongs to at most one tenant at a time; removing frees it.
@@ -44,6 +47,7 @@ export const phoneNumbers = pgTable(
       columns: [t.tenantId, t.operatingHoursId],
       foreignColumns: [operatingHours.tenantId, operatingHours.id],
     }),
+    foreignKey({ columns: [t.tenantId, t.teamId], foreignColumns: [teams.tenantId, teams.id], name: 'phone_numbers_team_fk' }),
   ],
 );
 
