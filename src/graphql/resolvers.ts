@@ -8,7 +8,7 @@ import { PhoneNumberResolver, TwilioAccountNumbersResolver } from '../modules/ph
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
 import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
 import { OperatingHoursResolver } from '../modules/operating-hours/operating-hours.resolver.js';
-import { AutomatedMessageResolver, ConversationCsatResolver, PhoneNumberAutomationsResolver, UserCsatResolver } from '../modules/automations/automations.resolver.js';
+import { AutomatedMessageResolver, ConversationCsatResolver, PhoneNumberAutomationsResolver, TeamCsatResolver, UserCsatResolver } from '../modules/automations/automations.resolver.js';
 import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
 
 import { TeamResolver } from '../modules/teams/teams.resolver.js';
@@ -45,4 +45,5 @@ export const resolvers: NonEmptyArray<Function> = [
   PhoneNumberAutomationsResolver,
   ConversationCsatResolver,
   UserCsatResolver,
+  TeamCsatResolver,
 ];

@@ -63,6 +63,11 @@ export interface InboundTextEvent {
    * Never set for a number without a team.
    */
   allAgentsBusy?: boolean;
+  /**
+   * The routing of the conversation this text opened (RoutingHooks.conversationOpened): GREETING
+   * and ALL_AGENTS_BUSY are decided once it settled, so the busy outcome is known first.
+   */
+  routing?: Promise<void>;
 }
 
 export interface OpenedNumber {

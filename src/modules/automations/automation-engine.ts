@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client.js';
-import type { AppDeps, AutomationsPort, InboundTextEvent, NumbersOpenedListener } from '../../shared/deps.js';
+import type { AppDeps, AutomationsPort, InboundTextEvent, NumbersOpenedListener, OpenedNumber } from '../../shared/deps.js';
+import type { OpenedConversation } from '../../shared/routing-hooks.js';
 import { isUniqueViolation } from '../../shared/errors.js';
 import { countSegments } from '../../twilio/segments.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
@@ -7,9 +8,9 @@ import { conversationUpdatedEvent, messageAddedEvent } from '../../events/live-e
 import { MessageSource, MessageStatus } from '../messages/message.enums.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import type { MessageRow } from '../messages/messages.schema.js';
-import { closedPeriodKey, isOpenAt } from '../operating-hours/schedule.js';
+import { closedPeriodKey, isOpenAt, nextOpening } from '../operating-hours/schedule.js';
 import { AutomatedMessageTrigger } from './automation.enums.js';
-import { AutomatedMessagesRepository, AutomationSendsRepository } from './automations.repository.js';
+import { AutomatedMessagesRepository, AutomationSendsRepository, OperatingHoldsRepository } from './automations.repository.js';
 import { CsatRepository, surveysReadyToSend } from './csat.repository.js';
 import { renderTemplate } from './placeholders.js';
 
@@ -19,6 +20,8 @@ export type { InboundTextEvent };
 export type AfterCommit = () => void;
 
 const SURVEY_BATCH = 50;
+/** A schedule that never opens (no periods) holds routing this long, then the guard is asked again. */
+const NEVER_OPENS_HOLD_MS = 366 * 24 * 3600 * 1000;
 /** The RESOLVED text went out (or further): the survey may follow. FAILED skips the survey. */
 const RESOLVED_TEXT_WENT_OUT = new Set<string>([MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.UNDELIVERED]);
 
@@ -36,6 +39,11 @@ export class AutomationEngine implements AutomationsPort {
   private readonly inFlight = new Set<Promise<unknown>>();
   private textsListener: (() => void) | null = null;
   readonly openedListeners = new Set<NumbersOpenedListener>();
+  /**
+   * Opening texts whose answer waits for routing's outcome, by conversation: routing's onQueued
+   * (run before the routing promise settles, in this instance) marks them busy.
+   */
+  private readonly awaitingRouting = new Map<string, { busy: boolean }>();
   private boundDeps: AppDeps | null = null;
 
   bind(deps: AppDeps): void {
@@ -65,11 +73,46 @@ export class AutomationEngine implements AutomationsPort {
    * wait for this. Failures are logged; the text itself is stored already.
    */
   afterInbound(event: InboundTextEvent): void {
+    // Registered before anything awaits: routing's onQueued cannot come first.
+    const waiter = event.routing ? { busy: false } : undefined;
+    if (waiter) this.awaitingRouting.set(event.conversationId, waiter);
     this.track(
-      this.answerInbound(event).catch((err: unknown) =>
-        this.deps.logger.error({ err, tenantId: event.tenantId, messageId: event.messageId }, 'automated answer failed'),
-      ),
+      this.answerInbound(event, waiter)
+        .catch((err: unknown) => this.deps.logger.error({ err, tenantId: event.tenantId, messageId: event.messageId }, 'automated answer failed'))
+        .finally(() => {
+          if (waiter && this.awaitingRouting.get(event.conversationId) === waiter) this.awaitingRouting.delete(event.conversationId);
+        }),
     );
+  }
+
+  /**
+   * routing's beforeRouting guard: a number closed by its operating hours holds automatic
+   * assignment of an opened conversation until the schedule's next opening (onNumbersOpened
+   * releases it then; the routing sweep would too, on the database clock).
+   */
+  async holdWhileClosed(opened: OpenedConversation): Promise<Date | null> {
+    const hours = await new OperatingHoldsRepository(this.deps.db, opened.tenantId).hoursOfConversation(opened.conversationId);
+    if (!hours) return null;
+    const now = this.deps.clock.now();
+    if (isOpenAt(hours, now)) return null;
+    return nextOpening(hours, now) ?? new Date(now.getTime() + NEVER_OPENS_HOLD_MS);
+  }
+
+  /** routing's onQueued: the opening text's answer (waiting for routing) becomes ALL_AGENTS_BUSY. */
+  conversationQueued(queued: OpenedConversation): void {
+    const waiter = this.awaitingRouting.get(queued.conversationId);
+    if (waiter) waiter.busy = true;
+  }
+
+  /** onNumbersOpened: the held conversations of these numbers are released and routed now. */
+  async releaseOpened(opened: OpenedNumber[]): Promise<void> {
+    const byTenant = new Map<string, string[]>();
+    for (const { tenantId, phoneNumberId } of opened) byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), phoneNumberId]);
+    for (const [tenantId, phoneNumberIds] of byTenant) {
+      const released = await new OperatingHoldsRepository(this.deps.db, tenantId).releaseHolds(phoneNumberIds);
+      if (released > 0) this.deps.logger.info({ tenantId, phoneNumberIds, released }, 'numbers opened: held conversations released');
+      await this.deps.routing.routeWaiting(tenantId);
+    }
   }
 
   /**
@@ -78,7 +121,7 @@ export class AutomationEngine implements AutomationsPort {
    * holds the "at most one" (automation_sends_answer_uq): a second decision for the same text
    * (a retry, a late routing outcome) queues nothing. Returns the trigger chosen.
    */
-  async answerInbound(event: InboundTextEvent): Promise<AutomatedMessageTrigger | null> {
+  async answerInbound(event: InboundTextEvent, waiter?: { busy: boolean }): Promise<AutomatedMessageTrigger | null> {
     const { tenantId, conversationId } = event;
     const ctx = await new AutomationSendsRepository(this.deps.db, tenantId).inboundContext(conversationId);
     if (!ctx || ctx.resolved) return null;
@@ -102,7 +145,14 @@ export class AutomationEngine implements AutomationsPort {
       );
       return AutomatedMessageTrigger.OUT_OF_HOURS;
     }
-    if (event.allAgentsBusy && enabled.has(AutomatedMessageTrigger.ALL_AGENTS_BUSY)) {
+    // GREETING or ALL_AGENTS_BUSY: only once routing told whether the text found nobody eligible
+    // (deciding GREETING first would take the text's one answer from ALL_AGENTS_BUSY).
+    let allAgentsBusy = event.allAgentsBusy === true;
+    if (event.routing) {
+      await event.routing;
+      allAgentsBusy ||= waiter?.busy === true;
+    }
+    if (allAgentsBusy && enabled.has(AutomatedMessageTrigger.ALL_AGENTS_BUSY)) {
       await this.queueAlone(tenantId, conversationId, AutomatedMessageTrigger.ALL_AGENTS_BUSY, `${conversationId}:${event.messageId}`, event.messageId);
       return AutomatedMessageTrigger.ALL_AGENTS_BUSY;
     }
@@ -251,9 +301,11 @@ export class AutomationEngine implements AutomationsPort {
     const messages = new MessagesRepository(tx, tenantId);
     if (await messages.findByIdempotencyKey(idempotencyKey)) return null;
     if (answersMessageId && (await sends.answered(answersMessageId))) return null;
-    // TODO(inbox): also skip blocked contacts once contacts.blocked exists.
-    if (recipient.optedOut || recipient.numberRemoved) {
-      this.deps.logger.debug({ ...log, optedOut: recipient.optedOut }, 'automated text not sent: contact opted out or number removed');
+    if (recipient.optedOut || recipient.blocked || recipient.numberRemoved) {
+      this.deps.logger.debug(
+        { ...log, optedOut: recipient.optedOut, blocked: recipient.blocked },
+        'automated text not sent: contact opted out or blocked, or number removed',
+      );
       return null;
     }
     const [text] = await new AutomatedMessagesRepository(tx, tenantId).findEnabled(recipient.phoneNumberId, [trigger]);

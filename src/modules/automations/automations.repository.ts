@@ -1,4 +1,5 @@
-import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
+import { ConversationStatus } from '../conversations/conversation-status.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
 import { contacts } from '../contacts/contacts.schema.js';
@@ -60,6 +61,8 @@ export interface AutomationRecipient {
   contactId: string;
   contactName: string | null;
   optedOut: boolean;
+  /** Blocked contacts get no automated text, ever. */
+  blocked: boolean;
   tenantName: string;
   agentName: string | null;
 }
@@ -108,6 +111,7 @@ export class AutomationSendsRepository extends TenantRepository {
         contactId: contacts.id,
         contactName: contacts.name,
         optedOut: contacts.optedOut,
+        blocked: contacts.blocked,
         tenantName: tenants.name,
         agentName: users.name,
       })
@@ -143,5 +147,41 @@ export class AutomationSendsRepository extends TenantRepository {
       .where(this.scoped(automationSends, eq(automationSends.answersMessageId, inboundMessageId)))
       .limit(1);
     return row !== undefined;
+  }
+}
+
+/** Operating hours seen by routing: a closed number holds automatic assignment (conversations.route_after). */
+export class OperatingHoldsRepository extends TenantRepository {
+  /** The schedule of the conversation's number; null: always open (or no such conversation). */
+  async hoursOfConversation(conversationId: string): Promise<OperatingHoursRow | null> {
+    if (!isUuid(conversationId)) return null;
+    const [row] = await this.db
+      .select({ hours: operatingHours })
+      .from(conversations)
+      .innerJoin(phoneNumbers, and(eq(phoneNumbers.id, conversations.phoneNumberId), eq(phoneNumbers.tenantId, conversations.tenantId)))
+      .innerJoin(operatingHours, and(eq(operatingHours.id, phoneNumbers.operatingHoursId), eq(operatingHours.tenantId, phoneNumbers.tenantId)))
+      .where(this.scoped(conversations, eq(conversations.id, conversationId)))
+      .limit(1);
+    return row?.hours ?? null;
+  }
+
+  /** The numbers opened: their waiting conversations' holds end now (routing assigns them next). */
+  async releaseHolds(phoneNumberIds: readonly string[]): Promise<number> {
+    const valid = phoneNumberIds.filter(isUuid);
+    if (valid.length === 0) return 0;
+    const rows = await this.db
+      .update(conversations)
+      .set({ routeAfter: null })
+      .where(
+        this.scoped(
+          conversations,
+          inArray(conversations.phoneNumberId, valid),
+          isNotNull(conversations.routeAfter),
+          isNull(conversations.assigneeId),
+          ne(conversations.status, ConversationStatus.RESOLVED),
+        ),
+      )
+      .returning({ id: conversations.id });
+    return rows.length;
   }
 }

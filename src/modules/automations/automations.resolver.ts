@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, Float, Int, Mutation, Resolver, Ro
 import type { RequestContext } from '../../graphql/context.js';
 import { Conversation } from '../conversations/conversation.type.js';
 import { PhoneNumber } from '../phone-numbers/phone-number.type.js';
+import { Team } from '../teams/team.type.js';
 import { Role } from '../users/role.js';
 import { User } from '../users/user.type.js';
 import { AutomatedMessage, SetAutomatedMessageInput } from './automated-message.type.js';
@@ -55,5 +56,20 @@ export class UserCsatResolver {
     @Ctx() ctx: RequestContext,
   ): Promise<number | null> {
     return ctx.tenant().automationsService.userCsatAverage(user.id, since ?? null);
+  }
+}
+
+@Resolver(() => Team)
+export class TeamCsatResolver {
+  @FieldResolver(() => Float, {
+    nullable: true,
+    description: "Average csatRating of the team's conversations resolved since the given time (all time when omitted).",
+  })
+  csatAverage(
+    @Root() team: Team,
+    @Arg('since', () => Date, { nullable: true }) since: Date | null,
+    @Ctx() ctx: RequestContext,
+  ): Promise<number | null> {
+    return ctx.tenant().automationsService.teamCsatAverage(team.id, since ?? null);
   }
 }

@@ -46,4 +46,8 @@ export class AutomationsService {
   userCsatAverage(userId: string, since: Date | null): Promise<number | null> {
     return new CsatRepository(this.scope.deps.db, this.scope.tenantId).averageForResolver(userId, since);
   }
+
+  teamCsatAverage(teamId: string, since: Date | null): Promise<number | null> {
+    return new CsatRepository(this.scope.deps.db, this.scope.tenantId).averageForTeam(teamId, since);
+  }
 }

@@ -82,6 +82,27 @@ export class CsatRepository extends TenantRepository {
       .where(this.scoped(csatSurveys, inArray(csatSurveys.conversationId, valid)));
   }
 
+  /**
+   * Average rating of the team's conversations resolved since a time (the conversation's team
+   * now: a transferred conversation counts for the team it ended in); null without ratings.
+   */
+  async averageForTeam(teamId: string, since: Date | null): Promise<number | null> {
+    if (!isUuid(teamId)) return null;
+    const [row] = await this.db
+      .select({ avg: avg(csatSurveys.rating) })
+      .from(csatSurveys)
+      .innerJoin(conversations, and(eq(conversations.tenantId, csatSurveys.tenantId), eq(conversations.id, csatSurveys.conversationId)))
+      .where(
+        this.scoped(
+          csatSurveys,
+          eq(conversations.teamId, teamId),
+          isNotNull(csatSurveys.rating),
+          since ? gte(csatSurveys.resolvedAt, since) : undefined,
+        ),
+      );
+    return row?.avg === null || row?.avg === undefined ? null : Number(row.avg);
+  }
+
   /** Average rating of the conversations this user resolved (since a time); null without ratings. */
   async averageForResolver(userId: string, since: Date | null): Promise<number | null> {
     const [row] = await this.db

@@ -104,7 +104,7 @@ export class InboundService {
     );
     // After the commit and without waiting: routing never delays Twilio's answer (the sweep
     // routes it should this process die first).
-    if (stored.opened && stored.teamId) this.deps.routing.conversationOpened(tenantId, stored.conversationId, stored.teamId);
+    const routing = stored.opened && stored.teamId ? this.deps.routing.conversationOpened(tenantId, conversationId, stored.teamId) : undefined;
     // Debug: one line per message is the largest cost at thousands of webhooks/s (see /metrics).
     this.log.debug(
       { ...ctx, messageId: stored.messageId, conversationId: stored.conversationId, media: sms.media.length, mediaDropped: sms.mediaDropped },
@@ -114,7 +114,7 @@ export class InboundService {
     // Queued after the commit and off the answer path: the webhook's empty TwiML does not wait.
     // A survey answer gets no automated reply.
     if (answer && !rated && stored.answerable) {
-      this.deps.automations.afterInbound({ tenantId, messageId, conversationId, receivedAt });
+      this.deps.automations.afterInbound({ tenantId, messageId, conversationId, receivedAt, routing });
     }
     return { kind: 'stored', messageId, conversationId, contactId };
   }
