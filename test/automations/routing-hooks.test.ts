@@ -176,6 +176,7 @@ describe('Team.csatAverage', () => {
     const empty = await createTeam(server, inbox.tenant.token, { strategy: 'MANUAL' });
     await updateNumber(inbox, { teamId: team.id });
     await setAutomatedMessage(server, inbox, 'CSAT_SURVEY', 'How did we do? Answer 1 to 5');
+    manualClock(server, '2030-07-01T12:00:00Z'); // resolutions are timed on the business clock
     const ratings = [['4', randomUsNumber()], ['five stars', randomUsNumber()]] as const;
     for (const [answer, customer] of ratings) {
       await text(server, inbox, customer, 'help please');
@@ -191,6 +192,7 @@ describe('Team.csatAverage', () => {
     const all = await averages(null);
     expect(all.get(team.id)).toBe(4.5);
     expect(all.get(empty.id)).toBeNull();
-    expect((await averages(new Date(Date.now() + 3600_000).toISOString())).get(team.id)).toBeNull();
+    expect((await averages('2030-07-01T11:00:00Z')).get(team.id)).toBe(4.5);
+    expect((await averages('2030-07-01T13:00:00Z')).get(team.id)).toBeNull(); // resolved before then
   });
 });
