@@ -40,9 +40,12 @@ describe.skipIf(!usingPostgres)('automated messages with two server processes on
     );
     if (connected.errors) throw new Error(JSON.stringify(connected.errors));
     account = { ...connected.data!.connectTwilioAccount, authToken: creds.authToken };
+    // Registering a number proves ownership at (fake) Twilio.
+    const e164 = randomUsNumber();
+    fake.addIncomingNumber(creds.sid, { phoneNumber: e164 });
     const added = await two.gql(
       `mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id e164 } }`,
-      { input: { twilioAccountId: account.id, phoneNumber: randomUsNumber() } },
+      { input: { twilioAccountId: account.id, phoneNumber: e164 } },
       token,
     );
     if (added.errors) throw new Error(JSON.stringify(added.errors));

@@ -19,6 +19,8 @@ describe.skipIf(!usingPostgres)('routing with two server processes on one Postgr
   let two: ChildServer;
   let env: Record<string, string>;
   let admin: string;
+  let tenantSlug: string;
+  let accountSid: string;
   let account: { id: string; accountSid: string; authToken: string; inboundWebhookUrl: string };
 
   beforeAll(async () => {
@@ -27,11 +29,13 @@ describe.skipIf(!usingPostgres)('routing with two server processes on one Postgr
     // No periodic sweep: the processes' own triggers do the work.
     env = { ...sharedEnv(testDb.env.DATABASE_URL!), DISPATCHER_ENABLED: 'false', ROUTING_SWEEP_INTERVAL_MS: '3600000' };
     [one, two] = await Promise.all([startChildServer(env), startChildServer(env)]);
-    const signUp = await one.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token } }`, {
+    const signUp = await one.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token user { tenant { slug } } } }`, {
       input: { tenantName: 'Two Instances', name: 'Ada', email: `ada-${Date.now()}@example.com`, password: 'correct horse battery' },
     });
     admin = must(signUp, 'signUp').signUp.token;
+    tenantSlug = signUp.data!.signUp.user.tenant.slug;
     const creds = fake.addAccount();
+    accountSid = creds.sid;
     const connected = await one.gql(
       `mutation($input: ConnectTwilioAccountInput!) { connectTwilioAccount(input: $input) { ${ACCOUNT_FIELDS} } }`,
       { input: { accountSid: creds.sid, authToken: creds.authToken, apiBaseUrl: fake.url } },
@@ -53,13 +57,16 @@ describe.skipIf(!usingPostgres)('routing with two server processes on one Postgr
       const created = await one.gql(`mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }`, {
         input: { email, name: `Agent ${i}`, password: 'agent password 1', role: 'AGENT' },
       }, admin);
-      const login = await two.gql(`mutation($input: LogInInput!) { logIn(input: $input) { token } }`, { input: { email, password: 'agent password 1' } });
+      const login = await two.gql(`mutation($input: LogInInput!) { logIn(input: $input) { token } }`, { input: { email, password: 'agent password 1', tenantSlug } });
       members.push({ id: must(created, 'createAgent').createAgent.id, token: must(login, 'logIn').logIn.token });
     }
     const team = await createTeam(one, admin, { strategy: 'ROUND_ROBIN', agentCapacity: capacity, memberIds: members.map((m) => m.id) });
     for (const [i, m] of members.entries()) await setAvailability(i % 2 ? one : two, m.token, 'ONLINE');
+    // Registering a number proves ownership at (fake) Twilio.
+    const e164 = randomUsNumber();
+    fake.addIncomingNumber(accountSid, { phoneNumber: e164 });
     const added = await two.gql(`mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id e164 } }`, {
-      input: { twilioAccountId: account.id, phoneNumber: randomUsNumber(), teamId: team.id },
+      input: { twilioAccountId: account.id, phoneNumber: e164, teamId: team.id },
     }, admin);
     return { members, team, number: must(added, 'addPhoneNumber').addPhoneNumber as { id: string; e164: string } };
   }
