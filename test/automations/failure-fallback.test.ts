@@ -84,7 +84,7 @@ describe('the fallback URL', () => {
     // The main webhook's own retry later: still one row.
     expect((await sendInbound(server, inbox.account, { from: params.From!, to: params.To!, body: params.Body!, messageSid: params.MessageSid })).status).toBe(200);
     expect(await storedWithSid(server, inbox.tenant.tenantId, params.MessageSid!)).toHaveLength(1);
-  });
+  }, 120_000); // a server of its own on a shared, loaded machine
 
   it('never answers STOP or a text with OptOutType; refuses a bad signature and spools nothing then', async () => {
     const { server, inbox, dir } = await serverWithFailureText();
