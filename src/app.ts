@@ -7,6 +7,9 @@ import { PgTransport } from './events/pg-transport.js';
 import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
+import { AutomationEngine } from './modules/automations/automation-engine.js';
+import { startAutomations } from './modules/automations/automations.runtime.js';
+import { FallbackService } from './modules/fallback/fallback.service.js';
 import { MediaLinkSigner } from './modules/media/media-links.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { ConversationAssignments } from './modules/conversations/assignments.js';
@@ -16,6 +19,7 @@ import { PresenceTracker } from './modules/routing/presence.js';
 import { Router } from './modules/routing/router.js';
 import { MembershipCache } from './modules/teams/memberships.js';
 import { TokenService } from './modules/users/tokens.js';
+import { systemClock, type Clock } from './shared/clock.js';
 import { SessionAuthenticator } from './modules/users/session-authenticator.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -28,6 +32,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Replaces the Twilio API client factory (benchmarks); tests use a fake Twilio server instead. */
   twilio?: TwilioApiFactory;
+  /** "Now" for business rules; the system clock unless given (tests may also replace deps.clock). */
+  clock?: Clock;
 }
 
 export interface RunningApp {
@@ -68,6 +74,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   // The app's object graph: every long-lived service, cache and registry is a member here (none
   // lives in a module-level map), so tests and benchmarks can run several apps in one process.
   const secretBox = new SecretBox(config.encryptionKey);
+  const automationEngine = new AutomationEngine();
   const tokens = new TokenService(config.jwtSecret, config.jwtExpiresInSeconds);
   const sessions = new SessionAuthenticator(database.db, tokens, events, config.authCacheTtlSeconds * 1000, logger);
   sessions.start();
@@ -92,6 +99,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     accountCache: new WebhookAccountCache(database.db, secretBox),
     outbox: new OutboxSignal(),
     mediaLinks: new MediaLinkSigner(config.jwtSecret, config.mediaLinkTtlSeconds),
+    clock: options.clock ?? systemClock,
+    automations: automationEngine,
+    fallback: new FallbackService(),
     assignments: new ConversationAssignments(),
     memberships: new MembershipCache(database.db, events),
   };
@@ -100,6 +110,8 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   deps.routing = router;
   const presence = new PresenceTracker(deps);
   deps.presence = presence;
+  // It reads the rest of the graph through deps (deps.config is replaced once the port is bound).
+  automationEngine.bind(deps);
 
   const schema = await buildAppSchema();
   const { app, graphql } = await createHttpServer(deps, schema);
@@ -116,6 +128,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
   dispatcher?.start();
+  // Before the router starts: its guards (closed numbers hold) and queue listener are registered.
+  const automations = startAutomations(deps, automationEngine);
+  await deps.fallback.start(deps);
   // Routes what a crash or a restart left waiting, then sweeps periodically.
   router.start();
   presence.start();
@@ -131,6 +146,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
       await presence.stop();
       await router.stop();
       await app.close();
+      // After the HTTP server: no new inbound text can start an automated answer.
+      await automations.stop();
+      await deps.fallback.stop();
       await events.close();
       await database.close();
       logger.info('server stopped');

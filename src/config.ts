@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -87,6 +88,10 @@ const envSchema = z.object({
   TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   MEDIA_LINK_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  AUTOMATION_MAX_PER_CONTACT_PER_HOUR: z.coerce.number().int().min(1).max(1000).default(10),
+  AUTOMATION_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  FALLBACK_SPOOL_DIR: z.string().min(1).optional(),
+  FALLBACK_CACHE_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   OUTBOUND_ALLOW_PRIVATE: booleanString.default(false),
   TWILIO_API_ALLOWED_HOSTS: z
     .string()
@@ -164,6 +169,16 @@ export interface Config {
   httpProxy: boolean;
   mediaLinkTtlSeconds: number;
   shutdownTimeoutMs: number;
+  automations: {
+    /** Loop guard: automated texts to one contact per rolling hour, all triggers together. */
+    maxPerContactPerHour: number;
+    /** How often each instance looks for surveys to send and spooled fallback messages to ingest. */
+    pollMs: number;
+    /** Where the fallback URL spools inbound texts while the database is down (durable, local). */
+    spoolDir: string;
+    /** How often the in-memory copy of accounts and FAILURE texts (for the fallback URL) is refreshed. */
+    failureCacheRefreshMs: number;
+  };
   /** Where tenant-supplied URLs (Twilio API roots, media) may lead; see src/shared/outbound-guard.ts. */
   outbound: { allowPrivate: boolean; trustedHosts: string[]; requireHttps: boolean };
   signUp: { maxPerAddress: number; windowSeconds: number };
@@ -279,6 +294,14 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     httpProxy: Boolean(e.HTTP_PROXY),
     mediaLinkTtlSeconds: e.MEDIA_LINK_TTL_SECONDS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    automations: {
+      maxPerContactPerHour: e.AUTOMATION_MAX_PER_CONTACT_PER_HOUR,
+      pollMs: e.AUTOMATION_POLL_MS,
+      spoolDir: resolve(
+        e.FALLBACK_SPOOL_DIR ?? (e.DATA_DIR === 'memory://' ? join(tmpdir(), 'sms-inbox-fallback-spool') : join(e.DATA_DIR, 'fallback-spool')),
+      ),
+      failureCacheRefreshMs: e.FALLBACK_CACHE_REFRESH_MS,
+    },
     outbound: {
       allowPrivate: e.OUTBOUND_ALLOW_PRIVATE,
       trustedHosts: (e.TWILIO_API_ALLOWED_HOSTS ?? '')

@@ -1,3 +1,4 @@
+import { AutomationsService } from './modules/automations/automations.service.js';
 import { ContactsRepository } from './modules/contacts/contacts.repository.js';
 import { ContactsService } from './modules/contacts/contacts.service.js';
 import { ContactUpdatesService } from './modules/conversations/contact-updates.service.js';
@@ -12,6 +13,7 @@ import { ConversationsService } from './modules/conversations/conversations.serv
 import { MediaRepository } from './modules/media/media.repository.js';
 import { MessagesRepository } from './modules/messages/messages.repository.js';
 import { MessagesService } from './modules/messages/messages.service.js';
+import { OperatingHoursService } from './modules/operating-hours/operating-hours.service.js';
 import { PhoneNumbersRepository } from './modules/phone-numbers/phone-numbers.repository.js';
 import { PhoneNumbersService } from './modules/phone-numbers/phone-numbers.service.js';
 import { TwilioAccountsRepository } from './modules/twilio-accounts/twilio-accounts.repository.js';
@@ -140,6 +142,13 @@ export class TenantContext {
   }
   get routingService(): RoutingService {
     return this.once('routingService', () => new RoutingService(this.scope));
+  }
+
+  get operatingHoursService(): OperatingHoursService {
+    return this.once('operatingHoursService', () => new OperatingHoursService(this.scope));
+  }
+  get automationsService(): AutomationsService {
+    return this.once('automationsService', () => new AutomationsService(this.scope));
   }
 
   private once<T>(name: string, build: () => T): T {

@@ -7,6 +7,8 @@ export * from '../modules/contacts/contacts.schema.js';
 export * from '../modules/conversations/conversations.schema.js';
 export * from '../modules/messages/messages.schema.js';
 export * from '../modules/outbox/outbox.schema.js';
+export * from '../modules/operating-hours/operating-hours.schema.js';
+export * from '../modules/automations/automations.schema.js';
 export * from '../modules/users/sessions.schema.js';
 export * from '../modules/unrouted/unrouted.schema.js';
 export * from '../modules/teams/teams.schema.js';

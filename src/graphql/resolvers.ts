@@ -7,6 +7,8 @@ import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-account
 import { PhoneNumberResolver, TwilioAccountNumbersResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
 import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
+import { OperatingHoursResolver } from '../modules/operating-hours/operating-hours.resolver.js';
+import { AutomatedMessageResolver, ConversationCsatResolver, PhoneNumberAutomationsResolver, TeamCsatResolver, UserCsatResolver } from '../modules/automations/automations.resolver.js';
 import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
 import { ContactAddressResolver } from '../modules/contacts/contact-address.resolver.js';
 
@@ -40,4 +42,10 @@ export const resolvers: NonEmptyArray<Function> = [
   ConversationNotesResolver,
   QuickReplyResolver,
   ContactAddressResolver,
+  OperatingHoursResolver,
+  AutomatedMessageResolver,
+  PhoneNumberAutomationsResolver,
+  ConversationCsatResolver,
+  UserCsatResolver,
+  TeamCsatResolver,
 ];

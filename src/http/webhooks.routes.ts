@@ -42,7 +42,23 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
     const bodyLimit = deps.config.webhookBodyLimitBytes;
     scope.post<WebhookRoute>('/webhooks/twilio/:key/sms', { bodyLimit }, (request, reply) => handle('sms', request, reply));
     scope.post<WebhookRoute>('/webhooks/twilio/:key/status', { bodyLimit }, (request, reply) => handle('status', request, reply));
+    scope.post<WebhookRoute>('/webhooks/twilio/:key/fallback', { bodyLimit }, (request, reply) => handleFallback(request, reply));
   });
+
+  /** Twilio's SmsFallbackUrl: works from memory and a local spool when the database is down. */
+  async function handleFallback(request: FastifyRequest<WebhookRoute>, reply: FastifyReply) {
+    const { key } = request.params;
+    if (!isWellFormedWebhookKey(key)) return reply.code(404).type('text/plain').send('Unknown webhook');
+    const signature = request.headers['x-twilio-signature'];
+    const answer = await deps.fallback.handle({
+      webhookKey: key,
+      url: deps.config.publicUrl + request.url,
+      signature: typeof signature === 'string' ? signature : undefined,
+      params: parseForm(typeof request.body === 'string' ? request.body : ''),
+    });
+    if ('twiml' in answer) return reply.code(200).type('text/xml').send(answer.twiml);
+    return reply.code(answer.status).type('text/plain').send(answer.text);
+  }
 
   async function handle(kind: WebhookKind, request: FastifyRequest<WebhookRoute>, reply: FastifyReply) {
     const text = (status: number, message: string) => reply.code(status).type('text/plain').send(message);

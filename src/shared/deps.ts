@@ -1,10 +1,12 @@
 import type { Config } from '../config.js';
 import type { Database, Db } from '../db/client.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { FallbackService } from '../modules/fallback/fallback.service.js';
 import type { MediaLinkSigner } from '../modules/media/media-links.js';
 import type { WebhookAccountCache } from '../modules/twilio-accounts/account-cache.js';
 import type { Role } from '../modules/users/role.js';
 import type { TokenService } from '../modules/users/tokens.js';
+import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { SecretBox } from './secret-box.js';
 import type { LoginLimiter, SignUpLimiter } from './login-limiter.js';
@@ -33,6 +35,12 @@ export interface AppDeps {
   outbox: OutboxPort;
   /** Signs and checks the short-lived media links. */
   mediaLinks: MediaLinkSigner;
+  /** "Now" for business rules (operating hours, survey window); tests replace it. */
+  clock: Clock;
+  /** Automated texts (implemented by src/modules/automations), reached by the modules below it. */
+  automations: AutomationsPort;
+  /** Twilio's fallback URL: FAILURE texts from memory and the spool (src/modules/fallback). */
+  fallback: FallbackService;
   /** What happens to a user's conversations when they are deactivated (implemented by src/modules/conversations). */
   assignments: AssignmentsPort;
   /** Automatic assignment (src/modules/routing): what other modules call after opening or freeing conversations. */
@@ -41,6 +49,55 @@ export interface AppDeps {
   memberships: MembershipCache;
   /** This instance's WebSockets per user, for presence (src/modules/routing/presence.ts). */
   presence: PresenceTracker;
+}
+
+/** An inbound text just committed, which GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY may answer. */
+export interface InboundTextEvent {
+  tenantId: string;
+  messageId: string;
+  conversationId: string;
+  /** When the text came in, on the server clock: operating hours are judged at that moment. */
+  receivedAt?: Date;
+  /**
+   * Set by routing: this text put the conversation in its team's queue with no member eligible.
+   * Never set for a number without a team.
+   */
+  allAgentsBusy?: boolean;
+  /**
+   * The routing of the conversation this text opened (RoutingHooks.conversationOpened): GREETING
+   * and ALL_AGENTS_BUSY are decided once it settled, so the busy outcome is known first.
+   */
+  routing?: Promise<void>;
+}
+
+export interface OpenedNumber {
+  tenantId: string;
+  phoneNumberId: string;
+}
+
+/** Told when numbers with a schedule open. */
+export type NumbersOpenedListener = (opened: OpenedNumber[]) => void | Promise<void>;
+
+/**
+ * Automated texts seen from the modules that trigger them (inbound, conversations), which the
+ * automations module depends on: they call through AppDeps instead of importing it.
+ */
+export interface AutomationsPort {
+  /** After an inbound commit, off the webhook's answer path (never awaited, never throws). */
+  afterInbound(event: InboundTextEvent): void;
+  /**
+   * Inside the transaction that moved a conversation to RESOLVED: queues the RESOLVED text and
+   * the survey with it; the returned function runs after the commit.
+   */
+  onResolved(tx: Db, conversation: { id: string; tenantId: string; phoneNumberId: string; updatedAt: Date }, resolvedById: string | null): Promise<() => void>;
+  /**
+   * Subscribes to numbers whose operating hours just opened, as this instance's watcher sees them
+   * on the server clock (routing: assign what waited); returns the unsubscribe.
+   */
+  onNumbersOpened(listener: NumbersOpenedListener): () => void;
+  /** An automated message was set in this instance (the fallback reloads its FAILURE texts). */
+  textsChanged(): void;
+  onTextsChanged(listener: (() => void) | null): void;
 }
 
 /**

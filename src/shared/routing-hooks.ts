@@ -7,9 +7,11 @@ export interface RoutingHooks {
   /**
    * A conversation was just opened (first inbound text, or a new text after RESOLVED) and is
    * waiting in its team's queue: runs the `beforeRouting` guards, then the team's strategy.
-   * Fire and forget: the caller (the webhook) does not wait for it.
+   * Fire and forget: the caller (the webhook) does not wait for it. The promise (never rejected)
+   * settles once the guards ran and the pass and any `onQueued` listeners are done (automations
+   * decides GREETING vs ALL_AGENTS_BUSY after it).
    */
-  conversationOpened(tenantId: string, conversationId: string, teamId: string): void;
+  conversationOpened(tenantId: string, conversationId: string, teamId: string): Promise<void>;
   /**
    * Assigns what waits in the tenant's queues (one team's, when given) to eligible agents, oldest
    * first: call it after anything that can make an agent eligible or free capacity.

@@ -44,8 +44,8 @@ export interface TwilioApi {
   findIncomingNumber(e164: string): Promise<TwilioIncomingNumber | null>;
   /** The account's short code with exactly these digits, or null (short codes are not IncomingPhoneNumbers). */
   findShortCode(shortCode: string): Promise<{ sid: string; shortCode: string } | null>;
-  /** Sets the number's SMS webhook (SmsMethod POST). */
-  updateIncomingNumberSmsUrl(numberSid: string, smsUrl: string): Promise<void>;
+  /** Sets the number's SmsUrl (POST) and, when given, its SmsFallbackUrl (POST). */
+  updateIncomingNumberSmsUrl(numberSid: string, smsUrl: string, smsFallbackUrl?: string): Promise<void>;
   createMessage(input: CreateMessageInput): Promise<{ sid: string; status: string }>;
 }
 
@@ -215,9 +215,11 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
         return found ? { sid: found.sid, shortCode: found.shortCode } : null;
       }),
 
-    updateIncomingNumberSmsUrl: (numberSid, smsUrl) =>
+    updateIncomingNumberSmsUrl: (numberSid, smsUrl, smsFallbackUrl) =>
       call(async (c) => {
-        await account(c).incomingPhoneNumbers(numberSid).update({ smsUrl, smsMethod: 'POST' });
+        await account(c)
+          .incomingPhoneNumbers(numberSid)
+          .update({ smsUrl, smsMethod: 'POST', ...(smsFallbackUrl ? { smsFallbackUrl, smsFallbackMethod: 'POST' } : {}) });
       }),
 
     createMessage: (input) =>

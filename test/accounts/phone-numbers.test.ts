@@ -181,7 +181,7 @@ describe('addPhoneNumber', () => {
 });
 
 describe('addPhoneNumber with configureTwilioWebhook', () => {
-  it("sets the number's SmsUrl (POST) at Twilio to the account's inbound URL", async () => {
+  it("sets the number's SmsUrl (POST) at Twilio to the account's inbound URL, and SmsFallbackUrl to its fallback URL", async () => {
     const s = await setup();
     const e164 = randomUsNumber();
     const { sid } = fake.addIncomingNumber(s.account.accountSid, { phoneNumber: e164, smsUrl: 'https://old.example.com/sms' });
@@ -191,6 +191,7 @@ describe('addPhoneNumber with configureTwilioWebhook', () => {
     const remote = fake.numbers(s.account.accountSid).find((n) => n.sid === sid)!;
     expect(remote.smsUrl).toBe(s.account.inboundWebhookUrl);
     expect(remote.smsMethod).toBe('POST');
+    expect(remote.smsFallbackUrl).toBe(s.account.inboundWebhookUrl.replace(/\/sms$/, '/fallback'));
     const [row] = await storedNumbers(s.tenant.tenantId);
     expect(row!.twilioNumberSid).toBe(sid);
   });

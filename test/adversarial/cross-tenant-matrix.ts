@@ -19,6 +19,7 @@ export interface VictimIds {
   twilioAccountId: string;
   teamId: string;
   quickReplyId: string;
+  operatingHoursId: string;
 }
 
 export type Outcome = 'NOT_FOUND' | 'FORBIDDEN' | 'null' | 'empty' | 'BAD_USER_INPUT';
@@ -63,6 +64,10 @@ export const crossTenantMatrix: Record<string, MatrixLine> = {
   renderQuickReply: { kind: 'query', document: 'query($id: ID!, $c: ID!) { renderQuickReply(id: $id, conversationId: $c) }', variables: (a) => ({ id: a.quickReplyId, c: a.conversationId }), crossTenant: NF },
   updateQuickReply: { kind: 'mutation', document: 'mutation($id: ID!) { updateQuickReply(id: $id, input: { body: "pwned" }) { id } }', variables: (a) => ({ id: a.quickReplyId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   deleteQuickReply: { kind: 'mutation', document: 'mutation($id: ID!) { deleteQuickReply(id: $id) }', variables: (a) => ({ id: a.quickReplyId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  // Operating hours and automated messages
+  updateOperatingHours: { kind: 'mutation', document: 'mutation($id: ID!) { updateOperatingHours(id: $id, input: { name: "pwned", timeZone: "UTC", weekly: [] }) { id } }', variables: (a) => ({ id: a.operatingHoursId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  deleteOperatingHours: { kind: 'mutation', document: 'mutation($id: ID!) { deleteOperatingHours(id: $id) }', variables: (a) => ({ id: a.operatingHoursId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  setAutomatedMessage: { kind: 'mutation', document: 'mutation($p: ID!) { setAutomatedMessage(input: { phoneNumberId: $p, trigger: GREETING, body: "pwned", enabled: true }) { id } }', variables: (a) => ({ p: a.phoneNumberId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   // Subscriptions
   messageAdded: { kind: 'subscription', document: 'subscription($c: ID) { messageAdded(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
   messageUpdated: { kind: 'subscription', document: 'subscription($c: ID) { messageUpdated(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },

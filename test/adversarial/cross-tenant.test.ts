@@ -57,7 +57,13 @@ beforeAll(async () => {
   const convo = await server.gql('query($id: ID!) { conversation(id: $id) { contact { id } messages(first: 1) { edges { node { id } } } } }', { id: conversationId }, inbox.tenant.token);
   const team = await server.gql('mutation($u: ID!) { createTeam(input: { name: "Victim team", memberIds: [$u] }) { id } }', { u: agent.id }, inbox.tenant.token);
   const quickReply = await server.gql('mutation { createQuickReply(input: { title: "Hello", body: "Hi {{contact.name}}" }) { id } }', {}, inbox.tenant.token);
+  const hours = await server.gql(
+    'mutation { createOperatingHours(input: { name: "Victim hours", timeZone: "Europe/Berlin", weekly: [{ day: MONDAY, opens: "09:00", closes: "17:00" }] }) { id } }',
+    {},
+    inbox.tenant.token,
+  );
   victim = {
+    operatingHoursId: hours.data!.createOperatingHours.id,
     teamId: team.data!.createTeam.id,
     quickReplyId: quickReply.data!.createQuickReply.id,
     tenantId: inbox.tenant.tenantId,

@@ -46,6 +46,10 @@ export async function startTestServer(
     // Routing's periodic sweep (one statement per interval) would blur tests that count statements;
     // the sweep at start still runs, and tests of the sweep set their own interval.
     ROUTING_SWEEP_INTERVAL_MS: '3600000',
+    // Background automation polls (survey sweeper, openings watcher) stay out of statement counts;
+    // the automation tests set their own.
+    AUTOMATION_POLL_MS: '60000',
+    FALLBACK_CACHE_REFRESH_MS: '600000',
     // The fake Twilio listens on loopback: tests opt in, as the sandbox does.
     OUTBOUND_ALLOW_PRIVATE: 'true',
     // Every tenant of a run signs up from this one address.

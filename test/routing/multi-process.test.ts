@@ -19,6 +19,8 @@ describe.skipIf(!usingPostgres)('routing with two server processes on one Postgr
   let two: ChildServer;
   let env: Record<string, string>;
   let admin: string;
+  let tenantSlug: string;
+  let accountSid: string;
   let account: { id: string; accountSid: string; authToken: string; inboundWebhookUrl: string };
 
   beforeAll(async () => {
@@ -27,11 +29,13 @@ describe.skipIf(!usingPostgres)('routing with two server processes on one Postgr
     // No periodic sweep: the processes' own triggers do the work.
     env = { ...sharedEnv(testDb.env.DATABASE_URL!), DISPATCHER_ENABLED: 'false', ROUTING_SWEEP_INTERVAL_MS: '3600000' };
     [one, two] = await Promise.all([startChildServer(env), startChildServer(env)]);
-    const signUp = await one.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token } }`, {
+    const signUp = await one.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token user { tenant { slug } } } }`, {
       input: { tenantName: 'Two Instances', name: 'Ada', email: `ada-${Date.now()}@example.com`, password: 'correct horse battery' },
     });
     admin = must(signUp, 'signUp').signUp.token;
+    tenantSlug = signUp.data!.signUp.user.tenant.slug;
     const creds = fake.addAccount();
+    accountSid = creds.sid;
     const connected = await one.gql(
       `mutation($input: ConnectTwilioAccountInput!) { connectTwilioAccount(input: $input) { ${ACCOUNT_FIELDS} } }`,
       { input: { accountSid: creds.sid, authToken: creds.authToken, apiBaseUrl: fake.url } },

@@ -201,6 +201,17 @@ export class ConversationsRepository extends TenantRepository {
     return row;
   }
 
+  /** Moves a live conversation to RESOLVED; undefined when it is not there or already resolved. */
+  async resolve(id: string, viewer?: Viewer): Promise<ConversationRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .update(conversations)
+      .set({ status: ConversationStatus.RESOLVED, updatedAt: sql`now()` })
+      .where(this.scoped(conversations, eq(conversations.id, id), ne(conversations.status, ConversationStatus.RESOLVED), visibleTo(this.tenantId, viewer)))
+      .returning();
+    return row;
+  }
+
   async markRead(id: string, viewer?: Viewer): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db

@@ -5,7 +5,7 @@ import { refuseNul } from '../../shared/text-input.js';
 import { labelKey } from './inbox-filters.js';
 import { conversationReassignedEvent, conversationUpdatedEvent } from '../../events/live-events.js';
 import { UsersRepository } from '../users/users.repository.js';
-import type { ConversationStatus } from './conversation-status.js';
+import { ConversationStatus } from './conversation-status.js';
 import { ConversationsRepository, type ConversationListFilter, type Reassigned } from './conversations.repository.js';
 import type { ConversationRow } from './conversations.schema.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/pagination.js';
@@ -84,6 +84,7 @@ export class ConversationsService {
   }
 
   async setStatus(conversationId: string, status: ConversationStatus): Promise<ConversationRow> {
+    if (status === ConversationStatus.RESOLVED) return this.resolve(conversationId);
     let row: ConversationRow | undefined;
     try {
       row = await this.conversations.setStatus(conversationId, status, this.scope.user);
@@ -97,6 +98,29 @@ export class ConversationsService {
     const updated = this.updated(row);
     // Resolving frees capacity; reopening an unassigned one puts it back in its team's queue.
     await this.scope.deps.routing.routeWaiting(this.scope.tenantId);
+    return updated;
+  }
+
+  /**
+   * The move to RESOLVED and what it triggers (automated texts) commit together; resolving a
+   * resolved conversation changes and triggers nothing.
+   */
+  private async resolve(conversationId: string): Promise<ConversationRow> {
+    const { deps, tenantId, user } = this.scope;
+    const { row, afterCommit } = await deps.db.transaction(async (tx) => {
+      const moved = await new ConversationsRepository(tx, tenantId).resolve(conversationId, user);
+      if (!moved) return { row: undefined, afterCommit: null };
+      return { row: moved, afterCommit: await deps.automations.onResolved(tx, moved, user.userId) };
+    });
+    if (!row) {
+      const current = await this.conversations.findById(conversationId, user);
+      if (!current) throw notFound('Conversation');
+      return current;
+    }
+    const updated = this.updated(row);
+    afterCommit?.();
+    // Resolving frees capacity: what waits in the team's queue may be assigned.
+    await deps.routing.routeWaiting(tenantId);
     return updated;
   }
 

@@ -1,7 +1,9 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { rowsOf, type Db } from '../../db/client.js';
 import { columnList, excluded, literal, setClauses } from '../../db/sql.js';
+import { AutomatedMessageTrigger } from '../automations/automation.enums.js';
+import { automatedMessages } from '../automations/automations.schema.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { mergeContactLocation, recordContactActivity } from '../contacts/contacts.sql.js';
 import { ConversationStatus } from '../conversations/conversation-status.js';
@@ -14,9 +16,17 @@ import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { statusesBefore } from '../messages/message-status.js';
 import type { InboundSms } from './webhook-params.js';
 
+/** The triggers that answer an inbound text (the ingest tells whether the number has one enabled). */
+const ANSWERING_TRIGGERS = [AutomatedMessageTrigger.GREETING, AutomatedMessageTrigger.OUT_OF_HOURS, AutomatedMessageTrigger.ALL_AGENTS_BUSY];
+
 export interface IngestResult {
   messageId: string;
   conversationId: string;
+  /**
+   * The number has an enabled GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY text: only then is an
+   * automated answer worth deciding (read in the same statement: no extra round trip).
+   */
+  answerable?: boolean;
   /** The conversation's team (its number's when opened). */
   teamId: string | null;
   /** This message opened the conversation (first text, or a new one after RESOLVED). */
@@ -176,7 +186,12 @@ export class InboundRepository extends TenantRepository {
       )
       select message.id as "messageId", message.conversation_id as "conversationId",
         conversation.team_id as "teamId", conversation.opened as "opened",
-        contact.id as "contactId", contact.blocked as "contactBlocked"
+        contact.id as "contactId", contact.blocked as "contactBlocked",
+        exists (
+          select 1 from ${automatedMessages}
+          where ${automatedMessages.tenantId} = ${t}::uuid and ${automatedMessages.phoneNumberId} = (select id from number)
+            and ${automatedMessages.enabled} and ${inArray(automatedMessages.trigger, ANSWERING_TRIGGERS)}
+        ) as "answerable"
       from message, conversation, contact
     `);
     const [row] = rowsOf<IngestResult>(result);
@@ -233,5 +248,15 @@ export class InboundRepository extends TenantRepository {
       changed: row.changed === true,
       optedOutContactId: row.optedOutContactId ?? null,
     };
+  }
+
+  /** The message a Twilio retry repeats (for re-running its automated answer, which is idempotent). */
+  async findBySid(messageSid: string): Promise<{ messageId: string; conversationId: string } | null> {
+    const [row] = await this.db
+      .select({ messageId: messages.id, conversationId: messages.conversationId })
+      .from(messages)
+      .where(this.scoped(messages, eq(messages.twilioAccountId, this.accountId), eq(messages.twilioSid, messageSid)))
+      .limit(1);
+    return row ?? null;
   }
 }

@@ -7,9 +7,12 @@ import { fromTwilioStatus } from '../messages/message-status.js';
 import { isUuid } from '../../shared/ids.js';
 import type { WebhookAccount } from '../twilio-accounts/account-cache.js';
 import { contactUpdatedEvent, conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
-import { InboundRepository } from './inbound.repository.js';
+import { parseRating } from '../automations/csat-rating.js';
+import { CsatRepository } from '../automations/csat.repository.js';
+import { mayAnswerAutomatically } from '../automations/keywords.js';
+import { InboundRepository, type IngestResult } from './inbound.repository.js';
 import { UnroutedMessagesRepository } from '../unrouted/unrouted.repository.js';
-import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';
+import { param, parseInboundSms, parseStatusCallback, type InboundSms, type WebhookParams } from './webhook-params.js';
 
 export type InboundOutcome =
   | { kind: 'stored'; messageId: string; conversationId: string; contactId: string }
@@ -44,17 +47,32 @@ export class InboundService {
     return new InboundRepository(this.deps.db, this.account.tenantId, this.account.id);
   }
 
-  /** Throws WebhookInputError (400) on a malformed webhook, anything else is a database failure (503). */
-  async receiveMessage(params: WebhookParams): Promise<InboundOutcome> {
+  /**
+   * Throws WebhookInputError (400) on a malformed webhook, anything else is a database failure (503).
+   * `automatedAnswer: false` stores the text without GREETING / OUT_OF_HOURS (a text the fallback
+   * URL already answered).
+   */
+  async receiveMessage(params: WebhookParams, opts: { automatedAnswer?: boolean } = {}): Promise<InboundOutcome> {
     const sms = parseInboundSms(params, this.account);
     const { tenantId } = this.account;
     const ctx = { tenantId, twilioAccountId: this.account.id, messageSid: sms.messageSid };
-    let stored;
+    const answer = opts.automatedAnswer !== false && mayAnswerAutomatically(sms.body, param(params, 'OptOutType'));
+    const receivedAt = this.deps.clock.now();
+    let stored: IngestResult | null;
+    let rated = false;
     try {
-      stored = await this.repository().ingest(randomUUID(), sms);
+      const messageId = randomUUID();
+      const rating = await this.ingestRating(messageId, sms);
+      rated = rating !== null;
+      stored = rating ?? (await this.repository().ingest(messageId, sms));
     } catch (err) {
       if (isUniqueViolation(err, 'messages_account_sid_uq')) {
         this.log.info(ctx, 'inbound message already stored (Twilio retry)');
+        // The first attempt may have died before its automated answer: answering is idempotent.
+        if (answer) {
+          const first = await this.repository().findBySid(sms.messageSid);
+          if (first) this.deps.automations.afterInbound({ tenantId, messageId: first.messageId, conversationId: first.conversationId, receivedAt });
+        }
         return { kind: 'duplicate' };
       }
       throw err;
@@ -75,6 +93,7 @@ export class InboundService {
     const { messageId, conversationId, contactId } = stored;
     if (stored.contactBlocked) {
       this.log.info({ ...ctx, messageId, conversationId, contactId }, 'inbound message from a blocked contact stored silently');
+      // Nothing automated answers a blocked contact (the ingest reports it in the same statement).
       return { kind: 'blocked', messageId, conversationId, contactId };
     }
     this.deps.events.publish(
@@ -85,14 +104,39 @@ export class InboundService {
     );
     // After the commit and without waiting: routing never delays Twilio's answer (the sweep
     // routes it should this process die first).
-    if (stored.opened && stored.teamId) this.deps.routing.conversationOpened(tenantId, stored.conversationId, stored.teamId);
+    const routing = stored.opened && stored.teamId ? this.deps.routing.conversationOpened(tenantId, conversationId, stored.teamId) : undefined;
     // Debug: one line per message is the largest cost at thousands of webhooks/s (see /metrics).
     this.log.debug(
       { ...ctx, messageId: stored.messageId, conversationId: stored.conversationId, media: sms.media.length, mediaDropped: sms.mediaDropped },
       'inbound message stored',
     );
     if (sms.optChange) this.log.info({ ...ctx, optChange: sms.optChange }, 'contact opt-out changed');
+    // Queued after the commit and off the answer path: the webhook's empty TwiML does not wait.
+    // A survey answer gets no automated reply.
+    if (answer && !rated && stored.answerable) {
+      this.deps.automations.afterInbound({ tenantId, messageId, conversationId, receivedAt, routing });
+    }
     return { kind: 'stored', messageId, conversationId, contactId };
+  }
+
+  /** A text that reads as a rating (no media, not a keyword) goes to the survey waiting for it, if any. */
+  private async ingestRating(messageId: string, sms: InboundSms): Promise<IngestResult | null> {
+    if (sms.optChange || sms.media.length > 0 || sms.mediaDropped > 0) return null;
+    const rating = parseRating(sms.body);
+    if (rating === null) return null;
+    const rated = await new CsatRepository(this.deps.db, this.account.tenantId).ingestRating({
+      messageId,
+      twilioAccountId: this.account.id,
+      messageSid: sms.messageSid,
+      from: sms.from,
+      to: sms.to,
+      body: sms.body,
+      segments: sms.segments,
+      rating,
+      now: this.deps.clock.now(),
+    });
+    // Stored in the resolved conversation: nothing opened, nothing to route.
+    return rated && { ...rated, teamId: null, opened: false, contactBlocked: false };
   }
 
   async receiveStatus(params: WebhookParams, messageIdFromUrl: string | null): Promise<StatusOutcome> {

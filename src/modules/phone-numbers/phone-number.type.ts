@@ -26,6 +26,7 @@ export class PhoneNumber {
   messagingServiceSid!: string | null;
 
   twilioAccountId!: string;
+  operatingHoursId!: string | null;
   /** The `team` field is resolved from it (routing). */
   teamId!: string | null;
 

@@ -15,7 +15,10 @@ export interface NewPhoneNumber {
   teamId?: string | null;
 }
 
-export type PhoneNumberChanges = Partial<Pick<NewPhoneNumber, 'type' | 'direction' | 'description' | 'messagingServiceSid' | 'teamId'>>;
+/** What updatePhoneNumber may change. */
+export type PhoneNumberChanges = Partial<Pick<NewPhoneNumber, 'type' | 'direction' | 'description' | 'messagingServiceSid' | 'teamId'>> & {
+  operatingHoursId?: string | null;
+};
 
 /** Active numbers (not removed) unless said otherwise. */
 export class PhoneNumbersRepository extends TenantRepository {
@@ -60,23 +63,23 @@ export class PhoneNumbersRepository extends TenantRepository {
     return row!;
   }
 
-  /** Changes an active number; undefined when there is none with this id. */
-  async update(id: string, changes: PhoneNumberChanges): Promise<PhoneNumberRow | undefined> {
-    if (!isUuid(id)) return undefined;
-    const [row] = await this.db
-      .update(phoneNumbers)
-      .set(changes)
-      .where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id), isNull(phoneNumbers.removedAt)))
-      .returning();
-    return row;
-  }
-
   /** Soft delete: conversations keep their number; the E.164 value is free again. */
   async remove(id: string): Promise<PhoneNumberRow | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db
       .update(phoneNumbers)
       .set({ removedAt: sql`now()` })
+      .where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id), isNull(phoneNumbers.removedAt)))
+      .returning();
+    return row;
+  }
+
+  /** Changes an active number (updatePhoneNumber); undefined when there is none. */
+  async update(id: string, changes: PhoneNumberChanges): Promise<PhoneNumberRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .update(phoneNumbers)
+      .set(changes)
       .where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id), isNull(phoneNumbers.removedAt)))
       .returning();
     return row;

@@ -1,5 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
+import { OperatingHours } from '../operating-hours/operating-hours.type.js';
+import type { OperatingHoursRow } from '../operating-hours/operating-hours.schema.js';
 import { phoneNumbersByAccountLoader, twilioAccountLoader } from '../../graphql/loaders.js';
 import { TwilioAccount } from '../twilio-accounts/twilio-account.type.js';
 import { Role } from '../users/role.js';
@@ -42,6 +44,15 @@ export class PhoneNumberResolver {
     const account = await twilioAccountLoader(ctx).load(phoneNumber.twilioAccountId);
     if (!account) throw new Error(`twilio account ${phoneNumber.twilioAccountId} of number ${phoneNumber.id} is missing`);
     return account;
+  }
+
+  @FieldResolver(() => OperatingHours, {
+    nullable: true,
+    description: 'When set, the number is closed outside these hours (OUT_OF_HOURS messages, no assignment).',
+  })
+  async operatingHours(@Root() phoneNumber: PhoneNumber, @Ctx() ctx: RequestContext): Promise<OperatingHoursRow | null> {
+    if (!phoneNumber.operatingHoursId) return null;
+    return ctx.byId('operatingHours', (ids) => ctx.tenant().operatingHoursService.findByIds(ids)).load(phoneNumber.operatingHoursId);
   }
 }
 

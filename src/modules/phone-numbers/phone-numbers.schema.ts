@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { foreignKey, index, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { operatingHours } from '../operating-hours/operating-hours.schema.js';
 import { teams } from '../teams/teams.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
@@ -27,6 +28,8 @@ export const phoneNumbers = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     /** Removal is soft: conversations keep pointing at the number, sending on it is refused. */
     removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
+    /** Closed outside this schedule (OUT_OF_HOURS, no automatic assignment); null: always open. */
+    operatingHoursId: uuid('operating_hours_id'),
     /** New conversations on this number are routed to this team; null: no team. */
     teamId: uuid('team_id'),
   },
@@ -37,6 +40,13 @@ export const phoneNumbers = pgTable(
     index('phone_numbers_account_idx').on(t.twilioAccountId, t.e164),
     unique('phone_numbers_tenant_id_uq').on(t.tenantId, t.id),
     foreignKey({ name: 'phone_numbers_account_fk', columns: [t.tenantId, t.twilioAccountId], foreignColumns: [twilioAccounts.tenantId, twilioAccounts.id] }).onDelete('cascade'),
+    // Only a schedule of the same tenant. Deleting it sets operating_hours_id (only) to null: the
+    // action is replaced in the hand-written migration 0005, which drizzle cannot express.
+    foreignKey({
+      name: 'phone_numbers_operating_hours_fk',
+      columns: [t.tenantId, t.operatingHoursId],
+      foreignColumns: [operatingHours.tenantId, operatingHours.id],
+    }),
     foreignKey({ columns: [t.tenantId, t.teamId], foreignColumns: [teams.tenantId, teams.id], name: 'phone_numbers_team_fk' }),
   ],
 );

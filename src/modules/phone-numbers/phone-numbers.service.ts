@@ -5,6 +5,7 @@ import { twilioCredentials, webhookUrls } from '../twilio-accounts/credentials.j
 import { twilioFailureToAppError } from '../twilio-accounts/twilio-api-errors.js';
 import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
 import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
+import { OperatingHoursService } from '../operating-hours/operating-hours.service.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
 import { normalizePhoneNumber, optionalDescription, optionalMessagingServiceSid } from './phone-number-input.js';
 import { PhoneNumbersRepository, type PhoneNumberChanges } from './phone-numbers.repository.js';
@@ -22,13 +23,15 @@ export interface AddNumberInput {
   teamId?: string | null;
 }
 
-/** undefined: unchanged; null clears (description, messagingServiceSid, teamId). */
+/** undefined: unchanged; null clears (description, messagingServiceSid, teamId, operatingHoursId). */
 export interface UpdateNumberInput {
   type?: NumberType | null;
   direction?: NumberDirection | null;
   description?: string | null;
   messagingServiceSid?: string | null;
   teamId?: string | null;
+  /** The number is closed outside these hours; null: always open. */
+  operatingHoursId?: string | null;
 }
 
 /** A stored number plus what the admin should know about its Twilio configuration. */
@@ -94,11 +97,10 @@ export class PhoneNumbersService {
 
     let webhookWarning: string | null = null;
     if (remote && configure) {
-      const smsUrl = webhookUrls(deps.config.publicUrl, account.webhookKey).inbound;
+      const urls = webhookUrls(deps.config.publicUrl, account.webhookKey);
       try {
-        if (remote.smsUrl !== smsUrl) {
-          await deps.twilio(twilioCredentials(deps.secretBox, account)).updateIncomingNumberSmsUrl(remote.sid, smsUrl);
-        }
+        // The fallback URL answers the FAILURE text and spools the message when we cannot take it in.
+        await deps.twilio(twilioCredentials(deps.secretBox, account)).updateIncomingNumberSmsUrl(remote.sid, urls.inbound, urls.fallback);
       } catch (err) {
         await this.numbers.deleteJustInserted(row.id);
         throw twilioFailureToAppError(err, `set the SMS webhook of ${e164}`);
@@ -134,10 +136,17 @@ export class PhoneNumbersService {
     if (input.description !== undefined) changes.description = optionalDescription(input.description);
     if (input.messagingServiceSid !== undefined) changes.messagingServiceSid = optionalMessagingServiceSid(input.messagingServiceSid);
     if (input.teamId !== undefined) changes.teamId = await this.team(input.teamId);
+    if (input.operatingHoursId !== undefined) changes.operatingHoursId = await this.operatingHours(input.operatingHoursId);
     const row = Object.keys(changes).length > 0 ? await this.numbers.update(current.id, changes) : current;
     if (!row) throw notFound('Phone number');
     deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: row.id, changed: Object.keys(changes) }, 'phone number updated');
     return row;
+  }
+
+  /** A schedule of this tenant (NOT_FOUND otherwise, another tenant's included), or null. */
+  private async operatingHours(operatingHoursId: string | null): Promise<string | null> {
+    if (operatingHoursId === null) return null;
+    return (await new OperatingHoursService(this.scope).require(operatingHoursId)).id;
   }
 
   /** A team of this tenant (NOT_FOUND otherwise), or null. */

@@ -18,4 +18,7 @@ export class UpdatePhoneNumberInput {
 
   @Field(() => ID, { nullable: true, description: 'New conversations on this number are routed to this team; null: no team.' })
   teamId?: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'The number is closed outside these hours; null: always open.' })
+  operatingHoursId?: string | null;
 }

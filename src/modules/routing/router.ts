@@ -36,8 +36,8 @@ export class Router implements RoutingHooks {
     this.queuedListeners.push(listener);
   }
 
-  conversationOpened(tenantId: string, conversationId: string, teamId: string): void {
-    this.track(this.opened({ tenantId, conversationId, teamId }));
+  conversationOpened(tenantId: string, conversationId: string, teamId: string): Promise<void> {
+    return this.track(this.opened({ tenantId, conversationId, teamId }));
   }
 
   async routeWaiting(tenantId: string, teamId?: string | null): Promise<void> {
@@ -83,7 +83,8 @@ export class Router implements RoutingHooks {
       const repo = new RoutingRepository(this.deps.db, tenantId);
       for (const guard of this.guards) {
         const until = await guard(opened);
-        if (until && until.getTime() > Date.now()) {
+        // The business clock (deps.clock): guards judge time on it (operating hours, tests' clock).
+        if (until && until.getTime() > this.deps.clock.now().getTime()) {
           await repo.holdUntil(conversationId, until);
           return;
         }

@@ -29,9 +29,9 @@ export function twilioCredentials(
  * The URLs we advertise for one account. Signatures are checked against exactly these (never a
  * URL rebuilt from request headers), so they depend only on PUBLIC_URL and the account's key.
  */
-export function webhookUrls(publicUrl: string, webhookKey: string): { inbound: string; status: string } {
+export function webhookUrls(publicUrl: string, webhookKey: string): { inbound: string; status: string; fallback: string } {
   const base = `${publicUrl}/webhooks/twilio/${webhookKey}`;
-  return { inbound: `${base}/sms`, status: `${base}/status` };
+  return { inbound: `${base}/sms`, status: `${base}/status`, fallback: `${base}/fallback` };
 }
 
 /** The status callback of one outbound message: our id in the query, so an early callback still matches. */

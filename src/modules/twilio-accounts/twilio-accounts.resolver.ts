@@ -27,6 +27,14 @@ export class TwilioAccountResolver {
     return webhookUrls(ctx.deps.config.publicUrl, account.webhookKey).inbound;
   }
 
+  @FieldResolver(() => String, {
+    description:
+      "This account's fallback URL (the numbers' SmsFallbackUrl): answers the number's FAILURE text and keeps the message until the database takes it.",
+  })
+  fallbackWebhookUrl(@Root() account: TwilioAccount, @Ctx() ctx: RequestContext): string {
+    return webhookUrls(ctx.deps.config.publicUrl, account.webhookKey).fallback;
+  }
+
   @FieldResolver(() => String, { description: "This account's own URL for message status callbacks." })
   statusCallbackUrl(@Root() account: TwilioAccount, @Ctx() ctx: RequestContext): string {
     return webhookUrls(ctx.deps.config.publicUrl, account.webhookKey).status;
