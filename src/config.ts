@@ -79,6 +79,7 @@ const envSchema = z.object({
   PACING_TOLL_FREE_MPS: z.coerce.number().positive().max(10_000).default(3),
   PACING_SHORT_CODE_MPS: z.coerce.number().positive().max(10_000).default(100),
   TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  TWILIO_TOKEN_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(1).max(30 * 86400).default(72 * 3600),
   MEDIA_LINK_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
 });
@@ -122,6 +123,8 @@ export interface Config {
   };
   pacing: { enabled: boolean; longCodeMps: number; tollFreeMps: number; shortCodeMps: number };
   twilioTimeoutMs: number;
+  /** After a token rotation, the longest the old token is still accepted on webhooks. */
+  tokenRotationGraceSeconds: number;
   mediaLinkTtlSeconds: number;
   shutdownTimeoutMs: number;
 }
@@ -217,6 +220,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
       shortCodeMps: e.PACING_SHORT_CODE_MPS,
     },
     twilioTimeoutMs: e.TWILIO_TIMEOUT_MS,
+    tokenRotationGraceSeconds: e.TWILIO_TOKEN_ROTATION_GRACE_SECONDS,
     mediaLinkTtlSeconds: e.MEDIA_LINK_TTL_SECONDS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

@@ -4,6 +4,7 @@ import { InboundService } from '../modules/inbound/inbound.service.js';
 import { WebhookInputError, param, type WebhookParams } from '../modules/inbound/webhook-params.js';
 import { registerMediaRoutes } from '../modules/media/media.routes.js';
 import { isWellFormedWebhookKey } from '../modules/twilio-accounts/credentials.js';
+import { TwilioAccountsRepository } from '../modules/twilio-accounts/twilio-accounts.repository.js';
 import type { AppDeps } from '../shared/deps.js';
 import { isValidTwilioJsonSignature, isValidTwilioSignature } from '../twilio/signature.js';
 
@@ -72,15 +73,20 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
     const sig = typeof signature === 'string' ? signature : undefined;
 
     let params: WebhookParams;
+    let signedBy: (token: string) => boolean;
     if (isJson) {
-      if (!isValidTwilioJsonSignature(account.authToken, sig, url, rawBody)) return forbidden('bad or missing signature');
       const parsed = parseJsonParams(rawBody);
+      signedBy = (token) => isValidTwilioJsonSignature(token, sig, url, rawBody);
+      if (!signedBy(account.authToken) && !(await signedByPreviousToken(account, key, signedBy))) return forbidden('bad or missing signature');
       if (!parsed) return text(400, 'Body is not a JSON object');
       params = parsed;
     } else {
       params = parseForm(rawBody);
-      if (!isValidTwilioSignature(account.authToken, sig, url, params)) return forbidden('bad or missing signature');
+      const form = params;
+      signedBy = (token) => isValidTwilioSignature(token, sig, url, form);
+      if (!signedBy(account.authToken) && !(await signedByPreviousToken(account, key, signedBy))) return forbidden('bad or missing signature');
     }
+    if (account.previousAuthToken !== null && signedBy(account.authToken)) await newTokenProven(account, key);
     // Signed by this account's token but for another account: not ours to store.
     if (param(params, 'AccountSid') !== account.accountSid) return forbidden('AccountSid does not match the account');
 
@@ -107,6 +113,28 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
       log.warn({ ...where, reason }, 'webhook refused');
       return text(403, 'Forbidden');
     }
+  }
+
+  /**
+   * After a rotation, a webhook signed with the old token is accepted while the grace period
+   * runs and no webhook has yet come signed with the new one. Checked again on the database
+   * row (rare: only during a rotation), so another instance's cache cannot stretch it.
+   */
+  async function signedByPreviousToken(account: WebhookAccount, key: string, signedBy: (token: string) => boolean): Promise<boolean> {
+    if (account.previousAuthToken === null || (account.previousTokenExpiresAt ?? 0) <= Date.now()) return false;
+    if (!signedBy(account.previousAuthToken)) return false;
+    const current = await accountCacheFor(deps).fresh(key);
+    return (
+      current !== null &&
+      current.previousAuthToken === account.previousAuthToken &&
+      (current.previousTokenExpiresAt ?? 0) > Date.now()
+    );
+  }
+
+  /** The first webhook signed with the new token: Twilio promoted it, the old one is refused from now on. */
+  async function newTokenProven(account: WebhookAccount, key: string): Promise<void> {
+    await new TwilioAccountsRepository(deps.db, account.tenantId).clearPreviousToken(account.id);
+    accountCacheFor(deps).invalidate(key);
   }
 }
 

@@ -8,6 +8,9 @@ export interface WebhookAccount {
   tenantId: string;
   accountSid: string;
   authToken: string;
+  /** After a rotation: the old token, still accepted on webhooks until `previousTokenExpiresAt` (ms). */
+  previousAuthToken: string | null;
+  previousTokenExpiresAt: number | null;
   mediaEnabled: boolean;
   acceptedMediaTypes: readonly string[];
 }
@@ -64,6 +67,12 @@ export class WebhookAccountCache {
     this.generation++;
   }
 
+  /** Straight from the database, bypassing (and refreshing) the cache. */
+  async fresh(webhookKey: string): Promise<WebhookAccount | null> {
+    this.invalidate(webhookKey);
+    return this.get(webhookKey);
+  }
+
   private async load(webhookKey: string): Promise<WebhookAccount | null> {
     const row = await findAccountByWebhookKey(this.deps.db, webhookKey);
     if (!row) return null;
@@ -73,6 +82,10 @@ export class WebhookAccountCache {
       accountSid: row.accountSid,
       // Throws if the ENCRYPTION_KEY changed: the caller answers 503, nothing is stored.
       authToken: openAuthToken(this.deps.secretBox, row),
+      previousAuthToken: row.previousAuthTokenSealed
+        ? openAuthToken(this.deps.secretBox, { ...row, authTokenSealed: row.previousAuthTokenSealed })
+        : null,
+      previousTokenExpiresAt: row.previousTokenExpiresAt?.getTime() ?? null,
       mediaEnabled: row.mediaEnabled,
       acceptedMediaTypes: Object.freeze([...row.acceptedMediaTypes]),
     };

@@ -131,6 +131,70 @@ export class InboundRepository extends TenantRepository {
   }
 
   /**
+   * An inbound text to one of our OUTBOUND-only numbers, or null when `To` is not one. STOP and
+   * START still change the contact's opt-out (the law requires it); the text is kept in that
+   * contact's conversation for the number (the live one if an agent started one, else the most
+   * recent, else a new RESOLVED one) without reopening it, counting it unread or moving it up
+   * the inbox. One statement, keyed on (account, MessageSid) like ingest.
+   */
+  async ingestOnOutboundOnlyNumber(messageId: string, sms: InboundSms): Promise<IngestResult | null> {
+    const t = this.tenantId;
+    const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
+    const result = await this.db.execute(sql`
+      with number as (
+        select id from phone_numbers
+        where tenant_id = ${t}::uuid and twilio_account_id = ${this.accountId}::uuid and e164 = ${sms.to}
+          and removed_at is null and direction = 'OUTBOUND'
+        limit 1
+      ),
+      contact as (
+        insert into contacts (tenant_id, phone_number, city, state, zip, country, opted_out, opted_out_at)
+        select ${t}::uuid, ${sms.from}, ${sms.geo.city ?? null}, ${sms.geo.state ?? null}, ${sms.geo.zip ?? null},
+          ${sms.geo.country ?? null}, coalesce(${optOut}::boolean, false), case when ${optOut}::boolean then now() end
+        from number
+        on conflict (tenant_id, phone_number) do update set
+          city = coalesce(excluded.city, contacts.city),
+          state = coalesce(excluded.state, contacts.state),
+          zip = coalesce(excluded.zip, contacts.zip),
+          country = coalesce(excluded.country, contacts.country),
+          opted_out = coalesce(${optOut}::boolean, contacts.opted_out),
+          opted_out_at = case
+            when ${optOut}::boolean is null then contacts.opted_out_at
+            when ${optOut}::boolean then coalesce(case when contacts.opted_out then contacts.opted_out_at end, now())
+            else null end,
+          updated_at = now()
+        returning id
+      ),
+      existing as (
+        select c.id from conversations c, number, contact
+        where c.tenant_id = ${t}::uuid and c.phone_number_id = number.id and c.contact_id = contact.id
+        order by (c.status <> 'RESOLVED') desc, c.last_message_at desc
+        limit 1
+      ),
+      created as (
+        insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id)
+        select ${t}::uuid, number.id, contact.id, 'RESOLVED', 0, now(), ${messageId}::uuid
+        from number, contact
+        where not exists (select 1 from existing)
+        returning id
+      ),
+      conversation as (
+        select id from existing union all select id from created
+      ),
+      message as (
+        insert into messages (id, tenant_id, conversation_id, twilio_account_id, direction, body, media, media_dropped, status, twilio_sid, segments)
+        select ${messageId}::uuid, ${t}::uuid, conversation.id, ${this.accountId}::uuid, 'INBOUND', ${sms.body},
+          ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, 'RECEIVED', ${sms.messageSid}, ${sms.segments}::int
+        from conversation
+        returning id, conversation_id
+      )
+      select id as "messageId", conversation_id as "conversationId" from message
+    `);
+    const [row] = rowsOf<IngestResult>(result);
+    return row ?? null;
+  }
+
+  /**
    * Moves an outbound message forward (never back: the WHERE admits only the statuses that may
    * precede the new one, re-checked on the locked row), stores Twilio's SID when we lacked it,
    * and with `optOut` marks the conversation's contact opted out. One statement.

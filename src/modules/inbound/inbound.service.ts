@@ -13,6 +13,8 @@ import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webh
 export type InboundOutcome =
   | { kind: 'stored'; messageId: string; conversationId: string }
   | { kind: 'duplicate' }
+  /** To an OUTBOUND-only number: kept quietly (opt-out keywords applied), nothing raised. */
+  | { kind: 'kept-quietly'; messageId: string; conversationId: string }
   /** `To` is not an active INBOUND_OUTBOUND number of this account: nothing stored. */
   | { kind: 'not-our-number' };
 
@@ -46,6 +48,13 @@ export class InboundService {
     let stored;
     try {
       stored = await this.repository().ingest(randomUUID(), sms);
+      if (!stored) {
+        const kept = await this.repository().ingestOnOutboundOnlyNumber(randomUUID(), sms);
+        if (kept) {
+          this.log.info({ ...ctx, optChange: sms.optChange }, 'inbound message to an outbound-only number: kept quietly');
+          return { kind: 'kept-quietly', ...kept };
+        }
+      }
     } catch (err) {
       if (isUniqueViolation(err, 'messages_account_sid_uq')) {
         this.log.info(ctx, 'inbound message already stored (Twilio retry)');

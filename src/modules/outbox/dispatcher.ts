@@ -174,6 +174,10 @@ export class OutboxDispatcher {
         await this.fail(job, ctx, null, 'The contact opted out (texted STOP) before the message was sent');
         return;
       }
+      if (ctx.account.disconnectedAt) {
+        await this.fail(job, ctx, null, 'The Twilio account was disconnected before the message was sent');
+        return;
+      }
       if (ctx.phoneNumber.removedAt) {
         await this.fail(job, ctx, null, 'The sending number was removed before the message was sent');
         return;

@@ -1,6 +1,8 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { badInput, conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
-import type { TwilioIncomingNumber } from '../../twilio/client.js';
+import { ErrorCode, badInput, conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
+import type { IncomingNumberSmsSettings, TwilioIncomingNumber } from '../../twilio/client.js';
+import { accountCacheFor } from '../inbound/account-cache.js';
+import { TwilioAccountsRepository } from '../twilio-accounts/twilio-accounts.repository.js';
 import { twilioCredentials, webhookUrls } from '../twilio-accounts/credentials.js';
 import { twilioFailureToAppError } from '../twilio-accounts/twilio-api-errors.js';
 import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
@@ -72,6 +74,7 @@ export class PhoneNumbersService {
         description,
         messagingServiceSid,
         twilioNumberSid: remote?.sid ?? null,
+        configuredSmsUrl: remote ? webhookUrls(deps.config.publicUrl, account.webhookKey).inbound : null,
       });
     } catch (err) {
       if (isUniqueViolation(err, 'phone_numbers_active_e164_uq')) {
@@ -103,13 +106,76 @@ export class PhoneNumbersService {
     return { ...row, webhookWarning };
   }
 
+  /**
+   * Soft delete. When configureTwilioWebhook pointed the number at us, its SmsUrl (and
+   * SmsFallbackUrl) are cleared at Twilio first, if they still are ours: a transient Twilio
+   * failure changes nothing here (SERVICE_UNAVAILABLE, try again); refused credentials or a
+   * number the account no longer has do not block the removal.
+   */
   async remove(id: string): Promise<boolean> {
     const { deps, tenantId, user } = this.scope;
     if (user.role !== Role.ADMIN) throw forbidden('Only admins can remove numbers');
+    const number = await this.numbers.findById(id);
+    if (!number || number.removedAt) throw notFound('Phone number');
+    const account = (await new TwilioAccountsService(this.scope).findByIds([number.twilioAccountId]))[0];
+    if (account) await this.undoTwilioSettings(account, [number]);
     const row = await this.numbers.remove(id);
     if (!row) throw notFound('Phone number');
     deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: row.id }, 'phone number removed');
     return true;
+  }
+
+  /**
+   * disconnectTwilioAccount: the numbers' Twilio settings we made are undone first (as for
+   * remove), then, in one transaction, the account is marked disconnected (its webhook URLs
+   * answer 404) and its numbers removed. Messages still queued on them fail when the dispatcher
+   * reaches them ("the Twilio account was disconnected"); conversations and messages stay.
+   */
+  async disconnectAccount(twilioAccountId: string): Promise<boolean> {
+    const { deps, tenantId, user } = this.scope;
+    if (user.role !== Role.ADMIN) throw forbidden('Only admins can disconnect Twilio accounts');
+    const account = await new TwilioAccountsService(this.scope).require(twilioAccountId);
+    const active = await this.numbers.listActiveByAccounts([account.id]);
+    await this.undoTwilioSettings(account, active);
+    const result = await deps.db.transaction(async (tx) => {
+      const disconnected = await new TwilioAccountsRepository(tx, tenantId).markDisconnected(account.id);
+      if (!disconnected) return null;
+      const removed = await new PhoneNumbersRepository(tx, tenantId).removeAllOfAccount(account.id);
+      return { disconnected, removed };
+    });
+    if (!result) throw notFound('Twilio account');
+    accountCacheFor(deps).invalidate(account.webhookKey);
+    deps.logger.info(
+      { tenantId, userId: user.userId, twilioAccountId: account.id, numbersRemoved: result.removed.length },
+      'twilio account disconnected',
+    );
+    return true;
+  }
+
+  /** Clears, at Twilio, the SmsUrl / SmsFallbackUrl we set on these numbers, when they are still ours. */
+  private async undoTwilioSettings(account: TwilioAccountRow, numbers: readonly PhoneNumberRow[]): Promise<void> {
+    const { deps, tenantId } = this.scope;
+    const ours = numbers.filter((n) => n.twilioNumberSid && (n.configuredSmsUrl || n.configuredSmsFallbackUrl));
+    if (ours.length === 0) return;
+    const api = deps.twilio(twilioCredentials(deps.secretBox, account));
+    for (const number of ours) {
+      try {
+        const remote = await api.fetchIncomingNumber(number.twilioNumberSid!);
+        if (!remote) continue; // released from the account: nothing of ours is left there
+        const settings: IncomingNumberSmsSettings = {};
+        if (number.configuredSmsUrl && remote.smsUrl === number.configuredSmsUrl) settings.smsUrl = '';
+        if (number.configuredSmsFallbackUrl && remote.smsFallbackUrl === number.configuredSmsFallbackUrl) settings.smsFallbackUrl = '';
+        if (Object.keys(settings).length > 0) await api.updateIncomingNumber(number.twilioNumberSid!, settings);
+      } catch (err) {
+        const appError = twilioFailureToAppError(err, `clear the SMS webhook of ${number.e164} at Twilio`);
+        if (appError.code === ErrorCode.TWILIO_AUTH_FAILED) {
+          // The credentials no longer work: nothing can be undone through them; go on.
+          deps.logger.warn({ tenantId, phoneNumberId: number.id }, 'could not clear the number webhook at Twilio: credentials refused');
+          continue;
+        }
+        throw appError;
+      }
+    }
   }
 
   private async lookUpRemote(account: TwilioAccountRow, e164: string): Promise<TwilioIncomingNumber> {

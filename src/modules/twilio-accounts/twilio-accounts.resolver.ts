@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { PhoneNumber } from '../phone-numbers/phone-number.type.js';
 import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
@@ -8,6 +8,7 @@ import { ConnectTwilioAccountInput } from './connect-twilio-account.input.js';
 import { webhookUrls } from './credentials.js';
 import { TwilioAccount } from './twilio-account.type.js';
 import { TwilioAccountsService } from './twilio-accounts.service.js';
+import { UpdateTwilioAccountInput } from './update-twilio-account.input.js';
 
 @Resolver(() => TwilioAccount)
 export class TwilioAccountResolver {
@@ -24,6 +25,16 @@ export class TwilioAccountResolver {
     @Ctx() ctx: RequestContext,
   ): Promise<TwilioAccount> {
     return new TwilioAccountsService(ctx.scope()).connect(input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => TwilioAccount)
+  updateTwilioAccount(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateTwilioAccountInput) input: UpdateTwilioAccountInput,
+    @Ctx() ctx: RequestContext,
+  ): Promise<TwilioAccount> {
+    return new TwilioAccountsService(ctx.scope()).update(id, input);
   }
 
   @FieldResolver(() => String, { description: "This account's own URL for Twilio's 'A message comes in' webhook." })
