@@ -7,3 +7,5 @@ export * from '../modules/contacts/contacts.schema.js';
 export * from '../modules/conversations/conversations.schema.js';
 export * from '../modules/messages/messages.schema.js';
 export * from '../modules/outbox/outbox.schema.js';
+export * from '../modules/media-files/media-files.schema.js';
+export * from '../modules/media/media-copy.schema.js';

@@ -6,6 +6,7 @@ import { registerGraphQL, type GraphQLEndpoint } from './graphql.js';
 import { registerHealthRoutes } from './health.routes.js';
 import { registerMetrics } from './metrics.js';
 import { registerWebhookRoutes } from './webhooks.routes.js';
+import { registerMediaFileRoutes } from '../modules/media-files/media-files.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -36,6 +37,7 @@ export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Pr
 
   registerHealthRoutes(app, deps.database);
   await registerWebhookRoutes(app, deps);
+  await registerMediaFileRoutes(app, deps);
   const graphql = await registerGraphQL(app, deps, schema);
   registerMetrics(app, deps, { sockets: graphql.socketCount });
   return { app, graphql };

@@ -3,6 +3,7 @@ import type { RequestContext } from '../../graphql/context.js';
 import { MessageDirection } from '../messages/message.enums.js';
 import { Media, Message } from '../messages/message.type.js';
 import type { StoredMedia } from '../messages/messages.schema.js';
+import { signMediaFileLink } from '../media-files/media-file-links.js';
 import { signMediaLink } from './media-links.js';
 
 /** A message as resolvers return it: the row, whose stored media the GraphQL type leaves out. */
@@ -19,9 +20,15 @@ export class MessageMediaResolver {
   })
   media(@Root() message: MessageWithMedia, @Ctx() ctx: RequestContext): Media[] {
     const items = message.media ?? [];
-    if (message.direction !== MessageDirection.INBOUND) return items.map((m) => ({ url: m.url, contentType: m.contentType }));
     // The caller's tenant: a message is only ever resolved for its own tenant's users.
     const tenantId = ctx.user.tenantId;
+    if (message.direction !== MessageDirection.INBOUND) {
+      // Uploaded files: a short-lived signed link to our copy; public URLs: as they were sent.
+      return items.map((m) => ({
+        url: m.fileId ? signMediaFileLink(ctx.deps.config, tenantId, m.fileId, ctx.deps.config.mediaLinkTtlSeconds) : m.url,
+        contentType: m.contentType,
+      }));
+    }
     return items.map((m, index) => ({
       url: signMediaLink(ctx.deps.config, { tenantId, messageId: message.id, index }),
       contentType: m.contentType,

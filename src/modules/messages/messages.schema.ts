@@ -15,6 +15,11 @@ export interface StoredMedia {
   /** Twilio's media URL (inbound; fetched with the account's credentials) or the public URL sent. */
   url: string;
   contentType: string;
+  /**
+   * Our stored copy (media_files): an agent's upload (outbound, sent through a signed link made
+   * at send time) or the copy of an inbound item, served instead of Twilio's once it exists.
+   */
+  fileId?: string;
 }
 
 export const messages = pgTable(

@@ -7,6 +7,7 @@ import { TwilioApiError, isOptOutErrorCode, twilioErrorMessage } from '../../twi
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import { messageUpdatedEvent } from '../live/live-events.js';
 import { MessageStatus } from '../messages/message.enums.js';
+import { signMediaFileLink } from '../media-files/media-file-links.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { NumberType } from '../phone-numbers/phone-number.enums.js';
 import { statusCallbackUrl, twilioCredentials } from '../twilio-accounts/credentials.js';
@@ -208,7 +209,10 @@ export class OutboxDispatcher {
           to: ctx.contact.phoneNumber,
           ...(phoneNumber.messagingServiceSid ? { messagingServiceSid: phoneNumber.messagingServiceSid } : { from: phoneNumber.e164 }),
           body: message.body,
-          mediaUrl: message.media.map((m) => m.url),
+          // Uploaded files: signed links made now, living past Twilio's queue time (validity period).
+          mediaUrl: message.media.map((m) =>
+            m.fileId ? signMediaFileLink(this.deps.config, job.tenantId, m.fileId, this.deps.config.media.sendLinkTtlSeconds) : m.url,
+          ),
           statusCallback: statusCallbackUrl(this.deps.config.publicUrl, ctx.account.webhookKey, message.id),
         });
         sid = result.sid;
