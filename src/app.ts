@@ -8,6 +8,8 @@ import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
+import { MediaCopyWorker } from './modules/media/media-copy.worker.js';
+import { mediaStoreFor } from './modules/media-files/media-store.js';
 import { TokenService } from './modules/users/tokens.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -81,16 +83,20 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
   dispatcher?.start();
+  const mediaCopy = config.media.copyEnabled ? new MediaCopyWorker(deps) : null;
+  mediaCopy?.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       // First: in-flight sends finish and record their outcome while the database is still open.
       await dispatcher?.stop();
+      await mediaCopy?.stop();
       await graphql.closeSockets();
       await app.close();
       await events.close();
       await database.close();
+      mediaStoreFor(deps).close();
       logger.info('server stopped');
     })());
 

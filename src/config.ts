@@ -142,6 +142,7 @@ export interface Config {
     uploadMaxBytes: number;
     /** Lifetime of the signed links handed to Twilio at send time (its queue may hold a message 36,000 s). */
     sendLinkTtlSeconds: number;
+    /** Run the inbound-media copy worker in this instance (jobs are recorded whatever this says). */
     copyEnabled: boolean;
     copyPollMs: number;
     copyMaxBytes: number;

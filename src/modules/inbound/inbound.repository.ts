@@ -72,11 +72,12 @@ export class InboundRepository extends TenantRepository {
    * - conversation: the live one (not RESOLVED) of (tenant, number, contact), opened if none.
    *   Concurrent first messages meet at the partial unique index conversations_live_uq: the
    *   loser's insert becomes the update of the winner's row (ON CONFLICT ... DO UPDATE).
+   * - media_copy_jobs: `copyMedia` items (the first ones of sms.media) to copy into our storage.
    * - message: keyed on (account, MessageSid). A retry raises a unique violation on
    *   messages_account_sid_uq, which undoes the whole statement (the contact and conversation
    *   changes too): the caller treats it as "already stored".
    */
-  async ingest(messageId: string, sms: InboundSms): Promise<IngestResult | null> {
+  async ingest(messageId: string, sms: InboundSms, copyMedia = 0): Promise<IngestResult | null> {
     const t = this.tenantId;
     const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
     const result = await this.db.execute(sql`
@@ -123,6 +124,11 @@ export class InboundRepository extends TenantRepository {
           ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, 'RECEIVED', ${sms.messageSid}, ${sms.segments}::int
         from conversation
         returning id, conversation_id
+      ),
+      -- Durable copy jobs for the media (media-copy worker), committed with the message.
+      media_jobs as (
+        insert into media_copy_jobs (tenant_id, message_id, media_index)
+        select ${t}::uuid, message.id, i from message, generate_series(0, ${copyMedia}::int - 1) as i
       )
       select id as "messageId", conversation_id as "conversationId" from message
     `);
@@ -137,7 +143,7 @@ export class InboundRepository extends TenantRepository {
    * recent, else a new RESOLVED one) without reopening it, counting it unread or moving it up
    * the inbox. One statement, keyed on (account, MessageSid) like ingest.
    */
-  async ingestOnOutboundOnlyNumber(messageId: string, sms: InboundSms): Promise<IngestResult | null> {
+  async ingestOnOutboundOnlyNumber(messageId: string, sms: InboundSms, copyMedia = 0): Promise<IngestResult | null> {
     const t = this.tenantId;
     const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
     const result = await this.db.execute(sql`
@@ -187,6 +193,11 @@ export class InboundRepository extends TenantRepository {
           ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, 'RECEIVED', ${sms.messageSid}, ${sms.segments}::int
         from conversation
         returning id, conversation_id
+      ),
+      -- Durable copy jobs for the media (media-copy worker), committed with the message.
+      media_jobs as (
+        insert into media_copy_jobs (tenant_id, message_id, media_index)
+        select ${t}::uuid, message.id, i from message, generate_series(0, ${copyMedia}::int - 1) as i
       )
       select id as "messageId", conversation_id as "conversationId" from message
     `);

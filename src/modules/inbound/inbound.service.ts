@@ -8,6 +8,7 @@ import { isUuid } from '../../shared/ids.js';
 import type { WebhookAccount } from './account-cache.js';
 import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../live/live-events.js';
 import { InboundRepository } from './inbound.repository.js';
+import { notifyMediaCopy } from '../media/media-copy.signal.js';
 import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';
 
 export type InboundOutcome =
@@ -46,10 +47,13 @@ export class InboundService {
     const { tenantId } = this.account;
     const ctx = { tenantId, twilioAccountId: this.account.id, messageSid: sms.messageSid };
     let stored;
+    // Always recorded: whichever instance runs the copy worker takes them.
+    const copyMedia = sms.media.length;
     try {
-      stored = await this.repository().ingest(randomUUID(), sms);
+      stored = await this.repository().ingest(randomUUID(), sms, copyMedia);
       if (!stored) {
-        const kept = await this.repository().ingestOnOutboundOnlyNumber(randomUUID(), sms);
+        const kept = await this.repository().ingestOnOutboundOnlyNumber(randomUUID(), sms, copyMedia);
+        if (kept && copyMedia > 0) notifyMediaCopy(this.deps);
         if (kept) {
           this.log.info({ ...ctx, optChange: sms.optChange }, 'inbound message to an outbound-only number: kept quietly');
           return { kind: 'kept-quietly', ...kept };
@@ -66,6 +70,7 @@ export class InboundService {
       this.log.warn({ ...ctx, to: sms.to }, 'inbound message to a number that is not an inbound number of this account: ignored');
       return { kind: 'not-our-number' };
     }
+    if (copyMedia > 0) notifyMediaCopy(this.deps);
     this.deps.events.publish(
       messageAddedEvent({ id: stored.messageId, tenantId, conversationId: stored.conversationId }),
       conversationUpdatedEvent({ id: stored.conversationId, tenantId }),
