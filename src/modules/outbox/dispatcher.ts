@@ -207,7 +207,11 @@ export class OutboxDispatcher {
         const { phoneNumber } = ctx;
         const result = await api.createMessage({
           to: ctx.contact.phoneNumber,
-          ...(phoneNumber.messagingServiceSid ? { messagingServiceSid: phoneNumber.messagingServiceSid } : { from: phoneNumber.e164 }),
+          // Through the number's Messaging Service, and always From the conversation's own number:
+          // a reply leaves from the number the customer texted (the service's sticky sender
+          // forms on the first outbound text only, not on an inbound one).
+          from: phoneNumber.e164,
+          ...(phoneNumber.messagingServiceSid ? { messagingServiceSid: phoneNumber.messagingServiceSid } : {}),
           body: message.body,
           // Uploaded files: signed links made now, living past Twilio's queue time (validity period).
           mediaUrl: message.media.map((m) =>

@@ -1,5 +1,5 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { ErrorCode, badInput, conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { AppError, ErrorCode, badInput, conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
 import type { IncomingNumberSmsSettings, TwilioIncomingNumber } from '../../twilio/client.js';
 import { accountCacheFor } from '../inbound/account-cache.js';
 import { TwilioAccountsRepository } from '../twilio-accounts/twilio-accounts.repository.js';
@@ -62,6 +62,8 @@ export class PhoneNumbersService {
         throw badInput("Short codes are configured by Twilio's short code team, not through the API", 'configureTwilioWebhook');
       }
       remote = await this.lookUpRemote(account, e164);
+      // Before anything is changed anywhere: the service must be one of the account's.
+      if (messagingServiceSid) await this.requireMessagingService(account, messagingServiceSid);
     }
 
     let row: PhoneNumberRow;
@@ -94,7 +96,10 @@ export class PhoneNumbersService {
         await this.numbers.deleteJustInserted(row.id);
         throw twilioFailureToAppError(err, `set the SMS webhook of ${e164}`);
       }
-      webhookWarning = webhookWarningFor(remote, messagingServiceSid);
+      const serviceOutcome = messagingServiceSid
+        ? await this.configureMessagingService(account, messagingServiceSid, smsUrl, row.id)
+        : null;
+      webhookWarning = webhookWarningFor(remote, serviceOutcome);
       if (webhookWarning) {
         deps.logger.warn({ tenantId, phoneNumberId: row.id, twilioNumberSid: remote.sid, warning: webhookWarning }, 'number webhook may not apply');
       }
@@ -152,6 +157,61 @@ export class PhoneNumbersService {
     return true;
   }
 
+  private async requireMessagingService(account: TwilioAccountRow, serviceSid: string): Promise<void> {
+    const { deps } = this.scope;
+    let found;
+    try {
+      found = await deps.twilio(twilioCredentials(deps.secretBox, account)).fetchMessagingService(serviceSid);
+    } catch (err) {
+      throw twilioFailureToAppError(err, `look Messaging Service ${serviceSid} up`);
+    }
+    if (!found) throw badInput(`Messaging Service ${serviceSid} is not a service of Twilio account ${account.accountSid}`, 'messagingServiceSid');
+  }
+
+  /**
+   * A Messaging Service's inbound request URL applies to every sender of the service (and empty
+   * turns inbound off for all of them), and is ignored while "use inbound webhook on number" is
+   * on. So the service is pointed at us (and that switch turned off) only when every one of its
+   * senders is registered here on this account; otherwise each number keeps its own SmsUrl
+   * and the answer says why (null: the service now sends inbound here). A failure here undoes
+   * the registration like a failed SmsUrl update.
+   */
+  private async configureMessagingService(
+    account: TwilioAccountRow,
+    serviceSid: string,
+    inboundUrl: string,
+    justAddedId: string,
+  ): Promise<string | null> {
+    const { deps } = this.scope;
+    const api = deps.twilio(twilioCredentials(deps.secretBox, account));
+    try {
+      const service = await api.fetchMessagingService(serviceSid);
+      if (!service) {
+        await this.numbers.deleteJustInserted(justAddedId);
+        throw badInput(`Messaging Service ${serviceSid} is not a service of Twilio account ${account.accountSid}`, 'messagingServiceSid');
+      }
+      const senders = await api.listMessagingServiceSenders(serviceSid);
+      const registered = new Set((await this.numbers.listActiveByAccounts([account.id])).map((n) => n.e164));
+      const missing = senders.filter((s) => !registered.has(s));
+      if (missing.length > 0) {
+        const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+        return (
+          `Messaging Service ${serviceSid} was left as it is: its inbound settings would apply to every sender, and ${shown} ` +
+          `${missing.length === 1 ? 'is' : 'are'} not registered here. This number's own SMS URL was set instead` +
+          (service.useInboundWebhookOnNumber ? '' : ", but the service ignores it while its 'use inbound webhook on number' setting is off")
+        );
+      }
+      if (service.inboundRequestUrl !== inboundUrl || service.useInboundWebhookOnNumber) {
+        await api.updateMessagingService(serviceSid, { inboundRequestUrl: inboundUrl, inboundMethod: 'POST', useInboundWebhookOnNumber: false });
+      }
+      return null;
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      await this.numbers.deleteJustInserted(justAddedId);
+      throw twilioFailureToAppError(err, `configure Messaging Service ${serviceSid}`);
+    }
+  }
+
   /** Clears, at Twilio, the SmsUrl / SmsFallbackUrl we set on these numbers, when they are still ours. */
   private async undoTwilioSettings(account: TwilioAccountRow, numbers: readonly PhoneNumberRow[]): Promise<void> {
     const { deps, tenantId } = this.scope;
@@ -192,18 +252,14 @@ export class PhoneNumbersService {
 }
 
 /** Twilio ignores a number's SmsUrl in these cases; the admin must change it in the console. */
-function webhookWarningFor(remote: TwilioIncomingNumber, messagingServiceSid: string | null): string | null {
+function webhookWarningFor(remote: TwilioIncomingNumber, serviceWarning: string | null): string | null {
   const warnings: string[] = [];
   if (remote.smsApplicationSid) {
     warnings.push(
       `The number is attached to TwiML app ${remote.smsApplicationSid}, so Twilio ignores its SMS URL: detach the app in the Twilio console`,
     );
   }
-  if (messagingServiceSid) {
-    warnings.push(
-      `If Messaging Service ${messagingServiceSid} handles incoming messages itself, set its inbound request URL to this number's webhook`,
-    );
-  }
+  if (serviceWarning) warnings.push(serviceWarning);
   if (!remote.smsCapable) warnings.push('Twilio reports this number as not SMS-capable');
   return warnings.length > 0 ? `${warnings.join('. ')}.` : null;
 }
