@@ -9,6 +9,7 @@ import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { MediaCopyWorker } from './modules/media/media-copy.worker.js';
+import { CampaignRunner } from './modules/campaigns/campaign-runner.js';
 import { mediaStoreFor } from './modules/media-files/media-store.js';
 import { TokenService } from './modules/users/tokens.js';
 import type { AppDeps } from './shared/deps.js';
@@ -83,6 +84,9 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
   dispatcher?.start();
+  // Campaign recipients become outbox jobs where outbox jobs are sent.
+  const campaignRunner = config.dispatcher.enabled ? new CampaignRunner(deps) : null;
+  campaignRunner?.start();
   const mediaCopy = config.media.copyEnabled ? new MediaCopyWorker(deps) : null;
   mediaCopy?.start();
 
@@ -90,6 +94,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   const close = () =>
     (closing ??= (async () => {
       // First: in-flight sends finish and record their outcome while the database is still open.
+      await campaignRunner?.stop();
       await dispatcher?.stop();
       await mediaCopy?.stop();
       await graphql.closeSockets();

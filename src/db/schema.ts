@@ -9,3 +9,4 @@ export * from '../modules/messages/messages.schema.js';
 export * from '../modules/outbox/outbox.schema.js';
 export * from '../modules/media-files/media-files.schema.js';
 export * from '../modules/media/media-copy.schema.js';
+export * from '../modules/campaigns/campaigns.schema.js';

@@ -1,6 +1,6 @@
 import type { Logger } from '../shared/logger.js';
 
-export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated';
+export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated' | 'campaignUpdated';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {

@@ -111,6 +111,8 @@ export class InboundRepository extends TenantRepository {
         from number, contact
         on conflict (tenant_id, phone_number_id, contact_id) where status <> 'RESOLVED' do update set
           unread_count = conversations.unread_count + 1,
+          -- PENDING waits for the customer (e.g. a campaign text): their reply opens it.
+          status = case when conversations.status = 'PENDING' then 'OPEN' else conversations.status end,
           -- A concurrent, later message may have been recorded already: never move back.
           last_message_id = case when excluded.last_message_at >= conversations.last_message_at
             then excluded.last_message_id else conversations.last_message_id end,

@@ -49,6 +49,8 @@ export const messages = pgTable(
     authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
     segments: integer('segments').notNull(),
     idempotencyKey: text('idempotency_key'),
+    /** The campaign that sent it (source CAMPAIGN). */
+    campaignId: uuid('campaign_id'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
