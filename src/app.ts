@@ -1,16 +1,21 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config.js';
+import { deepFreeze, type Config } from './config.js';
 import { migrateDatabase, openDatabase, type Database } from './db/client.js';
 import { EventBus, InProcessTransport, type EventTransport } from './events/event-bus.js';
 import { PgTransport } from './events/pg-transport.js';
 import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
+import { MediaLinkSigner } from './modules/media/media-links.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { MediaCopyWorker } from './modules/media/media-copy.worker.js';
 import { CampaignRunner } from './modules/campaigns/campaign-runner.js';
-import { mediaStoreFor } from './modules/media-files/media-store.js';
+import { MediaStore } from './modules/media-files/media-store.js';
+import { MediaFileLinkSigner } from './modules/media-files/media-file-links.js';
+import { MediaCopySignal } from './modules/media/media-copy.signal.js';
+import { OutboxSignal } from './modules/outbox/outbox-signal.js';
+import { WebhookAccountCache } from './modules/twilio-accounts/account-cache.js';
 import { TokenService } from './modules/users/tokens.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -34,7 +39,9 @@ export interface RunningApp {
 }
 
 /** Wires everything from a validated Config and starts listening. Used by main.ts, tests and benchmarks. */
-export async function startApp(config: Config, options: StartOptions = {}): Promise<RunningApp> {
+export async function startApp(givenConfig: Config, options: StartOptions = {}): Promise<RunningApp> {
+  // Frozen (loadConfig's result already is; a copy made by a caller is frozen here).
+  const config = Object.isFrozen(givenConfig) ? givenConfig : deepFreeze({ ...givenConfig });
   const logger = options.logger ?? createLogger(config.logLevel);
   const database: Database = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -58,16 +65,26 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     throw err;
   }
 
+  // The app's object graph: every long-lived service, cache and registry is a member here (none
+  // lives in a module-level map), so tests and benchmarks can run several apps in one process.
+  const secretBox = new SecretBox(config.encryptionKey);
   const deps: AppDeps = {
     config,
     database,
     db: database.db,
     logger,
-    secretBox: new SecretBox(config.encryptionKey),
+    secretBox,
     events,
     tokens: new TokenService(config.jwtSecret, config.jwtExpiresInSeconds),
     loginLimiter: new LoginLimiter(config.login.maxFailures, config.login.windowSeconds),
-    twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: config.twilioTimeoutMs })),
+    // Reads deps.config on every call: the config in deps is replaced once the port is bound.
+    twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: deps.config.twilioTimeoutMs, httpProxy: deps.config.httpProxy })),
+    accountCache: new WebhookAccountCache(database.db, secretBox),
+    outbox: new OutboxSignal(),
+    mediaLinks: new MediaLinkSigner(config.jwtSecret, config.mediaLinkTtlSeconds),
+    mediaFileLinks: new MediaFileLinkSigner(config.jwtSecret),
+    mediaStore: new MediaStore(config.media),
+    mediaCopy: new MediaCopySignal(),
   };
 
   const schema = await buildAppSchema();
@@ -78,8 +95,9 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   const listenHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${listenHost === '0.0.0.0' || listenHost === '[::]' ? '127.0.0.1' : listenHost}:${address.port}`;
   // Without PUBLIC_URL the advertised base follows the port actually bound (PORT=0 in tests).
-  if (!config.publicUrlExplicit) config.publicUrl = `http://localhost:${address.port}`;
-  logger.info({ url, publicUrl: config.publicUrl, database: database.kind, events: events.transportName }, 'server listening');
+  // Config stays frozen: deps gets a frozen copy with the bound port, before any request is served.
+  if (!config.publicUrlExplicit) deps.config = deepFreeze({ ...config, publicUrl: `http://localhost:${address.port}` });
+  logger.info({ url, publicUrl: deps.config.publicUrl, database: database.kind, events: events.transportName }, 'server listening');
 
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
@@ -101,7 +119,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       await app.close();
       await events.close();
       await database.close();
-      mediaStoreFor(deps).close();
+      deps.mediaStore.close();
       logger.info('server stopped');
     })());
 

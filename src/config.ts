@@ -78,6 +78,7 @@ const envSchema = z.object({
   PACING_LONG_CODE_MPS: z.coerce.number().positive().max(10_000).default(1),
   PACING_TOLL_FREE_MPS: z.coerce.number().positive().max(10_000).default(3),
   PACING_SHORT_CODE_MPS: z.coerce.number().positive().max(10_000).default(100),
+  HTTP_PROXY: z.string().optional(),
   TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   TWILIO_TOKEN_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(1).max(30 * 86400).default(72 * 3600),
   MEDIA_LINK_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
@@ -136,6 +137,8 @@ export interface Config {
   twilioTimeoutMs: number;
   /** After a token rotation, the longest the old token is still accepted on webhooks. */
   tokenRotationGraceSeconds: number;
+  /** HTTP_PROXY is set: the Twilio SDK then tunnels through its own proxy agent. */
+  httpProxy: boolean;
   mediaLinkTtlSeconds: number;
   media: {
     /** Largest upload (POST /media); Twilio takes at most 5 MB per message. */
@@ -210,7 +213,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     throw new ConfigError('MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY go together (or neither, for the default AWS credential chain)');
   }
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
-  return {
+  return deepFreeze({
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
@@ -247,6 +250,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     },
     twilioTimeoutMs: e.TWILIO_TIMEOUT_MS,
     tokenRotationGraceSeconds: e.TWILIO_TOKEN_ROTATION_GRACE_SECONDS,
+    httpProxy: Boolean(e.HTTP_PROXY),
     mediaLinkTtlSeconds: e.MEDIA_LINK_TTL_SECONDS,
     media: {
       uploadMaxBytes: e.MEDIA_UPLOAD_MAX_BYTES,
@@ -266,5 +270,13 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
         : null,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-  };
+  });
+}
+
+/** Config is read-only once loaded: nothing can change a setting behind the validation. */
+export function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) {
+    if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Object.isFrozen(v)) deepFreeze(v);
+  }
+  return Object.freeze(value);
 }

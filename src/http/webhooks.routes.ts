@@ -1,10 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { accountCacheFor, type WebhookAccount } from '../modules/inbound/account-cache.js';
+import type { WebhookAccount } from '../modules/twilio-accounts/account-cache.js';
 import { InboundService } from '../modules/inbound/inbound.service.js';
 import { WebhookInputError, param, type WebhookParams } from '../modules/inbound/webhook-params.js';
-import { registerMediaRoutes } from '../modules/media/media.routes.js';
 import { isWellFormedWebhookKey } from '../modules/twilio-accounts/credentials.js';
-import { TwilioAccountsRepository } from '../modules/twilio-accounts/twilio-accounts.repository.js';
+import { TenantContext } from '../tenant-context.js';
 import type { AppDeps } from '../shared/deps.js';
 import { isValidTwilioJsonSignature, isValidTwilioSignature } from '../twilio/signature.js';
 
@@ -20,8 +19,7 @@ interface WebhookRoute {
 }
 
 /**
- * Twilio's webhooks (per-account URLs: /webhooks/twilio/<key>/sms and /status) and the signed
- * media links. The webhooks live in an encapsulated plugin: their body parsers (raw strings, as
+ * Twilio's webhooks (per-account URLs: /webhooks/twilio/<key>/sms and /status). They live in an encapsulated plugin: their body parsers (raw strings, as
  * the signature is computed over the exact parameters) and their error answers do not touch
  * the GraphQL endpoint.
  */
@@ -46,8 +44,6 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
     scope.post<WebhookRoute>('/webhooks/twilio/:key/status', { bodyLimit }, (request, reply) => handle('status', request, reply));
   });
 
-  registerMediaRoutes(app, deps);
-
   async function handle(kind: WebhookKind, request: FastifyRequest<WebhookRoute>, reply: FastifyReply) {
     const text = (status: number, message: string) => reply.code(status).type('text/plain').send(message);
     const { key } = request.params;
@@ -55,7 +51,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
 
     let account: WebhookAccount | null;
     try {
-      account = await accountCacheFor(deps).get(key);
+      account = await deps.accountCache.get(key);
     } catch (err) {
       request.log.error({ err }, 'webhook account lookup failed');
       return text(503, 'Service unavailable');
@@ -123,7 +119,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
   async function signedByPreviousToken(account: WebhookAccount, key: string, signedBy: (token: string) => boolean): Promise<boolean> {
     if (account.previousAuthToken === null || (account.previousTokenExpiresAt ?? 0) <= Date.now()) return false;
     if (!signedBy(account.previousAuthToken)) return false;
-    const current = await accountCacheFor(deps).fresh(key);
+    const current = await deps.accountCache.fresh(key);
     return (
       current !== null &&
       current.previousAuthToken === account.previousAuthToken &&
@@ -133,8 +129,8 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
 
   /** The first webhook signed with the new token: Twilio promoted it, the old one is refused from now on. */
   async function newTokenProven(account: WebhookAccount, key: string): Promise<void> {
-    await new TwilioAccountsRepository(deps.db, account.tenantId).clearPreviousToken(account.id);
-    accountCacheFor(deps).invalidate(key);
+    await new TenantContext(deps, account.tenantId, null).twilioAccounts.clearPreviousToken(account.id);
+    deps.accountCache.invalidate(key);
   }
 }
 

@@ -1,6 +1,10 @@
 import type { Config } from '../config.js';
 import type { Database, Db } from '../db/client.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { MediaLinkSigner } from '../modules/media/media-links.js';
+import type { MediaFileLinkSigner } from '../modules/media-files/media-file-links.js';
+import type { MediaStore } from '../modules/media-files/media-store.js';
+import type { WebhookAccountCache } from '../modules/twilio-accounts/account-cache.js';
 import type { Role } from '../modules/users/role.js';
 import type { TokenService } from '../modules/users/tokens.js';
 import type { Logger } from './logger.js';
@@ -19,6 +23,36 @@ export interface AppDeps {
   tokens: TokenService;
   loginLimiter: LoginLimiter;
   twilio: TwilioApiFactory;
+  /** Accounts by webhook key for the inbound path; invalidated when an account is re-connected. */
+  accountCache: WebhookAccountCache;
+  /** Enqueue outbound jobs and wake this instance's dispatcher (implemented by src/modules/outbox). */
+  outbox: OutboxPort;
+  /** Signs and checks the short-lived media links. */
+  mediaLinks: MediaLinkSigner;
+  /** Signs and checks links to stored files (uploads, copies of inbound media). */
+  mediaFileLinks: MediaFileLinkSigner;
+  /** Where file bytes live: Postgres (bytea) or the MEDIA_S3_* bucket. */
+  mediaStore: MediaStore;
+  /** Wakes this instance's inbound-media copy worker (implemented by src/modules/media). */
+  mediaCopy: MediaCopyPort;
+}
+
+/** The inbound path signals committed media copy jobs without importing the media module's worker. */
+export interface MediaCopyPort {
+  notifyEnqueued(): void;
+  onEnqueued(wake: (() => void) | null): void;
+}
+
+/**
+ * The outbox seen from the modules that write messages: they enqueue in their own transaction and
+ * signal after commit, without importing src/modules/outbox (which depends on them).
+ */
+export interface OutboxPort {
+  enqueue(tx: Db, tenantId: string, messageId: string, phoneNumberId: string): Promise<void>;
+  /** Called after commit. */
+  notifyEnqueued(): void;
+  /** The dispatcher of this instance registers (or with null, removes) its wake-up. */
+  onEnqueued(wake: (() => void) | null): void;
 }
 
 /** Who is calling, as proven by a verified token. */

@@ -2,7 +2,6 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaFiles } from '../../src/db/schema.js';
-import { signMediaFileLink } from '../../src/modules/media-files/media-file-links.js';
 import { signUpTenant } from '../helpers/factories.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, setUpInbox, type Inbox } from '../helpers/inbox.js';
@@ -111,7 +110,7 @@ describe('sendMessage with mediaIds', () => {
     const otherFile = onServer(server, mediaUrl!).replace(uploaded.body.id!, '00000000-0000-4000-8000-000000000000');
     expect((await fetch(otherFile)).status).toBe(403);
     // A genuine link whose time is up.
-    const expired = signMediaFileLink(server.app.deps.config, inbox.tenant.tenantId, uploaded.body.id!, 60, Date.now() - 3600_000);
+    const expired = server.app.deps.mediaFileLinks.sign(server.app.deps.config.publicUrl, inbox.tenant.tenantId, uploaded.body.id!, 60, Date.now() - 3600_000);
     expect((await fetch(onServer(server, expired))).status).toBe(403);
   });
 

@@ -9,8 +9,6 @@ import { ConversationsRepository } from '../conversations/conversations.reposito
 import { ConversationStatus } from '../conversations/conversation-status.js';
 import { MessageSource } from '../messages/message.enums.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
-import { notifyOutboxEnqueued } from '../outbox/outbox-signal.js';
-import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { NumberType } from '../phone-numbers/phone-number.enums.js';
 import { phoneNumbers, type PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
@@ -171,7 +169,7 @@ export class CampaignRunner {
       }
       return 0;
     }
-    if (result.handed > 0) notifyOutboxEnqueued(deps);
+    if (result.handed > 0) deps.outbox.notifyEnqueued();
     this.progress(campaign);
     return result.handed;
   }
@@ -263,7 +261,7 @@ export class CampaignRunner {
       source: MessageSource.CAMPAIGN,
       campaignId: campaign.id,
     });
-    await new OutboxRepository(tx, tenantId).enqueue(message.id, number.id);
+    await this.deps.outbox.enqueue(tx, tenantId, message.id, number.id);
     await conversationsRepo.recordMessage(conversation.id, message.id);
     await setRecipient({ state: RecipientState.QUEUED, messageId: message.id });
     return true;

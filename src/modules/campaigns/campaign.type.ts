@@ -1,6 +1,6 @@
 import { GraphQLLocalEndTime, GraphQLLocalTime } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { PageInfo } from '../conversations/pagination.js';
+import { PageInfo } from '../../graphql/pagination.js';
 import { Message } from '../messages/message.type.js';
 import { CampaignRecipientStatus, CampaignStatus } from './campaign.enums.js';
 

@@ -1,19 +1,16 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { badInput, notFound } from '../../shared/errors.js';
-import { pageSize } from '../conversations/pagination.js';
+import { pageSize } from '../../graphql/pagination.js';
 import { HydratingIterator } from '../live/hydrating-iterator.js';
 import { Message } from '../messages/message.type.js';
-import { MessagesRepository } from '../messages/messages.repository.js';
 import type { MessageRow } from '../messages/messages.schema.js';
 import { PhoneNumber } from '../phone-numbers/phone-number.type.js';
-import { PhoneNumbersRepository } from '../phone-numbers/phone-numbers.repository.js';
 import { Role } from '../users/role.js';
 import { CampaignRecipientStatus } from './campaign.enums.js';
 import { CampaignRecipientInput, CreateCampaignInput } from './campaign.input.js';
 import { Campaign, CampaignConnection, CampaignRecipientConnection, CampaignStats } from './campaign.type.js';
 import type { CampaignRow } from './campaigns.schema.js';
-import { CampaignsService } from './campaigns.service.js';
 
 @ArgsType()
 class CampaignsArgs {
@@ -56,7 +53,7 @@ export class CampaignResolver {
     const cursor = decode(args.after, 2);
     const after = cursor ? { createdAt: new Date(cursor[0]!), id: cursor[1]! } : null;
     if (after && Number.isNaN(after.createdAt.getTime())) throw badInput('after is not a valid cursor', 'after');
-    const rows = await new CampaignsService(ctx.scope()).list(limit, after);
+    const rows = await ctx.tenant().campaignsService.list(limit, after);
     const page = rows.slice(0, limit);
     const edges = page.map((node) => ({ cursor: encode([node.createdAt.toISOString(), node.id]), node: node as Campaign }));
     return {
@@ -68,13 +65,13 @@ export class CampaignResolver {
   @Authorized()
   @Query(() => Campaign, { nullable: true })
   async campaign(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Campaign | null> {
-    return ((await new CampaignsService(ctx.scope()).find(id)) as Campaign | undefined) ?? null;
+    return ((await ctx.tenant().campaignsService.find(id)) as Campaign | undefined) ?? null;
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Campaign)
   createCampaign(@Arg('input', () => CreateCampaignInput) input: CreateCampaignInput, @Ctx() ctx: RequestContext): Promise<Campaign> {
-    return new CampaignsService(ctx.scope()).create(input) as Promise<Campaign>;
+    return ctx.tenant().campaignsService.create(input) as Promise<Campaign>;
   }
 
   @Authorized(Role.ADMIN)
@@ -84,37 +81,37 @@ export class CampaignResolver {
     @Arg('recipients', () => [CampaignRecipientInput]) recipients: CampaignRecipientInput[],
     @Ctx() ctx: RequestContext,
   ): Promise<Campaign> {
-    return new CampaignsService(ctx.scope()).addRecipients(id, recipients) as Promise<Campaign>;
+    return ctx.tenant().campaignsService.addRecipients(id, recipients) as Promise<Campaign>;
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Campaign, { description: 'DRAFT → SCHEDULED: starts by itself at that time.' })
   scheduleCampaign(@Arg('id', () => ID) id: string, @Arg('at', () => Date) at: Date, @Ctx() ctx: RequestContext): Promise<Campaign> {
-    return new CampaignsService(ctx.scope()).schedule(id, at) as Promise<Campaign>;
+    return ctx.tenant().campaignsService.schedule(id, at) as Promise<Campaign>;
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Campaign, { description: 'DRAFT, SCHEDULED or PAUSED → RUNNING. Other transitions are BAD_USER_INPUT.' })
   startCampaign(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Campaign> {
-    return new CampaignsService(ctx.scope()).start(id) as Promise<Campaign>;
+    return ctx.tenant().campaignsService.start(id) as Promise<Campaign>;
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Campaign, { description: 'RUNNING → PAUSED: no new sends within a second; texts already handed to the outbox finish.' })
   pauseCampaign(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Campaign> {
-    return new CampaignsService(ctx.scope()).pause(id) as Promise<Campaign>;
+    return ctx.tenant().campaignsService.pause(id) as Promise<Campaign>;
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Campaign, { description: 'Any status but COMPLETED → CANCELLED: recipients not yet sent to are skipped.' })
   cancelCampaign(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Campaign> {
-    return new CampaignsService(ctx.scope()).cancel(id) as Promise<Campaign>;
+    return ctx.tenant().campaignsService.cancel(id) as Promise<Campaign>;
   }
 
   @FieldResolver(() => PhoneNumber)
   async phoneNumber(@Root() campaign: Campaign, @Ctx() ctx: RequestContext): Promise<PhoneNumber> {
     const row = await ctx
-      .byId('campaignPhoneNumber', (ids) => new PhoneNumbersRepository(ctx.deps.db, ctx.user.tenantId).findByIds(ids))
+      .byId('campaignPhoneNumber', (ids) => ctx.tenant().phoneNumbers.findByIds(ids))
       .load(campaign.phoneNumberId);
     if (!row) throw new Error(`number ${campaign.phoneNumberId} of campaign ${campaign.id} is missing`);
     return row as PhoneNumber;
@@ -126,7 +123,7 @@ export class CampaignResolver {
   async stats(@Root() campaign: Campaign, @Ctx() ctx: RequestContext): Promise<CampaignStats> {
     const stats = await ctx
       .loader<string, CampaignStats>('campaignStats', async (ids) => {
-        const found = await new CampaignsService(ctx.scope()).stats(ids);
+        const found = await ctx.tenant().campaignsService.stats(ids);
         return ids.map((id) => found.get(id) ?? { recipients: 0, queued: 0, sent: 0, delivered: 0, failed: 0, skipped: 0, replied: 0 });
       })
       .load(campaign.id);
@@ -139,10 +136,10 @@ export class CampaignResolver {
     const cursor = decode(args.after, 1);
     const afterId = cursor ? Number(cursor[0]) : null;
     if (afterId !== null && !Number.isSafeInteger(afterId)) throw badInput('after is not a valid cursor', 'after');
-    const rows = await new CampaignsService(ctx.scope()).recipients(campaign.id, limit, afterId, args.status ?? null);
+    const rows = await ctx.tenant().campaignsService.recipients(campaign.id, limit, afterId, args.status ?? null);
     const page = rows.slice(0, limit);
     const messageIds = page.map((r) => r.messageId).filter((id): id is string => id !== null);
-    const messages = new Map((await new MessagesRepository(ctx.deps.db, ctx.user.tenantId).findByIds(messageIds)).map((m) => [m.id, m]));
+    const messages = new Map((await ctx.tenant().messages.findByIds(messageIds)).map((m) => [m.id, m]));
     const edges = page.map((r) => ({
       cursor: encode([String(r.id)]),
       node: {
@@ -166,7 +163,7 @@ export class CampaignResolver {
     subscribe: async ({ context, args }: SubscribeResolverData<unknown, { campaignId?: string | null }, RequestContext>) => {
       const { tenantId } = context.user;
       const campaignId = args.campaignId ?? null;
-      const service = new CampaignsService(context.scope());
+      const service = context.tenant().campaignsService;
       if (campaignId !== null && !(await service.find(campaignId))) throw notFound('Campaign');
       const events = context.deps.events.subscribe(tenantId, { types: ['campaignUpdated'], conversationId: campaignId });
       return new HydratingIterator(events, async (event) => ((await service.find(event.id)) as CampaignRow | undefined) ?? null);
@@ -187,7 +184,7 @@ export class MessageCampaignResolver {
   @FieldResolver(() => Campaign, { nullable: true, description: 'The campaign that sent it, when source is CAMPAIGN.' })
   async campaign(@Root() message: MessageRow, @Ctx() ctx: RequestContext): Promise<Campaign | null> {
     if (!message.campaignId) return null;
-    const row = await ctx.byId('messageCampaign', (ids) => new CampaignsService(ctx.scope()).findByIds(ids)).load(message.campaignId);
+    const row = await ctx.byId('messageCampaign', (ids) => ctx.tenant().campaignsService.findByIds(ids)).load(message.campaignId);
     return (row as Campaign | null) ?? null;
   }
 }

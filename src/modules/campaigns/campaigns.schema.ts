@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, foreignKey, index, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { messages } from '../messages/messages.schema.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
@@ -16,9 +16,7 @@ export const campaigns = pgTable(
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
-    phoneNumberId: uuid('phone_number_id')
-      .notNull()
-      .references(() => phoneNumbers.id, { onDelete: 'cascade' }),
+    phoneNumberId: uuid('phone_number_id').notNull(),
     body: text('body').notNull(),
     status: campaignStatusEnum('status').notNull().default(CampaignStatus.DRAFT),
     scheduledAt: timestamp('scheduled_at', { withTimezone: true, mode: 'date' }),
@@ -35,6 +33,8 @@ export const campaigns = pgTable(
     index('campaigns_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     // The runners' scan: campaigns that may have work.
     index('campaigns_active_idx').on(t.status, t.scheduledAt).where(sql`${t.status} in ('SCHEDULED', 'RUNNING')`),
+    unique('campaigns_tenant_id_uq').on(t.tenantId, t.id),
+    foreignKey({ name: 'campaigns_phone_number_fk', columns: [t.tenantId, t.phoneNumberId], foreignColumns: [phoneNumbers.tenantId, phoneNumbers.id] }).onDelete('cascade'),
   ],
 );
 
@@ -50,9 +50,7 @@ export const campaignRecipients = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    campaignId: uuid('campaign_id')
-      .notNull()
-      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    campaignId: uuid('campaign_id').notNull(),
     phoneNumber: text('phone_number').notNull(),
     name: text('name'),
     state: recipientStateEnum('state').notNull().default(RecipientState.PENDING),
@@ -70,6 +68,9 @@ export const campaignRecipients = pgTable(
       .on(t.tenantId, t.campaignId, t.phoneNumber)
       .where(sql`${t.reason} is distinct from 'duplicate'`),
     index('campaign_recipients_message_idx').on(t.tenantId, t.messageId),
+    foreignKey({ name: 'campaign_recipients_campaign_fk', columns: [t.tenantId, t.campaignId], foreignColumns: [campaigns.tenantId, campaigns.id] }).onDelete('cascade'),
+    // The single-column key above does the SET NULL when a message is erased; this one keeps it in the tenant.
+    foreignKey({ name: 'campaign_recipients_message_tenant_fk', columns: [t.tenantId, t.messageId], foreignColumns: [messages.tenantId, messages.id] }),
   ],
 );
 

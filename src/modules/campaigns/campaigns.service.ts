@@ -1,9 +1,8 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import type { TenantScope } from '../../shared/deps.js';
-import { badInput, forbidden, notFound } from '../../shared/errors.js';
+import { badInput, notFound } from '../../shared/errors.js';
 import { requireBody } from '../messages/message-input.js';
 import { PhoneNumbersRepository } from '../phone-numbers/phone-numbers.repository.js';
-import { Role } from '../users/role.js';
 import { CampaignStatus, type CampaignRecipientStatus } from './campaign.enums.js';
 import { campaignUpdatedEvent } from './campaign-events.js';
 import { CampaignsRepository, type CampaignStatsRow, type RecipientValues, type RecipientView } from './campaigns.repository.js';
@@ -40,10 +39,6 @@ export class CampaignsService {
     this.campaigns = new CampaignsRepository(scope.deps.db, scope.tenantId);
   }
 
-  private requireAdmin(): void {
-    if (this.scope.user.role !== Role.ADMIN) throw forbidden('Only admins can manage campaigns');
-  }
-
   async require(id: string): Promise<CampaignRow> {
     const row = await this.campaigns.findById(id);
     if (!row) throw notFound('Campaign');
@@ -72,7 +67,6 @@ export class CampaignsService {
 
   /** A DRAFT with its first recipients, all or nothing. */
   async create(args: CreateCampaignArgs): Promise<CampaignRow> {
-    this.requireAdmin();
     const name = args.name.trim();
     if (name.length === 0 || name.length > MAX_NAME) throw badInput(`name must be 1 to ${MAX_NAME} characters`, 'name');
     const body = requireBody(args.body);
@@ -93,7 +87,6 @@ export class CampaignsService {
   }
 
   async addRecipients(id: string, list: CreateCampaignArgs['recipients']): Promise<CampaignRow> {
-    this.requireAdmin();
     const campaign = await this.require(id);
     const number = await new PhoneNumbersRepository(this.scope.deps.db, this.scope.tenantId).findById(campaign.phoneNumberId);
     return this.scope.deps.db.transaction(async (tx) => {
@@ -122,7 +115,6 @@ export class CampaignsService {
   }
 
   async cancel(id: string): Promise<CampaignRow> {
-    this.requireAdmin();
     const row = await this.scope.deps.db.transaction(async (tx) => {
       const repo = new CampaignsRepository(tx, this.scope.tenantId);
       const moved = await repo.transition(id, FROM.cancel, CampaignStatus.CANCELLED);
@@ -133,7 +125,6 @@ export class CampaignsService {
   }
 
   private async move(id: string, action: keyof typeof FROM, to: CampaignStatus, extra: { scheduledAt?: Date } = {}): Promise<CampaignRow> {
-    this.requireAdmin();
     const row = await this.campaigns.transition(id, FROM[action], to, extra);
     return this.after(id, action, row);
   }

@@ -5,10 +5,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import { isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
 import { fromTwilioStatus } from '../messages/message-status.js';
 import { isUuid } from '../../shared/ids.js';
-import type { WebhookAccount } from './account-cache.js';
-import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../live/live-events.js';
+import type { WebhookAccount } from '../twilio-accounts/account-cache.js';
+import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
 import { InboundRepository } from './inbound.repository.js';
-import { notifyMediaCopy } from '../media/media-copy.signal.js';
 import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';
 
 export type InboundOutcome =
@@ -53,7 +52,7 @@ export class InboundService {
       stored = await this.repository().ingest(randomUUID(), sms, copyMedia);
       if (!stored) {
         const kept = await this.repository().ingestOnOutboundOnlyNumber(randomUUID(), sms, copyMedia);
-        if (kept && copyMedia > 0) notifyMediaCopy(this.deps);
+        if (kept && copyMedia > 0) this.deps.mediaCopy.notifyEnqueued();
         if (kept) {
           this.log.info({ ...ctx, optChange: sms.optChange }, 'inbound message to an outbound-only number: kept quietly');
           return { kind: 'kept-quietly', ...kept };
@@ -70,7 +69,7 @@ export class InboundService {
       this.log.warn({ ...ctx, to: sms.to }, 'inbound message to a number that is not an inbound number of this account: ignored');
       return { kind: 'not-our-number' };
     }
-    if (copyMedia > 0) notifyMediaCopy(this.deps);
+    if (copyMedia > 0) this.deps.mediaCopy.notifyEnqueued();
     this.deps.events.publish(
       messageAddedEvent({ id: stored.messageId, tenantId, conversationId: stored.conversationId }),
       conversationUpdatedEvent({ id: stored.conversationId, tenantId }),

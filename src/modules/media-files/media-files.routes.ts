@@ -3,10 +3,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppDeps } from '../../shared/deps.js';
 import { isUuid } from '../../shared/ids.js';
 import { TokenService } from '../users/tokens.js';
-import { MEDIA_FILES_ROUTE_PREFIX, verifyMediaFileLink } from './media-file-links.js';
-import { MediaFilesRepository } from './media-files.repository.js';
+import { MEDIA_FILES_ROUTE_PREFIX } from './media-file-links.js';
+import { TenantContext } from '../../tenant-context.js';
 import { saveMediaFile } from './media-files.service.js';
-import { mediaStoreFor } from './media-store.js';
 import { sniffMmsType } from './media-types.js';
 
 // Shown in the page itself only for these; anything else is a download, so an uploaded or
@@ -63,7 +62,7 @@ export async function registerMediaFileRoutes(app: FastifyInstance, deps: AppDep
     async (request, reply) => {
       const { tenantId, fileId } = request.params;
       if (!isUuid(tenantId) || !isUuid(fileId)) return reply.code(404).type('text/plain').send('Not found');
-      const check = verifyMediaFileLink(deps.config, tenantId, fileId, request.query.expires, request.query.signature);
+      const check = deps.mediaFileLinks.verify(tenantId, fileId, request.query.expires, request.query.signature);
       if (check !== 'ok') {
         return reply.code(403).type('text/plain').send(check === 'expired' ? 'This media link has expired' : 'Invalid media link');
       }
@@ -74,8 +73,8 @@ export async function registerMediaFileRoutes(app: FastifyInstance, deps: AppDep
 
 /** Sends one stored file of the tenant (the caller has authorised the request), or 404. */
 export async function serveMediaFile(deps: AppDeps, reply: FastifyReply, tenantId: string, fileId: string): Promise<FastifyReply> {
-  const file = await new MediaFilesRepository(deps.db, tenantId).findWithBytes(fileId);
-  const bytes = file ? await mediaStoreFor(deps).read(file) : null;
+  const file = await new TenantContext(deps, tenantId, null).mediaFiles.findWithBytes(fileId);
+  const bytes = file ? await deps.mediaStore.read(file) : null;
   if (!file || !bytes) return reply.code(404).type('text/plain').send('Not found');
   return reply
     .code(200)

@@ -1,4 +1,4 @@
-import { customType, index, integer, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { customType, index, integer, pgEnum, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 
 /** bytea as a Buffer on both drivers (postgres.js gives a Buffer, PGlite a Uint8Array). */
@@ -32,7 +32,7 @@ export const mediaFiles = pgTable(
     createdBy: uuid('created_by'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [index('media_files_tenant_idx').on(t.tenantId, t.createdAt)],
+  (t) => [index('media_files_tenant_idx').on(t.tenantId, t.createdAt), unique('media_files_tenant_id_uq').on(t.tenantId, t.id)],
 );
 
 export type MediaFileRow = typeof mediaFiles.$inferSelect;

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/client.js';
 import type { AppDeps } from '../../shared/deps.js';
 import { MediaFilesRepository, type MediaFileInfo } from './media-files.repository.js';
-import { mediaStoreFor } from './media-store.js';
 
 export interface FileToSave {
   origin: 'UPLOAD' | 'INBOUND';
@@ -13,7 +12,7 @@ export interface FileToSave {
 
 /** Saves a file for one tenant: bytes in the configured storage, metadata in media_files. */
 export async function saveMediaFile(deps: AppDeps, tenantId: string, file: FileToSave, db: Db = deps.db): Promise<MediaFileInfo> {
-  const store = mediaStoreFor(deps);
+  const store = deps.mediaStore;
   const id = randomUUID();
   const storage = store.storage;
   await store.putExternal(tenantId, id, file.bytes, file.contentType);

@@ -1,6 +1,5 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../config.js';
-import type { AppDeps } from '../../shared/deps.js';
 
 export type MediaStorage = 'POSTGRES' | 'S3';
 
@@ -8,7 +7,7 @@ export type MediaStorage = 'POSTGRES' | 'S3';
  * Where file bytes live. Postgres (bytea, in the media_files row) by default, so instances stay
  * stateless and the embedded database needs nothing; an S3-compatible bucket when MEDIA_S3_* is
  * set. Each row records its storage, so files written before a switch stay readable (from S3
- * only while it is configured).
+ * only while it is configured). One per running app: AppDeps.mediaStore.
  */
 export class MediaStore {
   private s3: S3Client | null = null;
@@ -72,13 +71,4 @@ export class MediaStore {
 
 function objectKey(tenantId: string, fileId: string): string {
   return `${tenantId}/${fileId}`;
-}
-
-// One store per running app (tests start several apps in one process), without widening AppDeps.
-const stores = new WeakMap<AppDeps, MediaStore>();
-
-export function mediaStoreFor(deps: AppDeps): MediaStore {
-  let store = stores.get(deps);
-  if (!store) stores.set(deps, (store = new MediaStore(deps.config.media)));
-  return store;
 }

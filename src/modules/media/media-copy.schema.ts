@@ -1,4 +1,4 @@
-import { bigserial, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, foreignKey, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { messages } from '../messages/messages.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 
@@ -10,9 +10,7 @@ export const mediaCopyJobs = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    messageId: uuid('message_id')
-      .notNull()
-      .references(() => messages.id, { onDelete: 'cascade' }),
+    messageId: uuid('message_id').notNull(),
     mediaIndex: integer('media_index').notNull(),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -24,6 +22,7 @@ export const mediaCopyJobs = pgTable(
   (t) => [
     uniqueIndex('media_copy_jobs_item_uq').on(t.tenantId, t.messageId, t.mediaIndex),
     index('media_copy_jobs_due_idx').on(t.nextAttemptAt),
+    foreignKey({ name: 'media_copy_jobs_message_fk', columns: [t.tenantId, t.messageId], foreignColumns: [messages.tenantId, messages.id] }).onDelete('cascade'),
   ],
 );
 

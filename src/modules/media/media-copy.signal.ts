@@ -1,13 +1,17 @@
-import type { AppDeps } from '../../shared/deps.js';
+import type { MediaCopyPort } from '../../shared/deps.js';
 
-/** Lets the inbound webhook wake this instance's media-copy worker (others find jobs by polling). */
-const wakers = new WeakMap<AppDeps, () => void>();
+/**
+ * AppDeps.mediaCopy: the inbound webhook wakes this instance's media-copy worker after it
+ * committed copy jobs (other instances find them by polling).
+ */
+export class MediaCopySignal implements MediaCopyPort {
+  private waker: (() => void) | null = null;
 
-export function onMediaCopyEnqueued(deps: AppDeps, wake: (() => void) | null): void {
-  if (wake) wakers.set(deps, wake);
-  else wakers.delete(deps);
-}
+  onEnqueued(wake: (() => void) | null): void {
+    this.waker = wake;
+  }
 
-export function notifyMediaCopy(deps: AppDeps): void {
-  wakers.get(deps)?.();
+  notifyEnqueued(): void {
+    this.waker?.();
+  }
 }

@@ -4,7 +4,6 @@ import type { AppDeps } from '../../shared/deps.js';
 import { errorText } from '../../shared/errors.js';
 import { saveMediaFile } from '../media-files/media-files.service.js';
 import { twilioCredentials } from '../twilio-accounts/credentials.js';
-import { onMediaCopyEnqueued } from './media-copy.signal.js';
 import { MediaCopyQueue, MediaCopyRepository, type ClaimedCopyJob } from './media-copy.repository.js';
 import { MediaFetchError, fetchTwilioMedia } from './media-proxy.js';
 import { MediaRepository } from './media.repository.js';
@@ -37,7 +36,7 @@ export class MediaCopyWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    onMediaCopyEnqueued(this.deps, () => this.wake());
+    this.deps.mediaCopy.onEnqueued(() => this.wake());
     this.loop = this.run();
   }
 
@@ -49,7 +48,7 @@ export class MediaCopyWorker {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    onMediaCopyEnqueued(this.deps, null);
+    this.deps.mediaCopy.onEnqueued(null);
     this.wake();
     await this.loop;
     await this.queue.releaseHeld().catch(() => {});

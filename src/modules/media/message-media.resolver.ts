@@ -3,8 +3,6 @@ import type { RequestContext } from '../../graphql/context.js';
 import { MessageDirection } from '../messages/message.enums.js';
 import { Media, Message } from '../messages/message.type.js';
 import type { StoredMedia } from '../messages/messages.schema.js';
-import { signMediaFileLink } from '../media-files/media-file-links.js';
-import { signMediaLink } from './media-links.js';
 
 /** A message as resolvers return it: the row, whose stored media the GraphQL type leaves out. */
 type MessageWithMedia = Message & { media?: StoredMedia[] | null; tenantId?: string };
@@ -25,12 +23,12 @@ export class MessageMediaResolver {
     if (message.direction !== MessageDirection.INBOUND) {
       // Uploaded files: a short-lived signed link to our copy; public URLs: as they were sent.
       return items.map((m) => ({
-        url: m.fileId ? signMediaFileLink(ctx.deps.config, tenantId, m.fileId, ctx.deps.config.mediaLinkTtlSeconds) : m.url,
+        url: m.fileId ? ctx.deps.mediaFileLinks.sign(ctx.deps.config.publicUrl, tenantId, m.fileId, ctx.deps.config.mediaLinkTtlSeconds) : m.url,
         contentType: m.contentType,
       }));
     }
     return items.map((m, index) => ({
-      url: signMediaLink(ctx.deps.config, { tenantId, messageId: message.id, index }),
+      url: ctx.deps.mediaLinks.sign(ctx.deps.config.publicUrl, { tenantId, messageId: message.id, index }),
       contentType: m.contentType,
     }));
   }

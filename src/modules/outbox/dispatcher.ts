@@ -5,15 +5,13 @@ import type { AppDeps } from '../../shared/deps.js';
 import type { TwilioApi } from '../../twilio/client.js';
 import { TwilioApiError, isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
-import { messageUpdatedEvent } from '../live/live-events.js';
+import { messageUpdatedEvent } from '../../events/live-events.js';
 import { MessageStatus } from '../messages/message.enums.js';
-import { signMediaFileLink } from '../media-files/media-file-links.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { NumberType } from '../phone-numbers/phone-number.enums.js';
 import { statusCallbackUrl, twilioCredentials } from '../twilio-accounts/credentials.js';
 import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
 import { OutboxSendRepository, type SendContext } from './outbox-send.repository.js';
-import { onOutboxEnqueued } from './outbox-signal.js';
 import { OutboxQueue, type ClaimedJob, type PacingRates } from './outbox.repository.js';
 
 const MAX_CACHED_CLIENTS = 200;
@@ -60,7 +58,7 @@ export class OutboxDispatcher {
         'DISPATCHER_LEASE_SECONDS should exceed TWILIO_TIMEOUT_MS',
       );
     }
-    onOutboxEnqueued(this.deps, () => this.wake());
+    this.deps.outbox.onEnqueued(() => this.wake());
     this.loop = this.run();
     this.deps.logger.info({ workerId: this.workerId, concurrency: this.settings.concurrency }, 'outbox dispatcher started');
   }
@@ -79,7 +77,7 @@ export class OutboxDispatcher {
     this.stopped ??= (async () => {
       if (!this.running) return;
       this.running = false;
-      onOutboxEnqueued(this.deps, null);
+      this.deps.outbox.onEnqueued(null);
       this.stopping.abort();
       this.wake();
       await this.loop;
@@ -215,7 +213,7 @@ export class OutboxDispatcher {
           body: message.body,
           // Uploaded files: signed links made now, living past Twilio's queue time (validity period).
           mediaUrl: message.media.map((m) =>
-            m.fileId ? signMediaFileLink(this.deps.config, job.tenantId, m.fileId, this.deps.config.media.sendLinkTtlSeconds) : m.url,
+            m.fileId ? this.deps.mediaFileLinks.sign(this.deps.config.publicUrl, job.tenantId, m.fileId, this.deps.config.media.sendLinkTtlSeconds) : m.url,
           ),
           statusCallback: statusCallbackUrl(this.deps.config.publicUrl, ctx.account.webhookKey, message.id),
         });

@@ -1,13 +1,11 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { AppError, ErrorCode, badInput, conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { DomainError, ErrorCode, badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import type { IncomingNumberSmsSettings, TwilioIncomingNumber } from '../../twilio/client.js';
-import { accountCacheFor } from '../inbound/account-cache.js';
 import { TwilioAccountsRepository } from '../twilio-accounts/twilio-accounts.repository.js';
 import { twilioCredentials, webhookUrls } from '../twilio-accounts/credentials.js';
 import { twilioFailureToAppError } from '../twilio-accounts/twilio-api-errors.js';
 import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
 import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
-import { Role } from '../users/role.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
 import { normalizePhoneNumber, optionalDescription, optionalMessagingServiceSid } from './phone-number-input.js';
 import { PhoneNumbersRepository } from './phone-numbers.repository.js';
@@ -48,7 +46,6 @@ export class PhoneNumbersService {
    */
   async add(input: AddNumberInput): Promise<AddedPhoneNumber> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can add numbers');
     const { e164, type } = normalizePhoneNumber(input.phoneNumber, input.type);
     const direction = input.direction ?? NumberDirection.INBOUND_OUTBOUND;
     const description = optionalDescription(input.description);
@@ -119,10 +116,9 @@ export class PhoneNumbersService {
    */
   async remove(id: string): Promise<boolean> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can remove numbers');
     const number = await this.numbers.findById(id);
     if (!number || number.removedAt) throw notFound('Phone number');
-    const account = (await new TwilioAccountsService(this.scope).findByIds([number.twilioAccountId]))[0];
+    const account = await new TwilioAccountsRepository(this.scope.deps.db, this.scope.tenantId).findIncludingDisconnected(number.twilioAccountId);
     if (account) await this.undoTwilioSettings(account, [number]);
     const row = await this.numbers.remove(id);
     if (!row) throw notFound('Phone number');
@@ -138,7 +134,6 @@ export class PhoneNumbersService {
    */
   async disconnectAccount(twilioAccountId: string): Promise<boolean> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can disconnect Twilio accounts');
     const account = await new TwilioAccountsService(this.scope).require(twilioAccountId);
     const active = await this.numbers.listActiveByAccounts([account.id]);
     await this.undoTwilioSettings(account, active);
@@ -149,7 +144,7 @@ export class PhoneNumbersService {
       return { disconnected, removed };
     });
     if (!result) throw notFound('Twilio account');
-    accountCacheFor(deps).invalidate(account.webhookKey);
+    deps.accountCache.invalidate(account.webhookKey);
     deps.logger.info(
       { tenantId, userId: user.userId, twilioAccountId: account.id, numbersRemoved: result.removed.length },
       'twilio account disconnected',
@@ -206,7 +201,7 @@ export class PhoneNumbersService {
       }
       return null;
     } catch (err) {
-      if (err instanceof AppError) throw err;
+      if (err instanceof DomainError) throw err;
       await this.numbers.deleteJustInserted(justAddedId);
       throw twilioFailureToAppError(err, `configure Messaging Service ${serviceSid}`);
     }

@@ -108,6 +108,13 @@ export class TwilioAccountsRepository extends TenantRepository {
     return account;
   }
 
+  /** One account, disconnected or not (the numbers of its history point at it). */
+  async findIncludingDisconnected(id: string): Promise<TwilioAccountRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db.select().from(twilioAccounts).where(this.scoped(twilioAccounts, eq(twilioAccounts.id, id))).limit(1);
+    return row;
+  }
+
   /** Disconnected accounts included: messages and numbers of the history keep pointing at them. */
   async findByIds(ids: readonly string[]): Promise<TwilioAccountRow[]> {
     const valid = ids.filter(isUuid);

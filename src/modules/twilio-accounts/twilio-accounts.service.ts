@@ -1,7 +1,5 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { AppError, ErrorCode, badInput, conflict, forbidden, notFound } from '../../shared/errors.js';
-import { accountCacheFor } from '../inbound/account-cache.js';
-import { Role } from '../users/role.js';
+import { DomainError, ErrorCode, badInput, conflict, notFound } from '../../shared/errors.js';
 import { newWebhookKey, openAuthToken, sealAuthToken } from './credentials.js';
 import {
   normalizeAcceptedMediaTypes,
@@ -42,10 +40,6 @@ export class TwilioAccountsService {
     return this.accounts.list();
   }
 
-  findByIds(ids: readonly string[]): Promise<TwilioAccountRow[]> {
-    return this.accounts.findByIds(ids);
-  }
-
   /** The caller's account, or NOT_FOUND (also for another tenant's id: no existence leak). */
   async require(id: string): Promise<TwilioAccountRow> {
     const account = await this.accounts.findById(id);
@@ -63,7 +57,6 @@ export class TwilioAccountsService {
    */
   async update(id: string, input: UpdateAccountInput): Promise<TwilioAccountRow> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can change Twilio accounts');
     const patch: AccountPatch = {};
     if (input.friendlyName !== undefined) {
       patch.friendlyName = optionalFriendlyName(input.friendlyName) ?? undefined;
@@ -93,7 +86,7 @@ export class TwilioAccountsService {
         throw appError;
       }
       if (remote.sid !== account.accountSid) {
-        throw new AppError(ErrorCode.TWILIO_AUTH_FAILED, 'The Twilio API answered for another account than this one');
+        throw new DomainError(ErrorCode.TWILIO_AUTH_FAILED, 'The Twilio API answered for another account than this one');
       }
     }
     if (newToken !== null) {
@@ -110,7 +103,7 @@ export class TwilioAccountsService {
       if (patch.rotation) throw conflict('The token was changed by someone else meanwhile; reload and try again');
       throw notFound('Twilio account');
     }
-    accountCacheFor(deps).invalidate(updated.webhookKey);
+    deps.accountCache.invalidate(updated.webhookKey);
     deps.logger.info(
       { tenantId, userId: user.userId, twilioAccountId: account.id, tokenRotated: newToken !== null, fields: Object.keys(patch) },
       'twilio account updated',
@@ -125,7 +118,6 @@ export class TwilioAccountsService {
    */
   async connect(input: ConnectAccountInput): Promise<TwilioAccountRow> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can connect Twilio accounts');
     const accountSid = requireAccountSid(input.accountSid);
     const authToken = requireAuthToken(input.authToken);
     const friendlyName = optionalFriendlyName(input.friendlyName);
@@ -143,7 +135,7 @@ export class TwilioAccountsService {
     }
     if (remote.sid !== accountSid) {
       // A compatible API answering for another account: do not trust the pair.
-      throw new AppError(ErrorCode.TWILIO_AUTH_FAILED, 'The Twilio API answered for another account than accountSid');
+      throw new DomainError(ErrorCode.TWILIO_AUTH_FAILED, 'The Twilio API answered for another account than accountSid');
     }
     const status = (remote.status ?? '').toLowerCase();
     if (status !== 'active') {
@@ -161,7 +153,7 @@ export class TwilioAccountsService {
       webhookKey: newWebhookKey(),
     });
     // Webhooks served by this instance use the new token at once; others within the cache TTL.
-    accountCacheFor(deps).invalidate(account.webhookKey);
+    deps.accountCache.invalidate(account.webhookKey);
     deps.logger.info({ tenantId, userId: user.userId, twilioAccountId: account.id, accountSid }, 'twilio account connected');
     return account;
   }
