@@ -75,7 +75,7 @@ ALTER TABLE "media_files" ADD CONSTRAINT "media_files_tenant_id_tenants_id_fk" F
 ALTER TABLE "media_copy_jobs" ADD CONSTRAINT "media_copy_jobs_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "media_copy_jobs" ADD CONSTRAINT "media_copy_jobs_message_fk" FOREIGN KEY ("tenant_id","message_id") REFERENCES "public"."messages"("tenant_id","id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "campaign_recipients_tenant_campaign_idx" ON "campaign_recipients" USING btree ("tenant_id","campaign_id","id");--> statement-breakpoint
-CREATE INDEX "campaign_recipients_pending_idx" ON "campaign_recipients" USING btree ("campaign_id","id") WHERE "campaign_recipients"."state" = 'PENDING';--> statement-breakpoint
+CREATE INDEX "campaign_recipients_pending_idx" ON "campaign_recipients" USING btree ("tenant_id","campaign_id","id") WHERE "campaign_recipients"."state" = 'PENDING';--> statement-breakpoint
 CREATE UNIQUE INDEX "campaign_recipients_number_uq" ON "campaign_recipients" USING btree ("tenant_id","campaign_id","phone_number") WHERE "campaign_recipients"."reason" is distinct from 'duplicate';--> statement-breakpoint
 CREATE INDEX "campaign_recipients_message_idx" ON "campaign_recipients" USING btree ("tenant_id","message_id");--> statement-breakpoint
 CREATE INDEX "campaigns_tenant_created_idx" ON "campaigns" USING btree ("tenant_id","created_at","id");--> statement-breakpoint

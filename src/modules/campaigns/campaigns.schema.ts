@@ -31,7 +31,7 @@ export const campaigns = pgTable(
   },
   (t) => [
     index('campaigns_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
-    // The runners' scan: campaigns that may have work.
+    // The runners' scan across tenants (a queue, like outbox_due_idx): campaigns that may have work.
     index('campaigns_active_idx').on(t.status, t.scheduledAt).where(sql`${t.status} in ('SCHEDULED', 'RUNNING')`),
     unique('campaigns_tenant_id_uq').on(t.tenantId, t.id),
     foreignKey({ name: 'campaigns_phone_number_fk', columns: [t.tenantId, t.phoneNumberId], foreignColumns: [phoneNumbers.tenantId, phoneNumbers.id] }).onDelete('cascade'),
@@ -62,7 +62,7 @@ export const campaignRecipients = pgTable(
   },
   (t) => [
     index('campaign_recipients_tenant_campaign_idx').on(t.tenantId, t.campaignId, t.id),
-    index('campaign_recipients_pending_idx').on(t.campaignId, t.id).where(sql`${t.state} = 'PENDING'`),
+    index('campaign_recipients_pending_idx').on(t.tenantId, t.campaignId, t.id).where(sql`${t.state} = 'PENDING'`),
     // One live (non-duplicate) row per number: the arbiter of duplicates across addCampaignRecipients calls.
     uniqueIndex('campaign_recipients_number_uq')
       .on(t.tenantId, t.campaignId, t.phoneNumber)

@@ -21,6 +21,7 @@ export const mediaCopyJobs = pgTable(
   },
   (t) => [
     uniqueIndex('media_copy_jobs_item_uq').on(t.tenantId, t.messageId, t.mediaIndex),
+    // The workers' scan across tenants (a queue, like outbox_due_idx).
     index('media_copy_jobs_due_idx').on(t.nextAttemptAt),
     foreignKey({ name: 'media_copy_jobs_message_fk', columns: [t.tenantId, t.messageId], foreignColumns: [messages.tenantId, messages.id] }).onDelete('cascade'),
   ],
