@@ -4,7 +4,8 @@ import { campaignRecipients, campaigns } from '../../src/db/schema.js';
 import { nextWindowOpening, recipientZone } from '../../src/modules/campaigns/send-window.js';
 import { createAgent } from '../helpers/factories.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
-import { setUpInbox, type Inbox } from '../helpers/inbox.js';
+import { customerTexts, setUpInbox, type Inbox } from '../helpers/inbox.js';
+import { DateTime } from 'luxon';
 import { collect } from '../helpers/live.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { sendInbound, sendStatus } from '../helpers/twilio-setup.js';
@@ -258,6 +259,31 @@ describe('running a campaign', () => {
 });
 
 describe('send window', () => {
+  it("a recipient outside the window waits (not sent) until it opens in the recipient's zone", async () => {
+    const inbox = await setUpInbox(server, fake);
+    const to = randomUsNumber('212'); // New York
+    // A window that opens two hours from now, New York time.
+    const ny = DateTime.now().setZone('America/New_York');
+    const opens = ny.plus({ hours: 2 });
+    const fmt = (d: DateTime) => d.toFormat('HH:mm');
+    const { id } = (await create(inbox, [{ phoneNumber: to }], { sendWindowStart: fmt(opens), sendWindowEnd: fmt(opens.plus({ hours: 1 })) })).data!.createCampaign;
+    expect((await server.gql(ACTION('startCampaign'), { id }, inbox.tenant.token)).errors).toBeUndefined();
+    const [row] = await waitFor(async () => {
+      const rows = await server.app.deps.db.select().from(campaignRecipients).where(eq(campaignRecipients.campaignId, id));
+      return rows[0]?.notBefore ? rows : undefined;
+    }, { what: 'the recipient to be deferred' });
+    const expected = opens.set({ second: 0, millisecond: 0 }).toJSDate().getTime();
+    expect(Math.abs(row!.notBefore!.getTime() - expected)).toBeLessThan(60_000);
+    // A marker on the same number leaves; the campaign text does not.
+    const conversationId = await customerTexts(server, inbox, randomUsNumber('646'), 'hello');
+    await server.gql(`mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`, { input: { conversationId, body: 'window marker' } }, inbox.tenant.token);
+    await waitFor(() => fake.messageRequests.some((r) => r.params['Body'] === 'window marker' && r.status === 201), { what: 'the marker' });
+    expect(fake.messageRequests.some((r) => r.params['To'] === to)).toBe(false);
+    expect((await campaign(inbox, id)).stats).toMatchObject({ recipients: 1, queued: 1, sent: 0 });
+    expect((await campaign(inbox, id)).status).toBe('RUNNING');
+  });
+
+
   it("reads the recipient's zone from the number and waits for the window to open", () => {
     expect(recipientZone('+12125550123', '+14155550100')).toBe('America/New_York');
     expect(recipientZone('+442071838750', '+14155550100')).toBe('Europe/London');
