@@ -5,6 +5,7 @@ import { WebhookInputError, param, type WebhookParams } from '../modules/inbound
 import { isWellFormedWebhookKey } from '../modules/twilio-accounts/credentials.js';
 import { TenantContext } from '../tenant-context.js';
 import type { AppDeps } from '../shared/deps.js';
+import { replaceNul } from '../graphql/nul-guard.js';
 import { isValidTwilioJsonSignature, isValidTwilioSignature } from '../twilio/signature.js';
 
 /** No reply to the customer. Never an error text: Twilio would text it to them. */
@@ -83,6 +84,9 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
       if (!signedBy(account.authToken) && !(await signedByPreviousToken(account, key, signedBy))) return forbidden('bad or missing signature');
     }
     if (account.previousAuthToken !== null && signedBy(account.authToken)) await newTokenProven(account, key);
+    // Signature checked over the exact values; stored with any NUL replaced (Postgres text
+    // cannot hold it, and a 503 would make Twilio retry a message that can never be stored).
+    params = withoutNul(params);
     // Signed by this account's token but for another account: not ours to store.
     if (param(params, 'AccountSid') !== account.accountSid) return forbidden('AccountSid does not match the account');
 
@@ -132,6 +136,12 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
     await new TenantContext(deps, account.tenantId, null).twilioAccounts.clearPreviousToken(account.id);
     deps.accountCache.invalidate(key);
   }
+}
+
+function withoutNul(params: WebhookParams): WebhookParams {
+  const out: WebhookParams = {};
+  for (const [k, v] of Object.entries(params)) out[replaceNul(k)] = Array.isArray(v) ? v.map(replaceNul) : replaceNul(v as string);
+  return out;
 }
 
 /** Repeated names (rare, but signed) become arrays, as the signature computation expects. */

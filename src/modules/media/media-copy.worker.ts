@@ -126,7 +126,7 @@ export class MediaCopyWorker {
   /** The whole body, or null past MEDIA_COPY_MAX_BYTES. */
   private async download(url: string, creds: Parameters<typeof fetchTwilioMedia>[1]): Promise<Buffer | null> {
     const max = this.deps.config.media.copyMaxBytes;
-    const res = await fetchTwilioMedia(url, creds, this.deps.config.twilioTimeoutMs);
+    const res = await fetchTwilioMedia(url, creds, this.deps.config.twilioTimeoutMs, this.deps.config.outbound);
     const declared = Number(res.headers.get('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > max) {
       await res.body?.cancel();

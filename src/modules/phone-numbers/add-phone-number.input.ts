@@ -27,4 +27,7 @@ export class AddPhoneNumberInput {
       "Point the number's Twilio SMS webhook (SmsUrl, POST) at this account's inbound URL through the Twilio API. Statuses need no number setting: each message carries its own StatusCallback.",
   })
   configureTwilioWebhook?: boolean | null;
+
+  @Field(() => ID, { nullable: true, description: 'New conversations on this number are routed to this team.' })
+  teamId?: string | null;
 }

@@ -14,6 +14,8 @@ export interface WebhookAccount {
   previousTokenExpiresAt: number | null;
   mediaEnabled: boolean;
   acceptedMediaTypes: readonly string[];
+  /** Inbound media is kept only when it is on this API root's media origin (SSRF guard). */
+  apiBaseUrl: string;
 }
 
 interface Entry {
@@ -91,6 +93,7 @@ export class WebhookAccountCache {
       previousTokenExpiresAt: row.previousTokenExpiresAt?.getTime() ?? null,
       mediaEnabled: row.mediaEnabled,
       acceptedMediaTypes: Object.freeze([...row.acceptedMediaTypes]),
+      apiBaseUrl: row.apiBaseUrl,
     };
   }
 
