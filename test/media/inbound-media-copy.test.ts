@@ -129,5 +129,6 @@ describe('copy jobs are durable', () => {
       await second?.close({ dropDatabase: true });
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+    // Two server starts on a disk database: slow on a loaded machine.
+  }, 120_000);
 });
