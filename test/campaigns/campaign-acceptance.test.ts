@@ -59,6 +59,7 @@ describe('a 2,000-recipient campaign', () => {
       token,
     );
     const account = connected.data!.connectTwilioAccount as { id: string; inboundWebhookUrl: string };
+    fake.addIncomingNumber(creds.sid, { phoneNumber: '+14155550100' });
     const added = await one.gql(
       `mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id e164 } }`,
       { input: { twilioAccountId: account.id, phoneNumber: '+14155550100' } },
