@@ -12,6 +12,11 @@ import { startAutomations } from './modules/automations/automations.runtime.js';
 import { FallbackService } from './modules/fallback/fallback.service.js';
 import { MediaLinkSigner } from './modules/media/media-links.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
+import { MediaCopyWorker } from './modules/media/media-copy.worker.js';
+import { CampaignRunner } from './modules/campaigns/campaign-runner.js';
+import { MediaStore } from './modules/media-files/media-store.js';
+import { MediaFileLinkSigner } from './modules/media-files/media-file-links.js';
+import { MediaCopySignal } from './modules/media/media-copy.signal.js';
 import { ConversationAssignments } from './modules/conversations/assignments.js';
 import { OutboxSignal } from './modules/outbox/outbox-signal.js';
 import { WebhookAccountCache } from './modules/twilio-accounts/account-cache.js';
@@ -102,6 +107,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     clock: options.clock ?? systemClock,
     automations: automationEngine,
     fallback: new FallbackService(),
+    mediaFileLinks: new MediaFileLinkSigner(config.jwtSecret),
+    mediaStore: new MediaStore(config.media),
+    mediaCopy: new MediaCopySignal(),
     assignments: new ConversationAssignments(),
     memberships: new MembershipCache(database.db, events),
   };
@@ -131,6 +139,11 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   // Before the router starts: its guards (closed numbers hold) and queue listener are registered.
   const automations = startAutomations(deps, automationEngine);
   await deps.fallback.start(deps);
+  // Campaign recipients become outbox jobs where outbox jobs are sent.
+  const campaignRunner = config.dispatcher.enabled ? new CampaignRunner(deps) : null;
+  campaignRunner?.start();
+  const mediaCopy = config.media.copyEnabled ? new MediaCopyWorker(deps) : null;
+  mediaCopy?.start();
   // Routes what a crash or a restart left waiting, then sweeps periodically.
   router.start();
   presence.start();
@@ -139,7 +152,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   const close = () =>
     (closing ??= (async () => {
       // First: in-flight sends finish and record their outcome while the database is still open.
+      await campaignRunner?.stop();
       await dispatcher?.stop();
+      await mediaCopy?.stop();
       await graphql.closeSockets();
       sessions.stop();
       // After the sockets (their close is recorded), before the database closes.
@@ -151,6 +166,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
       await deps.fallback.stop();
       await events.close();
       await database.close();
+      deps.mediaStore.close();
       logger.info('server stopped');
     })());
 

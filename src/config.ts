@@ -86,7 +86,19 @@ const envSchema = z.object({
   PACING_SHORT_CODE_MPS: z.coerce.number().positive().max(10_000).default(100),
   HTTP_PROXY: z.string().optional(),
   TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  TWILIO_TOKEN_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(1).max(30 * 86400).default(72 * 3600),
   MEDIA_LINK_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
+  MEDIA_UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).max(5 * 1024 * 1024).default(5 * 1024 * 1024),
+  MEDIA_SEND_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(43_200),
+  MEDIA_COPY_ENABLED: booleanString.default(true),
+  MEDIA_COPY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  MEDIA_COPY_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(20 * 1024 * 1024),
+  MEDIA_S3_BUCKET: z.string().min(3).max(63).optional(),
+  MEDIA_S3_REGION: z.string().min(1).default('us-east-1'),
+  MEDIA_S3_ENDPOINT: httpUrl.optional(),
+  MEDIA_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  MEDIA_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  MEDIA_S3_FORCE_PATH_STYLE: booleanString.optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   AUTOMATION_MAX_PER_CONTACT_PER_HOUR: z.coerce.number().int().min(1).max(1000).default(10),
   AUTOMATION_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
@@ -165,9 +177,23 @@ export interface Config {
   };
   pacing: { enabled: boolean; longCodeMps: number; tollFreeMps: number; shortCodeMps: number };
   twilioTimeoutMs: number;
+  /** After a token rotation, the longest the old token is still accepted on webhooks. */
+  tokenRotationGraceSeconds: number;
   /** HTTP_PROXY is set: the Twilio SDK then tunnels through its own proxy agent. */
   httpProxy: boolean;
   mediaLinkTtlSeconds: number;
+  media: {
+    /** Largest upload (POST /media); Twilio takes at most 5 MB per message. */
+    uploadMaxBytes: number;
+    /** Lifetime of the signed links handed to Twilio at send time (its queue may hold a message 36,000 s). */
+    sendLinkTtlSeconds: number;
+    /** Run the inbound-media copy worker in this instance (jobs are recorded whatever this says). */
+    copyEnabled: boolean;
+    copyPollMs: number;
+    copyMaxBytes: number;
+    /** null: files are kept in Postgres (bytea). */
+    s3: { bucket: string; region: string; endpoint: string | null; accessKeyId: string | null; secretAccessKey: string | null; forcePathStyle: boolean } | null;
+  };
   shutdownTimeoutMs: number;
   automations: {
     /** Loop guard: automated texts to one contact per rolling hour, all triggers together. */
@@ -250,6 +276,9 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     encryptionKey ??= dev.ENCRYPTION_KEY;
   }
 
+  if ((e.MEDIA_S3_ACCESS_KEY_ID === undefined) !== (e.MEDIA_S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError('MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY go together (or neither, for the default AWS credential chain)');
+  }
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return deepFreeze({
     env: e.NODE_ENV,
@@ -291,8 +320,26 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
       shortCodeMps: e.PACING_SHORT_CODE_MPS,
     },
     twilioTimeoutMs: e.TWILIO_TIMEOUT_MS,
+    tokenRotationGraceSeconds: e.TWILIO_TOKEN_ROTATION_GRACE_SECONDS,
     httpProxy: Boolean(e.HTTP_PROXY),
     mediaLinkTtlSeconds: e.MEDIA_LINK_TTL_SECONDS,
+    media: {
+      uploadMaxBytes: e.MEDIA_UPLOAD_MAX_BYTES,
+      sendLinkTtlSeconds: e.MEDIA_SEND_LINK_TTL_SECONDS,
+      copyEnabled: e.MEDIA_COPY_ENABLED,
+      copyPollMs: e.MEDIA_COPY_POLL_MS,
+      copyMaxBytes: e.MEDIA_COPY_MAX_BYTES,
+      s3: e.MEDIA_S3_BUCKET
+        ? {
+            bucket: e.MEDIA_S3_BUCKET,
+            region: e.MEDIA_S3_REGION,
+            endpoint: e.MEDIA_S3_ENDPOINT ?? null,
+            accessKeyId: e.MEDIA_S3_ACCESS_KEY_ID ?? null,
+            secretAccessKey: e.MEDIA_S3_SECRET_ACCESS_KEY ?? null,
+            forcePathStyle: e.MEDIA_S3_FORCE_PATH_STYLE ?? e.MEDIA_S3_ENDPOINT !== undefined,
+          }
+        : null,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     automations: {
       maxPerContactPerHour: e.AUTOMATION_MAX_PER_CONTACT_PER_HOUR,

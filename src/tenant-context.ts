@@ -1,5 +1,8 @@
 import { AutomationsService } from './modules/automations/automations.service.js';
+import { CampaignsRepository } from './modules/campaigns/campaigns.repository.js';
+import { CampaignsService } from './modules/campaigns/campaigns.service.js';
 import { ContactsRepository } from './modules/contacts/contacts.repository.js';
+import { MediaFilesRepository } from './modules/media-files/media-files.repository.js';
 import { ContactsService } from './modules/contacts/contacts.service.js';
 import { ContactUpdatesService } from './modules/conversations/contact-updates.service.js';
 import { ConversationLabelsRepository } from './modules/conversations/conversation-labels.repository.js';
@@ -58,6 +61,12 @@ export class TenantContext {
   }
 
   // Repositories, bound to this tenant.
+  get campaigns(): CampaignsRepository {
+    return this.once('campaigns', () => new CampaignsRepository(this.deps.db, this.tenantId));
+  }
+  get mediaFiles(): MediaFilesRepository {
+    return this.once('mediaFiles', () => new MediaFilesRepository(this.deps.db, this.tenantId));
+  }
   get contacts(): ContactsRepository {
     return this.once('contacts', () => new ContactsRepository(this.deps.db, this.tenantId));
   }
@@ -119,6 +128,9 @@ export class TenantContext {
   }
 
   // Services, acting for the caller.
+  get campaignsService(): CampaignsService {
+    return this.once('campaignsService', () => new CampaignsService(this.scope));
+  }
   get conversationsService(): ConversationsService {
     return this.once('conversationsService', () => new ConversationsService(this.scope));
   }

@@ -11,7 +11,9 @@ export type LiveEventType =
   /** A tenant's teams or their members changed: instances drop their cached memberships (visibility). */
   | 'teamsChanged'
   /** A contact's name, block or opt-out changed. */
-  | 'contactUpdated';
+  | 'contactUpdated'
+  /** A campaign's status or progress changed (throttled). */
+  | 'campaignUpdated';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {

@@ -14,6 +14,7 @@ const CODES: Record<LiveEventType, string> = {
   userUpdated: 'p',
   teamsChanged: 't',
   contactUpdated: 'k',
+  campaignUpdated: 'g',
 };
 const TYPES: Record<string, LiveEventType> = Object.fromEntries(Object.entries(CODES).map(([type, code]) => [code, type as LiveEventType]));
 

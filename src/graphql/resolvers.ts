@@ -9,6 +9,7 @@ import { MessageMediaResolver } from '../modules/media/message-media.resolver.js
 import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
 import { OperatingHoursResolver } from '../modules/operating-hours/operating-hours.resolver.js';
 import { AutomatedMessageResolver, ConversationCsatResolver, PhoneNumberAutomationsResolver, TeamCsatResolver, UserCsatResolver } from '../modules/automations/automations.resolver.js';
+import { CampaignResolver, MessageCampaignResolver } from '../modules/campaigns/campaigns.resolver.js';
 import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
 import { ContactAddressResolver } from '../modules/contacts/contact-address.resolver.js';
 
@@ -48,4 +49,6 @@ export const resolvers: NonEmptyArray<Function> = [
   ConversationCsatResolver,
   UserCsatResolver,
   TeamCsatResolver,
+  CampaignResolver,
+  MessageCampaignResolver,
 ];

@@ -9,6 +9,7 @@ import { registerMetrics } from './metrics.js';
 import { registerMediaRoutes } from '../modules/media/media.routes.js';
 import { replyWithError } from './domain-errors.js';
 import { registerWebhookRoutes } from './webhooks.routes.js';
+import { registerMediaFileRoutes } from '../modules/media-files/media-files.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -48,6 +49,7 @@ export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Pr
 
   registerHealthRoutes(app, deps.database, deps.events);
   await registerWebhookRoutes(app, deps);
+  await registerMediaFileRoutes(app, deps);
   // REST routes answer domain errors with their HTTP status (src/http/domain-errors.ts).
   await app.register(async (rest) => {
     rest.setErrorHandler(replyWithError);

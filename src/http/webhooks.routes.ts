@@ -3,6 +3,7 @@ import type { WebhookAccount } from '../modules/twilio-accounts/account-cache.js
 import { InboundService } from '../modules/inbound/inbound.service.js';
 import { WebhookInputError, param, type WebhookParams } from '../modules/inbound/webhook-params.js';
 import { isWellFormedWebhookKey } from '../modules/twilio-accounts/credentials.js';
+import { TenantContext } from '../tenant-context.js';
 import type { AppDeps } from '../shared/deps.js';
 import { replaceNul } from '../graphql/nul-guard.js';
 import { isValidTwilioJsonSignature, isValidTwilioSignature } from '../twilio/signature.js';
@@ -85,15 +86,20 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
     const sig = typeof signature === 'string' ? signature : undefined;
 
     let params: WebhookParams;
+    let signedBy: (token: string) => boolean;
     if (isJson) {
-      if (!isValidTwilioJsonSignature(account.authToken, sig, url, rawBody)) return forbidden('bad or missing signature');
       const parsed = parseJsonParams(rawBody);
+      signedBy = (token) => isValidTwilioJsonSignature(token, sig, url, rawBody);
+      if (!signedBy(account.authToken) && !(await signedByPreviousToken(account, key, signedBy))) return forbidden('bad or missing signature');
       if (!parsed) return text(400, 'Body is not a JSON object');
       params = parsed;
     } else {
       params = parseForm(rawBody);
-      if (!isValidTwilioSignature(account.authToken, sig, url, params)) return forbidden('bad or missing signature');
+      const form = params;
+      signedBy = (token) => isValidTwilioSignature(token, sig, url, form);
+      if (!signedBy(account.authToken) && !(await signedByPreviousToken(account, key, signedBy))) return forbidden('bad or missing signature');
     }
+    if (account.previousAuthToken !== null && signedBy(account.authToken)) await newTokenProven(account, key);
     // Signature checked over the exact values; stored with any NUL replaced (Postgres text
     // cannot hold it, and a 503 would make Twilio retry a message that can never be stored).
     params = withoutNul(params);
@@ -123,6 +129,28 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
       log.warn({ ...where, reason }, 'webhook refused');
       return text(403, 'Forbidden');
     }
+  }
+
+  /**
+   * After a rotation, a webhook signed with the old token is accepted while the grace period
+   * runs and no webhook has yet come signed with the new one. Checked again on the database
+   * row (rare: only during a rotation), so another instance's cache cannot stretch it.
+   */
+  async function signedByPreviousToken(account: WebhookAccount, key: string, signedBy: (token: string) => boolean): Promise<boolean> {
+    if (account.previousAuthToken === null || (account.previousTokenExpiresAt ?? 0) <= Date.now()) return false;
+    if (!signedBy(account.previousAuthToken)) return false;
+    const current = await deps.accountCache.fresh(key);
+    return (
+      current !== null &&
+      current.previousAuthToken === account.previousAuthToken &&
+      (current.previousTokenExpiresAt ?? 0) > Date.now()
+    );
+  }
+
+  /** The first webhook signed with the new token: Twilio promoted it, the old one is refused from now on. */
+  async function newTokenProven(account: WebhookAccount, key: string): Promise<void> {
+    await new TenantContext(deps, account.tenantId, null).twilioAccounts.clearPreviousToken(account.id);
+    deps.accountCache.invalidate(key);
   }
 }
 

@@ -3,6 +3,8 @@ import type { Database, Db } from '../db/client.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { FallbackService } from '../modules/fallback/fallback.service.js';
 import type { MediaLinkSigner } from '../modules/media/media-links.js';
+import type { MediaFileLinkSigner } from '../modules/media-files/media-file-links.js';
+import type { MediaStore } from '../modules/media-files/media-store.js';
 import type { WebhookAccountCache } from '../modules/twilio-accounts/account-cache.js';
 import type { Role } from '../modules/users/role.js';
 import type { TokenService } from '../modules/users/tokens.js';
@@ -41,6 +43,12 @@ export interface AppDeps {
   automations: AutomationsPort;
   /** Twilio's fallback URL: FAILURE texts from memory and the spool (src/modules/fallback). */
   fallback: FallbackService;
+  /** Signs and checks links to stored files (uploads, copies of inbound media). */
+  mediaFileLinks: MediaFileLinkSigner;
+  /** Where file bytes live: Postgres (bytea) or the MEDIA_S3_* bucket. */
+  mediaStore: MediaStore;
+  /** Wakes this instance's inbound-media copy worker (implemented by src/modules/media). */
+  mediaCopy: MediaCopyPort;
   /** What happens to a user's conversations when they are deactivated (implemented by src/modules/conversations). */
   assignments: AssignmentsPort;
   /** Automatic assignment (src/modules/routing): what other modules call after opening or freeing conversations. */
@@ -108,6 +116,12 @@ export interface AutomationsPort {
 export interface AssignmentsPort {
   /** Unassigns the user's OPEN/PENDING conversations in `tx`; returns their ids (publish conversationUpdated after commit). */
   releaseAllOf(tx: Db, tenantId: string, userId: string): Promise<string[]>;
+}
+
+/** The inbound path signals committed media copy jobs without importing the media module's worker. */
+export interface MediaCopyPort {
+  notifyEnqueued(): void;
+  onEnqueued(wake: (() => void) | null): void;
 }
 
 /**

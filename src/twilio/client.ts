@@ -38,6 +38,28 @@ export interface CreateMessageInput {
   statusCallback: string;
 }
 
+/** A number's messaging settings at Twilio; an omitted field is left as it is, '' clears it. */
+export interface IncomingNumberSmsSettings {
+  smsUrl?: string;
+  smsFallbackUrl?: string;
+}
+
+export interface TwilioMessagingService {
+  sid: string;
+  friendlyName: string;
+  inboundRequestUrl: string | null;
+  fallbackUrl: string | null;
+  useInboundWebhookOnNumber: boolean;
+}
+
+export interface MessagingServiceSettings {
+  inboundRequestUrl?: string;
+  inboundMethod?: 'POST';
+  fallbackUrl?: string;
+  fallbackMethod?: 'POST';
+  useInboundWebhookOnNumber?: boolean;
+}
+
 export interface TwilioApi {
   fetchAccount(): Promise<{ sid: string; status: string; friendlyName: string }>;
   /** The account's number with exactly this E.164 value, or null. */
@@ -46,6 +68,14 @@ export interface TwilioApi {
   findShortCode(shortCode: string): Promise<{ sid: string; shortCode: string } | null>;
   /** Sets the number's SmsUrl (POST) and, when given, its SmsFallbackUrl (POST). */
   updateIncomingNumberSmsUrl(numberSid: string, smsUrl: string, smsFallbackUrl?: string): Promise<void>;
+  /** One number by its PN SID, or null when the account no longer has it. */
+  fetchIncomingNumber(numberSid: string): Promise<(TwilioIncomingNumber & { smsFallbackUrl: string | null }) | null>;
+  updateIncomingNumber(numberSid: string, settings: IncomingNumberSmsSettings): Promise<void>;
+  /** A Messaging Service (messaging.twilio.com/v1/Services/MG…), or null when there is none. */
+  fetchMessagingService(serviceSid: string): Promise<TwilioMessagingService | null>;
+  /** The E.164 numbers (PhoneNumbers) and short codes of a Messaging Service's sender pool. */
+  listMessagingServiceSenders(serviceSid: string): Promise<string[]>;
+  updateMessagingService(serviceSid: string, settings: MessagingServiceSettings): Promise<void>;
   createMessage(input: CreateMessageInput): Promise<{ sid: string; status: string }>;
 }
 
@@ -77,14 +107,14 @@ const sharedHttpAgent = new http.Agent({ keepAlive: true, timeout: 15_000, maxSo
 
 /**
  * twilio-node has no base-URL option, and it rewrites hostnames for TWILIO_REGION/TWILIO_EDGE
- * (read from process.env even when we pass explicit options). Replacing the scheme, host and
- * port in the HTTP client, after the SDK has built the URL, makes `apiBaseUrl` the single
- * source of truth for every domain and every page link, whatever the environment says.
+ * (read from process.env even when we pass explicit options). The HTTP client fixes the URL
+ * after the SDK has built it (see rebaseTwilioUri), so `apiBaseUrl` decides where every call
+ * and every page link goes, whatever the environment says.
  */
 class RebasingRequestClient extends twilio.RequestClient {
-  private readonly root: URL;
+  private readonly root: URL | null;
 
-  constructor(root: URL, opts: RequestClient.RequestClientOptions, httpProxy: boolean, outbound: OutboundPolicy | undefined) {
+  constructor(root: URL | null, opts: RequestClient.RequestClientOptions, httpProxy: boolean, outbound: OutboundPolicy | undefined) {
     super(opts);
     this.root = root;
     const guarded = outbound ? guardedNodeAgents(outbound) : null;
@@ -97,12 +127,26 @@ class RebasingRequestClient extends twilio.RequestClient {
   }
 
   override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    return super.request<TData>({ ...opts, uri: rebase(opts.uri, this.root) });
+    return super.request<TData>({ ...opts, uri: rebaseTwilioUri(opts.uri, this.root) });
   }
 }
 
-function rebase(uri: string, root: URL): string {
+/**
+ * Where one SDK request goes, per host. Twilio's products live on their own hosts
+ * (api.twilio.com/2010-04-01/…, messaging.twilio.com/v1/Services/…):
+ * - default root (null): each call keeps its product host, minus any region/edge labels the
+ *   environment added (api.sydney.au1.twilio.com → api.twilio.com), so TWILIO_* variables
+ *   never redirect a tenant's calls;
+ * - overridden root (a Twilio-compatible API, the tests' fake): every Twilio host maps onto it,
+ *   keeping the path, which tells the products apart (/2010-04-01 vs /v1/Services).
+ */
+export function rebaseTwilioUri(uri: string, root: URL | null): string {
   const original = new URL(uri);
+  if (!original.hostname.endsWith('.twilio.com')) return uri;
+  if (root === null) {
+    const product = original.hostname.split('.')[0];
+    return `https://${product}.twilio.com${original.pathname}${original.search}`;
+  }
   const prefix = root.pathname.replace(/\/+$/, '');
   return `${root.origin}${prefix}${original.pathname}${original.search}`;
 }
@@ -125,11 +169,13 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
         code: null,
       });
     }
-    const root = parseRoot(creds.apiBaseUrl);
-    const refused = opts.outbound ? refuseUrl(root, opts.outbound) : null;
+    const parsedRoot = parseRoot(creds.apiBaseUrl);
+    const refused = opts.outbound ? refuseUrl(parsedRoot, opts.outbound) : null;
     if (refused) {
       throw new TwilioApiError(`Twilio API base URL refused: it ${refused}`, { kind: 'unexpected', status: null, code: null });
     }
+    // Only an overridden root is imposed on every host (see rebaseTwilioUri).
+    const root = parsedRoot.origin === DEFAULT_TWILIO_API_BASE_URL && parsedRoot.pathname === '/' ? null : parsedRoot;
     client = twilio(accountSid, creds.authToken, {
       // TWILIO_LOG_LEVEL=debug would make the SDK print message bodies (and phone numbers).
       logLevel: 'none',
@@ -222,6 +268,66 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
           .update({ smsUrl, smsMethod: 'POST', ...(smsFallbackUrl ? { smsFallbackUrl, smsFallbackMethod: 'POST' } : {}) });
       }),
 
+    fetchIncomingNumber: (numberSid) =>
+      call(async (c) => {
+        try {
+          const n = await account(c).incomingPhoneNumbers(numberSid).fetch();
+          return {
+            sid: n.sid,
+            phoneNumber: n.phoneNumber,
+            smsUrl: n.smsUrl || null,
+            smsFallbackUrl: n.smsFallbackUrl || null,
+            smsApplicationSid: n.smsApplicationSid || null,
+            smsCapable: n.capabilities?.sms === true,
+          };
+        } catch (err) {
+          if (isNotFound(err)) return null;
+          throw err;
+        }
+      }),
+
+    updateIncomingNumber: (numberSid, settings) =>
+      call(async (c) => {
+        await account(c)
+          .incomingPhoneNumbers(numberSid)
+          .update({
+            ...(settings.smsUrl !== undefined ? { smsUrl: settings.smsUrl } : {}),
+            ...(settings.smsFallbackUrl !== undefined ? { smsFallbackUrl: settings.smsFallbackUrl } : {}),
+          });
+      }),
+
+    fetchMessagingService: (serviceSid) =>
+      call(async (c) => {
+        try {
+          const s = await c.messaging.v1.services(serviceSid).fetch();
+          return {
+            sid: s.sid,
+            friendlyName: s.friendlyName,
+            inboundRequestUrl: s.inboundRequestUrl || null,
+            fallbackUrl: s.fallbackUrl || null,
+            useInboundWebhookOnNumber: s.useInboundWebhookOnNumber === true,
+          };
+        } catch (err) {
+          if (isNotFound(err)) return null;
+          throw err;
+        }
+      }),
+
+    listMessagingServiceSenders: (serviceSid) =>
+      call(async (c) => {
+        const service = c.messaging.v1.services(serviceSid);
+        const [numbers, shortCodes] = await Promise.all([
+          service.phoneNumbers.list({ pageSize: 1000 }),
+          service.shortCodes.list({ pageSize: 1000 }),
+        ]);
+        return [...numbers.map((n) => n.phoneNumber), ...shortCodes.map((s) => s.shortCode)];
+      }),
+
+    updateMessagingService: (serviceSid, settings) =>
+      call(async (c) => {
+        await c.messaging.v1.services(serviceSid).update({ ...settings });
+      }),
+
     createMessage: (input) =>
       call(async (c) => {
         const m = await account(c).messages.create({
@@ -235,6 +341,10 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
         return { sid: m.sid, status: m.status };
       }),
   };
+}
+
+function isNotFound(err: unknown): boolean {
+  return isObject(err) && err['status'] === 404;
 }
 
 function parseRoot(apiBaseUrl: string): URL {

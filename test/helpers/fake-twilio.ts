@@ -133,14 +133,37 @@ export interface FakeTwilio {
     bytes: Uint8Array | string,
     opts?: { messageSid?: string; redirectTo?: string },
   ): string;
+  /** Deletes stored media as DELETE …/Media/ME….json does (its URL and CDN copy answer 404 after). */
+  deleteMedia(mediaUrl: string): void;
+  /**
+   * Token rotation, step one: a secondary token that authenticates API calls at once, while the
+   * primary (which signs webhooks) stays. `promoteSecondaryToken` makes it the primary and the
+   * old primary stops working.
+   */
+  createSecondaryToken(accountSid: string): string;
+  promoteSecondaryToken(accountSid: string): void;
+  /** A Messaging Service (messaging.twilio.com/v1/Services) with these senders (E.164 numbers). */
+  addMessagingService(accountSid: string, init?: { senders?: string[]; friendlyName?: string; useInboundWebhookOnNumber?: boolean }): { sid: string };
+  messagingService(serviceSid: string): FakeMessagingService;
   /** Forget recorded requests, queued failures, the handler and the latency. Keeps accounts, numbers, media. */
   reset(): void;
   close(): Promise<void>;
 }
 
+export interface FakeMessagingService {
+  sid: string;
+  accountSid: string;
+  friendlyName: string;
+  inboundRequestUrl: string;
+  fallbackUrl: string;
+  useInboundWebhookOnNumber: boolean;
+  senders: string[];
+}
+
 interface Account {
   sid: string;
   authToken: string;
+  secondaryToken?: string | null;
   status: FakeAccountStatus;
   friendlyName: string;
   created: Date;
@@ -174,6 +197,7 @@ export function fakeSid(prefix: string): string {
 export async function startFakeTwilio(): Promise<FakeTwilio> {
   const accounts = new Map<string, Account>();
   const media = new Map<string, StoredMedia>(); // key: Twilio media path
+  const services = new Map<string, FakeMessagingService>();
   const cdn = new Map<string, StoredMedia>(); // key: token
   const messageRequests: FakeMessageRequest[] = [];
   const requests: FakeRequestRecord[] = [];
@@ -220,6 +244,8 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     const rawBody = await readBody(req);
 
     if (url.pathname.startsWith('/cdn/')) return serveCdn(req, res, url.pathname.slice('/cdn/'.length));
+
+    if (url.pathname.startsWith('/v1/Services/')) return handleService(req, res, url, method, rawBody);
 
     const m = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})(\/.*|\.json)$/.exec(url.pathname);
     if (!m) return notFound(res, url.pathname);
@@ -297,7 +323,17 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       if (method !== 'POST') return methodNotAllowed(res);
       return createMessage(account, parseForm(rawBody), res);
     }
-    const med = /^\/Messages\/(MM|SM)[0-9a-fA-F]{32}\/Media\/ME[0-9a-fA-F]{32}$/.exec(rest);
+    const med = /^\/Messages\/(MM|SM)[0-9a-fA-F]{32}\/Media\/ME[0-9a-fA-F]{32}(\.json)?$/.exec(rest);
+    if (med && method === 'DELETE') {
+      const path = url.pathname.replace(/\.json$/, '');
+      const stored = media.get(path);
+      if (!stored) return notFound(res, url.pathname);
+      media.delete(path);
+      cdn.delete(stored.cdnToken);
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     if (med) {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res);
       const stored = media.get(url.pathname);
@@ -307,6 +343,61 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       return;
     }
     return notFound(res, url.pathname);
+  }
+
+  /** messaging.twilio.com/v1/Services/MG…[/PhoneNumbers|/ShortCodes] (on this same server). */
+  async function handleService(req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string, rawBody: string) {
+    await sleep(latencyMs);
+    const account = authenticate(req);
+    if (!account) return sendError(res, { status: 401, code: 20003, message: 'Authenticate' });
+    const forced = requestFailures.shift();
+    if (forced) return sendError(res, forced);
+    const m = /^\/v1\/Services\/(MG[0-9a-fA-F]{32})(\/PhoneNumbers|\/ShortCodes)?$/.exec(url.pathname);
+    const service = m ? services.get(m[1] ?? '') : undefined;
+    if (!m || !service || service.accountSid !== account.sid) return notFound(res, url.pathname);
+    const base = `https://messaging.twilio.com/v1/Services/${service.sid}`;
+    const meta = (key: string, count: number) => ({
+      page: 0,
+      page_size: Math.max(count, 50),
+      first_page_url: `${base}${m[2]}?PageSize=50&Page=0`,
+      previous_page_url: null,
+      url: `${base}${m[2]}?PageSize=50&Page=0`,
+      next_page_url: null,
+      key,
+    });
+    if (m[2] === '/PhoneNumbers' || m[2] === '/ShortCodes') {
+      if (method !== 'GET') return methodNotAllowed(res);
+      if (m[2] === '/ShortCodes') {
+        const codes = service.senders.filter((x) => /^\d{5,6}$/.test(x));
+        return sendJson(res, 200, { short_codes: codes.map((c) => ({ sid: fakeSid('SC'), short_code: c, service_sid: service.sid, account_sid: account.sid })), meta: meta('short_codes', codes.length) });
+      }
+      const nums = service.senders.filter((x) => x.startsWith('+'));
+      return sendJson(res, 200, { phone_numbers: nums.map((n) => ({ sid: fakeSid('PN'), phone_number: n, service_sid: service.sid, account_sid: account.sid, capabilities: ['SMS'] })), meta: meta('phone_numbers', nums.length) });
+    }
+    if (method === 'POST') {
+      const form = parseForm(rawBody);
+      const str = (k: string) => (typeof form[k] === 'string' ? (form[k] as string) : undefined);
+      service.inboundRequestUrl = str('InboundRequestUrl') ?? service.inboundRequestUrl;
+      service.fallbackUrl = str('FallbackUrl') ?? service.fallbackUrl;
+      service.friendlyName = str('FriendlyName') ?? service.friendlyName;
+      const onNumber = str('UseInboundWebhookOnNumber');
+      if (onNumber !== undefined) service.useInboundWebhookOnNumber = onNumber === 'true';
+    } else if (method !== 'GET') {
+      return methodNotAllowed(res);
+    }
+    return sendJson(res, 200, {
+      sid: service.sid,
+      account_sid: service.accountSid,
+      friendly_name: service.friendlyName,
+      inbound_request_url: service.inboundRequestUrl || null,
+      inbound_method: 'POST',
+      fallback_url: service.fallbackUrl || null,
+      fallback_method: 'POST',
+      use_inbound_webhook_on_number: service.useInboundWebhookOnNumber,
+      sticky_sender: true,
+      validity_period: 36000,
+      url: base,
+    });
   }
 
   async function createMessage(account: Account, params: FormParams, res: http.ServerResponse) {
@@ -405,7 +496,8 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     const colon = decoded.indexOf(':');
     if (colon < 0) return null;
     const account = accounts.get(decoded.slice(0, colon));
-    if (!account || account.authToken !== decoded.slice(colon + 1)) return null;
+    const given = decoded.slice(colon + 1);
+    if (!account || (account.authToken !== given && (!account.secondaryToken || account.secondaryToken !== given))) return null;
     // Closed accounts cannot authenticate at all.
     return account.status === 'closed' ? null : account;
   }
@@ -590,6 +682,48 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       media.set(path, stored);
       cdn.set(stored.cdnToken, stored);
       return baseUrl + path;
+    },
+
+    deleteMedia(mediaUrl) {
+      const path = new URL(mediaUrl).pathname;
+      const stored = media.get(path);
+      if (!stored) throw new Error(`fake Twilio: no media ${mediaUrl}`);
+      media.delete(path);
+      cdn.delete(stored.cdnToken);
+    },
+
+    createSecondaryToken(accountSid) {
+      const a = getAccount(accountSid);
+      a.secondaryToken = randomBytes(16).toString('hex');
+      return a.secondaryToken;
+    },
+
+    promoteSecondaryToken(accountSid) {
+      const a = getAccount(accountSid);
+      if (!a.secondaryToken) throw new Error(`fake Twilio: ${accountSid} has no secondary token`);
+      a.authToken = a.secondaryToken;
+      a.secondaryToken = null;
+    },
+
+    addMessagingService(accountSid, init = {}) {
+      getAccount(accountSid);
+      const sid = fakeSid('MG');
+      services.set(sid, {
+        sid,
+        accountSid,
+        friendlyName: init.friendlyName ?? 'Campaign service',
+        inboundRequestUrl: '',
+        fallbackUrl: '',
+        useInboundWebhookOnNumber: init.useInboundWebhookOnNumber ?? true,
+        senders: [...(init.senders ?? [])],
+      });
+      return { sid };
+    },
+
+    messagingService(serviceSid) {
+      const s = services.get(serviceSid);
+      if (!s) throw new Error(`fake Twilio: no service ${serviceSid}`);
+      return { ...s, senders: [...s.senders] };
     },
 
     reset() {

@@ -12,7 +12,9 @@ let server: TestServer;
 let fake: FakeTwilio;
 
 beforeAll(async () => {
-  [server, fake] = await Promise.all([startTestServer(), startFakeTwilio()]);
+  // The proxy path (media served from Twilio) as it is until a copy exists: no copying here
+  // (test/media/inbound-media-copy.test.ts covers the copy).
+  [server, fake] = await Promise.all([startTestServer({ MEDIA_COPY_ENABLED: 'false' }), startFakeTwilio()]);
 });
 afterAll(async () => {
   await Promise.all([server?.close(), fake?.close()]);

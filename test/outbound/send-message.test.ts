@@ -245,7 +245,8 @@ describe('sendMessage', () => {
     await settled(conversationId, res.data!.sendMessage.id);
     const [post] = postsFor('With pictures');
     expect(post!.params['MessagingServiceSid']).toBe(serviceSid);
-    expect(post!.params['From']).toBeUndefined();
+    // Both: the service, and the conversation's own number as the sender (issue 13).
+    expect(post!.params['From']).toBe(number.e164);
     expect(post!.params['To']).toBe(customer);
     expect(post!.params['MediaUrl']).toEqual(media);
   });

@@ -82,6 +82,11 @@ export class FallbackDirectory {
         accountSid: account.accountSid,
         apiBaseUrl: account.apiBaseUrl,
         authToken,
+        // During a token rotation the fallback URL accepts the old token too, as the webhook does.
+        previousAuthToken: account.previousAuthTokenSealed
+          ? openAuthToken(secretBox, { ...account, authTokenSealed: account.previousAuthTokenSealed })
+          : null,
+        previousTokenExpiresAt: account.previousTokenExpiresAt?.getTime() ?? null,
         mediaEnabled: account.mediaEnabled,
         acceptedMediaTypes: Object.freeze([...account.acceptedMediaTypes]),
         webhookKey: account.webhookKey,

@@ -14,6 +14,7 @@ import { messages } from '../messages/messages.schema.js';
 import { NumberDirection } from '../phone-numbers/phone-number.enums.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { statusesBefore } from '../messages/message-status.js';
+import { mediaCopyJobs } from '../media/media-copy.schema.js';
 import type { InboundSms } from './webhook-params.js';
 
 /** The triggers that answer an inbound text (the ingest tells whether the number has one enabled). */
@@ -55,6 +56,14 @@ export interface StatusUpdateResult {
   changed: boolean;
   /** The contact this callback opted out (error 21610), when it was not already. */
   optedOutContactId: string | null;
+}
+
+/** Durable copy jobs for the message's media (the media-copy worker), committed with the message. */
+function mediaJobs(tenantId: string, count: number): SQL {
+  return sql`media_jobs as (
+        insert into ${mediaCopyJobs} (${columnList(mediaCopyJobs.tenantId, mediaCopyJobs.messageId, mediaCopyJobs.mediaIndex)})
+        select ${tenantId}::uuid, message.id, i from message, generate_series(0, ${count}::int - 1) as i
+      )`;
 }
 
 /** SQL list of enum constants (never client input), for `status in (...)`. */
@@ -101,13 +110,14 @@ export class InboundRepository extends TenantRepository {
    * - conversation: the live one (not RESOLVED) of (tenant, number, contact), opened if none.
    *   Concurrent first messages meet at the partial unique index conversations_live_uq: the
    *   loser's insert becomes the update of the winner's row (ON CONFLICT ... DO UPDATE).
+   * - media_copy_jobs: one per kept media item (`copyMedia`), copied into our storage later.
    *   A blocked contact's text opens nothing and raises no unread count: it joins their latest
    *   conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
    * - message: keyed on (account, MessageSid). A retry raises a unique violation on
    *   messages_account_sid_uq, which undoes the whole statement (the contact and conversation
    *   changes too): the caller treats it as "already stored".
    */
-  async ingest(messageId: string, sms: InboundSms): Promise<IngestResult | null> {
+  async ingest(messageId: string, sms: InboundSms, copyMedia = 0): Promise<IngestResult | null> {
     const t = this.tenantId;
     const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
     const optOutParam = sql`${optOut}::boolean`;
@@ -143,6 +153,9 @@ export class InboundRepository extends TenantRepository {
         -- The predicate of conversations_live_uq, word for word.
         on conflict (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId)}) where status <> ${literal(ConversationStatus.RESOLVED)} do update set
           ${sql.identifier(conversations.unreadCount.name)} = ${conversations.unreadCount} + 1,
+          -- PENDING waits for the customer (e.g. after a campaign text): their reply opens it.
+          ${sql.identifier(conversations.status.name)} = case when ${conversations.status} = ${literal(ConversationStatus.PENDING)}
+            then ${literal(ConversationStatus.OPEN)} else ${conversations.status} end,
           ${setClauses(conversations, recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId)))},
           ${sql.identifier(conversations.updatedAt.name)} = now()
         -- xmax is 0 only on a row this statement inserted (not on the conflict's update): routing.
@@ -183,7 +196,8 @@ export class InboundRepository extends TenantRepository {
           ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, ${literal(MessageStatus.RECEIVED)}, ${sms.messageSid}, ${sms.segments}::int
         from conversation
         returning ${messages.id}, ${messages.conversationId}
-      )
+      ),
+      ${mediaJobs(t, copyMedia)}
       select message.id as "messageId", message.conversation_id as "conversationId",
         conversation.team_id as "teamId", conversation.opened as "opened",
         contact.id as "contactId", contact.blocked as "contactBlocked",
@@ -195,6 +209,70 @@ export class InboundRepository extends TenantRepository {
       from message, conversation, contact
     `);
     const [row] = rowsOf<IngestResult>(result);
+    return row ?? null;
+  }
+
+  /**
+   * An inbound text to one of our OUTBOUND-only numbers, or null when `To` is not one. STOP and
+   * START still change the contact's opt-out (the law requires it); the text is kept in that
+   * contact's conversation for the number (the live one if an agent or a campaign started one,
+   * else the most recent, else a new RESOLVED one) without reopening it, counting it unread or
+   * moving it up the inbox. One statement, keyed on (account, MessageSid) like ingest.
+   */
+  async ingestOnOutboundOnlyNumber(messageId: string, sms: InboundSms, copyMedia = 0): Promise<{ messageId: string; conversationId: string } | null> {
+    const t = this.tenantId;
+    const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
+    const optOutParam = sql`${optOut}::boolean`;
+    const result = await this.db.execute(sql`
+      with number as (
+        select ${phoneNumbers.id} from ${phoneNumbers}
+        where ${phoneNumbers.tenantId} = ${t}::uuid and ${phoneNumbers.twilioAccountId} = ${this.accountId}::uuid
+          and ${phoneNumbers.e164} = ${sms.to}
+          and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(NumberDirection.OUTBOUND)}
+        limit 1
+      ),
+      contact as (
+        insert into ${contacts} (${columnList(contacts.tenantId, contacts.phoneNumber, contacts.city, contacts.state, contacts.zip, contacts.country, contacts.optedOut, contacts.optedOutAt)})
+        select ${t}::uuid, ${sms.from}, ${sms.geo.city ?? null}, ${sms.geo.state ?? null}, ${sms.geo.zip ?? null},
+          ${sms.geo.country ?? null}, coalesce(${optOutParam}, false), case when ${optOutParam} then now() end
+        from number
+        on conflict (${columnList(contacts.tenantId, contacts.phoneNumber)}) do update set
+          ${setClauses(contacts, mergeContactLocation())},
+          ${sql.identifier(contacts.optedOut.name)} = coalesce(${optOutParam}, ${contacts.optedOut}),
+          ${sql.identifier(contacts.optedOutAt.name)} = case
+            when ${optOutParam} is null then ${contacts.optedOutAt}
+            when ${optOutParam} then coalesce(case when ${contacts.optedOut} then ${contacts.optedOutAt} end, now())
+            else null end,
+          ${sql.identifier(contacts.updatedAt.name)} = now()
+        returning ${contacts.id}
+      ),
+      existing as (
+        select c.id from ${conversations} c, number, contact
+        where c.tenant_id = ${t}::uuid and c.phone_number_id = number.id and c.contact_id = contact.id
+        order by (c.status <> ${literal(ConversationStatus.RESOLVED)}) desc, c.last_message_at desc
+        limit 1
+      ),
+      created as (
+        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId)})
+        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.RESOLVED)}, 0, now(), ${messageId}::uuid
+        from number, contact
+        where not exists (select 1 from existing)
+        returning ${conversations.id}
+      ),
+      conversation as (
+        select id from existing union all select id from created
+      ),
+      message as (
+        insert into ${messages} (${columnList(messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body, messages.media, messages.mediaDropped, messages.status, messages.twilioSid, messages.segments)})
+        select ${messageId}::uuid, ${t}::uuid, conversation.id, ${this.accountId}::uuid, ${literal(MessageDirection.INBOUND)}, ${sms.body},
+          ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, ${literal(MessageStatus.RECEIVED)}, ${sms.messageSid}, ${sms.segments}::int
+        from conversation
+        returning ${messages.id}, ${messages.conversationId}
+      ),
+      ${mediaJobs(t, copyMedia)}
+      select id as "messageId", conversation_id as "conversationId" from message
+    `);
+    const [row] = rowsOf<{ messageId: string; conversationId: string }>(result);
     return row ?? null;
   }
 

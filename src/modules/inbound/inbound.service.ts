@@ -22,6 +22,8 @@ export type InboundOutcome =
    */
   | { kind: 'blocked'; messageId: string; conversationId: string; contactId: string }
   | { kind: 'duplicate' }
+  /** To an OUTBOUND-only number: kept quietly (opt-out keywords applied), nothing raised. */
+  | { kind: 'kept-quietly'; messageId: string; conversationId: string }
   /** `To` is not an active INBOUND_OUTBOUND number of this account: nothing stored. */
   | { kind: 'not-our-number' };
 
@@ -60,11 +62,21 @@ export class InboundService {
     const receivedAt = this.deps.clock.now();
     let stored: IngestResult | null;
     let rated = false;
+    // Always recorded: whichever instance runs the copy worker takes them.
+    const copyMedia = sms.media.length;
     try {
       const messageId = randomUUID();
       const rating = await this.ingestRating(messageId, sms);
       rated = rating !== null;
-      stored = rating ?? (await this.repository().ingest(messageId, sms));
+      stored = rating ?? (await this.repository().ingest(messageId, sms, copyMedia));
+      if (!stored) {
+        const kept = await this.repository().ingestOnOutboundOnlyNumber(randomUUID(), sms, copyMedia);
+        if (kept && copyMedia > 0) this.deps.mediaCopy.notifyEnqueued();
+        if (kept) {
+          this.log.info({ ...ctx, optChange: sms.optChange }, 'inbound message to an outbound-only number: kept quietly');
+          return { kind: 'kept-quietly', ...kept };
+        }
+      }
     } catch (err) {
       if (isUniqueViolation(err, 'messages_account_sid_uq')) {
         this.log.info(ctx, 'inbound message already stored (Twilio retry)');
@@ -90,6 +102,7 @@ export class InboundService {
       this.log.warn({ ...ctx }, 'inbound message to a number that is not an inbound number of this account: kept as unrouted');
       return { kind: 'not-our-number' };
     }
+    if (copyMedia > 0) this.deps.mediaCopy.notifyEnqueued();
     const { messageId, conversationId, contactId } = stored;
     if (stored.contactBlocked) {
       this.log.info({ ...ctx, messageId, conversationId, contactId }, 'inbound message from a blocked contact stored silently');

@@ -7,6 +7,7 @@ import { isUuid } from '../../shared/ids.js';
 import { MEDIA_ROUTE_PREFIX } from './media-links.js';
 import { MediaFetchError, fetchTwilioMedia, type MediaResponse } from './media-proxy.js';
 import { TenantContext } from '../../tenant-context.js';
+import { serveMediaFile } from '../media-files/media-files.routes.js';
 
 interface MediaParams {
   tenantId: string;
@@ -43,6 +44,8 @@ export function registerMediaRoutes(app: FastifyInstance, deps: AppDeps): void {
 
       const source = await new TenantContext(deps, tenantId, null).media.findInboundMedia(messageId, index);
       if (!source) return reply.code(404).type('text/plain').send('Not found');
+      // Copied into our storage (media-copy worker): served from there, whatever Twilio still has.
+      if (source.media.fileId) return serveMediaFile(deps, reply, tenantId, source.media.fileId);
 
       let upstream: MediaResponse;
       try {

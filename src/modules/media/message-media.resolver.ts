@@ -18,9 +18,15 @@ export class MessageMediaResolver {
   })
   media(@Root() message: MessageWithMedia, @Ctx() ctx: RequestContext): Media[] {
     const items = message.media ?? [];
-    if (message.direction !== MessageDirection.INBOUND) return items.map((m) => ({ url: m.url, contentType: m.contentType }));
     // The caller's tenant: a message is only ever resolved for its own tenant's users.
     const tenantId = ctx.user.tenantId;
+    if (message.direction !== MessageDirection.INBOUND) {
+      // Uploaded files: a short-lived signed link to our copy; public URLs: as they were sent.
+      return items.map((m) => ({
+        url: m.fileId ? ctx.deps.mediaFileLinks.sign(ctx.deps.config.publicUrl, tenantId, m.fileId, ctx.deps.config.mediaLinkTtlSeconds) : m.url,
+        contentType: m.contentType,
+      }));
+    }
     return items.map((m, index) => ({
       url: ctx.deps.mediaLinks.sign(ctx.deps.config.publicUrl, { tenantId, messageId: message.id, index }),
       contentType: m.contentType,

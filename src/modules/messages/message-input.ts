@@ -5,6 +5,8 @@ import type { StoredMedia } from './messages.schema.js';
 /** Twilio's limits for one outbound message. */
 export const MAX_BODY_CHARS = 1600;
 export const MAX_MEDIA = 10;
+/** Twilio's total for one message's media. */
+export const MAX_MEDIA_BYTES = 5 * 1024 * 1024;
 const MAX_MEDIA_URL_LENGTH = 2048;
 const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 

@@ -18,6 +18,8 @@ export interface OutboundMessageValues {
   idempotencyKey: string | null;
   /** AGENT unless given. */
   source?: MessageSource;
+  /** The campaign that sends it (source CAMPAIGN). */
+  campaignId?: string | null;
 }
 
 export interface MessagePageRow {

@@ -15,6 +15,11 @@ export interface StoredMedia {
   /** Twilio's media URL (inbound; fetched with the account's credentials) or the public URL sent. */
   url: string;
   contentType: string;
+  /**
+   * Our stored copy (media_files): an agent's upload (outbound, sent through a signed link made
+   * at send time) or the copy of an inbound item, served instead of Twilio's once it exists.
+   */
+  fileId?: string;
 }
 
 export const messages = pgTable(
@@ -40,6 +45,8 @@ export const messages = pgTable(
     authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
     segments: integer('segments').notNull(),
     idempotencyKey: text('idempotency_key'),
+    /** The campaign that sent it (source CAMPAIGN). */
+    campaignId: uuid('campaign_id'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

@@ -9,7 +9,8 @@ import type { ConversationRow } from '../conversations/conversations.schema.js';
 import { PhoneNumbersRepository } from '../phone-numbers/phone-numbers.repository.js';
 import { conversationUpdatedEvent, messageAddedEvent } from '../../events/live-events.js';
 import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
-import { normalizeRecipient, optionalIdempotencyKey, requireBody, requireMediaUrls } from './message-input.js';
+import { MediaFilesRepository } from '../media-files/media-files.repository.js';
+import { MAX_MEDIA, MAX_MEDIA_BYTES, normalizeRecipient, optionalIdempotencyKey, requireBody, requireMediaUrls } from './message-input.js';
 import { MessagesRepository } from './messages.repository.js';
 import type { MessageRow, StoredMedia } from './messages.schema.js';
 
@@ -17,6 +18,7 @@ export interface SendMessageArgs {
   conversationId: string;
   body: string;
   mediaUrls?: string[] | null;
+  mediaIds?: string[] | null;
   idempotencyKey?: string | null;
 }
 
@@ -45,7 +47,8 @@ export class MessagesService {
 
   async send(args: SendMessageArgs): Promise<MessageRow> {
     const body = requireBody(args.body);
-    const media = requireMediaUrls(args.mediaUrls);
+    const media = [...requireMediaUrls(args.mediaUrls), ...(await this.uploadedMedia(args.mediaIds))];
+    if (media.length > MAX_MEDIA) throw badInput(`At most ${MAX_MEDIA} media per message (mediaUrls and mediaIds together)`, 'mediaIds');
     const idempotencyKey = optionalIdempotencyKey(args.idempotencyKey);
     // A repeat returns the first message even if things changed since (e.g. the contact opted out):
     // it is the same request, already accepted.
@@ -107,6 +110,23 @@ export class MessagesService {
     this.afterCommit(message, conversation);
     // The row read inside the transaction predates the message; answer the current one.
     return (await new ConversationsRepository(this.db, this.scope.tenantId).findById(conversation.id)) ?? conversation;
+  }
+
+  /**
+   * Files uploaded with POST /media, in the order given: each must be this tenant's, and together
+   * at most Twilio's 5 MB. Sent through signed links made when the dispatcher sends.
+   */
+  private async uploadedMedia(ids: readonly string[] | null | undefined): Promise<StoredMedia[]> {
+    if (!ids || ids.length === 0) return [];
+    if (ids.length > MAX_MEDIA) throw badInput(`At most ${MAX_MEDIA} media per message`, 'mediaIds');
+    const files = new Map((await new MediaFilesRepository(this.db, this.scope.tenantId).findInfos(ids)).map((f) => [f.id, f]));
+    const unknown = ids.filter((id) => !files.has(id));
+    if (unknown.length > 0) throw badInput(`Unknown media id(s): ${unknown.slice(0, 10).join(', ')}; upload files with POST /media first`, 'mediaIds');
+    const total = ids.reduce((sum, id) => sum + files.get(id)!.size, 0);
+    if (total > MAX_MEDIA_BYTES) {
+      throw badInput(`The media of one message may total at most 5 MB (${MAX_MEDIA_BYTES} bytes); these total ${total}`, 'mediaIds');
+    }
+    return ids.map((id) => ({ url: `media-file:${id}`, contentType: files.get(id)!.contentType, fileId: id }));
   }
 
   /** Message, outbox job and the conversation's activity: all or nothing, in the caller's transaction. */

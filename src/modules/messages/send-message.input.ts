@@ -11,6 +11,13 @@ export class SendMessageInput {
   @Field(() => [String], { nullable: true })
   mediaUrls?: string[] | null;
 
+  @Field(() => [ID], {
+    nullable: true,
+    description:
+      'Files uploaded with POST /media (multipart, Bearer token); sent as MMS. With mediaUrls, at most 10 in all, and at most 5 MB of files in all.',
+  })
+  mediaIds?: string[] | null;
+
   @Field(() => String, {
     nullable: true,
     description: 'Repeating a sendMessage with the same key returns the first message and sends nothing again.',

@@ -173,6 +173,10 @@ export class OutboxDispatcher {
         await this.fail(job, ctx, null, 'The contact opted out (texted STOP) before the message was sent');
         return;
       }
+      if (ctx.account.disconnectedAt) {
+        await this.fail(job, ctx, null, 'The Twilio account was disconnected before the message was sent');
+        return;
+      }
       if (ctx.phoneNumber.removedAt) {
         await this.fail(job, ctx, null, 'The sending number was removed before the message was sent');
         return;
@@ -201,9 +205,16 @@ export class OutboxDispatcher {
         const { phoneNumber } = ctx;
         const result = await api.createMessage({
           to: ctx.contact.phoneNumber,
-          ...(phoneNumber.messagingServiceSid ? { messagingServiceSid: phoneNumber.messagingServiceSid } : { from: phoneNumber.e164 }),
+          // Through the number's Messaging Service, and always From the conversation's own number:
+          // a reply leaves from the number the customer texted (the service's sticky sender
+          // forms on the first outbound text only, not on an inbound one).
+          from: phoneNumber.e164,
+          ...(phoneNumber.messagingServiceSid ? { messagingServiceSid: phoneNumber.messagingServiceSid } : {}),
           body: message.body,
-          mediaUrl: message.media.map((m) => m.url),
+          // Uploaded files: signed links made now, living past Twilio's queue time (validity period).
+          mediaUrl: message.media.map((m) =>
+            m.fileId ? this.deps.mediaFileLinks.sign(this.deps.config.publicUrl, job.tenantId, m.fileId, this.deps.config.media.sendLinkTtlSeconds) : m.url,
+          ),
           statusCallback: statusCallbackUrl(this.deps.config.publicUrl, ctx.account.webhookKey, message.id),
         });
         sid = result.sid;

@@ -23,7 +23,8 @@ export class AddPhoneNumberInput {
 
   @Field(() => Boolean, {
     nullable: true,
-    description: "Point the number's Twilio SMS webhook and status callback at this server through the Twilio API.",
+    description:
+      "Point the number's Twilio SMS webhook (SmsUrl, POST) at this account's inbound URL through the Twilio API. Statuses need no number setting: each message carries its own StatusCallback.",
   })
   configureTwilioWebhook?: boolean | null;
 

@@ -12,6 +12,8 @@ export interface NewPhoneNumber {
   description: string | null;
   messagingServiceSid: string | null;
   twilioNumberSid: string | null;
+  configuredSmsUrl?: string | null;
+  configuredSmsFallbackUrl?: string | null;
   teamId?: string | null;
 }
 
@@ -83,6 +85,15 @@ export class PhoneNumbersRepository extends TenantRepository {
       .where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id), isNull(phoneNumbers.removedAt)))
       .returning();
     return row;
+  }
+
+  /** Every active number of one account (disconnectTwilioAccount), in the caller's transaction. */
+  async removeAllOfAccount(twilioAccountId: string): Promise<PhoneNumberRow[]> {
+    return this.db
+      .update(phoneNumbers)
+      .set({ removedAt: sql`now()` })
+      .where(this.scoped(phoneNumbers, eq(phoneNumbers.twilioAccountId, twilioAccountId), isNull(phoneNumbers.removedAt)))
+      .returning();
   }
 
   /** Undoes an insert whose Twilio configuration then failed (nothing can reference it yet). */

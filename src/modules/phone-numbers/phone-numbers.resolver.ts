@@ -34,9 +34,21 @@ export class PhoneNumberResolver {
   }
 
   @Authorized(Role.ADMIN)
-  @Mutation(() => Boolean, { description: 'Soft delete: conversations keep the number; it can be registered again.' })
+  @Mutation(() => Boolean, {
+    description:
+      "Soft delete: conversations keep the number; it can be registered again. Its SmsUrl and SmsFallbackUrl are cleared at Twilio when configureTwilioWebhook had set them (and they are still ours).",
+  })
   removePhoneNumber(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<boolean> {
     return ctx.tenant().phoneNumbersService.remove(id);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Boolean, {
+    description:
+      'Its webhook URLs stop working (404) and its numbers are removed (their SmsUrl cleared at Twilio when configureTwilioWebhook set it); queued replies fail; history is kept.',
+  })
+  disconnectTwilioAccount(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<boolean> {
+    return ctx.tenant().phoneNumbersService.disconnectAccount(id);
   }
 
   @FieldResolver(() => TwilioAccount)

@@ -25,6 +25,10 @@ export const phoneNumbers = pgTable(
     messagingServiceSid: text('messaging_service_sid'),
     /** Twilio's IncomingPhoneNumber SID (PN...), when we looked the number up. */
     twilioNumberSid: text('twilio_number_sid'),
+    /** The SmsUrl we set at Twilio (configureTwilioWebhook): cleared there on removal if still ours. */
+    configuredSmsUrl: text('configured_sms_url'),
+    /** The SmsFallbackUrl we set at Twilio, likewise. */
+    configuredSmsFallbackUrl: text('configured_sms_fallback_url'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     /** Removal is soft: conversations keep pointing at the number, sending on it is refused. */
     removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),

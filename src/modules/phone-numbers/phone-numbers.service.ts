@@ -1,6 +1,7 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
-import type { TwilioIncomingNumber } from '../../twilio/client.js';
+import { DomainError, ErrorCode, badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
+import type { IncomingNumberSmsSettings, TwilioIncomingNumber } from '../../twilio/client.js';
+import { TwilioAccountsRepository } from '../twilio-accounts/twilio-accounts.repository.js';
 import { twilioCredentials, webhookUrls } from '../twilio-accounts/credentials.js';
 import { twilioFailureToAppError } from '../twilio-accounts/twilio-api-errors.js';
 import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
@@ -70,6 +71,10 @@ export class PhoneNumbersService {
     if (configure && type === NumberType.SHORT_CODE) {
       throw badInput("Short codes are configured by Twilio's short code team, not through the API", 'configureTwilioWebhook');
     }
+    if (configure && messagingServiceSid) {
+      // Before anything is changed anywhere: the service must be one of the account's.
+      await this.requireMessagingService(account, messagingServiceSid);
+    }
     // Ownership first: only a number the account's own Twilio API lists can be registered, so no
     // tenant can squat another's number (and have its signed inbound texts dropped).
     const owned = await this.proveOwnership(account, e164, type);
@@ -86,6 +91,9 @@ export class PhoneNumbersService {
         messagingServiceSid,
         twilioNumberSid: owned.sid,
         teamId,
+        configuredSmsUrl: configure && owned.kind === 'number' ? webhookUrls(deps.config.publicUrl, account.webhookKey).inbound : null,
+        // Set together with the SMS URL below, so removing the number clears it at Twilio too.
+        configuredSmsFallbackUrl: configure && owned.kind === 'number' ? webhookUrls(deps.config.publicUrl, account.webhookKey).fallback : null,
       });
     } catch (err) {
       if (isUniqueViolation(err, 'phone_numbers_active_e164_uq')) {
@@ -105,7 +113,10 @@ export class PhoneNumbersService {
         await this.numbers.deleteJustInserted(row.id);
         throw twilioFailureToAppError(err, `set the SMS webhook of ${e164}`);
       }
-      webhookWarning = webhookWarningFor(remote, messagingServiceSid);
+      const serviceOutcome = messagingServiceSid
+        ? await this.configureMessagingService(account, messagingServiceSid, urls.inbound, row.id)
+        : null;
+      webhookWarning = webhookWarningFor(remote, serviceOutcome);
       if (webhookWarning) {
         deps.logger.warn({ tenantId, phoneNumberId: row.id, twilioNumberSid: remote.sid, warning: webhookWarning }, 'number webhook may not apply');
       }
@@ -157,12 +168,129 @@ export class PhoneNumbersService {
     return team.id;
   }
 
+  /**
+   * Soft delete. When configureTwilioWebhook pointed the number at us, its SmsUrl (and
+   * SmsFallbackUrl) are cleared at Twilio first, if they still are ours: a transient Twilio
+   * failure changes nothing here (SERVICE_UNAVAILABLE, try again); refused credentials or a
+   * number the account no longer has do not block the removal.
+   */
   async remove(id: string): Promise<boolean> {
     const { deps, tenantId, user } = this.scope;
+    const number = await this.numbers.findById(id);
+    if (!number || number.removedAt) throw notFound('Phone number');
+    const account = await new TwilioAccountsRepository(this.scope.deps.db, this.scope.tenantId).findIncludingDisconnected(number.twilioAccountId);
+    if (account) await this.undoTwilioSettings(account, [number]);
     const row = await this.numbers.remove(id);
     if (!row) throw notFound('Phone number');
     deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: row.id }, 'phone number removed');
     return true;
+  }
+
+  /**
+   * disconnectTwilioAccount: the numbers' Twilio settings we made are undone first (as for
+   * remove), then, in one transaction, the account is marked disconnected (its webhook URLs
+   * answer 404) and its numbers removed. Messages still queued on them fail when the dispatcher
+   * reaches them ("the Twilio account was disconnected"); conversations and messages stay.
+   */
+  async disconnectAccount(twilioAccountId: string): Promise<boolean> {
+    const { deps, tenantId, user } = this.scope;
+    const account = await new TwilioAccountsService(this.scope).require(twilioAccountId);
+    const active = await this.numbers.listActiveByAccounts([account.id]);
+    await this.undoTwilioSettings(account, active);
+    const result = await deps.db.transaction(async (tx) => {
+      const disconnected = await new TwilioAccountsRepository(tx, tenantId).markDisconnected(account.id);
+      if (!disconnected) return null;
+      const removed = await new PhoneNumbersRepository(tx, tenantId).removeAllOfAccount(account.id);
+      return { disconnected, removed };
+    });
+    if (!result) throw notFound('Twilio account');
+    deps.accountCache.invalidate(account.webhookKey);
+    deps.logger.info(
+      { tenantId, userId: user.userId, twilioAccountId: account.id, numbersRemoved: result.removed.length },
+      'twilio account disconnected',
+    );
+    return true;
+  }
+
+  private async requireMessagingService(account: TwilioAccountRow, serviceSid: string): Promise<void> {
+    const { deps } = this.scope;
+    let found;
+    try {
+      found = await deps.twilio(twilioCredentials(deps.secretBox, account)).fetchMessagingService(serviceSid);
+    } catch (err) {
+      throw twilioFailureToAppError(err, `look Messaging Service ${serviceSid} up`);
+    }
+    if (!found) throw badInput(`Messaging Service ${serviceSid} is not a service of Twilio account ${account.accountSid}`, 'messagingServiceSid');
+  }
+
+  /**
+   * A Messaging Service's inbound request URL applies to every sender of the service (and empty
+   * turns inbound off for all of them), and is ignored while "use inbound webhook on number" is
+   * on. So the service is pointed at us (and that switch turned off) only when every one of its
+   * senders is registered here on this account; otherwise each number keeps its own SmsUrl
+   * and the answer says why (null: the service now sends inbound here). A failure here undoes
+   * the registration like a failed SmsUrl update.
+   */
+  private async configureMessagingService(
+    account: TwilioAccountRow,
+    serviceSid: string,
+    inboundUrl: string,
+    justAddedId: string,
+  ): Promise<string | null> {
+    const { deps } = this.scope;
+    const api = deps.twilio(twilioCredentials(deps.secretBox, account));
+    try {
+      const service = await api.fetchMessagingService(serviceSid);
+      if (!service) {
+        await this.numbers.deleteJustInserted(justAddedId);
+        throw badInput(`Messaging Service ${serviceSid} is not a service of Twilio account ${account.accountSid}`, 'messagingServiceSid');
+      }
+      const senders = await api.listMessagingServiceSenders(serviceSid);
+      const registered = new Set((await this.numbers.listActiveByAccounts([account.id])).map((n) => n.e164));
+      const missing = senders.filter((s) => !registered.has(s));
+      if (missing.length > 0) {
+        const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+        return (
+          `Messaging Service ${serviceSid} was left as it is: its inbound settings would apply to every sender, and ${shown} ` +
+          `${missing.length === 1 ? 'is' : 'are'} not registered here. This number's own SMS URL was set instead` +
+          (service.useInboundWebhookOnNumber ? '' : ", but the service ignores it while its 'use inbound webhook on number' setting is off")
+        );
+      }
+      if (service.inboundRequestUrl !== inboundUrl || service.useInboundWebhookOnNumber) {
+        await api.updateMessagingService(serviceSid, { inboundRequestUrl: inboundUrl, inboundMethod: 'POST', useInboundWebhookOnNumber: false });
+      }
+      return null;
+    } catch (err) {
+      if (err instanceof DomainError) throw err;
+      await this.numbers.deleteJustInserted(justAddedId);
+      throw twilioFailureToAppError(err, `configure Messaging Service ${serviceSid}`);
+    }
+  }
+
+  /** Clears, at Twilio, the SmsUrl / SmsFallbackUrl we set on these numbers, when they are still ours. */
+  private async undoTwilioSettings(account: TwilioAccountRow, numbers: readonly PhoneNumberRow[]): Promise<void> {
+    const { deps, tenantId } = this.scope;
+    const ours = numbers.filter((n) => n.twilioNumberSid && (n.configuredSmsUrl || n.configuredSmsFallbackUrl));
+    if (ours.length === 0) return;
+    const api = deps.twilio(twilioCredentials(deps.secretBox, account));
+    for (const number of ours) {
+      try {
+        const remote = await api.fetchIncomingNumber(number.twilioNumberSid!);
+        if (!remote) continue; // released from the account: nothing of ours is left there
+        const settings: IncomingNumberSmsSettings = {};
+        if (number.configuredSmsUrl && remote.smsUrl === number.configuredSmsUrl) settings.smsUrl = '';
+        if (number.configuredSmsFallbackUrl && remote.smsFallbackUrl === number.configuredSmsFallbackUrl) settings.smsFallbackUrl = '';
+        if (Object.keys(settings).length > 0) await api.updateIncomingNumber(number.twilioNumberSid!, settings);
+      } catch (err) {
+        const appError = twilioFailureToAppError(err, `clear the SMS webhook of ${number.e164} at Twilio`);
+        if (appError.code === ErrorCode.TWILIO_AUTH_FAILED) {
+          // The credentials no longer work: nothing can be undone through them; go on.
+          deps.logger.warn({ tenantId, phoneNumberId: number.id }, 'could not clear the number webhook at Twilio: credentials refused');
+          continue;
+        }
+        throw appError;
+      }
+    }
   }
 
   /**
@@ -192,18 +320,14 @@ export class PhoneNumbersService {
 }
 
 /** Twilio ignores a number's SmsUrl in these cases; the admin must change it in the console. */
-function webhookWarningFor(remote: TwilioIncomingNumber, messagingServiceSid: string | null): string | null {
+function webhookWarningFor(remote: TwilioIncomingNumber, serviceWarning: string | null): string | null {
   const warnings: string[] = [];
   if (remote.smsApplicationSid) {
     warnings.push(
       `The number is attached to TwiML app ${remote.smsApplicationSid}, so Twilio ignores its SMS URL: detach the app in the Twilio console`,
     );
   }
-  if (messagingServiceSid) {
-    warnings.push(
-      `If Messaging Service ${messagingServiceSid} handles incoming messages itself, set its inbound request URL to this number's webhook`,
-    );
-  }
+  if (serviceWarning) warnings.push(serviceWarning);
   if (!remote.smsCapable) warnings.push('Twilio reports this number as not SMS-capable');
   return warnings.length > 0 ? `${warnings.join('. ')}.` : null;
 }

@@ -9,6 +9,9 @@ export interface WebhookAccount {
   tenantId: string;
   accountSid: string;
   authToken: string;
+  /** After a rotation: the old token, still accepted on webhooks until `previousTokenExpiresAt` (ms). */
+  previousAuthToken: string | null;
+  previousTokenExpiresAt: number | null;
   mediaEnabled: boolean;
   acceptedMediaTypes: readonly string[];
   /** Inbound media is kept only when it is on this API root's media origin (SSRF guard). */
@@ -69,6 +72,12 @@ export class WebhookAccountCache {
     this.generation++;
   }
 
+  /** Straight from the database, bypassing (and refreshing) the cache. */
+  async fresh(webhookKey: string): Promise<WebhookAccount | null> {
+    this.invalidate(webhookKey);
+    return this.get(webhookKey);
+  }
+
   private async load(webhookKey: string): Promise<WebhookAccount | null> {
     const row = await findAccountByWebhookKey(this.db, webhookKey);
     if (!row) return null;
@@ -78,6 +87,10 @@ export class WebhookAccountCache {
       accountSid: row.accountSid,
       // Throws if the ENCRYPTION_KEY changed: the caller answers 503, nothing is stored.
       authToken: openAuthToken(this.secretBox, row),
+      previousAuthToken: row.previousAuthTokenSealed
+        ? openAuthToken(this.secretBox, { ...row, authTokenSealed: row.previousAuthTokenSealed })
+        : null,
+      previousTokenExpiresAt: row.previousTokenExpiresAt?.getTime() ?? null,
       mediaEnabled: row.mediaEnabled,
       acceptedMediaTypes: Object.freeze([...row.acceptedMediaTypes]),
       apiBaseUrl: row.apiBaseUrl,

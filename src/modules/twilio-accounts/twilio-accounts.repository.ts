@@ -1,5 +1,5 @@
 import { isUuid } from '../../shared/ids.js';
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { twilioAccounts, type TwilioAccountRow } from './twilio-accounts.schema.js';
@@ -20,12 +20,23 @@ export interface UpsertAccountValues {
   webhookKey: string;
 }
 
+/** What updateTwilioAccount may change; an omitted field stays as it is. */
+export interface AccountPatch {
+  friendlyName?: string;
+  apiBaseUrl?: string;
+  mediaEnabled?: boolean;
+  acceptedMediaTypes?: string[];
+  /** A rotation: the new token, and the old one kept for webhooks until `previousTokenExpiresAt`. */
+  rotation?: { authTokenSealed: string; previousAuthTokenSealed: string; previousTokenExpiresAt: Date };
+}
+
+/** Connected accounts (not disconnected) unless said otherwise. */
 export class TwilioAccountsRepository extends TenantRepository {
   async list(): Promise<TwilioAccountRow[]> {
     return this.db
       .select()
       .from(twilioAccounts)
-      .where(this.scoped(twilioAccounts))
+      .where(this.scoped(twilioAccounts, isNull(twilioAccounts.disconnectedAt)))
       .orderBy(asc(twilioAccounts.createdAt), asc(twilioAccounts.id));
   }
 
@@ -34,11 +45,77 @@ export class TwilioAccountsRepository extends TenantRepository {
     const [row] = await this.db
       .select()
       .from(twilioAccounts)
-      .where(this.scoped(twilioAccounts, eq(twilioAccounts.id, id)))
+      .where(this.scoped(twilioAccounts, eq(twilioAccounts.id, id), isNull(twilioAccounts.disconnectedAt)))
       .limit(1);
     return row;
   }
 
+  /**
+   * Partial update of a connected account; undefined when there is none. A rotation is applied
+   * only if the token is still the one the caller checked (`expectedTokenSealed`): two admins
+   * rotating at once cannot make the second silently drop the first's grace token.
+   */
+  async update(id: string, patch: AccountPatch, expectedTokenSealed: string): Promise<TwilioAccountRow | undefined> {
+    const [row] = await this.db
+      .update(twilioAccounts)
+      .set({
+        ...(patch.friendlyName !== undefined ? { friendlyName: patch.friendlyName } : {}),
+        ...(patch.apiBaseUrl !== undefined ? { apiBaseUrl: patch.apiBaseUrl } : {}),
+        ...(patch.mediaEnabled !== undefined ? { mediaEnabled: patch.mediaEnabled } : {}),
+        ...(patch.acceptedMediaTypes !== undefined ? { acceptedMediaTypes: patch.acceptedMediaTypes } : {}),
+        ...(patch.rotation
+          ? {
+              authTokenSealed: patch.rotation.authTokenSealed,
+              previousAuthTokenSealed: patch.rotation.previousAuthTokenSealed,
+              previousTokenExpiresAt: patch.rotation.previousTokenExpiresAt,
+            }
+          : {}),
+        updatedAt: sql`now()`,
+      })
+      .where(
+        this.scoped(
+          twilioAccounts,
+          eq(twilioAccounts.id, id),
+          isNull(twilioAccounts.disconnectedAt),
+          patch.rotation ? eq(twilioAccounts.authTokenSealed, expectedTokenSealed) : undefined,
+        ),
+      )
+      .returning();
+    return row;
+  }
+
+  /**
+   * The first webhook signed with the new token proves Twilio promoted it: the old one is
+   * refused from then on. Conditional, so concurrent webhooks clear it once.
+   */
+  async clearPreviousToken(id: string): Promise<boolean> {
+    const rows = await this.db
+      .update(twilioAccounts)
+      .set({ previousAuthTokenSealed: null, previousTokenExpiresAt: null })
+      .where(this.scoped(twilioAccounts, eq(twilioAccounts.id, id), isNotNull(twilioAccounts.previousAuthTokenSealed)))
+      .returning({ id: twilioAccounts.id });
+    return rows.length > 0;
+  }
+
+  /** Marks the account disconnected (in the caller's transaction); undefined if it was not connected. */
+  async markDisconnected(id: string): Promise<TwilioAccountRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [account] = await this.db
+      .update(twilioAccounts)
+      .set({ disconnectedAt: sql`now()`, previousAuthTokenSealed: null, previousTokenExpiresAt: null, updatedAt: sql`now()` })
+      .where(this.scoped(twilioAccounts, eq(twilioAccounts.id, id), isNull(twilioAccounts.disconnectedAt)))
+      .returning();
+    return account;
+  }
+
+  /** One account, disconnected or not (the numbers of its history point at it). */
+  async findIncludingDisconnected(id: string): Promise<TwilioAccountRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db.select().from(twilioAccounts).where(this.scoped(twilioAccounts, eq(twilioAccounts.id, id))).limit(1);
+    return row;
+  }
+
+  /** Disconnected accounts included: messages and numbers of the history keep pointing at them. */
   async findByIds(ids: readonly string[]): Promise<TwilioAccountRow[]> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
@@ -66,6 +143,11 @@ export class TwilioAccountsRepository extends TenantRepository {
         target: [twilioAccounts.tenantId, twilioAccounts.accountSid],
         set: {
           authTokenSealed: values.authTokenSealed,
+          previousAuthTokenSealed: null,
+          previousTokenExpiresAt: null,
+          // Re-connecting a disconnected account: new URLs (the old ones stay dead).
+          webhookKey: sql`case when ${twilioAccounts.disconnectedAt} is null then ${twilioAccounts.webhookKey} else excluded.webhook_key end`,
+          disconnectedAt: null,
           ...(values.friendlyNameGiven ? { friendlyName: values.friendlyName } : {}),
           apiBaseUrl: values.apiBaseUrl,
           ...(values.mediaEnabled !== null ? { mediaEnabled: values.mediaEnabled } : {}),
@@ -83,6 +165,10 @@ export class TwilioAccountsRepository extends TenantRepository {
  * URL, the one lookup across tenants. Everything after it is bound to the account's tenant.
  */
 export async function findAccountByWebhookKey(db: Db, webhookKey: string): Promise<TwilioAccountRow | undefined> {
-  const [row] = await db.select().from(twilioAccounts).where(eq(twilioAccounts.webhookKey, webhookKey)).limit(1);
+  const [row] = await db
+    .select()
+    .from(twilioAccounts)
+    .where(and(eq(twilioAccounts.webhookKey, webhookKey), isNull(twilioAccounts.disconnectedAt)))
+    .limit(1);
   return row;
 }

@@ -1,9 +1,10 @@
-import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { Role } from '../users/role.js';
 import { ConnectTwilioAccountInput } from './connect-twilio-account.input.js';
 import { webhookUrls } from './credentials.js';
 import { TwilioAccount } from './twilio-account.type.js';
+import { UpdateTwilioAccountInput } from './update-twilio-account.input.js';
 
 @Resolver(() => TwilioAccount)
 export class TwilioAccountResolver {
@@ -20,6 +21,16 @@ export class TwilioAccountResolver {
     @Ctx() ctx: RequestContext,
   ): Promise<TwilioAccount> {
     return ctx.tenant().twilioAccountsService.connect(input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => TwilioAccount)
+  updateTwilioAccount(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateTwilioAccountInput) input: UpdateTwilioAccountInput,
+    @Ctx() ctx: RequestContext,
+  ): Promise<TwilioAccount> {
+    return ctx.tenant().twilioAccountsService.update(id, input);
   }
 
   @FieldResolver(() => String, { description: "This account's own URL for Twilio's 'A message comes in' webhook." })

@@ -17,6 +17,15 @@ export const twilioAccounts = pgTable(
     webhookKey: text('webhook_key').notNull().unique(),
     mediaEnabled: boolean('media_enabled').notNull().default(true),
     acceptedMediaTypes: text('accepted_media_types').array().notNull().default([]),
+    /**
+     * After a token rotation: the token Twilio may still sign webhooks with (it signs with its
+     * primary token until the new one is promoted). Accepted until the first webhook that
+     * validates with the new token, or until previousTokenExpiresAt; then cleared.
+     */
+    previousAuthTokenSealed: text('previous_auth_token_sealed'),
+    previousTokenExpiresAt: timestamp('previous_token_expires_at', { withTimezone: true, mode: 'date' }),
+    /** Set by disconnectTwilioAccount: its webhook URLs answer 404, its numbers are removed; history stays. */
+    disconnectedAt: timestamp('disconnected_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
