@@ -20,6 +20,7 @@ export interface VictimIds {
   teamId: string;
   quickReplyId: string;
   operatingHoursId: string;
+  campaignId: string;
 }
 
 export type Outcome = 'NOT_FOUND' | 'FORBIDDEN' | 'null' | 'empty' | 'BAD_USER_INPUT';
@@ -68,7 +69,18 @@ export const crossTenantMatrix: Record<string, MatrixLine> = {
   updateOperatingHours: { kind: 'mutation', document: 'mutation($id: ID!) { updateOperatingHours(id: $id, input: { name: "pwned", timeZone: "UTC", weekly: [] }) { id } }', variables: (a) => ({ id: a.operatingHoursId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   deleteOperatingHours: { kind: 'mutation', document: 'mutation($id: ID!) { deleteOperatingHours(id: $id) }', variables: (a) => ({ id: a.operatingHoursId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   setAutomatedMessage: { kind: 'mutation', document: 'mutation($p: ID!) { setAutomatedMessage(input: { phoneNumberId: $p, trigger: GREETING, body: "pwned", enabled: true }) { id } }', variables: (a) => ({ p: a.phoneNumberId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  // Channels and campaigns
+  updateTwilioAccount: { kind: 'mutation', document: 'mutation($id: ID!) { updateTwilioAccount(id: $id, input: { friendlyName: "pwned" }) { id } }', variables: (a) => ({ id: a.twilioAccountId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  disconnectTwilioAccount: { kind: 'mutation', document: 'mutation($id: ID!) { disconnectTwilioAccount(id: $id) }', variables: (a) => ({ id: a.twilioAccountId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  campaign: { kind: 'query', document: 'query($id: ID!) { campaign(id: $id) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: ['null', 'NOT_FOUND'] },
+  createCampaign: { kind: 'mutation', document: 'mutation($p: ID!) { createCampaign(input: { name: "x", phoneNumberId: $p, body: "pwned", recipients: [{ phoneNumber: "+14155550113" }] }) { id } }', variables: (a) => ({ p: a.phoneNumberId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  addCampaignRecipients: { kind: 'mutation', document: 'mutation($id: ID!) { addCampaignRecipients(id: $id, recipients: [{ phoneNumber: "+14155550114" }]) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  scheduleCampaign: { kind: 'mutation', document: 'mutation($id: ID!) { scheduleCampaign(id: $id, at: "2099-01-01T00:00:00Z") { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  startCampaign: { kind: 'mutation', document: 'mutation($id: ID!) { startCampaign(id: $id) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  pauseCampaign: { kind: 'mutation', document: 'mutation($id: ID!) { pauseCampaign(id: $id) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  cancelCampaign: { kind: 'mutation', document: 'mutation($id: ID!) { cancelCampaign(id: $id) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   // Subscriptions
+  campaignUpdated: { kind: 'subscription', document: 'subscription($id: ID) { campaignUpdated(campaignId: $id) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF },
   messageAdded: { kind: 'subscription', document: 'subscription($c: ID) { messageAdded(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
   messageUpdated: { kind: 'subscription', document: 'subscription($c: ID) { messageUpdated(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
 };

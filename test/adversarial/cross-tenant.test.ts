@@ -62,7 +62,13 @@ beforeAll(async () => {
     {},
     inbox.tenant.token,
   );
+  const campaign = await server.gql(
+    'mutation($p: ID!) { createCampaign(input: { name: "Victim campaign", phoneNumberId: $p, body: "Hello", recipients: [{ phoneNumber: "+14155550115" }] }) { id } }',
+    { p: inbox.number.id },
+    inbox.tenant.token,
+  );
   victim = {
+    campaignId: campaign.data!.createCampaign.id,
     operatingHoursId: hours.data!.createOperatingHours.id,
     teamId: team.data!.createTeam.id,
     quickReplyId: quickReply.data!.createQuickReply.id,
