@@ -7,3 +7,4 @@ export * from '../modules/contacts/contacts.schema.js';
 export * from '../modules/conversations/conversations.schema.js';
 export * from '../modules/messages/messages.schema.js';
 export * from '../modules/outbox/outbox.schema.js';
+export * from '../modules/api-keys/api-keys.schema.js';

@@ -1,6 +1,12 @@
 import type { Logger } from '../shared/logger.js';
 
-export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated';
+export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated' | 'apiKeyRevoked';
+
+/**
+ * What changed in a conversationUpdated, known only on the publishing instance (it does not cross
+ * the wire): publish listeners such as outgoing webhooks tell an assignment from a mark-as-read.
+ */
+export type ConversationChange = 'opened' | 'assigned' | 'resolved';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {
@@ -9,7 +15,14 @@ export interface LiveEvent {
   /** The message id (message events) or the conversation id (conversationUpdated). */
   id: string;
   conversationId: string;
+  /** Local hint for publish listeners; never sent to other instances. */
+  change?: ConversationChange;
 }
+
+/** Called on the publishing instance for every event it publishes (outgoing webhooks). */
+export type PublishListener = (events: readonly LiveEvent[]) => void;
+/** Called on every instance for every event delivered to it, whatever the tenant (socket revocation). */
+export type DeliveryListener = (event: LiveEvent) => void;
 
 /** Carries events between server instances. The in-process one is used with PGlite or one instance. */
 export interface EventTransport {
@@ -28,8 +41,8 @@ export class InProcessTransport implements EventTransport {
   }
 
   async publish(events: LiveEvent[]): Promise<void> {
-    // A copy, as a remote transport would deliver: local subscribers never share the publisher's object.
-    const copies = events.map((e) => ({ ...e }));
+    // A copy, as a remote transport would deliver (without local hints): local subscribers never share the publisher's object.
+    const copies = events.map(({ type, tenantId, id, conversationId }) => ({ type, tenantId, id, conversationId }));
     queueMicrotask(() => this.deliver?.(copies));
   }
 
@@ -110,6 +123,8 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
  */
 export class EventBus {
   private readonly byTenant = new Map<string, Set<Subscriber>>();
+  private readonly publishListeners: PublishListener[] = [];
+  private readonly deliveryListeners: DeliveryListener[] = [];
 
   constructor(
     private readonly transport: EventTransport,
@@ -127,9 +142,26 @@ export class EventBus {
   /** Call only after the transaction that made the change has committed. Never throws. */
   publish(...events: LiveEvent[]): void {
     if (events.length === 0) return;
+    for (const listener of this.publishListeners) {
+      try {
+        listener(events);
+      } catch (err) {
+        this.logger.error({ err }, 'live event publish listener failed');
+      }
+    }
     this.transport.publish(events).catch((err: unknown) => {
       this.logger.error({ err, count: events.length }, 'live event publish failed');
     });
+  }
+
+  /** Sees every event this instance publishes, once, before it is sent; must not throw or block. */
+  onPublish(listener: PublishListener): void {
+    this.publishListeners.push(listener);
+  }
+
+  /** Sees every event delivered to this instance (any tenant); must not throw or block. */
+  onDeliver(listener: DeliveryListener): void {
+    this.deliveryListeners.push(listener);
   }
 
   subscribe(tenantId: string, filter: SubscribeFilter): AsyncIterableIterator<LiveEvent> {
@@ -149,6 +181,13 @@ export class EventBus {
 
   private deliverLocally(events: LiveEvent[]): void {
     for (const event of events) {
+      for (const listener of this.deliveryListeners) {
+        try {
+          listener(event);
+        } catch (err) {
+          this.logger.error({ err }, 'live event delivery listener failed');
+        }
+      }
       const set = this.byTenant.get(event.tenantId);
       if (!set) continue;
       for (const subscriber of set) if (subscriber.accepts(event)) subscriber.push(event);

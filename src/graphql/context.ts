@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import type { AppDeps, AuthUser, TenantScope } from '../shared/deps.js';
+import type { AppDeps, TenantScope } from '../shared/deps.js';
+import type { Principal } from '../shared/principal.js';
 import { unauthenticated } from '../shared/errors.js';
 
 /** Per-operation context, for HTTP requests and for each graphql-ws subscription alike. */
@@ -10,18 +11,18 @@ export class RequestContext {
   constructor(
     readonly deps: AppDeps,
     readonly requestId: string,
-    readonly auth: AuthUser | null,
+    readonly auth: Principal | null,
     readonly clientIp: string,
   ) {}
 
-  get user(): AuthUser {
+  get user(): Principal {
     if (!this.auth) throw unauthenticated();
     return this.auth;
   }
 
   /** The caller's tenant, from the verified token; what every tenant-bound service is built from. */
   scope(): TenantScope {
-    this.tenantScope ??= { deps: this.deps, tenantId: this.user.tenantId, user: this.user };
+    this.tenantScope ??= { deps: this.deps, tenantId: this.user.tenantId, user: this.user, clientIp: this.clientIp };
     return this.tenantScope;
   }
 

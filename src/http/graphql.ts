@@ -7,19 +7,24 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { FastifyInstance } from 'fastify';
 import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { RequestContext } from '../graphql/context.js';
 import { formatGraphQLError } from '../graphql/format-error.js';
-import { TokenService } from '../modules/users/tokens.js';
-import type { AppDeps, AuthUser } from '../shared/deps.js';
+import { authenticate } from '../graphql/authenticate.js';
+import type { AppDeps } from '../shared/deps.js';
+import type { Principal } from '../shared/principal.js';
 
 const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_TOKENS = 5000;
 
 type WsExtra = {
   request: IncomingMessage;
-  auth?: AuthUser;
+  socket: WebSocket;
+  auth?: Principal;
 };
+
+/** graphql-ws's own close code for a refused connection; also used when a key is revoked. */
+const CLOSE_FORBIDDEN = 4403;
 
 export interface GraphQLEndpoint {
   /** Closes every WebSocket (graphql-ws completes their subscriptions first). */
@@ -84,22 +89,35 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
   await app.register(fastifyApollo(apollo), {
     path: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
-    context: async (request) =>
-      new RequestContext(deps, request.id, deps.tokens.verify(TokenService.fromHeader(request.headers.authorization)), request.ip),
+    context: async (request) => new RequestContext(deps, request.id, await authenticate(deps, request.headers.authorization), request.ip),
   });
 
   const wss = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: WS_MAX_PAYLOAD_BYTES });
   const rules: ValidationRule[] = [...specifiedRules, ...protection.validationRules];
 
+  // Who each open socket authenticated as, so a revoked key's sockets can be closed at once.
+  const principals = new Map<WebSocket, Principal>();
+  deps.events.onDeliver((event) => {
+    if (event.type !== 'apiKeyRevoked') return;
+    for (const [socket, principal] of principals) {
+      if (principal.kind === 'apiKey' && principal.apiKeyId === event.id) socket.close(CLOSE_FORBIDDEN, 'Forbidden');
+    }
+  });
+
   const wsServer = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
       // No valid token in connectionParams.authorization → close with 4403 before any subscription.
-      onConnect: (ctx) => {
+      onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
-        const auth = deps.tokens.verify(TokenService.fromHeader(params.authorization ?? params.Authorization));
+        const auth = await authenticate(deps, params.authorization ?? params.Authorization);
         if (!auth) return false;
+        const socket = ctx.extra.socket;
+        // The client may have gone while the key was being looked up.
+        if (socket.readyState !== socket.OPEN) return false;
         ctx.extra.auth = auth;
+        principals.set(socket, auth);
+        socket.once('close', () => principals.delete(socket));
         return true;
       },
       onSubscribe: (ctx, _id, payload) => {

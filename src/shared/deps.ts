@@ -4,6 +4,7 @@ import type { EventBus } from '../events/event-bus.js';
 import type { Role } from '../modules/users/role.js';
 import type { TokenService } from '../modules/users/tokens.js';
 import type { Logger } from './logger.js';
+import type { Principal } from './principal.js';
 import type { SecretBox } from './secret-box.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { TwilioApiFactory } from './twilio-factory.js';
@@ -35,5 +36,8 @@ export interface AuthUser {
 export interface TenantScope {
   readonly deps: AppDeps;
   readonly tenantId: string;
-  readonly user: AuthUser;
+  /** The caller: a user or an API key (src/shared/principal.ts). */
+  readonly user: Principal;
+  /** The caller's address, for the audit trail. */
+  readonly clientIp?: string;
 }

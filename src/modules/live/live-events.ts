@@ -1,4 +1,4 @@
-import type { LiveEvent } from '../../events/event-bus.js';
+import type { ConversationChange, LiveEvent } from '../../events/event-bus.js';
 
 /**
  * Builders of the live events services publish after commit. Events carry ids only (they may
@@ -12,6 +12,14 @@ export function messageUpdatedEvent(message: { id: string; tenantId: string; con
   return { type: 'messageUpdated', tenantId: message.tenantId, id: message.id, conversationId: message.conversationId };
 }
 
-export function conversationUpdatedEvent(conversation: { id: string; tenantId: string }): LiveEvent {
-  return { type: 'conversationUpdated', tenantId: conversation.tenantId, id: conversation.id, conversationId: conversation.id };
+/** `change` tells publish listeners (outgoing webhooks) what happened; subscribers get the row. */
+export function conversationUpdatedEvent(conversation: { id: string; tenantId: string }, change?: ConversationChange): LiveEvent {
+  const event: LiveEvent = { type: 'conversationUpdated', tenantId: conversation.tenantId, id: conversation.id, conversationId: conversation.id };
+  if (change) event.change = change;
+  return event;
+}
+
+/** Every instance closes the sockets opened with this key. */
+export function apiKeyRevokedEvent(key: { id: string; tenantId: string }): LiveEvent {
+  return { type: 'apiKeyRevoked', tenantId: key.tenantId, id: key.id, conversationId: '' };
 }

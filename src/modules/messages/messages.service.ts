@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client.js';
 import type { TenantScope } from '../../shared/deps.js';
+import { userIdOf } from '../../shared/principal.js';
 import { AppError, ErrorCode, badInput, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { countSegments } from '../../twilio/segments.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
@@ -114,7 +115,7 @@ export class MessagesService {
       twilioAccountId: number.twilioAccountId,
       body,
       media,
-      authorId: this.scope.user.userId,
+      authorId: userIdOf(this.scope.user),
       segments: countSegments(body).segments,
       idempotencyKey,
     });

@@ -1,4 +1,5 @@
 import type { TenantScope } from '../../shared/deps.js';
+import { apiKeyAsUser, isApiKey } from '../../shared/principal.js';
 import { conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { hashPassword } from '../../shared/passwords.js';
 import { Role } from './role.js';
@@ -13,8 +14,10 @@ export class UsersService {
     this.users = new UsersRepository(scope.deps.db, scope.tenantId);
   }
 
-  async me(): Promise<UserRow> {
-    const user = await this.users.findById(this.scope.user.userId);
+  async me(): Promise<UserRow | ReturnType<typeof apiKeyAsUser>> {
+    const caller = this.scope.user;
+    if (isApiKey(caller)) return apiKeyAsUser(caller);
+    const user = await this.users.findById(caller.userId);
     // A valid token whose user is gone (deleted) is no longer a session.
     if (!user) throw notFound('User');
     return user;

@@ -1,0 +1,58 @@
+import type { TenantScope } from '../../shared/deps.js';
+import { badInput, conflict, forbidden, notFound } from '../../shared/errors.js';
+import { isUuid } from '../../shared/ids.js';
+import { isApiKey, userIdOf, type Principal } from '../../shared/principal.js';
+import { apiKeyRevokedEvent } from '../live/live-events.js';
+import { Role } from '../users/role.js';
+import { newSecret } from './api-key-secret.js';
+import { ApiKeysRepository, MAX_API_KEYS_PER_TENANT } from './api-keys.repository.js';
+import type { ApiKeyRow } from './api-keys.schema.js';
+
+const MAX_NAME_LENGTH = 100;
+
+/** Refuses an API key where only a person may act (creating keys, passwords, log-in). */
+export function requireUser(principal: Principal, what: string): void {
+  if (isApiKey(principal)) throw forbidden(`An API key cannot ${what}`);
+}
+
+export class ApiKeysService {
+  private readonly keys: ApiKeysRepository;
+
+  constructor(private readonly scope: TenantScope) {
+    this.keys = new ApiKeysRepository(scope.deps.db, scope.tenantId);
+  }
+
+  list(): Promise<ApiKeyRow[]> {
+    return this.keys.list();
+  }
+
+  async create(input: { name: string; role: Role }): Promise<{ apiKey: ApiKeyRow; secret: string }> {
+    requireUser(this.scope.user, 'create API keys');
+    if (this.scope.user.role !== Role.ADMIN) throw forbidden('Only admins can create API keys');
+    const name = input.name.trim();
+    if (name.length === 0) throw badInput('name must not be empty', 'name');
+    if (name.length > MAX_NAME_LENGTH) throw badInput(`name must be at most ${MAX_NAME_LENGTH} characters`, 'name');
+    if ((await this.keys.count()) >= MAX_API_KEYS_PER_TENANT) {
+      throw conflict(`A workspace can hold at most ${MAX_API_KEYS_PER_TENANT} API keys`);
+    }
+    const { secret, prefix, hash } = newSecret(this.scope.deps.config.sandbox);
+    const apiKey = await this.keys.create({
+      name,
+      role: input.role,
+      prefix,
+      secretHash: hash,
+      createdByUserId: userIdOf(this.scope.user),
+    });
+    this.scope.deps.logger.info({ tenantId: this.scope.tenantId, apiKeyId: apiKey.id, role: apiKey.role }, 'API key created');
+    return { apiKey, secret };
+  }
+
+  /** Takes effect at once: the next request fails and every instance closes the key's sockets. */
+  async revoke(id: string): Promise<ApiKeyRow> {
+    const row = isUuid(id) ? await this.keys.revoke(id) : undefined;
+    if (!row) throw notFound('API key');
+    this.scope.deps.events.publish(apiKeyRevokedEvent(row));
+    this.scope.deps.logger.info({ tenantId: this.scope.tenantId, apiKeyId: row.id }, 'API key revoked');
+    return row;
+  }
+}
