@@ -8,3 +8,4 @@ export * from '../modules/conversations/conversations.schema.js';
 export * from '../modules/messages/messages.schema.js';
 export * from '../modules/outbox/outbox.schema.js';
 export * from '../modules/api-keys/api-keys.schema.js';
+export * from '../modules/audit/audit.schema.js';

@@ -7,6 +7,7 @@ import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-account
 import { PhoneNumberResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
 import { ApiKeyResolver } from '../modules/api-keys/api-keys.resolver.js';
+import { AuditResolver } from '../modules/audit/audit.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ApiKeyResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ApiKeyResolver, AuditResolver];

@@ -2,6 +2,7 @@ import type { TenantScope } from '../../shared/deps.js';
 import { badInput, conflict, forbidden, notFound } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { isApiKey, userIdOf, type Principal } from '../../shared/principal.js';
+import { audit } from '../audit/audit.js';
 import { apiKeyRevokedEvent } from '../live/live-events.js';
 import { Role } from '../users/role.js';
 import { newSecret } from './api-key-secret.js';
@@ -36,12 +37,16 @@ export class ApiKeysService {
       throw conflict(`A workspace can hold at most ${MAX_API_KEYS_PER_TENANT} API keys`);
     }
     const { secret, prefix, hash } = newSecret(this.scope.deps.config.sandbox);
-    const apiKey = await this.keys.create({
-      name,
-      role: input.role,
-      prefix,
-      secretHash: hash,
-      createdByUserId: userIdOf(this.scope.user),
+    const apiKey = await this.scope.deps.db.transaction(async (tx) => {
+      const created = await new ApiKeysRepository(tx, this.scope.tenantId).create({
+        name,
+        role: input.role,
+        prefix,
+        secretHash: hash,
+        createdByUserId: userIdOf(this.scope.user),
+      });
+      await audit(this.scope).record(tx, { action: 'api_key.create', targetType: 'api_key', targetId: created.id });
+      return created;
     });
     this.scope.deps.logger.info({ tenantId: this.scope.tenantId, apiKeyId: apiKey.id, role: apiKey.role }, 'API key created');
     return { apiKey, secret };
@@ -49,7 +54,12 @@ export class ApiKeysService {
 
   /** Takes effect at once: the next request fails and every instance closes the key's sockets. */
   async revoke(id: string): Promise<ApiKeyRow> {
-    const row = isUuid(id) ? await this.keys.revoke(id) : undefined;
+    if (!isUuid(id)) throw notFound('API key');
+    const row = await this.scope.deps.db.transaction(async (tx) => {
+      const revoked = await new ApiKeysRepository(tx, this.scope.tenantId).revoke(id);
+      if (revoked) await audit(this.scope).record(tx, { action: 'api_key.revoke', targetType: 'api_key', targetId: revoked.id });
+      return revoked;
+    });
     if (!row) throw notFound('API key');
     this.scope.deps.events.publish(apiKeyRevokedEvent(row));
     this.scope.deps.logger.info({ tenantId: this.scope.tenantId, apiKeyId: row.id }, 'API key revoked');

@@ -2,7 +2,9 @@ import type { TenantScope } from '../../shared/deps.js';
 import { conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { conversationUpdatedEvent } from '../live/live-events.js';
 import { UsersRepository } from '../users/users.repository.js';
-import type { ConversationStatus } from './conversation-status.js';
+import { ConversationStatus } from './conversation-status.js';
+import type { ConversationChange } from '../../events/event-bus.js';
+import { audit } from '../audit/audit.js';
 import { ConversationsRepository, type ConversationListFilter } from './conversations.repository.js';
 import type { ConversationRow } from './conversations.schema.js';
 import { decodeCursor, pageSize, toPage, type Page } from './pagination.js';
@@ -42,13 +44,23 @@ export class ConversationsService {
       const assignee = isUuid(assigneeId) ? await new UsersRepository(this.scope.deps.db, this.scope.tenantId).findById(assigneeId) : undefined;
       if (!assignee) throw notFound('User');
     }
-    const row = await this.conversations.assign(conversationId, assigneeId);
-    return this.updated(row);
+    const row = await this.scope.deps.db.transaction(async (tx) => {
+      const assigned = await new ConversationsRepository(tx, this.scope.tenantId).assign(conversationId, assigneeId);
+      if (assigned) {
+        await audit(this.scope).record(tx, {
+          action: assigneeId === null ? 'conversation.unassign' : 'conversation.assign',
+          targetType: 'conversation',
+          targetId: assigned.id,
+        });
+      }
+      return assigned;
+    });
+    return this.updated(row, assigneeId === null ? undefined : 'assigned');
   }
 
   async setStatus(conversationId: string, status: ConversationStatus): Promise<ConversationRow> {
     try {
-      return this.updated(await this.conversations.setStatus(conversationId, status));
+      return this.updated(await this.conversations.setStatus(conversationId, status), status === ConversationStatus.RESOLVED ? 'resolved' : undefined);
     } catch (err) {
       // Reopening a resolved conversation while the customer already has a newer live one.
       if (isUniqueViolation(err, 'conversations_live_uq')) {
@@ -62,9 +74,9 @@ export class ConversationsService {
     return this.updated(await this.conversations.markRead(conversationId));
   }
 
-  private updated(row: ConversationRow | undefined): ConversationRow {
+  private updated(row: ConversationRow | undefined, change?: ConversationChange): ConversationRow {
     if (!row) throw notFound('Conversation');
-    this.scope.deps.events.publish(conversationUpdatedEvent(row));
+    this.scope.deps.events.publish(conversationUpdatedEvent(row, change));
     return row;
   }
 }

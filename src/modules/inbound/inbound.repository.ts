@@ -8,6 +8,8 @@ import type { InboundSms } from './webhook-params.js';
 export interface IngestResult {
   messageId: string;
   conversationId: string;
+  /** This message opened a new conversation. */
+  opened: boolean;
 }
 
 export interface StatusUpdate {
@@ -115,7 +117,8 @@ export class InboundRepository extends TenantRepository {
             then excluded.last_message_id else conversations.last_message_id end,
           last_message_at = greatest(conversations.last_message_at, excluded.last_message_at),
           updated_at = now()
-        returning id
+        -- xmax = 0 only on a freshly inserted row: this message opened the conversation.
+        returning id, (xmax = 0) as opened
       ),
       message as (
         insert into messages (id, tenant_id, conversation_id, twilio_account_id, direction, body, media, media_dropped, status, twilio_sid, segments)
@@ -124,7 +127,8 @@ export class InboundRepository extends TenantRepository {
         from conversation
         returning id, conversation_id
       )
-      select id as "messageId", conversation_id as "conversationId" from message
+      select message.id as "messageId", message.conversation_id as "conversationId", conversation.opened as "opened"
+      from message, conversation
     `);
     const [row] = rowsOf<IngestResult>(result);
     return row ?? null;

@@ -59,7 +59,7 @@ export class InboundService {
     }
     this.deps.events.publish(
       messageAddedEvent({ id: stored.messageId, tenantId, conversationId: stored.conversationId }),
-      conversationUpdatedEvent({ id: stored.conversationId, tenantId }),
+      conversationUpdatedEvent({ id: stored.conversationId, tenantId }, stored.opened ? 'opened' : undefined),
     );
     // Debug: one line per message is the largest cost at thousands of webhooks/s (see /metrics).
     this.log.debug(
@@ -67,7 +67,7 @@ export class InboundService {
       'inbound message stored',
     );
     if (sms.optChange) this.log.info({ ...ctx, optChange: sms.optChange }, 'contact opt-out changed');
-    return { kind: 'stored', ...stored };
+    return { kind: 'stored', messageId: stored.messageId, conversationId: stored.conversationId };
   }
 
   async receiveStatus(params: WebhookParams, messageIdFromUrl: string | null): Promise<StatusOutcome> {

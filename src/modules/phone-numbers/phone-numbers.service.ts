@@ -5,6 +5,7 @@ import { twilioCredentials, webhookUrls } from '../twilio-accounts/credentials.j
 import { twilioFailureToAppError } from '../twilio-accounts/twilio-api-errors.js';
 import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
 import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
+import { audit } from '../audit/audit.js';
 import { Role } from '../users/role.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
 import { normalizePhoneNumber, optionalDescription, optionalMessagingServiceSid } from './phone-number-input.js';
@@ -64,14 +65,18 @@ export class PhoneNumbersService {
 
     let row: PhoneNumberRow;
     try {
-      row = await this.numbers.insert({
-        twilioAccountId: account.id,
-        e164,
-        type,
-        direction,
-        description,
-        messagingServiceSid,
-        twilioNumberSid: remote?.sid ?? null,
+      row = await deps.db.transaction(async (tx) => {
+        const inserted = await new PhoneNumbersRepository(tx, tenantId).insert({
+          twilioAccountId: account.id,
+          e164,
+          type,
+          direction,
+          description,
+          messagingServiceSid,
+          twilioNumberSid: remote?.sid ?? null,
+        });
+        await audit(this.scope).record(tx, { action: 'phone_number.add', targetType: 'phone_number', targetId: inserted.id });
+        return inserted;
       });
     } catch (err) {
       if (isUniqueViolation(err, 'phone_numbers_active_e164_uq')) {
@@ -106,7 +111,11 @@ export class PhoneNumbersService {
   async remove(id: string): Promise<boolean> {
     const { deps, tenantId, user } = this.scope;
     if (user.role !== Role.ADMIN) throw forbidden('Only admins can remove numbers');
-    const row = await this.numbers.remove(id);
+    const row = await deps.db.transaction(async (tx) => {
+      const removed = await new PhoneNumbersRepository(tx, tenantId).remove(id);
+      if (removed) await audit(this.scope).record(tx, { action: 'phone_number.remove', targetType: 'phone_number', targetId: removed.id });
+      return removed;
+    });
     if (!row) throw notFound('Phone number');
     deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: row.id }, 'phone number removed');
     return true;

@@ -2,6 +2,7 @@ import type { TenantScope } from '../../shared/deps.js';
 import { apiKeyAsUser, isApiKey } from '../../shared/principal.js';
 import { conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { hashPassword } from '../../shared/passwords.js';
+import { audit } from '../audit/audit.js';
 import { Role } from './role.js';
 import { normalizeEmail, requireName, requirePassword } from './user-input.js';
 import { UsersRepository } from './users.repository.js';
@@ -29,7 +30,12 @@ export class UsersService {
     const name = requireName(input.name);
     const password = requirePassword(input.password);
     try {
-      const user = await this.users.create({ email, name, role: input.role, passwordHash: await hashPassword(password) });
+      const passwordHash = await hashPassword(password);
+      const user = await this.scope.deps.db.transaction(async (tx) => {
+        const created = await new UsersRepository(tx, this.scope.tenantId).create({ email, name, role: input.role, passwordHash });
+        await audit(this.scope).record(tx, { action: 'user.create', targetType: 'user', targetId: created.id });
+        return created;
+      });
       this.scope.deps.logger.info({ tenantId: this.scope.tenantId, userId: user.id, role: user.role }, 'agent created');
       return user;
     } catch (err) {
