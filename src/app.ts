@@ -8,6 +8,7 @@ import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
+import { WebhookWorker } from './modules/webhooks/webhook-worker.js';
 import { TokenService } from './modules/users/tokens.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -67,6 +68,9 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: config.twilioTimeoutMs })),
   };
 
+  // Listens to the event bus from now on; delivers once started (after listen).
+  const webhooks = new WebhookWorker(deps);
+
   const schema = await buildAppSchema();
   const { app, graphql } = await createHttpServer(deps, schema);
 
@@ -81,12 +85,14 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
   dispatcher?.start();
+  webhooks.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
       // First: in-flight sends finish and record their outcome while the database is still open.
       await dispatcher?.stop();
+      await webhooks.stop();
       await graphql.closeSockets();
       await app.close();
       await events.close();

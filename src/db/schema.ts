@@ -9,3 +9,4 @@ export * from '../modules/messages/messages.schema.js';
 export * from '../modules/outbox/outbox.schema.js';
 export * from '../modules/api-keys/api-keys.schema.js';
 export * from '../modules/audit/audit.schema.js';
+export * from '../modules/webhooks/webhooks.schema.js';

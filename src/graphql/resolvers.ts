@@ -8,6 +8,7 @@ import { PhoneNumberResolver } from '../modules/phone-numbers/phone-numbers.reso
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
 import { ApiKeyResolver } from '../modules/api-keys/api-keys.resolver.js';
 import { AuditResolver } from '../modules/audit/audit.resolver.js';
+import { WebhookEndpointResolver } from '../modules/webhooks/webhooks.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ApiKeyResolver, AuditResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ApiKeyResolver, AuditResolver, WebhookEndpointResolver];

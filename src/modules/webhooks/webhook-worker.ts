@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { sql } from 'drizzle-orm';
+import { Webhook } from 'standardwebhooks';
+import { Agent, request } from 'undici';
+import { rowsOf } from '../../db/client.js';
+import type { AppDeps } from '../../shared/deps.js';
+import { errorText } from '../../shared/errors.js';
+import { WebhookEnqueuer } from './webhook-enqueuer.js';
+import { assertSafeWebhookUrl, guardedLookup } from './url-guard.js';
+import { openSigningSecret } from './webhooks.service.js';
+
+interface ClaimedDelivery {
+  id: number;
+  tenantId: string;
+  endpointId: string;
+  webhookId: string;
+  payload: unknown;
+  attempts: number;
+  url: string;
+  signingSecretSealed: string;
+}
+
+const LEASE_SECONDS = 60;
+const MAX_ERROR_TEXT = 500;
+
+/**
+ * Delivers queued webhook events: claims due deliveries (leased, SKIP LOCKED: instances share
+ * the queue), only the oldest pending one of each (endpoint, conversation) so a conversation's
+ * events arrive in order, POSTs them with Standard Webhooks headers within WEBHOOK_TIMEOUT_MS,
+ * and records the outcome. Non-2xx or no answer: retried with exponential backoff until the
+ * delivery is WEBHOOK_RETRY_WINDOW_SECONDS old (then FAILED); an endpoint whose every attempt
+ * failed for that long is disabled. Runs beside ingest and the outbox, never on their path.
+ */
+export class WebhookWorker {
+  readonly workerId = `${hostname()}:${process.pid}:wh:${randomUUID().slice(0, 8)}`;
+  private readonly enqueuer: WebhookEnqueuer;
+  private readonly agent: Agent;
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private wakeRequested = false;
+
+  constructor(private readonly deps: AppDeps) {
+    const { allowPrivate } = deps.config.webhooks;
+    this.agent = new Agent({ connect: { lookup: guardedLookup(allowPrivate) as never }, connections: 16 });
+    this.enqueuer = new WebhookEnqueuer(deps, () => this.wake());
+  }
+
+  private get settings() {
+    return this.deps.config.webhooks;
+  }
+
+  start(): void {
+    if (this.running || !this.settings.deliveryEnabled) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  wake(): void {
+    this.wakeRequested = true;
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        const free = this.settings.concurrency - this.inFlight.size;
+        const claimed = free > 0 ? await this.claim(free) : [];
+        for (const delivery of claimed) {
+          const task = this.deliver(delivery)
+            .catch((err: unknown) => this.deps.logger.error({ err, deliveryId: delivery.id }, 'webhook delivery crashed'))
+            .finally(() => {
+              this.inFlight.delete(task);
+              this.wake();
+            });
+          this.inFlight.add(task);
+        }
+        if (claimed.length > 0 && claimed.length === free) continue;
+      } catch (err) {
+        if (!this.running) break;
+        this.deps.logger.error({ err }, 'webhook claim failed');
+      }
+      await this.sleep(this.settings.pollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.wakeRequested) {
+      this.wakeRequested = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        this.wakeRequested = false;
+        done();
+      };
+    });
+  }
+
+  private async claim(limit: number): Promise<ClaimedDelivery[]> {
+    const result = await this.deps.db.execute(sql`
+      with due as (
+        select d.id from webhook_deliveries d
+        join webhook_endpoints e on e.id = d.endpoint_id and e.tenant_id = d.tenant_id and e.enabled
+        where d.status = 'PENDING' and d.next_attempt_at <= now()
+          and (d.locked_until is null or d.locked_until < now())
+          and not exists (
+            select 1 from webhook_deliveries p
+            where p.endpoint_id = d.endpoint_id and p.ordering_key = d.ordering_key and p.status = 'PENDING' and p.id < d.id
+          )
+        order by d.id
+        limit ${limit}
+        for update of d skip locked
+      )
+      update webhook_deliveries w
+      set locked_until = now() + ${LEASE_SECONDS} * interval '1 second', locked_by = ${this.workerId}, attempts = w.attempts + 1
+      from due, webhook_endpoints e
+      where w.id = due.id and e.id = w.endpoint_id
+      returning w.id, w.tenant_id as "tenantId", w.endpoint_id as "endpointId", w.webhook_id as "webhookId", w.payload,
+        w.attempts, e.url, e.signing_secret_sealed as "signingSecretSealed"
+    `);
+    return rowsOf<ClaimedDelivery>(result).map((r) => ({ ...r, id: Number(r.id) }));
+  }
+
+  private async deliver(d: ClaimedDelivery): Promise<void> {
+    const body = typeof d.payload === 'string' ? d.payload : JSON.stringify(d.payload);
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const url = await assertSafeWebhookUrl(d.url, this.settings.allowPrivate);
+      const secret = openSigningSecret(this.deps.secretBox, { id: d.endpointId, tenantId: d.tenantId, signingSecretSealed: d.signingSecretSealed });
+      const now = new Date();
+      const signature = new Webhook(secret).sign(d.webhookId, now, body);
+      const response = await request(url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'sms-inbox-webhooks/1',
+          'webhook-id': d.webhookId,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+          'webhook-signature': signature,
+        },
+        body,
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      });
+      status = response.statusCode;
+      await response.body.dump().catch(() => {});
+    } catch (err) {
+      error = errorText(err).slice(0, MAX_ERROR_TEXT);
+    }
+    if (status !== null && status >= 200 && status < 300) await this.succeeded(d, status);
+    else await this.failed(d, status, error ?? `HTTP ${status}`);
+  }
+
+  private async succeeded(d: ClaimedDelivery, status: number): Promise<void> {
+    await this.deps.db.execute(sql`
+      update webhook_deliveries set status = 'DELIVERED', delivered_at = now(), last_response_status = ${status},
+        last_error = null, locked_until = null
+      where id = ${d.id} and locked_by = ${this.workerId}
+    `);
+    await this.deps.db.execute(sql`
+      update webhook_endpoints set failing_since = null where id = ${d.endpointId}::uuid and failing_since is not null
+    `);
+  }
+
+  private async failed(d: ClaimedDelivery, status: number | null, error: string): Promise<void> {
+    const { backoffBaseMs, backoffMaxMs, retryWindowSeconds } = this.settings;
+    const exponential = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(d.attempts - 1, 30));
+    const delayMs = Math.round(exponential * (0.8 + Math.random() * 0.4));
+    await this.deps.db.execute(sql`
+      update webhook_deliveries set last_response_status = ${status}::int, last_error = ${error}, locked_until = null,
+        status = case when created_at < now() - ${retryWindowSeconds} * interval '1 second' then 'FAILED' else 'PENDING' end,
+        next_attempt_at = now() + ${delayMs} * interval '1 millisecond'
+      where id = ${d.id} and locked_by = ${this.workerId}
+    `);
+    // Failing since the event it could not take was created (not since the first attempt): so the
+    // attempt that gives up on a delivery after the window also finds the endpoint failing that long.
+    const since = sql`coalesce(failing_since, (select created_at from webhook_deliveries where id = ${d.id}))`;
+    const tooLong = sql`${since} < now() - ${retryWindowSeconds} * interval '1 second'`;
+    const disabled = await this.deps.db.execute(sql`
+      update webhook_endpoints set
+        failing_since = ${since},
+        enabled = case when ${tooLong} then false else enabled end,
+        disabled_reason = case when ${tooLong} then 'every delivery failed for ' || ${retryWindowSeconds}::int || ' s' else disabled_reason end
+      where id = ${d.endpointId}::uuid
+      returning enabled, tenant_id as "tenantId"
+    `);
+    const [row] = rowsOf<{ enabled: boolean; tenantId: string }>(disabled);
+    if (row && !row.enabled) {
+      this.deps.logger.warn({ tenantId: row.tenantId, endpointId: d.endpointId }, 'webhook endpoint disabled after failing for the retry window');
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.enqueuer.close();
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+    await this.agent.close();
+  }
+}
