@@ -9,6 +9,7 @@ import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { WebhookWorker } from './modules/webhooks/webhook-worker.js';
+import { MaintenanceWorker } from './modules/privacy/maintenance-worker.js';
 import { TokenService } from './modules/users/tokens.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -86,6 +87,8 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
   dispatcher?.start();
   webhooks.start();
+  const maintenance = new MaintenanceWorker(deps);
+  maintenance.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -93,6 +96,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       // First: in-flight sends finish and record their outcome while the database is still open.
       await dispatcher?.stop();
       await webhooks.stop();
+      await maintenance.stop();
       await graphql.closeSockets();
       await app.close();
       await events.close();

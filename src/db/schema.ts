@@ -10,3 +10,4 @@ export * from '../modules/outbox/outbox.schema.js';
 export * from '../modules/api-keys/api-keys.schema.js';
 export * from '../modules/audit/audit.schema.js';
 export * from '../modules/webhooks/webhooks.schema.js';
+export * from '../modules/privacy/privacy.schema.js';

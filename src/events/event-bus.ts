@@ -1,6 +1,6 @@
 import type { Logger } from '../shared/logger.js';
 
-export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated' | 'apiKeyRevoked';
+export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated' | 'apiKeyRevoked' | 'conversationRemoved';
 
 /**
  * What changed in a conversationUpdated, known only on the publishing instance (it does not cross

@@ -5,8 +5,8 @@ import type { LiveEvent, LiveEventType } from './event-bus.js';
  * ([type code, tenant id, id, conversation id]), in batches kept under a byte limit (Postgres
  * NOTIFY refuses payloads of 8,000 bytes or more). Ids only: receivers load the rows.
  */
-const CODES: Record<LiveEventType, string> = { messageAdded: 'a', messageUpdated: 'u', conversationUpdated: 'c', apiKeyRevoked: 'k' };
-const TYPES: Record<string, LiveEventType> = { a: 'messageAdded', u: 'messageUpdated', c: 'conversationUpdated', k: 'apiKeyRevoked' };
+const CODES: Record<LiveEventType, string> = { messageAdded: 'a', messageUpdated: 'u', conversationUpdated: 'c', apiKeyRevoked: 'k', conversationRemoved: 'r' };
+const TYPES: Record<string, LiveEventType> = { a: 'messageAdded', u: 'messageUpdated', c: 'conversationUpdated', k: 'apiKeyRevoked', r: 'conversationRemoved' };
 
 /** Splits events into payloads of at most maxBytes each (UTF-8), preserving order. */
 export function encodeBatches(events: readonly LiveEvent[], maxBytes: number): string[] {

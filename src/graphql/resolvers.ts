@@ -9,6 +9,9 @@ import { MessageMediaResolver } from '../modules/media/message-media.resolver.js
 import { ApiKeyResolver } from '../modules/api-keys/api-keys.resolver.js';
 import { AuditResolver } from '../modules/audit/audit.resolver.js';
 import { WebhookEndpointResolver } from '../modules/webhooks/webhooks.resolver.js';
+import { TenantResolver } from '../modules/tenants/tenants.resolver.js';
+import { PrivacyResolver } from '../modules/privacy/privacy.resolver.js';
+import { ConversationRemovedResolver } from '../modules/live/conversation-removed.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ApiKeyResolver, AuditResolver, WebhookEndpointResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ApiKeyResolver, AuditResolver, WebhookEndpointResolver, TenantResolver, PrivacyResolver, ConversationRemovedResolver];

@@ -23,3 +23,8 @@ export function conversationUpdatedEvent(conversation: { id: string; tenantId: s
 export function apiKeyRevokedEvent(key: { id: string; tenantId: string }): LiveEvent {
   return { type: 'apiKeyRevoked', tenantId: key.tenantId, id: key.id, conversationId: '' };
 }
+
+/** The conversation left every view (erased): dashboards drop it. */
+export function conversationRemovedEvent(conversation: { id: string; tenantId: string }): LiveEvent {
+  return { type: 'conversationRemoved', tenantId: conversation.tenantId, id: conversation.id, conversationId: conversation.id };
+}

@@ -1,0 +1,18 @@
+CREATE TABLE "twilio_deletions" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"tenant_id" uuid NOT NULL,
+	"twilio_account_id" uuid NOT NULL,
+	"message_sid" text NOT NULL,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"next_attempt_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"locked_until" timestamp with time zone,
+	"last_error" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "tenants" ADD COLUMN "retention_days" integer;--> statement-breakpoint
+ALTER TABLE "twilio_deletions" ADD CONSTRAINT "twilio_deletions_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "twilio_deletions" ADD CONSTRAINT "twilio_deletions_twilio_account_id_twilio_accounts_id_fk" FOREIGN KEY ("twilio_account_id") REFERENCES "public"."twilio_accounts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE UNIQUE INDEX "twilio_deletions_account_sid_uq" ON "twilio_deletions" USING btree ("twilio_account_id","message_sid");--> statement-breakpoint
+CREATE INDEX "twilio_deletions_due_idx" ON "twilio_deletions" USING btree ("next_attempt_at");--> statement-breakpoint
+CREATE INDEX "messages_tenant_created_idx" ON "messages" USING btree ("tenant_id","created_at");
