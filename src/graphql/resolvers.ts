@@ -12,6 +12,7 @@ import { WebhookEndpointResolver } from '../modules/webhooks/webhooks.resolver.j
 import { TenantResolver } from '../modules/tenants/tenants.resolver.js';
 import { PrivacyResolver } from '../modules/privacy/privacy.resolver.js';
 import { ConversationRemovedResolver } from '../modules/live/conversation-removed.resolver.js';
+import { ReportResolver } from '../modules/reports/reports.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ApiKeyResolver, AuditResolver, WebhookEndpointResolver, TenantResolver, PrivacyResolver, ConversationRemovedResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ApiKeyResolver, AuditResolver, WebhookEndpointResolver, TenantResolver, PrivacyResolver, ConversationRemovedResolver, ReportResolver];

@@ -96,11 +96,18 @@ export class ConversationsRepository extends TenantRepository {
   }
 
   /** Throws a unique violation (conversations_live_uq) when reopening would make a second live conversation. */
-  async setStatus(id: string, status: ConversationStatus): Promise<ConversationRow | undefined> {
+  async setStatus(id: string, status: ConversationStatus, byUserId: string | null = null): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
+    const resolved = status === ConversationStatus.RESOLVED;
     const [row] = await this.db
       .update(conversations)
-      .set({ status, updatedAt: sql`now()` })
+      .set({
+        status,
+        updatedAt: sql`now()`,
+        // Resolving an already resolved conversation keeps its first resolution.
+        resolvedAt: resolved ? sql`case when ${conversations.status} = 'RESOLVED' then ${conversations.resolvedAt} else now() end` : null,
+        resolvedById: resolved ? sql`case when ${conversations.status} = 'RESOLVED' then ${conversations.resolvedById} else ${byUserId}::uuid end` : null,
+      })
       .where(this.scoped(conversations, eq(conversations.id, id)))
       .returning();
     return row;

@@ -28,6 +28,9 @@ export const conversations = pgTable(
     lastMessageAt: timestamp('last_message_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     lastMessageId: uuid('last_message_id'),
     lastReadAt: timestamp('last_read_at', { withTimezone: true, mode: 'date' }),
+    /** When it was last resolved and by whom (null while open): reports count resolutions by these. */
+    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
+    resolvedById: uuid('resolved_by_id').references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -42,6 +45,9 @@ export const conversations = pgTable(
     // planner fell back to sorting the tenant's every conversation (measured 38 ms at 10,000).
     index('conversations_tenant_activity_idx').on(t.tenantId, t.lastMessageAt, t.id),
     index('conversations_tenant_assignee_idx').on(t.tenantId, t.assigneeId, t.lastMessageAt, t.id),
+    // Reports: conversations opened / resolved in a period.
+    index('conversations_tenant_created_idx').on(t.tenantId, t.createdAt),
+    index('conversations_tenant_resolved_idx').on(t.tenantId, t.resolvedAt),
   ],
 );
 

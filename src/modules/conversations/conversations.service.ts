@@ -5,6 +5,7 @@ import { UsersRepository } from '../users/users.repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import type { ConversationChange } from '../../events/event-bus.js';
 import { audit } from '../audit/audit.js';
+import { userIdOf } from '../../shared/principal.js';
 import { ConversationsRepository, type ConversationListFilter } from './conversations.repository.js';
 import type { ConversationRow } from './conversations.schema.js';
 import { decodeCursor, pageSize, toPage, type Page } from './pagination.js';
@@ -60,7 +61,10 @@ export class ConversationsService {
 
   async setStatus(conversationId: string, status: ConversationStatus): Promise<ConversationRow> {
     try {
-      return this.updated(await this.conversations.setStatus(conversationId, status), status === ConversationStatus.RESOLVED ? 'resolved' : undefined);
+      return this.updated(
+        await this.conversations.setStatus(conversationId, status, userIdOf(this.scope.user)),
+        status === ConversationStatus.RESOLVED ? 'resolved' : undefined,
+      );
     } catch (err) {
       // Reopening a resolved conversation while the customer already has a newer live one.
       if (isUniqueViolation(err, 'conversations_live_uq')) {
