@@ -7,6 +7,8 @@ export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpd
  * the wire): publish listeners such as outgoing webhooks tell an assignment from a mark-as-read.
  */
 export type ConversationChange = 'opened' | 'assigned' | 'resolved';
+/** What else an inbound message did, known only on the publishing instance (like ConversationChange). */
+export type MessageChange = 'optedOut';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {
@@ -16,7 +18,7 @@ export interface LiveEvent {
   id: string;
   conversationId: string;
   /** Local hint for publish listeners; never sent to other instances. */
-  change?: ConversationChange;
+  change?: ConversationChange | MessageChange;
 }
 
 /** Called on the publishing instance for every event it publishes (outgoing webhooks). */

@@ -7,6 +7,7 @@ import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { collect, subscribed } from '../helpers/live.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
+import { usingPostgres } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait.js';
 
 let server: TestServer;
@@ -110,7 +111,7 @@ describe('API keys', () => {
   it('subscribes over WebSocket; revoked → UNAUTHENTICATED at once and the socket closed with 4403', async () => {
     const key = await createKey(a.tenant.token, 'AGENT');
     let closeCode: number | null = null;
-    const client = server.ws(key.secret, { on: { closed: (event) => void (closeCode = (event as { code: number }).code) } });
+    const client = server.ws(key.secret, { on: { closed: (event) => void (closeCode = (event as { code: number }).code) }, onNonLazyError: () => {} });
     const before = server.app.deps.events.subscriberCount;
     const added = collect(client, `subscription { messageAdded { id body } }`);
     await subscribed(server.app.deps.events, before + 1);
@@ -128,9 +129,27 @@ describe('API keys', () => {
     expect(closeCode).toBe(4403);
     // A new socket with the revoked key is refused too.
     let refused: number | null = null;
-    server.ws(key.secret, { on: { closed: (event) => void (refused = (event as { code: number }).code) } });
+    server.ws(key.secret, { on: { closed: (event) => void (refused = (event as { code: number }).code) }, onNonLazyError: () => {} });
     await waitFor(() => refused ?? undefined, { what: 'the refused socket' });
     expect(refused).toBe(4403);
+  });
+
+  it.runIf(usingPostgres)('revoking on one instance closes the key\'s socket on another (Postgres, two servers)', async () => {
+    const second = await startTestServer({}, server.database);
+    try {
+      const key = await createKey(a.tenant.token, 'AGENT');
+      let closeCode: number | null = null;
+      const client = second.ws(key.secret, { on: { closed: (event) => void (closeCode = (event as { code: number }).code) }, onNonLazyError: () => {} });
+      const before = second.app.deps.events.subscriberCount;
+      collect(client, `subscription { conversationUpdated { id } }`);
+      await subscribed(second.app.deps.events, before + 1);
+      expect((await server.gql(REVOKE, { id: key.apiKey.id }, a.tenant.token)).errors).toBeUndefined();
+      await waitFor(() => closeCode ?? undefined, { what: 'the socket on the other instance closed' });
+      expect(closeCode).toBe(4403);
+      expect(errorCode(await second.gql(`{ me { id } }`, {}, key.secret))).toBe('UNAUTHENTICATED');
+    } finally {
+      await second.close({ dropDatabase: false });
+    }
   });
 
   it('issues sk_sandbox_ keys in sandbox mode', async () => {

@@ -184,6 +184,19 @@ describe('webhook deliveries', () => {
     }
   });
 
+  it('sends CONTACT_OPTED_OUT when a customer texts STOP', async () => {
+    const r = await receiver();
+    const { endpoint } = await createEndpoint(server, a.tenant.token, r.url, ['CONTACT_OPTED_OUT']);
+    const customer = randomUsNumber();
+    await customerTexts(server, a, customer, 'Hello');
+    await customerTexts(server, a, customer, 'STOP');
+    await waitFor(() => r.received.length >= 1, { timeoutMs: 10_000, what: 'the opt-out event' });
+    expect(r.received.map((x) => x.json.type)).toEqual(['CONTACT_OPTED_OUT']);
+    expect(r.received[0]!.json.data.conversation.contact.phoneNumber).toBe(customer);
+    expect(r.received[0]!.json.data.message.body).toBe('STOP');
+    await server.gql(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: endpoint.id }, a.tenant.token);
+  });
+
   it('a receiver that never answers does not slow ingest', async () => {
     const timings = async (n: number) => {
       const ms: number[] = [];

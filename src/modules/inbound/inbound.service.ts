@@ -58,7 +58,7 @@ export class InboundService {
       return { kind: 'not-our-number' };
     }
     this.deps.events.publish(
-      messageAddedEvent({ id: stored.messageId, tenantId, conversationId: stored.conversationId }),
+      messageAddedEvent({ id: stored.messageId, tenantId, conversationId: stored.conversationId }, sms.optChange === 'OPT_OUT' ? 'optedOut' : undefined),
       conversationUpdatedEvent({ id: stored.conversationId, tenantId }, stored.opened ? 'opened' : undefined),
     );
     // Debug: one line per message is the largest cost at thousands of webhooks/s (see /metrics).

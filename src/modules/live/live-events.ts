@@ -1,11 +1,14 @@
-import type { ConversationChange, LiveEvent } from '../../events/event-bus.js';
+import type { ConversationChange, LiveEvent, MessageChange } from '../../events/event-bus.js';
 
 /**
  * Builders of the live events services publish after commit. Events carry ids only (they may
  * cross Postgres NOTIFY); each instance loads the row once for all its subscribers.
  */
-export function messageAddedEvent(message: { id: string; tenantId: string; conversationId: string }): LiveEvent {
-  return { type: 'messageAdded', tenantId: message.tenantId, id: message.id, conversationId: message.conversationId };
+/** `change: 'optedOut'`: this inbound text opted its contact out (publish listeners only). */
+export function messageAddedEvent(message: { id: string; tenantId: string; conversationId: string }, change?: MessageChange): LiveEvent {
+  const event: LiveEvent = { type: 'messageAdded', tenantId: message.tenantId, id: message.id, conversationId: message.conversationId };
+  if (change) event.change = change;
+  return event;
 }
 
 export function messageUpdatedEvent(message: { id: string; tenantId: string; conversationId: string }): LiveEvent {

@@ -13,7 +13,9 @@ const MAX_BUFFERED = 100_000;
 function candidates(event: LiveEvent): WebhookEventType[] {
   switch (event.type) {
     case 'messageAdded':
-      return [WebhookEventType.MESSAGE_RECEIVED];
+      return event.change === 'optedOut'
+        ? [WebhookEventType.MESSAGE_RECEIVED, WebhookEventType.CONTACT_OPTED_OUT]
+        : [WebhookEventType.MESSAGE_RECEIVED];
     case 'messageUpdated':
       return [WebhookEventType.MESSAGE_STATUS_CHANGED];
     case 'conversationUpdated':
@@ -83,12 +85,11 @@ export class WebhookEnqueuer {
     }
   }
 
-  /** Writes one delivery per interested endpoint; true if any was written. */
+  /** Writes one delivery per interested endpoint and webhook type; true if any was written. */
   private async enqueue(event: LiveEvent): Promise<boolean> {
     const wanted = await endpointCacheFor(this.deps).wantedTypes(event.tenantId);
     const types = candidates(event).filter((t) => wanted.has(t));
     if (types.length === 0) return false;
-    const type = types[0]!;
 
     let data: unknown;
     if (event.type === 'conversationUpdated') {
@@ -96,22 +97,24 @@ export class WebhookEnqueuer {
     } else {
       const loaded = await messagePayload(this.deps, event.tenantId, event.id);
       // Outbound messages are announced by their status changes, not their creation.
-      if (loaded && type === WebhookEventType.MESSAGE_RECEIVED && loaded.direction !== MessageDirection.INBOUND) return false;
+      if (loaded && event.type === 'messageAdded' && loaded.direction !== MessageDirection.INBOUND) return false;
       data = loaded?.data ?? null;
     }
     if (!data) return false; // deleted meanwhile (e.g. erased)
 
-    const webhookId = `msg_${randomUUID()}`;
-    const payload = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
-    const t = event.tenantId;
-    await this.deps.db.execute(sql`
-      insert into webhook_deliveries (tenant_id, endpoint_id, webhook_id, event_type, ordering_key, payload)
-      select ${t}::uuid, e.id, ${webhookId}, ${type}, ${event.conversationId}, ${payload}::jsonb
-      from webhook_endpoints e
-      where e.tenant_id = ${t}::uuid and e.enabled and ${type} = any(e.events)
-      order by e.id
-      on conflict (endpoint_id, webhook_id) do nothing
-    `);
+    for (const type of types) {
+      const webhookId = `msg_${randomUUID()}`;
+      const payload = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
+      const t = event.tenantId;
+      await this.deps.db.execute(sql`
+        insert into webhook_deliveries (tenant_id, endpoint_id, webhook_id, event_type, ordering_key, payload)
+        select ${t}::uuid, e.id, ${webhookId}, ${type}, ${event.conversationId}, ${payload}::jsonb
+        from webhook_endpoints e
+        where e.tenant_id = ${t}::uuid and e.enabled and ${type} = any(e.events)
+        order by e.id
+        on conflict (endpoint_id, webhook_id) do nothing
+      `);
+    }
     return true;
   }
 
