@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { messages } from '../../src/db/schema.js';
+import { conversations, messages } from '../../src/db/schema.js';
 import { createAgent } from '../helpers/factories.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
@@ -51,6 +51,21 @@ async function openedAt(conversationId: string, seconds: number) {
   await server.app.deps.db.execute(sql`update conversations set created_at = ${at(seconds)}::timestamptz where id = ${conversationId}::uuid`);
 }
 
+/**
+ * Ingest and replies keep each conversation's first inbound time and first agent reply (and who
+ * gave it): check what they recorded, then move those times onto the seeded timeline.
+ */
+async function firstResponse(conversationId: string, inboundSeconds: number, reply: { seconds: number; by: string } | null) {
+  const [row] = await server.app.deps.db.select().from(conversations).where(eq(conversations.id, conversationId));
+  expect(row!.firstInboundAt).not.toBeNull();
+  expect(row!.firstResponderId).toBe(reply?.by ?? null);
+  expect(row!.firstResponseAt === null).toBe(reply === null);
+  await server.app.deps.db.execute(sql`
+    update conversations set first_inbound_at = ${at(inboundSeconds)}::timestamptz,
+      first_response_at = ${reply ? at(reply.seconds) : null}::timestamptz
+    where id = ${conversationId}::uuid`);
+}
+
 beforeAll(async () => {
   fake = await startFakeTwilio();
   server = await startTestServer();
@@ -67,6 +82,7 @@ beforeAll(async () => {
   await setMessageTime(c1, 'c1 hello', 0);
   await setMessageTime(c1, 'c1 answer', 60);
   await setMessageTime(c1, 'c1 more', 100);
+  await firstResponse(c1, 0, { seconds: 60, by: a1.id });
 
   // c2: in at 1000, A2 answers at 1180, A2 resolves at 4600.
   const c2 = await customerTexts(server, r, randomUsNumber(), 'c2 hello');
@@ -75,11 +91,13 @@ beforeAll(async () => {
   await openedAt(c2, 1000);
   await setMessageTime(c2, 'c2 hello', 1000);
   await setMessageTime(c2, 'c2 answer', 1180);
+  await firstResponse(c2, 1000, { seconds: 1180, by: a2.id });
 
   // c3: in at 2000, never answered, open.
   const c3 = await customerTexts(server, r, randomUsNumber(), 'c3 hello');
   await openedAt(c3, 2000);
   await setMessageTime(c3, 'c3 hello', 2000);
+  await firstResponse(c3, 2000, null);
 
   // c4: opened the day before (in and answer then), resolved by A1 in the period at 3000.
   const c4 = await customerTexts(server, r, randomUsNumber(), 'c4 hello');
@@ -88,6 +106,7 @@ beforeAll(async () => {
   await openedAt(c4, -86_400);
   await setMessageTime(c4, 'c4 hello', -86_400);
   await setMessageTime(c4, 'c4 answer', -86_000);
+  await firstResponse(c4, -86_400, { seconds: -86_000, by: a1.id });
 
   // c5: after the period.
   const c5 = await customerTexts(server, r, randomUsNumber(), 'c5 hello');

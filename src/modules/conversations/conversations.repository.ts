@@ -128,10 +128,20 @@ export class ConversationsRepository extends TenantRepository {
    * now()). A concurrent transaction may already have recorded a later message: the activity
    * time never moves back and the last message stays the newest one.
    */
-  async recordMessage(id: string, messageId: string): Promise<void> {
+  /** `agentReply`: an agent's message, which is the conversation's first response if none came since the customer's first text. */
+  async recordMessage(id: string, messageId: string, agentReply?: { authorId: string | null }): Promise<void> {
+    const firstResponse = agentReply
+      ? {
+          firstResponderId: sql`case when ${conversations.firstResponseAt} is null and ${conversations.firstInboundAt} is not null
+            then ${agentReply.authorId}::uuid else ${conversations.firstResponderId} end`,
+          firstResponseAt: sql`case when ${conversations.firstResponseAt} is null and ${conversations.firstInboundAt} is not null
+            then now() else ${conversations.firstResponseAt} end`,
+        }
+      : {};
     await this.db
       .update(conversations)
       .set({
+        ...firstResponse,
         lastMessageId: sql`case when now() >= ${conversations.lastMessageAt} then ${messageId}::uuid else ${conversations.lastMessageId} end`,
         lastMessageAt: sql`greatest(${conversations.lastMessageAt}, now())`,
         updatedAt: sql`now()`,

@@ -31,6 +31,10 @@ export const conversations = pgTable(
     /** When it was last resolved and by whom (null while open): reports count resolutions by these. */
     resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
     resolvedById: uuid('resolved_by_id').references(() => users.id, { onDelete: 'set null' }),
+    /** The customer's first text, and the first agent reply after it (and its author): kept for reports. */
+    firstInboundAt: timestamp('first_inbound_at', { withTimezone: true, mode: 'date' }),
+    firstResponseAt: timestamp('first_response_at', { withTimezone: true, mode: 'date' }),
+    firstResponderId: uuid('first_responder_id').references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

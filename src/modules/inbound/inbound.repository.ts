@@ -107,11 +107,12 @@ export class InboundRepository extends TenantRepository {
         returning id
       ),
       conversation as (
-        insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id)
-        select ${t}::uuid, number.id, contact.id, 'OPEN', 1, now(), ${messageId}::uuid
+        insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id, first_inbound_at)
+        select ${t}::uuid, number.id, contact.id, 'OPEN', 1, now(), ${messageId}::uuid, now()
         from number, contact
         on conflict (tenant_id, phone_number_id, contact_id) where status <> 'RESOLVED' do update set
           unread_count = conversations.unread_count + 1,
+          first_inbound_at = coalesce(conversations.first_inbound_at, excluded.first_inbound_at),
           -- A concurrent, later message may have been recorded already: never move back.
           last_message_id = case when excluded.last_message_at >= conversations.last_message_at
             then excluded.last_message_id else conversations.last_message_id end,

@@ -56,7 +56,7 @@ export const messages = pgTable(
     // Ascending: scanned backwards it serves ORDER BY created_at DESC, id DESC (see conversations).
     index('messages_tenant_conversation_idx').on(t.tenantId, t.conversationId, t.createdAt, t.id),
     // Per-tenant time ranges: the retention job and reports.
-    index('messages_tenant_created_idx').on(t.tenantId, t.createdAt),
+    index('messages_tenant_created_idx').on(t.tenantId, t.createdAt, t.direction),
   ],
 );
 

@@ -120,7 +120,7 @@ export class MessagesService {
       idempotencyKey,
     });
     await new OutboxRepository(tx, tenantId).enqueue(message.id, number.id);
-    await new ConversationsRepository(tx, tenantId).recordMessage(conversation.id, message.id);
+    await new ConversationsRepository(tx, tenantId).recordMessage(conversation.id, message.id, { authorId: userIdOf(this.scope.user) });
     return message;
   }
 

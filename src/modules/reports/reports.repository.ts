@@ -20,62 +20,38 @@ export interface AgentFigures {
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /**
- * Report figures in SQL over indexed columns: conversations by (tenant_id, created_at) and
- * (tenant_id, resolved_at), messages by (tenant_id, created_at) and, per conversation, by
- * (tenant_id, conversation_id, created_at).
+ * Report figures in SQL over indexed columns only: conversations by (tenant_id, created_at) and
+ * (tenant_id, resolved_at), whose first inbound text and first agent reply are kept on the row
+ * (ingest and replies maintain them), and messages by (tenant_id, created_at, direction).
  */
 export class ReportsRepository extends TenantRepository {
-  private firstResponses(from: Date, to: Date) {
-    const t = this.tenantId;
-    return sql`
-      opened as (
-        select c.id from conversations c
-        where c.tenant_id = ${t}::uuid and c.created_at >= ${from.toISOString()}::timestamptz and c.created_at < ${to.toISOString()}::timestamptz
-      ),
-      first_in as (
-        select o.id, (
-          select m.created_at from messages m
-          where m.tenant_id = ${t}::uuid and m.conversation_id = o.id and m.direction = 'INBOUND'
-          order by m.created_at, m.id limit 1
-        ) as inbound_at
-        from opened o
-      ),
-      first_reply as (
-        select f.id, r.author_id, extract(epoch from (r.created_at - f.inbound_at))::float8 as seconds
-        from first_in f
-        join lateral (
-          select m.created_at, m.author_id from messages m
-          where m.tenant_id = ${t}::uuid and m.conversation_id = f.id and m.direction = 'OUTBOUND' and m.source = 'AGENT'
-            and m.created_at >= f.inbound_at
-          order by m.created_at, m.id limit 1
-        ) r on true
-        where f.inbound_at is not null
-      )`;
-  }
-
   async totals(from: Date, to: Date): Promise<Totals> {
     const t = this.tenantId;
     const f = from.toISOString();
     const u = to.toISOString();
     const [row] = rowsOf<Record<string, unknown>>(
       await this.db.execute(sql`
-        with ${this.firstResponses(from, to)},
+        with opened as (
+          select count(*)::int as n,
+            percentile_cont(0.5) within group (order by extract(epoch from (c.first_response_at - c.first_inbound_at)))
+              filter (where c.first_response_at is not null) as first_response
+          from conversations c
+          where c.tenant_id = ${t}::uuid and c.created_at >= ${f}::timestamptz and c.created_at < ${u}::timestamptz
+        ),
         resolved as (
-          select extract(epoch from (c.resolved_at - c.created_at))::float8 as seconds from conversations c
+          select count(*)::int as n, percentile_cont(0.5) within group (order by extract(epoch from (c.resolved_at - c.created_at))) as resolution
+          from conversations c
           where c.tenant_id = ${t}::uuid and c.resolved_at >= ${f}::timestamptz and c.resolved_at < ${u}::timestamptz
         ),
         traffic as (
-          select count(*) filter (where m.direction = 'INBOUND') as received, count(*) filter (where m.direction = 'OUTBOUND') as sent
+          select count(*) filter (where m.direction = 'INBOUND')::int as received, count(*) filter (where m.direction = 'OUTBOUND')::int as sent
           from messages m
           where m.tenant_id = ${t}::uuid and m.created_at >= ${f}::timestamptz and m.created_at < ${u}::timestamptz
         )
-        select
-          (select count(*) from opened)::int as "conversationsOpened",
-          (select count(*) from resolved)::int as "conversationsResolved",
-          (select received from traffic)::int as "messagesReceived",
-          (select sent from traffic)::int as "messagesSent",
-          (select percentile_cont(0.5) within group (order by seconds) from first_reply)::float8 as "medianFirstResponseSeconds",
-          (select percentile_cont(0.5) within group (order by seconds) from resolved)::float8 as "medianResolutionSeconds"
+        select opened.n as "conversationsOpened", resolved.n as "conversationsResolved", traffic.received as "messagesReceived",
+          traffic.sent as "messagesSent", opened.first_response::float8 as "medianFirstResponseSeconds",
+          resolved.resolution::float8 as "medianResolutionSeconds"
+        from opened, resolved, traffic
       `),
     );
     return {
@@ -90,17 +66,22 @@ export class ReportsRepository extends TenantRepository {
 
   async byAgent(from: Date, to: Date): Promise<AgentFigures[]> {
     const t = this.tenantId;
+    const f = from.toISOString();
+    const u = to.toISOString();
     const rows = rowsOf<Record<string, unknown>>(
       await this.db.execute(sql`
-        with ${this.firstResponses(from, to)},
-        response as (
-          select author_id as agent_id, percentile_cont(0.5) within group (order by seconds)::float8 as median
-          from first_reply where author_id is not null group by author_id
+        with response as (
+          select c.first_responder_id as agent_id,
+            percentile_cont(0.5) within group (order by extract(epoch from (c.first_response_at - c.first_inbound_at)))::float8 as median
+          from conversations c
+          where c.tenant_id = ${t}::uuid and c.created_at >= ${f}::timestamptz and c.created_at < ${u}::timestamptz
+            and c.first_responder_id is not null
+          group by c.first_responder_id
         ),
         resolved as (
           select c.resolved_by_id as agent_id, count(*)::int as n from conversations c
-          where c.tenant_id = ${t}::uuid and c.resolved_by_id is not null
-            and c.resolved_at >= ${from.toISOString()}::timestamptz and c.resolved_at < ${to.toISOString()}::timestamptz
+          where c.tenant_id = ${t}::uuid and c.resolved_at >= ${f}::timestamptz and c.resolved_at < ${u}::timestamptz
+            and c.resolved_by_id is not null
           group by c.resolved_by_id
         )
         select u.id as "agentId", coalesce(resolved.n, 0)::int as "conversationsResolved", response.median as "medianFirstResponseSeconds"
