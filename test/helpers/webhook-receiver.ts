@@ -17,6 +17,8 @@ export interface WebhookReceiver {
   /** http://127.0.0.1:PORT/hook */
   url: string;
   received: ReceivedWebhook[];
+  /** Most requests open at the same time so far. */
+  readonly maxConcurrent: number;
   /** Decides each answer (default 200). */
   answer(decide: (req: ReceivedWebhook, index: number) => ReceiverAnswer): void;
   close(): Promise<void>;
@@ -27,7 +29,12 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   let decide: (req: ReceivedWebhook, index: number) => ReceiverAnswer = () => 200;
   const received: ReceivedWebhook[] = [];
   const hanging = new Set<import('node:http').ServerResponse>();
+  let open = 0;
+  let maxConcurrent = 0;
   const server: Server = createServer((req, res) => {
+    open++;
+    maxConcurrent = Math.max(maxConcurrent, open);
+    res.on('close', () => open--);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -55,6 +62,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,
+    get maxConcurrent() {
+      return maxConcurrent;
+    },
     answer(d) {
       decide = d;
     },

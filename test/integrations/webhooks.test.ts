@@ -16,6 +16,7 @@ const FAST_RETRIES = {
   WEBHOOK_BACKOFF_BASE_MS: '30',
   WEBHOOK_BACKOFF_MAX_MS: '100',
   WEBHOOK_TIMEOUT_MS: '1000',
+  WEBHOOK_CONCURRENCY: '3',
 };
 
 let server: TestServer;
@@ -195,6 +196,22 @@ describe('webhook deliveries', () => {
     expect(r.received[0]!.json.data.conversation.contact.phoneNumber).toBe(customer);
     expect(r.received[0]!.json.data.message.body).toBe('STOP');
     await server.gql(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: endpoint.id }, a.tenant.token);
+  });
+
+  it("a hanging endpoint holds at most 2 delivery slots: another tenant's events still go out", async () => {
+    const hanging = await receiver();
+    hanging.answer(() => 'hang');
+    const fast = await receiver();
+    const slow = await createEndpoint(server, b.tenant.token, hanging.url, ['MESSAGE_RECEIVED']);
+    const quick = await createEndpoint(server, a.tenant.token, fast.url, ['MESSAGE_RECEIVED']);
+    // Five conversations: five chains the worker could run at once.
+    for (let i = 0; i < 5; i++) await customerTexts(server, b, randomUsNumber(), `B waits ${i}`);
+    await waitFor(() => hanging.received.length >= 2, { what: 'the hanging endpoint called' });
+    await customerTexts(server, a, randomUsNumber(), 'A goes through');
+    await waitFor(() => fast.received.some((x) => x.json.data.message.body === 'A goes through'), { timeoutMs: 10_000, what: "A's delivery" });
+    expect(hanging.maxConcurrent).toBeLessThanOrEqual(2);
+    await server.gql(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: slow.endpoint.id }, b.tenant.token);
+    await server.gql(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: quick.endpoint.id }, a.tenant.token);
   });
 
   it('a receiver that never answers does not slow ingest', async () => {

@@ -22,6 +22,8 @@ interface ClaimedDelivery {
 }
 
 const LEASE_SECONDS = 60;
+/** A slow or hanging endpoint holds at most this many of the worker slots (all instances together). */
+const MAX_IN_FLIGHT_PER_ENDPOINT = 2;
 const MAX_ERROR_TEXT = 500;
 
 /**
@@ -107,15 +109,26 @@ export class WebhookWorker {
 
   private async claim(limit: number): Promise<ClaimedDelivery[]> {
     const result = await this.deps.db.execute(sql`
-      with due as (
-        select d.id from webhook_deliveries d
+      with in_flight as (
+        select endpoint_id, count(*) as n from webhook_deliveries
+        where status = 'PENDING' and locked_until > now()
+        group by endpoint_id
+      ),
+      candidates as (
+        select d.id, row_number() over (partition by d.endpoint_id order by d.id) + coalesce(f.n, 0) as slot
+        from webhook_deliveries d
         join webhook_endpoints e on e.id = d.endpoint_id and e.tenant_id = d.tenant_id and e.enabled
+        left join in_flight f on f.endpoint_id = d.endpoint_id
         where d.status = 'PENDING' and d.next_attempt_at <= now()
           and (d.locked_until is null or d.locked_until < now())
           and not exists (
             select 1 from webhook_deliveries p
             where p.endpoint_id = d.endpoint_id and p.ordering_key = d.ordering_key and p.status = 'PENDING' and p.id < d.id
           )
+      ),
+      due as (
+        select d.id from webhook_deliveries d
+        where d.id in (select id from candidates where slot <= ${MAX_IN_FLIGHT_PER_ENDPOINT})
         order by d.id
         limit ${limit}
         for update of d skip locked
