@@ -144,8 +144,12 @@ describe('webhook deliveries', () => {
       expect(req.body).not.toContain(new URL(a.account.inboundWebhookUrl).pathname.split('/').pop()!);
     }
 
-    const [listed] = (await deliveries(server, a.tenant.token)).filter((e) => e.id === endpoint.id);
-    const nodes = listed!.deliveries.edges.map((e) => e.node);
+    // The receiver has answered; the outcome is recorded right after.
+    const nodes = await waitFor(async () => {
+      const [listed] = (await deliveries(server, a.tenant.token)).filter((e) => e.id === endpoint.id);
+      const list = listed!.deliveries.edges.map((e) => e.node);
+      return list.every((n: any) => n.status === 'DELIVERED') ? list : undefined;
+    }, { what: 'both deliveries recorded' });
     expect(nodes.map((n: any) => [n.status, n.attempts, n.lastResponseStatus])).toEqual([
       ['DELIVERED', 1, 200],
       ['DELIVERED', 4, 200],
