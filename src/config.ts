@@ -78,6 +78,7 @@ const envSchema = z.object({
   PACING_LONG_CODE_MPS: z.coerce.number().positive().max(10_000).default(1),
   PACING_TOLL_FREE_MPS: z.coerce.number().positive().max(10_000).default(3),
   PACING_SHORT_CODE_MPS: z.coerce.number().positive().max(10_000).default(100),
+  HTTP_PROXY: z.string().optional(),
   TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   MEDIA_LINK_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
@@ -133,6 +134,8 @@ export interface Config {
   };
   pacing: { enabled: boolean; longCodeMps: number; tollFreeMps: number; shortCodeMps: number };
   twilioTimeoutMs: number;
+  /** HTTP_PROXY is set: the Twilio SDK then tunnels through its own proxy agent. */
+  httpProxy: boolean;
   mediaLinkTtlSeconds: number;
   shutdownTimeoutMs: number;
   /** Sandbox mode: API keys are issued as sk_sandbox_… (the built-in Twilio simulator's world). */
@@ -211,7 +214,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
   }
 
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
-  return {
+  return deepFreeze({
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
@@ -247,6 +250,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
       shortCodeMps: e.PACING_SHORT_CODE_MPS,
     },
     twilioTimeoutMs: e.TWILIO_TIMEOUT_MS,
+    httpProxy: Boolean(e.HTTP_PROXY),
     mediaLinkTtlSeconds: e.MEDIA_LINK_TTL_SECONDS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sandbox: e.SANDBOX,
@@ -261,5 +265,13 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
       concurrency: e.WEBHOOK_CONCURRENCY,
     },
     retention: { enabled: e.RETENTION_ENABLED, batchSize: e.RETENTION_BATCH_SIZE },
-  };
+  });
+}
+
+/** Config is read-only once loaded: nothing can change a setting behind the validation. */
+export function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) {
+    if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Object.isFrozen(v)) deepFreeze(v);
+  }
+  return Object.freeze(value);
 }

@@ -14,7 +14,7 @@ try {
 
 try {
   const app = await startApp(config);
-  process.stdout.write(`SMS inbox API ready at ${app.url}/graphql (public URL ${config.publicUrl})\n`);
+  process.stdout.write(`SMS inbox API ready at ${app.url}/graphql (public URL ${app.deps.config.publicUrl})\n`);
 
   let stopping = false;
   const stop = (signal: string) => {

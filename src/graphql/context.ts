@@ -2,11 +2,12 @@ import DataLoader from 'dataloader';
 import type { AppDeps, TenantScope } from '../shared/deps.js';
 import type { Principal } from '../shared/principal.js';
 import { unauthenticated } from '../shared/errors.js';
+import { TenantContext } from '../tenant-context.js';
 
 /** Per-operation context, for HTTP requests and for each graphql-ws subscription alike. */
 export class RequestContext {
   private readonly loaders = new Map<string, DataLoader<string, unknown>>();
-  private tenantScope: TenantScope | null = null;
+  private tenantContext: TenantContext | null = null;
 
   constructor(
     readonly deps: AppDeps,
@@ -22,8 +23,13 @@ export class RequestContext {
 
   /** The caller's tenant, from the verified token; what every tenant-bound service is built from. */
   scope(): TenantScope {
-    this.tenantScope ??= { deps: this.deps, tenantId: this.user.tenantId, user: this.user, clientIp: this.clientIp };
-    return this.tenantScope;
+    return this.tenant().scope;
+  }
+
+  /** The caller's tenant-bound repositories and services, built on first use (src/tenant-context.ts). */
+  tenant(): TenantContext {
+    this.tenantContext ??= new TenantContext(this.deps, this.user.tenantId, this.user, this.clientIp);
+    return this.tenantContext;
   }
 
   /**

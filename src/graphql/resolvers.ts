@@ -4,15 +4,16 @@ import { ConversationResolver } from '../modules/conversations/conversations.res
 import { MessageResolver } from '../modules/messages/messages.resolver.js';
 import { LiveResolver } from '../modules/live/live.resolver.js';
 import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-accounts.resolver.js';
-import { PhoneNumberResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
+import { PhoneNumberResolver, TwilioAccountNumbersResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
+import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
 import { ApiKeyResolver } from '../modules/api-keys/api-keys.resolver.js';
-import { AuditResolver } from '../modules/audit/audit.resolver.js';
+import { AuditResolver } from '../modules/audit-log/audit-log.resolver.js';
 import { WebhookEndpointResolver } from '../modules/webhooks/webhooks.resolver.js';
-import { TenantResolver } from '../modules/tenants/tenants.resolver.js';
+import { TenantSettingsResolver } from '../modules/privacy/tenant-settings.resolver.js';
 import { PrivacyResolver } from '../modules/privacy/privacy.resolver.js';
 import { ConversationRemovedResolver } from '../modules/live/conversation-removed.resolver.js';
 import { ReportResolver } from '../modules/reports/reports.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ApiKeyResolver, AuditResolver, WebhookEndpointResolver, TenantResolver, PrivacyResolver, ConversationRemovedResolver, ReportResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ConversationMessagesResolver, TwilioAccountNumbersResolver, ApiKeyResolver, AuditResolver, WebhookEndpointResolver, TenantSettingsResolver, PrivacyResolver, ConversationRemovedResolver, ReportResolver];

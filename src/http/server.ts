@@ -5,6 +5,8 @@ import type { AppDeps } from '../shared/deps.js';
 import { registerGraphQL, type GraphQLEndpoint } from './graphql.js';
 import { registerHealthRoutes } from './health.routes.js';
 import { registerMetrics } from './metrics.js';
+import { registerMediaRoutes } from '../modules/media/media.routes.js';
+import { replyWithError } from './domain-errors.js';
 import { registerWebhookRoutes } from './webhooks.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -36,6 +38,11 @@ export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Pr
 
   registerHealthRoutes(app, deps.database);
   await registerWebhookRoutes(app, deps);
+  // REST routes answer domain errors with their HTTP status (src/http/domain-errors.ts).
+  await app.register(async (rest) => {
+    rest.setErrorHandler(replyWithError);
+    registerMediaRoutes(rest, deps);
+  });
   const graphql = await registerGraphQL(app, deps, schema);
   registerMetrics(app, deps, { sockets: graphql.socketCount });
   return { app, graphql };

@@ -1,6 +1,10 @@
 import type { Config } from '../config.js';
 import type { Database, Db } from '../db/client.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { MediaLinkSigner } from '../modules/media/media-links.js';
+import type { TwilioDeletionSignal } from '../modules/privacy/twilio-deletion-signal.js';
+import type { WebhookEndpointCache } from '../modules/webhooks/webhook-endpoint-cache.js';
+import type { WebhookAccountCache } from '../modules/twilio-accounts/account-cache.js';
 import type { Role } from '../modules/users/role.js';
 import type { TokenService } from '../modules/users/tokens.js';
 import type { Logger } from './logger.js';
@@ -20,6 +24,28 @@ export interface AppDeps {
   tokens: TokenService;
   loginLimiter: LoginLimiter;
   twilio: TwilioApiFactory;
+  /** Accounts by webhook key for the inbound path; invalidated when an account is re-connected. */
+  accountCache: WebhookAccountCache;
+  /** Enqueue outbound jobs and wake this instance's dispatcher (implemented by src/modules/outbox). */
+  outbox: OutboxPort;
+  /** Signs and checks the short-lived media links. */
+  mediaLinks: MediaLinkSigner;
+  /** Which webhook event types each tenant's endpoints want (a filter before any payload is built). */
+  webhookEndpointCache: WebhookEndpointCache;
+  /** Wakes the maintenance worker when messages were queued for deletion at Twilio. */
+  twilioDeletions: TwilioDeletionSignal;
+}
+
+/**
+ * The outbox seen from the modules that write messages: they enqueue in their own transaction and
+ * signal after commit, without importing src/modules/outbox (which depends on them).
+ */
+export interface OutboxPort {
+  enqueue(tx: Db, tenantId: string, messageId: string, phoneNumberId: string): Promise<void>;
+  /** Called after commit. */
+  notifyEnqueued(): void;
+  /** The dispatcher of this instance registers (or with null, removes) its wake-up. */
+  onEnqueued(wake: (() => void) | null): void;
 }
 
 /** Who is calling, as proven by a verified token. */

@@ -1,4 +1,4 @@
-import { index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 import { roleEnum, users } from '../users/users.schema.js';
 
@@ -25,6 +25,9 @@ export const apiKeys = pgTable(
     // Looked up by hash before the tenant is known (like log-in by email).
     uniqueIndex('api_keys_secret_hash_uq').on(t.secretHash),
     index('api_keys_tenant_created_idx').on(t.tenantId, t.createdAt),
+    unique('api_keys_tenant_id_uq').on(t.tenantId, t.id),
+    // The single-column key nulls the creator when a user is deleted; this one keeps it in the tenant.
+    foreignKey({ name: 'api_keys_created_by_tenant_fk', columns: [t.tenantId, t.createdByUserId], foreignColumns: [users.tenantId, users.id] }),
   ],
 );
 

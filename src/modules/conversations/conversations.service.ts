@@ -1,6 +1,6 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
-import { conversationUpdatedEvent } from '../live/live-events.js';
+import { conversationUpdatedEvent } from '../../events/live-events.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import type { ConversationChange } from '../../events/event-bus.js';
@@ -8,7 +8,7 @@ import { audit } from '../audit/audit.js';
 import { userIdOf } from '../../shared/principal.js';
 import { ConversationsRepository, type ConversationListFilter } from './conversations.repository.js';
 import type { ConversationRow } from './conversations.schema.js';
-import { decodeCursor, pageSize, toPage, type Page } from './pagination.js';
+import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 
 export interface ListConversationsArgs extends ConversationListFilter {

@@ -1,12 +1,11 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { badInput, conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import type { TwilioIncomingNumber } from '../../twilio/client.js';
 import { twilioCredentials, webhookUrls } from '../twilio-accounts/credentials.js';
 import { twilioFailureToAppError } from '../twilio-accounts/twilio-api-errors.js';
 import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
 import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
 import { audit } from '../audit/audit.js';
-import { Role } from '../users/role.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
 import { normalizePhoneNumber, optionalDescription, optionalMessagingServiceSid } from './phone-number-input.js';
 import { PhoneNumbersRepository } from './phone-numbers.repository.js';
@@ -47,7 +46,6 @@ export class PhoneNumbersService {
    */
   async add(input: AddNumberInput): Promise<AddedPhoneNumber> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can add numbers');
     const { e164, type } = normalizePhoneNumber(input.phoneNumber, input.type);
     const direction = input.direction ?? NumberDirection.INBOUND_OUTBOUND;
     const description = optionalDescription(input.description);
@@ -110,7 +108,6 @@ export class PhoneNumbersService {
 
   async remove(id: string): Promise<boolean> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can remove numbers');
     const row = await deps.db.transaction(async (tx) => {
       const removed = await new PhoneNumbersRepository(tx, tenantId).remove(id);
       if (removed) await audit(this.scope).record(tx, { action: 'phone_number.remove', targetType: 'phone_number', targetId: removed.id });

@@ -6,7 +6,6 @@ import { TwilioApiError } from '../../twilio/errors.js';
 import { twilioCredentials } from '../twilio-accounts/credentials.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
 import { runRetention } from './retention.js';
-import { onTwilioDeletionsQueued } from './twilio-deletion-signal.js';
 
 const DAY_MS = 86_400_000;
 const RETENTION_FIRST_RUN_MS = 60_000;
@@ -33,7 +32,7 @@ export class MaintenanceWorker {
   constructor(private readonly deps: AppDeps) {}
 
   start(): void {
-    onTwilioDeletionsQueued(this.deps, () => this.tick());
+    this.deps.twilioDeletions.onQueued(() => this.tick());
     this.timer = setInterval(() => this.tick(), POLL_MS);
     this.timer.unref();
     if (this.deps.config.retention.enabled) {
@@ -121,7 +120,7 @@ export class MaintenanceWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    onTwilioDeletionsQueued(this.deps, null);
+    this.deps.twilioDeletions.onQueued(null);
     if (this.timer) clearInterval(this.timer);
     if (this.retentionFirst) clearTimeout(this.retentionFirst);
     if (this.retentionDaily) clearInterval(this.retentionDaily);

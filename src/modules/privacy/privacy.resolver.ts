@@ -1,7 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { Role } from '../users/role.js';
-import { PrivacyService } from './privacy.service.js';
 
 @Resolver()
 export class PrivacyResolver {
@@ -10,7 +9,7 @@ export class PrivacyResolver {
     description: 'ADMIN: a JSON document of everything stored about the contact (profile, conversations, messages, notes, media links); audited.',
   })
   exportContact(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<string> {
-    return new PrivacyService(ctx.scope()).exportContact(id);
+    return ctx.tenant().privacyService.exportContact(id);
   }
 
   @Authorized(Role.ADMIN)
@@ -18,6 +17,6 @@ export class PrivacyResolver {
     description: "Deletes the contact's messages, notes and media here and asks Twilio to delete them; keeps an audit event and the opt-out state.",
   })
   eraseContact(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<boolean> {
-    return new PrivacyService(ctx.scope()).eraseContact(id);
+    return ctx.tenant().privacyService.eraseContact(id);
   }
 }

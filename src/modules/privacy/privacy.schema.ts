@@ -1,4 +1,4 @@
-import { bigserial, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, foreignKey, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
 
@@ -14,9 +14,7 @@ export const twilioDeletions = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    twilioAccountId: uuid('twilio_account_id')
-      .notNull()
-      .references(() => twilioAccounts.id, { onDelete: 'cascade' }),
+    twilioAccountId: uuid('twilio_account_id').notNull(),
     messageSid: text('message_sid').notNull(),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -27,5 +25,6 @@ export const twilioDeletions = pgTable(
   (t) => [
     uniqueIndex('twilio_deletions_account_sid_uq').on(t.twilioAccountId, t.messageSid),
     index('twilio_deletions_due_idx').on(t.nextAttemptAt),
+    foreignKey({ name: 'twilio_deletions_account_fk', columns: [t.tenantId, t.twilioAccountId], foreignColumns: [twilioAccounts.tenantId, twilioAccounts.id] }).onDelete('cascade'),
   ],
 );

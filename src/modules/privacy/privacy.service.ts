@@ -6,12 +6,10 @@ import { isUuid } from '../../shared/ids.js';
 import { audit } from '../audit/audit.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { conversations } from '../conversations/conversations.schema.js';
-import { conversationRemovedEvent } from '../live/live-events.js';
-import { signMediaLink } from '../media/media-links.js';
+import { conversationRemovedEvent } from '../../events/live-events.js';
 import { MessageDirection } from '../messages/message.enums.js';
 import { messages } from '../messages/messages.schema.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
-import { notifyTwilioDeletionsQueued } from './twilio-deletion-signal.js';
 
 /** Most messages one export carries; a contact past it is exported newest first, truncated. */
 export const MAX_EXPORTED_MESSAGES = 50_000;
@@ -94,7 +92,7 @@ export class PrivacyService {
               createdAt: m.createdAt,
               media: m.media.map((item, index) => ({
                 contentType: item.contentType,
-                url: m.direction === MessageDirection.INBOUND ? signMediaLink(deps.config, { tenantId, messageId: m.id, index }) : item.url,
+                url: m.direction === MessageDirection.INBOUND ? deps.mediaLinks.sign(deps.config.publicUrl, { tenantId, messageId: m.id, index }) : item.url,
               })),
             })),
         })),
@@ -134,7 +132,7 @@ export class PrivacyService {
       return ids;
     });
     deps.events.publish(...removed.map((conversationId) => conversationRemovedEvent({ id: conversationId, tenantId })));
-    notifyTwilioDeletionsQueued(deps);
+    deps.twilioDeletions.notifyQueued();
     deps.logger.info({ tenantId, contactId: id, conversations: removed.length }, 'contact erased');
     return true;
   }

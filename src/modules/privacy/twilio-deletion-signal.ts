@@ -1,13 +1,15 @@
-import type { AppDeps } from '../../shared/deps.js';
+/**
+ * Wakes this instance's maintenance worker when deletions at Twilio were queued (AppDeps.twilioDeletions,
+ * built in src/app.ts); other instances find them by polling.
+ */
+export class TwilioDeletionSignal {
+  private waker: (() => void) | null = null;
 
-/** Wakes this instance's maintenance worker when deletions at Twilio were queued (others poll). */
-const wakers = new WeakMap<AppDeps, () => void>();
+  onQueued(wake: (() => void) | null): void {
+    this.waker = wake;
+  }
 
-export function onTwilioDeletionsQueued(deps: AppDeps, wake: (() => void) | null): void {
-  if (wake) wakers.set(deps, wake);
-  else wakers.delete(deps);
-}
-
-export function notifyTwilioDeletionsQueued(deps: AppDeps): void {
-  wakers.get(deps)?.();
+  notifyQueued(): void {
+    this.waker?.();
+  }
 }

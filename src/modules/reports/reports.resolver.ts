@@ -1,7 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { Report } from './report.type.js';
-import { ReportsService } from './reports.service.js';
 
 @Resolver(() => Report)
 export class ReportResolver {
@@ -13,6 +12,6 @@ export class ReportResolver {
     @Arg('teamId', () => ID, { nullable: true }) teamId: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<Report> {
-    return new ReportsService(ctx.scope()).report(from, to, teamId ?? null);
+    return ctx.tenant().reportsService.report(from, to, teamId ?? null);
   }
 }

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import type { AppDeps } from '../../shared/deps.js';
+import type { Db } from '../../db/client.js';
 import { webhookEndpoints } from './webhooks.schema.js';
 
 const TTL_MS = 5_000;
@@ -15,7 +15,7 @@ export class WebhookEndpointCache {
   private readonly entries = new Map<string, { types: Set<string>; expiresAt: number }>();
   private readonly loading = new Map<string, Promise<Set<string>>>();
 
-  constructor(private readonly deps: AppDeps) {}
+  constructor(private readonly db: Db) {}
 
   async wantedTypes(tenantId: string): Promise<Set<string>> {
     const entry = this.entries.get(tenantId);
@@ -33,7 +33,7 @@ export class WebhookEndpointCache {
   }
 
   private async load(tenantId: string): Promise<Set<string>> {
-    const rows = await this.deps.db
+    const rows = await this.db
       .select({ events: webhookEndpoints.events })
       .from(webhookEndpoints)
       .where(and(eq(webhookEndpoints.tenantId, tenantId), eq(webhookEndpoints.enabled, true)));
@@ -42,12 +42,4 @@ export class WebhookEndpointCache {
     this.entries.set(tenantId, { types, expiresAt: Date.now() + TTL_MS });
     return types;
   }
-}
-
-const caches = new WeakMap<AppDeps, WebhookEndpointCache>();
-
-export function endpointCacheFor(deps: AppDeps): WebhookEndpointCache {
-  let cache = caches.get(deps);
-  if (!cache) caches.set(deps, (cache = new WebhookEndpointCache(deps)));
-  return cache;
 }

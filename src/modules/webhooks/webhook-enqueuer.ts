@@ -3,7 +3,6 @@ import { sql } from 'drizzle-orm';
 import type { LiveEvent } from '../../events/event-bus.js';
 import type { AppDeps } from '../../shared/deps.js';
 import { MessageDirection } from '../messages/message.enums.js';
-import { endpointCacheFor } from './webhook-endpoint-cache.js';
 import { conversationPayload, messagePayload } from './webhook-payloads.js';
 import { WebhookEventType } from './webhook.type.js';
 
@@ -87,7 +86,7 @@ export class WebhookEnqueuer {
 
   /** Writes one delivery per interested endpoint and webhook type; true if any was written. */
   private async enqueue(event: LiveEvent): Promise<boolean> {
-    const wanted = await endpointCacheFor(this.deps).wantedTypes(event.tenantId);
+    const wanted = await this.deps.webhookEndpointCache.wantedTypes(event.tenantId);
     const types = candidates(event).filter((t) => wanted.has(t));
     if (types.length === 0) return false;
 

@@ -2,7 +2,6 @@ import { and, eq } from 'drizzle-orm';
 import type { AppDeps } from '../../shared/deps.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { conversations } from '../conversations/conversations.schema.js';
-import { signMediaLink } from '../media/media-links.js';
 import { MessageDirection } from '../messages/message.enums.js';
 import { messages } from '../messages/messages.schema.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
@@ -78,7 +77,7 @@ export async function messagePayload(deps: AppDeps, tenantId: string, messageId:
         to: inbound ? ourNumber : contactNumber,
         media: media.map((m, index) => ({
           contentType: m.contentType,
-          url: inbound ? signMediaLink(deps.config, { tenantId, messageId, index }) : m.url,
+          url: inbound ? deps.mediaLinks.sign(deps.config.publicUrl, { tenantId, messageId, index }) : m.url,
         })),
       },
       conversation: conversationData(row.conversation),

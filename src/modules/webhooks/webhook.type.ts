@@ -1,5 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { PageInfo } from '../conversations/pagination.js';
+import { PageInfo } from '../../graphql/pagination.js';
 
 export enum WebhookEventType {
   MESSAGE_RECEIVED = 'MESSAGE_RECEIVED',

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { decodeSeqCursor, toSeqPage } from '../../shared/seq-page.js';
-import { pageSize } from '../conversations/pagination.js';
+import { pageSize } from '../../graphql/pagination.js';
 import { Role } from '../users/role.js';
 import {
   CreateWebhookEndpointInput,
@@ -12,9 +12,7 @@ import {
   type WebhookDeliveryStatus,
   type WebhookEventType,
 } from './webhook.type.js';
-import { WebhookEndpointsRepository } from './webhooks.repository.js';
 import type { WebhookEndpointRow } from './webhooks.schema.js';
-import { WebhooksService } from './webhooks.service.js';
 
 function toEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
   return { id: row.id, url: row.url, events: row.events as WebhookEventType[], enabled: row.enabled, disabledReason: row.disabledReason, createdAt: row.createdAt };
@@ -25,7 +23,7 @@ export class WebhookEndpointResolver {
   @Authorized(Role.ADMIN)
   @Query(() => [WebhookEndpoint], { description: 'ADMIN; newest first.' })
   async webhookEndpoints(@Ctx() ctx: RequestContext): Promise<WebhookEndpoint[]> {
-    return (await new WebhooksService(ctx.scope()).list()).map(toEndpoint);
+    return (await ctx.tenant().webhooksService.list()).map(toEndpoint);
   }
 
   @Authorized(Role.ADMIN)
@@ -34,7 +32,7 @@ export class WebhookEndpointResolver {
     @Arg('input', () => CreateWebhookEndpointInput) input: CreateWebhookEndpointInput,
     @Ctx() ctx: RequestContext,
   ): Promise<CreatedWebhookEndpoint> {
-    const { endpoint, signingSecret } = await new WebhooksService(ctx.scope()).create(input);
+    const { endpoint, signingSecret } = await ctx.tenant().webhooksService.create(input);
     return { endpoint: toEndpoint(endpoint), signingSecret };
   }
 
@@ -45,13 +43,13 @@ export class WebhookEndpointResolver {
     @Arg('input', () => UpdateWebhookEndpointInput) input: UpdateWebhookEndpointInput,
     @Ctx() ctx: RequestContext,
   ): Promise<WebhookEndpoint> {
-    return toEndpoint(await new WebhooksService(ctx.scope()).update(id, input));
+    return toEndpoint(await ctx.tenant().webhooksService.update(id, input));
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Boolean, { description: 'Its pending deliveries are dropped.' })
   deleteWebhookEndpoint(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<boolean> {
-    return new WebhooksService(ctx.scope()).delete(id);
+    return ctx.tenant().webhooksService.delete(id);
   }
 
   @FieldResolver(() => WebhookDeliveryConnection, { description: 'Newest first, with each one\'s last status.' })
@@ -63,7 +61,7 @@ export class WebhookEndpointResolver {
   ): Promise<WebhookDeliveryConnection> {
     const limit = pageSize(first);
     const before = decodeSeqCursor(after);
-    const rows = await new WebhookEndpointsRepository(ctx.deps.db, ctx.user.tenantId).deliveries(endpoint.id, limit + 1, before);
+    const rows = await ctx.tenant().webhookEndpoints.deliveries(endpoint.id, limit + 1, before);
     const nodes = rows.map((r) => ({
       id: String(r.id),
       event: r.eventType as WebhookEventType,

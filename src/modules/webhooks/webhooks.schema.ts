@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, foreignKey, index, integer, jsonb, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 
 /** A tenant's URL for signed event deliveries (Standard Webhooks). */
@@ -22,7 +22,7 @@ export const webhookEndpoints = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [index('webhook_endpoints_tenant_idx').on(t.tenantId, t.createdAt)],
+  (t) => [index('webhook_endpoints_tenant_idx').on(t.tenantId, t.createdAt), unique('webhook_endpoints_tenant_id_uq').on(t.tenantId, t.id)],
 );
 
 /**
@@ -36,9 +36,7 @@ export const webhookDeliveries = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    endpointId: uuid('endpoint_id')
-      .notNull()
-      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    endpointId: uuid('endpoint_id').notNull(),
     /** The `webhook-id` header: the same on every retry, so receivers can drop duplicates. */
     webhookId: text('webhook_id').notNull(),
     eventType: text('event_type').notNull(),
@@ -57,6 +55,7 @@ export const webhookDeliveries = pgTable(
   },
   (t) => [
     uniqueIndex('webhook_deliveries_endpoint_webhook_id_uq').on(t.endpointId, t.webhookId),
+    foreignKey({ name: 'webhook_deliveries_endpoint_fk', columns: [t.tenantId, t.endpointId], foreignColumns: [webhookEndpoints.tenantId, webhookEndpoints.id] }).onDelete('cascade'),
     index('webhook_deliveries_tenant_endpoint_idx').on(t.tenantId, t.endpointId, t.id),
     index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'PENDING'`),
     index('webhook_deliveries_chain_idx').on(t.endpointId, t.orderingKey, t.id).where(sql`${t.status} = 'PENDING'`),

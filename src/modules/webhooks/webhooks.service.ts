@@ -4,7 +4,6 @@ import type { TenantScope } from '../../shared/deps.js';
 import { badInput, conflict, notFound } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { audit } from '../audit/audit.js';
-import { endpointCacheFor } from './webhook-endpoint-cache.js';
 import { WebhookEventType } from './webhook.type.js';
 import { requireSafeWebhookUrl } from './url-guard.js';
 import { MAX_ENDPOINTS_PER_TENANT, WebhookEndpointsRepository } from './webhooks.repository.js';
@@ -57,7 +56,7 @@ export class WebhooksService {
       await audit(this.scope).record(tx, { action: 'webhook_endpoint.create', targetType: 'webhook_endpoint', targetId: row.id });
       return row;
     });
-    endpointCacheFor(deps).invalidate(tenantId);
+    deps.webhookEndpointCache.invalidate(tenantId);
     return { endpoint, signingSecret };
   }
 
@@ -80,7 +79,7 @@ export class WebhooksService {
       return updated;
     });
     if (!row) throw notFound('Webhook endpoint');
-    endpointCacheFor(deps).invalidate(tenantId);
+    deps.webhookEndpointCache.invalidate(tenantId);
     return row;
   }
 
@@ -94,7 +93,7 @@ export class WebhooksService {
       return done;
     });
     if (!deleted) throw notFound('Webhook endpoint');
-    endpointCacheFor(deps).invalidate(tenantId);
+    deps.webhookEndpointCache.invalidate(tenantId);
     return true;
   }
 }

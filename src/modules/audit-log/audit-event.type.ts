@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { PageInfo } from '../conversations/pagination.js';
+import { PageInfo } from '../../graphql/pagination.js';
 
 @ObjectType('AuditEvent', {
   description: "Who did what to which object, for every mutation that changes settings, people, contacts or conversations' ownership.",

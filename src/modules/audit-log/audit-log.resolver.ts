@@ -4,13 +4,10 @@ import { badInput } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
 import { decodeSeqCursor, toSeqPage } from '../../shared/seq-page.js';
 import { ApiKey } from '../api-keys/api-key.type.js';
-import { ApiKeysRepository } from '../api-keys/api-keys.repository.js';
-import { pageSize } from '../conversations/pagination.js';
+import { pageSize } from '../../graphql/pagination.js';
 import { Role } from '../users/role.js';
 import { User } from '../users/user.type.js';
-import { UsersRepository } from '../users/users.repository.js';
 import { AuditEvent, AuditEventConnection } from './audit-event.type.js';
-import { AuditRepository } from './audit.repository.js';
 
 const MAX_ACTION_FILTER = 100;
 
@@ -33,8 +30,7 @@ export class AuditResolver {
     if (action !== null && action.length > MAX_ACTION_FILTER) throw badInput(`action must be at most ${MAX_ACTION_FILTER} characters`, 'action');
     // An id that cannot exist matches nothing (and must not reach a uuid comparison).
     if (actorId !== null && !isUuid(actorId)) return toSeqPage([], limit, before !== null, (r: AuditEvent) => Number(r.id));
-    const { tenantId } = ctx.scope();
-    const rows = await new AuditRepository(ctx.deps.db, tenantId).list(limit + 1, before, { actorId, action });
+    const rows = await ctx.tenant().auditLog.list(limit + 1, before, { actorId, action });
     const events = rows.map((r) => ({ ...r, id: String(r.id) }));
     return toSeqPage(events, limit, before !== null, (r) => Number(r.id));
   }
@@ -42,12 +38,12 @@ export class AuditResolver {
   @FieldResolver(() => User, { nullable: true, description: 'Null for an API key (see apiKey) and for the system (automations, campaigns, Twilio).' })
   actor(@Root() event: AuditEvent, @Ctx() ctx: RequestContext): Promise<User | null> {
     if (!event.actorUserId) return Promise.resolve(null);
-    return ctx.byId('auditActor', (ids) => new UsersRepository(ctx.deps.db, ctx.user.tenantId).findByIds(ids)).load(event.actorUserId);
+    return ctx.byId('auditActor', (ids) => ctx.tenant().users.findByIds(ids)).load(event.actorUserId);
   }
 
   @FieldResolver(() => ApiKey, { nullable: true })
   apiKey(@Root() event: AuditEvent, @Ctx() ctx: RequestContext): Promise<ApiKey | null> {
     if (!event.actorApiKeyId) return Promise.resolve(null);
-    return ctx.byId('auditApiKey', (ids) => new ApiKeysRepository(ctx.deps.db, ctx.user.tenantId).findByIds(ids)).load(event.actorApiKeyId);
+    return ctx.byId('auditApiKey', (ids) => ctx.tenant().apiKeys.findByIds(ids)).load(event.actorApiKeyId);
   }
 }

@@ -1,14 +1,14 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput } from '../../shared/errors.js';
 import { audit } from '../audit/audit.js';
-import { TenantsRepository } from './tenants.repository.js';
-import type { TenantRow } from './tenants.schema.js';
+import { TenantsRepository } from '../tenants/tenants.repository.js';
+import type { TenantRow } from '../tenants/tenants.schema.js';
 
 export const MIN_RETENTION_DAYS = 1;
 export const MAX_RETENTION_DAYS = 3650;
 const MAX_NAME_LENGTH = 200;
 
-export class TenantsService {
+export class TenantSettingsService {
   constructor(private readonly scope: TenantScope) {}
 
   /** Omitted fields stay; retentionDays: null keeps messages forever. */
