@@ -81,7 +81,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     accountCache: new WebhookAccountCache(database.db, secretBox),
     outbox: new OutboxSignal(),
     mediaLinks: new MediaLinkSigner(config.jwtSecret, config.mediaLinkTtlSeconds),
-    webhookEndpointCache: new WebhookEndpointCache(database.db),
+    webhookEndpointCache: new WebhookEndpointCache(database.db, (err) => logger.warn({ err }, 'could not load webhook endpoints')),
     twilioDeletions: new TwilioDeletionSignal(),
   };
 

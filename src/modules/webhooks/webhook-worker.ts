@@ -55,6 +55,7 @@ export class WebhookWorker {
   }
 
   start(): void {
+    this.deps.webhookEndpointCache.start();
     if (this.running || !this.settings.deliveryEnabled) return;
     this.running = true;
     this.loop = this.run();
@@ -215,6 +216,7 @@ export class WebhookWorker {
 
   async stop(): Promise<void> {
     await this.enqueuer.close();
+    this.deps.webhookEndpointCache.stop();
     this.running = false;
     this.wakeUp?.();
     await this.loop;
