@@ -4,6 +4,7 @@ import { isUuid } from '../../shared/ids.js';
 import { isApiKey, userIdOf, type Principal } from '../../shared/principal.js';
 import { audit } from '../audit/audit.js';
 import { apiKeyRevokedEvent } from '../../events/live-events.js';
+import type { Role } from '../users/role.js';
 import { newSecret } from './api-key-secret.js';
 import { ApiKeysRepository, MAX_API_KEYS_PER_TENANT } from './api-keys.repository.js';
 import type { ApiKeyRow } from './api-keys.schema.js';
