@@ -5,6 +5,7 @@ import { errorText } from '../../shared/errors.js';
 import { TwilioApiError } from '../../twilio/errors.js';
 import { twilioCredentials } from '../twilio-accounts/credentials.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
+import { twilioDeletions } from './privacy.schema.js';
 import { runRetention } from './retention.js';
 
 const DAY_MS = 86_400_000;
@@ -69,17 +70,20 @@ export class MaintenanceWorker {
 
   private async processDeletions(): Promise<void> {
     for (;;) {
+      const t = twilioDeletions;
       const claimed = rowsOf<{ id: number; tenantId: string; twilioAccountId: string; messageSid: string; attempts: number }>(
         await this.deps.db.execute(sql`
           with due as (
-            select id from twilio_deletions
-            where next_attempt_at <= now() and (locked_until is null or locked_until < now())
-            order by id limit ${BATCH}
+            select ${t.id} as id from ${t}
+            where ${t.nextAttemptAt} <= now() and (${t.lockedUntil} is null or ${t.lockedUntil} < now())
+            order by ${t.id} limit ${BATCH}
             for update skip locked
           )
-          update twilio_deletions d set locked_until = now() + ${LEASE_SECONDS} * interval '1 second', attempts = d.attempts + 1
-          from due where d.id = due.id
-          returning d.id, d.tenant_id as "tenantId", d.twilio_account_id as "twilioAccountId", d.message_sid as "messageSid", d.attempts
+          update ${t} set ${sql.identifier(t.lockedUntil.name)} = now() + ${LEASE_SECONDS} * interval '1 second',
+            ${sql.identifier(t.attempts.name)} = ${t.attempts} + 1
+          from due where ${t.id} = due.id
+          returning ${t.id} as id, ${t.tenantId} as "tenantId", ${t.twilioAccountId} as "twilioAccountId", ${t.messageSid} as "messageSid",
+            ${t.attempts} as attempts
         `),
       );
       if (claimed.length === 0) return;
@@ -108,14 +112,14 @@ export class MaintenanceWorker {
     }
     if (done || job.attempts >= MAX_ATTEMPTS) {
       if (!done) this.deps.logger.error({ tenantId: job.tenantId, messageSid: job.messageSid, error }, 'gave up deleting a message at Twilio');
-      await this.deps.db.execute(sql`delete from twilio_deletions where id = ${job.id}`);
+      await this.deps.db.delete(twilioDeletions).where(eq(twilioDeletions.id, job.id));
       return;
     }
     const delayMs = Math.min(BACKOFF_MAX_MS, 10_000 * 2 ** Math.min(job.attempts - 1, 20));
-    await this.deps.db.execute(sql`
-      update twilio_deletions set locked_until = null, last_error = ${error}, next_attempt_at = now() + ${delayMs} * interval '1 millisecond'
-      where id = ${job.id}
-    `);
+    await this.deps.db
+      .update(twilioDeletions)
+      .set({ lockedUntil: null, lastError: error, nextAttemptAt: sql`now() + ${delayMs} * interval '1 millisecond'` })
+      .where(eq(twilioDeletions.id, job.id));
   }
 
   async stop(): Promise<void> {

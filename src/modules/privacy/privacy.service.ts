@@ -3,7 +3,10 @@ import type { Db } from '../../db/client.js';
 import type { TenantScope } from '../../shared/deps.js';
 import { notFound } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
+import { columnList } from '../../db/sql.js';
 import { audit } from '../audit/audit.js';
+import { webhookDeliveries } from '../webhooks/webhooks.schema.js';
+import { twilioDeletions } from './privacy.schema.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { conversations } from '../conversations/conversations.schema.js';
 import { conversationRemovedEvent } from '../../events/live-events.js';
@@ -16,11 +19,12 @@ export const MAX_EXPORTED_MESSAGES = 50_000;
 
 /** Queues the Twilio deletion of the given messages (those Twilio knows: with a SID). */
 export async function queueTwilioDeletions(tx: Db, tenantId: string, messageIds: SqlIdList): Promise<void> {
+  const d = twilioDeletions;
   await tx.execute(sql`
-    insert into twilio_deletions (tenant_id, twilio_account_id, message_sid)
-    select tenant_id, twilio_account_id, twilio_sid from messages
-    where tenant_id = ${tenantId}::uuid and twilio_sid is not null and ${messageIds}
-    on conflict (twilio_account_id, message_sid) do nothing
+    insert into ${d} (${columnList(d.tenantId, d.twilioAccountId, d.messageSid)})
+    select ${messages.tenantId}, ${messages.twilioAccountId}, ${messages.twilioSid} from ${messages}
+    where ${messages.tenantId} = ${tenantId}::uuid and ${messages.twilioSid} is not null and ${messageIds}
+    on conflict (${columnList(d.twilioAccountId, d.messageSid)}) do nothing
   `);
 }
 type SqlIdList = ReturnType<typeof sql>;
@@ -120,7 +124,7 @@ export class PrivacyService {
       if (ids.length > 0) {
         await queueTwilioDeletions(tx, tenantId, inArray(messages.conversationId, ids));
         // Webhook payloads carry bodies too.
-        await tx.execute(sql`delete from webhook_deliveries where tenant_id = ${tenantId}::uuid and ordering_key in ${ids}`);
+        await tx.delete(webhookDeliveries).where(and(eq(webhookDeliveries.tenantId, tenantId), inArray(webhookDeliveries.orderingKey, ids)));
         // Messages (and their outbox jobs) go with their conversations (ON DELETE CASCADE).
         await tx.delete(conversations).where(and(eq(conversations.tenantId, tenantId), inArray(conversations.id, ids)));
       }

@@ -1,7 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/client.js';
 import type { AppDeps } from '../../shared/deps.js';
+import { columnList } from '../../db/sql.js';
+import { messages } from '../messages/messages.schema.js';
 import { TenantsRepository } from '../tenants/tenants.repository.js';
+import { webhookDeliveries } from '../webhooks/webhooks.schema.js';
+import { twilioDeletions } from './privacy.schema.js';
 
 export interface RetentionResult {
   messagesDeleted: number;
@@ -24,21 +28,23 @@ export async function runRetention(deps: AppDeps, opts: { now?: Date } = {}): Pr
     const cutoff = new Date(now.getTime() - tenant.retentionDays * 86_400_000).toISOString();
     for (;;) {
       const deleted = await deps.db.transaction(async (tx) => {
+        const m = messages;
+        const d = twilioDeletions;
         const result = await tx.execute(sql`
           with doomed as (
-            select id, twilio_account_id, twilio_sid from messages
-            where tenant_id = ${tenant.id}::uuid and created_at < ${cutoff}::timestamptz
-            order by created_at
+            select ${m.id} as id, ${m.twilioAccountId} as account_id, ${m.twilioSid} as sid from ${m}
+            where ${m.tenantId} = ${tenant.id}::uuid and ${m.createdAt} < ${cutoff}::timestamptz
+            order by ${m.createdAt}
             limit ${batchSize}
             for update skip locked
           ),
           queued as (
-            insert into twilio_deletions (tenant_id, twilio_account_id, message_sid)
-            select ${tenant.id}::uuid, twilio_account_id, twilio_sid from doomed where twilio_sid is not null
-            on conflict (twilio_account_id, message_sid) do nothing
+            insert into ${d} (${columnList(d.tenantId, d.twilioAccountId, d.messageSid)})
+            select ${tenant.id}::uuid, account_id, sid from doomed where sid is not null
+            on conflict (${columnList(d.twilioAccountId, d.messageSid)}) do nothing
           )
-          delete from messages m using doomed where m.id = doomed.id
-          returning m.id
+          delete from ${m} using doomed where ${m.id} = doomed.id
+          returning ${m.id}
         `);
         return rowsOf<{ id: string }>(result).length;
       });
@@ -46,13 +52,14 @@ export async function runRetention(deps: AppDeps, opts: { now?: Date } = {}): Pr
       if (deleted < batchSize) break;
     }
     for (;;) {
+      const w = webhookDeliveries;
       const result = await deps.db.execute(sql`
-        delete from webhook_deliveries where id in (
-          select id from webhook_deliveries
-          where tenant_id = ${tenant.id}::uuid and created_at < ${cutoff}::timestamptz and status <> 'PENDING'
+        delete from ${w} where ${w.id} in (
+          select ${w.id} from ${w}
+          where ${w.tenantId} = ${tenant.id}::uuid and ${w.createdAt} < ${cutoff}::timestamptz and ${w.status} <> 'PENDING'
           limit ${batchSize}
         )
-        returning id
+        returning ${w.id}
       `);
       if (rowsOf(result).length < batchSize) break;
     }

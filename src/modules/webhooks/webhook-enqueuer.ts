@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { columnList } from '../../db/sql.js';
+import { webhookDeliveries, webhookEndpoints } from './webhooks.schema.js';
 import type { LiveEvent } from '../../events/event-bus.js';
 import type { AppDeps } from '../../shared/deps.js';
 import { MessageDirection } from '../messages/message.enums.js';
@@ -105,13 +107,15 @@ export class WebhookEnqueuer {
       const webhookId = `msg_${randomUUID()}`;
       const payload = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
       const t = event.tenantId;
+      const d = webhookDeliveries;
+      const e = webhookEndpoints;
       await this.deps.db.execute(sql`
-        insert into webhook_deliveries (tenant_id, endpoint_id, webhook_id, event_type, ordering_key, payload)
-        select ${t}::uuid, e.id, ${webhookId}, ${type}, ${event.conversationId}, ${payload}::jsonb
-        from webhook_endpoints e
-        where e.tenant_id = ${t}::uuid and e.enabled and ${type} = any(e.events)
-        order by e.id
-        on conflict (endpoint_id, webhook_id) do nothing
+        insert into ${d} (${columnList(d.tenantId, d.endpointId, d.webhookId, d.eventType, d.orderingKey, d.payload)})
+        select ${t}::uuid, ${e.id}, ${webhookId}, ${type}, ${event.conversationId}, ${payload}::jsonb
+        from ${e}
+        where ${e.tenantId} = ${t}::uuid and ${e.enabled} and ${type} = any(${e.events})
+        order by ${e.id}
+        on conflict (${columnList(d.endpointId, d.webhookId)}) do nothing
       `);
     }
     return true;
