@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, isNotNull, sql, type Column, type SQL } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import { rowsOf } from '../../db/client.js';
@@ -9,6 +9,7 @@ import { errorText } from '../../shared/errors.js';
 import { WebhookEnqueuer } from './webhook-enqueuer.js';
 import { assertSafeWebhookUrl, guardedLookup } from './url-guard.js';
 import { openSigningSecret } from './webhooks.service.js';
+import { webhookDeliveries, webhookEndpoints } from './webhooks.schema.js';
 
 interface ClaimedDelivery {
   id: number;
@@ -109,37 +110,45 @@ export class WebhookWorker {
   }
 
   private async claim(limit: number): Promise<ClaimedDelivery[]> {
+    const W = webhookDeliveries;
+    const E = webhookEndpoints;
+    // Aliased columns from the schema: d, p, w are deliveries, e the endpoint, f the in-flight counts.
+    const d = aliased('d', W);
+    const p = aliased('p', W);
+    const w = aliased('w', W);
+    const e = aliased('e', E);
     const result = await this.deps.db.execute(sql`
       with in_flight as (
-        select endpoint_id, count(*) as n from webhook_deliveries
-        where status = 'PENDING' and locked_until > now()
-        group by endpoint_id
+        select ${W.endpointId} as endpoint_id, count(*) as n from ${W}
+        where ${W.status} = 'PENDING' and ${W.lockedUntil} > now()
+        group by ${W.endpointId}
       ),
       candidates as (
-        select d.id, row_number() over (partition by d.endpoint_id order by d.id) + coalesce(f.n, 0) as slot
-        from webhook_deliveries d
-        join webhook_endpoints e on e.id = d.endpoint_id and e.tenant_id = d.tenant_id and e.enabled
-        left join in_flight f on f.endpoint_id = d.endpoint_id
-        where d.status = 'PENDING' and d.next_attempt_at <= now()
-          and (d.locked_until is null or d.locked_until < now())
+        select ${d.id} as id, row_number() over (partition by ${d.endpointId} order by ${d.id}) + coalesce(f.n, 0) as slot
+        from ${W} d
+        join ${E} e on ${e.id} = ${d.endpointId} and ${e.tenantId} = ${d.tenantId} and ${e.enabled}
+        left join in_flight f on f.endpoint_id = ${d.endpointId}
+        where ${d.status} = 'PENDING' and ${d.nextAttemptAt} <= now()
+          and (${d.lockedUntil} is null or ${d.lockedUntil} < now())
           and not exists (
-            select 1 from webhook_deliveries p
-            where p.endpoint_id = d.endpoint_id and p.ordering_key = d.ordering_key and p.status = 'PENDING' and p.id < d.id
+            select 1 from ${W} p
+            where ${p.endpointId} = ${d.endpointId} and ${p.orderingKey} = ${d.orderingKey} and ${p.status} = 'PENDING' and ${p.id} < ${d.id}
           )
       ),
       due as (
-        select d.id from webhook_deliveries d
-        where d.id in (select id from candidates where slot <= ${MAX_IN_FLIGHT_PER_ENDPOINT})
-        order by d.id
+        select ${d.id} as id from ${W} d
+        where ${d.id} in (select id from candidates where slot <= ${MAX_IN_FLIGHT_PER_ENDPOINT})
+        order by ${d.id}
         limit ${limit}
         for update of d skip locked
       )
-      update webhook_deliveries w
-      set locked_until = now() + ${LEASE_SECONDS} * interval '1 second', locked_by = ${this.workerId}, attempts = w.attempts + 1
-      from due, webhook_endpoints e
-      where w.id = due.id and e.id = w.endpoint_id
-      returning w.id, w.tenant_id as "tenantId", w.endpoint_id as "endpointId", w.webhook_id as "webhookId", w.payload,
-        w.attempts, e.url, e.signing_secret_sealed as "signingSecretSealed"
+      update ${W} w
+      set ${sql.identifier(W.lockedUntil.name)} = now() + ${LEASE_SECONDS} * interval '1 second', ${sql.identifier(W.lockedBy.name)} = ${this.workerId},
+        ${sql.identifier(W.attempts.name)} = ${w.attempts} + 1
+      from due, ${E} e
+      where ${w.id} = due.id and ${e.id} = ${w.endpointId}
+      returning ${w.id} as id, ${w.tenantId} as "tenantId", ${w.endpointId} as "endpointId", ${w.webhookId} as "webhookId", ${w.payload} as payload,
+        ${w.attempts} as attempts, ${e.url} as url, ${e.signingSecretSealed} as "signingSecretSealed"
     `);
     return rowsOf<ClaimedDelivery>(result).map((r) => ({ ...r, id: Number(r.id) }));
   }
@@ -176,39 +185,51 @@ export class WebhookWorker {
   }
 
   private async succeeded(d: ClaimedDelivery, status: number): Promise<void> {
-    await this.deps.db.execute(sql`
-      update webhook_deliveries set status = 'DELIVERED', delivered_at = now(), last_response_status = ${status},
-        last_error = null, locked_until = null
-      where id = ${d.id} and locked_by = ${this.workerId}
-    `);
-    await this.deps.db.execute(sql`
-      update webhook_endpoints set failing_since = null where id = ${d.endpointId}::uuid and failing_since is not null
-    `);
+    const W = webhookDeliveries;
+    await this.deps.db
+      .update(W)
+      .set({ status: 'DELIVERED', deliveredAt: sql`now()`, lastResponseStatus: status, lastError: null, lockedUntil: null })
+      .where(and(eq(W.id, d.id), eq(W.lockedBy, this.workerId)));
+    await this.deps.db
+      .update(webhookEndpoints)
+      .set({ failingSince: null })
+      .where(and(eq(webhookEndpoints.id, d.endpointId), isNotNull(webhookEndpoints.failingSince)));
   }
 
   private async failed(d: ClaimedDelivery, status: number | null, error: string): Promise<void> {
     const { backoffBaseMs, backoffMaxMs, retryWindowSeconds } = this.settings;
     const exponential = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(d.attempts - 1, 30));
     const delayMs = Math.round(exponential * (0.8 + Math.random() * 0.4));
-    await this.deps.db.execute(sql`
-      update webhook_deliveries set last_response_status = ${status}::int, last_error = ${error}, locked_until = null,
-        status = case when created_at < now() - ${retryWindowSeconds} * interval '1 second' then 'FAILED' else 'PENDING' end,
-        next_attempt_at = now() + ${delayMs} * interval '1 millisecond'
-      where id = ${d.id} and locked_by = ${this.workerId}
-    `);
-    // Failing since the event it could not take was created (not since the first attempt): so the
-    // attempt that gives up on a delivery after the window also finds the endpoint failing that long.
-    const since = sql`coalesce(failing_since, (select created_at from webhook_deliveries where id = ${d.id}))`;
-    const tooLong = sql`${since} < now() - ${retryWindowSeconds} * interval '1 second'`;
-    const disabled = await this.deps.db.execute(sql`
-      update webhook_endpoints set
-        failing_since = ${since},
-        enabled = case when ${tooLong} then false else enabled end,
-        disabled_reason = case when ${tooLong} then 'every delivery failed for ' || ${retryWindowSeconds}::int || ' s' else disabled_reason end
-      where id = ${d.endpointId}::uuid
-      returning enabled, tenant_id as "tenantId"
-    `);
-    const [row] = rowsOf<{ enabled: boolean; tenantId: string }>(disabled);
+    const W = webhookDeliveries;
+    const E = webhookEndpoints;
+    // One transaction, so both statements see the same now(): the attempt that fails the delivery
+    // for good is the one that disables a long-failing endpoint, never one without the other.
+    const disabled = await this.deps.db.transaction(async (tx) => {
+      await tx
+        .update(W)
+        .set({
+          lastResponseStatus: status,
+          lastError: error,
+          lockedUntil: null,
+          status: sql`case when ${W.createdAt} < now() - ${retryWindowSeconds} * interval '1 second' then 'FAILED' else 'PENDING' end`,
+          nextAttemptAt: sql`now() + ${delayMs} * interval '1 millisecond'`,
+        })
+        .where(and(eq(W.id, d.id), eq(W.lockedBy, this.workerId)));
+      // Failing since the event it could not take was created (not since the first attempt): so the
+      // attempt that gives up on a delivery after the window also finds the endpoint failing that long.
+      const since = sql`coalesce(${E.failingSince}, (select ${W.createdAt} from ${W} where ${W.id} = ${d.id}))`;
+      const tooLong = sql`${since} < now() - ${retryWindowSeconds} * interval '1 second'`;
+      return tx
+        .update(E)
+        .set({
+          failingSince: since,
+          enabled: sql`case when ${tooLong} then false else ${E.enabled} end`,
+          disabledReason: sql`case when ${tooLong} then 'every delivery failed for ' || ${retryWindowSeconds}::int || ' s' else ${E.disabledReason} end`,
+        })
+        .where(eq(E.id, d.endpointId))
+        .returning({ enabled: E.enabled, tenantId: E.tenantId });
+    });
+    const [row] = disabled;
     if (row && !row.enabled) {
       this.deps.logger.warn({ tenantId: row.tenantId, endpointId: d.endpointId }, 'webhook endpoint disabled after failing for the retry window');
     }
@@ -223,4 +244,10 @@ export class WebhookWorker {
     await Promise.allSettled([...this.inFlight]);
     await this.agent.close();
   }
+}
+
+/** `alias.column` for every column of a table, for statements that use one table under several aliases. */
+function aliased<T extends { _: { columns: Record<string, Column> } }>(alias: string, table: T): Record<keyof T['_']['columns'], SQL> {
+  const columns = getTableColumns(table as never) as Record<string, Column>;
+  return Object.fromEntries(Object.entries(columns).map(([key, c]) => [key, sql`${sql.raw(alias)}.${sql.identifier(c.name)}`])) as never;
 }
