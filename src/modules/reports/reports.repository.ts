@@ -1,6 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../db/client.js';
+import { literal } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
+import { conversations } from '../conversations/conversations.schema.js';
+import { MessageDirection } from '../messages/message.enums.js';
+import { messages } from '../messages/messages.schema.js';
+import { users } from '../users/users.schema.js';
 
 export interface Totals {
   conversationsOpened: number;
@@ -26,6 +31,8 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
  */
 export class ReportsRepository extends TenantRepository {
   async totals(from: Date, to: Date): Promise<Totals> {
+    const c = conversations;
+    const m = messages;
     const t = this.tenantId;
     const f = from.toISOString();
     const u = to.toISOString();
@@ -33,20 +40,21 @@ export class ReportsRepository extends TenantRepository {
       await this.db.execute(sql`
         with opened as (
           select count(*)::int as n,
-            percentile_cont(0.5) within group (order by extract(epoch from (c.first_response_at - c.first_inbound_at)))
-              filter (where c.first_response_at is not null) as first_response
-          from conversations c
-          where c.tenant_id = ${t}::uuid and c.created_at >= ${f}::timestamptz and c.created_at < ${u}::timestamptz
+            percentile_cont(0.5) within group (order by extract(epoch from (${c.firstResponseAt} - ${c.firstInboundAt})))
+              filter (where ${c.firstResponseAt} is not null) as first_response
+          from ${c}
+          where ${c.tenantId} = ${t}::uuid and ${c.createdAt} >= ${f}::timestamptz and ${c.createdAt} < ${u}::timestamptz
         ),
         resolved as (
-          select count(*)::int as n, percentile_cont(0.5) within group (order by extract(epoch from (c.resolved_at - c.created_at))) as resolution
-          from conversations c
-          where c.tenant_id = ${t}::uuid and c.resolved_at >= ${f}::timestamptz and c.resolved_at < ${u}::timestamptz
+          select count(*)::int as n, percentile_cont(0.5) within group (order by extract(epoch from (${c.resolvedAt} - ${c.createdAt}))) as resolution
+          from ${c}
+          where ${c.tenantId} = ${t}::uuid and ${c.resolvedAt} >= ${f}::timestamptz and ${c.resolvedAt} < ${u}::timestamptz
         ),
         traffic as (
-          select count(*) filter (where m.direction = 'INBOUND')::int as received, count(*) filter (where m.direction = 'OUTBOUND')::int as sent
-          from messages m
-          where m.tenant_id = ${t}::uuid and m.created_at >= ${f}::timestamptz and m.created_at < ${u}::timestamptz
+          select count(*) filter (where ${m.direction} = ${literal(MessageDirection.INBOUND)})::int as received,
+            count(*) filter (where ${m.direction} = ${literal(MessageDirection.OUTBOUND)})::int as sent
+          from ${m}
+          where ${m.tenantId} = ${t}::uuid and ${m.createdAt} >= ${f}::timestamptz and ${m.createdAt} < ${u}::timestamptz
         )
         select opened.n as "conversationsOpened", resolved.n as "conversationsResolved", traffic.received as "messagesReceived",
           traffic.sent as "messagesSent", opened.first_response::float8 as "medianFirstResponseSeconds",
@@ -65,31 +73,32 @@ export class ReportsRepository extends TenantRepository {
   }
 
   async byAgent(from: Date, to: Date): Promise<AgentFigures[]> {
+    const c = conversations;
     const t = this.tenantId;
     const f = from.toISOString();
     const u = to.toISOString();
     const rows = rowsOf<Record<string, unknown>>(
       await this.db.execute(sql`
         with response as (
-          select c.first_responder_id as agent_id,
-            percentile_cont(0.5) within group (order by extract(epoch from (c.first_response_at - c.first_inbound_at)))::float8 as median
-          from conversations c
-          where c.tenant_id = ${t}::uuid and c.created_at >= ${f}::timestamptz and c.created_at < ${u}::timestamptz
-            and c.first_responder_id is not null
-          group by c.first_responder_id
+          select ${c.firstResponderId} as agent_id,
+            percentile_cont(0.5) within group (order by extract(epoch from (${c.firstResponseAt} - ${c.firstInboundAt})))::float8 as median
+          from ${c}
+          where ${c.tenantId} = ${t}::uuid and ${c.createdAt} >= ${f}::timestamptz and ${c.createdAt} < ${u}::timestamptz
+            and ${c.firstResponderId} is not null
+          group by ${c.firstResponderId}
         ),
         resolved as (
-          select c.resolved_by_id as agent_id, count(*)::int as n from conversations c
-          where c.tenant_id = ${t}::uuid and c.resolved_at >= ${f}::timestamptz and c.resolved_at < ${u}::timestamptz
-            and c.resolved_by_id is not null
-          group by c.resolved_by_id
+          select ${c.resolvedById} as agent_id, count(*)::int as n from ${c}
+          where ${c.tenantId} = ${t}::uuid and ${c.resolvedAt} >= ${f}::timestamptz and ${c.resolvedAt} < ${u}::timestamptz
+            and ${c.resolvedById} is not null
+          group by ${c.resolvedById}
         )
-        select u.id as "agentId", coalesce(resolved.n, 0)::int as "conversationsResolved", response.median as "medianFirstResponseSeconds"
-        from users u
-        left join resolved on resolved.agent_id = u.id
-        left join response on response.agent_id = u.id
-        where u.tenant_id = ${t}::uuid
-        order by u.name, u.id
+        select ${users.id} as "agentId", coalesce(resolved.n, 0)::int as "conversationsResolved", response.median as "medianFirstResponseSeconds"
+        from ${users}
+        left join resolved on resolved.agent_id = ${users.id}
+        left join response on response.agent_id = ${users.id}
+        where ${users.tenantId} = ${t}::uuid
+        order by ${users.name}, ${users.id}
         limit 1000
       `),
     );
