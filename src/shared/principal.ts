@@ -1,5 +1,6 @@
 import type { Role } from '../modules/users/role.js';
 import type { AuthUser } from './deps.js';
+import { forbidden } from './errors.js';
 
 /**
  * Who is calling: a person signed in with a session token, or a server-to-server API key. Both
@@ -46,4 +47,12 @@ export function actorOf(principal: Principal): { actorUserId: string | null; act
  */
 export function apiKeyAsUser(key: ApiKeyPrincipal) {
   return { id: key.apiKeyId, email: '', name: key.name, role: key.role, tenantId: key.tenantId, createdAt: key.createdAt };
+}
+
+/**
+ * Refuses an API key where only a person may act: creating keys, changing a password, logging out
+ * or in (e.g. `requireUser(scope.user, 'change passwords')` first thing in the service).
+ */
+export function requireUser(principal: Principal, what: string): asserts principal is UserPrincipal {
+  if (isApiKey(principal)) throw forbidden(`An API key cannot ${what}`);
 }

@@ -1,7 +1,7 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { badInput, conflict, forbidden, notFound } from '../../shared/errors.js';
+import { badInput, conflict, notFound } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
-import { isApiKey, userIdOf, type Principal } from '../../shared/principal.js';
+import { requireUser, userIdOf } from '../../shared/principal.js';
 import { audit } from '../audit/audit.js';
 import { apiKeyRevokedEvent } from '../../events/live-events.js';
 import type { Role } from '../users/role.js';
@@ -10,11 +10,6 @@ import { ApiKeysRepository, MAX_API_KEYS_PER_TENANT } from './api-keys.repositor
 import type { ApiKeyRow } from './api-keys.schema.js';
 
 const MAX_NAME_LENGTH = 100;
-
-/** Refuses an API key where only a person may act (creating keys, passwords, log-in). */
-export function requireUser(principal: Principal, what: string): void {
-  if (isApiKey(principal)) throw forbidden(`An API key cannot ${what}`);
-}
 
 export class ApiKeysService {
   private readonly keys: ApiKeysRepository;
