@@ -1,6 +1,19 @@
 import type { Logger } from '../shared/logger.js';
 
-export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated' | 'apiKeyRevoked' | 'conversationRemoved';
+export type LiveEventType =
+  | 'messageAdded'
+  | 'messageUpdated'
+  | 'conversationUpdated'
+  /** A user's session state changed (deactivated, role, revoked): instances drop cached auth and close sockets. */
+  | 'authChanged'
+  | 'conversationRemoved'
+  | 'userUpdated'
+  /** A tenant's teams or their members changed: instances drop their cached memberships (visibility). */
+  | 'teamsChanged'
+  /** A contact's name, block or opt-out changed. */
+  | 'contactUpdated'
+  /** An API key was revoked: every instance closes the sockets opened with it. */
+  | 'apiKeyRevoked';
 
 /**
  * What changed in a conversationUpdated, known only on the publishing instance (it does not cross
@@ -14,17 +27,22 @@ export type MessageChange = 'optedOut';
 export interface LiveEvent {
   type: LiveEventType;
   tenantId: string;
-  /** The message id (message events) or the conversation id (conversationUpdated). */
+  /** The message id (message events), the conversation id (conversationUpdated), the user id (authChanged, userUpdated) or the contact id (contactUpdated). */
   id: string;
+  /** Empty for contact events. */
   conversationId: string;
-  /** Local hint for publish listeners; never sent to other instances. */
+  /**
+   * conversationUpdated after an assignment or team change: who could see it before,
+   * `<previous team id>|<previous assignee id>` (either may be empty), so subscribers who lost
+   * sight of it get conversationRemoved. conversationRemoved: the one user it is meant for.
+   */
+  extra?: string;
+  /** Local hint for publish listeners (outgoing webhooks); never sent to other instances. */
   change?: ConversationChange | MessageChange;
 }
 
 /** Called on the publishing instance for every event it publishes (outgoing webhooks). */
 export type PublishListener = (events: readonly LiveEvent[]) => void;
-/** Called on every instance for every event delivered to it, whatever the tenant (socket revocation). */
-export type DeliveryListener = (event: LiveEvent) => void;
 
 /** Carries events between server instances. The in-process one is used with PGlite or one instance. */
 export interface EventTransport {
@@ -44,7 +62,7 @@ export class InProcessTransport implements EventTransport {
 
   async publish(events: LiveEvent[]): Promise<void> {
     // A copy, as a remote transport would deliver (without local hints): local subscribers never share the publisher's object.
-    const copies = events.map(({ type, tenantId, id, conversationId }) => ({ type, tenantId, id, conversationId }));
+    const copies = events.map(({ change: _localHint, ...event }) => event);
     queueMicrotask(() => this.deliver?.(copies));
   }
 
@@ -125,8 +143,9 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
  */
 export class EventBus {
   private readonly byTenant = new Map<string, Set<Subscriber>>();
+  /** In-process consumers of every tenant's events of one type (caches, socket supervisors). */
+  private readonly systemListeners = new Map<LiveEventType, Set<(event: LiveEvent) => void>>();
   private readonly publishListeners: PublishListener[] = [];
-  private readonly deliveryListeners: DeliveryListener[] = [];
 
   constructor(
     private readonly transport: EventTransport,
@@ -161,10 +180,6 @@ export class EventBus {
     this.publishListeners.push(listener);
   }
 
-  /** Sees every event delivered to this instance (any tenant); must not throw or block. */
-  onDeliver(listener: DeliveryListener): void {
-    this.deliveryListeners.push(listener);
-  }
 
   subscribe(tenantId: string, filter: SubscribeFilter): AsyncIterableIterator<LiveEvent> {
     const subscriber = new Subscriber(tenantId, filter, (s) => this.remove(s));
@@ -174,6 +189,7 @@ export class EventBus {
     return subscriber;
   }
 
+
   get subscriberCount(): number {
     let n = 0;
     for (const set of this.byTenant.values()) n += set.size;
@@ -181,13 +197,24 @@ export class EventBus {
   }
 
 
+  /** Calls `listener` with every event of `type`, of every tenant, that reaches this instance. */
+  listen(type: LiveEventType, listener: (event: LiveEvent) => void): () => void {
+    let set = this.systemListeners.get(type);
+    if (!set) this.systemListeners.set(type, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
   private deliverLocally(events: LiveEvent[]): void {
     for (const event of events) {
-      for (const listener of this.deliveryListeners) {
-        try {
-          listener(event);
-        } catch (err) {
-          this.logger.error({ err }, 'live event delivery listener failed');
+      const listeners = this.systemListeners.get(event.type);
+      if (listeners) {
+        for (const listener of listeners) {
+          try {
+            listener(event);
+          } catch (err) {
+            this.logger.error({ err, type: event.type }, 'live event listener failed');
+          }
         }
       }
       const set = this.byTenant.get(event.tenantId);

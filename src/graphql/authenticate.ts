@@ -12,5 +12,8 @@ export async function authenticate(deps: AppDeps, authorization: unknown): Promi
   const token = TokenService.fromHeader(authorization);
   if (!token) return null;
   if (looksLikeApiKey(token)) return authenticateApiKey(deps, token);
-  return deps.tokens.verify(token);
+  const session = await deps.sessions.authenticate(token);
+  if (!session) return null;
+  const { expiresAt: _expiresAt, ...user } = session;
+  return user;
 }

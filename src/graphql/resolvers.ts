@@ -12,8 +12,42 @@ import { AuditResolver } from '../modules/audit-log/audit-log.resolver.js';
 import { WebhookEndpointResolver } from '../modules/webhooks/webhooks.resolver.js';
 import { TenantSettingsResolver } from '../modules/privacy/tenant-settings.resolver.js';
 import { PrivacyResolver } from '../modules/privacy/privacy.resolver.js';
-import { ConversationRemovedResolver } from '../modules/live/conversation-removed.resolver.js';
 import { ReportResolver } from '../modules/reports/reports.resolver.js';
+import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
 
-/** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ConversationMessagesResolver, TwilioAccountNumbersResolver, ApiKeyResolver, AuditResolver, WebhookEndpointResolver, TenantSettingsResolver, PrivacyResolver, ConversationRemovedResolver, ReportResolver];
+import { TeamResolver } from '../modules/teams/teams.resolver.js';
+import { ConversationTeamResolver, PhoneNumberTeamResolver, RoutingResolver, UserRoutingResolver } from '../modules/routing/routing.resolver.js';
+import { ContactResolver } from '../modules/contacts/contacts.resolver.js';
+import { ContactConversationsResolver } from '../modules/conversations/contact-conversations.resolver.js';
+import { ConversationNotesResolver, NoteResolver } from '../modules/notes/notes.resolver.js';
+import { QuickReplyResolver } from '../modules/quick-replies/quick-replies.resolver.js';
+
+/** Every resolver class of the API; the schema is built from this list (one per line: branches add lines). */
+export const resolvers: NonEmptyArray<Function> = [
+  UserResolver,
+  ConversationResolver,
+  MessageResolver,
+  LiveResolver,
+  TwilioAccountResolver,
+  PhoneNumberResolver,
+  MessageMediaResolver,
+  ConversationMessagesResolver,
+  TwilioAccountNumbersResolver,
+  UnroutedMessageResolver,
+  TeamResolver,
+  RoutingResolver,
+  UserRoutingResolver,
+  PhoneNumberTeamResolver,
+  ConversationTeamResolver,
+  ContactResolver,
+  ContactConversationsResolver,
+  NoteResolver,
+  ConversationNotesResolver,
+  QuickReplyResolver,
+  ApiKeyResolver,
+  AuditResolver,
+  WebhookEndpointResolver,
+  TenantSettingsResolver,
+  PrivacyResolver,
+  ReportResolver,
+];

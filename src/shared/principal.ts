@@ -46,7 +46,7 @@ export function actorOf(principal: Principal): { actorUserId: string | null; act
  * email empty, its role). Documented in the README.
  */
 export function apiKeyAsUser(key: ApiKeyPrincipal) {
-  return { id: key.apiKeyId, email: '', name: key.name, role: key.role, tenantId: key.tenantId, createdAt: key.createdAt };
+  return { id: key.apiKeyId, email: '', name: key.name, role: key.role, tenantId: key.tenantId, active: true, createdAt: key.createdAt };
 }
 
 /**

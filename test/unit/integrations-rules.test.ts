@@ -21,7 +21,7 @@ describe('API key secrets', () => {
 
 describe('principal', () => {
   const key: ApiKeyPrincipal = { kind: 'apiKey', apiKeyId: 'k1', tenantId: 't1', role: Role.AGENT, name: 'Bot', createdAt: new Date(0) };
-  const user = { userId: 'u1', tenantId: 't1', role: Role.ADMIN };
+  const user = { userId: 'u1', tenantId: 't1', role: Role.ADMIN, sessionId: 's1' };
   it('tells a key from a user and refuses keys where a person must act', () => {
     expect(isApiKey(key)).toBe(true);
     expect(isApiKey(user)).toBe(false);
@@ -29,7 +29,7 @@ describe('principal', () => {
     expect(userIdOf(user)).toBe('u1');
     expect(() => requireUser(key, 'change passwords')).toThrow(/API key cannot change passwords/);
     expect(() => requireUser(user, 'change passwords')).not.toThrow();
-    expect(apiKeyAsUser(key)).toEqual({ id: 'k1', email: '', name: 'Bot', role: Role.AGENT, tenantId: 't1', createdAt: new Date(0) });
+    expect(apiKeyAsUser(key)).toEqual({ id: 'k1', email: '', name: 'Bot', role: Role.AGENT, tenantId: 't1', active: true, createdAt: new Date(0) });
   });
 });
 
