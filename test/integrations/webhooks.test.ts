@@ -73,7 +73,7 @@ describe('webhook endpoint URLs (SSRF)', () => {
     // Allowed for tests, the sandbox and local development: http on loopback, never http to a public host.
     await expect(requireSafeWebhookUrl('http://127.0.0.1:9/hook', true)).resolves.toBe('http://127.0.0.1:9/hook');
     await expect(requireSafeWebhookUrl('http://8.8.8.8/hook', true)).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
-    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'), WEBHOOK_ENDPOINTS_ALLOW_PRIVATE: 'true' })).toThrow(/WEBHOOK_ENDPOINTS_ALLOW_PRIVATE/);
+    expect(() => loadConfig({ NODE_ENV: 'production', PUBLIC_URL: 'https://sms.example.com', JWT_SECRET: 'x'.repeat(32), ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'), WEBHOOK_ENDPOINTS_ALLOW_PRIVATE: 'true' })).toThrow(/WEBHOOK_ENDPOINTS_ALLOW_PRIVATE/);
   });
 
   it('refuses bad input through the API, ADMIN only, and audits changes', async () => {
