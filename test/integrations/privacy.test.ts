@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditEvents, messages } from '../../src/db/schema.js';
+import { auditEvents, messages, notes } from '../../src/db/schema.js';
 import { runRetention } from '../../src/modules/privacy/retention.js';
 import { createAgent } from '../helpers/factories.js';
 import { fakeSid, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
@@ -69,6 +69,8 @@ describe('exportContact and eraseContact', () => {
     const customer = randomUsNumber();
     const conversationId = await customerTexts(server, a, customer, 'Where is my order?');
     await reply(conversationId, 'It ships today');
+    const note = await server.gql(`mutation($c: ID!) { addNote(conversationId: $c, body: "VIP customer") { id } }`, { c: conversationId }, a.tenant.token);
+    expect(note.errors).toBeUndefined();
     const contactId = await contactIdOf(conversationId);
 
     const res = await server.gql(EXPORT, { id: contactId }, a.tenant.token);
@@ -80,6 +82,7 @@ describe('exportContact and eraseContact', () => {
       ['INBOUND', 'Where is my order?'],
       ['OUTBOUND', 'It ships today'],
     ]);
+    expect(doc.conversations[0].notes).toEqual([expect.objectContaining({ body: 'VIP customer', authorId: a.tenant.userId })]);
     expect(res.data!.exportContact).not.toContain(a.account.authToken);
 
     expect(errorCode(await server.gql(EXPORT, { id: contactId }, b.tenant.token))).toBe('NOT_FOUND');
@@ -89,7 +92,7 @@ describe('exportContact and eraseContact', () => {
     expect(log.data!.auditLog.edges.map((e: any) => e.node.targetId)).toEqual([contactId]);
   });
 
-  it('erases bodies and media here and at Twilio, drops the conversations live, keeps the STOP', async () => {
+  it('erases bodies, notes and media here and at Twilio, drops the conversations live, keeps the STOP', async () => {
     const customer = randomUsNumber();
     const inboundSid = fakeSid('MM');
     const media = fake.addMedia(a.account.accountSid, 'image/png', 'png bytes', { messageSid: inboundSid });
@@ -97,6 +100,7 @@ describe('exportContact and eraseContact', () => {
     expect(res.status).toBe(200);
     const conversationId = await customerTexts(server, a, customer, 'Second text');
     const replySid = await reply(conversationId, 'Noted your address');
+    await server.gql(`mutation($c: ID!) { addNote(conversationId: $c, body: "lives at the secret address") { id } }`, { c: conversationId }, a.tenant.token);
     await customerTexts(server, a, customer, 'STOP');
     const contactId = await contactIdOf(conversationId);
     const otherConversation = await customerTexts(server, a, randomUsNumber(), 'Someone else');
@@ -121,6 +125,7 @@ describe('exportContact and eraseContact', () => {
     expect(JSON.stringify(list.data)).not.toMatch(/secret address|Noted your address/);
     const stored = await server.app.deps.db.select().from(messages).where(eq(messages.conversationId, conversationId));
     expect(stored).toEqual([]);
+    expect(await server.app.deps.db.select().from(notes).where(eq(notes.conversationId, conversationId))).toEqual([]);
     const doc = JSON.parse((await server.gql(EXPORT, { id: contactId }, a.tenant.token)).data!.exportContact);
     expect(doc.conversations).toEqual([]);
     expect(doc.contact).toMatchObject({ phoneNumber: customer, optedOut: true });

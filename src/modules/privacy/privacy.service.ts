@@ -12,6 +12,7 @@ import { conversations } from '../conversations/conversations.schema.js';
 import { conversationRemovedEvent } from '../../events/live-events.js';
 import { MessageDirection } from '../messages/message.enums.js';
 import { messages } from '../messages/messages.schema.js';
+import { notes } from '../notes/notes.schema.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 
 /** Most messages one export carries; a contact past it is exported newest first, truncated. */
@@ -67,6 +68,14 @@ export class PrivacyService {
               .where(and(eq(messages.tenantId, tenantId), inArray(messages.conversationId, threads.map((t) => t.id))))
               .orderBy(asc(messages.createdAt), asc(messages.id))
               .limit(MAX_EXPORTED_MESSAGES);
+      const noteRows =
+        threads.length === 0
+          ? []
+          : await tx
+              .select({ id: notes.id, conversationId: notes.conversationId, authorId: notes.authorId, body: notes.body, createdAt: notes.createdAt })
+              .from(notes)
+              .where(and(eq(notes.tenantId, tenantId), inArray(notes.conversationId, threads.map((t) => t.id))))
+              .orderBy(asc(notes.createdAt), asc(notes.id));
       const document = {
         exportedAt: new Date().toISOString(),
         contact: {
@@ -83,6 +92,7 @@ export class PrivacyService {
         },
         conversations: threads.map((t) => ({
           ...t,
+          notes: noteRows.filter((n) => n.conversationId === t.id).map(({ conversationId: _c, ...n }) => n),
           messages: rows
             .filter((m) => m.conversationId === t.id)
             .map((m) => ({
