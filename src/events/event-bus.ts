@@ -50,6 +50,8 @@ export interface EventTransport {
   start(deliver: (events: LiveEvent[]) => void): Promise<void>;
   publish(events: LiveEvent[]): Promise<void>;
   close(): Promise<void>;
+  /** Rejects when the transport cannot carry events right now (readiness). */
+  ping?(): Promise<void>;
 }
 
 export class InProcessTransport implements EventTransport {
@@ -180,6 +182,11 @@ export class EventBus {
     this.publishListeners.push(listener);
   }
 
+
+  /** Rejects when live events cannot cross instances right now (e.g. Redis unreachable). */
+  async ping(): Promise<void> {
+    await this.transport.ping?.();
+  }
 
   subscribe(tenantId: string, filter: SubscribeFilter): AsyncIterableIterator<LiveEvent> {
     const subscriber = new Subscriber(tenantId, filter, (s) => this.remove(s));

@@ -14,6 +14,7 @@ import { TenantSettingsResolver } from '../modules/privacy/tenant-settings.resol
 import { PrivacyResolver } from '../modules/privacy/privacy.resolver.js';
 import { ReportResolver } from '../modules/reports/reports.resolver.js';
 import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
+import { ContactAddressResolver } from '../modules/contacts/contact-address.resolver.js';
 
 import { TeamResolver } from '../modules/teams/teams.resolver.js';
 import { ConversationTeamResolver, PhoneNumberTeamResolver, RoutingResolver, UserRoutingResolver } from '../modules/routing/routing.resolver.js';
@@ -44,6 +45,7 @@ export const resolvers: NonEmptyArray<Function> = [
   NoteResolver,
   ConversationNotesResolver,
   QuickReplyResolver,
+  ContactAddressResolver,
   ApiKeyResolver,
   AuditResolver,
   WebhookEndpointResolver,

@@ -46,7 +46,7 @@ export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Pr
     reply.header('x-request-id', request.id);
   });
 
-  registerHealthRoutes(app, deps.database);
+  registerHealthRoutes(app, deps.database, deps.events);
   await registerWebhookRoutes(app, deps);
   // REST routes answer domain errors with their HTTP status (src/http/domain-errors.ts).
   await app.register(async (rest) => {
