@@ -23,6 +23,10 @@ import { WebhookAccountCache } from './modules/twilio-accounts/account-cache.js'
 import { PresenceTracker } from './modules/routing/presence.js';
 import { Router } from './modules/routing/router.js';
 import { MembershipCache } from './modules/teams/memberships.js';
+import { WebhookWorker } from './modules/webhooks/webhook-worker.js';
+import { MaintenanceWorker } from './modules/privacy/maintenance-worker.js';
+import { TwilioDeletionSignal } from './modules/privacy/twilio-deletion-signal.js';
+import { WebhookEndpointCache } from './modules/webhooks/webhook-endpoint-cache.js';
 import { TokenService } from './modules/users/tokens.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { SessionAuthenticator } from './modules/users/session-authenticator.js';
@@ -112,6 +116,8 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     mediaCopy: new MediaCopySignal(),
     assignments: new ConversationAssignments(),
     memberships: new MembershipCache(database.db, events),
+    webhookEndpointCache: new WebhookEndpointCache(database.db, (err) => logger.warn({ err }, 'could not load webhook endpoints')),
+    twilioDeletions: new TwilioDeletionSignal(),
   };
   const deps = graph as AppDeps;
   const router = new Router(deps);
@@ -120,6 +126,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   deps.presence = presence;
   // It reads the rest of the graph through deps (deps.config is replaced once the port is bound).
   automationEngine.bind(deps);
+
+  // Listens to the event bus from now on; delivers once started (after listen).
+  const webhooks = new WebhookWorker(deps);
 
   const schema = await buildAppSchema();
   const { app, graphql } = await createHttpServer(deps, schema);
@@ -147,6 +156,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   // Routes what a crash or a restart left waiting, then sweeps periodically.
   router.start();
   presence.start();
+  webhooks.start();
+  const maintenance = new MaintenanceWorker(deps);
+  maintenance.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -155,6 +167,8 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
       await campaignRunner?.stop();
       await dispatcher?.stop();
       await mediaCopy?.stop();
+      await webhooks.stop();
+      await maintenance.stop();
       await graphql.closeSockets();
       sessions.stop();
       // After the sockets (their close is recorded), before the database closes.

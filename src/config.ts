@@ -121,6 +121,17 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PRESENCE_OFFLINE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   ROUTING_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+  SANDBOX: booleanString.default(false),
+  WEBHOOK_ENDPOINTS_ALLOW_PRIVATE: booleanString.default(false),
+  WEBHOOK_DELIVERY_ENABLED: booleanString.default(true),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+  WEBHOOK_RETRY_WINDOW_SECONDS: z.coerce.number().int().min(1).max(7 * 86400).default(86400),
+  WEBHOOK_BACKOFF_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(5000),
+  WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).max(24 * 3_600_000).default(3_600_000),
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  RETENTION_ENABLED: booleanString.default(true),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
 });
 
 /** Fastify's trustProxy: false, a hop count, or a list of trusted proxy addresses/CIDRs. */
@@ -218,6 +229,22 @@ export interface Config {
   presenceOfflineAfterSeconds: number;
   /** How often each instance routes conversations left waiting (a crash, a missed trigger, a hold that ended). */
   routingSweepIntervalMs: number;
+  /** Sandbox mode: API keys are issued as sk_sandbox_… (the built-in Twilio simulator's world). */
+  sandbox: boolean;
+  webhooks: {
+    /** Lets endpoints be http:// on loopback/private addresses (tests, sandbox, local development); refused in production. */
+    allowPrivate: boolean;
+    /** Run the outgoing-webhook delivery worker in this instance. */
+    deliveryEnabled: boolean;
+    timeoutMs: number;
+    /** How long a delivery is retried, and how long an endpoint may keep failing before it is disabled. */
+    retryWindowSeconds: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    pollMs: number;
+    concurrency: number;
+  };
+  retention: { enabled: boolean; batchSize: number };
 }
 
 const DEV_SECRETS_FILE = 'dev-secrets.json';
@@ -270,6 +297,9 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     if (!encryptionKey) throw new ConfigError('ENCRYPTION_KEY is required when NODE_ENV=production (base64 of 32 bytes)');
     // Webhook signatures and media links are computed over it: a default would silently fail both.
     if (!e.PUBLIC_URL) throw new ConfigError('PUBLIC_URL is required when NODE_ENV=production (the https URL Twilio reaches us at)');
+    if (e.WEBHOOK_ENDPOINTS_ALLOW_PRIVATE) {
+      throw new ConfigError('WEBHOOK_ENDPOINTS_ALLOW_PRIVATE=true is refused when NODE_ENV=production');
+    }
   } else if (!jwtSecret || !encryptionKey) {
     const dev = loadOrCreateDevSecrets(e.DATA_DIR);
     jwtSecret ??= dev.JWT_SECRET;
@@ -364,6 +394,18 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN ?? null,
     presenceOfflineAfterSeconds: e.PRESENCE_OFFLINE_AFTER_SECONDS,
     routingSweepIntervalMs: e.ROUTING_SWEEP_INTERVAL_MS,
+    sandbox: e.SANDBOX,
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ENDPOINTS_ALLOW_PRIVATE,
+      deliveryEnabled: e.WEBHOOK_DELIVERY_ENABLED,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryWindowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS,
+      backoffBaseMs: e.WEBHOOK_BACKOFF_BASE_MS,
+      backoffMaxMs: e.WEBHOOK_BACKOFF_MAX_MS,
+      pollMs: e.WEBHOOK_POLL_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+    },
+    retention: { enabled: e.RETENTION_ENABLED, batchSize: e.RETENTION_BATCH_SIZE },
   });
 }
 

@@ -30,7 +30,16 @@ import { TeamsRepository } from './modules/teams/teams.repository.js';
 import { TeamsService } from './modules/teams/teams.service.js';
 import { PresenceRepository } from './modules/routing/presence.repository.js';
 import { RoutingService } from './modules/routing/routing.service.js';
-import type { AppDeps, AuthUser, TenantScope } from './shared/deps.js';
+import type { AppDeps, TenantScope } from './shared/deps.js';
+import type { Principal } from './shared/principal.js';
+import { ApiKeysRepository } from './modules/api-keys/api-keys.repository.js';
+import { ApiKeysService } from './modules/api-keys/api-keys.service.js';
+import { AuditRepository } from './modules/audit/audit.repository.js';
+import { PrivacyService } from './modules/privacy/privacy.service.js';
+import { ReportsService } from './modules/reports/reports.service.js';
+import { TenantSettingsService } from './modules/privacy/tenant-settings.service.js';
+import { WebhookEndpointsRepository } from './modules/webhooks/webhooks.repository.js';
+import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 import { unauthenticated } from './shared/errors.js';
 
 /**
@@ -50,14 +59,16 @@ export class TenantContext {
   constructor(
     readonly deps: AppDeps,
     readonly tenantId: string,
-    /** The caller; null for a signed media link, where the link itself is the authorisation. */
-    private readonly caller: AuthUser | null,
+    /** The caller (a user or an API key); null for a signed media link, where the link itself is the authorisation. */
+    private readonly caller: Principal | null,
+    /** The caller's address, recorded by the audit trail. */
+    private readonly clientIp = '',
   ) {}
 
   /** What a service acting for the caller is built from. */
   get scope(): TenantScope {
     if (!this.caller) throw unauthenticated();
-    return this.once('scope', () => ({ deps: this.deps, tenantId: this.tenantId, user: this.caller! }));
+    return this.once('scope', () => ({ deps: this.deps, tenantId: this.tenantId, user: this.caller!, clientIp: this.clientIp }));
   }
 
   // Repositories, bound to this tenant.
@@ -127,9 +138,34 @@ export class TenantContext {
     return this.once('quickRepliesService', () => new QuickRepliesService(this.scope));
   }
 
+  get apiKeys(): ApiKeysRepository {
+    return this.once('apiKeys', () => new ApiKeysRepository(this.deps.db, this.tenantId));
+  }
+  get auditLog(): AuditRepository {
+    return this.once('auditLog', () => new AuditRepository(this.deps.db, this.tenantId));
+  }
+  get webhookEndpoints(): WebhookEndpointsRepository {
+    return this.once('webhookEndpoints', () => new WebhookEndpointsRepository(this.deps.db, this.tenantId));
+  }
+
   // Services, acting for the caller.
   get campaignsService(): CampaignsService {
     return this.once('campaignsService', () => new CampaignsService(this.scope));
+  }
+  get apiKeysService(): ApiKeysService {
+    return this.once('apiKeysService', () => new ApiKeysService(this.scope));
+  }
+  get privacyService(): PrivacyService {
+    return this.once('privacyService', () => new PrivacyService(this.scope));
+  }
+  get reportsService(): ReportsService {
+    return this.once('reportsService', () => new ReportsService(this.scope));
+  }
+  get tenantSettingsService(): TenantSettingsService {
+    return this.once('tenantSettingsService', () => new TenantSettingsService(this.scope));
+  }
+  get webhooksService(): WebhooksService {
+    return this.once('webhooksService', () => new WebhooksService(this.scope));
   }
   get conversationsService(): ConversationsService {
     return this.once('conversationsService', () => new ConversationsService(this.scope));

@@ -18,3 +18,7 @@ export * from '../modules/teams/teams.schema.js';
 export * from '../modules/routing/routing.schema.js';
 export * from '../modules/notes/notes.schema.js';
 export * from '../modules/quick-replies/quick-replies.schema.js';
+export * from '../modules/api-keys/api-keys.schema.js';
+export * from '../modules/audit/audit.schema.js';
+export * from '../modules/webhooks/webhooks.schema.js';
+export * from '../modules/privacy/privacy.schema.js';

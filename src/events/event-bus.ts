@@ -13,7 +13,17 @@ export type LiveEventType =
   /** A contact's name, block or opt-out changed. */
   | 'contactUpdated'
   /** A campaign's status or progress changed (throttled). */
-  | 'campaignUpdated';
+  | 'campaignUpdated'
+  /** An API key was revoked: every instance closes the sockets opened with it. */
+  | 'apiKeyRevoked';
+
+/**
+ * What changed in a conversationUpdated, known only on the publishing instance (it does not cross
+ * the wire): publish listeners such as outgoing webhooks tell an assignment from a mark-as-read.
+ */
+export type ConversationChange = 'opened' | 'assigned' | 'resolved';
+/** What else an inbound message did, known only on the publishing instance (like ConversationChange). */
+export type MessageChange = 'optedOut';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {
@@ -29,7 +39,12 @@ export interface LiveEvent {
    * sight of it get conversationRemoved. conversationRemoved: the one user it is meant for.
    */
   extra?: string;
+  /** Local hint for publish listeners (outgoing webhooks); never sent to other instances. */
+  change?: ConversationChange | MessageChange;
 }
+
+/** Called on the publishing instance for every event it publishes (outgoing webhooks). */
+export type PublishListener = (events: readonly LiveEvent[]) => void;
 
 /** Carries events between server instances. The in-process one is used with PGlite or one instance. */
 export interface EventTransport {
@@ -50,8 +65,8 @@ export class InProcessTransport implements EventTransport {
   }
 
   async publish(events: LiveEvent[]): Promise<void> {
-    // A copy, as a remote transport would deliver: local subscribers never share the publisher's object.
-    const copies = events.map((e) => ({ ...e }));
+    // A copy, as a remote transport would deliver (without local hints): local subscribers never share the publisher's object.
+    const copies = events.map(({ change: _localHint, ...event }) => event);
     queueMicrotask(() => this.deliver?.(copies));
   }
 
@@ -134,6 +149,7 @@ export class EventBus {
   private readonly byTenant = new Map<string, Set<Subscriber>>();
   /** In-process consumers of every tenant's events of one type (caches, socket supervisors). */
   private readonly systemListeners = new Map<LiveEventType, Set<(event: LiveEvent) => void>>();
+  private readonly publishListeners: PublishListener[] = [];
 
   constructor(
     private readonly transport: EventTransport,
@@ -151,10 +167,23 @@ export class EventBus {
   /** Call only after the transaction that made the change has committed. Never throws. */
   publish(...events: LiveEvent[]): void {
     if (events.length === 0) return;
+    for (const listener of this.publishListeners) {
+      try {
+        listener(events);
+      } catch (err) {
+        this.logger.error({ err }, 'live event publish listener failed');
+      }
+    }
     this.transport.publish(events).catch((err: unknown) => {
       this.logger.error({ err, count: events.length }, 'live event publish failed');
     });
   }
+
+  /** Sees every event this instance publishes, once, before it is sent; must not throw or block. */
+  onPublish(listener: PublishListener): void {
+    this.publishListeners.push(listener);
+  }
+
 
   /** Rejects when live events cannot cross instances right now (e.g. Redis unreachable). */
   async ping(): Promise<void> {

@@ -15,6 +15,7 @@ const CODES: Record<LiveEventType, string> = {
   teamsChanged: 't',
   contactUpdated: 'k',
   campaignUpdated: 'g',
+  apiKeyRevoked: 'x',
 };
 const TYPES: Record<string, LiveEventType> = Object.fromEntries(Object.entries(CODES).map(([type, code]) => [code, type as LiveEventType]));
 

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import type { AppDeps, AuthUser, TenantScope } from '../shared/deps.js';
+import type { AppDeps, TenantScope } from '../shared/deps.js';
+import type { Principal } from '../shared/principal.js';
 import { unauthenticated } from '../shared/errors.js';
 import { TenantContext } from '../tenant-context.js';
 
@@ -11,11 +12,11 @@ export class RequestContext {
   constructor(
     readonly deps: AppDeps,
     readonly requestId: string,
-    readonly auth: AuthUser | null,
+    readonly auth: Principal | null,
     readonly clientIp: string,
   ) {}
 
-  get user(): AuthUser {
+  get user(): Principal {
     if (!this.auth) throw unauthenticated();
     return this.auth;
   }
@@ -27,7 +28,7 @@ export class RequestContext {
 
   /** The caller's tenant-bound repositories and services, built on first use (src/tenant-context.ts). */
   tenant(): TenantContext {
-    this.tenantContext ??= new TenantContext(this.deps, this.user.tenantId, this.user);
+    this.tenantContext ??= new TenantContext(this.deps, this.user.tenantId, this.user, this.clientIp);
     return this.tenantContext;
   }
 

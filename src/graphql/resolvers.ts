@@ -10,6 +10,12 @@ import { ConversationMessagesResolver } from '../modules/messages/conversation-m
 import { OperatingHoursResolver } from '../modules/operating-hours/operating-hours.resolver.js';
 import { AutomatedMessageResolver, ConversationCsatResolver, PhoneNumberAutomationsResolver, TeamCsatResolver, UserCsatResolver } from '../modules/automations/automations.resolver.js';
 import { CampaignResolver, MessageCampaignResolver } from '../modules/campaigns/campaigns.resolver.js';
+import { ApiKeyResolver } from '../modules/api-keys/api-keys.resolver.js';
+import { AuditResolver } from '../modules/audit-log/audit-log.resolver.js';
+import { WebhookEndpointResolver } from '../modules/webhooks/webhooks.resolver.js';
+import { TenantSettingsResolver } from '../modules/privacy/tenant-settings.resolver.js';
+import { PrivacyResolver } from '../modules/privacy/privacy.resolver.js';
+import { ReportResolver } from '../modules/reports/reports.resolver.js';
 import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
 import { ContactAddressResolver } from '../modules/contacts/contact-address.resolver.js';
 
@@ -51,4 +57,10 @@ export const resolvers: NonEmptyArray<Function> = [
   TeamCsatResolver,
   CampaignResolver,
   MessageCampaignResolver,
+  ApiKeyResolver,
+  AuditResolver,
+  WebhookEndpointResolver,
+  TenantSettingsResolver,
+  PrivacyResolver,
+  ReportResolver,
 ];

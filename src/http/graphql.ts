@@ -15,6 +15,10 @@ import { operationCost, queryTooCostlyError } from '../graphql/query-cost.js';
 import { TokenService } from '../modules/users/tokens.js';
 import type { AppDeps, AuthUser } from '../shared/deps.js';
 import type { SessionEnd } from '../modules/users/session-authenticator.js';
+import { authenticate } from '../graphql/authenticate.js';
+import { authenticateApiKey } from '../modules/api-keys/api-key-auth.js';
+import { looksLikeApiKey } from '../modules/api-keys/api-key-secret.js';
+import { isApiKey, type ApiKeyPrincipal, type Principal } from '../shared/principal.js';
 
 const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_TOKENS = 5000;
@@ -22,7 +26,7 @@ const MAX_TOKENS = 5000;
 type WsExtra = {
   socket: WebSocket;
   request: IncomingMessage;
-  auth?: AuthUser;
+  auth?: Principal;
 };
 
 /**
@@ -130,13 +134,21 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
   await app.register(fastifyApollo(apollo), {
     path: '/graphql',
     method: ['GET', 'POST', 'OPTIONS'],
-    context: async (request) =>
-      new RequestContext(deps, request.id, await deps.sessions.authenticate(TokenService.fromHeader(request.headers.authorization)), request.ip),
+    context: async (request) => new RequestContext(deps, request.id, await authenticate(deps, request.headers.authorization), request.ip),
   });
 
   const wss = new WebSocketServer({ server: app.server, path: '/graphql', maxPayload: WS_MAX_PAYLOAD_BYTES });
   const rules: ValidationRule[] = [...specifiedRules, ...protection.validationRules];
 
+  // Sockets opened with an API key, so a revoked key's sockets are closed at once on every instance.
+  const keySockets = new Map<WebSocket, ApiKeyPrincipal>();
+  const stopWatchingKeys = deps.events.listen('apiKeyRevoked', (event) => {
+    for (const [socket, key] of keySockets) {
+      if (key.apiKeyId === event.id && (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING)) {
+        socket.close(CLOSE_SESSION_ENDED, 'API key revoked');
+      }
+    }
+  });
   const { maxSubscriptionsPerSocket, maxSocketsPerUser } = deps.config.ws;
   // Open sockets per user on this instance (each instance enforces its own count), with the
   // session each one authenticated with: re-checked when the user's sessions change.
@@ -164,7 +176,18 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       // No valid token in connectionParams.authorization → close with 4403 before any subscription.
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
-        const authenticated = await deps.sessions.authenticate(TokenService.fromHeader(params.authorization ?? params.Authorization));
+        const token = TokenService.fromHeader(params.authorization ?? params.Authorization);
+        if (token && looksLikeApiKey(token)) {
+          const key = await authenticateApiKey(deps, token);
+          const { socket } = ctx.extra;
+          // The client may have gone while the key was being looked up.
+          if (!key || socket.readyState !== socket.OPEN) return false;
+          keySockets.set(socket, key);
+          socket.once('close', () => keySockets.delete(socket));
+          ctx.extra.auth = key;
+          return true;
+        }
+        const authenticated = await deps.sessions.authenticate(token);
         if (!authenticated) return false;
         const { expiresAt, ...auth } = authenticated;
         const { socket } = ctx.extra;
@@ -190,7 +213,8 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       },
       // Presence: the agent's last socket closing starts the OFFLINE countdown.
       onDisconnect: (ctx) => {
-        if (ctx.extra.auth) deps.presence.socketClosed(ctx.extra.auth);
+        // Presence is a person's: sockets of API keys do not count.
+        if (ctx.extra.auth && !isApiKey(ctx.extra.auth)) deps.presence.socketClosed(ctx.extra.auth);
       },
       onSubscribe: (ctx, _id, payload) => {
         // graphql-ws has already registered this one: more than the cap means one too many.
@@ -236,6 +260,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
   return {
     async closeSockets() {
       stopWatching();
+      stopWatchingKeys();
       await wsServer.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -5,11 +5,14 @@ import type { FallbackService } from '../modules/fallback/fallback.service.js';
 import type { MediaLinkSigner } from '../modules/media/media-links.js';
 import type { MediaFileLinkSigner } from '../modules/media-files/media-file-links.js';
 import type { MediaStore } from '../modules/media-files/media-store.js';
+import type { TwilioDeletionSignal } from '../modules/privacy/twilio-deletion-signal.js';
+import type { WebhookEndpointCache } from '../modules/webhooks/webhook-endpoint-cache.js';
 import type { WebhookAccountCache } from '../modules/twilio-accounts/account-cache.js';
 import type { Role } from '../modules/users/role.js';
 import type { TokenService } from '../modules/users/tokens.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
+import type { Principal } from './principal.js';
 import type { SecretBox } from './secret-box.js';
 import type { LoginLimiter, SignUpLimiter } from './login-limiter.js';
 import type { TwilioApiFactory } from './twilio-factory.js';
@@ -57,6 +60,10 @@ export interface AppDeps {
   memberships: MembershipCache;
   /** This instance's WebSockets per user, for presence (src/modules/routing/presence.ts). */
   presence: PresenceTracker;
+  /** Which webhook event types each tenant's endpoints want (a filter before any payload is built). */
+  webhookEndpointCache: WebhookEndpointCache;
+  /** Wakes the maintenance worker when messages were queued for deletion at Twilio. */
+  twilioDeletions: TwilioDeletionSignal;
 }
 
 /** An inbound text just committed, which GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY may answer. */
@@ -156,5 +163,8 @@ export interface AuthUser {
 export interface TenantScope {
   readonly deps: AppDeps;
   readonly tenantId: string;
-  readonly user: AuthUser;
+  /** The caller: a user or an API key (src/shared/principal.ts). */
+  readonly user: Principal;
+  /** The caller's address, for the audit trail. */
+  readonly clientIp?: string;
 }

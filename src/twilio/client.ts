@@ -77,6 +77,8 @@ export interface TwilioApi {
   listMessagingServiceSenders(serviceSid: string): Promise<string[]>;
   updateMessagingService(serviceSid: string, settings: MessagingServiceSettings): Promise<void>;
   createMessage(input: CreateMessageInput): Promise<{ sid: string; status: string }>;
+  /** DELETE the message and its media at Twilio (erasure, retention). A message still being sent is refused: retry later. */
+  deleteMessage(messageSid: string): Promise<void>;
 }
 
 export interface TwilioApiOptions {
@@ -339,6 +341,11 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
           ...(input.mediaUrl && input.mediaUrl.length > 0 ? { mediaUrl: input.mediaUrl } : {}),
         });
         return { sid: m.sid, status: m.status };
+      }),
+
+    deleteMessage: (messageSid) =>
+      call(async (c) => {
+        await account(c).messages(messageSid).remove();
       }),
   };
 }

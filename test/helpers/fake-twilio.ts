@@ -113,6 +113,8 @@ export interface FakeTwilio {
   readonly messageRequests: FakeMessageRequest[];
   /** Every request received, in arrival order. */
   readonly requests: FakeRequestRecord[];
+  /** SIDs of the messages deleted (DELETE …/Messages/{sid}.json), in order; their media are gone too. */
+  readonly deletedMessageSids: string[];
   /** The next n Messages POSTs answer this error (before any onMessage handler). */
   failNextMessages(n: number, error: FakeError): void;
   /** The next n authenticated API requests of any kind answer this error. */
@@ -200,6 +202,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
   const services = new Map<string, FakeMessagingService>();
   const cdn = new Map<string, StoredMedia>(); // key: token
   const messageRequests: FakeMessageRequest[] = [];
+  const deletedMessageSids: string[] = [];
   const requests: FakeRequestRecord[] = [];
   let messageFailures: FakeError[] = [];
   let requestFailures: FakeError[] = [];
@@ -322,6 +325,14 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     if (rest === '/Messages.json') {
       if (method !== 'POST') return methodNotAllowed(res);
       return createMessage(account, parseForm(rawBody), res);
+    }
+    const msg = /^\/Messages\/((?:MM|SM)[0-9a-fA-F]{32})\.json$/.exec(rest);
+    if (msg && method === 'DELETE') {
+      const sid = msg[1]!;
+      deletedMessageSids.push(sid);
+      for (const key of [...media.keys()]) if (key.includes(`/Messages/${sid}/Media/`)) media.delete(key);
+      res.writeHead(204).end();
+      return;
     }
     const med = /^\/Messages\/(MM|SM)[0-9a-fA-F]{32}\/Media\/ME[0-9a-fA-F]{32}(\.json)?$/.exec(rest);
     if (med && method === 'DELETE') {
@@ -599,6 +610,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
     url: baseUrl,
     messageRequests,
     requests,
+    deletedMessageSids,
 
     addAccount(init = {}) {
       const sid = init.sid ?? fakeSid('AC');
@@ -728,6 +740,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
 
     reset() {
       messageRequests.length = 0;
+      deletedMessageSids.length = 0;
       requests.length = 0;
       messageFailures = [];
       requestFailures = [];

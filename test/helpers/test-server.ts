@@ -43,6 +43,8 @@ export async function startTestServer(
     DISPATCHER_BACKOFF_BASE_MS: '20',
     DISPATCHER_BACKOFF_MAX_MS: '200',
     PACING_ENABLED: 'false',
+    // Outgoing webhooks: the worker wakes when this instance queues; no 1 s polling into statement-counting tests.
+    WEBHOOK_POLL_MS: '60000',
     // Routing's periodic sweep (one statement per interval) would blur tests that count statements;
     // the sweep at start still runs, and tests of the sweep set their own interval.
     ROUTING_SWEEP_INTERVAL_MS: '3600000',

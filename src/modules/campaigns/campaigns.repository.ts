@@ -11,7 +11,8 @@ export interface NewCampaign {
   body: string;
   sendWindowStart: string | null;
   sendWindowEnd: string | null;
-  createdBy: string;
+  /** Null when an API key created it. */
+  createdBy: string | null;
 }
 
 export interface RecipientValues {

@@ -1,3 +1,4 @@
+import { userIdOf } from '../../shared/principal.js';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, notFound } from '../../shared/errors.js';
@@ -78,7 +79,7 @@ export class CampaignsService {
 
     const campaign = await this.scope.deps.db.transaction(async (tx) => {
       const repo = new CampaignsRepository(tx, this.scope.tenantId);
-      const row = await repo.insert({ name, phoneNumberId: number.id, body, ...window, createdBy: this.scope.user.userId });
+      const row = await repo.insert({ name, phoneNumberId: number.id, body, ...window, createdBy: userIdOf(this.scope.user) });
       await repo.addRecipients(row.id, recipients);
       return row;
     });

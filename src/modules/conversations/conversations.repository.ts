@@ -171,9 +171,16 @@ export class ConversationsRepository extends TenantRepository {
   /** Throws a unique violation (conversations_live_uq) when reopening would make a second live conversation. */
   async setStatus(id: string, status: ConversationStatus, viewer?: Viewer): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
+    const resolved = status === ConversationStatus.RESOLVED;
     const [row] = await this.db
       .update(conversations)
-      .set({ status, updatedAt: sql`now()` })
+      .set({
+        status,
+        updatedAt: sql`now()`,
+        // Resolving an already resolved conversation keeps its first resolution.
+        resolvedAt: resolved ? sql`case when ${conversations.status} = 'RESOLVED' then ${conversations.resolvedAt} else now() end` : null,
+        resolvedById: resolved ? sql`case when ${conversations.status} = 'RESOLVED' then ${conversations.resolvedById} else ${viewer?.userId ?? null}::uuid end` : null,
+      })
       .where(this.scoped(conversations, eq(conversations.id, id), visibleTo(this.tenantId, viewer)))
       .returning();
     return row;
@@ -228,11 +235,20 @@ export class ConversationsRepository extends TenantRepository {
    * time never moves back and the last message stays the newest one. The contact's activity (the
    * contacts list order) moves with it, in the same statement.
    */
-  async recordMessage(id: string, messageId: string): Promise<void> {
+  /** `agentReply`: an agent's message, which is the conversation's first response if none came since the customer's first text. */
+  async recordMessage(id: string, messageId: string, agentReply?: { authorId: string | null }): Promise<void> {
     const t = this.tenantId;
+    const firstResponse = agentReply
+      ? {
+          firstResponderId: sql`case when ${conversations.firstResponseAt} is null and ${conversations.firstInboundAt} is not null
+            then ${agentReply.authorId}::uuid else ${conversations.firstResponderId} end`,
+          firstResponseAt: sql`case when ${conversations.firstResponseAt} is null and ${conversations.firstInboundAt} is not null
+            then now() else ${conversations.firstResponseAt} end`,
+        }
+      : {};
     await this.db.execute(sql`
       with recorded as (
-        update ${conversations} set ${setClauses(conversations, { ...recordActivity(sql`now()`, sql`${messageId}::uuid`), updatedAt: sql`now()` })}
+        update ${conversations} set ${setClauses(conversations, { ...firstResponse, ...recordActivity(sql`now()`, sql`${messageId}::uuid`), updatedAt: sql`now()` })}
         where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = ${id}::uuid
         returning ${conversations.contactId}
       )

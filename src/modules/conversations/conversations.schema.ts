@@ -25,6 +25,13 @@ export const conversations = pgTable(
     lastMessageAt: timestamp('last_message_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     lastMessageId: uuid('last_message_id'),
     lastReadAt: timestamp('last_read_at', { withTimezone: true, mode: 'date' }),
+    /** When it was last resolved and by whom (null while open): reports count resolutions by these. */
+    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
+    resolvedById: uuid('resolved_by_id').references(() => users.id, { onDelete: 'set null' }),
+    /** The customer's first text, and the first agent reply after it (and its author): kept for reports. */
+    firstInboundAt: timestamp('first_inbound_at', { withTimezone: true, mode: 'date' }),
+    firstResponseAt: timestamp('first_response_at', { withTimezone: true, mode: 'date' }),
+    firstResponderId: uuid('first_responder_id').references(() => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     /** The team it is routed to (its number's team when opened); null: team-less, visible to every agent. */
@@ -48,6 +55,9 @@ export const conversations = pgTable(
     // planner fell back to sorting the tenant's every conversation (measured 38 ms at 10,000).
     index('conversations_tenant_activity_idx').on(t.tenantId, t.lastMessageAt, t.id),
     index('conversations_tenant_assignee_idx').on(t.tenantId, t.assigneeId, t.lastMessageAt, t.id),
+    // Reports: conversations opened / resolved in a period.
+    index('conversations_tenant_created_idx').on(t.tenantId, t.createdAt),
+    index('conversations_tenant_resolved_idx').on(t.tenantId, t.resolvedAt),
     unique('conversations_tenant_id_uq').on(t.tenantId, t.id),
     // Parents by (tenant_id, id): the database refuses a conversation of tenant A on tenant B's rows.
     foreignKey({ name: 'conversations_contact_fk', columns: [t.tenantId, t.contactId], foreignColumns: [contacts.tenantId, contacts.id] }).onDelete('cascade'),
@@ -55,6 +65,8 @@ export const conversations = pgTable(
     // The single-column key above nulls assignee_id when a user is deleted (a composite SET NULL
     // would null tenant_id too); this one, checked after it, keeps the assignee in the tenant.
     foreignKey({ name: 'conversations_assignee_tenant_fk', columns: [t.tenantId, t.assigneeId], foreignColumns: [users.tenantId, users.id] }),
+    foreignKey({ name: 'conversations_resolved_by_tenant_fk', columns: [t.tenantId, t.resolvedById], foreignColumns: [users.tenantId, users.id] }),
+    foreignKey({ name: 'conversations_first_responder_tenant_fk', columns: [t.tenantId, t.firstResponderId], foreignColumns: [users.tenantId, users.id] }),
     // Routing: a team's queue (only waiting rows, so the index stays small), ...
     index('conversations_tenant_queue_idx')
       .on(t.tenantId, t.teamId, t.queuedAt, t.id)

@@ -1,3 +1,4 @@
+import { userIdOf } from '../../shared/principal.js';
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { parseSearch } from '../../shared/search.js';
@@ -7,6 +8,8 @@ import { conversationReassignedEvent, conversationUpdatedEvent } from '../../eve
 import { UsersRepository } from '../users/users.repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { ConversationsRepository, type ConversationListFilter, type Reassigned } from './conversations.repository.js';
+import type { ConversationChange } from '../../events/event-bus.js';
+import { audit } from '../audit/audit.js';
 import type { ConversationRow } from './conversations.schema.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
@@ -69,16 +72,26 @@ export class ConversationsService {
       const assignee = isUuid(assigneeId) ? await new UsersRepository(this.scope.deps.db, this.scope.tenantId).findById(assigneeId) : undefined;
       if (!assignee) throw notFound('User');
     }
-    const result = await this.scope.deps.db.transaction((tx) =>
-      new ConversationsRepository(tx, this.scope.tenantId).reassign(conversationId, { assigneeId }, this.scope.user),
-    );
-    return this.reassigned(result);
+    const result = await this.scope.deps.db.transaction(async (tx) => {
+      const reassigned = await new ConversationsRepository(tx, this.scope.tenantId).reassign(conversationId, { assigneeId }, this.scope.user);
+      if (reassigned) {
+        await audit(this.scope).record(tx, {
+          action: assigneeId === null ? 'conversation.unassign' : 'conversation.assign',
+          targetType: 'conversation',
+          targetId: reassigned.row.id,
+        });
+      }
+      return reassigned;
+    });
+    return this.reassigned(result, assigneeId === null ? undefined : 'assigned');
   }
 
   /** Publishes the change (with its previous holder) and lets routing use what it freed or queued. */
-  async reassigned(result: Reassigned | undefined): Promise<ConversationRow> {
+  async reassigned(result: Reassigned | undefined, change?: ConversationChange): Promise<ConversationRow> {
     if (!result) throw notFound('Conversation');
-    this.scope.deps.events.publish(conversationReassignedEvent(result.row, result.previous));
+    const event = conversationReassignedEvent(result.row, result.previous);
+    if (change) event.change = change;
+    this.scope.deps.events.publish(event);
     await this.scope.deps.routing.routeWaiting(this.scope.tenantId);
     return result.row;
   }
@@ -110,14 +123,14 @@ export class ConversationsService {
     const { row, afterCommit } = await deps.db.transaction(async (tx) => {
       const moved = await new ConversationsRepository(tx, tenantId).resolve(conversationId, user);
       if (!moved) return { row: undefined, afterCommit: null };
-      return { row: moved, afterCommit: await deps.automations.onResolved(tx, moved, user.userId) };
+      return { row: moved, afterCommit: await deps.automations.onResolved(tx, moved, userIdOf(user)) };
     });
     if (!row) {
       const current = await this.conversations.findById(conversationId, user);
       if (!current) throw notFound('Conversation');
       return current;
     }
-    const updated = this.updated(row);
+    const updated = this.updated(row, 'resolved');
     afterCommit?.();
     // Resolving frees capacity: what waits in the team's queue may be assigned.
     await deps.routing.routeWaiting(tenantId);
@@ -128,9 +141,9 @@ export class ConversationsService {
     return this.updated(await this.conversations.markRead(conversationId, this.scope.user));
   }
 
-  private updated(row: ConversationRow | undefined): ConversationRow {
+  private updated(row: ConversationRow | undefined, change?: ConversationChange): ConversationRow {
     if (!row) throw notFound('Conversation');
-    this.scope.deps.events.publish(conversationUpdatedEvent(row));
+    this.scope.deps.events.publish(conversationUpdatedEvent(row, change));
     return row;
   }
 }

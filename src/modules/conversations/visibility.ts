@@ -9,14 +9,15 @@ import { conversations } from './conversations.schema.js';
  * an AGENT those assigned to them, those of the teams they belong to, and team-less ones.
  * Anything else reads as absent (NOT_FOUND / not listed / no live event), like another tenant's.
  */
-export type Viewer = Pick<AuthUser, 'userId' | 'role'>;
+/** A user, or an API key (no userId: it sees what a member of no team sees, or all as ADMIN). */
+export type Viewer = Pick<AuthUser, 'role'> & { userId?: string };
 
 /** As a WHERE condition on `conversations` (undefined: no restriction). One statement, no extra round trip. */
 export function visibleTo(tenantId: string, viewer: Viewer | undefined): SQL | undefined {
   if (!viewer || viewer.role === Role.ADMIN) return undefined;
-  return sql`(${conversations.assigneeId} = ${viewer.userId}::uuid or ${conversations.teamId} is null or ${conversations.teamId} in (
+  return sql`(${conversations.assigneeId} = ${viewer.userId ?? null}::uuid or ${conversations.teamId} is null or ${conversations.teamId} in (
     select ${teamMembers.teamId} from ${teamMembers}
-    where ${teamMembers.tenantId} = ${tenantId}::uuid and ${teamMembers.userId} = ${viewer.userId}::uuid))`;
+    where ${teamMembers.tenantId} = ${tenantId}::uuid and ${teamMembers.userId} = ${viewer.userId ?? null}::uuid))`;
 }
 
 /** The same rule on a loaded row, given the viewer's team ids (live events). */

@@ -146,8 +146,8 @@ export class InboundRepository extends TenantRepository {
         returning ${contacts.id}, ${contacts.blocked}
       ),
       live_conversation as (
-        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId)})
-        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid, number.team_id
+        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId, conversations.firstInboundAt)})
+        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid, number.team_id, now()
         from number, contact
         where not contact.blocked
         -- The predicate of conversations_live_uq, word for word.
@@ -156,6 +156,7 @@ export class InboundRepository extends TenantRepository {
           -- PENDING waits for the customer (e.g. after a campaign text): their reply opens it.
           ${sql.identifier(conversations.status.name)} = case when ${conversations.status} = ${literal(ConversationStatus.PENDING)}
             then ${literal(ConversationStatus.OPEN)} else ${conversations.status} end,
+          ${sql.identifier(conversations.firstInboundAt.name)} = coalesce(${conversations.firstInboundAt}, ${excluded(conversations.firstInboundAt)}),
           ${setClauses(conversations, recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId)))},
           ${sql.identifier(conversations.updatedAt.name)} = now()
         -- xmax is 0 only on a row this statement inserted (not on the conflict's update): routing.

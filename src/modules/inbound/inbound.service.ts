@@ -110,8 +110,8 @@ export class InboundService {
       return { kind: 'blocked', messageId, conversationId, contactId };
     }
     this.deps.events.publish(
-      messageAddedEvent({ id: messageId, tenantId, conversationId }),
-      conversationUpdatedEvent({ id: conversationId, tenantId }),
+      messageAddedEvent({ id: messageId, tenantId, conversationId }, sms.optChange === 'OPT_OUT' ? 'optedOut' : undefined),
+      conversationUpdatedEvent({ id: conversationId, tenantId }, stored.opened ? 'opened' : undefined),
       // A keyword may have changed the opt-out state (a repeated STOP publishes a harmless repeat).
       ...(sms.optChange ? [contactUpdatedEvent({ id: contactId, tenantId })] : []),
     );

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { AuthUser } from '../../shared/deps.js';
-import { canSee } from '../conversations/visibility.js';
+import { canSee, type Viewer } from '../conversations/visibility.js';
 import { Role } from '../users/role.js';
 import { User } from '../users/user.type.js';
 import type { UserRow } from '../users/users.schema.js';
@@ -58,10 +58,11 @@ function hydrate(deps: AppDeps, event: LiveEvent): Promise<Hydrated | null> {
  * The visibility rule for one subscriber: ADMINs see everything, AGENTs what is theirs or
  * team-less without more ado, else per their current teams (cached per instance).
  */
-async function visibleToSubscriber(deps: AppDeps, user: AuthUser, holder: Hydrated['holder']): Promise<boolean> {
+async function visibleToSubscriber(deps: AppDeps, user: Viewer & { tenantId: string }, holder: Hydrated['holder']): Promise<boolean> {
   if (user.role === Role.ADMIN || holder === null) return true;
   if (holder.assigneeId === user.userId || holder.teamId === null) return true;
-  return canSee(user, holder, await deps.memberships.teamsOf(user.tenantId, user.userId));
+  // An API key (no user) belongs to no team.
+  return canSee(user, holder, user.userId ? await deps.memberships.teamsOf(user.tenantId, user.userId) : new Set<string>());
 }
 
 /**
@@ -103,7 +104,7 @@ async function conversationRemovals({ context }: SubscribeResolverData<unknown, 
     }
     const previous = previousHolderOf(event);
     if (!previous || user.role === Role.ADMIN) return null;
-    const teamIds = await deps.memberships.teamsOf(user.tenantId, user.userId);
+    const teamIds = user.userId ? await deps.memberships.teamsOf(user.tenantId, user.userId) : new Set<string>();
     if (!canSee(user, previous, teamIds)) return null;
     const now = await hydrate(deps, event);
     return now?.holder && canSee(user, now.holder, teamIds) ? null : event.id;

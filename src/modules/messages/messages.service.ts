@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client.js';
 import type { TenantScope } from '../../shared/deps.js';
+import { userIdOf } from '../../shared/principal.js';
 import { DomainError, ErrorCode, badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { countSegments } from '../../twilio/segments.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
@@ -144,12 +145,12 @@ export class MessagesService {
       twilioAccountId: number.twilioAccountId,
       body,
       media,
-      authorId: this.scope.user.userId,
+      authorId: userIdOf(this.scope.user),
       segments: countSegments(body).segments,
       idempotencyKey,
     });
     await this.scope.deps.outbox.enqueue(tx, tenantId, message.id, number.id);
-    await new ConversationsRepository(tx, tenantId).recordMessage(conversation.id, message.id);
+    await new ConversationsRepository(tx, tenantId).recordMessage(conversation.id, message.id, { authorId: userIdOf(this.scope.user) });
     return message;
   }
 

@@ -1,4 +1,5 @@
 import type { TenantScope } from '../../shared/deps.js';
+import { requireUser } from '../../shared/principal.js';
 import { badInput, notFound } from '../../shared/errors.js';
 import { refuseNul } from '../../shared/text-input.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
@@ -23,7 +24,9 @@ export class NotesService {
     if (!conversation) throw notFound('Conversation');
     const { tenantId } = this.scope;
     const { note, updated } = await this.scope.deps.db.transaction(async (tx) => {
-      const note = await new NotesRepository(tx, tenantId).insert({ conversationId: conversation.id, authorId: this.scope.user.userId, body });
+      const author = this.scope.user;
+      requireUser(author, 'write notes');
+      const note = await new NotesRepository(tx, tenantId).insert({ conversationId: conversation.id, authorId: author.userId, body });
       const updated = await new ConversationsRepository(tx, tenantId).touch(conversation.id);
       return { note, updated };
     });

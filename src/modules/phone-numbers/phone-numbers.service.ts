@@ -7,6 +7,7 @@ import { twilioFailureToAppError } from '../twilio-accounts/twilio-api-errors.js
 import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
 import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
 import { OperatingHoursService } from '../operating-hours/operating-hours.service.js';
+import { audit } from '../audit/audit.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
 import { normalizePhoneNumber, optionalDescription, optionalMessagingServiceSid } from './phone-number-input.js';
 import { PhoneNumbersRepository, type PhoneNumberChanges } from './phone-numbers.repository.js';
@@ -82,18 +83,22 @@ export class PhoneNumbersService {
 
     let row: PhoneNumberRow;
     try {
-      row = await this.numbers.insert({
-        twilioAccountId: account.id,
-        e164,
-        type,
-        direction,
-        description,
-        messagingServiceSid,
-        twilioNumberSid: owned.sid,
-        teamId,
-        configuredSmsUrl: configure && owned.kind === 'number' ? webhookUrls(deps.config.publicUrl, account.webhookKey).inbound : null,
-        // Set together with the SMS URL below, so removing the number clears it at Twilio too.
-        configuredSmsFallbackUrl: configure && owned.kind === 'number' ? webhookUrls(deps.config.publicUrl, account.webhookKey).fallback : null,
+      row = await deps.db.transaction(async (tx) => {
+        const inserted = await new PhoneNumbersRepository(tx, tenantId).insert({
+          twilioAccountId: account.id,
+          e164,
+          type,
+          direction,
+          description,
+          messagingServiceSid,
+          twilioNumberSid: owned.sid,
+          teamId,
+          configuredSmsUrl: configure && owned.kind === 'number' ? webhookUrls(deps.config.publicUrl, account.webhookKey).inbound : null,
+          // Set together with the SMS URL below, so removing the number clears it at Twilio too.
+          configuredSmsFallbackUrl: configure && owned.kind === 'number' ? webhookUrls(deps.config.publicUrl, account.webhookKey).fallback : null,
+        });
+        await audit(this.scope).record(tx, { action: 'phone_number.add', targetType: 'phone_number', targetId: inserted.id });
+        return inserted;
       });
     } catch (err) {
       if (isUniqueViolation(err, 'phone_numbers_active_e164_uq')) {
@@ -180,7 +185,11 @@ export class PhoneNumbersService {
     if (!number || number.removedAt) throw notFound('Phone number');
     const account = await new TwilioAccountsRepository(this.scope.deps.db, this.scope.tenantId).findIncludingDisconnected(number.twilioAccountId);
     if (account) await this.undoTwilioSettings(account, [number]);
-    const row = await this.numbers.remove(id);
+    const row = await deps.db.transaction(async (tx) => {
+      const removed = await new PhoneNumbersRepository(tx, tenantId).remove(id);
+      if (removed) await audit(this.scope).record(tx, { action: 'phone_number.remove', targetType: 'phone_number', targetId: removed.id });
+      return removed;
+    });
     if (!row) throw notFound('Phone number');
     deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: row.id }, 'phone number removed');
     return true;

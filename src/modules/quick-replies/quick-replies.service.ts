@@ -87,7 +87,8 @@ export class QuickRepliesService {
     if (!conversation) throw notFound('Conversation');
     const [contact, agent, [tenant]] = await Promise.all([
       new ContactsRepository(deps.db, tenantId).findById(conversation.contactId),
-      new UsersRepository(deps.db, tenantId).findById(user.userId),
+      // An API key has no agent: {{agent.name}} renders as for a missing one.
+      user.userId ? new UsersRepository(deps.db, tenantId).findById(user.userId) : Promise.resolve(undefined),
       new TenantsRepository(deps.db).findByIds([tenantId]),
     ]);
     return renderTemplate(quickReply.body, {

@@ -1,4 +1,5 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
+import { requireUser } from '../../shared/principal.js';
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, notFound } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
@@ -27,6 +28,7 @@ export class RoutingService {
   /** For oneself. Coming ONLINE takes waiting conversations of one's teams at once. */
   async setAvailability(availability: Availability): Promise<UserRow> {
     const { tenantId, user } = this.scope;
+    requireUser(user, 'set an availability');
     const me = await new UsersRepository(this.deps.db, tenantId).findById(user.userId);
     if (!me) throw notFound('User');
     await new PresenceRepository(this.deps.db, tenantId).setAvailability(me.id, availability, this.deps.config.presenceOfflineAfterSeconds);

@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 
 @ObjectType('Tenant')
 export class Tenant {
@@ -11,6 +11,18 @@ export class Tenant {
   @Field(() => String)
   slug!: string;
 
+  @Field(() => Int, { nullable: true, description: 'Messages and media older than this many days are deleted daily (and at Twilio); null keeps them.' })
+  retentionDays!: number | null;
+
   @Field(() => Date)
   createdAt!: Date;
+}
+
+@InputType('UpdateTenantInput')
+export class UpdateTenantInput {
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'Messages and media older than this are deleted (and asked deleted at Twilio); null keeps them.' })
+  retentionDays?: number | null;
 }

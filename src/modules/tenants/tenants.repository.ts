@@ -1,4 +1,4 @@
-import { eq, inArray, like, or } from 'drizzle-orm';
+import { eq, inArray, isNotNull, like, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { tenants, type TenantRow } from './tenants.schema.js';
 
@@ -12,6 +12,20 @@ export class TenantsRepository {
   async create(name: string, slug: string): Promise<TenantRow> {
     const [row] = await this.db.insert(tenants).values({ name, slug }).returning();
     return row!;
+  }
+
+  /** Only the caller's own tenant: the id comes from the verified token. */
+  async update(id: string, changes: { name?: string; retentionDays?: number | null }): Promise<TenantRow | undefined> {
+    const [row] = await this.db.update(tenants).set(changes).where(eq(tenants.id, id)).returning();
+    return row;
+  }
+
+  /** Tenants with a retention period, for the retention job. */
+  withRetention(): Promise<Array<{ id: string; retentionDays: number }>> {
+    return this.db
+      .select({ id: tenants.id, retentionDays: sql<number>`${tenants.retentionDays}` })
+      .from(tenants)
+      .where(isNotNull(tenants.retentionDays));
   }
 
   async findByIds(ids: readonly string[]): Promise<TenantRow[]> {

@@ -1,5 +1,6 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { DomainError, ErrorCode, badInput, conflict, notFound } from '../../shared/errors.js';
+import { audit } from '../audit/audit.js';
 import { newWebhookKey, openAuthToken, sealAuthToken } from './credentials.js';
 import {
   normalizeAcceptedMediaTypes,
@@ -142,7 +143,8 @@ export class TwilioAccountsService {
       throw badInput(`The Twilio account is ${status.slice(0, 40) || 'not active'}; only active accounts can be connected`, 'accountSid');
     }
 
-    const account = await this.accounts.upsert({
+    const account = await deps.db.transaction(async (tx) => {
+      const upserted = await new TwilioAccountsRepository(tx, tenantId).upsert({
       accountSid,
       authTokenSealed: sealAuthToken(deps.secretBox, tenantId, accountSid, authToken),
       friendlyName: friendlyName ?? (remote.friendlyName?.trim() || accountSid),
@@ -151,6 +153,9 @@ export class TwilioAccountsService {
       mediaEnabled,
       acceptedMediaTypes,
       webhookKey: newWebhookKey(),
+      });
+      await audit(this.scope).record(tx, { action: 'twilio_account.connect', targetType: 'twilio_account', targetId: upserted.id });
+      return upserted;
     });
     // Webhooks served by this instance use the new token at once; others within the cache TTL.
     deps.accountCache.invalidate(account.webhookKey);

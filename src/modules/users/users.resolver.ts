@@ -15,6 +15,7 @@ export class UserResolver {
   @Authorized()
   @Query(() => User)
   me(@Ctx() ctx: RequestContext): Promise<User> {
+    // For an API key: the key as a member of its tenant (see apiKeyAsUser).
     return ctx.tenant().usersService.me();
   }
 

@@ -4,6 +4,8 @@ import { hashPassword, verifyPassword } from '../../shared/passwords.js';
 import { conversationUpdatedEvent } from '../../events/live-events.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { Role } from './role.js';
+import { apiKeyAsUser, isApiKey, requireUser } from '../../shared/principal.js';
+import { audit } from '../audit/audit.js';
 import { normalizeEmail, requireName, requirePassword } from './user-input.js';
 import { UsersRepository } from './users.repository.js';
 import type { UserRow } from './users.schema.js';
@@ -21,8 +23,18 @@ export class UsersService {
     this.users = new UsersRepository(scope.deps.db, scope.tenantId);
   }
 
-  async me(): Promise<UserRow> {
-    const user = await this.users.findById(this.scope.user.userId);
+  /** The caller; for an API key, the key seen as a member of its tenant (apiKeyAsUser, see the README). */
+  async me(): Promise<UserRow | ReturnType<typeof apiKeyAsUser>> {
+    const caller = this.scope.user;
+    if (isApiKey(caller)) return apiKeyAsUser(caller);
+    return this.meRow();
+  }
+
+  /** The calling person's row (not for API keys). */
+  private async meRow(): Promise<UserRow> {
+    const caller = this.scope.user;
+    requireUser(caller, 'act as a person here');
+    const user = await this.users.findById(caller.userId);
     // A valid token whose user is gone (deleted) is no longer a session.
     if (!user) throw notFound('User');
     return user;
@@ -38,7 +50,12 @@ export class UsersService {
     const name = requireName(input.name);
     const password = requirePassword(input.password);
     try {
-      const user = await this.users.create({ email, name, role: input.role, passwordHash: await hashPassword(password) });
+      const passwordHash = await hashPassword(password);
+      const user = await this.scope.deps.db.transaction(async (tx) => {
+        const created = await new UsersRepository(tx, this.scope.tenantId).create({ email, name, role: input.role, passwordHash });
+        await audit(this.scope).record(tx, { action: 'user.create', targetType: 'user', targetId: created.id });
+        return created;
+      });
       this.scope.deps.logger.info({ tenantId: this.scope.tenantId, userId: user.id, role: user.role }, 'agent created');
       return user;
     } catch (err) {
@@ -98,7 +115,8 @@ export class UsersService {
    */
   async changePassword(currentPassword: string, newPassword: string, clientIp: string): Promise<{ user: UserRow; token: string }> {
     const { deps, tenantId, user: caller } = this.scope;
-    const user = await this.me();
+    requireUser(caller, 'change passwords');
+    const user = await this.meRow();
     await deps.loginLimiter.reserve(clientIp, user.email);
     if (!(await verifyPassword(currentPassword, user.passwordHash))) throw unauthenticated('The current password is wrong');
     const password = requirePassword(newPassword);
@@ -117,6 +135,7 @@ export class UsersService {
   /** Ends the session of the token used (its sockets close with 4403 "session revoked"). */
   async logOut(): Promise<boolean> {
     const { deps, tenantId, user } = this.scope;
+    requireUser(user, 'log out');
     await new SessionsRepository(deps.db, tenantId).revoke(user.sessionId);
     deps.sessions.changed(tenantId, user.userId);
     return true;
