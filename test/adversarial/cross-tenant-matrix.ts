@@ -21,6 +21,8 @@ export interface VictimIds {
   quickReplyId: string;
   operatingHoursId: string;
   campaignId: string;
+  apiKeyId: string;
+  webhookEndpointId: string;
 }
 
 export type Outcome = 'NOT_FOUND' | 'FORBIDDEN' | 'null' | 'empty' | 'BAD_USER_INPUT';
@@ -79,6 +81,14 @@ export const crossTenantMatrix: Record<string, MatrixLine> = {
   startCampaign: { kind: 'mutation', document: 'mutation($id: ID!) { startCampaign(id: $id) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   pauseCampaign: { kind: 'mutation', document: 'mutation($id: ID!) { pauseCampaign(id: $id) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   cancelCampaign: { kind: 'mutation', document: 'mutation($id: ID!) { cancelCampaign(id: $id) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  // Integrations and governance
+  revokeApiKey: { kind: 'mutation', document: 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', variables: (a) => ({ id: a.apiKeyId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  updateWebhookEndpoint: { kind: 'mutation', document: 'mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { id } }', variables: (a) => ({ id: a.webhookEndpointId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  deleteWebhookEndpoint: { kind: 'mutation', document: 'mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }', variables: (a) => ({ id: a.webhookEndpointId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  exportContact: { kind: 'query', document: 'query($id: ID!) { exportContact(id: $id) }', variables: (a) => ({ id: a.contactId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  eraseContact: { kind: 'mutation', document: 'mutation($id: ID!) { eraseContact(id: $id) }', variables: (a) => ({ id: a.contactId }), crossTenant: NF, agent: ['FORBIDDEN'] },
+  auditLog: { kind: 'query', document: 'query($u: ID) { auditLog(first: 50, actorId: $u) { edges { node { id } } } }', variables: (a) => ({ u: a.adminId }), crossTenant: ['empty'], agent: ['FORBIDDEN'] },
+  report: { kind: 'query', document: 'query($t: ID) { report(from: "2026-11-01T00:00:00Z", to: "2026-12-31T00:00:00Z", teamId: $t) { conversationsOpened } }', variables: (a) => ({ t: a.teamId }), crossTenant: NF },
   // Subscriptions
   campaignUpdated: { kind: 'subscription', document: 'subscription($id: ID) { campaignUpdated(campaignId: $id) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF },
   messageAdded: { kind: 'subscription', document: 'subscription($c: ID) { messageAdded(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },

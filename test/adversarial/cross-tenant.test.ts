@@ -49,7 +49,8 @@ let victimAgentToken: string;
 let attackerToken: string;
 
 beforeAll(async () => {
-  [server, fake] = await Promise.all([startTestServer(), startFakeTwilio()]);
+  // Loopback webhook endpoints are allowed so the victim can register one (nothing is delivered to it).
+  [server, fake] = await Promise.all([startTestServer({ WEBHOOK_ENDPOINTS_ALLOW_PRIVATE: 'true' }), startFakeTwilio()]);
   const inbox = await setUpInbox(server, fake, { tenantName: 'Victim' });
   const agent = await createAgent(server, inbox.tenant.token);
   const conversationId = await customerTexts(server, inbox, randomUsNumber(), 'private words');
@@ -67,7 +68,15 @@ beforeAll(async () => {
     { p: inbox.number.id },
     inbox.tenant.token,
   );
+  const apiKey = await server.gql('mutation { createApiKey(input: { name: "Victim key", role: AGENT }) { apiKey { id } } }', {}, inbox.tenant.token);
+  const endpoint = await server.gql(
+    'mutation { createWebhookEndpoint(input: { url: "http://127.0.0.1:9/victim-hook", events: [MESSAGE_RECEIVED] }) { endpoint { id } } }',
+    {},
+    inbox.tenant.token,
+  );
   victim = {
+    apiKeyId: apiKey.data!.createApiKey.apiKey.id,
+    webhookEndpointId: endpoint.data!.createWebhookEndpoint.endpoint.id,
     campaignId: campaign.data!.createCampaign.id,
     operatingHoursId: hours.data!.createOperatingHours.id,
     teamId: team.data!.createTeam.id,

@@ -213,7 +213,8 @@ export class ConversationsRepository extends TenantRepository {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db
       .update(conversations)
-      .set({ status: ConversationStatus.RESOLVED, updatedAt: sql`now()` })
+      // Only a live conversation moves, so the resolution time and resolver are always this call's (reports).
+      .set({ status: ConversationStatus.RESOLVED, resolvedAt: sql`now()`, resolvedById: viewer?.userId ?? null, updatedAt: sql`now()` })
       .where(this.scoped(conversations, eq(conversations.id, id), ne(conversations.status, ConversationStatus.RESOLVED), visibleTo(this.tenantId, viewer)))
       .returning();
     return row;
