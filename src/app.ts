@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { migrateDatabase, openDatabase, type Database } from './db/client.js';
 import { EventBus, InProcessTransport, type EventTransport } from './events/event-bus.js';
@@ -20,6 +21,12 @@ export interface StartOptions {
   logger?: Logger;
   /** Replaces the Twilio API client factory (benchmarks); tests use a fake Twilio server instead. */
   twilio?: TwilioApiFactory;
+  /** Extra HTTP routes, registered before listening (the sandbox's). */
+  registerRoutes?: (app: FastifyInstance, deps: AppDeps) => void | Promise<void>;
+  /** Runs once listening, before the dispatcher starts (the sandbox points its accounts at the simulator). */
+  onListening?: (deps: AppDeps, url: string) => Promise<void>;
+  /** Runs at the end of close() (the sandbox stops the simulator). */
+  onClosed?: () => Promise<void>;
 }
 
 export interface RunningApp {
@@ -68,7 +75,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   };
 
   const schema = await buildAppSchema();
-  const { app, graphql } = await createHttpServer(deps, schema);
+  const { app, graphql } = await createHttpServer(deps, schema, options.registerRoutes);
 
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address() as AddressInfo;
@@ -77,6 +84,8 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   // Without PUBLIC_URL the advertised base follows the port actually bound (PORT=0 in tests).
   if (!config.publicUrlExplicit) config.publicUrl = `http://localhost:${address.port}`;
   logger.info({ url, publicUrl: config.publicUrl, database: database.kind, events: events.transportName }, 'server listening');
+
+  await options.onListening?.(deps, url);
 
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
@@ -91,6 +100,7 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
       await app.close();
       await events.close();
       await database.close();
+      await options.onClosed?.();
       logger.info('server stopped');
     })());
 

@@ -81,6 +81,8 @@ const envSchema = z.object({
   TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   MEDIA_LINK_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  SANDBOX: booleanString.default(false),
+  SANDBOX_FAILURE_PERCENT: z.coerce.number().min(0).max(100).default(5),
 });
 
 export type RawEnv = Record<string, string | undefined>;
@@ -124,6 +126,10 @@ export interface Config {
   twilioTimeoutMs: number;
   mediaLinkTtlSeconds: number;
   shutdownTimeoutMs: number;
+  /** Sandbox mode: the built-in Twilio simulator, demo data, the customer phone page (never in production). */
+  sandbox: boolean;
+  /** Share of the simulator's outbound messages that end undelivered (30003/30005), in percent. */
+  sandboxFailurePercent: number;
 }
 
 const DEV_SECRETS_FILE = 'dev-secrets.json';
@@ -168,6 +174,13 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     throw new ConfigError(`Invalid ${name}${shown}: ${issue.message}`);
   }
   const e = parsed.data;
+
+  if (e.SANDBOX && e.NODE_ENV === 'production') {
+    throw new ConfigError('SANDBOX=true is refused when NODE_ENV=production: the sandbox simulates Twilio and seeds demo users with printed passwords');
+  }
+  // The sandbox keeps its demo data apart from a development database, and stays on loopback.
+  if (e.SANDBOX && env.DATA_DIR === undefined) e.DATA_DIR = './.data/sandbox';
+  if (e.SANDBOX && env.HOST === undefined) e.HOST = '127.0.0.1';
 
   let jwtSecret = e.JWT_SECRET;
   let encryptionKey = e.ENCRYPTION_KEY;
@@ -219,5 +232,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     twilioTimeoutMs: e.TWILIO_TIMEOUT_MS,
     mediaLinkTtlSeconds: e.MEDIA_LINK_TTL_SECONDS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    sandbox: e.SANDBOX,
+    sandboxFailurePercent: e.SANDBOX_FAILURE_PERCENT,
   };
 }

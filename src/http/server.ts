@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { GraphQLSchema } from 'graphql';
 import type { AppDeps } from '../shared/deps.js';
 import { registerGraphQL, type GraphQLEndpoint } from './graphql.js';
+import { registerConsoleRoutes } from './console.routes.js';
 import { registerHealthRoutes } from './health.routes.js';
 import { registerMetrics } from './metrics.js';
 import { registerWebhookRoutes } from './webhooks.routes.js';
@@ -14,7 +15,11 @@ export interface HttpServer {
   graphql: GraphQLEndpoint;
 }
 
-export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Promise<HttpServer> {
+export async function createHttpServer(
+  deps: AppDeps,
+  schema: GraphQLSchema,
+  registerExtraRoutes?: (app: FastifyInstance, deps: AppDeps) => void | Promise<void>,
+): Promise<HttpServer> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.graphql.bodyLimitBytes,
@@ -38,5 +43,7 @@ export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Pr
   await registerWebhookRoutes(app, deps);
   const graphql = await registerGraphQL(app, deps, schema);
   registerMetrics(app, deps, { sockets: graphql.socketCount });
+  await registerConsoleRoutes(app);
+  await registerExtraRoutes?.(app, deps);
   return { app, graphql };
 }

@@ -17,6 +17,8 @@ export const twilioAccounts = pgTable(
     webhookKey: text('webhook_key').notNull().unique(),
     mediaEnabled: boolean('media_enabled').notNull().default(true),
     acceptedMediaTypes: text('accepted_media_types').array().notNull().default([]),
+    /** Connected to the built-in Twilio simulator (SANDBOX=true), whose loopback URL changes per start. */
+    sandbox: boolean('sandbox').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

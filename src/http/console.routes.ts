@@ -1,0 +1,35 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The agent console (web/, a Vite build made by `npm ci` through the `prepare` script) at `/`.
+ * The same folder serves from src/http (tsx) and dist/http (compiled).
+ */
+export const CONSOLE_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+
+/** Client-side pages of the single-page app, answered with its index.html. */
+const APP_PAGES = ['/phone', '/inbox', '/inbox/:conversationId'];
+
+export async function registerConsoleRoutes(app: FastifyInstance): Promise<void> {
+  if (!existsSync(`${CONSOLE_DIST}index.html`)) {
+    app.get('/', async (_request, reply) =>
+      reply
+        .type('text/plain; charset=utf-8')
+        .send('The agent console is not built. Run `npm run build:web` (npm ci does it), then restart. GraphQL is at /graphql.\n'),
+    );
+    return;
+  }
+  const { default: fastifyStatic } = await import('@fastify/static');
+  await app.register(fastifyStatic, {
+    root: CONSOLE_DIST,
+    prefix: '/',
+    // Hashed file names under assets/ never change; index.html must be fetched fresh.
+    setHeaders: (res, path) => {
+      res.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
+  for (const page of APP_PAGES) {
+    app.get(page, async (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
+  }
+}

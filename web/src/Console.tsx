@@ -1,0 +1,60 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { Session } from './auth';
+import type { Connection } from './connection';
+import { useConnectionState, useEpoch } from './hooks';
+import { Inbox } from './Inbox';
+import { Thread } from './Thread';
+
+function conversationIdFromPath(): string | null {
+  const m = /^\/inbox\/([0-9a-f-]{36})$/i.exec(location.pathname);
+  return m ? m[1]! : null;
+}
+
+export function Console({ session, connection, onSignOut }: { session: Session; connection: Connection; onSignOut: () => void }) {
+  const state = useConnectionState(connection);
+  const epoch = useEpoch(connection);
+  const [selectedId, setSelectedId] = useState<string | null>(conversationIdFromPath);
+
+  useEffect(() => {
+    const onPop = () => setSelectedId(conversationIdFromPath());
+    addEventListener('popstate', onPop);
+    return () => removeEventListener('popstate', onPop);
+  }, []);
+
+  const select = useCallback((id: string | null) => {
+    history.pushState(null, '', id ? `/inbox/${id}` : '/');
+    setSelectedId(id);
+  }, []);
+
+  return (
+    <div className={`console ${selectedId ? 'has-selection' : ''}`}>
+      <a className="skip-link" href="#thread">
+        Skip to conversation
+      </a>
+      <header className="topbar">
+        <h1>
+          SMS inbox <span className="tenant">· {session.tenantName}</span>
+        </h1>
+        <div className="topbar-right">
+          <span className={`connection connection-${state}`} role="status" aria-live="polite" data-testid="connection">
+            {state === 'online' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…'}
+          </span>
+          <span className="me">{session.name}</span>
+          <button type="button" onClick={onSignOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <div className="panes">
+        <Inbox session={session} epoch={epoch} selectedId={selectedId} onSelect={select} />
+        <main id="thread" className="thread-pane" tabIndex={-1}>
+          {selectedId ? (
+            <Thread key={selectedId} id={selectedId} session={session} epoch={epoch} onBack={() => select(null)} />
+          ) : (
+            <p className="empty">Pick a conversation.</p>
+          )}
+        </main>
+      </div>
+    </div>
+  );
+}
