@@ -107,7 +107,7 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
               <span className="row">
                 <span className="preview">
                   {c.lastMessage?.direction === 'OUTBOUND' ? 'You: ' : ''}
-                  {c.lastMessage?.body || (c.lastMessage?.media.length ? '📎 Attachment' : '')}
+                  {c.lastMessage ? c.lastMessage.body || '📎 Attachment' : ''}
                 </span>
                 {c.unreadCount > 0 && (
                   <span className="badge" aria-label={`${c.unreadCount} unread`} data-testid="unread">

@@ -40,7 +40,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
           <input type="password" name="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
         </label>
         <label>
-          Workspace <span className="hint">(only if your email is in several)</span>
+          Workspace <span className="hint">(only if you belong to several)</span>
           <input type="text" name="workspace" value={workspace} onChange={(e) => setWorkspace(e.target.value)} />
         </label>
         {error && (

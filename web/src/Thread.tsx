@@ -10,13 +10,17 @@ import {
   MESSAGE_UPDATED,
   SEND_MESSAGE,
   SET_STATUS,
-  THREAD,
+  CONVERSATION,
+  THREAD_MESSAGES,
   type ConversationView,
   type MessageView,
 } from './queries';
 
-interface ThreadData {
-  conversation: (ConversationView & { messages: { edges: { node: MessageView }[] } }) | null;
+interface ConversationData {
+  conversation: ConversationView | null;
+}
+interface MessagesData {
+  conversation: { id: string; messages: { edges: { node: MessageView }[] } } | null;
 }
 
 const STATUS_LABEL: Record<MessageView['status'], string> = {
@@ -33,7 +37,8 @@ const STATUS_LABEL: Record<MessageView['status'], string> = {
 const oldestFirst = (a: MessageView, b: MessageView) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
 
 export function Thread({ id, session, epoch, onBack }: { id: string; session: Session; epoch: number; onBack: () => void }) {
-  const [result, reexecute] = useQuery<ThreadData>({ query: THREAD, variables: { id } });
+  const [result, reexecute] = useQuery<ConversationData>({ query: CONVERSATION, variables: { id } });
+  const [messagesResult, reexecuteMessages] = useQuery<MessagesData>({ query: THREAD_MESSAGES, variables: { id } });
   const [conversation, setConversation] = useState<ConversationView | null>(null);
   const [messages, setMessages] = useState<MessageView[]>([]);
   const [actionError, setActionError] = useState<string | null>(null);
@@ -45,21 +50,26 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
   const headingRef = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
-    const c = result.data?.conversation;
-    if (!c) return;
-    const { messages: page, ...rest } = c;
-    setConversation(rest);
+    if (result.data?.conversation) setConversation(result.data.conversation);
+  }, [result.data]);
+
+  useEffect(() => {
+    const page = messagesResult.data?.conversation?.messages;
+    if (!page) return;
     setMessages((current) => {
       // Keep messages that arrived live but are not on the fetched page yet.
       const byId = new Map(current.map((m) => [m.id, m]));
       for (const e of page.edges) byId.set(e.node.id, e.node);
       return [...byId.values()].sort(oldestFirst);
     });
-  }, [result.data]);
+  }, [messagesResult.data]);
 
   useEffect(() => {
-    if (epoch > 0) reexecute({ requestPolicy: 'network-only' });
-  }, [epoch, reexecute]);
+    if (epoch > 0) {
+      reexecute({ requestPolicy: 'network-only' });
+      reexecuteMessages({ requestPolicy: 'network-only' });
+    }
+  }, [epoch, reexecute, reexecuteMessages]);
 
   // Opening a conversation reads it; so does a customer text arriving while it is open.
   useEffect(() => {
@@ -85,10 +95,11 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
     if (el) el.scrollTop = el.scrollHeight;
   }, [messages.length]);
 
-  if (result.error && !conversation) {
+  const loadError = result.error ?? messagesResult.error;
+  if (loadError && !conversation) {
     return (
       <p role="alert" className="error">
-        Could not load the conversation: {result.error.message}
+        Could not load the conversation: {loadError.message}
       </p>
     );
   }
@@ -194,7 +205,6 @@ function MessageItem({ message: m }: { message: MessageView }) {
       {m.mediaDropped > 0 && <p className="muted">{m.mediaDropped} attachment(s) not shown (type not accepted).</p>}
       <p className="meta">
         <time dateTime={m.createdAt}>{formatTime(m.createdAt)}</time>
-        {outbound && m.author && <span> · {m.author.name}</span>}
         {outbound && m.source !== 'AGENT' && <span> · {m.source.toLowerCase()}</span>}
         {outbound && (
           <span className={`delivery ${failed ? 'failed' : ''}`} data-testid="delivery">

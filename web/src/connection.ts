@@ -1,5 +1,5 @@
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import { Client, cacheExchange, fetchExchange, subscriptionExchange } from 'urql';
+import { Client, fetchExchange, subscriptionExchange } from 'urql';
 
 export type ConnectionState = 'connecting' | 'online' | 'offline';
 
@@ -64,11 +64,13 @@ export function createConnection(token: string, onUnauthorized: () => void): Con
 
   const client = new Client({
     url: '/graphql',
-    // Views keep their own lists (merged from subscriptions); the cache only dedupes requests.
     requestPolicy: 'network-only',
+    // POST always: Apollo's CSRF protection refuses simple GET requests without a preflight header.
+    preferGetMethod: false,
     fetchOptions: () => ({ headers: { authorization: `Bearer ${token}` } }),
+    // No cacheExchange: views keep their own state, and it would add __typename to every
+    // selection, which counts against the server's query cost limit.
     exchanges: [
-      cacheExchange,
       subscriptionExchange({
         forwardSubscription(request) {
           const input = { ...request, query: request.query || '' };

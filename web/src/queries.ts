@@ -8,7 +8,6 @@ export interface UserRef {
 
 export interface MessageView {
   id: string;
-  conversationId: string;
   direction: 'INBOUND' | 'OUTBOUND';
   source: 'CUSTOMER' | 'AGENT' | 'AUTOMATION' | 'CAMPAIGN';
   body: string;
@@ -16,10 +15,8 @@ export interface MessageView {
   errorCode: number | null;
   errorMessage: string | null;
   createdAt: string;
-  segments: number;
   mediaDropped: number;
   media: { url: string; contentType: string }[];
-  author: UserRef | null;
 }
 
 export interface ConversationView {
@@ -28,41 +25,40 @@ export interface ConversationView {
   unreadCount: number;
   lastMessageAt: string;
   assignee: UserRef | null;
-  contact: { id: string; phoneNumber: string; name: string | null; optedOut: boolean };
-  phoneNumber: { id: string; e164: string; description: string | null };
-  lastMessage: { id: string; body: string; direction: 'INBOUND' | 'OUTBOUND'; media: { contentType: string }[] } | null;
+  contact: { phoneNumber: string; name: string | null; optedOut: boolean };
+  phoneNumber: { e164: string; description: string | null };
+  lastMessage: { body: string; direction: 'INBOUND' | 'OUTBOUND' } | null;
 }
 
+// Kept lean: the server's query cost limit (GRAPHQL_MAX_COST, 5000 by default) weighs nesting
+// heavily, and a page of 50 conversations or messages must stay under it.
 const CONVERSATION_FIELDS = `
   id status unreadCount lastMessageAt
   assignee { id name }
-  contact { id phoneNumber name optedOut }
-  phoneNumber { id e164 description }
-  lastMessage { id body direction media { contentType } }
+  contact { phoneNumber name optedOut }
+  phoneNumber { e164 description }
+  lastMessage { body direction }
 `;
 
 const MESSAGE_FIELDS = `
-  id conversationId direction source body status errorCode errorMessage createdAt segments mediaDropped
+  id direction source body status errorCode errorMessage createdAt mediaDropped
   media { url contentType }
-  author { id name }
 `;
 
 export const CONVERSATIONS = `
   query Conversations($status: ConversationStatus, $assigneeId: ID, $after: String) {
     conversations(first: 50, status: $status, assigneeId: $assigneeId, after: $after) {
       edges { node { ${CONVERSATION_FIELDS} } }
-      pageInfo { hasNextPage endCursor }
     }
   }`;
 
 export const CONVERSATION_UPDATED = `subscription { conversationUpdated { ${CONVERSATION_FIELDS} } }`;
 
-export const THREAD = `
-  query Thread($id: ID!, $before: String) {
-    conversation(id: $id) {
-      ${CONVERSATION_FIELDS}
-      messages(first: 50, before: $before) { edges { node { ${MESSAGE_FIELDS} } } pageInfo { hasNextPage endCursor } }
-    }
+export const CONVERSATION = `query Conversation($id: ID!) { conversation(id: $id) { ${CONVERSATION_FIELDS} } }`;
+
+export const THREAD_MESSAGES = `
+  query ThreadMessages($id: ID!) {
+    conversation(id: $id) { id messages(first: 50) { edges { node { ${MESSAGE_FIELDS} } } } }
   }`;
 
 export const MESSAGE_ADDED = `subscription ($id: ID) { messageAdded(conversationId: $id) { ${MESSAGE_FIELDS} } }`;
