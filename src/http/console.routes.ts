@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 export const CONSOLE_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /** Client-side pages of the single-page app, answered with its index.html. */
-const APP_PAGES = ['/phone', '/inbox', '/inbox/:conversationId'];
+const APP_PAGES = ['/phone', '/admin', '/inbox', '/inbox/:conversationId'];
 
 export async function registerConsoleRoutes(app: FastifyInstance): Promise<void> {
   if (!existsSync(`${CONSOLE_DIST}index.html`)) {

@@ -243,4 +243,34 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await phone.getByTestId('phone-messages').getByText(reply).waitFor({ timeout: 20_000 });
     await phone.screenshot({ path: join(DOCS, 'console-phone.png') });
   }, 60_000);
+
+  it('lets an admin see the webhook URLs to copy and add an agent who can then sign in', async () => {
+    const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    cleanups.push(() => adminContext.close());
+    const page = await adminContext.newPage();
+    const admin = info.users.find((u) => u.role === 'ADMIN')!;
+    await signIn(page, admin.email, admin.password);
+    await page.getByRole('link', { name: 'Admin' }).click();
+    const webhook = page.getByRole('textbox', { name: 'A message comes in (webhook URL)' });
+    expect(await webhook.inputValue()).toMatch(/^http:\/\/localhost:\d+\/webhooks\/twilio\/[\w-]{32,}\/sms$/);
+    await page.getByRole('button', { name: 'Copy A message comes in (webhook URL)' }).waitFor();
+    await page.getByText('sandbox simulator').waitFor();
+    await page.getByText('+1 500 555 0101 · Billing').waitFor();
+
+    const form = page.getByRole('form', { name: 'Add an agent' });
+    await form.getByLabel('Name').fill('Dee Agent');
+    await form.getByLabel('Email').fill(`dee-${run}@demo.test`);
+    await form.getByLabel('Password').fill('dee long password');
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await page.getByText('User added: they can sign in now.').waitFor();
+    await page.screenshot({ path: join(DOCS, 'console-admin.png'), fullPage: true });
+
+    const deeContext = await browser.newContext();
+    cleanups.push(() => deeContext.close());
+    const dee = await deeContext.newPage();
+    await signIn(dee, `dee-${run}@demo.test`, 'dee long password');
+    await dee.getByText('Dee Agent').waitFor();
+    // Agents have no admin section.
+    expect(await dee.getByRole('link', { name: 'Admin' }).count()).toBe(0);
+  }, 60_000);
 });

@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, type MouseEvent } from 'react';
 import type { Session } from './auth';
 import type { Connection } from './connection';
 import { useConnectionState, useEpoch } from './hooks';
+import { AdminPage } from './AdminPage';
 import { Inbox } from './Inbox';
 import { Thread } from './Thread';
 
@@ -14,9 +15,13 @@ export function Console({ session, connection, onSignOut }: { session: Session; 
   const state = useConnectionState(connection);
   const epoch = useEpoch(connection);
   const [selectedId, setSelectedId] = useState<string | null>(conversationIdFromPath);
+  const [admin, setAdmin] = useState(() => location.pathname === '/admin');
 
   useEffect(() => {
-    const onPop = () => setSelectedId(conversationIdFromPath());
+    const onPop = () => {
+      setSelectedId(conversationIdFromPath());
+      setAdmin(location.pathname === '/admin');
+    };
     addEventListener('popstate', onPop);
     return () => removeEventListener('popstate', onPop);
   }, []);
@@ -24,7 +29,14 @@ export function Console({ session, connection, onSignOut }: { session: Session; 
   const select = useCallback((id: string | null) => {
     history.pushState(null, '', id ? `/inbox/${id}` : '/');
     setSelectedId(id);
+    setAdmin(false);
   }, []);
+
+  const go = (event: MouseEvent, toAdmin: boolean) => {
+    event.preventDefault();
+    history.pushState(null, '', toAdmin ? '/admin' : selectedId ? `/inbox/${selectedId}` : '/');
+    setAdmin(toAdmin);
+  };
 
   return (
     <div className={`console ${selectedId ? 'has-selection' : ''}`}>
@@ -35,6 +47,16 @@ export function Console({ session, connection, onSignOut }: { session: Session; 
         <h1>
           SMS inbox <span className="tenant">· {session.tenantName}</span>
         </h1>
+        {session.role === 'ADMIN' && (
+          <nav className="topnav" aria-label="Sections">
+            <a href="/" aria-current={admin ? undefined : 'page'} onClick={(e) => go(e, false)}>
+              Inbox
+            </a>
+            <a href="/admin" aria-current={admin ? 'page' : undefined} onClick={(e) => go(e, true)}>
+              Admin
+            </a>
+          </nav>
+        )}
         <div className="topbar-right">
           <span className={`connection connection-${state}`} role="status" aria-live="polite" data-testid="connection">
             {state === 'online' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…'}
@@ -45,6 +67,11 @@ export function Console({ session, connection, onSignOut }: { session: Session; 
           </button>
         </div>
       </header>
+      {admin && session.role === 'ADMIN' ? (
+        <main className="panes">
+          <AdminPage />
+        </main>
+      ) : (
       <div className="panes">
         <Inbox session={session} epoch={epoch} selectedId={selectedId} onSelect={select} />
         <main id="thread" className="thread-pane" tabIndex={-1}>
@@ -55,6 +82,7 @@ export function Console({ session, connection, onSignOut }: { session: Session; 
           )}
         </main>
       </div>
+      )}
     </div>
   );
 }
