@@ -7,6 +7,7 @@ import { EventBus, InProcessTransport, type EventTransport } from './events/even
 import { PgTransport } from './events/pg-transport.js';
 import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
+import { preloadConsole } from './http/console.routes.js';
 import { createHttpServer } from './http/server.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
 import { TokenService } from './modules/users/tokens.js';
@@ -40,6 +41,7 @@ export interface RunningApp {
 /** Wires everything from a validated Config and starts listening. Used by main.ts, tests and benchmarks. */
 export async function startApp(config: Config, options: StartOptions = {}): Promise<RunningApp> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  preloadConsole();
   const database: Database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,

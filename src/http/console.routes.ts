@@ -11,6 +11,22 @@ export const CONSOLE_DIST = fileURLToPath(new URL('../../web/dist/', import.meta
 /** Client-side pages of the single-page app, answered with its index.html. */
 const APP_PAGES = ['/phone', '/admin', '/inbox', '/inbox/:conversationId'];
 
+type StaticModule = Awaited<ReturnType<typeof loadStatic>>;
+const loadStatic = () => import('@fastify/static');
+let staticPlugin: Promise<StaticModule> | null = null;
+
+/**
+ * Starts loading @fastify/static (tens of ms) while the database opens, so that serving the
+ * console adds nothing noticeable to start-up. Does nothing when the console is not built.
+ */
+export function preloadConsole(): void {
+  if (!staticPlugin && existsSync(`${CONSOLE_DIST}index.html`)) {
+    const loading = loadStatic();
+    loading.catch(() => undefined);
+    staticPlugin = loading;
+  }
+}
+
 export async function registerConsoleRoutes(app: FastifyInstance): Promise<void> {
   if (!existsSync(`${CONSOLE_DIST}index.html`)) {
     app.get('/', async (_request, reply) =>
@@ -20,7 +36,8 @@ export async function registerConsoleRoutes(app: FastifyInstance): Promise<void>
     );
     return;
   }
-  const { default: fastifyStatic } = await import('@fastify/static');
+  preloadConsole();
+  const { default: fastifyStatic } = await staticPlugin!;
   await app.register(fastifyStatic, {
     root: CONSOLE_DIST,
     prefix: '/',
