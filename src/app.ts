@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
+import { deepFreeze, type Config } from './config.js';
 import { migrateDatabase, openDatabase, type Database } from './db/client.js';
 import { EventBus, InProcessTransport, type EventTransport } from './events/event-bus.js';
 import { PgTransport } from './events/pg-transport.js';
@@ -9,7 +9,10 @@ import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
 import { preloadConsole } from './http/console.routes.js';
 import { createHttpServer } from './http/server.js';
+import { MediaLinkSigner } from './modules/media/media-links.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
+import { OutboxSignal } from './modules/outbox/outbox-signal.js';
+import { WebhookAccountCache } from './modules/twilio-accounts/account-cache.js';
 import { TokenService } from './modules/users/tokens.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -39,7 +42,9 @@ export interface RunningApp {
 }
 
 /** Wires everything from a validated Config and starts listening. Used by main.ts, tests and benchmarks. */
-export async function startApp(config: Config, options: StartOptions = {}): Promise<RunningApp> {
+export async function startApp(givenConfig: Config, options: StartOptions = {}): Promise<RunningApp> {
+  // Frozen (loadConfig's result already is; a copy made by a caller is frozen here).
+  const config = Object.isFrozen(givenConfig) ? givenConfig : deepFreeze({ ...givenConfig });
   const logger = options.logger ?? createLogger(config.logLevel);
   preloadConsole();
   const database: Database = await openDatabase({
@@ -64,16 +69,23 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
     throw err;
   }
 
+  // The app's object graph: every long-lived service, cache and registry is a member here (none
+  // lives in a module-level map), so tests and benchmarks can run several apps in one process.
+  const secretBox = new SecretBox(config.encryptionKey);
   const deps: AppDeps = {
     config,
     database,
     db: database.db,
     logger,
-    secretBox: new SecretBox(config.encryptionKey),
+    secretBox,
     events,
     tokens: new TokenService(config.jwtSecret, config.jwtExpiresInSeconds),
     loginLimiter: new LoginLimiter(config.login.maxFailures, config.login.windowSeconds),
-    twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: config.twilioTimeoutMs })),
+    // Reads deps.config on every call: the config in deps is replaced once the port is bound.
+    twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: deps.config.twilioTimeoutMs, httpProxy: deps.config.httpProxy })),
+    accountCache: new WebhookAccountCache(database.db, secretBox),
+    outbox: new OutboxSignal(),
+    mediaLinks: new MediaLinkSigner(config.jwtSecret, config.mediaLinkTtlSeconds),
   };
 
   const schema = await buildAppSchema();
@@ -84,8 +96,9 @@ export async function startApp(config: Config, options: StartOptions = {}): Prom
   const listenHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${listenHost === '0.0.0.0' || listenHost === '[::]' ? '127.0.0.1' : listenHost}:${address.port}`;
   // Without PUBLIC_URL the advertised base follows the port actually bound (PORT=0 in tests).
-  if (!config.publicUrlExplicit) config.publicUrl = `http://localhost:${address.port}`;
-  logger.info({ url, publicUrl: config.publicUrl, database: database.kind, events: events.transportName }, 'server listening');
+  // Config stays frozen: deps gets a frozen copy with the bound port, before any request is served.
+  if (!config.publicUrlExplicit) deps.config = deepFreeze({ ...config, publicUrl: `http://localhost:${address.port}` });
+  logger.info({ url, publicUrl: deps.config.publicUrl, database: database.kind, events: events.transportName }, 'server listening');
 
   await options.onListening?.(deps, url);
 

@@ -78,6 +78,7 @@ const envSchema = z.object({
   PACING_LONG_CODE_MPS: z.coerce.number().positive().max(10_000).default(1),
   PACING_TOLL_FREE_MPS: z.coerce.number().positive().max(10_000).default(3),
   PACING_SHORT_CODE_MPS: z.coerce.number().positive().max(10_000).default(100),
+  HTTP_PROXY: z.string().optional(),
   TWILIO_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   MEDIA_LINK_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(3600),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
@@ -124,6 +125,8 @@ export interface Config {
   };
   pacing: { enabled: boolean; longCodeMps: number; tollFreeMps: number; shortCodeMps: number };
   twilioTimeoutMs: number;
+  /** HTTP_PROXY is set: the Twilio SDK then tunnels through its own proxy agent. */
+  httpProxy: boolean;
   mediaLinkTtlSeconds: number;
   shutdownTimeoutMs: number;
   /** Sandbox mode: the built-in Twilio simulator, demo data, the customer phone page (never in production). */
@@ -194,7 +197,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
   }
 
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
-  return {
+  return deepFreeze({
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
@@ -230,9 +233,18 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
       shortCodeMps: e.PACING_SHORT_CODE_MPS,
     },
     twilioTimeoutMs: e.TWILIO_TIMEOUT_MS,
+    httpProxy: Boolean(e.HTTP_PROXY),
     mediaLinkTtlSeconds: e.MEDIA_LINK_TTL_SECONDS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sandbox: e.SANDBOX,
     sandboxFailurePercent: e.SANDBOX_FAILURE_PERCENT,
-  };
+  });
+}
+
+/** Config is read-only once loaded: nothing can change a setting behind the validation. */
+export function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) {
+    if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !Object.isFrozen(v)) deepFreeze(v);
+  }
+  return Object.freeze(value);
 }

@@ -18,13 +18,14 @@ try {
   const sandbox = config.sandbox ? await (await import('./sandbox/sandbox.js')).startSandbox(config) : null;
   const options: StartOptions = sandbox?.startOptions ?? {};
   const app = await startApp(config, options);
-  process.stdout.write(`SMS inbox API ready at ${app.url}/graphql (public URL ${config.publicUrl})\n`);
+  const publicUrl = app.deps.config.publicUrl;
+  process.stdout.write(`SMS inbox API ready at ${app.url}/graphql (public URL ${publicUrl})\n`);
   if (sandbox) {
     const seeded = await sandbox.seedIfEmpty(app.url);
     const { printSandboxWelcome } = await import('./sandbox/welcome.js');
-    process.stdout.write(printSandboxWelcome(config.publicUrl, sandbox.simulator.url, seeded, await sandbox.info()));
+    process.stdout.write(printSandboxWelcome(publicUrl, sandbox.simulator.url, seeded, await sandbox.info()));
   } else {
-    process.stdout.write(`Agent console at ${config.publicUrl}/\n`);
+    process.stdout.write(`Agent console at ${publicUrl}/\n`);
   }
 
   let stopping = false;

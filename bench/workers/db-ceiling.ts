@@ -7,11 +7,31 @@
  * The tables are copies of ours (CREATE TABLE ... (LIKE public.x INCLUDING ALL): same columns,
  * defaults, indexes, partial unique indexes) with the same foreign keys, in a schema of their
  * own, dropped afterwards. The statement mirrors InboundRepository.ingest
- * (src/modules/inbound/inbound.repository.ts); keep them in step.
+ * (src/modules/inbound/inbound.repository.ts) and takes its rules (the contact-location merge,
+ * the conversation activity that never moves back) from the same SQL fragments.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import postgres from 'postgres';
+import type { SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { excluded, setClauses } from '../../src/db/sql.js';
+import { contacts } from '../../src/modules/contacts/contacts.schema.js';
+import { mergeContactLocation } from '../../src/modules/contacts/contacts.sql.js';
+import { conversations } from '../../src/modules/conversations/conversations.schema.js';
+import { recordActivity } from '../../src/modules/conversations/conversations.sql.js';
 import { summarize, type LatencySummary } from '../lib/stats.js';
+
+/** A parameter-free fragment as SQL text (the tables are aliased to their own names below). */
+function fragmentText(fragment: SQL): string {
+  const query = new PgDialect().sqlToQuery(fragment);
+  if (query.params.length > 0) throw new Error('a shared rule fragment unexpectedly takes parameters');
+  return query.sql;
+}
+
+const MERGE_CONTACT_LOCATION = fragmentText(setClauses(contacts, mergeContactLocation()));
+const RECORD_ACTIVITY = fragmentText(
+  setClauses(conversations, recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId))),
+);
 
 export interface CeilingTenant {
   tenantId: string;
@@ -74,10 +94,7 @@ function ingestStatement(): string {
       select $1::uuid, $4, $5, $6, $7, $8, coalesce($9::boolean, false), case when $9::boolean then now() end
       from number
       on conflict (tenant_id, phone_number) do update set
-        city = coalesce(excluded.city, contacts.city),
-        state = coalesce(excluded.state, contacts.state),
-        zip = coalesce(excluded.zip, contacts.zip),
-        country = coalesce(excluded.country, contacts.country),
+        ${MERGE_CONTACT_LOCATION},
         opted_out = coalesce($9::boolean, contacts.opted_out),
         opted_out_at = case
           when $9::boolean is null then contacts.opted_out_at
@@ -92,9 +109,7 @@ function ingestStatement(): string {
       from number, contact
       on conflict (tenant_id, phone_number_id, contact_id) where status <> 'RESOLVED' do update set
         unread_count = conversations.unread_count + 1,
-        last_message_id = case when excluded.last_message_at >= conversations.last_message_at
-          then excluded.last_message_id else conversations.last_message_id end,
-        last_message_at = greatest(conversations.last_message_at, excluded.last_message_at),
+        ${RECORD_ACTIVITY},
         updated_at = now()
       returning id
     ),

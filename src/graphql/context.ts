@@ -1,11 +1,12 @@
 import DataLoader from 'dataloader';
 import type { AppDeps, AuthUser, TenantScope } from '../shared/deps.js';
 import { unauthenticated } from '../shared/errors.js';
+import { TenantContext } from '../tenant-context.js';
 
 /** Per-operation context, for HTTP requests and for each graphql-ws subscription alike. */
 export class RequestContext {
   private readonly loaders = new Map<string, DataLoader<string, unknown>>();
-  private tenantScope: TenantScope | null = null;
+  private tenantContext: TenantContext | null = null;
 
   constructor(
     readonly deps: AppDeps,
@@ -21,8 +22,13 @@ export class RequestContext {
 
   /** The caller's tenant, from the verified token; what every tenant-bound service is built from. */
   scope(): TenantScope {
-    this.tenantScope ??= { deps: this.deps, tenantId: this.user.tenantId, user: this.user };
-    return this.tenantScope;
+    return this.tenant().scope;
+  }
+
+  /** The caller's tenant-bound repositories and services, built on first use (src/tenant-context.ts). */
+  tenant(): TenantContext {
+    this.tenantContext ??= new TenantContext(this.deps, this.user.tenantId, this.user);
+    return this.tenantContext;
   }
 
   /**

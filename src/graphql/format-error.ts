@@ -1,12 +1,28 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../shared/logger.js';
-import { AppError } from '../shared/errors.js';
+import { DomainError, ErrorCode } from '../shared/errors.js';
 
 /**
- * Domain errors and GraphQL's own (parse, validation, variable coercion, query limits) go to the
- * client as they are. Anything else is a bug or an outage: logged in full with the request id, answered
- * as INTERNAL_SERVER_ERROR with no internals.
+ * The GraphQL `extensions.code` of each domain error code. Exhaustive: a new ErrorCode does not
+ * compile until it is mapped here (and in src/http/domain-errors.ts).
+ */
+const GRAPHQL_CODE: Record<ErrorCode, string> = {
+  [ErrorCode.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+  [ErrorCode.FORBIDDEN]: 'FORBIDDEN',
+  [ErrorCode.BAD_USER_INPUT]: 'BAD_USER_INPUT',
+  [ErrorCode.NOT_FOUND]: 'NOT_FOUND',
+  [ErrorCode.CONFLICT]: 'CONFLICT',
+  [ErrorCode.TWILIO_AUTH_FAILED]: 'TWILIO_AUTH_FAILED',
+  [ErrorCode.CONTACT_OPTED_OUT]: 'CONTACT_OPTED_OUT',
+  [ErrorCode.RATE_LIMITED]: 'RATE_LIMITED',
+  [ErrorCode.SERVICE_UNAVAILABLE]: 'SERVICE_UNAVAILABLE',
+};
+
+/**
+ * Domain errors go to the client with their contract code; GraphQL's own (parse, validation,
+ * variable coercion, query limits) as they are. Anything else is a bug or an outage: logged in
+ * full with the request id, answered as INTERNAL_SERVER_ERROR with no internals.
  */
 /**
  * GraphQL's and Apollo's own errors (parse, validation, variable coercion, graphql-armor limits).
@@ -26,7 +42,9 @@ export function formatGraphQLError(
   requestId?: string,
 ): GraphQLFormattedError {
   const original = unwrapResolverError(error);
-  if (original instanceof AppError) return { ...formatted, extensions: { ...original.extensions } };
+  if (original instanceof DomainError) {
+    return { ...formatted, message: original.message, extensions: { ...original.details, code: GRAPHQL_CODE[original.code] } };
+  }
   if (isGraphQLError(original)) return formatted;
   logger.error({ err: original, requestId, path: formatted.path }, 'unexpected error in GraphQL operation');
   return {

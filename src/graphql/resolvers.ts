@@ -4,8 +4,9 @@ import { ConversationResolver } from '../modules/conversations/conversations.res
 import { MessageResolver } from '../modules/messages/messages.resolver.js';
 import { LiveResolver } from '../modules/live/live.resolver.js';
 import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-accounts.resolver.js';
-import { PhoneNumberResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
+import { PhoneNumberResolver, TwilioAccountNumbersResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
+import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
 
 /** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver];
+export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ConversationMessagesResolver, TwilioAccountNumbersResolver];

@@ -4,8 +4,6 @@ import { buildSchema, type PubSub } from 'type-graphql';
 import { authChecker } from './auth-checker.js';
 import { resolvers } from './resolvers.js';
 
-let built: Promise<GraphQLSchema> | null = null;
-
 const unusedPubSub: PubSub = {
   publish() {
     throw new Error('type-graphql topics are not used: publish live events through deps.events');
@@ -15,9 +13,9 @@ const unusedPubSub: PubSub = {
   },
 };
 
-/** Builds the code-first schema once per process (type-graphql's metadata is global). */
+/** Builds the code-first schema; each app builds its own (no process-wide singleton). */
 export function buildAppSchema(): Promise<GraphQLSchema> {
-  built ??= buildSchema({
+  return buildSchema({
     resolvers,
     authChecker,
     // Inputs are validated by the services, which own the rules and the error messages.
@@ -26,7 +24,6 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
     // passes its own `subscribe` over the tenant-scoped EventBus (src/modules/live).
     pubSub: unusedPubSub,
   });
-  return built;
 }
 
 export const SCHEMA_HEADER =

@@ -6,6 +6,8 @@ import { registerGraphQL, type GraphQLEndpoint } from './graphql.js';
 import { registerConsoleRoutes } from './console.routes.js';
 import { registerHealthRoutes } from './health.routes.js';
 import { registerMetrics } from './metrics.js';
+import { registerMediaRoutes } from '../modules/media/media.routes.js';
+import { replyWithError } from './domain-errors.js';
 import { registerWebhookRoutes } from './webhooks.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,6 +43,11 @@ export async function createHttpServer(
 
   registerHealthRoutes(app, deps.database);
   await registerWebhookRoutes(app, deps);
+  // REST routes answer domain errors with their HTTP status (src/http/domain-errors.ts).
+  await app.register(async (rest) => {
+    rest.setErrorHandler(replyWithError);
+    registerMediaRoutes(rest, deps);
+  });
   const graphql = await registerGraphQL(app, deps, schema);
   registerMetrics(app, deps, { sockets: graphql.socketCount });
   await registerConsoleRoutes(app);

@@ -1,8 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { accountCacheFor, type WebhookAccount } from '../modules/inbound/account-cache.js';
+import type { WebhookAccount } from '../modules/twilio-accounts/account-cache.js';
 import { InboundService } from '../modules/inbound/inbound.service.js';
 import { WebhookInputError, param, type WebhookParams } from '../modules/inbound/webhook-params.js';
-import { registerMediaRoutes } from '../modules/media/media.routes.js';
 import { isWellFormedWebhookKey } from '../modules/twilio-accounts/credentials.js';
 import type { AppDeps } from '../shared/deps.js';
 import { isValidTwilioJsonSignature, isValidTwilioSignature } from '../twilio/signature.js';
@@ -19,8 +18,7 @@ interface WebhookRoute {
 }
 
 /**
- * Twilio's webhooks (per-account URLs: /webhooks/twilio/<key>/sms and /status) and the signed
- * media links. The webhooks live in an encapsulated plugin: their body parsers (raw strings, as
+ * Twilio's webhooks (per-account URLs: /webhooks/twilio/<key>/sms and /status). They live in an encapsulated plugin: their body parsers (raw strings, as
  * the signature is computed over the exact parameters) and their error answers do not touch
  * the GraphQL endpoint.
  */
@@ -45,8 +43,6 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
     scope.post<WebhookRoute>('/webhooks/twilio/:key/status', { bodyLimit }, (request, reply) => handle('status', request, reply));
   });
 
-  registerMediaRoutes(app, deps);
-
   async function handle(kind: WebhookKind, request: FastifyRequest<WebhookRoute>, reply: FastifyReply) {
     const text = (status: number, message: string) => reply.code(status).type('text/plain').send(message);
     const { key } = request.params;
@@ -54,7 +50,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
 
     let account: WebhookAccount | null;
     try {
-      account = await accountCacheFor(deps).get(key);
+      account = await deps.accountCache.get(key);
     } catch (err) {
       request.log.error({ err }, 'webhook account lookup failed');
       return text(503, 'Service unavailable');

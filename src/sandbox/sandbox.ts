@@ -13,10 +13,10 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { StartOptions } from '../app.js';
 import type { Config } from '../config.js';
-import { PhoneNumbersRepository } from '../modules/phone-numbers/phone-numbers.repository.js';
 import { openAuthToken, webhookUrls } from '../modules/twilio-accounts/credentials.js';
 import { listSandboxAccounts, markSandboxAccount, setSandboxApiBaseUrl } from '../modules/twilio-accounts/twilio-accounts.repository.js';
 import type { AppDeps } from '../shared/deps.js';
+import { TenantContext } from '../tenant-context.js';
 import { REALISTIC_PLAYBACK, startFakeTwilio, type FakeTwilio } from './twilio-simulator.js';
 
 export interface SandboxUser {
@@ -85,7 +85,7 @@ export async function startSandbox(config: Config): Promise<Sandbox> {
         friendlyName: account.friendlyName,
       });
       const inbound = webhookUrls(d.config.publicUrl, account.webhookKey).inbound;
-      for (const number of await new PhoneNumbersRepository(d.db, account.tenantId).listActiveByAccounts([account.id])) {
+      for (const number of await new TenantContext(d, account.tenantId, null).phoneNumbers.listActiveByAccounts([account.id])) {
         simulator.addIncomingNumber(account.accountSid, { phoneNumber: number.e164, smsUrl: inbound });
       }
     }
@@ -96,7 +96,7 @@ export async function startSandbox(config: Config): Promise<Sandbox> {
     const numbers: SandboxInfo['demoNumbers'] = [];
     if (deps) {
       for (const account of await listSandboxAccounts(deps.db)) {
-        for (const n of await new PhoneNumbersRepository(deps.db, account.tenantId).listActiveByAccounts([account.id])) {
+        for (const n of await new TenantContext(deps, account.tenantId, null).phoneNumbers.listActiveByAccounts([account.id])) {
           numbers.push({ e164: n.e164, description: n.description });
         }
       }

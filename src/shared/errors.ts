@@ -1,5 +1,3 @@
-import { GraphQLError } from 'graphql';
-
 /** The contract's error codes (see contract.graphql). */
 export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -16,26 +14,44 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
- * A domain error: services throw it, GraphQL answers it as is with `extensions.code`.
- * Anything else reaching the client is logged and answered as INTERNAL_SERVER_ERROR.
+ * A domain error: a plain error with a contract code, thrown by services (which know nothing of
+ * GraphQL or HTTP). The edges map it: src/graphql/format-error.ts to `extensions.code`, REST routes
+ * to an HTTP status (src/http/domain-errors.ts), both exhaustively over ErrorCode. Anything else
+ * reaching a client is logged and answered as INTERNAL_SERVER_ERROR / 500.
  */
-export class AppError extends GraphQLError {
-  readonly code: ErrorCode;
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra machine-readable facts for the client (e.g. `field`, `retryAfterSeconds`). */
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
 
-  constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
-    super(message, { extensions: { ...extra, code } });
-    this.code = code;
-    this.name = 'AppError';
+  /**
+   * What a client sees besides the message. graphql-js copies an original error's `extensions`
+   * when it wraps it (locatedError), so subscription errors, which bypass formatError, carry the
+   * code too.
+   */
+  get extensions(): Record<string, unknown> {
+    return { ...this.details, code: this.code };
   }
 }
 
+/** @deprecated The former name, kept so branches started before DomainError still compile; use DomainError. */
+export const AppError = DomainError;
+/** @deprecated Use DomainError. */
+export type AppError = DomainError;
+
 export const badInput = (message: string, field?: string) =>
-  new AppError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
-export const notFound = (what: string) => new AppError(ErrorCode.NOT_FOUND, `${what} not found`);
-export const conflict = (message: string) => new AppError(ErrorCode.CONFLICT, message);
+  new DomainError(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
+export const notFound = (what: string) => new DomainError(ErrorCode.NOT_FOUND, `${what} not found`);
+export const conflict = (message: string) => new DomainError(ErrorCode.CONFLICT, message);
 export const unauthenticated = (message = 'Authentication required') =>
-  new AppError(ErrorCode.UNAUTHENTICATED, message);
-export const forbidden = (message = 'Your role may not do this') => new AppError(ErrorCode.FORBIDDEN, message);
+  new DomainError(ErrorCode.UNAUTHENTICATED, message);
+export const forbidden = (message = 'Your role may not do this') => new DomainError(ErrorCode.FORBIDDEN, message);
 
 /** An unknown thrown value as text, for logs and stored error messages. */
 export function errorText(err: unknown): string {

@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError, ErrorCode } from './errors.js';
+import { DomainError, ErrorCode } from './errors.js';
 
 /**
  * Failed log-ins are counted per (client address, email) and per client address, in memory
@@ -27,7 +27,7 @@ export class LoginLimiter {
     );
     if (blocked) {
       const retryAfterSeconds = Math.ceil(blocked.msBeforeNext / 1000);
-      throw new AppError(ErrorCode.RATE_LIMITED, `Too many failed log-ins; try again in ${retryAfterSeconds} s`, {
+      throw new DomainError(ErrorCode.RATE_LIMITED, `Too many failed log-ins; try again in ${retryAfterSeconds} s`, {
         retryAfterSeconds,
       });
     }

@@ -49,6 +49,8 @@ export interface TwilioApi {
 export interface TwilioApiOptions {
   /** Per call, including every page of a list. Default 10 s. */
   timeoutMs?: number;
+  /** HTTP_PROXY is set (Config.httpProxy): keep the SDK's proxy agent instead of the shared pool. */
+  httpProxy?: boolean;
 }
 
 export const DEFAULT_TWILIO_API_BASE_URL = 'https://api.twilio.com';
@@ -74,11 +76,11 @@ const sharedHttpAgent = new http.Agent({ keepAlive: true, timeout: 15_000, maxSo
 class RebasingRequestClient extends twilio.RequestClient {
   private readonly root: URL;
 
-  constructor(root: URL, opts: RequestClient.RequestClientOptions) {
+  constructor(root: URL, opts: RequestClient.RequestClientOptions, httpProxy: boolean) {
     super(opts);
     this.root = root;
     // With HTTP_PROXY set the SDK tunnels through https-proxy-agent: keep that one.
-    if (!process.env['HTTP_PROXY']) this.axios.defaults.httpsAgent = sharedHttpsAgent;
+    if (!httpProxy) this.axios.defaults.httpsAgent = sharedHttpsAgent;
     this.axios.defaults.httpAgent = sharedHttpAgent;
   }
 
@@ -119,7 +121,7 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
       // only configure the RequestClient it would have built. So they are set here.
       // Our outbox owns retries; the SDK retrying 429s inside a send would hide them from it
       // and stretch the call past our timeout.
-      httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }),
+      httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }, opts.httpProxy ?? false),
     });
   } catch (err) {
     setupError =

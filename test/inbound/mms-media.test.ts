@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
+import type { MediaRef } from '../../src/modules/media/media-links.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messages } from '../../src/db/schema.js';
 import { MessageDirection, MessageStatus } from '../../src/modules/messages/message.enums.js';
-import { signMediaLink } from '../../src/modules/media/media-links.js';
 import { fakeSid, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { localUrl, sendInbound } from '../helpers/twilio-setup.js';
@@ -109,7 +109,7 @@ describe('MMS', () => {
     const other = await tenantWithNumber(server, fake);
     const { row } = await sendMms(t);
     const config = server.app.deps.config;
-    const good = signMediaLink(config, { tenantId: t.tenant.tenantId, messageId: row.id, index: 0 });
+    const good = signMediaLink(server, { tenantId: t.tenant.tenantId, messageId: row.id, index: 0 });
     expect((await fetch(localUrl(server, good))).status).toBe(200);
 
     const url = new URL(good);
@@ -124,22 +124,22 @@ describe('MMS', () => {
     ];
     for (const v of variants) expect((await fetch(localUrl(server, v))).status, v).toBe(403);
 
-    const expired = signMediaLink(config, { tenantId: t.tenant.tenantId, messageId: row.id, index: 0 }, Date.now() - (config.mediaLinkTtlSeconds + 120) * 1000);
+    const expired = signMediaLink(server, { tenantId: t.tenant.tenantId, messageId: row.id, index: 0 }, Date.now() - (config.mediaLinkTtlSeconds + 120) * 1000);
     const res = await fetch(localUrl(server, expired));
     expect(res.status).toBe(403);
     expect(await res.text()).toMatch(/expired/);
 
     // Properly signed, but nothing there (index past the end, or a message of no one).
-    const past = signMediaLink(config, { tenantId: t.tenant.tenantId, messageId: row.id, index: 7 });
+    const past = signMediaLink(server, { tenantId: t.tenant.tenantId, messageId: row.id, index: 7 });
     expect((await fetch(localUrl(server, past))).status).toBe(404);
-    const foreign = signMediaLink(config, { tenantId: other.tenant.tenantId, messageId: row.id, index: 0 });
+    const foreign = signMediaLink(server, { tenantId: other.tenant.tenantId, messageId: row.id, index: 0 });
     expect((await fetch(localUrl(server, foreign))).status).toBe(404);
   });
 
   it('serves files that are not images as downloads, never as pages of our origin', async () => {
     const t = await tenantWithNumber(server, fake);
     const { row } = await sendMms(t);
-    const link = signMediaLink(server.app.deps.config, { tenantId: t.tenant.tenantId, messageId: row.id, index: 2 });
+    const link = signMediaLink(server, { tenantId: t.tenant.tenantId, messageId: row.id, index: 2 });
     const res = await fetch(localUrl(server, link));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/pdf');
@@ -175,7 +175,13 @@ describe('MMS', () => {
     const gone = `${fake.url}/2010-04-01/Accounts/${t.account.accountSid}/Messages/MM${'1'.repeat(32)}/Media/ME${'2'.repeat(32)}`;
     await sendInbound(server, t.account, { from, to: t.number.e164, body: '', media: [{ url: gone, contentType: 'image/png' }] });
     const [row] = await messagesOf(server, t.tenant.tenantId);
-    const link = signMediaLink(server.app.deps.config, { tenantId: t.tenant.tenantId, messageId: row!.id, index: 0 });
+    const link = signMediaLink(server, { tenantId: t.tenant.tenantId, messageId: row!.id, index: 0 });
     expect((await fetch(localUrl(server, link))).status).toBe(404);
   });
 });
+
+/** A link signed by the server's own signer, as the Message.media field makes them. */
+function signMediaLink(server: TestServer, ref: MediaRef, nowMs?: number): string {
+  const { mediaLinks, config } = server.app.deps;
+  return mediaLinks.sign(config.publicUrl, ref, nowMs);
+}

@@ -19,8 +19,8 @@ beforeAll(async () => {
   inbox = await setUpInbox(server, fake);
   // Only the sends get the short deadline: connecting the account (the SDK's first, slow call)
   // keeps the default, so a loaded machine cannot time the set-up out. The API client factory
-  // reads the deadline on every call.
-  server.app.deps.config.twilioTimeoutMs = 300;
+  // reads the deadline on every call. Config is frozen: the app's deps get a changed copy.
+  server.app.deps.config = Object.freeze({ ...server.app.deps.config, twilioTimeoutMs: 300 });
 });
 afterAll(async () => {
   await server?.close();

@@ -1,6 +1,7 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { contacts, type ContactRow } from './contacts.schema.js';
+import { mergeContactLocation } from './contacts.sql.js';
 
 export interface ContactGeo {
   city?: string | null;
@@ -25,10 +26,7 @@ export class ContactsRepository extends TenantRepository {
       .onConflictDoUpdate({
         target: [contacts.tenantId, contacts.phoneNumber],
         set: {
-          city: sql`coalesce(excluded.city, ${contacts.city})`,
-          state: sql`coalesce(excluded.state, ${contacts.state})`,
-          zip: sql`coalesce(excluded.zip, ${contacts.zip})`,
-          country: sql`coalesce(excluded.country, ${contacts.country})`,
+          ...mergeContactLocation(),
           updatedAt: sql`now()`,
         },
       })

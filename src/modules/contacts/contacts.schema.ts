@@ -1,4 +1,4 @@
-import { boolean, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 
 export const contacts = pgTable(
@@ -19,7 +19,11 @@ export const contacts = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('contacts_tenant_phone_uq').on(t.tenantId, t.phoneNumber)],
+  (t) => [
+    uniqueIndex('contacts_tenant_phone_uq').on(t.tenantId, t.phoneNumber),
+    // Target of the composite (tenant_id, contact_id) foreign keys: a child row cannot name another tenant's contact.
+    unique('contacts_tenant_id_uq').on(t.tenantId, t.id),
+  ],
 );
 
 export type ContactRow = typeof contacts.$inferSelect;

@@ -1,5 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
-import { PageInfo } from './pagination.js';
+import { PageInfo } from '../../graphql/pagination.js';
 import { Conversation } from './conversation.type.js';
 
 @ObjectType('ConversationEdge')

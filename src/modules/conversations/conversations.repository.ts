@@ -1,8 +1,9 @@
-import { desc, eq, inArray, ne, sql } from 'drizzle-orm';
+import { desc, eq, ne, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
-import { cursorText, olderThan, type KeysetCursor } from './pagination.js';
+import { recordActivity } from './conversations.sql.js';
+import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 
 export interface ConversationListFilter {
@@ -66,10 +67,10 @@ export class ConversationsRepository extends TenantRepository {
    * for a new customer meet at the unique partial index conversations_live_uq: the loser's insert
    * does nothing (after waiting for the winner's commit) and it reads the winner's row.
    */
-  async findOrOpen(phoneNumberId: string, contactId: string): Promise<{ conversation: ConversationRow; created: boolean }> {
+  async findOrOpen(phoneNumberId: string, contactId: string): Promise<ConversationRow> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const live = await this.findLive(phoneNumberId, contactId);
-      if (live) return { conversation: live, created: false };
+      if (live) return live;
       const [inserted] = await this.db
         .insert(conversations)
         .values({ tenantId: this.tenantId, phoneNumberId, contactId })
@@ -78,7 +79,7 @@ export class ConversationsRepository extends TenantRepository {
           where: sql`status <> 'RESOLVED'`,
         })
         .returning();
-      if (inserted) return { conversation: inserted, created: true };
+      if (inserted) return inserted;
       // Lost the race: the winner's row is committed now (ON CONFLICT waited for it). Loop to read
       // it; a second loop only happens if it was resolved in between.
     }
@@ -125,8 +126,7 @@ export class ConversationsRepository extends TenantRepository {
     await this.db
       .update(conversations)
       .set({
-        lastMessageId: sql`case when now() >= ${conversations.lastMessageAt} then ${messageId}::uuid else ${conversations.lastMessageId} end`,
-        lastMessageAt: sql`greatest(${conversations.lastMessageAt}, now())`,
+        ...recordActivity(sql`now()`, sql`${messageId}::uuid`),
         updatedAt: sql`now()`,
       })
       .where(this.scoped(conversations, eq(conversations.id, id)));

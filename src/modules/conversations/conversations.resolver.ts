@@ -1,16 +1,12 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
+import { contactLoader, phoneNumberLoader, userLoader } from '../../graphql/loaders.js';
 import { Contact } from '../contacts/contact.type.js';
-import { MessageConnection } from '../messages/message-connection.type.js';
-import { Message } from '../messages/message.type.js';
 import { PhoneNumber } from '../phone-numbers/phone-number.type.js';
 import { User } from '../users/user.type.js';
 import { ConversationConnection } from './conversation-connection.type.js';
 import { ConversationStatus } from './conversation-status.js';
 import { Conversation } from './conversation.type.js';
-import { ConversationsService } from './conversations.service.js';
-import { contactLoader, messageLoader, messagePageLoader, phoneNumberLoader, userLoader } from './loaders.js';
-import { decodeCursor, pageSize, toPage } from './pagination.js';
 
 @Resolver(() => Conversation)
 export class ConversationResolver {
@@ -23,13 +19,13 @@ export class ConversationResolver {
     @Arg('assigneeId', () => ID, { nullable: true }) assigneeId: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<ConversationConnection> {
-    return new ConversationsService(ctx.scope()).list({ first, after, status, assigneeId });
+    return ctx.tenant().conversationsService.list({ first, after, status, assigneeId });
   }
 
   @Authorized()
   @Query(() => Conversation, { nullable: true })
   conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Conversation | null> {
-    return new ConversationsService(ctx.scope()).get(id);
+    return ctx.tenant().conversationsService.get(id);
   }
 
   @Authorized()
@@ -39,7 +35,7 @@ export class ConversationResolver {
     @Arg('assigneeId', () => ID, { nullable: true }) assigneeId: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<Conversation> {
-    return new ConversationsService(ctx.scope()).assign(conversationId, assigneeId ?? null);
+    return ctx.tenant().conversationsService.assign(conversationId, assigneeId ?? null);
   }
 
   @Authorized()
@@ -49,13 +45,13 @@ export class ConversationResolver {
     @Arg('status', () => ConversationStatus) status: ConversationStatus,
     @Ctx() ctx: RequestContext,
   ): Promise<Conversation> {
-    return new ConversationsService(ctx.scope()).setStatus(conversationId, status);
+    return ctx.tenant().conversationsService.setStatus(conversationId, status);
   }
 
   @Authorized()
   @Mutation(() => Conversation)
   markConversationRead(@Arg('conversationId', () => ID) conversationId: string, @Ctx() ctx: RequestContext): Promise<Conversation> {
-    return new ConversationsService(ctx.scope()).markRead(conversationId);
+    return ctx.tenant().conversationsService.markRead(conversationId);
   }
 
   @FieldResolver(() => Contact)
@@ -75,23 +71,5 @@ export class ConversationResolver {
   @FieldResolver(() => User, { nullable: true })
   assignee(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<User | null> {
     return conversation.assigneeId ? userLoader(ctx).load(conversation.assigneeId) : Promise.resolve(null);
-  }
-
-  @FieldResolver(() => Message, { nullable: true, description: 'The newest message, for inbox lists.' })
-  lastMessage(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<Message | null> {
-    return conversation.lastMessageId ? messageLoader(ctx).load(conversation.lastMessageId) : Promise.resolve(null);
-  }
-
-  @FieldResolver(() => MessageConnection, { description: 'Newest first; `before` is a cursor from an earlier page.' })
-  async messages(
-    @Root() conversation: Conversation,
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('before', () => String, { nullable: true }) before: string | null,
-    @Ctx() ctx: RequestContext,
-  ): Promise<MessageConnection> {
-    const limit = pageSize(first);
-    const cursor = decodeCursor(before, 'before');
-    const rows = await messagePageLoader(ctx, limit, cursor).load(conversation.id);
-    return toPage(rows, limit, cursor !== null);
   }
 }

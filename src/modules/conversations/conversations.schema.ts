@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, pgEnum, pgTable, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, integer, pgEnum, pgTable, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { contacts } from '../contacts/contacts.schema.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
@@ -15,12 +15,8 @@ export const conversations = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    contactId: uuid('contact_id')
-      .notNull()
-      .references(() => contacts.id, { onDelete: 'cascade' }),
-    phoneNumberId: uuid('phone_number_id')
-      .notNull()
-      .references(() => phoneNumbers.id, { onDelete: 'cascade' }),
+    contactId: uuid('contact_id').notNull(),
+    phoneNumberId: uuid('phone_number_id').notNull(),
     status: conversationStatusEnum('status').notNull().default(ConversationStatus.OPEN),
     assigneeId: uuid('assignee_id').references(() => users.id, { onDelete: 'set null' }),
     /** Inbound messages since the last markConversationRead; kept as a counter so lists never count rows. */
@@ -42,6 +38,13 @@ export const conversations = pgTable(
     // planner fell back to sorting the tenant's every conversation (measured 38 ms at 10,000).
     index('conversations_tenant_activity_idx').on(t.tenantId, t.lastMessageAt, t.id),
     index('conversations_tenant_assignee_idx').on(t.tenantId, t.assigneeId, t.lastMessageAt, t.id),
+    unique('conversations_tenant_id_uq').on(t.tenantId, t.id),
+    // Parents by (tenant_id, id): the database refuses a conversation of tenant A on tenant B's rows.
+    foreignKey({ name: 'conversations_contact_fk', columns: [t.tenantId, t.contactId], foreignColumns: [contacts.tenantId, contacts.id] }).onDelete('cascade'),
+    foreignKey({ name: 'conversations_phone_number_fk', columns: [t.tenantId, t.phoneNumberId], foreignColumns: [phoneNumbers.tenantId, phoneNumbers.id] }).onDelete('cascade'),
+    // The single-column key above nulls assignee_id when a user is deleted (a composite SET NULL
+    // would null tenant_id too); this one, checked after it, keeps the assignee in the tenant.
+    foreignKey({ name: 'conversations_assignee_tenant_fk', columns: [t.tenantId, t.assigneeId], foreignColumns: [users.tenantId, users.id] }),
   ],
 );
 

@@ -1,11 +1,11 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
-import { conversationUpdatedEvent } from '../live/live-events.js';
+import { conversationUpdatedEvent } from '../../events/live-events.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { ConversationStatus } from './conversation-status.js';
 import { ConversationsRepository, type ConversationListFilter } from './conversations.repository.js';
 import type { ConversationRow } from './conversations.schema.js';
-import { decodeCursor, pageSize, toPage, type Page } from './pagination.js';
+import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 
 export interface ListConversationsArgs extends ConversationListFilter {

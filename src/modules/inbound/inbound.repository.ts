@@ -1,7 +1,16 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { rowsOf, type Db } from '../../db/client.js';
-import { MessageStatus } from '../messages/message.enums.js';
+import { columnList, excluded, literal, setClauses } from '../../db/sql.js';
+import { contacts } from '../contacts/contacts.schema.js';
+import { mergeContactLocation } from '../contacts/contacts.sql.js';
+import { ConversationStatus } from '../conversations/conversation-status.js';
+import { conversations } from '../conversations/conversations.schema.js';
+import { recordActivity } from '../conversations/conversations.sql.js';
+import { MessageDirection, MessageStatus } from '../messages/message.enums.js';
+import { messages } from '../messages/messages.schema.js';
+import { NumberDirection } from '../phone-numbers/phone-number.enums.js';
+import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { statusesBefore } from '../messages/message-status.js';
 import type { InboundSms } from './webhook-params.js';
 
@@ -79,50 +88,47 @@ export class InboundRepository extends TenantRepository {
   async ingest(messageId: string, sms: InboundSms): Promise<IngestResult | null> {
     const t = this.tenantId;
     const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
+    const optOutParam = sql`${optOut}::boolean`;
     const result = await this.db.execute(sql`
       with number as (
-        select id from phone_numbers
-        where tenant_id = ${t}::uuid and twilio_account_id = ${this.accountId}::uuid and e164 = ${sms.to}
-          and removed_at is null and direction = 'INBOUND_OUTBOUND'
+        select ${phoneNumbers.id} from ${phoneNumbers}
+        where ${phoneNumbers.tenantId} = ${t}::uuid and ${phoneNumbers.twilioAccountId} = ${this.accountId}::uuid
+          and ${phoneNumbers.e164} = ${sms.to}
+          and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
         limit 1
       ),
       contact as (
-        insert into contacts (tenant_id, phone_number, city, state, zip, country, opted_out, opted_out_at)
+        insert into ${contacts} (${columnList(contacts.tenantId, contacts.phoneNumber, contacts.city, contacts.state, contacts.zip, contacts.country, contacts.optedOut, contacts.optedOutAt)})
         select ${t}::uuid, ${sms.from}, ${sms.geo.city ?? null}, ${sms.geo.state ?? null}, ${sms.geo.zip ?? null},
-          ${sms.geo.country ?? null}, coalesce(${optOut}::boolean, false), case when ${optOut}::boolean then now() end
+          ${sms.geo.country ?? null}, coalesce(${optOutParam}, false), case when ${optOutParam} then now() end
         from number
-        on conflict (tenant_id, phone_number) do update set
-          city = coalesce(excluded.city, contacts.city),
-          state = coalesce(excluded.state, contacts.state),
-          zip = coalesce(excluded.zip, contacts.zip),
-          country = coalesce(excluded.country, contacts.country),
-          opted_out = coalesce(${optOut}::boolean, contacts.opted_out),
-          opted_out_at = case
-            when ${optOut}::boolean is null then contacts.opted_out_at
-            when ${optOut}::boolean then coalesce(case when contacts.opted_out then contacts.opted_out_at end, now())
+        on conflict (${columnList(contacts.tenantId, contacts.phoneNumber)}) do update set
+          ${setClauses(contacts, mergeContactLocation())},
+          ${sql.identifier(contacts.optedOut.name)} = coalesce(${optOutParam}, ${contacts.optedOut}),
+          ${sql.identifier(contacts.optedOutAt.name)} = case
+            when ${optOutParam} is null then ${contacts.optedOutAt}
+            when ${optOutParam} then coalesce(case when ${contacts.optedOut} then ${contacts.optedOutAt} end, now())
             else null end,
-          updated_at = now()
-        returning id
+          ${sql.identifier(contacts.updatedAt.name)} = now()
+        returning ${contacts.id}
       ),
       conversation as (
-        insert into conversations (tenant_id, phone_number_id, contact_id, status, unread_count, last_message_at, last_message_id)
-        select ${t}::uuid, number.id, contact.id, 'OPEN', 1, now(), ${messageId}::uuid
+        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId)})
+        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid
         from number, contact
-        on conflict (tenant_id, phone_number_id, contact_id) where status <> 'RESOLVED' do update set
-          unread_count = conversations.unread_count + 1,
-          -- A concurrent, later message may have been recorded already: never move back.
-          last_message_id = case when excluded.last_message_at >= conversations.last_message_at
-            then excluded.last_message_id else conversations.last_message_id end,
-          last_message_at = greatest(conversations.last_message_at, excluded.last_message_at),
-          updated_at = now()
-        returning id
+        -- The predicate of conversations_live_uq, word for word.
+        on conflict (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId)}) where status <> ${literal(ConversationStatus.RESOLVED)} do update set
+          ${sql.identifier(conversations.unreadCount.name)} = ${conversations.unreadCount} + 1,
+          ${setClauses(conversations, recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId)))},
+          ${sql.identifier(conversations.updatedAt.name)} = now()
+        returning ${conversations.id}
       ),
       message as (
-        insert into messages (id, tenant_id, conversation_id, twilio_account_id, direction, body, media, media_dropped, status, twilio_sid, segments)
-        select ${messageId}::uuid, ${t}::uuid, conversation.id, ${this.accountId}::uuid, 'INBOUND', ${sms.body},
-          ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, 'RECEIVED', ${sms.messageSid}, ${sms.segments}::int
+        insert into ${messages} (${columnList(messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body, messages.media, messages.mediaDropped, messages.status, messages.twilioSid, messages.segments)})
+        select ${messageId}::uuid, ${t}::uuid, conversation.id, ${this.accountId}::uuid, ${literal(MessageDirection.INBOUND)}, ${sms.body},
+          ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, ${literal(MessageStatus.RECEIVED)}, ${sms.messageSid}, ${sms.segments}::int
         from conversation
-        returning id, conversation_id
+        returning ${messages.id}, ${messages.conversationId}
       )
       select id as "messageId", conversation_id as "conversationId" from message
     `);
@@ -159,6 +165,7 @@ export class InboundRepository extends TenantRepository {
           and (${advances} or (m.twilio_sid is null and ${update.messageSid}::text is not null))
         returning m.id, m.conversation_id, m.status
       ),
+      -- Runs although the final select does not read it (Postgres executes every data-modifying CTE).
       opted_out as (
         update contacts set opted_out = true, opted_out_at = coalesce(contacts.opted_out_at, now()), updated_at = now()
         where ${update.optOut}::boolean and contacts.tenant_id = ${t}::uuid and contacts.opted_out = false
@@ -169,7 +176,7 @@ export class InboundRepository extends TenantRepository {
         returning contacts.id
       )
       select target.id as "messageId", updated.conversation_id as "conversationId",
-        (updated.id is not null) as "changed", (select count(*) from opted_out)::int as "optedOut"
+        (updated.id is not null) as "changed"
       from target left join updated on true
     `);
     const [row] = rowsOf<{ messageId: string; conversationId: string | null; changed: boolean }>(result);

@@ -5,8 +5,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
 import { fromTwilioStatus } from '../messages/message-status.js';
 import { isUuid } from '../../shared/ids.js';
-import type { WebhookAccount } from './account-cache.js';
-import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../live/live-events.js';
+import type { WebhookAccount } from '../twilio-accounts/account-cache.js';
+import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
 import { InboundRepository } from './inbound.repository.js';
 import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';
 

@@ -3,11 +3,10 @@ import type { LiveEvent, LiveEventType } from '../../events/event-bus.js';
 import type { RequestContext } from '../../graphql/context.js';
 import type { AppDeps } from '../../shared/deps.js';
 import { notFound } from '../../shared/errors.js';
+import { TenantContext } from '../../tenant-context.js';
 import { Conversation } from '../conversations/conversation.type.js';
-import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import type { ConversationRow } from '../conversations/conversations.schema.js';
 import { Message } from '../messages/message.type.js';
-import { MessagesRepository } from '../messages/messages.repository.js';
 import type { MessageRow } from '../messages/messages.schema.js';
 import { HydratingIterator } from './hydrating-iterator.js';
 
@@ -22,10 +21,8 @@ const rows = new WeakMap<LiveEvent, Promise<MessageRow | ConversationRow | null>
 function hydrate(deps: AppDeps, event: LiveEvent): Promise<MessageRow | ConversationRow | null> {
   let row = rows.get(event);
   if (!row) {
-    const load =
-      event.type === 'conversationUpdated'
-        ? new ConversationsRepository(deps.db, event.tenantId).findById(event.id)
-        : new MessagesRepository(deps.db, event.tenantId).findById(event.id);
+    const tenant = new TenantContext(deps, event.tenantId, null);
+    const load = event.type === 'conversationUpdated' ? tenant.conversations.findById(event.id) : tenant.messages.findById(event.id);
     row = load.then(
       (r) => r ?? null,
       (err: unknown) => {
@@ -47,9 +44,10 @@ async function subscribe<T>(
   types: readonly LiveEventType[],
 ): Promise<AsyncIterableIterator<T>> {
   const { tenantId } = context.user;
+  const tenant = context.tenant();
   const conversationId = args.conversationId ?? null;
   if (conversationId !== null) {
-    const conversation = await new ConversationsRepository(context.deps.db, tenantId).findById(conversationId);
+    const conversation = await tenant.conversations.findById(conversationId);
     if (!conversation) throw notFound('Conversation');
   }
   const events = context.deps.events.subscribe(tenantId, { types, conversationId });

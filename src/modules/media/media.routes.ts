@@ -4,9 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../shared/deps.js';
 import { twilioCredentials } from '../twilio-accounts/credentials.js';
 import { isUuid } from '../../shared/ids.js';
-import { MEDIA_ROUTE_PREFIX, verifyMediaLink } from './media-links.js';
+import { MEDIA_ROUTE_PREFIX } from './media-links.js';
 import { MediaFetchError, fetchTwilioMedia } from './media-proxy.js';
-import { MediaRepository } from './media.repository.js';
+import { TenantContext } from '../../tenant-context.js';
 
 interface MediaParams {
   tenantId: string;
@@ -33,7 +33,7 @@ export function registerMediaRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (!isUuid(tenantId) || !isUuid(messageId) || index < 0) return reply.code(404).type('text/plain').send('Not found');
 
       const ref = { tenantId, messageId, index };
-      const check = verifyMediaLink(deps.config, ref, request.query.expires, request.query.signature);
+      const check = deps.mediaLinks.verify(ref, request.query.expires, request.query.signature);
       if (check !== 'ok') {
         return reply
           .code(403)
@@ -41,7 +41,7 @@ export function registerMediaRoutes(app: FastifyInstance, deps: AppDeps): void {
           .send(check === 'expired' ? 'This media link has expired; reload the conversation' : 'Invalid media link');
       }
 
-      const source = await new MediaRepository(deps.db, tenantId).findInboundMedia(messageId, index);
+      const source = await new TenantContext(deps, tenantId, null).media.findInboundMedia(messageId, index);
       if (!source) return reply.code(404).type('text/plain').send('Not found');
 
       let upstream: Response;

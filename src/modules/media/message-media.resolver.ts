@@ -3,7 +3,6 @@ import type { RequestContext } from '../../graphql/context.js';
 import { MessageDirection } from '../messages/message.enums.js';
 import { Media, Message } from '../messages/message.type.js';
 import type { StoredMedia } from '../messages/messages.schema.js';
-import { signMediaLink } from './media-links.js';
 
 /** A message as resolvers return it: the row, whose stored media the GraphQL type leaves out. */
 type MessageWithMedia = Message & { media?: StoredMedia[] | null; tenantId?: string };
@@ -23,7 +22,7 @@ export class MessageMediaResolver {
     // The caller's tenant: a message is only ever resolved for its own tenant's users.
     const tenantId = ctx.user.tenantId;
     return items.map((m, index) => ({
-      url: signMediaLink(ctx.deps.config, { tenantId, messageId: message.id, index }),
+      url: ctx.deps.mediaLinks.sign(ctx.deps.config.publicUrl, { tenantId, messageId: message.id, index }),
       contentType: m.contentType,
     }));
   }

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
-import { cursorText, olderThan, type KeysetCursor } from '../conversations/pagination.js';
+import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 import { MessageDirection, MessageSource, MessageStatus } from './message.enums.js';
 import { statusesBefore } from './message-status.js';

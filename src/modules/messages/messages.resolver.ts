@@ -1,10 +1,9 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
+import { userLoader } from '../../graphql/loaders.js';
 import { Conversation } from '../conversations/conversation.type.js';
-import { userLoader } from '../conversations/loaders.js';
 import { User } from '../users/user.type.js';
 import { Message } from './message.type.js';
-import { MessagesService } from './messages.service.js';
 import { SendMessageInput } from './send-message.input.js';
 import { StartConversationInput } from './start-conversation.input.js';
 
@@ -13,7 +12,7 @@ export class MessageResolver {
   @Authorized()
   @Mutation(() => Message)
   sendMessage(@Arg('input', () => SendMessageInput) input: SendMessageInput, @Ctx() ctx: RequestContext): Promise<Message> {
-    return new MessagesService(ctx.scope()).send(input);
+    return ctx.tenant().messagesService.send(input);
   }
 
   @Authorized()
@@ -22,7 +21,7 @@ export class MessageResolver {
     @Arg('input', () => StartConversationInput) input: StartConversationInput,
     @Ctx() ctx: RequestContext,
   ): Promise<Conversation> {
-    return new MessagesService(ctx.scope()).startConversation(input);
+    return ctx.tenant().messagesService.startConversation(input);
   }
 
   @FieldResolver(() => User, { nullable: true, description: 'The agent who wrote an outbound message; null for inbound ones.' })

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, integer, jsonb, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { conversations } from '../conversations/conversations.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
@@ -24,12 +24,8 @@ export const messages = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    conversationId: uuid('conversation_id')
-      .notNull()
-      .references(() => conversations.id, { onDelete: 'cascade' }),
-    twilioAccountId: uuid('twilio_account_id')
-      .notNull()
-      .references(() => twilioAccounts.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id').notNull(),
+    twilioAccountId: uuid('twilio_account_id').notNull(),
     direction: messageDirectionEnum('direction').notNull(),
     body: text('body').notNull(),
     media: jsonb('media').$type<StoredMedia[]>().notNull().default([]),
@@ -55,6 +51,12 @@ export const messages = pgTable(
       .where(sql`${t.idempotencyKey} is not null`),
     // Ascending: scanned backwards it serves ORDER BY created_at DESC, id DESC (see conversations).
     index('messages_tenant_conversation_idx').on(t.tenantId, t.conversationId, t.createdAt, t.id),
+    unique('messages_tenant_id_uq').on(t.tenantId, t.id),
+    // Parents by (tenant_id, id): a message can never sit in another tenant's conversation.
+    foreignKey({ name: 'messages_conversation_fk', columns: [t.tenantId, t.conversationId], foreignColumns: [conversations.tenantId, conversations.id] }).onDelete('cascade'),
+    foreignKey({ name: 'messages_twilio_account_fk', columns: [t.tenantId, t.twilioAccountId], foreignColumns: [twilioAccounts.tenantId, twilioAccounts.id] }).onDelete('cascade'),
+    // See conversations_assignee_tenant_fk: the single-column key does the SET NULL.
+    foreignKey({ name: 'messages_author_tenant_fk', columns: [t.tenantId, t.authorId], foreignColumns: [users.tenantId, users.id] }),
   ],
 );
 

@@ -1,15 +1,13 @@
 import type { Db } from '../../db/client.js';
 import type { TenantScope } from '../../shared/deps.js';
-import { AppError, ErrorCode, badInput, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { DomainError, ErrorCode, badInput, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { countSegments } from '../../twilio/segments.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import type { ContactRow } from '../contacts/contacts.schema.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import type { ConversationRow } from '../conversations/conversations.schema.js';
 import { PhoneNumbersRepository } from '../phone-numbers/phone-numbers.repository.js';
-import { conversationUpdatedEvent, messageAddedEvent } from '../live/live-events.js';
-import { notifyOutboxEnqueued } from '../outbox/outbox-signal.js';
-import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { conversationUpdatedEvent, messageAddedEvent } from '../../events/live-events.js';
 import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { normalizeRecipient, optionalIdempotencyKey, requireBody, requireMediaUrls } from './message-input.js';
 import { MessagesRepository } from './messages.repository.js';
@@ -29,7 +27,7 @@ export interface StartConversationArgs {
 }
 
 const optedOut = () =>
-  new AppError(ErrorCode.CONTACT_OPTED_OUT, 'The contact texted STOP; nothing can be sent until they text START');
+  new DomainError(ErrorCode.CONTACT_OPTED_OUT, 'The contact texted STOP; nothing can be sent until they text START');
 
 /** Agents' replies: validated, written with their outbox job in one transaction, sent by the dispatcher. */
 export class MessagesService {
@@ -90,7 +88,7 @@ export class MessagesService {
     const { conversation, message } = await this.db.transaction(async (tx) => {
       const contact: ContactRow = await new ContactsRepository(tx, this.scope.tenantId).upsertByPhone(to);
       if (contact.optedOut) throw optedOut(); // rolls the whole transaction back
-      const { conversation } = await new ConversationsRepository(tx, this.scope.tenantId).findOrOpen(number.id, contact.id);
+      const conversation = await new ConversationsRepository(tx, this.scope.tenantId).findOrOpen(number.id, contact.id);
       const message = await this.enqueue(tx, conversation, number, body, [], null);
       return { conversation, message };
     });
@@ -118,7 +116,7 @@ export class MessagesService {
       segments: countSegments(body).segments,
       idempotencyKey,
     });
-    await new OutboxRepository(tx, tenantId).enqueue(message.id, number.id);
+    await this.scope.deps.outbox.enqueue(tx, tenantId, message.id, number.id);
     await new ConversationsRepository(tx, tenantId).recordMessage(conversation.id, message.id);
     return message;
   }
@@ -126,7 +124,7 @@ export class MessagesService {
   /** Only once committed: live subscribers and the dispatcher must never see a rolled-back message. */
   private afterCommit(message: MessageRow, conversation: ConversationRow): void {
     this.scope.deps.events.publish(messageAddedEvent(message), conversationUpdatedEvent(conversation));
-    notifyOutboxEnqueued(this.scope.deps);
+    this.scope.deps.outbox.notifyEnqueued();
   }
 }
 

@@ -5,14 +5,13 @@ import type { AppDeps } from '../../shared/deps.js';
 import type { TwilioApi } from '../../twilio/client.js';
 import { TwilioApiError, isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
-import { messageUpdatedEvent } from '../live/live-events.js';
+import { messageUpdatedEvent } from '../../events/live-events.js';
 import { MessageStatus } from '../messages/message.enums.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { NumberType } from '../phone-numbers/phone-number.enums.js';
 import { statusCallbackUrl, twilioCredentials } from '../twilio-accounts/credentials.js';
 import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
 import { OutboxSendRepository, type SendContext } from './outbox-send.repository.js';
-import { onOutboxEnqueued } from './outbox-signal.js';
 import { OutboxQueue, type ClaimedJob, type PacingRates } from './outbox.repository.js';
 
 const MAX_CACHED_CLIENTS = 200;
@@ -59,7 +58,7 @@ export class OutboxDispatcher {
         'DISPATCHER_LEASE_SECONDS should exceed TWILIO_TIMEOUT_MS',
       );
     }
-    onOutboxEnqueued(this.deps, () => this.wake());
+    this.deps.outbox.onEnqueued(() => this.wake());
     this.loop = this.run();
     this.deps.logger.info({ workerId: this.workerId, concurrency: this.settings.concurrency }, 'outbox dispatcher started');
   }
@@ -78,7 +77,7 @@ export class OutboxDispatcher {
     this.stopped ??= (async () => {
       if (!this.running) return;
       this.running = false;
-      onOutboxEnqueued(this.deps, null);
+      this.deps.outbox.onEnqueued(null);
       this.stopping.abort();
       this.wake();
       await this.loop;

@@ -1,18 +1,25 @@
-import type { AppDeps } from '../../shared/deps.js';
+import type { Db } from '../../db/client.js';
+import type { OutboxPort } from '../../shared/deps.js';
+import { OutboxRepository } from './outbox.repository.js';
 
 /**
- * Lets a service that just committed outbox jobs wake this instance's dispatcher, so a reply
- * leaves at once instead of at the next poll. Keyed by the app's deps: tests and benchmarks run
- * several apps in one process, each with its own dispatcher. Other instances find the jobs by
- * polling.
+ * The outbox as the modules that write messages see it (AppDeps.outbox, built in src/app.ts), so
+ * they do not import the outbox module. A service that just committed outbox jobs wakes this
+ * instance's dispatcher, so a reply leaves at once instead of at the next poll; other instances
+ * find the jobs by polling.
  */
-const wakers = new WeakMap<AppDeps, () => void>();
+export class OutboxSignal implements OutboxPort {
+  private waker: (() => void) | null = null;
 
-export function onOutboxEnqueued(deps: AppDeps, wake: (() => void) | null): void {
-  if (wake) wakers.set(deps, wake);
-  else wakers.delete(deps);
-}
+  enqueue(tx: Db, tenantId: string, messageId: string, phoneNumberId: string): Promise<void> {
+    return new OutboxRepository(tx, tenantId).enqueue(messageId, phoneNumberId);
+  }
 
-export function notifyOutboxEnqueued(deps: AppDeps): void {
-  wakers.get(deps)?.();
+  onEnqueued(wake: (() => void) | null): void {
+    this.waker = wake;
+  }
+
+  notifyEnqueued(): void {
+    this.waker?.();
+  }
 }

@@ -1,5 +1,6 @@
-import { bigserial, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, foreignKey, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { messages } from '../messages/messages.schema.js';
+import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 
 /** One row per outbound message still to be handed to Twilio; deleted once it is SENT or FAILED. */
@@ -10,10 +11,7 @@ export const outbox = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    messageId: uuid('message_id')
-      .notNull()
-      .unique()
-      .references(() => messages.id, { onDelete: 'cascade' }),
+    messageId: uuid('message_id').notNull().unique(),
     /** The sending number; pacing is per sender. */
     phoneNumberId: uuid('phone_number_id').notNull(),
     attempts: integer('attempts').notNull().default(0),
@@ -23,7 +21,11 @@ export const outbox = pgTable(
     lastError: text('last_error'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [index('outbox_due_idx').on(t.nextAttemptAt)],
+  (t) => [
+    index('outbox_due_idx').on(t.nextAttemptAt),
+    foreignKey({ name: 'outbox_message_fk', columns: [t.tenantId, t.messageId], foreignColumns: [messages.tenantId, messages.id] }).onDelete('cascade'),
+    foreignKey({ name: 'outbox_phone_number_fk', columns: [t.tenantId, t.phoneNumberId], foreignColumns: [phoneNumbers.tenantId, phoneNumbers.id] }).onDelete('cascade'),
+  ],
 );
 
 /** Per-sender pacing shared by every dispatcher instance: the earliest time the sender may send again. */
@@ -31,5 +33,3 @@ export const senderPacing = pgTable('sender_pacing', {
   phoneNumberId: uuid('phone_number_id').primaryKey(),
   nextSendAt: timestamp('next_send_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
-
-export type OutboxRow = typeof outbox.$inferSelect;

@@ -1,38 +1,48 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
+import { phoneNumbersByAccountLoader, twilioAccountLoader } from '../../graphql/loaders.js';
 import { TwilioAccount } from '../twilio-accounts/twilio-account.type.js';
-import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
 import { Role } from '../users/role.js';
 import { AddPhoneNumberInput } from './add-phone-number.input.js';
 import { PhoneNumber } from './phone-number.type.js';
-import { PhoneNumbersService } from './phone-numbers.service.js';
 
 @Resolver(() => PhoneNumber)
 export class PhoneNumberResolver {
   @Authorized()
   @Query(() => [PhoneNumber], { description: "The tenant's active numbers." })
   phoneNumbers(@Ctx() ctx: RequestContext): Promise<PhoneNumber[]> {
-    return new PhoneNumbersService(ctx.scope()).list();
+    return ctx.tenant().phoneNumbersService.list();
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => PhoneNumber)
   addPhoneNumber(@Arg('input', () => AddPhoneNumberInput) input: AddPhoneNumberInput, @Ctx() ctx: RequestContext): Promise<PhoneNumber> {
-    return new PhoneNumbersService(ctx.scope()).add(input);
+    return ctx.tenant().phoneNumbersService.add(input);
   }
 
   @Authorized(Role.ADMIN)
   @Mutation(() => Boolean, { description: 'Soft delete: conversations keep the number; it can be registered again.' })
   removePhoneNumber(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<boolean> {
-    return new PhoneNumbersService(ctx.scope()).remove(id);
+    return ctx.tenant().phoneNumbersService.remove(id);
   }
 
   @FieldResolver(() => TwilioAccount)
   async twilioAccount(@Root() phoneNumber: PhoneNumber, @Ctx() ctx: RequestContext): Promise<TwilioAccount> {
-    const account = await ctx
-      .byId('twilioAccount', (ids) => new TwilioAccountsService(ctx.scope()).findByIds(ids))
-      .load(phoneNumber.twilioAccountId);
+    const account = await twilioAccountLoader(ctx).load(phoneNumber.twilioAccountId);
     if (!account) throw new Error(`twilio account ${phoneNumber.twilioAccountId} of number ${phoneNumber.id} is missing`);
     return account;
+  }
+}
+
+/**
+ * The number fields of TwilioAccount. They live with phone numbers (which depend on accounts), so
+ * the twilio-accounts module never imports the phone-numbers module.
+ */
+@Resolver(() => TwilioAccount)
+export class TwilioAccountNumbersResolver {
+  @FieldResolver(() => [PhoneNumber], { description: 'Active numbers of this account.' })
+  phoneNumbers(@Root() account: TwilioAccount, @Ctx() ctx: RequestContext): Promise<PhoneNumber[]> {
+    // One query for every account of the result.
+    return phoneNumbersByAccountLoader(ctx).load(account.id);
   }
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
@@ -14,9 +14,7 @@ export const phoneNumbers = pgTable(
     tenantId: uuid('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    twilioAccountId: uuid('twilio_account_id')
-      .notNull()
-      .references(() => twilioAccounts.id, { onDelete: 'cascade' }),
+    twilioAccountId: uuid('twilio_account_id').notNull(),
     /** E.164 (+14155550100), or the digits of a short code. */
     e164: text('e164').notNull(),
     type: numberTypeEnum('type').notNull().default(NumberType.LONG_CODE),
@@ -34,6 +32,8 @@ export const phoneNumbers = pgTable(
     uniqueIndex('phone_numbers_active_e164_uq').on(t.e164).where(sql`${t.removedAt} is null`),
     index('phone_numbers_tenant_idx').on(t.tenantId, t.createdAt),
     index('phone_numbers_account_idx').on(t.twilioAccountId, t.e164),
+    unique('phone_numbers_tenant_id_uq').on(t.tenantId, t.id),
+    foreignKey({ name: 'phone_numbers_account_fk', columns: [t.tenantId, t.twilioAccountId], foreignColumns: [twilioAccounts.tenantId, twilioAccounts.id] }).onDelete('cascade'),
   ],
 );
 

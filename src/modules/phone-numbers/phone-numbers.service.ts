@@ -1,11 +1,10 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { badInput, conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import type { TwilioIncomingNumber } from '../../twilio/client.js';
 import { twilioCredentials, webhookUrls } from '../twilio-accounts/credentials.js';
 import { twilioFailureToAppError } from '../twilio-accounts/twilio-api-errors.js';
 import { TwilioAccountsService } from '../twilio-accounts/twilio-accounts.service.js';
 import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
-import { Role } from '../users/role.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
 import { normalizePhoneNumber, optionalDescription, optionalMessagingServiceSid } from './phone-number-input.js';
 import { PhoneNumbersRepository } from './phone-numbers.repository.js';
@@ -46,7 +45,6 @@ export class PhoneNumbersService {
    */
   async add(input: AddNumberInput): Promise<AddedPhoneNumber> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can add numbers');
     const { e164, type } = normalizePhoneNumber(input.phoneNumber, input.type);
     const direction = input.direction ?? NumberDirection.INBOUND_OUTBOUND;
     const description = optionalDescription(input.description);
@@ -105,7 +103,6 @@ export class PhoneNumbersService {
 
   async remove(id: string): Promise<boolean> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can remove numbers');
     const row = await this.numbers.remove(id);
     if (!row) throw notFound('Phone number');
     deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: row.id }, 'phone number removed');

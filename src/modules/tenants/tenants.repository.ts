@@ -14,11 +14,6 @@ export class TenantsRepository {
     return row!;
   }
 
-  async findBySlug(slug: string): Promise<TenantRow | undefined> {
-    const [row] = await this.db.select().from(tenants).where(eq(tenants.slug, slug)).limit(1);
-    return row;
-  }
-
   async findByIds(ids: readonly string[]): Promise<TenantRow[]> {
     if (ids.length === 0) return [];
     return this.db.select().from(tenants).where(inArray(tenants.id, [...ids]));

@@ -1,4 +1,4 @@
-import { boolean, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 
 export const twilioAccounts = pgTable(
@@ -22,7 +22,10 @@ export const twilioAccounts = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('twilio_accounts_tenant_sid_uq').on(t.tenantId, t.accountSid)],
+  (t) => [
+    uniqueIndex('twilio_accounts_tenant_sid_uq').on(t.tenantId, t.accountSid),
+    unique('twilio_accounts_tenant_id_uq').on(t.tenantId, t.id),
+  ],
 );
 
 export type TwilioAccountRow = typeof twilioAccounts.$inferSelect;

@@ -1,7 +1,5 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { AppError, ErrorCode, badInput, forbidden, notFound } from '../../shared/errors.js';
-import { accountCacheFor } from '../inbound/account-cache.js';
-import { Role } from '../users/role.js';
+import { DomainError, ErrorCode, badInput, notFound } from '../../shared/errors.js';
 import { newWebhookKey, sealAuthToken } from './credentials.js';
 import {
   normalizeAcceptedMediaTypes,
@@ -34,10 +32,6 @@ export class TwilioAccountsService {
     return this.accounts.list();
   }
 
-  findByIds(ids: readonly string[]): Promise<TwilioAccountRow[]> {
-    return this.accounts.findByIds(ids);
-  }
-
   /** The caller's account, or NOT_FOUND (also for another tenant's id: no existence leak). */
   async require(id: string): Promise<TwilioAccountRow> {
     const account = await this.accounts.findById(id);
@@ -52,7 +46,6 @@ export class TwilioAccountsService {
    */
   async connect(input: ConnectAccountInput): Promise<TwilioAccountRow> {
     const { deps, tenantId, user } = this.scope;
-    if (user.role !== Role.ADMIN) throw forbidden('Only admins can connect Twilio accounts');
     const accountSid = requireAccountSid(input.accountSid);
     const authToken = requireAuthToken(input.authToken);
     const friendlyName = optionalFriendlyName(input.friendlyName);
@@ -70,7 +63,7 @@ export class TwilioAccountsService {
     }
     if (remote.sid !== accountSid) {
       // A compatible API answering for another account: do not trust the pair.
-      throw new AppError(ErrorCode.TWILIO_AUTH_FAILED, 'The Twilio API answered for another account than accountSid');
+      throw new DomainError(ErrorCode.TWILIO_AUTH_FAILED, 'The Twilio API answered for another account than accountSid');
     }
     const status = (remote.status ?? '').toLowerCase();
     if (status !== 'active') {
@@ -88,7 +81,7 @@ export class TwilioAccountsService {
       webhookKey: newWebhookKey(),
     });
     // Webhooks served by this instance use the new token at once; others within the cache TTL.
-    accountCacheFor(deps).invalidate(account.webhookKey);
+    deps.accountCache.invalidate(account.webhookKey);
     deps.logger.info({ tenantId, userId: user.userId, twilioAccountId: account.id, accountSid }, 'twilio account connected');
     return account;
   }

@@ -1,17 +1,17 @@
-import { AppError, ErrorCode, badInput } from '../../shared/errors.js';
+import { DomainError, ErrorCode, badInput } from '../../shared/errors.js';
 import { TwilioApiError, isAuthErrorCode } from '../../twilio/errors.js';
 
 /**
  * What an admin-facing mutation answers when a Twilio API call fails. The messages never carry
  * the SDK's error object (it can hold the request's Basic auth), only our own wording.
  */
-export function twilioFailureToAppError(err: unknown, action: string): AppError {
+export function twilioFailureToAppError(err: unknown, action: string): DomainError {
   if (!(err instanceof TwilioApiError)) {
-    return new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Could not ${action}: the Twilio API call failed unexpectedly`);
+    return new DomainError(ErrorCode.SERVICE_UNAVAILABLE, `Could not ${action}: the Twilio API call failed unexpectedly`);
   }
   // 404 on our own account's resource means the SID does not belong to these credentials.
   if (err.status === 401 || err.status === 404 || isAuthErrorCode(err.code)) {
-    return new AppError(ErrorCode.TWILIO_AUTH_FAILED, 'Twilio rejected the Account SID and Auth Token pair', {
+    return new DomainError(ErrorCode.TWILIO_AUTH_FAILED, 'Twilio rejected the Account SID and Auth Token pair', {
       twilioCode: err.code,
     });
   }
@@ -22,10 +22,10 @@ export function twilioFailureToAppError(err: unknown, action: string): AppError 
         : err.kind === 'network'
           ? 'Twilio could not be reached'
           : `Twilio answered HTTP ${err.status ?? '?'}`;
-    return new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Could not ${action}: ${why}; nothing was changed, try again later`);
+    return new DomainError(ErrorCode.SERVICE_UNAVAILABLE, `Could not ${action}: ${why}; nothing was changed, try again later`);
   }
   if (err.kind === 'unexpected') {
-    return new AppError(ErrorCode.SERVICE_UNAVAILABLE, `Could not ${action}: ${err.message}`);
+    return new DomainError(ErrorCode.SERVICE_UNAVAILABLE, `Could not ${action}: ${err.message}`);
   }
   return badInput(`Could not ${action}: Twilio answered HTTP ${err.status ?? '?'}${err.code ? ` (error ${err.code})` : ''}`);
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AppDeps } from '../../shared/deps.js';
-import { AppError, ErrorCode, conflict, isUniqueViolation, unauthenticated } from '../../shared/errors.js';
+import { DomainError, ErrorCode, conflict, isUniqueViolation, unauthenticated } from '../../shared/errors.js';
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../../shared/passwords.js';
 import { TenantsRepository } from '../tenants/tenants.repository.js';
 import type { TenantRow } from '../tenants/tenants.schema.js';
@@ -45,7 +45,7 @@ export class AuthService {
         throw err;
       }
     }
-    throw new AppError(ErrorCode.CONFLICT, 'Could not allocate a workspace slug; try again');
+    throw new DomainError(ErrorCode.CONFLICT, 'Could not allocate a workspace slug; try again');
   }
 
   private async freeSlug(repo: TenantsRepository, tenantName: string, attempt: number): Promise<string> {
@@ -73,7 +73,7 @@ export class AuthService {
       throw unauthenticated('Invalid email or password');
     }
     if (matches.length > 1) {
-      throw new AppError(ErrorCode.BAD_USER_INPUT, 'This email belongs to several workspaces: give tenantSlug', {
+      throw new DomainError(ErrorCode.BAD_USER_INPUT, 'This email belongs to several workspaces: give tenantSlug', {
         field: 'tenantSlug',
         tenantSlugs: matches.map((m) => m.tenantSlug),
       });

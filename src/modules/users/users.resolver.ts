@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { TenantsRepository } from '../tenants/tenants.repository.js';
+import { tenantLoader } from '../../graphql/loaders.js';
 import { Tenant } from '../tenants/tenant.type.js';
 import { AuthService } from './auth.service.js';
 import { CreateAgentInput } from './create-agent.input.js';
@@ -8,14 +8,13 @@ import { LogInInput } from './log-in.input.js';
 import { Role } from './role.js';
 import { SignUpInput } from './sign-up.input.js';
 import { AuthPayload, User } from './user.type.js';
-import { UsersService } from './users.service.js';
 
 @Resolver(() => User)
 export class UserResolver {
   @Authorized()
   @Query(() => User)
   me(@Ctx() ctx: RequestContext): Promise<User> {
-    return new UsersService(ctx.scope()).me();
+    return ctx.tenant().usersService.me();
   }
 
   @Mutation(() => AuthPayload)
@@ -31,12 +30,12 @@ export class UserResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => User)
   createAgent(@Arg('input', () => CreateAgentInput) input: CreateAgentInput, @Ctx() ctx: RequestContext): Promise<User> {
-    return new UsersService(ctx.scope()).createAgent(input);
+    return ctx.tenant().usersService.createAgent(input);
   }
 
   @FieldResolver(() => Tenant)
   async tenant(@Root() user: User, @Ctx() ctx: RequestContext): Promise<Tenant> {
-    const tenant = await ctx.byId('tenant', (ids) => new TenantsRepository(ctx.deps.db).findByIds(ids)).load(user.tenantId);
+    const tenant = await tenantLoader(ctx).load(user.tenantId);
     if (!tenant) throw new Error(`tenant ${user.tenantId} of user ${user.id} is missing`);
     return tenant;
   }

@@ -1,4 +1,4 @@
-import { index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 import { Role } from './role.js';
 
@@ -18,7 +18,11 @@ export const users = pgTable(
     passwordHash: text('password_hash').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('users_tenant_email_uq').on(t.tenantId, t.email), index('users_email_idx').on(t.email)],
+  (t) => [
+    uniqueIndex('users_tenant_email_uq').on(t.tenantId, t.email),
+    index('users_email_idx').on(t.email),
+    unique('users_tenant_id_uq').on(t.tenantId, t.id),
+  ],
 );
 
 export type UserRow = typeof users.$inferSelect;

@@ -1,7 +1,7 @@
 import type { TenantScope } from '../../shared/deps.js';
-import { conflict, forbidden, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { hashPassword } from '../../shared/passwords.js';
-import { Role } from './role.js';
+import type { Role } from './role.js';
 import { normalizeEmail, requireName, requirePassword } from './user-input.js';
 import { UsersRepository } from './users.repository.js';
 import type { UserRow } from './users.schema.js';
@@ -21,7 +21,6 @@ export class UsersService {
   }
 
   async createAgent(input: { email: string; name: string; password: string; role: Role }): Promise<UserRow> {
-    if (this.scope.user.role !== Role.ADMIN) throw forbidden('Only admins can add agents');
     const email = normalizeEmail(input.email);
     const name = requireName(input.name);
     const password = requirePassword(input.password);
@@ -33,9 +32,5 @@ export class UsersService {
       if (isUniqueViolation(err, 'users_tenant_email_uq')) throw conflict('A user with this email already exists in this workspace');
       throw err;
     }
-  }
-
-  findByIds(ids: readonly string[]): Promise<UserRow[]> {
-    return this.users.findByIds(ids);
   }
 }

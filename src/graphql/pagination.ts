@@ -1,8 +1,8 @@
-import { isUuid } from '../../shared/ids.js';
+import { isUuid } from '../shared/ids.js';
 import { sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { Field, ObjectType } from 'type-graphql';
-import { badInput } from '../../shared/errors.js';
+import { badInput } from '../shared/errors.js';
 
 /** Relay page info, shared by every connection of the API (contract: PageInfo). */
 @ObjectType('PageInfo')

@@ -1,4 +1,4 @@
-import type { LiveEvent } from '../../events/event-bus.js';
+import type { LiveEvent } from './event-bus.js';
 
 /**
  * Builders of the live events services publish after commit. Events carry ids only (they may

@@ -1,6 +1,7 @@
-import type { AppDeps } from '../../shared/deps.js';
-import { openAuthToken } from '../twilio-accounts/credentials.js';
-import { findAccountByWebhookKey } from '../twilio-accounts/twilio-accounts.repository.js';
+import type { Db } from '../../db/client.js';
+import type { SecretBox } from '../../shared/secret-box.js';
+import { openAuthToken } from './credentials.js';
+import { findAccountByWebhookKey } from './twilio-accounts.repository.js';
 
 /** What a webhook needs of its account, with the token already decrypted (in memory only). */
 export interface WebhookAccount {
@@ -27,7 +28,8 @@ const MAX_ENTRIES = 10_000;
  * Per-instance cache of accounts by webhook key: the inbound path runs at thousands of requests
  * per second and would otherwise read (and decrypt) the account each time. A short TTL bounds
  * how long another instance keeps an old token after a re-connect; this instance drops the
- * entry at once (invalidate). Concurrent misses for one key share one query.
+ * entry at once (invalidate). Concurrent misses for one key share one query. One per running app
+ * (AppDeps.accountCache), built in src/app.ts.
  */
 export class WebhookAccountCache {
   private readonly entries = new Map<string, Entry>();
@@ -35,7 +37,8 @@ export class WebhookAccountCache {
   private generation = 0;
 
   constructor(
-    private readonly deps: AppDeps,
+    private readonly db: Db,
+    private readonly secretBox: SecretBox,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -65,14 +68,14 @@ export class WebhookAccountCache {
   }
 
   private async load(webhookKey: string): Promise<WebhookAccount | null> {
-    const row = await findAccountByWebhookKey(this.deps.db, webhookKey);
+    const row = await findAccountByWebhookKey(this.db, webhookKey);
     if (!row) return null;
     return {
       id: row.id,
       tenantId: row.tenantId,
       accountSid: row.accountSid,
       // Throws if the ENCRYPTION_KEY changed: the caller answers 503, nothing is stored.
-      authToken: openAuthToken(this.deps.secretBox, row),
+      authToken: openAuthToken(this.secretBox, row),
       mediaEnabled: row.mediaEnabled,
       acceptedMediaTypes: Object.freeze([...row.acceptedMediaTypes]),
     };
@@ -86,13 +89,4 @@ export class WebhookAccountCache {
     }
     this.entries.set(webhookKey, { value, expiresAt: this.now() + (value ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS) });
   }
-}
-
-// One cache per running app (tests start several apps in one process), without widening AppDeps.
-const caches = new WeakMap<AppDeps, WebhookAccountCache>();
-
-export function accountCacheFor(deps: AppDeps): WebhookAccountCache {
-  let cache = caches.get(deps);
-  if (!cache) caches.set(deps, (cache = new WebhookAccountCache(deps)));
-  return cache;
 }

@@ -1,0 +1,67 @@
+import type DataLoader from 'dataloader';
+import type { ContactRow } from '../modules/contacts/contacts.schema.js';
+import type { MessagePageRow } from '../modules/messages/messages.repository.js';
+import type { MessageRow } from '../modules/messages/messages.schema.js';
+import type { PhoneNumberRow } from '../modules/phone-numbers/phone-numbers.schema.js';
+import { TenantsRepository } from '../modules/tenants/tenants.repository.js';
+import type { TenantRow } from '../modules/tenants/tenants.schema.js';
+import type { TwilioAccountRow } from '../modules/twilio-accounts/twilio-accounts.schema.js';
+import type { UserRow } from '../modules/users/users.schema.js';
+import type { RequestContext } from './context.js';
+import type { KeysetCursor } from './pagination.js';
+
+/**
+ * Per-operation DataLoaders behind the relation fields of the API: one query per relation per
+ * level of a result, bound to the caller's tenant (ctx.tenant()), whatever the page size.
+ * A new relation field adds its loader here.
+ */
+export function contactLoader(ctx: RequestContext): DataLoader<string, ContactRow | null> {
+  return ctx.byId('contacts.byId', (ids) => ctx.tenant().contacts.findByIds(ids));
+}
+
+export function phoneNumberLoader(ctx: RequestContext): DataLoader<string, PhoneNumberRow | null> {
+  return ctx.byId('phoneNumbers.byId', (ids) => ctx.tenant().phoneNumbers.findByIds(ids));
+}
+
+export function userLoader(ctx: RequestContext): DataLoader<string, UserRow | null> {
+  return ctx.byId('users.byId', (ids) => ctx.tenant().users.findByIds(ids));
+}
+
+export function messageLoader(ctx: RequestContext): DataLoader<string, MessageRow | null> {
+  return ctx.byId('messages.byId', (ids) => ctx.tenant().messages.findByIds(ids));
+}
+
+export function twilioAccountLoader(ctx: RequestContext): DataLoader<string, TwilioAccountRow | null> {
+  return ctx.byId('twilioAccount', (ids) => ctx.tenant().twilioAccounts.findByIds(ids));
+}
+
+/** Active numbers of many accounts, in one query. */
+export function phoneNumbersByAccountLoader(ctx: RequestContext): DataLoader<string, PhoneNumberRow[]> {
+  return ctx.loader<string, PhoneNumberRow[]>('phoneNumbersByAccount', async (accountIds) => {
+    const rows = await ctx.tenant().phoneNumbers.listActiveByAccounts(accountIds);
+    return accountIds.map((id) => rows.filter((r) => r.twilioAccountId === id));
+  });
+}
+
+/**
+ * Tenant rows by id. Not tenant-bound (the tenants table is the root of isolation) and needs no
+ * caller: signUp's answer resolves its new user's tenant before any token exists.
+ */
+export function tenantLoader(ctx: RequestContext): DataLoader<string, TenantRow | null> {
+  return ctx.byId('tenant', (ids) => new TenantsRepository(ctx.deps.db).findByIds(ids));
+}
+
+/** Message pages of many conversations with the same (first, before), in one query. */
+export function messagePageLoader(ctx: RequestContext, limit: number, before: KeysetCursor | null): DataLoader<string, MessagePageRow[]> {
+  const name = `messages.page:${limit}:${before ? `${before.ts}|${before.id}` : ''}`;
+  return ctx.loader<string, MessagePageRow[]>(name, async (conversationIds) => {
+    const rows = await ctx.tenant().messages.pages(conversationIds, limit, before);
+    const byConversation = new Map<string, MessagePageRow[]>();
+    for (const r of rows) {
+      let list = byConversation.get(r.row.conversationId);
+      if (!list) byConversation.set(r.row.conversationId, (list = []));
+      list.push(r);
+    }
+    return conversationIds.map((id) => byConversation.get(id) ?? []);
+  });
+}
