@@ -134,6 +134,20 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await expect(agentPage.locator('button.conversation', { hasText: run }).getByTestId('unread').count()).resolves.toBe(0);
   });
 
+  it('assigns the conversation to the agent and resolves it: it leaves the open list live, and comes back', async () => {
+    const header = agentPage.locator('.thread-header');
+    await agentPage.getByRole('button', { name: 'Assign to me' }).click();
+    await header.getByText('assigned to you').waitFor();
+    await agentPage.getByLabel('Assignee').selectOption('MINE');
+    await agentPage.locator('button.conversation', { hasText: run }).waitFor();
+    await agentPage.getByLabel('Assignee').selectOption('ANYONE');
+    await agentPage.getByRole('button', { name: 'Resolve' }).click();
+    await header.getByText('resolved').waitFor();
+    await agentPage.locator('button.conversation', { hasText: run }).waitFor({ state: 'detached' });
+    await agentPage.getByRole('button', { name: 'Reopen' }).click();
+    await agentPage.locator('button.conversation', { hasText: run }).waitFor();
+  });
+
   it("shows the customer's image as a thumbnail through the signed media route", async () => {
     const png = makePng(96, 96, [31, 95, 191], [240, 165, 0]);
     await customerTexts(`Here is the x-ray (${run})`, [{ contentType: 'image/png', dataBase64: png.toString('base64') }]);
