@@ -184,6 +184,8 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
   // The sandbox keeps its demo data apart from a development database, and stays on loopback.
   if (e.SANDBOX && env.DATA_DIR === undefined) e.DATA_DIR = './.data/sandbox';
   if (e.SANDBOX && env.HOST === undefined) e.HOST = '127.0.0.1';
+  // Its banner (console URL, credentials) should not drown in JSON log lines.
+  if (e.SANDBOX && env.LOG_LEVEL === undefined) e.LOG_LEVEL = 'warn';
 
   let jwtSecret = e.JWT_SECRET;
   let encryptionKey = e.ENCRYPTION_KEY;
