@@ -102,6 +102,19 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await agentPage.screenshot({ path: join(DOCS, 'console-inbox.png') });
   });
 
+  it('sends a stale or forged session back to the sign-in page', async () => {
+    const context = await browser.newContext();
+    cleanups.push(() => context.close());
+    await context.addInitScript(() => {
+      const session = { token: 'forged.token.value', userId: 'x', name: 'Mallory', role: 'ADMIN', tenantName: 'Nope' };
+      (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('sms-inbox.session', JSON.stringify(session));
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${origin}/`);
+    await page.getByLabel('Email', { exact: true }).waitFor();
+  });
+
   it('shows a customer text live, without a reload, with an unread badge', async () => {
     await agentPage.evaluate(() => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true));
     const body = `Hi, is my crown ready? (${run})`;

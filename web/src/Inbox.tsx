@@ -53,6 +53,12 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
     });
   });
 
+  // The tab's title counts what waits, so a background tab still tells.
+  const unread = items.reduce((n, c) => n + c.unreadCount, 0);
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) SMS inbox` : 'SMS inbox';
+  }, [unread]);
+
   const listRef = useRef<HTMLUListElement>(null);
   const onKeyDown = (event: KeyboardEvent<HTMLUListElement>) => {
     if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') return;

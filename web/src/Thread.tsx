@@ -34,6 +34,11 @@ const STATUS_LABEL: Record<MessageView['status'], string> = {
   RECEIVED: 'Received',
 };
 
+// Statuses only move forward (as on the server): a page fetched before a live update must not undo it.
+const RANK: Record<MessageView['status'], number> = { QUEUED: 0, SENDING: 1, SENT: 2, DELIVERED: 3, READ: 4, UNDELIVERED: 5, FAILED: 5, RECEIVED: 0 };
+const fresher = (current: MessageView | undefined, incoming: MessageView) =>
+  !current || RANK[incoming.status] >= RANK[current.status] ? incoming : current;
+
 const oldestFirst = (a: MessageView, b: MessageView) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
 
 export function Thread({ id, session, epoch, onBack }: { id: string; session: Session; epoch: number; onBack: () => void }) {
@@ -59,7 +64,7 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
     setMessages((current) => {
       // Keep messages that arrived live but are not on the fetched page yet.
       const byId = new Map(current.map((m) => [m.id, m]));
-      for (const e of page.edges) byId.set(e.node.id, e.node);
+      for (const e of page.edges) byId.set(e.node.id, fresher(byId.get(e.node.id), e.node));
       return [...byId.values()].sort(oldestFirst);
     });
   }, [messagesResult.data]);
@@ -78,7 +83,7 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
   }, [id, markRead]);
 
   const upsert = (m: MessageView) =>
-    setMessages((list) => [...list.filter((x) => x.id !== m.id), m].sort(oldestFirst));
+    setMessages((list) => [...list.filter((x) => x.id !== m.id), fresher(list.find((x) => x.id === m.id), m)].sort(oldestFirst));
 
   useLiveEvents<{ messageAdded: MessageView }>(MESSAGE_ADDED, { id }, id, ({ messageAdded }) => {
     upsert(messageAdded);

@@ -1,5 +1,5 @@
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import { Client, fetchExchange, subscriptionExchange } from 'urql';
+import { Client, fetchExchange, mapExchange, subscriptionExchange } from 'urql';
 
 export type ConnectionState = 'connecting' | 'online' | 'offline';
 
@@ -71,6 +71,13 @@ export function createConnection(token: string, onUnauthorized: () => void): Con
     // No cacheExchange: views keep their own state, and it would add __typename to every
     // selection, which counts against the server's query cost limit.
     exchanges: [
+      // An expired or revoked session: back to the sign-in page.
+      mapExchange({
+        onResult(result) {
+          if (result.error?.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) onUnauthorized();
+          return result;
+        },
+      }),
       subscriptionExchange({
         forwardSubscription(request) {
           const input = { ...request, query: request.query || '' };
