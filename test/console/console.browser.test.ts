@@ -161,6 +161,19 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await agentPage.locator('button.conversation', { hasText: run }).waitFor();
   });
 
+  it('counts segments live: GSM-7 vs UCS-2, and refuses more than 1,600 characters', async () => {
+    const composer = agentPage.getByLabel('Reply text');
+    const counter = agentPage.getByTestId('segment-counter');
+    await composer.fill('x'.repeat(161));
+    expect(await counter.textContent()).toContain('161/1,600 characters · GSM-7 · 2 segments');
+    await composer.fill('Merci 🙂');
+    expect(await counter.textContent()).toContain('UCS-2 · 1 segment');
+    await composer.fill('é'.repeat(1601));
+    expect(await counter.textContent()).toContain('too long');
+    expect(await agentPage.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+    await composer.fill('');
+  });
+
   it("shows the customer's image as a thumbnail through the signed media route", async () => {
     const png = makePng(96, 96, [31, 95, 191], [240, 165, 0]);
     await customerTexts(`Here is the x-ray (${run})`, [{ contentType: 'image/png', dataBase64: png.toString('base64') }]);
@@ -270,6 +283,35 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await phone.getByTestId('phone-messages').getByText(reply).waitFor({ timeout: 20_000 });
     await phone.screenshot({ path: join(DOCS, 'console-phone.png') });
   }, 60_000);
+
+  it('pages: more conversations and earlier messages load on demand', async () => {
+    const texts = async (make: (i: number) => [string, string], n: number) => {
+      for (let i = 0; i < n; i += 8) {
+        await Promise.all(
+          Array.from({ length: Math.min(8, n - i) }, (_, k) => {
+            const [body, from] = make(i + k);
+            return customerTexts(body, [], from);
+          }),
+        );
+      }
+    };
+    const prefix = `+1415777${String(Math.floor(10 + Math.random() * 89))}`;
+    await texts((i) => [`Bulk ${i} (${run})`, `${prefix}${String(i).padStart(2, '0')}`], 52);
+    const one = `+1415666${String(Math.floor(1000 + Math.random() * 8999))}`;
+    await texts((i) => [`Long thread ${i} (${run})`, one], 52);
+
+    await agentPage.reload();
+    const rows = agentPage.locator('button.conversation');
+    await agentPage.getByRole('button', { name: 'Load more conversations' }).click();
+    await agentPage.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('button.conversation').length > 50);
+    expect(await rows.count()).toBeGreaterThan(52);
+
+    await agentPage.locator('button.conversation', { hasText: `Long thread 51 (${run})` }).click();
+    await agentPage.locator('li.message', { hasText: `Long thread 51 (${run})` }).waitFor();
+    expect(await agentPage.locator('li.message', { hasText: `Long thread 0 (${run})` }).count()).toBe(0);
+    await agentPage.getByRole('button', { name: 'Load earlier messages' }).click();
+    await agentPage.locator('li.message', { hasText: `Long thread 0 (${run})` }).waitFor();
+  }, 90_000);
 
   it('lets an admin see the webhook URLs to copy and add an agent who can then sign in', async () => {
     const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });

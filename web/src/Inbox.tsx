@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { useQuery } from 'urql';
+import { useClient, useQuery } from 'urql';
 import type { Session } from './auth';
 import { formatPhone, formatTime, useLiveEvents } from './hooks';
-import { CONVERSATIONS, CONVERSATION_UPDATED, type ConversationStatus, type ConversationView } from './queries';
+import { CONVERSATIONS, CONVERSATION_UPDATED, PAGE_SIZE, type ConversationStatus, type ConversationView } from './queries';
+
+type Page = { conversations: { edges: { cursor: string; node: ConversationView }[] } };
 
 type StatusFilter = ConversationStatus | 'ALL';
 type AssigneeFilter = 'ANYONE' | 'MINE';
@@ -24,15 +26,32 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
     status: status === 'ALL' ? null : status,
     assigneeId: assignee === 'MINE' ? session.userId : null,
   };
-  const [result, reexecute] = useQuery<{ conversations: { edges: { node: ConversationView }[] } }>({
-    query: CONVERSATIONS,
-    variables,
-  });
+  const [result, reexecute] = useQuery<Page>({ query: CONVERSATIONS, variables });
   const [items, setItems] = useState<ConversationView[]>([]);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const client = useClient();
 
   useEffect(() => {
-    if (result.data) setItems([...result.data.conversations.edges.map((e) => e.node)].sort(newestFirst));
+    if (!result.data) return;
+    const edges = result.data.conversations.edges;
+    setItems([...edges.map((e) => e.node)].sort(newestFirst));
+    setNextCursor(edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null);
   }, [result.data]);
+
+  async function loadMore() {
+    if (!nextCursor) return;
+    setLoadingMore(true);
+    const page = await client.query<Page>(CONVERSATIONS, { ...variables, after: nextCursor }).toPromise();
+    setLoadingMore(false);
+    const edges = page.data?.conversations.edges;
+    if (!edges) return;
+    setItems((list) => {
+      const known = new Set(list.map((c) => c.id));
+      return [...list, ...edges.map((e) => e.node).filter((c) => !known.has(c.id))].sort(newestFirst);
+    });
+    setNextCursor(edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null);
+  }
 
   // After a reconnect: what changed while the socket was down is only in a fresh query.
   useEffect(() => {
@@ -133,6 +152,11 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
           </li>
         ))}
       </ul>
+      {nextCursor && (
+        <button type="button" className="load-more" onClick={() => void loadMore()} disabled={loadingMore}>
+          {loadingMore ? 'Loading…' : 'Load more conversations'}
+        </button>
+      )}
     </nav>
   );
 }

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useClient, useMutation, useQuery } from 'urql';
 import type { Session } from './auth';
 import { Composer } from './Composer';
 import { formatPhone, formatTime, useLiveEvents } from './hooks';
@@ -12,6 +12,7 @@ import {
   SET_STATUS,
   CONVERSATION,
   THREAD_MESSAGES,
+  PAGE_SIZE,
   type ConversationView,
   type MessageView,
 } from './queries';
@@ -20,7 +21,7 @@ interface ConversationData {
   conversation: ConversationView | null;
 }
 interface MessagesData {
-  conversation: { id: string; messages: { edges: { node: MessageView }[] } } | null;
+  conversation: { id: string; messages: { edges: { cursor: string; node: MessageView }[] } } | null;
 }
 
 const STATUS_LABEL: Record<MessageView['status'], string> = {
@@ -52,6 +53,9 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
   const [, setStatus] = useMutation(SET_STATUS);
   const [, markRead] = useMutation(MARK_READ);
   const logRef = useRef<HTMLOListElement>(null);
+  const client = useClient();
+  const [olderCursor, setOlderCursor] = useState<string | null>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
   const headingRef = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
@@ -61,6 +65,8 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
   useEffect(() => {
     const page = messagesResult.data?.conversation?.messages;
     if (!page) return;
+    // Newest first: the last edge is the oldest message of the page.
+    setOlderCursor((c) => c ?? (page.edges.length === PAGE_SIZE ? page.edges[page.edges.length - 1]!.cursor : null));
     setMessages((current) => {
       // Keep messages that arrived live but are not on the fetched page yet.
       const byId = new Map(current.map((m) => [m.id, m]));
@@ -82,6 +88,20 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
     headingRef.current?.focus();
   }, [id, markRead]);
 
+  async function loadOlder() {
+    if (!olderCursor) return;
+    setLoadingOlder(true);
+    const page = await client.query<MessagesData>(THREAD_MESSAGES, { id, before: olderCursor }).toPromise();
+    setLoadingOlder(false);
+    const edges = page.data?.conversation?.messages.edges;
+    if (!edges) return;
+    setMessages((list) => {
+      const known = new Set(list.map((m) => m.id));
+      return [...list, ...edges.map((e) => e.node).filter((m) => !known.has(m.id))].sort(oldestFirst);
+    });
+    setOlderCursor(edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null);
+  }
+
   const upsert = (m: MessageView) =>
     setMessages((list) => [...list.filter((x) => x.id !== m.id), fresher(list.find((x) => x.id === m.id), m)].sort(oldestFirst));
 
@@ -95,10 +115,12 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
   });
   useLiveEvents<{ messageUpdated: MessageView }>(MESSAGE_UPDATED, { id }, id, ({ messageUpdated }) => upsert(messageUpdated));
 
+  // Follow the newest message; loading earlier ones keeps the reader where they are.
+  const newestId = messages[messages.length - 1]?.id;
   useEffect(() => {
     const el = logRef.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [messages.length]);
+  }, [newestId]);
 
   const loadError = result.error ?? messagesResult.error;
   if (loadError && !conversation) {
@@ -171,6 +193,11 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
         <p role="alert" className="error">
           {actionError}
         </p>
+      )}
+      {olderCursor && (
+        <button type="button" className="load-more" onClick={() => void loadOlder()} disabled={loadingOlder}>
+          {loadingOlder ? 'Loading…' : 'Load earlier messages'}
+        </button>
       )}
       <ol className="messages" ref={logRef} role="log" aria-live="polite" aria-label="Messages" data-testid="messages">
         {messages.map((m) => (

@@ -48,7 +48,7 @@ const MESSAGE_FIELDS = `
 export const CONVERSATIONS = `
   query Conversations($status: ConversationStatus, $assigneeId: ID, $after: String) {
     conversations(first: 50, status: $status, assigneeId: $assigneeId, after: $after) {
-      edges { node { ${CONVERSATION_FIELDS} } }
+      edges { cursor node { ${CONVERSATION_FIELDS} } }
     }
   }`;
 
@@ -57,9 +57,12 @@ export const CONVERSATION_UPDATED = `subscription { conversationUpdated { ${CONV
 export const CONVERSATION = `query Conversation($id: ID!) { conversation(id: $id) { ${CONVERSATION_FIELDS} } }`;
 
 export const THREAD_MESSAGES = `
-  query ThreadMessages($id: ID!) {
-    conversation(id: $id) { id messages(first: 50) { edges { node { ${MESSAGE_FIELDS} } } } }
+  query ThreadMessages($id: ID!, $before: String) {
+    conversation(id: $id) { id messages(first: 50, before: $before) { edges { cursor node { ${MESSAGE_FIELDS} } } } }
   }`;
+
+/** Pages hold this many items; a full page means there may be more. */
+export const PAGE_SIZE = 50;
 
 export const MESSAGE_ADDED = `subscription ($id: ID) { messageAdded(conversationId: $id) { ${MESSAGE_FIELDS} } }`;
 export const MESSAGE_UPDATED = `subscription ($id: ID) { messageUpdated(conversationId: $id) { ${MESSAGE_FIELDS} } }`;
