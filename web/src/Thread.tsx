@@ -5,6 +5,7 @@ import { Composer } from './Composer';
 import { formatPhone, formatTime, useLiveEvents } from './hooks';
 import {
   ASSIGN,
+  CONVERSATION_UPDATED,
   MARK_READ,
   MESSAGE_ADDED,
   MESSAGE_UPDATED,
@@ -114,6 +115,10 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
     }
   });
   useLiveEvents<{ messageUpdated: MessageView }>(MESSAGE_UPDATED, { id }, id, ({ messageUpdated }) => upsert(messageUpdated));
+  // A teammate assigns or resolves it, or the contact opts out: the header and composer follow.
+  useLiveEvents<{ conversationUpdated: ConversationView }>(CONVERSATION_UPDATED, {}, `thread-${id}`, ({ conversationUpdated }) => {
+    if (conversationUpdated.id === id) setConversation(conversationUpdated);
+  });
 
   // Follow the newest message; loading earlier ones keeps the reader where they are.
   const newestId = messages[messages.length - 1]?.id;
