@@ -50,7 +50,9 @@ export function PhonePage() {
     const load = async () => {
       try {
         const res = await fetch(`/sandbox/phone?number=${encodeURIComponent(customer.replace(/[\s().-]/g, ''))}`);
-        if (res.ok && !stopped) setMessages(((await res.json()) as { messages: PhoneMessage[] }).messages);
+        // A phone sees a reply once the carrier has it, not while it waits in Twilio's queue.
+        const all = res.ok ? ((await res.json()) as { messages: PhoneMessage[] }).messages : null;
+        if (all && !stopped) setMessages(all.filter((m) => !(m.direction === 'received' && m.status === 'queued')));
       } catch {
         /* the server is restarting: the next poll catches up */
       }
