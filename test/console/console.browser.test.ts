@@ -284,6 +284,20 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await phone.screenshot({ path: join(DOCS, 'console-phone.png') });
   }, 60_000);
 
+  it('starts a conversation with a new customer: the thread opens and the text is delivered', async () => {
+    const to = `+1415888${String(Math.floor(1000 + Math.random() * 8999))}`;
+    const body = `Your appointment is confirmed (${run})`;
+    await agentPage.getByRole('button', { name: 'New conversation' }).click();
+    const form = agentPage.getByRole('form', { name: 'New conversation' });
+    await form.getByLabel("To (customer's number)").fill(to);
+    await form.getByLabel('First message').fill(body);
+    await form.getByRole('button', { name: 'Send' }).click();
+    await agentPage.locator('.thread-header').getByText(formatted(to)).first().waitFor();
+    const sent = agentPage.locator('li.message.outbound', { hasText: body });
+    await sent.and(agentPage.locator('[data-status="DELIVERED"]')).waitFor({ timeout: 15_000 });
+    await agentPage.locator('button.conversation', { hasText: formatted(to) }).waitFor();
+  });
+
   it('pages: more conversations and earlier messages load on demand', async () => {
     const texts = async (make: (i: number) => [string, string], n: number) => {
       for (let i = 0; i < n; i += 8) {

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 're
 import { useClient, useQuery } from 'urql';
 import type { Session } from './auth';
 import { formatPhone, formatTime, useLiveEvents } from './hooks';
+import { NewConversation } from './NewConversation';
 import { CONVERSATIONS, CONVERSATION_UPDATED, PAGE_SIZE, type ConversationStatus, type ConversationView } from './queries';
 
 type Page = { conversations: { edges: { cursor: string; node: ConversationView }[] } };
@@ -31,6 +32,7 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const client = useClient();
+  const [composing, setComposing] = useState(false);
 
   useEffect(() => {
     if (!result.data) return;
@@ -90,6 +92,19 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
 
   return (
     <nav className="inbox" aria-label="Conversations">
+      {composing ? (
+        <NewConversation
+          onCancel={() => setComposing(false)}
+          onStarted={(id) => {
+            setComposing(false);
+            onSelect(id);
+          }}
+        />
+      ) : (
+        <button type="button" className="new-button" onClick={() => setComposing(true)}>
+          New conversation
+        </button>
+      )}
       <div className="filters" role="group" aria-label="Filters">
         <label>
           Status
