@@ -113,14 +113,15 @@ export async function startSandbox(config: Config): Promise<Sandbox> {
   async function seedIfEmpty(appUrl: string): Promise<SandboxUser[] | null> {
     if (!deps) throw new Error('seedIfEmpty before the server started');
     if ((await listSandboxAccounts(deps.db)).length > 0) return null;
-    const users = await seedDemoTenant(appUrl, deps, simulator);
-    const record = { tenantSlug: users.tenantSlug, users: users.users };
-    if (config.dataDir === 'memory://') memoryCredentials = record;
-    else {
-      mkdirSync(resolve(config.dataDir), { recursive: true });
-      writeFileSync(credentialsPath, JSON.stringify(record, null, 2), { mode: 0o600 });
-    }
-    return users.users;
+    // Kept as soon as the users exist: a seed that fails later must not lose the passwords.
+    const keep = (record: { tenantSlug: string; users: SandboxUser[] }) => {
+      if (config.dataDir === 'memory://') memoryCredentials = record;
+      else {
+        mkdirSync(resolve(config.dataDir), { recursive: true });
+        writeFileSync(credentialsPath, JSON.stringify(record, null, 2), { mode: 0o600 });
+      }
+    };
+    return seedDemoTenant(appUrl, deps, simulator, keep);
   }
 
   return {
@@ -145,7 +146,8 @@ async function seedDemoTenant(
   appUrl: string,
   deps: AppDeps,
   simulator: FakeTwilio,
-): Promise<{ tenantSlug: string; users: SandboxUser[] }> {
+  keepCredentials: (record: { tenantSlug: string; users: SandboxUser[] }) => void,
+): Promise<SandboxUser[]> {
   const password = () => `demo-${randomBytes(6).toString('base64url')}`;
   const users: SandboxUser[] = [
     { role: 'ADMIN', name: 'Ada Admin', email: 'admin@demo.test', password: password() },
@@ -169,6 +171,7 @@ async function seedDemoTenant(
     );
     agentIds.push(created.createAgent.id);
   }
+  keepCredentials({ tenantSlug: signUp.signUp.user.tenant.slug, users });
 
   // The account exists at the simulator first, as it would at Twilio, then is connected normally.
   const account = simulator.addAccount({ friendlyName: 'Demo Dental (simulated Twilio)' });
@@ -218,7 +221,7 @@ async function seedDemoTenant(
   if (resolved) {
     await gql('mutation ($c: ID!) { setConversationStatus(conversationId: $c, status: RESOLVED) { id } }', { c: resolved }, adminToken);
   }
-  return { tenantSlug: signUp.signUp.user.tenant.slug, users };
+  return users;
 }
 
 function graphqlCaller(appUrl: string) {
