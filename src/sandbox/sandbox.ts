@@ -64,6 +64,8 @@ export async function startSandbox(config: Config): Promise<Sandbox> {
   });
   let deps: AppDeps | null = null;
   const credentialsPath = resolve(join(config.dataDir === 'memory://' ? '.' : config.dataDir, CREDENTIALS_FILE));
+  // With DATA_DIR=memory:// (tests) the credentials live as long as the process.
+  let memoryCredentials: { tenantSlug: string; users: SandboxUser[] } | null = null;
 
   const readCredentials = (): { tenantSlug: string; users: SandboxUser[] } | null => {
     if (config.dataDir === 'memory://' || !existsSync(credentialsPath)) return memoryCredentials;
@@ -73,7 +75,6 @@ export async function startSandbox(config: Config): Promise<Sandbox> {
       return null;
     }
   };
-  let memoryCredentials: { tenantSlug: string; users: SandboxUser[] } | null = null;
 
   /** Tells the (new, empty) simulator about every sandbox account and number in the database. */
   async function registerAccounts(d: AppDeps): Promise<void> {
