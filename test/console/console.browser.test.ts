@@ -215,6 +215,14 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     expect(scrollWidth).toBeLessThanOrEqual(360);
     await page.getByRole('button', { name: /Inbox/ }).click();
     await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
+    // Focus returns to the conversation the agent came from.
+    const row = page.locator('button.conversation', { hasText: formatted(customer) });
+    await page.waitForFunction((el) => (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement === el, await row.elementHandle());
+    // Escape is the keyboard's way back.
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Reply text').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
   });
 
   it('shows nothing of it to a user of another tenant', async () => {

@@ -76,7 +76,20 @@ export function Console({ session, connection, onSignOut }: { session: Session; 
         <Inbox session={session} epoch={epoch} selectedId={selectedId} onSelect={select} />
         <main id="thread" className="thread-pane" tabIndex={-1}>
           {selectedId ? (
-            <Thread key={selectedId} id={selectedId} session={session} epoch={epoch} onBack={() => select(null)} />
+            <Thread
+              key={selectedId}
+              id={selectedId}
+              session={session}
+              epoch={epoch}
+              onBack={() => {
+                const previous = selectedId;
+                select(null);
+                // Back where the agent was in the list (keyboard and screen-reader users).
+                requestAnimationFrame(() =>
+                  document.querySelector<HTMLButtonElement>(`button[data-conversation-id="${previous}"]`)?.focus(),
+                );
+              }}
+            />
           ) : (
             <p className="empty">Pick a conversation.</p>
           )}

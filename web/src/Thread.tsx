@@ -86,8 +86,13 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
   // Opening a conversation reads it; so does a customer text arriving while it is open.
   useEffect(() => {
     void markRead({ id });
-    headingRef.current?.focus();
   }, [id, markRead]);
+
+  // Focus moves to the thread's heading once it is there (keyboard and screen-reader users).
+  const loaded = conversation !== null;
+  useEffect(() => {
+    if (loaded) headingRef.current?.focus();
+  }, [loaded]);
 
   async function loadOlder() {
     if (!olderCursor) return;
@@ -164,7 +169,14 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
   }
 
   return (
-    <section className="thread" aria-labelledby="thread-title">
+    <section
+      className="thread"
+      aria-labelledby="thread-title"
+      onKeyDown={(e) => {
+        // Escape leaves the thread for the list (on a phone, the only way back besides the button).
+        if (e.key === 'Escape' && !(e.target instanceof HTMLTextAreaElement && e.target.value !== '')) onBack();
+      }}
+    >
       <header className="thread-header">
         <button type="button" className="back" onClick={onBack}>
           <span aria-hidden="true">←</span> Inbox
