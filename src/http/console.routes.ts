@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../shared/deps.js';
 
 /**
  * The agent console (web/, a Vite build made by `npm ci` through the `prepare` script) at `/`.
@@ -27,7 +28,29 @@ export function preloadConsole(): void {
   }
 }
 
-export async function registerConsoleRoutes(app: FastifyInstance): Promise<void> {
+/**
+ * The console's pages may load only their own bundle, talk only to this server (HTTP and
+ * WebSocket), show images from here and from the signed media links (PUBLIC_URL), and never be
+ * framed by another site.
+ */
+function securityHeaders(deps: AppDeps): Record<string, string> {
+  const media = new URL(deps.config.publicUrl).origin;
+  return {
+    'content-security-policy': [
+      "default-src 'self'",
+      `img-src 'self' data: blob: ${media}`,
+      "connect-src 'self' ws: wss:",
+      "style-src 'self'",
+      "object-src 'none'",
+      "base-uri 'none'",
+      "frame-ancestors 'none'",
+    ].join('; '),
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  };
+}
+
+export async function registerConsoleRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   if (!existsSync(`${CONSOLE_DIST}index.html`)) {
     app.get('/', async (_request, reply) =>
       reply
@@ -44,9 +67,10 @@ export async function registerConsoleRoutes(app: FastifyInstance): Promise<void>
     // Hashed file names under assets/ never change; index.html must be fetched fresh.
     setHeaders: (res, path) => {
       res.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      if (path.endsWith('.html')) for (const [k, v] of Object.entries(securityHeaders(deps))) res.header(k, v);
     },
   });
   for (const page of APP_PAGES) {
-    app.get(page, async (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
+    app.get(page, async (_request, reply) => reply.headers({ 'cache-control': 'no-cache', ...securityHeaders(deps) }).sendFile('index.html'));
   }
 }

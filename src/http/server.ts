@@ -50,7 +50,7 @@ export async function createHttpServer(
   });
   const graphql = await registerGraphQL(app, deps, schema);
   registerMetrics(app, deps, { sockets: graphql.socketCount });
-  await registerConsoleRoutes(app);
+  await registerConsoleRoutes(app, deps);
   await registerExtraRoutes?.(app, deps);
   return { app, graphql };
 }

@@ -94,12 +94,18 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
 
   it('shows the demo credentials on the sign-in page and signs an agent in to the seeded inbox', async () => {
     const agent = info.users.find((u) => u.role === 'AGENT')!;
-    await agentPage.goto(`${origin}/`);
+    const violations: string[] = [];
+    agentPage.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    const response = await agentPage.goto(`${origin}/`);
+    expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
     await agentPage.getByRole('table', { name: /Demo users/ }).getByText(agent.email).waitFor();
     await signIn(agentPage, agent.email, agent.password);
     await agentPage.locator('button.conversation', { hasText: 'Yes please, thank you!' }).waitFor();
     await agentPage.getByText('Live', { exact: true }).waitFor();
     await agentPage.screenshot({ path: join(DOCS, 'console-inbox.png') });
+    expect(violations).toEqual([]);
   });
 
   it('sends a stale or forged session back to the sign-in page', async () => {
