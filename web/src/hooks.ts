@@ -26,7 +26,8 @@ export function formatTime(iso: string): string {
 
 /**
  * Calls `handler` once per subscription event (urql's useSubscription keeps only the latest
- * result, so two events between renders would be one). Re-subscribes when `key` changes.
+ * result, so two events between renders would be one). Re-subscribes when `key` changes: the
+ * caller names its variables by `key`, since a fresh variables object comes with every render.
  */
 export function useLiveEvents<T>(query: string, variables: Record<string, unknown>, key: string, handler: (data: T) => void): void {
   const client = useClient();
@@ -37,6 +38,5 @@ export function useLiveEvents<T>(query: string, variables: Record<string, unknow
       if (result.data) handlerRef.current(result.data);
     });
     return unsubscribe;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, query, key]);
 }
