@@ -55,7 +55,7 @@ async function signIn(page: Page, email: string, password: string) {
   await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
 }
 
-describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', () => {
+describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'sms-inbox-console-'));
