@@ -167,6 +167,8 @@ export interface FakeTwilio {
   setAccountStatus(accountSid: string, status: FakeAccountStatus): void;
   addIncomingNumber(accountSid: string, init: FakeNumberInit): { sid: string };
   numbers(accountSid: string): FakeNumber[];
+  /** A short code of the account (GET /SMS/ShortCodes.json?ShortCode= finds it). */
+  addShortCode(accountSid: string, shortCode: string): { sid: string };
   /** Every POST to Messages.json, in arrival order, failed ones included. */
   readonly messageRequests: FakeMessageRequest[];
   /** Every request received, in arrival order. */
@@ -189,7 +191,7 @@ export interface FakeTwilio {
     accountSid: string,
     contentType: string,
     bytes: Uint8Array | string,
-    opts?: { messageSid?: string },
+    opts?: { messageSid?: string; redirectTo?: string },
   ): string;
   /** Starts (or with null stops) playing back status callbacks for new messages. */
   setDeliveryPlayback(playback: DeliveryPlayback | null): void;
@@ -215,6 +217,7 @@ interface Account {
   friendlyName: string;
   created: Date;
   numbers: Map<string, FakeNumber & { created: Date; updated: Date }>;
+  shortCodes: Map<string, { sid: string; shortCode: string; created: Date }>;
 }
 
 interface StoredMedia {
@@ -222,9 +225,18 @@ interface StoredMedia {
   contentType: string;
   bytes: Buffer;
   cdnToken: string;
+  /** Where the media URL redirects instead of our CDN (a hostile or misconfigured upstream). */
+  redirectTo?: string;
 }
 
 const API = '/2010-04-01';
+
+/** Every running fake by its URL: test helpers provision numbers on the account they connected. */
+const running = new Map<string, FakeTwilio>();
+
+export function fakeTwilioAt(url: string): FakeTwilio | undefined {
+  return running.get(url);
+}
 
 /** A Twilio-style SID: two-letter prefix + 32 lowercase hex digits. */
 export function fakeSid(prefix: string): string {
@@ -336,6 +348,36 @@ export async function startFakeTwilio(options: SimulatorOptions = {}): Promise<F
       if (method !== 'GET') return methodNotAllowed(res);
       return sendJson(res, 200, accountJson(account));
     }
+    if (rest === '/SMS/ShortCodes.json') {
+      if (method !== 'GET') return methodNotAllowed(res);
+      // Twilio matches patterns here too: the filter's digits anywhere in the code.
+      const filter = (url.searchParams.get('ShortCode') ?? '').replace(/[^0-9]/g, '');
+      const codes = [...account.shortCodes.values()].filter((c) => c.shortCode.includes(filter));
+      return sendJson(res, 200, {
+        first_page_uri: `${API}/Accounts/${account.sid}/SMS/ShortCodes.json?PageSize=50&Page=0`,
+        end: Math.max(0, codes.length - 1),
+        previous_page_uri: null,
+        uri: `${API}/Accounts/${account.sid}/SMS/ShortCodes.json?PageSize=50&Page=0`,
+        page_size: 50,
+        start: 0,
+        next_page_uri: null,
+        page: 0,
+        short_codes: codes.map((c) => ({
+          account_sid: account.sid,
+          api_version: '2010-04-01',
+          date_created: rfc2822(c.created),
+          date_updated: rfc2822(c.created),
+          friendly_name: c.shortCode,
+          short_code: c.shortCode,
+          sid: c.sid,
+          sms_fallback_method: 'POST',
+          sms_fallback_url: null,
+          sms_method: 'POST',
+          sms_url: null,
+          uri: `${API}/Accounts/${account.sid}/SMS/ShortCodes/${c.sid}.json`,
+        })),
+      });
+    }
     if (rest === '/IncomingPhoneNumbers.json') {
       if (method !== 'GET') return methodNotAllowed(res);
       return sendJson(res, 200, listNumbers(account, url));
@@ -368,7 +410,7 @@ export async function startFakeTwilio(options: SimulatorOptions = {}): Promise<F
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res);
       const stored = media.get(url.pathname);
       if (!stored) return notFound(res, url.pathname);
-      res.writeHead(307, { Location: `${baseUrl}/cdn/${stored.cdnToken}`, 'Content-Length': '0' });
+      res.writeHead(307, { Location: stored.redirectTo ?? `${baseUrl}/cdn/${stored.cdnToken}`, 'Content-Length': '0' });
       res.end();
       return;
     }
@@ -507,13 +549,20 @@ export async function startFakeTwilio(options: SimulatorOptions = {}): Promise<F
     return null;
   }
 
-  function storeMedia(accountSid: string, contentType: string, bytes: Uint8Array | string, messageSid: string): string {
+  function storeMedia(
+    accountSid: string,
+    contentType: string,
+    bytes: Uint8Array | string,
+    messageSid: string,
+    redirectTo?: string,
+  ): string {
     const path = `${API}/Accounts/${accountSid}/Messages/${messageSid}/Media/${fakeSid('ME')}`;
     const stored: StoredMedia = {
       accountSid,
       contentType,
       bytes: typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes),
       cdnToken: randomBytes(24).toString('hex'),
+      ...(redirectTo ? { redirectTo } : {}),
     };
     media.set(path, stored);
     cdn.set(stored.cdnToken, stored);
@@ -643,7 +692,7 @@ export async function startFakeTwilio(options: SimulatorOptions = {}): Promise<F
   });
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  const fake: FakeTwilio = {
     url: baseUrl,
     messageRequests,
     requests,
@@ -659,6 +708,7 @@ export async function startFakeTwilio(options: SimulatorOptions = {}): Promise<F
         friendlyName: init.friendlyName ?? 'My first Twilio account',
         created: new Date(),
         numbers: new Map(),
+        shortCodes: new Map(),
       });
       return { sid, accountSid: sid, authToken };
     },
@@ -693,6 +743,12 @@ export async function startFakeTwilio(options: SimulatorOptions = {}): Promise<F
       );
     },
 
+    addShortCode(accountSid, shortCode) {
+      const sid = fakeSid('SC');
+      getAccount(accountSid).shortCodes.set(sid, { sid, shortCode, created: new Date() });
+      return { sid };
+    },
+
     failNextMessages(n, error) {
       for (let i = 0; i < n; i++) messageFailures.push({ ...error });
     },
@@ -711,7 +767,7 @@ export async function startFakeTwilio(options: SimulatorOptions = {}): Promise<F
 
     addMedia(accountSid, contentType, bytes, opts = {}) {
       getAccount(accountSid);
-      return storeMedia(accountSid, contentType, bytes, opts.messageSid ?? fakeSid('MM'));
+      return storeMedia(accountSid, contentType, bytes, opts.messageSid ?? fakeSid('MM'), opts.redirectTo);
     },
 
     messages,
@@ -794,9 +850,12 @@ export async function startFakeTwilio(options: SimulatorOptions = {}): Promise<F
       timers.clear();
       // Keep-alive sockets from the SDK's pool would otherwise hold close() open.
       server.closeAllConnections();
+      running.delete(baseUrl);
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },
   };
+  running.set(baseUrl, fake);
+  return fake;
 }
 
 // ---------------------------------------------------------------------------------------------
