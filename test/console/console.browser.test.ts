@@ -46,11 +46,12 @@ async function customerTexts(body: string, media: { contentType: string; dataBas
 /** As the console shows a NANP number. */
 const formatted = (e164: string) => e164.replace(/^\+1(\d{3})(\d{3})(\d{4})$/, '+1 $1 $2 $3');
 
-async function signIn(page: Page, email: string, password: string) {
+async function signIn(page: Page, email: string, password: string, workspace = info.tenantSlug) {
   page.setDefaultTimeout(10_000);
   await page.goto(`${origin}/`);
   await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByLabel(/^Workspace/).fill(workspace);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('navigation', { name: 'Conversations' }).waitFor();
 }
@@ -245,7 +246,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     const otherContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     cleanups.push(() => otherContext.close());
     const other = await otherContext.newPage();
-    await signIn(other, email, 'another long password');
+    await signIn(other, email, 'another long password', '');
     await other.getByText('Live', { exact: true }).waitFor();
     await other.getByText('No conversations.').waitFor();
 

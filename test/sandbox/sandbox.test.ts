@@ -50,7 +50,8 @@ async function persistentDatabase(): Promise<{ env: Record<string, string> }> {
 }
 
 async function logIn(s: Running, email: string, password: string): Promise<string> {
-  const r = await s.gql<{ logIn: { token: string } }>('mutation ($i: LogInInput!) { logIn(input: $i) { token } }', { i: { email, password } });
+  const tenantSlug = ((await (await fetch(`${s.app.url}/sandbox/info`)).json()) as { tenantSlug: string }).tenantSlug;
+  const r = await s.gql<{ logIn: { token: string } }>('mutation ($i: LogInInput!) { logIn(input: $i) { token } }', { i: { email, password, tenantSlug } });
   expect(r.errors).toBeUndefined();
   return r.data.logIn.token;
 }

@@ -40,7 +40,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
           <input type="password" name="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
         </label>
         <label>
-          Workspace <span className="hint">(only if you belong to several)</span>
+          Workspace <span className="hint">(agents: your workspace's short name)</span>
           <input type="text" name="workspace" value={workspace} onChange={(e) => setWorkspace(e.target.value)} />
         </label>
         {error && (
@@ -61,7 +61,9 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
           </p>
           {sandbox.users.length > 0 ? (
             <table>
-              <caption>Demo users of “{sandbox.tenantName}”</caption>
+              <caption>
+                Demo users of “{sandbox.tenantName}” (workspace <code>{sandbox.tenantSlug}</code>)
+              </caption>
               <thead>
                 <tr>
                   <th scope="col">Role</th>
@@ -87,6 +89,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
                         onClick={() => {
                           setEmail(u.email);
                           setPassword(u.password);
+                          setWorkspace(sandbox.tenantSlug ?? '');
                         }}
                       >
                         Use {u.name}
