@@ -146,7 +146,9 @@ describe('sandbox mode', () => {
   }, 60_000);
 
   it('does not exist outside sandbox mode, and is refused in production', async () => {
-    const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: 'memory://' });
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...database.env });
     const plain = await startApp(config, { logger: createLogger('silent') });
     cleanups.push(() => plain.close());
     expect((await fetch(`${plain.url}/sandbox/info`)).status).toBe(404);
@@ -162,10 +164,14 @@ describe('sandbox mode', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let err = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
       child.stderr.on('data', (d) => (err += String(d)));
-      child.on('exit', (c) => done({ code: c, stderr: err }));
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        done({ code: c, stderr: err });
+      });
     });
     expect(code).toBe(1);
     expect(stderr.trim()).toMatch(/^Configuration error: SANDBOX=true is refused when NODE_ENV=production/);
-  }, 60_000);
+  }, 150_000);
 });
