@@ -35,6 +35,8 @@ export interface EventTransport {
   start(deliver: (events: LiveEvent[]) => void): Promise<void>;
   publish(events: LiveEvent[]): Promise<void>;
   close(): Promise<void>;
+  /** Rejects when the transport cannot carry events right now (readiness). */
+  ping?(): Promise<void>;
 }
 
 export class InProcessTransport implements EventTransport {
@@ -150,6 +152,11 @@ export class EventBus {
     this.transport.publish(events).catch((err: unknown) => {
       this.logger.error({ err, count: events.length }, 'live event publish failed');
     });
+  }
+
+  /** Rejects when live events cannot cross instances right now (e.g. Redis unreachable). */
+  async ping(): Promise<void> {
+    await this.transport.ping?.();
   }
 
   subscribe(tenantId: string, filter: SubscribeFilter): AsyncIterableIterator<LiveEvent> {

@@ -58,6 +58,12 @@ export class RedisTransport implements EventTransport {
     for (const payload of encodeBatches(events, REDIS_MAX_PAYLOAD_BYTES)) await this.pub.publish(this.channel, payload);
   }
 
+  /** Both connections up and the server answering: else /readyz fails (events would be lost). */
+  async ping(): Promise<void> {
+    if (this.pub.status !== 'ready' || this.sub.status !== 'ready') throw new Error(`Redis is ${this.pub.status}/${this.sub.status}`);
+    await withTimeout(this.pub.ping(), 1000, 'Redis did not answer PING');
+  }
+
   async close(): Promise<void> {
     await this.coalescer.drain();
     await Promise.allSettled([this.sub.quit(), this.pub.quit()]);

@@ -8,6 +8,7 @@ import { PhoneNumberResolver, TwilioAccountNumbersResolver } from '../modules/ph
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
 import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
 import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
+import { ContactAddressResolver } from '../modules/contacts/contact-address.resolver.js';
 
 import { TeamResolver } from '../modules/teams/teams.resolver.js';
 import { ConversationTeamResolver, PhoneNumberTeamResolver, RoutingResolver, UserRoutingResolver } from '../modules/routing/routing.resolver.js';
@@ -38,4 +39,5 @@ export const resolvers: NonEmptyArray<Function> = [
   NoteResolver,
   ConversationNotesResolver,
   QuickReplyResolver,
+  ContactAddressResolver,
 ];

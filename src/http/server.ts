@@ -51,7 +51,7 @@ export async function createHttpServer(
     reply.header('x-request-id', request.id);
   });
 
-  registerHealthRoutes(app, deps.database);
+  registerHealthRoutes(app, deps.database, deps.events);
   await registerWebhookRoutes(app, deps);
   // REST routes answer domain errors with their HTTP status (src/http/domain-errors.ts).
   await app.register(async (rest) => {

@@ -111,6 +111,9 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
 }
 
 function withoutNul(params: WebhookParams): WebhookParams {
+  // The hot path: no copy unless a NUL is there.
+  const hasNul = Object.entries(params).some(([k, v]) => k.includes('\u0000') || (Array.isArray(v) ? v.some((x) => x.includes('\u0000')) : (v as string).includes('\u0000')));
+  if (!hasNul) return params;
   const out: WebhookParams = {};
   for (const [k, v] of Object.entries(params)) out[replaceNul(k)] = Array.isArray(v) ? v.map(replaceNul) : replaceNul(v as string);
   return out;

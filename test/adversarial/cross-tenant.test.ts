@@ -8,7 +8,6 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rowsOf, sql } from '../../src/db/client.js';
 import { buildAppSchema } from '../../src/graphql/schema.js';
 import { createAgent, signUpTenant } from '../helpers/factories.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
@@ -16,6 +15,7 @@ import { customerTexts, randomUsNumber, setUpInbox } from '../helpers/inbox.js';
 import { collect } from '../helpers/live.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { waitFor } from '../helpers/wait.js';
+import { tenantSnapshot } from './snapshot.js';
 import { crossTenantMatrix, exemptFromMatrix, type MatrixLine, type Outcome, type VictimIds } from './cross-tenant-matrix.js';
 
 /** Whether a type (through lists, non-nulls and input objects) contains an ID. */
@@ -80,20 +80,8 @@ afterAll(async () => {
   await Promise.all([server?.close(), fake?.close()]);
 });
 
-/** A digest of every tenant-owned table's rows of the victim: any change shows. */
-async function snapshot(tenantId: string): Promise<Record<string, string>> {
-  const db = server.app.deps.db;
-  const tables = rowsOf<{ table_name: string }>(
-    await db.execute(sql`select table_name from information_schema.columns where table_schema = 'public' and column_name = 'tenant_id' order by table_name`),
-  ).map((r) => r.table_name);
-  const out: Record<string, string> = {};
-  for (const table of tables) {
-    const [row] = rowsOf<{ digest: string | null; n: number | string }>(
-      await db.execute(sql`select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as digest, count(*) as n from ${sql.identifier(table)} t where tenant_id = ${tenantId}`),
-    );
-    out[table] = `${row?.n}:${row?.digest}`;
-  }
-  return out;
+function snapshot(tenantId: string): Promise<Record<string, string>> {
+  return tenantSnapshot(server, tenantId);
 }
 
 async function outcomeOf(line: MatrixLine, name: string, token: string): Promise<Outcome | string> {

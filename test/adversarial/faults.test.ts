@@ -1,3 +1,4 @@
+import net from 'node:net';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeSid, inboundSmsParams, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
@@ -121,5 +122,39 @@ describe('the Twilio API unreachable while replies are queued', () => {
     await sleep(500);
     for (const body of bodies) expect(fake.messageRequests.filter((r) => r.params['Body'] === body && r.status === 201)).toHaveLength(1);
     console.info(JSON.stringify({ fault: 'twilio unreachable', outageMs: OUTAGE_MS, queued: bodies.length, sent: bodies.length, duplicated: 0 }));
+  });
+});
+
+describe('Redis unreachable with REDIS_URL set (skipped when Redis is not running)', async () => {
+  const target = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const up = await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: target.hostname, port: Number(target.port || 6379) });
+    const done = (ok: boolean) => (socket.destroy(), resolve(ok));
+    socket.setTimeout(300, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+
+  it.skipIf(!up)('readiness fails clearly, nothing crashes, and it recovers by itself', async () => {
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+    const server = await startTestServer({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    try {
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+      proxy.cut();
+      const down = await waitFor(async () => {
+        const res = await fetch(`${server.url}/readyz`);
+        return res.status === 503 ? ((await res.json()) as Record<string, string>) : undefined;
+      }, { timeoutMs: 15_000, what: '/readyz to report Redis' });
+      expect(down).toMatchObject({ status: 'unavailable', databaseStatus: 'ok', events: 'redis', eventsStatus: 'unavailable' });
+      // Still alive and answering.
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect((await server.gql('{ __typename }')).status).toBe(200);
+      await sleep(OUTAGE_MS);
+      proxy.restore();
+      await waitFor(async () => (await fetch(`${server.url}/readyz`)).status === 200, { timeoutMs: 30_000, what: '/readyz to recover' });
+    } finally {
+      await server.close();
+      await proxy.close();
+    }
   });
 });

@@ -16,10 +16,11 @@ import { fakeSid, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twili
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { postSignedForm, sendInbound } from '../helpers/twilio-setup.js';
+import { tenantSnapshot } from './snapshot.js';
 
 /**
  * Property-based fuzzing (fast-check) of the webhooks and of every GraphQL argument: never a
- * 5xx or INTERNAL_SERVER_ERROR, and the server keeps serving. Runs are bounded so `npm test`
+ * 5xx or INTERNAL_SERVER_ERROR, a refused mutation writes nothing, and the server keeps serving. Runs are bounded so `npm test`
  * stays fast; FUZZ_RUNS raises them (npm run test:adversarial uses more).
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 4);
@@ -141,10 +142,13 @@ describe('GraphQL input fuzzing', async () => {
       await fc.assert(
         fc.asyncProperty(args, async (values) => {
           const variables = Object.fromEntries(values.map((v, i) => [`a${i}`, v]));
+          const before = kind === 'mutation' ? await tenantSnapshot(server, inbox.tenant.tenantId) : null;
           const res = await server.gql(document, variables, inbox.tenant.token);
           const codes = (res.errors ?? []).map((e) => e.extensions?.code);
           expect(res.status, JSON.stringify(variables).slice(0, 300)).toBeLessThan(500);
           expect(codes, JSON.stringify(variables).slice(0, 300)).not.toContain('INTERNAL_SERVER_ERROR');
+          // A refused mutation wrote nothing (no partial write).
+          if (before && res.errors?.length) expect(await tenantSnapshot(server, inbox.tenant.tenantId), JSON.stringify(variables).slice(0, 300)).toEqual(before);
         }),
         { numRuns: RUNS },
       );

@@ -32,7 +32,7 @@ export async function seedConversations(
   // Four multi-row statements, whatever the count.
   const contactRows = await db
     .insert(contacts)
-    .values(times.map((_, i) => ({ tenantId: opts.tenantId, phoneNumber: randomUsNumber('628'), name: `Customer ${i}` })))
+    .values(distinctNumbers(times.length).map((phoneNumber, i) => ({ tenantId: opts.tenantId, phoneNumber, name: `Customer ${i}` })))
     .returning({ id: contacts.id });
   const conversationRows = await db
     .insert(conversations)
@@ -81,4 +81,11 @@ export function activityOrder(rows: SeededConversation[]): string[] {
   return [...rows]
     .sort((a, b) => (a.lastMessageAt === b.lastMessageAt ? (a.id < b.id ? 1 : -1) : a.lastMessageAt < b.lastMessageAt ? 1 : -1))
     .map((r) => r.id);
+}
+
+/** `n` different random numbers: 2,000 independent draws collide about one run in four. */
+function distinctNumbers(n: number): string[] {
+  const numbers = new Set<string>();
+  while (numbers.size < n) numbers.add(randomUsNumber('628'));
+  return [...numbers];
 }

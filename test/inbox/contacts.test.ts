@@ -144,13 +144,18 @@ describe('contacts', () => {
     await text(a, phone, 'hello');
     const id = await contactIdOf(a, phone);
     const sub = `subscription { contactUpdated { id name blocked optedOut } }`;
+    const subscribers = server.app.deps.events.subscriberCount;
     const liveA = collect(server.ws(a.tenant.token), sub);
     const liveB = collect(server.ws(b.tenant.token), sub);
-    await waitFor(() => server.app.deps.events.subscriberCount >= 2, { what: 'two subscribers' });
+    await waitFor(() => server.app.deps.events.subscriberCount >= subscribers + 2, { what: 'two subscribers' });
     await new Promise((r) => setTimeout(r, 50));
+    // One change at a time: an event carries the id and subscribers read the row as it is then.
     await rename(a.tenant.token, id, 'Pat');
+    await liveA.waitForCount(1);
     await server.gql(`mutation($id: ID!) { updateContact(id: $id, input: { blocked: true }) { id } }`, { id }, a.tenant.token);
+    await liveA.waitForCount(2);
     await server.gql(`mutation($id: ID!) { updateContact(id: $id, input: { blocked: false }) { id } }`, { id }, a.tenant.token);
+    await liveA.waitForCount(3);
     await text(a, phone, ' STOP ');
     const events = await liveA.waitForCount(4);
     expect(events).toEqual([
@@ -189,20 +194,20 @@ describe('blocked contacts', () => {
     // Known already, with an open conversation: blocking resolves it.
     const openId = await customerTexts(server, inbox, spammer, 'first, before the block');
     const id = await contactIdOf(inbox, spammer);
+    const subscribers = server.app.deps.events.subscriberCount;
+    const live = collect(server.ws(inbox.tenant.token), `subscription { messageAdded { id body } }`);
+    const liveConversations = collect(server.ws(inbox.tenant.token), `subscription { conversationUpdated { id status } }`);
+    await waitFor(() => server.app.deps.events.subscriberCount >= subscribers + 2, { what: 'subscribers' });
+    await new Promise((r) => setTimeout(r, 50));
+
     const blocked = await server.gql(
       `mutation($id: ID!) { updateContact(id: $id, input: { blocked: true }) { id blocked } }`,
       { id },
       inbox.tenant.token,
     );
     expect(blocked.data!.updateContact).toEqual({ id, blocked: true });
-
-    const live = collect(
-      server.ws(inbox.tenant.token),
-      `subscription { messageAdded { id body } }`,
-    );
-    const liveConversations = collect(server.ws(inbox.tenant.token), `subscription { conversationUpdated { id } }`);
-    await waitFor(() => server.app.deps.events.subscriberCount >= 2, { what: 'subscribers' });
-    await new Promise((r) => setTimeout(r, 50));
+    // The block resolves the open conversation, and says so.
+    expect(await liveConversations.waitForCount(1)).toEqual([{ id: openId, status: 'RESOLVED' }]);
 
     // Still the hot path's one statement per text (the account is cached by now).
     const stats = server.app.deps.database.stats;
@@ -215,9 +220,10 @@ describe('blocked contacts', () => {
     const friend = randomUsNumber();
     await text(inbox, friend, 'marker');
     await live.waitForCount(1);
-    await liveConversations.waitForCount(1);
+    await liveConversations.waitForCount(2);
     expect(live.events.map((e) => e.body)).toEqual(['marker']);
-    expect(liveConversations.events).toHaveLength(1);
+    expect(liveConversations.events).toHaveLength(2);
+    expect(liveConversations.events[1]!.id).not.toBe(openId);
 
     // Stored: nothing lost, in the contact's (resolved) conversation, no unread count.
     const stored = await db()

@@ -5,12 +5,15 @@ import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { fold, searchSeedStatements } from '../helpers/search-seed.js';
 import { errorCode, startTestServer, type GqlResult, type TestServer } from '../helpers/test-server.js';
+import { usingPostgres } from '../helpers/test-db.js';
 
 // A seeded tenant (and a second one with the very same texts: any leak across tenants shows),
 // searched through the API page by page and compared with what a plain scan of the data says.
-const CONVERSATIONS = 300;
-// 2,400 messages: more than the 2,000 matches above which a search walks the inbox instead (both ways are tested).
-const PER_CONVERSATION = 8;
+// On Postgres the tenant has 100,000 messages (the issue's figure); PGlite gets 2,400, still more
+// than the 2,000 matches above which a search walks the inbox instead (both ways are tested).
+const CONVERSATIONS = usingPostgres ? 10_000 : 300;
+const PER_CONVERSATION = usingPostgres ? 10 : 8;
+const PAGE = 100;
 
 let server: TestServer;
 let fake: FakeTwilio;
@@ -37,10 +40,14 @@ beforeAll(async () => {
   }
   await db.execute(sql`analyze`);
   const t = a.tenant.tenantId;
+  // Folded once here: the expectations below scan them per term.
   bodies = new Map();
   for (const m of rowsOf<{ conversation_id: string; body: string }>(await db.execute(sql`select conversation_id, body from messages where tenant_id = ${t}::uuid`))) {
-    bodies.set(m.conversation_id, [...(bodies.get(m.conversation_id) ?? []), m.body]);
+    let list = bodies.get(m.conversation_id);
+    if (!list) bodies.set(m.conversation_id, (list = []));
+    list.push(fold(m.body));
   }
+  expect([...bodies.values()].reduce((n, list) => n + list.length, 0)).toBe(CONVERSATIONS * PER_CONVERSATION);
   contactsOf = new Map(
     rowsOf<{ id: string; name: string; phone: string }>(
       await db.execute(sql`select c.id, k.name, k.phone_number as phone from conversations c join contacts k on k.id = c.contact_id where c.tenant_id = ${t}::uuid`),
@@ -50,7 +57,7 @@ beforeAll(async () => {
     await db.execute(sql`select id from conversations where tenant_id = ${t}::uuid order by last_message_at desc, id desc`),
   ).map((r) => r.id);
   expect(activityOrder).toHaveLength(CONVERSATIONS);
-}, 120_000);
+}, 300_000);
 afterAll(async () => {
   await Promise.all([server?.close(), fake?.close()]);
 });
@@ -63,7 +70,7 @@ function expected(term: string): string[] {
   return activityOrder.filter((id) => {
     const contact = contactsOf.get(id)!;
     return (
-      (bodies.get(id) ?? []).some((body) => fold(body).includes(folded)) ||
+      (bodies.get(id) ?? []).some((body) => body.includes(folded)) ||
       fold(contact.name).includes(folded) ||
       (digits.length >= 2 && contact.phone.includes(digits))
     );
@@ -80,15 +87,21 @@ const SEARCH = `query($search: String, $label: String, $first: Int, $after: Stri
 async function searchAll(token: string, vars: Record<string, unknown>): Promise<string[]> {
   const ids: string[] = [];
   let after: string | null = null;
-  for (let page = 0; page < 20; page++) {
-    const res: GqlResult<any> = await server.gql(SEARCH, { ...vars, first: 50, after }, token);
+  for (let page = 0; page <= CONVERSATIONS / PAGE; page++) {
+    const res: GqlResult<any> = await server.gql(SEARCH, { ...vars, first: PAGE, after }, token);
     expect(res.errors, JSON.stringify(vars)).toBeUndefined();
     const connection: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } = res.data!.conversations;
     ids.push(...connection.edges.map((e: { node: { id: string } }) => e.node.id));
     if (!connection.pageInfo.hasNextPage) return ids;
     after = connection.pageInfo.endCursor;
   }
-  throw new Error('more than 20 pages');
+  throw new Error('more pages than conversations');
+}
+
+async function firstPage(token: string, search: string): Promise<string[]> {
+  const res = await server.gql(SEARCH, { search, first: PAGE }, token);
+  expect(res.errors).toBeUndefined();
+  return res.data!.conversations.edges.map((e: { node: { id: string } }) => e.node.id);
 }
 
 describe('conversations(search)', () => {
@@ -107,14 +120,15 @@ describe('conversations(search)', () => {
     ['a term nobody wrote', 'no such words'],
     ['a word in every text (the dense way)', 'HELLO'],
     ['a substring in most texts', 'topic'],
-  ])('finds %s: every expected conversation, most recent first, nothing from the other tenant', async (_what, term) => {
+  ])('finds %s: every expected conversation, most recent first, nothing from the other tenant', { timeout: 120_000 }, async (_what, term) => {
     const want = expected(term);
     const got = await searchAll(a.tenant.token, { search: term });
     expect(got).toEqual(want);
     // The other tenant has the same texts with other ids: none of A's ids, and its own answers.
-    const theirs = await searchAll(b.tenant.token, { search: term });
-    expect(theirs.filter((id) => activityOrder.includes(id))).toEqual([]);
-    if (!/\d{3}/.test(term)) expect(theirs).toHaveLength(want.length);
+    const mine = new Set(activityOrder);
+    const theirs = usingPostgres ? await firstPage(b.tenant.token, term) : await searchAll(b.tenant.token, { search: term });
+    expect(theirs.filter((id) => mine.has(id))).toEqual([]);
+    if (!usingPostgres && !/\d{3}/.test(term)) expect(theirs).toHaveLength(want.length);
   });
 
   it('the seeded data exercises every kind of match (the test cannot pass empty)', () => {
@@ -132,7 +146,7 @@ describe('conversations(search)', () => {
     }
   });
 
-  it('combines with status and label filters', async () => {
+  it('combines with status and label filters', { timeout: 120_000 }, async () => {
     const term = 'topic12';
     const matches = expected(term);
     const labelled = matches.filter((_, i) => i % 2 === 0).slice(0, 8);

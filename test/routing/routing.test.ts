@@ -130,6 +130,24 @@ describe('strategies, availability and capacity', () => {
     expect(list).toHaveLength(2);
   }, 120_000);
 
+  it("a deactivated agent's open conversations go to the remaining ONLINE members, never back to them", async () => {
+    const { inbox, members, team, number } = await teamSetUp(2, 'ROUND_ROBIN', null);
+    const [a, b] = members as [Agent, Agent];
+    await openConversations(server, inbox, number.e164, 4);
+    let list = await settled(inbox, team.id, 4);
+    expect(tally(list, [a.id, b.id])).toEqual({ perAgent: [2, 2], unassigned: 0 });
+    // Still marked ONLINE when deactivated: the flag alone must keep work away from them.
+    must(await server.gql(`mutation($id: ID!) { updateUser(id: $id, input: { active: false }) { id active } }`, { id: a.id }, inbox.tenant.token), 'deactivate');
+    list = await waitFor(async () => {
+      const l = await listConversations(server, inbox.tenant.token, { teamId: team.id });
+      return l.filter((c) => c.assignee?.id === b.id).length === 4 ? l : undefined;
+    }, { what: "a's conversations routed to b" });
+    expect(tally(list, [a.id, b.id])).toEqual({ perAgent: [0, 4], unassigned: 0 });
+    await openConversations(server, inbox, number.e164, 1);
+    await settled(inbox, team.id, 5);
+    expect(await listConversations(server, inbox.tenant.token, { assigneeId: a.id })).toEqual([]);
+  }, 120_000);
+
   it('MANUAL assigns nobody: the conversation waits in the queue', async () => {
     const { inbox, team, number } = await teamSetUp(1, 'MANUAL', null);
     const [customer] = await openConversations(server, inbox, number.e164, 1);

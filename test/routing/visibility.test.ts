@@ -94,6 +94,35 @@ describe('queries and mutations', () => {
     expect((await listConversations(server, inbox.tenant.token, { teamId: 'not-an-id' }))).toEqual([]);
   });
 
+  it('the rule and the filters keep one statement for the list, and keyset pages stay exact', async () => {
+    const LIST = `query($first: Int, $after: String, $teamId: ID, $unassigned: Boolean, $phoneNumberId: ID) {
+      conversations(first: $first, after: $after, teamId: $teamId, unassigned: $unassigned, phoneNumberId: $phoneNumberId) {
+        edges { node { id } } pageInfo { hasNextPage endCursor } } }`;
+    const stats = server.app.deps.database.stats;
+    const count = async (token: string, variables: Record<string, unknown>) => {
+      const before = stats.statements;
+      must(await server.gql(LIST, variables, token), 'list');
+      return stats.statements - before;
+    };
+    const plain = await count(inbox.tenant.token, { first: 20 });
+    expect(await count(a.token, { first: 20 })).toBe(plain);
+    expect(await count(a.token, { first: 20, teamId: teamA.id, unassigned: true, phoneNumberId: numberA.id })).toBe(plain);
+    // Pages of one through an agent's view: every visible conversation once, in order.
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } = must(
+        await server.gql(LIST, { first: 1, after }, a.token),
+        'page',
+      ).conversations;
+      seen.push(...page.edges.map((e) => e.node.id));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(seen).toEqual((await listConversations(server, a.token)).map((c) => c.id));
+    expect(seen).not.toContain(conv.b);
+  });
+
   it("an agent sees a conversation assigned to them even in another team's queue", async () => {
     const customerX = randomUsNumber('650');
     await texts(customerX, numberB.e164, 'assign me to a');

@@ -58,8 +58,9 @@ describe('users and updateUser', () => {
     );
     expect(assigned.data!.assignConversation.assignee.id).toBe(agent.id);
     const { closed } = await openSocket(server, agent.token);
+    const feedBefore = server.app.deps.events.subscriberCount;
     const adminFeed = collect(server.ws(inbox.tenant.token), 'subscription { conversationUpdated { id assignee { id } } }');
-    await subscribed(server.app.deps.events, server.app.deps.events.subscriberCount);
+    await subscribed(server.app.deps.events, feedBefore + 1);
 
     const started = Date.now();
     const res = await server.gql(UPDATE, { id: agent.id, input: { active: false } }, inbox.tenant.token);

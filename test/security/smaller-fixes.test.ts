@@ -144,3 +144,23 @@ describe('debug logs', () => {
     }
   });
 });
+
+describe('inbound From that is not a phone number', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => server?.close());
+
+  it('is stored as given and flagged, never presented as E.164', async () => {
+    const inbox = await setUpInbox(server, fake);
+    for (const from of ['ACMEBANK', randomUsNumber()]) {
+      const res = await sendInbound(server, inbox.account, { from, to: inbox.number.e164, body: 'hello' });
+      expect(res.status).toBe(200);
+    }
+    const list = await server.gql('{ conversations(first: 10) { edges { node { contact { phoneNumber phoneNumberIsE164 } } } } }', {}, inbox.tenant.token);
+    const contacts = list.data!.conversations.edges.map((e: any) => e.node.contact);
+    expect(contacts).toContainEqual({ phoneNumber: 'ACMEBANK', phoneNumberIsE164: false });
+    expect(contacts.filter((c: any) => c.phoneNumberIsE164)).toHaveLength(1);
+  });
+});

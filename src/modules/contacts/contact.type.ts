@@ -7,7 +7,7 @@ export class Contact {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => String, { description: 'E.164.' })
+  @Field(() => String, { description: 'As Twilio gave it: E.164 when phoneNumberIsE164, else the sender as received (e.g. an alphanumeric sender ID).' })
   phoneNumber!: string;
 
   @Field(() => String, { nullable: true })

@@ -62,13 +62,6 @@ export class ConversationsService {
     return (await this.conversations.findById(id, this.scope.user)) ?? null;
   }
 
-  /** The conversation if the caller may see it, else NOT_FOUND (for other modules: notes, labels...). */
-  async require(id: string): Promise<ConversationRow> {
-    const row = await this.get(id);
-    if (!row) throw notFound('Conversation');
-    return row;
-  }
-
   /** A manual assignment: ignores capacity. Unassigning puts it back in its team's queue. */
   async assign(conversationId: string, assigneeId: string | null): Promise<ConversationRow> {
     if (assigneeId !== null) {

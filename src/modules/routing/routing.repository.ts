@@ -8,6 +8,7 @@ import { conversations } from '../conversations/conversations.schema.js';
 import { AssignmentStrategy } from '../teams/assignment-strategy.js';
 import { teamMembers, teams } from '../teams/teams.schema.js';
 import { Availability } from './availability.js';
+import { users } from '../users/users.schema.js';
 import { agentPresence } from './routing.schema.js';
 import { pickAssignee, type Candidate } from './strategy.js';
 
@@ -45,6 +46,7 @@ function routableTeam(): SQL {
   return sql`${teams.strategy} <> ${literal(AssignmentStrategy.MANUAL)} and exists (
     select 1 from ${teamMembers} join ${agentPresence}
       on ${agentPresence.tenantId} = ${teamMembers.tenantId} and ${agentPresence.userId} = ${teamMembers.userId}
+      join ${users} on ${users.tenantId} = ${teamMembers.tenantId} and ${users.id} = ${teamMembers.userId} and ${users.active}
     where ${teamMembers.tenantId} = ${conversations.tenantId} and ${teamMembers.teamId} = ${conversations.teamId}
       and ${agentPresence.availability} = ${literal(Availability.ONLINE)})`;
 }
@@ -79,6 +81,8 @@ export class RoutingRepository extends TenantRepository {
         })
         .from(teamMembers)
         .innerJoin(agentPresence, and(eq(agentPresence.tenantId, teamMembers.tenantId), eq(agentPresence.userId, teamMembers.userId)))
+        // A deactivated user may still be marked ONLINE: never eligible.
+        .innerJoin(users, and(eq(users.tenantId, teamMembers.tenantId), eq(users.id, teamMembers.userId), eq(users.active, true)))
         .where(and(eq(teamMembers.tenantId, t), eq(teamMembers.teamId, teamId), eq(agentPresence.availability, Availability.ONLINE)))
         .orderBy(asc(agentPresence.userId))
         .for('update', { of: agentPresence });

@@ -2,7 +2,6 @@ import type { TenantScope } from '../../shared/deps.js';
 import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { teamsChangedEvent } from '../../events/live-events.js';
 import { requireName } from '../users/user-input.js';
-import type { UserRow } from '../users/users.schema.js';
 import { AssignmentStrategy } from './assignment-strategy.js';
 import { TeamsRepository, type TeamValues } from './teams.repository.js';
 import type { TeamRow } from './teams.schema.js';
@@ -35,13 +34,6 @@ export class TeamsService {
 
   list(): Promise<TeamRow[]> {
     return this.teams.list();
-  }
-
-  /** Another tenant's id reads as absent. */
-  async require(id: string): Promise<TeamRow> {
-    const team = await this.teams.findById(id);
-    if (!team) throw notFound('Team');
-    return team;
   }
 
   async create(input: CreateTeamArgs): Promise<TeamRow> {
@@ -88,14 +80,6 @@ export class TeamsService {
     // New members, a larger capacity or an automatic strategy can take what waits.
     await this.scope.deps.routing.routeWaiting(this.scope.tenantId, team.id);
     return team;
-  }
-
-  membersOf(teamIds: readonly string[]): Promise<Array<{ teamId: string; user: UserRow }>> {
-    return this.teams.membersOf(teamIds);
-  }
-
-  teamsOf(userIds: readonly string[]): Promise<Array<{ userId: string; team: TeamRow }>> {
-    return this.teams.teamsOf(userIds);
   }
 
   /** Memberships changed: this instance forgets them at once, the others when the event arrives. */

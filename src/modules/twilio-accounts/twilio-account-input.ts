@@ -1,4 +1,5 @@
 import { badInput } from '../../shared/errors.js';
+import { refuseResolvedHost, refuseUrl, type OutboundPolicy } from '../../shared/outbound-guard.js';
 import { DEFAULT_TWILIO_API_BASE_URL } from './credentials.js';
 
 const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
@@ -47,6 +48,21 @@ export function normalizeApiBaseUrl(raw: string | null | undefined): string {
     throw badInput('apiBaseUrl must be a root URL (scheme, host and port only), e.g. https://api.twilio.com', 'apiBaseUrl');
   }
   return url.origin;
+}
+
+/**
+ * An API root that may be used (connect, and any later change such as updateTwilioAccount): the
+ * normalised root, when it leads where Twilio can be (src/shared/outbound-guard.ts): https to
+ * public addresses in production, or a host on TWILIO_API_ALLOWED_HOSTS. The name is resolved
+ * now, and every connection the client makes is checked again (a name that later resolves
+ * inward is refused at send time too). BAD_USER_INPUT otherwise.
+ */
+export async function requireReachableApiBaseUrl(raw: string | null | undefined, policy: OutboundPolicy): Promise<string> {
+  const apiBaseUrl = normalizeApiBaseUrl(raw);
+  const url = new URL(apiBaseUrl);
+  const refused = refuseUrl(url, policy) ?? (await refuseResolvedHost(url.hostname, policy));
+  if (refused) throw badInput(`apiBaseUrl ${refused}`, 'apiBaseUrl');
+  return apiBaseUrl;
 }
 
 /** Lower-cased, de-duplicated; null when not given (a re-connect then keeps the stored list). */

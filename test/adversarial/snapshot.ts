@@ -1,0 +1,18 @@
+import { rowsOf, sql } from '../../src/db/client.js';
+import type { TestServer } from '../helpers/test-server.js';
+
+/** A digest of every tenant-owned table's rows of one tenant: any insert, update or delete shows. */
+export async function tenantSnapshot(server: TestServer, tenantId: string): Promise<Record<string, string>> {
+  const db = server.app.deps.db;
+  const tables = rowsOf<{ table_name: string }>(
+    await db.execute(sql`select table_name from information_schema.columns where table_schema = 'public' and column_name = 'tenant_id' order by table_name`),
+  ).map((r) => r.table_name);
+  const out: Record<string, string> = {};
+  for (const table of tables) {
+    const [row] = rowsOf<{ digest: string | null; n: number | string }>(
+      await db.execute(sql`select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as digest, count(*) as n from ${sql.identifier(table)} t where tenant_id = ${tenantId}`),
+    );
+    out[table] = `${row?.n}:${row?.digest}`;
+  }
+  return out;
+}
