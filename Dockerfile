@@ -1,11 +1,12 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript with the dev dependencies.
+# Build: compile TypeScript with the dev dependencies; `npm ci` builds the agent console (web/dist)
+# through the `prepare` script, which needs the web sources (and src/, which they share code with).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY web ./web
+RUN npm ci --no-audit --no-fund
 RUN npm run build
 
 # Runtime: production dependencies only, compiled code, the committed migrations, non-root.
@@ -16,8 +17,11 @@ ENV NODE_ENV=production \
     DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
+# `prepare` finds no Vite in a production install and skips; the console comes from the build stage.
+COPY web/build.mjs ./web/build.mjs
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY drizzle ./drizzle
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { deepFreeze, type Config } from './config.js';
 import { migrateDatabase, openDatabase, type Database } from './db/client.js';
 import { EventBus, InProcessTransport, type EventTransport } from './events/event-bus.js';
 import { PgTransport } from './events/pg-transport.js';
 import { RedisTransport } from './events/redis-transport.js';
 import { buildAppSchema } from './graphql/schema.js';
+import { preloadConsole } from './http/console.routes.js';
 import { createHttpServer } from './http/server.js';
 import { AutomationEngine } from './modules/automations/automation-engine.js';
 import { startAutomations } from './modules/automations/automations.runtime.js';
@@ -43,6 +45,12 @@ export interface StartOptions {
   twilio?: TwilioApiFactory;
   /** "Now" for business rules; the system clock unless given (tests may also replace deps.clock). */
   clock?: Clock;
+  /** Extra HTTP routes, registered before listening (the sandbox's). */
+  registerRoutes?: (app: FastifyInstance, deps: AppDeps) => void | Promise<void>;
+  /** Runs once listening, before the dispatcher starts (the sandbox points its accounts at the simulator). */
+  onListening?: (deps: AppDeps, url: string) => Promise<void>;
+  /** Runs at the end of close() (the sandbox stops the simulator). */
+  onClosed?: () => Promise<void>;
 }
 
 export interface RunningApp {
@@ -58,6 +66,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   // Frozen (loadConfig's result already is; a copy made by a caller is frozen here).
   const config = Object.isFrozen(givenConfig) ? givenConfig : deepFreeze({ ...givenConfig });
   const logger = options.logger ?? createLogger(config.logLevel);
+  preloadConsole();
   const database: Database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -131,7 +140,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   const webhooks = new WebhookWorker(deps);
 
   const schema = await buildAppSchema();
-  const { app, graphql } = await createHttpServer(deps, schema);
+  const { app, graphql } = await createHttpServer(deps, schema, options.registerRoutes);
 
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address() as AddressInfo;
@@ -141,6 +150,8 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   // Config stays frozen: deps gets a frozen copy with the bound port, before any request is served.
   if (!config.publicUrlExplicit) deps.config = deepFreeze({ ...config, publicUrl: `http://localhost:${address.port}` });
   logger.info({ url, publicUrl: deps.config.publicUrl, database: database.kind, events: events.transportName }, 'server listening');
+
+  await options.onListening?.(deps, url);
 
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
@@ -181,6 +192,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
       await events.close();
       await database.close();
       deps.mediaStore.close();
+      await options.onClosed?.();
       logger.info('server stopped');
     })());
 

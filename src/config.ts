@@ -132,6 +132,7 @@ const envSchema = z.object({
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   RETENTION_ENABLED: booleanString.default(true),
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  SANDBOX_FAILURE_PERCENT: z.coerce.number().min(0).max(100).default(5),
 });
 
 /** Fastify's trustProxy: false, a hop count, or a list of trusted proxy addresses/CIDRs. */
@@ -229,8 +230,6 @@ export interface Config {
   presenceOfflineAfterSeconds: number;
   /** How often each instance routes conversations left waiting (a crash, a missed trigger, a hold that ended). */
   routingSweepIntervalMs: number;
-  /** Sandbox mode: API keys are issued as sk_sandbox_… (the built-in Twilio simulator's world). */
-  sandbox: boolean;
   webhooks: {
     /** Lets endpoints be http:// on loopback/private addresses (tests, sandbox, local development); refused in production. */
     allowPrivate: boolean;
@@ -245,6 +244,10 @@ export interface Config {
     concurrency: number;
   };
   retention: { enabled: boolean; batchSize: number };
+  /** Sandbox mode: the built-in Twilio simulator, demo data, the customer phone page (never in production). */
+  sandbox: boolean;
+  /** Share of the simulator's outbound messages that end undelivered (30003/30005), in percent. */
+  sandboxFailurePercent: number;
 }
 
 const DEV_SECRETS_FILE = 'dev-secrets.json';
@@ -289,6 +292,17 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     throw new ConfigError(`Invalid ${name}${shown}: ${issue.message}`);
   }
   const e = parsed.data;
+
+  if (e.SANDBOX && e.NODE_ENV === 'production') {
+    throw new ConfigError('SANDBOX=true is refused when NODE_ENV=production: the sandbox simulates Twilio and seeds demo users with printed passwords');
+  }
+  // The sandbox keeps its demo data apart from a development database, and stays on loopback.
+  if (e.SANDBOX && env.DATA_DIR === undefined) e.DATA_DIR = './.data/sandbox';
+  if (e.SANDBOX && env.HOST === undefined) e.HOST = '127.0.0.1';
+  // Its banner (console URL, credentials) should not drown in JSON log lines.
+  if (e.SANDBOX && env.LOG_LEVEL === undefined) e.LOG_LEVEL = 'warn';
+  // The simulator listens on loopback: the sandbox's account must be able to reach it.
+  if (e.SANDBOX && env.OUTBOUND_ALLOW_PRIVATE === undefined) e.OUTBOUND_ALLOW_PRIVATE = true;
 
   let jwtSecret = e.JWT_SECRET;
   let encryptionKey = e.ENCRYPTION_KEY;
@@ -406,6 +420,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
       concurrency: e.WEBHOOK_CONCURRENCY,
     },
     retention: { enabled: e.RETENTION_ENABLED, batchSize: e.RETENTION_BATCH_SIZE },
+    sandboxFailurePercent: e.SANDBOX_FAILURE_PERCENT,
   });
 }
 

@@ -1,9 +1,10 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { startApp } from './app.js';
+import { startApp, type StartOptions } from './app.js';
 
 let config: Config;
 try {
-  config = loadConfig();
+  // `npm run sandbox` passes --sandbox: the same as SANDBOX=true.
+  config = loadConfig(process.argv.includes('--sandbox') ? { ...process.env, SANDBOX: 'true' } : process.env);
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`Configuration error: ${err.message}\n`);
@@ -13,8 +14,19 @@ try {
 }
 
 try {
-  const app = await startApp(config);
-  process.stdout.write(`SMS inbox API ready at ${app.url}/graphql (public URL ${app.deps.config.publicUrl})\n`);
+  // Imported only in sandbox mode: a normal start loads nothing of it.
+  const sandbox = config.sandbox ? await (await import('./sandbox/sandbox.js')).startSandbox(config) : null;
+  const options: StartOptions = sandbox?.startOptions ?? {};
+  const app = await startApp(config, options);
+  const publicUrl = app.deps.config.publicUrl;
+  process.stdout.write(`SMS inbox API ready at ${app.url}/graphql (public URL ${publicUrl})\n`);
+  if (sandbox) {
+    const seeded = await sandbox.seedIfEmpty(app.url);
+    const { printSandboxWelcome } = await import('./sandbox/welcome.js');
+    process.stdout.write(printSandboxWelcome(publicUrl, sandbox.simulator.url, seeded, await sandbox.info()));
+  } else {
+    process.stdout.write(`Agent console at ${publicUrl}/\n`);
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,5 +1,5 @@
 /** What every scenario gets: sizes, the report, the bench database, the fake Twilio, the server. */
-import type { FakeTwilio } from '../../test/helpers/fake-twilio.js';
+import type { FakeTwilio } from '../../src/sandbox/twilio-simulator.js';
 import type { LoadJob, LoadResult } from '../workers/load.js';
 import type { PacedJob, PacedResult } from '../workers/paced-sender.js';
 import type { DbCeilingJob, DbCeilingResult } from '../workers/db-ceiling.js';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import type { FakeTwilio } from '../../test/helpers/fake-twilio.js';
+import type { FakeTwilio } from '../../src/sandbox/twilio-simulator.js';
 import { gqlOk } from './gql.js';
 
 export interface Tenant {

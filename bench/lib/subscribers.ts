@@ -1,5 +1,5 @@
 /** Driving the subscribers worker (workers/subscribers.ts) from the harness. */
-import { signedFormPost, inboundSmsParams } from '../../test/helpers/fake-twilio.js';
+import { signedFormPost, inboundSmsParams } from '../../src/sandbox/twilio-simulator.js';
 import type { ConnectResult, CountsResult, PhaseReport, SubscribersCommand } from '../workers/subscribers.js';
 import { persistentWorker } from './procs.js';
 import { senderNumber, type Tenant } from './seed.js';

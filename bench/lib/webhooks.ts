@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type postgres from 'postgres';
-import { fakeSid, inboundSmsParams } from '../../test/helpers/fake-twilio.js';
+import { fakeSid, inboundSmsParams } from '../../src/sandbox/twilio-simulator.js';
 import { computeTwilioSignature } from '../../src/twilio/signature.js';
 import type { PreparedRequest } from '../workers/load.js';
 import { senderNumber, type Tenant } from './seed.js';

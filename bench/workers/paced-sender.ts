@@ -5,7 +5,7 @@
  * costs a few microseconds (one HMAC-SHA1). Round-robin over the targets (tenants).
  */
 import http from 'node:http';
-import { inboundSmsParams } from '../../test/helpers/fake-twilio.js';
+import { inboundSmsParams } from '../../src/sandbox/twilio-simulator.js';
 import { computeTwilioSignature } from '../../src/twilio/signature.js';
 import { epochMs, summarize, type LatencySummary } from '../lib/stats.js';
 

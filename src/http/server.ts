@@ -4,6 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { TrustProxy } from '../config.js';
 import type { AppDeps } from '../shared/deps.js';
 import { registerGraphQL, type GraphQLEndpoint } from './graphql.js';
+import { registerConsoleRoutes } from './console.routes.js';
 import { registerHealthRoutes } from './health.routes.js';
 import { registerMetrics } from './metrics.js';
 import { registerMediaRoutes } from '../modules/media/media.routes.js';
@@ -27,7 +28,11 @@ function fastifyTrustProxy(trust: TrustProxy): boolean | string[] | ((address: s
   return trust;
 }
 
-export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Promise<HttpServer> {
+export async function createHttpServer(
+  deps: AppDeps,
+  schema: GraphQLSchema,
+  registerExtraRoutes?: (app: FastifyInstance, deps: AppDeps) => void | Promise<void>,
+): Promise<HttpServer> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.graphql.bodyLimitBytes,
@@ -57,5 +62,7 @@ export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Pr
   });
   const graphql = await registerGraphQL(app, deps, schema);
   registerMetrics(app, deps, { sockets: graphql.socketCount });
+  await registerConsoleRoutes(app, deps);
+  await registerExtraRoutes?.(app, deps);
   return { app, graphql };
 }

@@ -24,6 +24,9 @@ export class TwilioAccount {
   @Field(() => [String], { description: 'Accepted inbound media types, e.g. image/ or application/pdf; empty means all.' })
   acceptedMediaTypes!: string[];
 
+  @Field(() => Boolean, { description: 'Connected to the built-in Twilio simulator (sandbox mode), not to Twilio.' })
+  sandbox!: boolean;
+
   webhookKey!: string;
 
   @Field(() => Date)

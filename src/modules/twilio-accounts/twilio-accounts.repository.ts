@@ -161,6 +161,23 @@ export class TwilioAccountsRepository extends TenantRepository {
 }
 
 /**
+ * Sandbox start-up (SANDBOX=true only): every account on the simulator, across tenants, so the
+ * simulator (in memory) can be told about them again and their apiBaseUrl follow its new port.
+ */
+export async function listSandboxAccounts(db: Db): Promise<TwilioAccountRow[]> {
+  return db.select().from(twilioAccounts).where(eq(twilioAccounts.sandbox, true)).orderBy(asc(twilioAccounts.createdAt));
+}
+
+export async function setSandboxApiBaseUrl(db: Db, apiBaseUrl: string): Promise<void> {
+  await db.update(twilioAccounts).set({ apiBaseUrl }).where(eq(twilioAccounts.sandbox, true));
+}
+
+/** The sandbox's seed marks the account it connected to the simulator (by its unique webhook key). */
+export async function markSandboxAccount(db: Db, id: string): Promise<void> {
+  await db.update(twilioAccounts).set({ sandbox: true }).where(eq(twilioAccounts.id, id));
+}
+
+/**
  * The webhook path has no token: the account (and so the tenant) is found from the key in the
  * URL, the one lookup across tenants. Everything after it is bound to the account's tenant.
  */

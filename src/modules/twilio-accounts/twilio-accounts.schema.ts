@@ -26,6 +26,8 @@ export const twilioAccounts = pgTable(
     previousTokenExpiresAt: timestamp('previous_token_expires_at', { withTimezone: true, mode: 'date' }),
     /** Set by disconnectTwilioAccount: its webhook URLs answer 404, its numbers are removed; history stays. */
     disconnectedAt: timestamp('disconnected_at', { withTimezone: true, mode: 'date' }),
+    /** Connected to the built-in Twilio simulator (SANDBOX=true), whose loopback URL changes per start. */
+    sandbox: boolean('sandbox').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE "twilio_accounts" ADD COLUMN "sandbox" boolean DEFAULT false NOT NULL;
