@@ -29,10 +29,14 @@ export async function seedConversations(
     const micros = i - Math.floor(i / 3);
     return new Date(base + Math.floor(micros / 1000)).toISOString().replace(/Z$/, `${String(micros % 1000).padStart(3, '0')}Z`);
   });
+  // Random numbers collide (2000 of 8 million did, one run in five): draw until distinct.
+  const distinct = new Set<string>();
+  while (distinct.size < opts.count) distinct.add(randomUsNumber('628'));
+  const distinctNumbers = [...distinct];
   // Four multi-row statements, whatever the count.
   const contactRows = await db
     .insert(contacts)
-    .values(times.map((_, i) => ({ tenantId: opts.tenantId, phoneNumber: randomUsNumber('628'), name: `Customer ${i}` })))
+    .values(times.map((_, i) => ({ tenantId: opts.tenantId, phoneNumber: distinctNumbers[i]!, name: `Customer ${i}` })))
     .returning({ id: contacts.id });
   const conversationRows = await db
     .insert(conversations)
