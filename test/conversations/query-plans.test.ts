@@ -4,11 +4,12 @@ import type { Db } from '../../src/db/client.js';
 import { ConversationsRepository } from '../../src/modules/conversations/conversations.repository.js';
 import { MessagesRepository } from '../../src/modules/messages/messages.repository.js';
 import { captureSql, explain } from '../helpers/capture-sql.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import { setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { seedConversations, type SeededConversation } from '../helpers/seed.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
 
 // The inbox list and a conversation's messages are read newest first on every dashboard load:
 // they must come from an index scan, not a sort of the tenant's every row. (drizzle's .desc()
@@ -18,9 +19,8 @@ let fake: FakeTwilio;
 let inbox: Inbox;
 let seeded: SeededConversation[];
 
-beforeAll(async () => {
-  fake = await startFakeTwilio();
-  server = await startTestServer({ DISPATCHER_ENABLED: 'false' });
+serverWithFakeTwilio({ DISPATCHER_ENABLED: 'false' }, async (started) => {
+  ({ server, fake } = started);
   inbox = await setUpInbox(server, fake);
   seeded = await seedConversations(server.app.deps.db, {
     tenantId: inbox.tenant.tenantId,
@@ -29,11 +29,7 @@ beforeAll(async () => {
     count: 2000,
   });
   await server.app.deps.db.execute(sql`analyze`);
-});
-afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-});
+}, { resetFakeAfterEach: false });
 
 /** The plan of the one statement a repository call sends (captured from the call, not a copy). */
 async function planOf(call: (db: Db) => Promise<unknown>): Promise<string> {

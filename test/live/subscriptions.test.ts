@@ -1,9 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAgent } from '../helpers/factories.js';
-import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { collect, subscribed } from '../helpers/live.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
 import { messageUpdatedEvent } from '../../src/events/live-events.js';
 import { sendInbound, sendStatus } from '../helpers/twilio-setup.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -16,17 +17,11 @@ let agent: { id: string; token: string };
 
 // The dispatcher still sends at once when woken by a reply; a long poll keeps it quiet
 // otherwise, so the statement count below sees only the subscriptions' own queries.
-beforeAll(async () => {
-  fake = await startFakeTwilio();
-  server = await startTestServer({ DISPATCHER_POLL_MS: '60000' });
+serverWithFakeTwilio({ DISPATCHER_POLL_MS: '60000' }, async (started) => {
+  ({ server, fake } = started);
   [a, b] = await Promise.all([setUpInbox(server, fake), setUpInbox(server, fake, { tenantName: 'Other Co' })]);
   agent = await createAgent(server, a.tenant.token);
 });
-afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-});
-afterEach(() => fake.reset());
 
 const bus = () => server.app.deps.events;
 

@@ -1,9 +1,10 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { outbox } from '../../src/modules/outbox/outbox.schema.js';
-import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
 import { sendStatus } from '../helpers/twilio-setup.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -15,20 +16,14 @@ let server: TestServer;
 let fake: FakeTwilio;
 let inbox: Inbox;
 
-beforeAll(async () => {
-  fake = await startFakeTwilio();
-  server = await startTestServer({ DISPATCHER_AMBIGUOUS_RETRY_MS: String(AMBIGUOUS_RETRY_MS) });
+serverWithFakeTwilio({ DISPATCHER_AMBIGUOUS_RETRY_MS: String(AMBIGUOUS_RETRY_MS) }, async (started) => {
+  ({ server, fake } = started);
   inbox = await setUpInbox(server, fake);
   // Only the sends get the short deadline: connecting the account (the SDK's first, slow call)
   // keeps the default, so a loaded machine cannot time the set-up out. The API client factory
   // reads the deadline on every call. Config is frozen: the app's deps get a changed copy.
   server.app.deps.config = Object.freeze({ ...server.app.deps.config, twilioTimeoutMs: 300 });
 });
-afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-});
-afterEach(() => fake.reset());
 
 const SEND = 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
 const posts = (body: string) => fake.messageRequests.filter((r) => r.params['Body'] === body);

@@ -1,11 +1,12 @@
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MessageDirection, MessageStatus } from '../../src/modules/messages/message.enums.js';
 import { messages } from '../../src/modules/messages/messages.schema.js';
 import { outbox } from '../../src/modules/outbox/outbox.schema.js';
-import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
 import { addNumber } from '../helpers/twilio-setup.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -17,14 +18,15 @@ const calls: Array<{ body: string; at: number }> = [];
 const MPS = 5; // long codes, in this file: one segment every 200 ms per sender
 const GAP = 1000 / MPS;
 
-beforeAll(async () => {
-  fake = await startFakeTwilio();
-  server = await startTestServer({
-    PACING_ENABLED: 'true',
-    PACING_LONG_CODE_MPS: String(MPS),
-    PACING_TOLL_FREE_MPS: '1000',
-    DISPATCHER_LEASE_SECONDS: '5',
-  });
+const ENV = {
+  PACING_ENABLED: 'true',
+  PACING_LONG_CODE_MPS: String(MPS),
+  PACING_TOLL_FREE_MPS: '1000',
+  DISPATCHER_LEASE_SECONDS: '5',
+};
+
+serverWithFakeTwilio(ENV, async (started) => {
+  ({ server, fake } = started);
   inbox = await setUpInbox(server, fake);
   // Record when the dispatcher calls Twilio: the pacing decision itself, free of the arrival
   // jitter at the fake (PGlite runs on this event loop and can hold a request back).
@@ -40,11 +42,6 @@ beforeAll(async () => {
     };
   };
 });
-afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-});
-afterEach(() => fake.reset());
 
 const SEND = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`;
 const START = `mutation($input: StartConversationInput!) { startConversation(input: $input) { id } }`;
