@@ -74,12 +74,12 @@ select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "m
 
 -- OutboxSendRepository.markSending
 with lease as (
-  update "outbox" set locked_until = now() + $1 * interval '1 millisecond'
+  update "outbox" set "locked_until" = now() + $1 * interval '1 millisecond'
   where "outbox"."id" = $2 and "outbox"."locked_by" = $3
   returning "outbox"."id"
 ),
 moved as (
-  update "messages" set status = $4, updated_at = now()
+  update "messages" set "status" = $4, "updated_at" = now()
   where ("messages"."tenant_id" = $5 and "messages"."id" = $6 and "messages"."status" in ($7, $8))
     and exists (select 1 from lease)
   returning "messages"."id"
@@ -91,11 +91,8 @@ with done as (
   delete from "outbox" where "outbox"."id" = $1 and "outbox"."locked_by" = $2
 ),
 sent as (
-  update "messages" set
-    twilio_sid = coalesce("messages"."twilio_sid", $3),
-    status = case when "messages"."status" in ($4, $5, $6)
-      then $7::message_status else "messages"."status" end,
-    updated_at = now()
+  update "messages" set "twilio_sid" = coalesce("messages"."twilio_sid", $3), "status" = case when "messages"."status" in ($4, $5, $6)
+      then $7::message_status else "messages"."status" end, "updated_at" = now()
   where ("messages"."tenant_id" = $8 and "messages"."id" = $9)
   returning "messages"."id"
 )
