@@ -21,6 +21,8 @@ import {
 
 // The committed SQL of every repository method (src/queries/*.sql) is what the code sends today.
 // On a failure here: run `npm run sql:snapshots`, then read the diff of src/queries/ like code.
+// Captured on PGlite in both the PGlite and the Postgres run: drizzle writes the same SQL text for
+// both drivers, and a fixed in-memory database keeps the capture deterministic.
 let catalogs: CatalogFile[];
 let captured: Map<string, CapturedCall[]>;
 
