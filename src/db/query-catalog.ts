@@ -49,11 +49,16 @@ export interface RepositoryQueries<R> {
   calls: { [K in AsyncMethodKeys<R>]: QueryCall<R> | Record<string, QueryCall<R>> };
   /** Set when the statements serve every tenant on purpose (say why); their tenant check is skipped. */
   crossTenant?: string;
+  /**
+   * Rows this module's calls need beyond FIXTURE (e.g. a team), inserted before each call in its
+   * transaction (not captured, rolled back with it). Use fixed ids so the calls can name them.
+   */
+  setUp?: (db: Db) => Promise<void>;
 }
 
 export interface FunctionQueries {
   /** Exported repository functions (not bound to a tenant), by name. */
-  functions: Record<string, { run: (db: Db) => Promise<unknown>; crossTenant?: string }>;
+  functions: Record<string, { run: (db: Db) => Promise<unknown>; crossTenant?: string; setUp?: (db: Db) => Promise<void> }>;
 }
 
 export type QueryCatalogEntry = RepositoryQueries<unknown> | FunctionQueries;

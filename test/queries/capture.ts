@@ -155,10 +155,16 @@ export async function captureAll(catalogs: CatalogFile[]): Promise<Map<string, C
   try {
     for (const catalog of catalogs) {
       const calls: CapturedCall[] = [];
-      const run = async (title: string, crossTenant: string | undefined, fn: (db: Db) => Promise<unknown>) => {
+      const run = async (
+        title: string,
+        crossTenant: string | undefined,
+        fn: (db: Db) => Promise<unknown>,
+        setUp?: (db: Db) => Promise<void>,
+      ) => {
         let inner: { statements: Array<{ sql: string; params: unknown[] }>; error?: unknown } = { statements: [] };
         await database.db
           .transaction(async (tx) => {
+            await setUp?.(tx as unknown as Db);
             inner = await database.record(() => fn(tx as unknown as Db));
             throw new Rollback();
           })
@@ -182,14 +188,17 @@ export async function captureAll(catalogs: CatalogFile[]): Promise<Map<string, C
           for (const [method, call] of Object.entries(entry.calls as Record<string, unknown>)) {
             const variants = typeof call === 'function' ? { '': call } : (call as Record<string, unknown>);
             for (const [label, fn] of Object.entries(variants)) {
-              await run(`${name}.${method}${label ? ` (${label})` : ''}`, entry.crossTenant, (db) =>
-                (fn as (r: unknown) => Promise<unknown>)(create(db)),
+              await run(
+                `${name}.${method}${label ? ` (${label})` : ''}`,
+                entry.crossTenant,
+                (db) => (fn as (r: unknown) => Promise<unknown>)(create(db)),
+                entry.setUp,
               );
             }
           }
         } else {
-          for (const [fnName, { run: fn, crossTenant }] of Object.entries((entry as FunctionQueries).functions)) {
-            await run(fnName, crossTenant, fn);
+          for (const [fnName, { run: fn, crossTenant, setUp }] of Object.entries((entry as FunctionQueries).functions)) {
+            await run(fnName, crossTenant, fn, setUp);
           }
         }
       }

@@ -6,6 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TenantRepository } from '../../src/db/tenant-repository.js';
 import { repositoryQueries, type FunctionQueries, type QueryCatalogEntry, type RepositoryQueries } from '../../src/db/query-catalog.js';
 import { FIXTURE } from '../../src/db/query-catalog.js';
+import { contacts } from '../../src/modules/contacts/contacts.schema.js';
+import { ContactsRepository } from '../../src/modules/contacts/contacts.repository.js';
 import { conversations } from '../../src/modules/conversations/conversations.schema.js';
 import {
   captureAll,
@@ -107,5 +109,28 @@ describe('SQL snapshots (src/queries)', () => {
     expect(call!.statements).toHaveLength(1);
     expect(call!.statements[0]!.tenantBound).toBe(false);
     expect(renderSnapshot('forgetful', result.get('forgetful')!)).toContain(UNBOUND_WARNING);
+  });
+
+  it("runs an entry's setUp in each call's transaction, and rolls it back", async () => {
+    const contactId = '00000000-0000-4000-8000-0000000a0001';
+    let found: unknown[] = [];
+    const entry: QueryCatalogEntry = repositoryQueries({
+      repository: ContactsRepository,
+      setUp: async (db) => {
+        await db.insert(contacts).values({ id: contactId, tenantId: FIXTURE.tenantId, phoneNumber: '+15550109999' });
+      },
+      calls: {
+        upsertByPhone: (r) => r.upsertByPhone('+15550109998'),
+        findById: async (r) => (found = [await r.findById(contactId)]),
+        findByIds: (r) => r.findByIds([contactId]),
+        setOptedOut: (r) => r.setOptedOut(contactId, true),
+      },
+    });
+    // setUp runs before each of the four calls: from the second on, its insert would hit the
+    // primary key had the previous call's transaction not been rolled back.
+    const calls = (await captureAll([{ feature: 'set-up', path: '', entries: [entry] }])).get('set-up')!;
+    expect(calls).toHaveLength(4);
+    expect(calls.map((c) => c.error)).toEqual(calls.map(() => undefined));
+    expect(found).toMatchObject([{ id: contactId }]);
   });
 });
