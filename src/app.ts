@@ -9,12 +9,17 @@ import { buildAppSchema } from './graphql/schema.js';
 import { createHttpServer } from './http/server.js';
 import { MediaLinkSigner } from './modules/media/media-links.js';
 import { OutboxDispatcher } from './modules/outbox/dispatcher.js';
+import { ConversationAssignments } from './modules/conversations/assignments.js';
 import { OutboxSignal } from './modules/outbox/outbox-signal.js';
 import { WebhookAccountCache } from './modules/twilio-accounts/account-cache.js';
+import { PresenceTracker } from './modules/routing/presence.js';
+import { Router } from './modules/routing/router.js';
+import { MembershipCache } from './modules/teams/memberships.js';
 import { TokenService } from './modules/users/tokens.js';
+import { SessionAuthenticator } from './modules/users/session-authenticator.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
-import { LoginLimiter } from './shared/login-limiter.js';
+import { LoginLimiter, SignUpLimiter } from './shared/login-limiter.js';
 import { SecretBox } from './shared/secret-box.js';
 import type { TwilioApiFactory } from './shared/twilio-factory.js';
 import { createTwilioApi } from './twilio/client.js';
@@ -63,21 +68,38 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   // The app's object graph: every long-lived service, cache and registry is a member here (none
   // lives in a module-level map), so tests and benchmarks can run several apps in one process.
   const secretBox = new SecretBox(config.encryptionKey);
-  const deps: AppDeps = {
+  const tokens = new TokenService(config.jwtSecret, config.jwtExpiresInSeconds);
+  const sessions = new SessionAuthenticator(database.db, tokens, events, config.authCacheTtlSeconds * 1000, logger);
+  sessions.start();
+
+  // routing and presence need the finished graph: set right below.
+  const graph: Omit<AppDeps, 'routing' | 'presence'> = {
     config,
     database,
     db: database.db,
     logger,
     secretBox,
     events,
-    tokens: new TokenService(config.jwtSecret, config.jwtExpiresInSeconds),
-    loginLimiter: new LoginLimiter(config.login.maxFailures, config.login.windowSeconds),
+    tokens,
+    sessions,
+    loginLimiter: new LoginLimiter(config.login),
+    signUpLimiter: new SignUpLimiter(config.signUp.maxPerAddress, config.signUp.windowSeconds),
     // Reads deps.config on every call: the config in deps is replaced once the port is bound.
-    twilio: options.twilio ?? ((creds) => createTwilioApi(creds, { timeoutMs: deps.config.twilioTimeoutMs, httpProxy: deps.config.httpProxy })),
+    twilio:
+      options.twilio ??
+      ((creds) =>
+        createTwilioApi(creds, { timeoutMs: deps.config.twilioTimeoutMs, httpProxy: deps.config.httpProxy, outbound: deps.config.outbound })),
     accountCache: new WebhookAccountCache(database.db, secretBox),
     outbox: new OutboxSignal(),
     mediaLinks: new MediaLinkSigner(config.jwtSecret, config.mediaLinkTtlSeconds),
+    assignments: new ConversationAssignments(),
+    memberships: new MembershipCache(database.db, events),
   };
+  const deps = graph as AppDeps;
+  const router = new Router(deps);
+  deps.routing = router;
+  const presence = new PresenceTracker(deps);
+  deps.presence = presence;
 
   const schema = await buildAppSchema();
   const { app, graphql } = await createHttpServer(deps, schema);
@@ -94,6 +116,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   // After listen: status callbacks for what it sends must find a server answering.
   const dispatcher = config.dispatcher.enabled ? new OutboxDispatcher(deps) : null;
   dispatcher?.start();
+  // Routes what a crash or a restart left waiting, then sweeps periodically.
+  router.start();
+  presence.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -101,6 +126,10 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
       // First: in-flight sends finish and record their outcome while the database is still open.
       await dispatcher?.stop();
       await graphql.closeSockets();
+      sessions.stop();
+      // After the sockets (their close is recorded), before the database closes.
+      await presence.stop();
+      await router.stop();
       await app.close();
       await events.close();
       await database.close();

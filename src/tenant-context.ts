@@ -1,4 +1,12 @@
 import { ContactsRepository } from './modules/contacts/contacts.repository.js';
+import { ContactsService } from './modules/contacts/contacts.service.js';
+import { ContactUpdatesService } from './modules/conversations/contact-updates.service.js';
+import { ConversationLabelsRepository } from './modules/conversations/conversation-labels.repository.js';
+import { ConversationLabelsService } from './modules/conversations/conversation-labels.service.js';
+import { NotesRepository } from './modules/notes/notes.repository.js';
+import { NotesService } from './modules/notes/notes.service.js';
+import { QuickRepliesRepository } from './modules/quick-replies/quick-replies.repository.js';
+import { QuickRepliesService } from './modules/quick-replies/quick-replies.service.js';
 import { ConversationsRepository } from './modules/conversations/conversations.repository.js';
 import { ConversationsService } from './modules/conversations/conversations.service.js';
 import { MediaRepository } from './modules/media/media.repository.js';
@@ -10,6 +18,13 @@ import { TwilioAccountsRepository } from './modules/twilio-accounts/twilio-accou
 import { TwilioAccountsService } from './modules/twilio-accounts/twilio-accounts.service.js';
 import { UsersRepository } from './modules/users/users.repository.js';
 import { UsersService } from './modules/users/users.service.js';
+import { UnroutedMessagesRepository } from './modules/unrouted/unrouted.repository.js';
+import { UnroutedMessagesService } from './modules/unrouted/unrouted.service.js';
+import { SessionsRepository } from './modules/users/sessions.repository.js';
+import { TeamsRepository } from './modules/teams/teams.repository.js';
+import { TeamsService } from './modules/teams/teams.service.js';
+import { PresenceRepository } from './modules/routing/presence.repository.js';
+import { RoutingService } from './modules/routing/routing.service.js';
 import type { AppDeps, AuthUser, TenantScope } from './shared/deps.js';
 import { unauthenticated } from './shared/errors.js';
 
@@ -59,8 +74,46 @@ export class TenantContext {
   get twilioAccounts(): TwilioAccountsRepository {
     return this.once('twilioAccounts', () => new TwilioAccountsRepository(this.deps.db, this.tenantId));
   }
+  get unroutedMessages(): UnroutedMessagesRepository {
+    return this.once('unroutedMessages', () => new UnroutedMessagesRepository(this.deps.db, this.tenantId));
+  }
+  get sessions(): SessionsRepository {
+    return this.once('sessions', () => new SessionsRepository(this.deps.db, this.tenantId));
+  }
   get users(): UsersRepository {
     return this.once('users', () => new UsersRepository(this.deps.db, this.tenantId));
+  }
+  get teams(): TeamsRepository {
+    return this.once('teams', () => new TeamsRepository(this.deps.db, this.tenantId));
+  }
+  get presence(): PresenceRepository {
+    return this.once('presence', () => new PresenceRepository(this.deps.db, this.tenantId));
+  }
+
+  // Inbox tools (issue 11).
+  get conversationLabels(): ConversationLabelsRepository {
+    return this.once('conversationLabels', () => new ConversationLabelsRepository(this.deps.db, this.tenantId));
+  }
+  get notes(): NotesRepository {
+    return this.once('notes', () => new NotesRepository(this.deps.db, this.tenantId));
+  }
+  get quickReplies(): QuickRepliesRepository {
+    return this.once('quickReplies', () => new QuickRepliesRepository(this.deps.db, this.tenantId));
+  }
+  get contactsService(): ContactsService {
+    return this.once('contactsService', () => new ContactsService(this.scope));
+  }
+  get contactUpdatesService(): ContactUpdatesService {
+    return this.once('contactUpdatesService', () => new ContactUpdatesService(this.scope));
+  }
+  get conversationLabelsService(): ConversationLabelsService {
+    return this.once('conversationLabelsService', () => new ConversationLabelsService(this.scope));
+  }
+  get notesService(): NotesService {
+    return this.once('notesService', () => new NotesService(this.scope));
+  }
+  get quickRepliesService(): QuickRepliesService {
+    return this.once('quickRepliesService', () => new QuickRepliesService(this.scope));
   }
 
   // Services, acting for the caller.
@@ -76,8 +129,17 @@ export class TenantContext {
   get twilioAccountsService(): TwilioAccountsService {
     return this.once('twilioAccountsService', () => new TwilioAccountsService(this.scope));
   }
+  get unroutedMessagesService(): UnroutedMessagesService {
+    return this.once('unroutedMessagesService', () => new UnroutedMessagesService(this.scope));
+  }
   get usersService(): UsersService {
     return this.once('usersService', () => new UsersService(this.scope));
+  }
+  get teamsService(): TeamsService {
+    return this.once('teamsService', () => new TeamsService(this.scope));
+  }
+  get routingService(): RoutingService {
+    return this.once('routingService', () => new RoutingService(this.scope));
   }
 
   private once<T>(name: string, build: () => T): T {

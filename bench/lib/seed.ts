@@ -41,9 +41,9 @@ export function senderNumber(index: number): string {
 
 export async function seedTenant(graphqlUrl: string, fake: FakeTwilio, index: number, runId: string, label = 'Bench'): Promise<Tenant> {
   const tag = `${runId}-${index}-${randomBytes(2).toString('hex')}`;
-  const signUp = await gqlOk<{ signUp: { token: string; user: { id: string; tenant: { id: string } } } }>(
+  const signUp = await gqlOk<{ signUp: { token: string; user: { id: string; tenant: { id: string; slug: string } } } }>(
     graphqlUrl,
-    `mutation($input: SignUpInput!) { signUp(input: $input) { token user { id tenant { id } } } }`,
+    `mutation($input: SignUpInput!) { signUp(input: $input) { token user { id tenant { id slug } } } }`,
     { input: { tenantName: `${label} Dental ${index}`, name: 'Ada Admin', email: `admin-${tag}@bench.example.com`, password: PASSWORD } },
   );
   const adminToken = signUp.signUp.token;
@@ -72,7 +72,8 @@ export async function seedTenant(graphqlUrl: string, fake: FakeTwilio, index: nu
   const login = await gqlOk<{ logIn: { token: string } }>(
     graphqlUrl,
     `mutation($input: LogInInput!) { logIn(input: $input) { token } }`,
-    { input: { email: agentEmail, password: PASSWORD } },
+    // Agents log in with their workspace's slug.
+    { input: { email: agentEmail, password: PASSWORD, tenantSlug: signUp.signUp.user.tenant.slug } },
   );
   return {
     index,

@@ -57,6 +57,10 @@ export function serverEnv(opts: ServerOptions): Record<string, string> {
     ENCRYPTION_KEY: opts.encryptionKey,
     LOG_LEVEL: 'warn',
     PACING_ENABLED: 'false',
+    // The fake Twilio listens on loopback.
+    OUTBOUND_ALLOW_PRIVATE: 'true',
+    // Every tenant of a run signs up from this one address.
+    SIGNUP_MAX_PER_ADDRESS: '100000',
     DISPATCHER_POLL_MS: '50',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : { DATA_DIR: opts.dataDir ?? '' }),
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),

@@ -1,6 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -108,7 +111,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
 
   const inMemory = opts.dataDir === 'memory://';
   if (!inMemory) mkdirSync(resolve(opts.dataDir), { recursive: true });
-  const pg = inMemory ? new PGlite() : new PGlite(resolve(opts.dataDir, 'pglite'));
+  // The search migration creates these; on Postgres they come with the server's contrib package.
+  const extensions = { pg_trgm, unaccent, btree_gin };
+  const pg = inMemory ? new PGlite({ extensions }) : new PGlite(resolve(opts.dataDir, 'pglite'), { extensions });
   await pg.waitReady;
   const db = drizzlePglite(pg, { schema, logger: drizzleLogger }) as unknown as Db;
   return {

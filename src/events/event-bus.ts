@@ -1,14 +1,32 @@
 import type { Logger } from '../shared/logger.js';
 
-export type LiveEventType = 'messageAdded' | 'messageUpdated' | 'conversationUpdated';
+export type LiveEventType =
+  | 'messageAdded'
+  | 'messageUpdated'
+  | 'conversationUpdated'
+  /** A user's session state changed (deactivated, role, revoked): instances drop cached auth and close sockets. */
+  | 'authChanged'
+  | 'conversationRemoved'
+  | 'userUpdated'
+  /** A tenant's teams or their members changed: instances drop their cached memberships (visibility). */
+  | 'teamsChanged'
+  /** A contact's name, block or opt-out changed. */
+  | 'contactUpdated';
 
 /** Small by design: it crosses Postgres NOTIFY (8,000-byte limit); receivers load the row by id. */
 export interface LiveEvent {
   type: LiveEventType;
   tenantId: string;
-  /** The message id (message events) or the conversation id (conversationUpdated). */
+  /** The message id (message events), the conversation id (conversationUpdated), the user id (authChanged, userUpdated) or the contact id (contactUpdated). */
   id: string;
+  /** Empty for contact events. */
   conversationId: string;
+  /**
+   * conversationUpdated after an assignment or team change: who could see it before,
+   * `<previous team id>|<previous assignee id>` (either may be empty), so subscribers who lost
+   * sight of it get conversationRemoved. conversationRemoved: the one user it is meant for.
+   */
+  extra?: string;
 }
 
 /** Carries events between server instances. The in-process one is used with PGlite or one instance. */
@@ -110,6 +128,8 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
  */
 export class EventBus {
   private readonly byTenant = new Map<string, Set<Subscriber>>();
+  /** In-process consumers of every tenant's events of one type (caches, socket supervisors). */
+  private readonly systemListeners = new Map<LiveEventType, Set<(event: LiveEvent) => void>>();
 
   constructor(
     private readonly transport: EventTransport,
@@ -140,6 +160,7 @@ export class EventBus {
     return subscriber;
   }
 
+
   get subscriberCount(): number {
     let n = 0;
     for (const set of this.byTenant.values()) n += set.size;
@@ -147,8 +168,26 @@ export class EventBus {
   }
 
 
+  /** Calls `listener` with every event of `type`, of every tenant, that reaches this instance. */
+  listen(type: LiveEventType, listener: (event: LiveEvent) => void): () => void {
+    let set = this.systemListeners.get(type);
+    if (!set) this.systemListeners.set(type, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
   private deliverLocally(events: LiveEvent[]): void {
     for (const event of events) {
+      const listeners = this.systemListeners.get(event.type);
+      if (listeners) {
+        for (const listener of listeners) {
+          try {
+            listener(event);
+          } catch (err) {
+            this.logger.error({ err, type: event.type }, 'live event listener failed');
+          }
+        }
+      }
       const set = this.byTenant.get(event.tenantId);
       if (!set) continue;
       for (const subscriber of set) if (subscriber.accepts(event)) subscriber.push(event);

@@ -15,3 +15,45 @@ export function messageUpdatedEvent(message: { id: string; tenantId: string; con
 export function conversationUpdatedEvent(conversation: { id: string; tenantId: string }): LiveEvent {
   return { type: 'conversationUpdated', tenantId: conversation.tenantId, id: conversation.id, conversationId: conversation.id };
 }
+
+/** Who could see a conversation before an assignment or team change (see LiveEvent.extra). */
+export interface PreviousHolder {
+  teamId: string | null;
+  assigneeId: string | null;
+}
+
+/** conversationUpdated after an assignment or team change: subscribers who lost sight of it get conversationRemoved. */
+export function conversationReassignedEvent(conversation: { id: string; tenantId: string }, previous: PreviousHolder): LiveEvent {
+  return { ...conversationUpdatedEvent(conversation), extra: `${previous.teamId ?? ''}|${previous.assigneeId ?? ''}` };
+}
+
+export function previousHolderOf(event: LiveEvent): PreviousHolder | null {
+  if (event.extra === undefined) return null;
+  const [teamId, assigneeId] = event.extra.split('|');
+  return { teamId: teamId || null, assigneeId: assigneeId || null };
+}
+
+/**
+ * A conversation left agents' view: every agent's (e.g. its contact was blocked), or only the
+ * named user's (extra = their id; ADMINs never lose sight).
+ */
+export function conversationRemovedEvent(conversation: { id: string; tenantId: string }, forUserId?: string): LiveEvent {
+  const event: LiveEvent = { type: 'conversationRemoved', tenantId: conversation.tenantId, id: conversation.id, conversationId: conversation.id };
+  if (forUserId) event.extra = forUserId;
+  return event;
+}
+
+/** A user's availability, role or active flag changed (userUpdated). */
+export function userUpdatedEvent(user: { id: string; tenantId: string }): LiveEvent {
+  return { type: 'userUpdated', tenantId: user.tenantId, id: user.id, conversationId: '' };
+}
+
+/** A tenant's teams or memberships changed (cached memberships are dropped on every instance). */
+export function teamsChangedEvent(tenantId: string, teamId: string): LiveEvent {
+  return { type: 'teamsChanged', tenantId, id: teamId, conversationId: '' };
+}
+
+/** Name, block and opt-out changes of a contact (dashboards disable the composer of its conversations). */
+export function contactUpdatedEvent(contact: { id: string; tenantId: string }): LiveEvent {
+  return { type: 'contactUpdated', tenantId: contact.tenantId, id: contact.id, conversationId: '' };
+}

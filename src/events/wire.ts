@@ -2,11 +2,20 @@ import type { LiveEvent, LiveEventType } from './event-bus.js';
 
 /**
  * The wire format shared by the cross-instance transports: a JSON array of compact events
- * ([type code, tenant id, id, conversation id]), in batches kept under a byte limit (Postgres
+ * ([type code, tenant id, id, conversation id, optional extra]), in batches kept under a byte limit (Postgres
  * NOTIFY refuses payloads of 8,000 bytes or more). Ids only: receivers load the rows.
  */
-const CODES: Record<LiveEventType, string> = { messageAdded: 'a', messageUpdated: 'u', conversationUpdated: 'c' };
-const TYPES: Record<string, LiveEventType> = { a: 'messageAdded', u: 'messageUpdated', c: 'conversationUpdated' };
+const CODES: Record<LiveEventType, string> = {
+  messageAdded: 'a',
+  messageUpdated: 'u',
+  conversationUpdated: 'c',
+  authChanged: 's',
+  conversationRemoved: 'r',
+  userUpdated: 'p',
+  teamsChanged: 't',
+  contactUpdated: 'k',
+};
+const TYPES: Record<string, LiveEventType> = Object.fromEntries(Object.entries(CODES).map(([type, code]) => [code, type as LiveEventType]));
 
 /** Splits events into payloads of at most maxBytes each (UTF-8), preserving order. */
 export function encodeBatches(events: readonly LiveEvent[], maxBytes: number): string[] {
@@ -14,7 +23,9 @@ export function encodeBatches(events: readonly LiveEvent[], maxBytes: number): s
   let parts: string[] = [];
   let size = 2; // the brackets
   for (const e of events) {
-    const part = JSON.stringify([CODES[e.type], e.tenantId, e.id, e.conversationId]);
+    const fields = [CODES[e.type], e.tenantId, e.id, e.conversationId];
+    if (e.extra !== undefined) fields.push(e.extra);
+    const part = JSON.stringify(fields);
     const bytes = Buffer.byteLength(part);
     if (2 + bytes > maxBytes) throw new Error(`a live event does not fit in ${maxBytes} bytes`);
     if (parts.length > 0 && size + 1 + bytes > maxBytes) {
@@ -40,10 +51,13 @@ export function decodeBatch(payload: string): LiveEvent[] {
   if (!Array.isArray(parsed)) return [];
   const events: LiveEvent[] = [];
   for (const item of parsed) {
-    if (!Array.isArray(item) || item.length !== 4 || !item.every((x) => typeof x === 'string')) continue;
-    const [code, tenantId, id, conversationId] = item as string[];
+    if (!Array.isArray(item) || (item.length !== 4 && item.length !== 5) || !item.every((x) => typeof x === 'string')) continue;
+    const [code, tenantId, id, conversationId, extra] = item as string[];
     const type = TYPES[code!];
-    if (type) events.push({ type, tenantId: tenantId!, id: id!, conversationId: conversationId! });
+    if (!type) continue;
+    const event: LiveEvent = { type, tenantId: tenantId!, id: id!, conversationId: conversationId! };
+    if (extra !== undefined) event.extra = extra;
+    events.push(event);
   }
   return events;
 }

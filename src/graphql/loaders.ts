@@ -1,12 +1,15 @@
 import type DataLoader from 'dataloader';
 import type { ContactRow } from '../modules/contacts/contacts.schema.js';
 import type { MessagePageRow } from '../modules/messages/messages.repository.js';
+import type { NotePageRow } from '../modules/notes/notes.repository.js';
 import type { MessageRow } from '../modules/messages/messages.schema.js';
 import type { PhoneNumberRow } from '../modules/phone-numbers/phone-numbers.schema.js';
 import { TenantsRepository } from '../modules/tenants/tenants.repository.js';
 import type { TenantRow } from '../modules/tenants/tenants.schema.js';
 import type { TwilioAccountRow } from '../modules/twilio-accounts/twilio-accounts.schema.js';
 import type { UserRow } from '../modules/users/users.schema.js';
+import { Availability } from '../modules/routing/availability.js';
+import type { TeamRow } from '../modules/teams/teams.schema.js';
 import type { RequestContext } from './context.js';
 import type { KeysetCursor } from './pagination.js';
 
@@ -57,6 +60,58 @@ export function messagePageLoader(ctx: RequestContext, limit: number, before: Ke
   return ctx.loader<string, MessagePageRow[]>(name, async (conversationIds) => {
     const rows = await ctx.tenant().messages.pages(conversationIds, limit, before);
     const byConversation = new Map<string, MessagePageRow[]>();
+    for (const r of rows) {
+      let list = byConversation.get(r.row.conversationId);
+      if (!list) byConversation.set(r.row.conversationId, (list = []));
+      list.push(r);
+    }
+    return conversationIds.map((id) => byConversation.get(id) ?? []);
+  });
+}
+
+export function teamLoader(ctx: RequestContext): DataLoader<string, TeamRow | null> {
+  return ctx.byId('teams.byId', (ids) => ctx.tenant().teams.findByIds(ids));
+}
+
+/** Members of many teams, in one query (Team.members). */
+export function teamMembersLoader(ctx: RequestContext): DataLoader<string, UserRow[]> {
+  return ctx.loader<string, UserRow[]>('teams.members', async (teamIds) => {
+    const rows = await ctx.tenant().teams.membersOf(teamIds);
+    return teamIds.map((id) => rows.filter((r) => r.teamId === id).map((r) => r.user));
+  });
+}
+
+/** Teams of many users, in one query (User.teams). */
+export function userTeamsLoader(ctx: RequestContext): DataLoader<string, TeamRow[]> {
+  return ctx.loader<string, TeamRow[]>('users.teams', async (userIds) => {
+    const rows = await ctx.tenant().teams.teamsOf(userIds);
+    return userIds.map((id) => rows.filter((r) => r.userId === id).map((r) => r.team));
+  });
+}
+
+/** Availability of many users, in one query; no presence row means OFFLINE (User.availability). */
+export function availabilityLoader(ctx: RequestContext): DataLoader<string, Availability> {
+  return ctx.loader<string, Availability>('users.availability', async (userIds) => {
+    const rows = await ctx.tenant().presence.findByUserIds(userIds);
+    const byUser = new Map(rows.map((r) => [r.userId, r.availability as Availability]));
+    return userIds.map((id) => byUser.get(id) ?? Availability.OFFLINE);
+  });
+}
+
+/** Labels of every conversation of a result, in one query. */
+export function labelsLoader(ctx: RequestContext): DataLoader<string, string[]> {
+  return ctx.loader<string, string[]>('conversationLabels.byConversation', async (conversationIds) => {
+    const byConversation = await ctx.tenant().conversationLabels.byConversation(conversationIds);
+    return conversationIds.map((id) => byConversation.get(id) ?? []);
+  });
+}
+
+/** Note pages (oldest first) of many conversations with the same (first, after), in one query. */
+export function notePageLoader(ctx: RequestContext, limit: number, after: KeysetCursor | null): DataLoader<string, NotePageRow[]> {
+  const name = `notes.page:${limit}:${after ? `${after.ts}|${after.id}` : ''}`;
+  return ctx.loader<string, NotePageRow[]>(name, async (conversationIds) => {
+    const rows = await ctx.tenant().notes.pages(conversationIds, limit, after);
+    const byConversation = new Map<string, NotePageRow[]>();
     for (const r of rows) {
       let list = byConversation.get(r.row.conversationId);
       if (!list) byConversation.set(r.row.conversationId, (list = []));

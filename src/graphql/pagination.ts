@@ -66,6 +66,11 @@ export function olderThan(tsColumn: PgColumn, idColumn: PgColumn, cursor: Keyset
   return sql`(${tsColumn}, ${idColumn}) < (${cursor.ts}::timestamptz, ${cursor.id}::uuid)`;
 }
 
+/** Rows strictly after `cursor` in (ts asc, id asc) order (oldest-first connections). */
+export function newerThan(tsColumn: PgColumn, idColumn: PgColumn, cursor: KeysetCursor): SQL {
+  return sql`(${tsColumn}, ${idColumn}) > (${cursor.ts}::timestamptz, ${cursor.id}::uuid)`;
+}
+
 export interface Page<T> {
   edges: Array<{ cursor: string; node: T }>;
   pageInfo: PageInfo;

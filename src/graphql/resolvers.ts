@@ -7,6 +7,35 @@ import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-account
 import { PhoneNumberResolver, TwilioAccountNumbersResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
 import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
+import { UnroutedMessageResolver } from '../modules/unrouted/unrouted.resolver.js';
 
-/** Every resolver class of the API; the schema is built from this list. */
-export const resolvers: NonEmptyArray<Function> = [UserResolver, ConversationResolver, MessageResolver, LiveResolver, TwilioAccountResolver, PhoneNumberResolver, MessageMediaResolver, ConversationMessagesResolver, TwilioAccountNumbersResolver];
+import { TeamResolver } from '../modules/teams/teams.resolver.js';
+import { ConversationTeamResolver, PhoneNumberTeamResolver, RoutingResolver, UserRoutingResolver } from '../modules/routing/routing.resolver.js';
+import { ContactResolver } from '../modules/contacts/contacts.resolver.js';
+import { ContactConversationsResolver } from '../modules/conversations/contact-conversations.resolver.js';
+import { ConversationNotesResolver, NoteResolver } from '../modules/notes/notes.resolver.js';
+import { QuickReplyResolver } from '../modules/quick-replies/quick-replies.resolver.js';
+
+/** Every resolver class of the API; the schema is built from this list (one per line: branches add lines). */
+export const resolvers: NonEmptyArray<Function> = [
+  UserResolver,
+  ConversationResolver,
+  MessageResolver,
+  LiveResolver,
+  TwilioAccountResolver,
+  PhoneNumberResolver,
+  MessageMediaResolver,
+  ConversationMessagesResolver,
+  TwilioAccountNumbersResolver,
+  UnroutedMessageResolver,
+  TeamResolver,
+  RoutingResolver,
+  UserRoutingResolver,
+  PhoneNumberTeamResolver,
+  ConversationTeamResolver,
+  ContactResolver,
+  ContactConversationsResolver,
+  NoteResolver,
+  ConversationNotesResolver,
+  QuickReplyResolver,
+];

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppDeps } from '../shared/deps.js';
@@ -48,7 +49,18 @@ export function registerMetrics(app: FastifyInstance, deps: AppDeps, gauges: { s
     duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  // With METRICS_TOKEN: a bearer token is needed; in production without one there are no
+  // metrics at all (they show traffic and tenants' activity to anyone who can reach the port).
+  const token = deps.config.metricsToken;
+  const expected = token ? Buffer.from(`Bearer ${token}`) : null;
+  if (!expected && deps.config.env === 'production') return registry;
+  app.get('/metrics', async (request, reply) => {
+    if (expected) {
+      const given = Buffer.from(String(request.headers.authorization ?? ''));
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return reply.code(401).header('www-authenticate', 'Bearer').type('text/plain').send('Unauthorized');
+      }
+    }
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import type { TrustProxy } from '../config.js';
 import type { AppDeps } from '../shared/deps.js';
 import { registerGraphQL, type GraphQLEndpoint } from './graphql.js';
 import { registerHealthRoutes } from './health.routes.js';
@@ -16,11 +17,20 @@ export interface HttpServer {
   graphql: GraphQLEndpoint;
 }
 
+/**
+ * A hop count trusts exactly that many proxies from our side of X-Forwarded-For (the client's own
+ * entries further left are never believed); a list trusts only those proxy addresses.
+ */
+function fastifyTrustProxy(trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust;
+}
+
 export async function createHttpServer(deps: AppDeps, schema: GraphQLSchema): Promise<HttpServer> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.graphql.bodyLimitBytes,
-    trustProxy: deps.config.trustProxy,
+    trustProxy: fastifyTrustProxy(deps.config.trustProxy),
     // One log line per request only at debug/trace: at thousands of webhooks/s it is the biggest cost.
     logController: new LogController({
       disableRequestLogging: deps.config.logLevel !== 'debug' && deps.config.logLevel !== 'trace',

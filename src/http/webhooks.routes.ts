@@ -4,6 +4,7 @@ import { InboundService } from '../modules/inbound/inbound.service.js';
 import { WebhookInputError, param, type WebhookParams } from '../modules/inbound/webhook-params.js';
 import { isWellFormedWebhookKey } from '../modules/twilio-accounts/credentials.js';
 import type { AppDeps } from '../shared/deps.js';
+import { replaceNul } from '../graphql/nul-guard.js';
 import { isValidTwilioJsonSignature, isValidTwilioSignature } from '../twilio/signature.js';
 
 /** No reply to the customer. Never an error text: Twilio would text it to them. */
@@ -77,6 +78,9 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
       params = parseForm(rawBody);
       if (!isValidTwilioSignature(account.authToken, sig, url, params)) return forbidden('bad or missing signature');
     }
+    // Signature checked over the exact values; stored with any NUL replaced (Postgres text
+    // cannot hold it, and a 503 would make Twilio retry a message that can never be stored).
+    params = withoutNul(params);
     // Signed by this account's token but for another account: not ours to store.
     if (param(params, 'AccountSid') !== account.accountSid) return forbidden('AccountSid does not match the account');
 
@@ -104,6 +108,12 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
       return text(403, 'Forbidden');
     }
   }
+}
+
+function withoutNul(params: WebhookParams): WebhookParams {
+  const out: WebhookParams = {};
+  for (const [k, v] of Object.entries(params)) out[replaceNul(k)] = Array.isArray(v) ? v.map(replaceNul) : replaceNul(v as string);
+  return out;
 }
 
 /** Repeated names (rare, but signed) become arrays, as the signature computation expects. */

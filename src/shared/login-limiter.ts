@@ -1,45 +1,68 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { DomainError, ErrorCode } from './errors.js';
 
+export interface LoginLimits {
+  /** Failed log-ins per email within the window (any address). */
+  maxFailures: number;
+  /** Failed log-ins per client address within the window (any email). */
+  maxFailuresPerAddress: number;
+  windowSeconds: number;
+}
+
 /**
- * Failed log-ins are counted per (client address, email) and per client address, in memory
- * (per instance): a guessing client is refused with RATE_LIMITED until its window passes.
+ * Log-in throttling, in memory per instance. Consume-before-check: each attempt reserves a point
+ * per email and per client address BEFORE the password is checked, so a burst of parallel
+ * guesses cannot all pass a check made before any failure was recorded. A success gives its
+ * points back. The two counts are separate: one address guessing many emails is stopped by its
+ * address count, many addresses guessing one email by the email count, and one client's failures
+ * never count against another client's email.
  */
 export class LoginLimiter {
-  private readonly perAccount: RateLimiterMemory;
-  private readonly perClient: RateLimiterMemory;
+  private readonly perEmail: RateLimiterMemory;
+  private readonly perAddress: RateLimiterMemory;
 
-  constructor(maxFailures: number, windowSeconds: number) {
-    this.perAccount = new RateLimiterMemory({ points: maxFailures, duration: windowSeconds });
-    this.perClient = new RateLimiterMemory({ points: maxFailures * 5, duration: windowSeconds });
+  constructor(limits: LoginLimits) {
+    this.perEmail = new RateLimiterMemory({ keyPrefix: 'login-email', points: limits.maxFailures, duration: limits.windowSeconds });
+    this.perAddress = new RateLimiterMemory({ keyPrefix: 'login-ip', points: limits.maxFailuresPerAddress, duration: limits.windowSeconds });
   }
 
-  private static keys(ip: string, email: string) {
-    return { account: `${ip}|${email.toLowerCase()}`, client: ip };
+  /** Reserves one attempt; throws RATE_LIMITED when either count is used up. */
+  async reserve(ip: string, email: string): Promise<void> {
+    const results = await Promise.allSettled([this.perEmail.consume(email.toLowerCase()), this.perAddress.consume(ip)]);
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!refused) return;
+    if (!(refused.reason instanceof RateLimiterRes)) throw refused.reason;
+    throw rateLimited(refused.reason.msBeforeNext, 'Too many failed log-ins');
   }
 
-  /** Throws RATE_LIMITED when this client already used up its failures. */
-  async assertAllowed(ip: string, email: string): Promise<void> {
-    const keys = LoginLimiter.keys(ip, email);
-    const [account, client] = await Promise.all([this.perAccount.get(keys.account), this.perClient.get(keys.client)]);
-    const blocked = [account, client].find(
-      (r): r is RateLimiterRes => r !== null && r.remainingPoints <= 0 && r.msBeforeNext > 0,
-    );
-    if (blocked) {
-      const retryAfterSeconds = Math.ceil(blocked.msBeforeNext / 1000);
-      throw new DomainError(ErrorCode.RATE_LIMITED, `Too many failed log-ins; try again in ${retryAfterSeconds} s`, {
-        retryAfterSeconds,
-      });
+  /** The attempt succeeded: its reservation is returned and the email's failures forgotten. */
+  async succeeded(ip: string, email: string): Promise<void> {
+    await Promise.allSettled([this.perEmail.delete(email.toLowerCase()), this.perAddress.reward(ip, 1)]);
+  }
+}
+
+/**
+ * Sign-ups per client address: without email verification each one creates a workspace, and an
+ * answer of "email taken" is unavoidable, so the rate is what bounds enumeration and spam.
+ */
+export class SignUpLimiter {
+  private readonly perAddress: RateLimiterMemory;
+
+  constructor(maxPerAddress: number, windowSeconds: number) {
+    this.perAddress = new RateLimiterMemory({ keyPrefix: 'signup-ip', points: maxPerAddress, duration: windowSeconds });
+  }
+
+  async reserve(ip: string): Promise<void> {
+    try {
+      await this.perAddress.consume(ip);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw rateLimited(err.msBeforeNext, 'Too many sign-ups from this address');
+      throw err;
     }
   }
+}
 
-  async recordFailure(ip: string, email: string): Promise<void> {
-    const keys = LoginLimiter.keys(ip, email);
-    // consume() rejects once the points are gone; the next assertAllowed() reports it.
-    await Promise.allSettled([this.perAccount.consume(keys.account), this.perClient.consume(keys.client)]);
-  }
-
-  async recordSuccess(ip: string, email: string): Promise<void> {
-    await this.perAccount.delete(LoginLimiter.keys(ip, email).account);
-  }
+function rateLimited(msBeforeNext: number, what: string): DomainError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
+  return new DomainError(ErrorCode.RATE_LIMITED, `${what}; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
 }

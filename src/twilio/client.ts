@@ -11,6 +11,7 @@ import https from 'node:https';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { TwilioApiError } from './errors.js';
+import { OutboundBlockedError, guardedNodeAgents, refuseUrl, type OutboundPolicy } from '../shared/outbound-guard.js';
 
 export interface TwilioCredentials {
   accountSid: string;
@@ -41,6 +42,8 @@ export interface TwilioApi {
   fetchAccount(): Promise<{ sid: string; status: string; friendlyName: string }>;
   /** The account's number with exactly this E.164 value, or null. */
   findIncomingNumber(e164: string): Promise<TwilioIncomingNumber | null>;
+  /** The account's short code with exactly these digits, or null (short codes are not IncomingPhoneNumbers). */
+  findShortCode(shortCode: string): Promise<{ sid: string; shortCode: string } | null>;
   /** Sets the number's SMS webhook (SmsMethod POST). */
   updateIncomingNumberSmsUrl(numberSid: string, smsUrl: string): Promise<void>;
   createMessage(input: CreateMessageInput): Promise<{ sid: string; status: string }>;
@@ -51,6 +54,11 @@ export interface TwilioApiOptions {
   timeoutMs?: number;
   /** HTTP_PROXY is set (Config.httpProxy): keep the SDK's proxy agent instead of the shared pool. */
   httpProxy?: boolean;
+  /**
+   * Where the API root may lead (checked when the client is built, i.e. at every send too, and
+   * on every connection). Omitted only by unit tests of the wrapper itself.
+   */
+  outbound?: OutboundPolicy;
 }
 
 export const DEFAULT_TWILIO_API_BASE_URL = 'https://api.twilio.com';
@@ -76,12 +84,16 @@ const sharedHttpAgent = new http.Agent({ keepAlive: true, timeout: 15_000, maxSo
 class RebasingRequestClient extends twilio.RequestClient {
   private readonly root: URL;
 
-  constructor(root: URL, opts: RequestClient.RequestClientOptions, httpProxy: boolean) {
+  constructor(root: URL, opts: RequestClient.RequestClientOptions, httpProxy: boolean, outbound: OutboundPolicy | undefined) {
     super(opts);
     this.root = root;
-    // With HTTP_PROXY set the SDK tunnels through https-proxy-agent: keep that one.
-    if (!httpProxy) this.axios.defaults.httpsAgent = sharedHttpsAgent;
-    this.axios.defaults.httpAgent = sharedHttpAgent;
+    const guarded = outbound ? guardedNodeAgents(outbound) : null;
+    // With HTTP_PROXY set the SDK tunnels through https-proxy-agent: keep that one (the proxy
+    // then decides where requests may go).
+    if (!httpProxy) this.axios.defaults.httpsAgent = guarded?.https ?? sharedHttpsAgent;
+    this.axios.defaults.httpAgent = guarded?.http ?? sharedHttpAgent;
+    // Never follow a redirect: every request goes to the vetted root only.
+    this.axios.defaults.maxRedirects = 0;
   }
 
   override request<TData>(opts: RequestClient.RequestOptions<TData>) {
@@ -114,6 +126,10 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
       });
     }
     const root = parseRoot(creds.apiBaseUrl);
+    const refused = opts.outbound ? refuseUrl(root, opts.outbound) : null;
+    if (refused) {
+      throw new TwilioApiError(`Twilio API base URL refused: it ${refused}`, { kind: 'unexpected', status: null, code: null });
+    }
     client = twilio(accountSid, creds.authToken, {
       // TWILIO_LOG_LEVEL=debug would make the SDK print message bodies (and phone numbers).
       logLevel: 'none',
@@ -121,7 +137,7 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
       // only configure the RequestClient it would have built. So they are set here.
       // Our outbox owns retries; the SDK retrying 429s inside a send would hide them from it
       // and stretch the call past our timeout.
-      httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }, opts.httpProxy ?? false),
+      httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }, opts.httpProxy ?? false, opts.outbound),
     });
   } catch (err) {
     setupError =
@@ -188,6 +204,15 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
           smsApplicationSid: n.smsApplicationSid || null,
           smsCapable: n.capabilities?.sms === true,
         };
+      }),
+
+    findShortCode: (shortCode) =>
+      call(async (c) => {
+        if (!/^\d{3,8}$/.test(shortCode)) return null;
+        // The filter matches patterns too: compare exactly.
+        const codes = await account(c).shortCodes.list({ shortCode, pageSize: 100 });
+        const found = codes.find((x) => x.shortCode === shortCode);
+        return found ? { sid: found.sid, shortCode: found.shortCode } : null;
       }),
 
     updateIncomingNumberSmsUrl: (numberSid, smsUrl) =>
@@ -258,6 +283,14 @@ export function toTwilioApiError(err: unknown): TwilioApiError {
 
   if (isObject(err)) {
     const code = typeof err['code'] === 'string' ? err['code'] : null;
+    if (err instanceof OutboundBlockedError || code === 'EOUTBOUNDBLOCKED' || (isObject(err['cause']) && err['cause'] instanceof OutboundBlockedError)) {
+      // Permanent: the root resolves to an address we may not reach (retrying will not help).
+      return new TwilioApiError('Twilio API base URL refused: it resolves to an address we may not connect to', {
+        kind: 'unexpected',
+        status: null,
+        code: null,
+      });
+    }
     const message = typeof err['message'] === 'string' ? err['message'] : '';
     const fromAxios = err['isAxiosError'] === true;
     // Node system errors (ECONNREFUSED, ENOTFOUND...) and undici's, in case one escapes unwrapped.

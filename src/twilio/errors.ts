@@ -111,3 +111,22 @@ const MESSAGES: Readonly<Record<number, string>> = {
 export function twilioErrorMessage(code: number): string | null {
   return MESSAGES[code] ?? null;
 }
+
+/**
+ * What a tenant may be shown of a failed Twilio call: never text from the answer's body (a
+ * base URL pointing elsewhere would have us echo a foreign server's content), never a socket
+ * error code (which tells a refused port from a filtered one). Twilio's numeric code and the
+ * HTTP status are kept: they are what an admin looks up.
+ */
+export function publicTwilioErrorText(err: unknown): string {
+  if (!(err instanceof TwilioApiError)) return 'The Twilio API call failed';
+  if (err.message.startsWith('Twilio API base URL refused')) return err.message;
+  switch (err.kind) {
+    case 'api':
+      return `Twilio answered HTTP ${err.status ?? '?'}${err.code !== null ? ` (error ${err.code})` : ''}`;
+    default:
+      // One text for no answer, a timeout and a non-Twilio answer: a refused port and an open
+      // one must look the same.
+      return 'No Twilio API answered as expected';
+  }
+}

@@ -4,7 +4,7 @@ import { phoneNumbers } from '../../src/db/schema.js';
 import { createAgent, signUpTenant, type SignedUpTenant } from '../helpers/factories.js';
 import { fakeSid, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
-import { NUMBER_FIELDS, connectAccount, type ConnectedAccount } from '../helpers/twilio-setup.js';
+import { NUMBER_FIELDS, connectAccount, provisionOnFake, type ConnectedAccount } from '../helpers/twilio-setup.js';
 import { randomUsNumber } from '../inbound/fixtures.js';
 
 let server: TestServer;
@@ -33,6 +33,13 @@ async function setup(): Promise<Setup> {
 }
 
 function add(s: Setup, input: Record<string, unknown>, token = s.tenant.token) {
+  // Registering proves ownership: the number is on the tenant's (fake) Twilio account first.
+  if (typeof input.phoneNumber === 'string') provisionOnFake(s.account.id, input.phoneNumber, input.type);
+  return server.gql(ADD, { input: { twilioAccountId: s.account.id, ...input } }, token);
+}
+
+/** Without provisioning: the number must already be on the fake account (or not, on purpose). */
+function addRaw(s: Setup, input: Record<string, unknown>, token = s.tenant.token) {
   return server.gql(ADD, { input: { twilioAccountId: s.account.id, ...input } }, token);
 }
 
@@ -178,7 +185,7 @@ describe('addPhoneNumber with configureTwilioWebhook', () => {
     const s = await setup();
     const e164 = randomUsNumber();
     const { sid } = fake.addIncomingNumber(s.account.accountSid, { phoneNumber: e164, smsUrl: 'https://old.example.com/sms' });
-    const res = await add(s, { phoneNumber: e164, configureTwilioWebhook: true });
+    const res = await addRaw(s, { phoneNumber: e164, configureTwilioWebhook: true });
     expect(res.errors).toBeUndefined();
     expect(res.data!.addPhoneNumber.webhookWarning).toBeNull();
     const remote = fake.numbers(s.account.accountSid).find((n) => n.sid === sid)!;
@@ -193,7 +200,7 @@ describe('addPhoneNumber with configureTwilioWebhook', () => {
     const other = fake.addAccount();
     const e164 = randomUsNumber();
     fake.addIncomingNumber(other.sid, { phoneNumber: e164 });
-    const res = await add(s, { phoneNumber: e164, configureTwilioWebhook: true });
+    const res = await addRaw(s, { phoneNumber: e164, configureTwilioWebhook: true });
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
     expect(res.errors![0]!.message).toContain(e164);
     expect(await storedNumbers(s.tenant.tenantId)).toHaveLength(0);
@@ -204,7 +211,7 @@ describe('addPhoneNumber with configureTwilioWebhook', () => {
     const s = await setup();
     const e164 = randomUsNumber();
     fake.addIncomingNumber(s.account.accountSid, { phoneNumber: e164, smsApplicationSid: fakeSid('AP') });
-    const res = await add(s, { phoneNumber: e164, configureTwilioWebhook: true });
+    const res = await addRaw(s, { phoneNumber: e164, configureTwilioWebhook: true });
     expect(res.errors).toBeUndefined();
     expect(res.data!.addPhoneNumber.webhookWarning).toMatch(/TwiML app AP[0-9a-f]{32}/);
     expect(fake.numbers(s.account.accountSid)[0]!.smsUrl).toBe(s.account.inboundWebhookUrl);
@@ -215,7 +222,7 @@ describe('addPhoneNumber with configureTwilioWebhook', () => {
     const e164 = randomUsNumber();
     fake.addIncomingNumber(s.account.accountSid, { phoneNumber: e164 });
     fake.failNextRequests(1, { status: 500 });
-    const res = await add(s, { phoneNumber: e164, configureTwilioWebhook: true });
+    const res = await addRaw(s, { phoneNumber: e164, configureTwilioWebhook: true });
     expect(errorCode(res)).toBe('SERVICE_UNAVAILABLE');
     expect(await storedNumbers(s.tenant.tenantId)).toHaveLength(0);
     expect(fake.numbers(s.account.accountSid)[0]!.smsUrl).toBe('');
@@ -229,5 +236,52 @@ describe('addPhoneNumber with configureTwilioWebhook', () => {
     fake.addIncomingNumber(b.account.accountSid, { phoneNumber: e164, smsUrl: 'https://keep.example.com/sms' });
     expect(errorCode(await add(b, { phoneNumber: e164, configureTwilioWebhook: true }))).toBe('CONFLICT');
     expect(fake.numbers(b.account.accountSid)[0]!.smsUrl).toBe('https://keep.example.com/sms');
+  });
+});
+
+describe('number ownership (squatting)', () => {
+  it('a number not on the tenant’s Twilio account is refused, even without configureTwilioWebhook', async () => {
+    const squatter = await setup();
+    const owner = await setup();
+    const e164 = randomUsNumber();
+    fake.addIncomingNumber(owner.account.accountSid, { phoneNumber: e164 });
+    const res = await addRaw(squatter, { phoneNumber: e164 });
+    expect(errorCode(res)).toBe('BAD_USER_INPUT');
+    expect(await storedNumbers(squatter.tenant.tenantId)).toHaveLength(0);
+    // The owner can still register it.
+    expect((await addRaw(owner, { phoneNumber: e164 })).errors).toBeUndefined();
+  });
+
+  it('the pattern filter is compared exactly: a listed number that merely contains the digits proves nothing', async () => {
+    const s = await setup();
+    const wanted = randomUsNumber();
+    // Twilio (and the fake) match the filter's digits anywhere: this one is listed for `wanted`.
+    fake.addIncomingNumber(s.account.accountSid, { phoneNumber: `${wanted}9` });
+    const res = await addRaw(s, { phoneNumber: wanted });
+    expect(errorCode(res)).toBe('BAD_USER_INPUT');
+    expect(fake.requests.some((r) => r.path.includes('IncomingPhoneNumbers.json') && r.status === 200)).toBe(true);
+  });
+
+  it('short codes are proven through /SMS/ShortCodes.json', async () => {
+    const s = await setup();
+    const code = String(10000 + Math.floor(Math.random() * 89999));
+    expect(errorCode(await addRaw(s, { phoneNumber: code, type: 'SHORT_CODE' }))).toBe('BAD_USER_INPUT');
+    fake.addShortCode(s.account.accountSid, code);
+    const ok = await addRaw(s, { phoneNumber: code, type: 'SHORT_CODE' });
+    expect(ok.errors).toBeUndefined();
+    expect(fake.requests.some((r) => r.path.includes('/SMS/ShortCodes.json?') && r.path.includes(`ShortCode=${code}`))).toBe(true);
+  });
+
+  it('the conflict message names no number and no tenant', async () => {
+    const a = await setup();
+    const b = await setup();
+    const e164 = randomUsNumber();
+    expect((await add(a, { phoneNumber: e164 })).errors).toBeUndefined();
+    const res = await add(b, { phoneNumber: e164 });
+    expect(errorCode(res)).toBe('CONFLICT');
+    const text = JSON.stringify(res.errors);
+    expect(text).not.toContain(e164.slice(2));
+    expect(text).not.toContain(a.tenant.tenantSlug);
+    expect(text).not.toContain(a.account.accountSid);
   });
 });

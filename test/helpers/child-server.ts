@@ -24,6 +24,10 @@ export function sharedEnv(databaseUrl: string): Record<string, string> {
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     PACING_ENABLED: 'false',
+    // The fake Twilio listens on loopback.
+    OUTBOUND_ALLOW_PRIVATE: 'true',
+    // Every tenant of a run signs up from this one address.
+    SIGNUP_MAX_PER_ADDRESS: '100000',
     DISPATCHER_POLL_MS: '50',
     DISPATCHER_BACKOFF_BASE_MS: '20',
     DISPATCHER_BACKOFF_MAX_MS: '200',

@@ -46,10 +46,13 @@ export async function createAgent(server: TestServer, adminToken: string, role: 
     adminToken,
   );
   if (created.errors) throw new Error(`createAgent failed: ${JSON.stringify(created.errors)}`);
+  // Agents log in with their workspace's slug (without it only a signUp row is checked).
+  const me = await server.gql(`{ me { tenant { slug } } }`, {}, adminToken);
+  const tenantSlug = (me.data?.me as { tenant: { slug: string } } | undefined)?.tenant.slug;
   const login = await server.gql(
     `mutation($input: LogInInput!) { logIn(input: $input) { token } }`,
-    { input: { email, password } },
+    { input: { email, password, tenantSlug } },
   );
   if (login.errors) throw new Error(`logIn failed: ${JSON.stringify(login.errors)}`);
-  return { id: (created.data!.createAgent as { id: string }).id, email, password, token: (login.data!.logIn as { token: string }).token };
+  return { id: (created.data!.createAgent as { id: string }).id, email, password, tenantSlug, token: (login.data!.logIn as { token: string }).token };
 }

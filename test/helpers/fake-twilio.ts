@@ -107,6 +107,8 @@ export interface FakeTwilio {
   setAccountStatus(accountSid: string, status: FakeAccountStatus): void;
   addIncomingNumber(accountSid: string, init: FakeNumberInit): { sid: string };
   numbers(accountSid: string): FakeNumber[];
+  /** A short code of the account (GET /SMS/ShortCodes.json?ShortCode= finds it). */
+  addShortCode(accountSid: string, shortCode: string): { sid: string };
   /** Every POST to Messages.json, in arrival order, failed ones included. */
   readonly messageRequests: FakeMessageRequest[];
   /** Every request received, in arrival order. */
@@ -129,7 +131,7 @@ export interface FakeTwilio {
     accountSid: string,
     contentType: string,
     bytes: Uint8Array | string,
-    opts?: { messageSid?: string },
+    opts?: { messageSid?: string; redirectTo?: string },
   ): string;
   /** Forget recorded requests, queued failures, the handler and the latency. Keeps accounts, numbers, media. */
   reset(): void;
@@ -143,6 +145,7 @@ interface Account {
   friendlyName: string;
   created: Date;
   numbers: Map<string, FakeNumber & { created: Date; updated: Date }>;
+  shortCodes: Map<string, { sid: string; shortCode: string; created: Date }>;
 }
 
 interface StoredMedia {
@@ -150,9 +153,18 @@ interface StoredMedia {
   contentType: string;
   bytes: Buffer;
   cdnToken: string;
+  /** Where the media URL redirects instead of our CDN (a hostile or misconfigured upstream). */
+  redirectTo?: string;
 }
 
 const API = '/2010-04-01';
+
+/** Every running fake by its URL: test helpers provision numbers on the account they connected. */
+const running = new Map<string, FakeTwilio>();
+
+export function fakeTwilioAt(url: string): FakeTwilio | undefined {
+  return running.get(url);
+}
 
 /** A Twilio-style SID: two-letter prefix + 32 lowercase hex digits. */
 export function fakeSid(prefix: string): string {
@@ -228,6 +240,36 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       if (method !== 'GET') return methodNotAllowed(res);
       return sendJson(res, 200, accountJson(account));
     }
+    if (rest === '/SMS/ShortCodes.json') {
+      if (method !== 'GET') return methodNotAllowed(res);
+      // Twilio matches patterns here too: the filter's digits anywhere in the code.
+      const filter = (url.searchParams.get('ShortCode') ?? '').replace(/[^0-9]/g, '');
+      const codes = [...account.shortCodes.values()].filter((c) => c.shortCode.includes(filter));
+      return sendJson(res, 200, {
+        first_page_uri: `${API}/Accounts/${account.sid}/SMS/ShortCodes.json?PageSize=50&Page=0`,
+        end: Math.max(0, codes.length - 1),
+        previous_page_uri: null,
+        uri: `${API}/Accounts/${account.sid}/SMS/ShortCodes.json?PageSize=50&Page=0`,
+        page_size: 50,
+        start: 0,
+        next_page_uri: null,
+        page: 0,
+        short_codes: codes.map((c) => ({
+          account_sid: account.sid,
+          api_version: '2010-04-01',
+          date_created: rfc2822(c.created),
+          date_updated: rfc2822(c.created),
+          friendly_name: c.shortCode,
+          short_code: c.shortCode,
+          sid: c.sid,
+          sms_fallback_method: 'POST',
+          sms_fallback_url: null,
+          sms_method: 'POST',
+          sms_url: null,
+          uri: `${API}/Accounts/${account.sid}/SMS/ShortCodes/${c.sid}.json`,
+        })),
+      });
+    }
     if (rest === '/IncomingPhoneNumbers.json') {
       if (method !== 'GET') return methodNotAllowed(res);
       return sendJson(res, 200, listNumbers(account, url));
@@ -260,7 +302,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res);
       const stored = media.get(url.pathname);
       if (!stored) return notFound(res, url.pathname);
-      res.writeHead(307, { Location: `${baseUrl}/cdn/${stored.cdnToken}`, 'Content-Length': '0' });
+      res.writeHead(307, { Location: stored.redirectTo ?? `${baseUrl}/cdn/${stored.cdnToken}`, 'Content-Length': '0' });
       res.end();
       return;
     }
@@ -461,7 +503,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
   });
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  const fake: FakeTwilio = {
     url: baseUrl,
     messageRequests,
     requests,
@@ -477,6 +519,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
         friendlyName: init.friendlyName ?? 'My first Twilio account',
         created: new Date(),
         numbers: new Map(),
+        shortCodes: new Map(),
       });
       return { sid, accountSid: sid, authToken };
     },
@@ -511,6 +554,12 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       );
     },
 
+    addShortCode(accountSid, shortCode) {
+      const sid = fakeSid('SC');
+      getAccount(accountSid).shortCodes.set(sid, { sid, shortCode, created: new Date() });
+      return { sid };
+    },
+
     failNextMessages(n, error) {
       for (let i = 0; i < n; i++) messageFailures.push({ ...error });
     },
@@ -536,6 +585,7 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
         contentType,
         bytes: typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes),
         cdnToken: randomBytes(24).toString('hex'),
+        ...(opts.redirectTo ? { redirectTo: opts.redirectTo } : {}),
       };
       media.set(path, stored);
       cdn.set(stored.cdnToken, stored);
@@ -556,9 +606,12 @@ export async function startFakeTwilio(): Promise<FakeTwilio> {
       timers.clear();
       // Keep-alive sockets from the SDK's pool would otherwise hold close() open.
       server.closeAllConnections();
+      running.delete(baseUrl);
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },
   };
+  running.set(baseUrl, fake);
+  return fake;
 }
 
 // ---------------------------------------------------------------------------------------------

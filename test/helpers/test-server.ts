@@ -43,6 +43,10 @@ export async function startTestServer(
     DISPATCHER_BACKOFF_BASE_MS: '20',
     DISPATCHER_BACKOFF_MAX_MS: '200',
     PACING_ENABLED: 'false',
+    // The fake Twilio listens on loopback: tests opt in, as the sandbox does.
+    OUTBOUND_ALLOW_PRIVATE: 'true',
+    // Every tenant of a run signs up from this one address.
+    SIGNUP_MAX_PER_ADDRESS: '100000',
     ...db.env,
     ...env,
   });

@@ -1,5 +1,6 @@
 import { computeTwilioSignature } from '../../src/twilio/signature.js';
 import {
+  fakeTwilioAt,
   inboundSmsParams,
   statusCallbackParams,
   type FormParams,
@@ -38,7 +39,28 @@ export async function connectAccount(
   );
   if (res.errors) throw new Error(`connectTwilioAccount failed: ${JSON.stringify(res.errors)}`);
   const account = res.data!.connectTwilioAccount as { id: string; accountSid: string; inboundWebhookUrl: string; statusCallbackUrl: string };
+  connectedOn.set(account.id, { fakeTwilioUrl, accountSid: creds.sid });
   return { ...account, authToken: creds.authToken };
+}
+
+/** Which fake (and account) each connected account lives on, so addNumber can provision the number there. */
+const connectedOn = new Map<string, { fakeTwilioUrl: string; accountSid: string }>();
+
+/**
+ * Registering a number proves it belongs to the Twilio account: the number is first bought, so
+ * to speak, on the fake Twilio account (unless already there), then registered through the API.
+ */
+export function provisionOnFake(twilioAccountId: string, phoneNumber: string, type?: unknown): void {
+  const where = connectedOn.get(twilioAccountId);
+  const fake = where ? fakeTwilioAt(where.fakeTwilioUrl) : undefined;
+  if (!where || !fake) return;
+  const digits = phoneNumber.replace(/[^0-9+]/g, '');
+  const e164 = digits.startsWith('+') ? digits : /^\d{3,8}$/.test(digits) ? digits : `+${digits}`;
+  if (type === 'SHORT_CODE' || /^\d{3,8}$/.test(e164)) {
+    fake.addShortCode(where.accountSid, e164);
+    return;
+  }
+  if (!fake.numbers(where.accountSid).some((n) => n.phoneNumber === e164)) fake.addIncomingNumber(where.accountSid, { phoneNumber: e164 });
 }
 
 export async function addNumber(
@@ -48,6 +70,7 @@ export async function addNumber(
   phoneNumber: string,
   extra: Record<string, unknown> = {},
 ): Promise<{ id: string; e164: string }> {
+  provisionOnFake(twilioAccountId, phoneNumber, extra['type']);
   const res = await server.gql(
     `mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { ${NUMBER_FIELDS} } }`,
     { input: { twilioAccountId, phoneNumber, ...extra } },

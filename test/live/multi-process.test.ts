@@ -45,9 +45,12 @@ describe.skipIf(!usingPostgres)('several server processes on one Postgres (TEST_
     );
     if (connected.errors) throw new Error(JSON.stringify(connected.errors));
     account = { ...connected.data!.connectTwilioAccount, authToken: creds.authToken };
+    const e164 = randomUsNumber();
+    // Registering proves ownership through the account's Twilio API.
+    fake.addIncomingNumber(creds.sid, { phoneNumber: e164 });
     const added = await two.gql(
       `mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id e164 } }`,
-      { input: { twilioAccountId: account.id, phoneNumber: randomUsNumber() } },
+      { input: { twilioAccountId: account.id, phoneNumber: e164 } },
       token,
     );
     if (added.errors) throw new Error(JSON.stringify(added.errors));

@@ -15,3 +15,8 @@ export function mergeContactLocation(): { city: SQL; state: SQL; zip: SQL; count
     country: sql`coalesce(${excluded(contacts.country)}, ${contacts.country})`,
   };
 }
+
+/** The contact's activity (the contacts list order) moves to `at`, never back. */
+export function recordContactActivity(at: SQL): { lastActivityAt: SQL } {
+  return { lastActivityAt: sql`greatest(${contacts.lastActivityAt}, ${at})` };
+}

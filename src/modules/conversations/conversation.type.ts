@@ -24,5 +24,6 @@ export class Conversation {
   contactId!: string;
   phoneNumberId!: string;
   assigneeId!: string | null;
+  teamId!: string | null;
   lastMessageId!: string | null;
 }

@@ -1,14 +1,30 @@
-import { desc, eq, ne, sql } from 'drizzle-orm';
+import { desc, eq, inArray, isNotNull, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
 import { recordActivity } from './conversations.sql.js';
+import { setClauses } from '../../db/sql.js';
+import { contacts } from '../contacts/contacts.schema.js';
+import { recordContactActivity } from '../contacts/contacts.sql.js';
 import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
+import { visibleTo, type Viewer } from './visibility.js';
+import { inboxFilterConditions, type InboxFilter } from './inbox-filters.js';
 
-export interface ConversationListFilter {
+export interface ConversationListFilter extends InboxFilter {
   status?: ConversationStatus | null;
   assigneeId?: string | null;
+  // Routing filters (ids already checked to be uuids by the service).
+  teamId?: string | null;
+  /** true: no assignee; false: someone assigned. */
+  unassigned?: boolean | null;
+  phoneNumberId?: string | null;
+}
+
+/** An assignment or team change, with who held the conversation before (for conversationRemoved). */
+export interface Reassigned {
+  row: ConversationRow;
+  previous: { teamId: string | null; assigneeId: string | null };
 }
 
 export interface ConversationListRow {
@@ -20,7 +36,12 @@ export interface ConversationListRow {
 
 export class ConversationsRepository extends TenantRepository {
   /** Most recent activity first; `limit + 1` rows so the caller knows whether there is more. */
-  async list(limit: number, after: KeysetCursor | null, filter: ConversationListFilter = {}): Promise<ConversationListRow[]> {
+  async list(
+    limit: number,
+    after: KeysetCursor | null,
+    filter: ConversationListFilter = {},
+    viewer?: Viewer,
+  ): Promise<ConversationListRow[]> {
     const rows = await this.db
       .select({ row: conversations, cursorTs: cursorText(conversations.lastMessageAt) })
       .from(conversations)
@@ -29,7 +50,10 @@ export class ConversationsRepository extends TenantRepository {
           conversations,
           filter.status ? eq(conversations.status, filter.status) : undefined,
           filter.assigneeId ? eq(conversations.assigneeId, filter.assigneeId) : undefined,
+          ...routingFilters(filter),
+          visibleTo(this.tenantId, viewer),
           after ? olderThan(conversations.lastMessageAt, conversations.id, after) : undefined,
+          ...inboxFilterConditions(this.tenantId, filter),
         ),
       )
       // Matches conversations_tenant_activity_idx (tenant_id, last_message_at desc, id desc).
@@ -38,10 +62,44 @@ export class ConversationsRepository extends TenantRepository {
     return rows.map((r) => ({ row: r.row, id: r.row.id, cursorTs: r.cursorTs }));
   }
 
-  async findById(id: string): Promise<ConversationRow | undefined> {
+  /** With a viewer, a conversation they may not see reads as absent. */
+  async findById(id: string, viewer?: Viewer): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
-    const [row] = await this.db.select().from(conversations).where(this.scoped(conversations, eq(conversations.id, id))).limit(1);
+    const [row] = await this.db
+      .select()
+      .from(conversations)
+      .where(this.scoped(conversations, eq(conversations.id, id), visibleTo(this.tenantId, viewer)))
+      .limit(1);
     return row;
+  }
+
+  /**
+   * Changes the assignee and/or the team of a conversation the viewer may see (undefined: that
+   * field unchanged), under a row lock so the previous holder reported is the true one. Leaving it
+   * unassigned (or moving it to another team without an assignee) puts it at the back of its
+   * team's queue. Must run inside a transaction (the caller's).
+   */
+  async reassign(
+    id: string,
+    change: { assigneeId?: string | null; teamId?: string | null },
+    viewer?: Viewer,
+  ): Promise<Reassigned | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [before] = await this.db
+      .select({ teamId: conversations.teamId, assigneeId: conversations.assigneeId })
+      .from(conversations)
+      .where(this.scoped(conversations, eq(conversations.id, id), visibleTo(this.tenantId, viewer)))
+      .for('update');
+    if (!before) return undefined;
+    const assigneeId = change.assigneeId === undefined ? before.assigneeId : change.assigneeId;
+    const teamId = change.teamId === undefined ? before.teamId : change.teamId;
+    const requeue = assigneeId === null && (before.assigneeId !== null || teamId !== before.teamId);
+    const [row] = await this.db
+      .update(conversations)
+      .set({ assigneeId, teamId, updatedAt: sql`now()`, ...(requeue ? { queuedAt: sql`now()` } : {}) })
+      .where(this.scoped(conversations, eq(conversations.id, id)))
+      .returning();
+    return { row: row!, previous: before };
   }
 
 
@@ -67,13 +125,18 @@ export class ConversationsRepository extends TenantRepository {
    * for a new customer meet at the unique partial index conversations_live_uq: the loser's insert
    * does nothing (after waiting for the winner's commit) and it reads the winner's row.
    */
-  async findOrOpen(phoneNumberId: string, contactId: string): Promise<ConversationRow> {
+  async findOrOpen(
+    phoneNumberId: string,
+    contactId: string,
+    /** Team and assignee of a conversation this call opens (a live one keeps its own). */
+    opening: { teamId?: string | null; assigneeId?: string | null } = {},
+  ): Promise<ConversationRow> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const live = await this.findLive(phoneNumberId, contactId);
       if (live) return live;
       const [inserted] = await this.db
         .insert(conversations)
-        .values({ tenantId: this.tenantId, phoneNumberId, contactId })
+        .values({ tenantId: this.tenantId, phoneNumberId, contactId, teamId: opening.teamId ?? null, assigneeId: opening.assigneeId ?? null })
         .onConflictDoNothing({
           target: [conversations.tenantId, conversations.phoneNumberId, conversations.contactId],
           where: sql`status <> 'RESOLVED'`,
@@ -86,33 +149,64 @@ export class ConversationsRepository extends TenantRepository {
     throw new Error(`could not find or open a conversation for number ${phoneNumberId} and contact ${contactId}`);
   }
 
-  async assign(id: string, assigneeId: string | null): Promise<ConversationRow | undefined> {
-    if (!isUuid(id)) return undefined;
-    const [row] = await this.db
+  /**
+   * A deactivated user's OPEN and PENDING conversations go back to the queue (assignee null);
+   * the team's routing sweep picks them up. Returns the ids, for conversationUpdated.
+   */
+  async unassignOpenOf(userId: string): Promise<string[]> {
+    const rows = await this.db
       .update(conversations)
-      .set({ assigneeId, updatedAt: sql`now()` })
-      .where(this.scoped(conversations, eq(conversations.id, id)))
-      .returning();
-    return row;
+      .set({ assigneeId: null, updatedAt: sql`now()` })
+      .where(
+        this.scoped(
+          conversations,
+          eq(conversations.assigneeId, userId),
+          inArray(conversations.status, [ConversationStatus.OPEN, ConversationStatus.PENDING]),
+        ),
+      )
+      .returning({ id: conversations.id });
+    return rows.map((r) => r.id);
   }
 
   /** Throws a unique violation (conversations_live_uq) when reopening would make a second live conversation. */
-  async setStatus(id: string, status: ConversationStatus): Promise<ConversationRow | undefined> {
+  async setStatus(id: string, status: ConversationStatus, viewer?: Viewer): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db
       .update(conversations)
       .set({ status, updatedAt: sql`now()` })
+      .where(this.scoped(conversations, eq(conversations.id, id), visibleTo(this.tenantId, viewer)))
+      .returning();
+    return row;
+  }
+
+  /** Resolves the contact's live conversations (the contact was blocked); answers their ids. */
+  async resolveLiveOfContact(contactId: string): Promise<string[]> {
+    if (!isUuid(contactId)) return [];
+    const rows = await this.db
+      .update(conversations)
+      .set({ status: ConversationStatus.RESOLVED, updatedAt: sql`now()` })
+      .where(this.scoped(conversations, eq(conversations.contactId, contactId), ne(conversations.status, ConversationStatus.RESOLVED)))
+      .returning({ id: conversations.id });
+    return rows.map((r) => r.id);
+  }
+
+  /** Marks the conversation changed (labels, notes) and answers its current row. */
+  async touch(id: string): Promise<ConversationRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .update(conversations)
+      .set({ updatedAt: sql`now()` })
       .where(this.scoped(conversations, eq(conversations.id, id)))
       .returning();
     return row;
   }
 
-  async markRead(id: string): Promise<ConversationRow | undefined> {
+  async markRead(id: string, viewer?: Viewer): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db
       .update(conversations)
       .set({ unreadCount: 0, lastReadAt: sql`now()`, updatedAt: sql`now()` })
-      .where(this.scoped(conversations, eq(conversations.id, id)))
+      .where(this.scoped(conversations, eq(conversations.id, id), visibleTo(this.tenantId, viewer)))
       .returning();
     return row;
   }
@@ -120,15 +214,28 @@ export class ConversationsRepository extends TenantRepository {
   /**
    * Records a message written in the current transaction (its created_at is this transaction's
    * now()). A concurrent transaction may already have recorded a later message: the activity
-   * time never moves back and the last message stays the newest one.
+   * time never moves back and the last message stays the newest one. The contact's activity (the
+   * contacts list order) moves with it, in the same statement.
    */
   async recordMessage(id: string, messageId: string): Promise<void> {
-    await this.db
-      .update(conversations)
-      .set({
-        ...recordActivity(sql`now()`, sql`${messageId}::uuid`),
-        updatedAt: sql`now()`,
-      })
-      .where(this.scoped(conversations, eq(conversations.id, id)));
+    const t = this.tenantId;
+    await this.db.execute(sql`
+      with recorded as (
+        update ${conversations} set ${setClauses(conversations, { ...recordActivity(sql`now()`, sql`${messageId}::uuid`), updatedAt: sql`now()` })}
+        where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = ${id}::uuid
+        returning ${conversations.contactId}
+      )
+      update ${contacts} set ${setClauses(contacts, recordContactActivity(sql`now()`))}
+      where ${contacts.tenantId} = ${t}::uuid and ${contacts.id} = (select contact_id from recorded)
+    `);
   }
+}
+
+/** The routing filters of `conversations` (teamId, unassigned, phoneNumberId), as WHERE conditions. */
+function routingFilters(filter: ConversationListFilter): Array<SQL | undefined> {
+  return [
+    filter.teamId ? eq(conversations.teamId, filter.teamId) : undefined,
+    filter.unassigned === true ? isNull(conversations.assigneeId) : filter.unassigned === false ? isNotNull(conversations.assigneeId) : undefined,
+    filter.phoneNumberId ? eq(conversations.phoneNumberId, filter.phoneNumberId) : undefined,
+  ];
 }

@@ -7,6 +7,7 @@ import { User } from '../users/user.type.js';
 import { ConversationConnection } from './conversation-connection.type.js';
 import { ConversationStatus } from './conversation-status.js';
 import { Conversation } from './conversation.type.js';
+import { labelsLoader } from '../../graphql/loaders.js';
 
 @Resolver(() => Conversation)
 export class ConversationResolver {
@@ -18,8 +19,19 @@ export class ConversationResolver {
     @Arg('status', () => ConversationStatus, { nullable: true }) status: ConversationStatus | null,
     @Arg('assigneeId', () => ID, { nullable: true }) assigneeId: string | null,
     @Ctx() ctx: RequestContext,
+    // Routing filters: they combine with the visibility rule.
+    @Arg('teamId', () => ID, { nullable: true }) teamId: string | null,
+    @Arg('unassigned', () => Boolean, { nullable: true, description: 'true: no assignee; false: assigned.' }) unassigned: boolean | null,
+    @Arg('phoneNumberId', () => ID, { nullable: true }) phoneNumberId: string | null,
+    // Inbox tools (issue 11): label and search filters.
+    @Arg('label', () => String, { nullable: true, description: 'Conversations carrying this label (case-insensitive).' }) label: string | null,
+    @Arg('search', () => String, {
+      nullable: true,
+      description: "At least 2 characters: a substring of message text, the contact's name (case and accents ignored) or digits of their number.",
+    })
+    search: string | null,
   ): Promise<ConversationConnection> {
-    return ctx.tenant().conversationsService.list({ first, after, status, assigneeId });
+    return ctx.tenant().conversationsService.list({ first, after, status, assigneeId, teamId, unassigned, phoneNumberId, label, search });
   }
 
   @Authorized()
@@ -52,6 +64,21 @@ export class ConversationResolver {
   @Mutation(() => Conversation)
   markConversationRead(@Arg('conversationId', () => ID) conversationId: string, @Ctx() ctx: RequestContext): Promise<Conversation> {
     return ctx.tenant().conversationsService.markRead(conversationId);
+  }
+
+  @Authorized()
+  @Mutation(() => Conversation, { description: 'Replaces the labels: trimmed, case-insensitively unique, at most 20 of at most 50 characters.' })
+  setConversationLabels(
+    @Arg('conversationId', () => ID) conversationId: string,
+    @Arg('labels', () => [String]) labels: string[],
+    @Ctx() ctx: RequestContext,
+  ): Promise<Conversation> {
+    return ctx.tenant().conversationLabelsService.set(conversationId, labels);
+  }
+
+  @FieldResolver(() => [String], { description: 'In the order they were set.' })
+  async labels(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<string[]> {
+    return labelsLoader(ctx).load(conversation.id);
   }
 
   @FieldResolver(() => Contact)

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { foreignKey, index, integer, pgEnum, pgTable, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { contacts } from '../contacts/contacts.schema.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
+import { teams } from '../teams/teams.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { users } from '../users/users.schema.js';
 import { ConversationStatus } from './conversation-status.js';
@@ -26,6 +27,15 @@ export const conversations = pgTable(
     lastReadAt: timestamp('last_read_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** The team it is routed to (its number's team when opened); null: team-less, visible to every agent. */
+    teamId: uuid('team_id'),
+    /**
+     * When it entered its team's queue (opened, unassigned, transferred): unassigned live
+     * conversations of a team wait in this order, oldest first.
+     */
+    queuedAt: timestamp('queued_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Automatic assignment leaves it alone until then (e.g. a number closed by its operating hours). */
+    routeAfter: timestamp('route_after', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     // One live (not RESOLVED) conversation per (tenant, our number, contact): concurrent first
@@ -45,7 +55,43 @@ export const conversations = pgTable(
     // The single-column key above nulls assignee_id when a user is deleted (a composite SET NULL
     // would null tenant_id too); this one, checked after it, keeps the assignee in the tenant.
     foreignKey({ name: 'conversations_assignee_tenant_fk', columns: [t.tenantId, t.assigneeId], foreignColumns: [users.tenantId, users.id] }),
+    // Routing: a team's queue (only waiting rows, so the index stays small), ...
+    index('conversations_tenant_queue_idx')
+      .on(t.tenantId, t.teamId, t.queuedAt, t.id)
+      .where(sql`${t.assigneeId} is null and ${t.status} <> 'RESOLVED' and ${t.teamId} is not null`),
+    // ... an agent's load (capacity counts live conversations assigned to them) ...
+    index('conversations_tenant_assignee_live_idx').on(t.tenantId, t.assigneeId).where(sql`${t.status} <> 'RESOLVED'`),
+    // ... a reopened thread's previous assignee, and the teamId filter.
+    index('conversations_tenant_thread_idx').on(t.tenantId, t.phoneNumberId, t.contactId, t.createdAt),
+    index('conversations_tenant_team_idx').on(t.tenantId, t.teamId, t.lastMessageAt, t.id),
+    foreignKey({ columns: [t.tenantId, t.teamId], foreignColumns: [teams.tenantId, teams.id], name: 'conversations_team_fk' }),
   ],
 );
 
 export type ConversationRow = typeof conversations.$inferSelect;
+
+/**
+ * Free-text labels of a conversation (setConversationLabels replaces them all). `key` is the
+ * label lower-cased: unique per conversation, and what the `label` filter matches.
+ */
+export const conversationLabels = pgTable(
+  'conversation_labels',
+  {
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id').notNull(),
+    label: text('label').notNull(),
+    key: text('key').notNull(),
+    /** The order the labels were given in. */
+    position: integer('position').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.conversationId, t.key] }),
+    // The `label` filter: the conversations carrying one label.
+    index('conversation_labels_tenant_key_idx').on(t.tenantId, t.key, t.conversationId),
+    foreignKey({ name: 'conversation_labels_conversation_fk', columns: [t.tenantId, t.conversationId], foreignColumns: [conversations.tenantId, conversations.id] }).onDelete('cascade'),
+  ],
+);
+
+export type ConversationLabelRow = typeof conversationLabels.$inferSelect;

@@ -3,7 +3,7 @@ import { TenantRepository } from '../../db/tenant-repository.js';
 import { rowsOf, type Db } from '../../db/client.js';
 import { columnList, excluded, literal, setClauses } from '../../db/sql.js';
 import { contacts } from '../contacts/contacts.schema.js';
-import { mergeContactLocation } from '../contacts/contacts.sql.js';
+import { mergeContactLocation, recordContactActivity } from '../contacts/contacts.sql.js';
 import { ConversationStatus } from '../conversations/conversation-status.js';
 import { conversations } from '../conversations/conversations.schema.js';
 import { recordActivity } from '../conversations/conversations.sql.js';
@@ -17,6 +17,13 @@ import type { InboundSms } from './webhook-params.js';
 export interface IngestResult {
   messageId: string;
   conversationId: string;
+  /** The conversation's team (its number's when opened). */
+  teamId: string | null;
+  /** This message opened the conversation (first text, or a new one after RESOLVED). */
+  opened: boolean;
+  contactId: string;
+  /** The contact is blocked: the text was stored, nothing else may happen (no event, routing, automation). */
+  contactBlocked: boolean;
 }
 
 export interface StatusUpdate {
@@ -36,6 +43,8 @@ export interface StatusUpdateResult {
   conversationId: string | null;
   /** Whether the row changed (status moved forward, or Twilio's SID stored). */
   changed: boolean;
+  /** The contact this callback opted out (error 21610), when it was not already. */
+  optedOutContactId: string | null;
 }
 
 /** SQL list of enum constants (never client input), for `status in (...)`. */
@@ -77,10 +86,13 @@ export class InboundRepository extends TenantRepository {
    * Stores one inbound message, or returns null when `To` is not an active INBOUND_OUTBOUND number
    * of this tenant and account (then nothing is written).
    *
-   * - contact: upserted on (tenant, phone); geo fills in and never blanks out; STOP/START applied.
+   * - contact: upserted on (tenant, phone); geo fills in and never blanks out; STOP/START applied;
+   *   its activity (the contacts list order) moves forward.
    * - conversation: the live one (not RESOLVED) of (tenant, number, contact), opened if none.
    *   Concurrent first messages meet at the partial unique index conversations_live_uq: the
    *   loser's insert becomes the update of the winner's row (ON CONFLICT ... DO UPDATE).
+   *   A blocked contact's text opens nothing and raises no unread count: it joins their latest
+   *   conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
    * - message: keyed on (account, MessageSid). A retry raises a unique violation on
    *   messages_account_sid_uq, which undoes the whole statement (the contact and conversation
    *   changes too): the caller treats it as "already stored".
@@ -91,7 +103,7 @@ export class InboundRepository extends TenantRepository {
     const optOutParam = sql`${optOut}::boolean`;
     const result = await this.db.execute(sql`
       with number as (
-        select ${phoneNumbers.id} from ${phoneNumbers}
+        select ${phoneNumbers.id}, ${phoneNumbers.teamId} from ${phoneNumbers}
         where ${phoneNumbers.tenantId} = ${t}::uuid and ${phoneNumbers.twilioAccountId} = ${this.accountId}::uuid
           and ${phoneNumbers.e164} = ${sms.to}
           and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
@@ -109,19 +121,51 @@ export class InboundRepository extends TenantRepository {
             when ${optOutParam} is null then ${contacts.optedOutAt}
             when ${optOutParam} then coalesce(case when ${contacts.optedOut} then ${contacts.optedOutAt} end, now())
             else null end,
+          ${setClauses(contacts, recordContactActivity(sql`now()`))},
           ${sql.identifier(contacts.updatedAt.name)} = now()
-        returning ${contacts.id}
+        returning ${contacts.id}, ${contacts.blocked}
       ),
-      conversation as (
-        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId)})
-        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid
+      live_conversation as (
+        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId)})
+        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid, number.team_id
         from number, contact
+        where not contact.blocked
         -- The predicate of conversations_live_uq, word for word.
         on conflict (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId)}) where status <> ${literal(ConversationStatus.RESOLVED)} do update set
           ${sql.identifier(conversations.unreadCount.name)} = ${conversations.unreadCount} + 1,
           ${setClauses(conversations, recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId)))},
           ${sql.identifier(conversations.updatedAt.name)} = now()
+        -- xmax is 0 only on a row this statement inserted (not on the conflict's update): routing.
+        returning ${conversations.id}, ${conversations.teamId}, (xmax = 0) as opened
+      ),
+      -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
+      -- conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
+      blocked_latest as (
+        select ${conversations.id} from ${conversations}, number, contact
+        where contact.blocked and ${conversations.tenantId} = ${t}::uuid
+          and ${conversations.phoneNumberId} = number.id and ${conversations.contactId} = contact.id
+        order by ${conversations.lastMessageAt} desc, ${conversations.id} desc
+        limit 1
+      ),
+      blocked_kept as (
+        update ${conversations} set
+          ${setClauses(conversations, recordActivity(sql`now()`, sql`${messageId}::uuid`))},
+          ${sql.identifier(conversations.updatedAt.name)} = now()
+        from blocked_latest
+        where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = blocked_latest.id
         returning ${conversations.id}
+      ),
+      blocked_opened as (
+        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId)})
+        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.RESOLVED)}, 0, now(), ${messageId}::uuid, number.team_id
+        from number, contact
+        where contact.blocked and not exists (select 1 from blocked_latest)
+        returning ${conversations.id}
+      ),
+      conversation as (
+        select id, team_id, opened from live_conversation
+        union all select id, null::uuid, false from blocked_kept
+        union all select id, null::uuid, false from blocked_opened
       ),
       message as (
         insert into ${messages} (${columnList(messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body, messages.media, messages.mediaDropped, messages.status, messages.twilioSid, messages.segments)})
@@ -130,7 +174,10 @@ export class InboundRepository extends TenantRepository {
         from conversation
         returning ${messages.id}, ${messages.conversationId}
       )
-      select id as "messageId", conversation_id as "conversationId" from message
+      select message.id as "messageId", message.conversation_id as "conversationId",
+        conversation.team_id as "teamId", conversation.opened as "opened",
+        contact.id as "contactId", contact.blocked as "contactBlocked"
+      from message, conversation, contact
     `);
     const [row] = rowsOf<IngestResult>(result);
     return row ?? null;
@@ -165,7 +212,6 @@ export class InboundRepository extends TenantRepository {
           and (${advances} or (m.twilio_sid is null and ${update.messageSid}::text is not null))
         returning m.id, m.conversation_id, m.status
       ),
-      -- Runs although the final select does not read it (Postgres executes every data-modifying CTE).
       opted_out as (
         update contacts set opted_out = true, opted_out_at = coalesce(contacts.opted_out_at, now()), updated_at = now()
         where ${update.optOut}::boolean and contacts.tenant_id = ${t}::uuid and contacts.opted_out = false
@@ -176,11 +222,16 @@ export class InboundRepository extends TenantRepository {
         returning contacts.id
       )
       select target.id as "messageId", updated.conversation_id as "conversationId",
-        (updated.id is not null) as "changed"
+        (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId"
       from target left join updated on true
     `);
-    const [row] = rowsOf<{ messageId: string; conversationId: string | null; changed: boolean }>(result);
-    if (!row) return { messageId: null, conversationId: null, changed: false };
-    return { messageId: row.messageId, conversationId: row.conversationId, changed: row.changed === true };
+    const [row] = rowsOf<{ messageId: string; conversationId: string | null; changed: boolean; optedOutContactId: string | null }>(result);
+    if (!row) return { messageId: null, conversationId: null, changed: false, optedOutContactId: null };
+    return {
+      messageId: row.messageId,
+      conversationId: row.conversationId,
+      changed: row.changed === true,
+      optedOutContactId: row.optedOutContactId ?? null,
+    };
   }
 }

@@ -6,12 +6,18 @@ import { isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
 import { fromTwilioStatus } from '../messages/message-status.js';
 import { isUuid } from '../../shared/ids.js';
 import type { WebhookAccount } from '../twilio-accounts/account-cache.js';
-import { conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
+import { contactUpdatedEvent, conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
 import { InboundRepository } from './inbound.repository.js';
+import { UnroutedMessagesRepository } from '../unrouted/unrouted.repository.js';
 import { parseInboundSms, parseStatusCallback, type WebhookParams } from './webhook-params.js';
 
 export type InboundOutcome =
-  | { kind: 'stored'; messageId: string; conversationId: string }
+  | { kind: 'stored'; messageId: string; conversationId: string; contactId: string }
+  /**
+   * From a blocked contact: stored in their (RESOLVED) conversation and nothing else. No live
+   * event was published; routing and automations must do nothing for it either.
+   */
+  | { kind: 'blocked'; messageId: string; conversationId: string; contactId: string }
   | { kind: 'duplicate' }
   /** `To` is not an active INBOUND_OUTBOUND number of this account: nothing stored. */
   | { kind: 'not-our-number' };
@@ -54,20 +60,39 @@ export class InboundService {
       throw err;
     }
     if (!stored) {
-      this.log.warn({ ...ctx, to: sms.to }, 'inbound message to a number that is not an inbound number of this account: ignored');
+      // Signed by the account, so genuinely the tenant's: kept for its admins (unroutedMessages),
+      // never dropped (a number squatted elsewhere, removed, or not yet registered here).
+      await new UnroutedMessagesRepository(this.deps.db, tenantId).insert({
+        twilioAccountId: this.account.id,
+        fromAddress: sms.from,
+        toAddress: sms.to,
+        body: sms.body,
+        twilioSid: sms.messageSid,
+      });
+      this.log.warn({ ...ctx }, 'inbound message to a number that is not an inbound number of this account: kept as unrouted');
       return { kind: 'not-our-number' };
     }
+    const { messageId, conversationId, contactId } = stored;
+    if (stored.contactBlocked) {
+      this.log.info({ ...ctx, messageId, conversationId, contactId }, 'inbound message from a blocked contact stored silently');
+      return { kind: 'blocked', messageId, conversationId, contactId };
+    }
     this.deps.events.publish(
-      messageAddedEvent({ id: stored.messageId, tenantId, conversationId: stored.conversationId }),
-      conversationUpdatedEvent({ id: stored.conversationId, tenantId }),
+      messageAddedEvent({ id: messageId, tenantId, conversationId }),
+      conversationUpdatedEvent({ id: conversationId, tenantId }),
+      // A keyword may have changed the opt-out state (a repeated STOP publishes a harmless repeat).
+      ...(sms.optChange ? [contactUpdatedEvent({ id: contactId, tenantId })] : []),
     );
+    // After the commit and without waiting: routing never delays Twilio's answer (the sweep
+    // routes it should this process die first).
+    if (stored.opened && stored.teamId) this.deps.routing.conversationOpened(tenantId, stored.conversationId, stored.teamId);
     // Debug: one line per message is the largest cost at thousands of webhooks/s (see /metrics).
     this.log.debug(
       { ...ctx, messageId: stored.messageId, conversationId: stored.conversationId, media: sms.media.length, mediaDropped: sms.mediaDropped },
       'inbound message stored',
     );
     if (sms.optChange) this.log.info({ ...ctx, optChange: sms.optChange }, 'contact opt-out changed');
-    return { kind: 'stored', ...stored };
+    return { kind: 'stored', messageId, conversationId, contactId };
   }
 
   async receiveStatus(params: WebhookParams, messageIdFromUrl: string | null): Promise<StatusOutcome> {
@@ -102,6 +127,7 @@ export class InboundService {
     }
     this.deps.events.publish(
       messageUpdatedEvent({ id: result.messageId, tenantId: this.account.tenantId, conversationId: result.conversationId }),
+      ...(result.optedOutContactId ? [contactUpdatedEvent({ id: result.optedOutContactId, tenantId: this.account.tenantId })] : []),
     );
     this.log.debug({ ...ctx, messageId: result.messageId, status, errorCode }, 'message status updated');
     return { kind: 'updated', messageId: result.messageId, conversationId: result.conversationId };

@@ -3,6 +3,7 @@ import type { TwilioParams } from '../../twilio/signature.js';
 import type { StoredMedia } from '../messages/messages.schema.js';
 import type { ContactGeo } from '../contacts/contacts.repository.js';
 import { optChangeOf, type OptChange } from './opt-out.js';
+import { isAccountMediaUrl } from '../media/media-proxy.js';
 
 /** Posted parameters as the signature sees them: repeated names become arrays. */
 export type WebhookParams = TwilioParams;
@@ -40,6 +41,17 @@ export interface InboundSms {
 export interface MediaPolicy {
   mediaEnabled: boolean;
   acceptedMediaTypes: readonly string[];
+  /** The account's API root: media elsewhere is never stored (it would be fetched by our proxy). */
+  apiBaseUrl?: string;
+}
+
+function isOnMediaOrigin(raw: string, policy: MediaPolicy): boolean {
+  if (policy.apiBaseUrl === undefined) return /^https?:\/\//i.test(raw);
+  try {
+    return isAccountMediaUrl(new URL(raw), policy.apiBaseUrl, 'first');
+  } catch {
+    return false;
+  }
 }
 
 function required(params: WebhookParams, name: string): string {
@@ -88,7 +100,7 @@ export function parseInboundSms(params: WebhookParams, policy: MediaPolicy): Inb
     const url = param(params, `MediaUrl${i}`)?.trim();
     if (!url) continue;
     const contentType = param(params, `MediaContentType${i}`)?.trim() || 'application/octet-stream';
-    if (!/^https?:\/\//i.test(url) || !isAcceptedMediaType(contentType, policy)) {
+    if (!isOnMediaOrigin(url, policy) || !isAcceptedMediaType(contentType, policy)) {
       mediaDropped++;
       continue;
     }

@@ -1,4 +1,10 @@
 import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import type { AuthUser } from '../../shared/deps.js';
+import { canSee } from '../conversations/visibility.js';
+import { Role } from '../users/role.js';
+import { User } from '../users/user.type.js';
+import type { UserRow } from '../users/users.schema.js';
+import { previousHolderOf } from '../../events/live-events.js';
 import type { LiveEvent, LiveEventType } from '../../events/event-bus.js';
 import type { RequestContext } from '../../graphql/context.js';
 import type { AppDeps } from '../../shared/deps.js';
@@ -9,6 +15,8 @@ import type { ConversationRow } from '../conversations/conversations.schema.js';
 import { Message } from '../messages/message.type.js';
 import type { MessageRow } from '../messages/messages.schema.js';
 import { HydratingIterator } from './hydrating-iterator.js';
+import { Contact } from '../contacts/contact.type.js';
+import type { ContactRow } from '../contacts/contacts.schema.js';
 
 /**
  * The row behind each event, loaded once per event per instance: every local subscriber gets the
@@ -16,13 +24,24 @@ import { HydratingIterator } from './hydrating-iterator.js';
  * query per event, not a thousand. The repository is bound to the event's tenant, which the bus
  * already matched to the subscriber's verified tenant.
  */
-const rows = new WeakMap<LiveEvent, Promise<MessageRow | ConversationRow | null>>();
+type Hydrated = { row: MessageRow | ConversationRow | UserRow | ContactRow; holder: { teamId: string | null; assigneeId: string | null } | null };
+const rows = new WeakMap<LiveEvent, Promise<Hydrated | null>>();
 
-function hydrate(deps: AppDeps, event: LiveEvent): Promise<MessageRow | ConversationRow | null> {
+/** The row of an event and, for conversation and message events, who holds the conversation. */
+function hydrate(deps: AppDeps, event: LiveEvent): Promise<Hydrated | null> {
   let row = rows.get(event);
   if (!row) {
     const tenant = new TenantContext(deps, event.tenantId, null);
-    const load = event.type === 'conversationUpdated' ? tenant.conversations.findById(event.id) : tenant.messages.findById(event.id);
+    const load: Promise<Hydrated | undefined> =
+      event.type === 'conversationUpdated'
+        ? tenant.conversations.findById(event.id).then((r) => r && { row: r, holder: r })
+        : event.type === 'userUpdated'
+          ? tenant.users.findById(event.id).then((r) => r && { row: r, holder: null })
+          : event.type === 'contactUpdated'
+            ? tenant.contacts.findById(event.id).then((r) => r && { row: r, holder: null })
+            : tenant.messages
+                .findWithHolder(event.id)
+                .then((r) => r && { row: r.message, holder: { teamId: r.teamId, assigneeId: r.assigneeId } });
     row = load.then(
       (r) => r ?? null,
       (err: unknown) => {
@@ -33,6 +52,16 @@ function hydrate(deps: AppDeps, event: LiveEvent): Promise<MessageRow | Conversa
     rows.set(event, row);
   }
   return row;
+}
+
+/**
+ * The visibility rule for one subscriber: ADMINs see everything, AGENTs what is theirs or
+ * team-less without more ado, else per their current teams (cached per instance).
+ */
+async function visibleToSubscriber(deps: AppDeps, user: AuthUser, holder: Hydrated['holder']): Promise<boolean> {
+  if (user.role === Role.ADMIN || holder === null) return true;
+  if (holder.assigneeId === user.userId || holder.teamId === null) return true;
+  return canSee(user, holder, await deps.memberships.teamsOf(user.tenantId, user.userId));
 }
 
 /**
@@ -47,12 +76,38 @@ async function subscribe<T>(
   const tenant = context.tenant();
   const conversationId = args.conversationId ?? null;
   if (conversationId !== null) {
-    const conversation = await tenant.conversations.findById(conversationId);
+    const conversation = await tenant.conversations.findById(conversationId, context.user);
     if (!conversation) throw notFound('Conversation');
   }
   const events = context.deps.events.subscribe(tenantId, { types, conversationId });
-  // A row deleted before it could be loaded is skipped rather than sent as an error.
-  return new HydratingIterator(events, (event) => hydrate(context.deps, event) as Promise<T | null>);
+  // A row deleted before it could be loaded is skipped rather than sent as an error, and so is
+  // one the subscriber may not see (checked per event: transfers move visibility).
+  return new HydratingIterator(events, async (event) => {
+    const hydrated = await hydrate(context.deps, event);
+    if (!hydrated || !(await visibleToSubscriber(context.deps, context.user, hydrated.holder))) return null;
+    return hydrated.row as T;
+  });
+}
+
+/**
+ * The ids of conversations that leave the subscriber's view: an assignment or team change after
+ * which they no longer see a conversation they saw before, or a removal for everyone.
+ */
+async function conversationRemovals({ context }: SubscribeResolverData<unknown, unknown, RequestContext>): Promise<AsyncIterableIterator<string>> {
+  const { deps, user } = context;
+  const events = deps.events.subscribe(user.tenantId, { types: ['conversationUpdated', 'conversationRemoved'] });
+  return new HydratingIterator(events, async (event) => {
+    if (event.type === 'conversationRemoved') {
+      if (event.extra === undefined) return event.id;
+      return event.extra === user.userId && user.role !== Role.ADMIN ? event.id : null;
+    }
+    const previous = previousHolderOf(event);
+    if (!previous || user.role === Role.ADMIN) return null;
+    const teamIds = await deps.memberships.teamsOf(user.tenantId, user.userId);
+    if (!canSee(user, previous, teamIds)) return null;
+    const now = await hydrate(deps, event);
+    return now?.holder && canSee(user, now.holder, teamIds) ? null : event.id;
+  });
 }
 
 @Resolver()
@@ -93,5 +148,34 @@ export class LiveResolver {
   conversationUpdated(@Root() conversation: ConversationRow, @Ctx() ctx: RequestContext): Conversation {
     ctx.clearLoaders();
     return conversation;
+  }
+
+  @Authorized()
+  @Subscription(() => ID, {
+    description: "A conversation left the caller's view (transferred to a team they are not in, contact blocked).",
+    subscribe: (data) => conversationRemovals(data as SubscribeResolverData<unknown, unknown, RequestContext>),
+  })
+  conversationRemoved(@Root() conversationId: string): string {
+    return conversationId;
+  }
+
+  @Authorized()
+  @Subscription(() => User, {
+    description: "Availability, role and active changes of the tenant's users (presence).",
+    subscribe: (data) => subscribe<UserRow>(data, ['userUpdated']),
+  })
+  userUpdated(@Root() user: UserRow, @Ctx() ctx: RequestContext): User {
+    ctx.clearLoaders();
+    return user;
+  }
+
+  @Authorized()
+  @Subscription(() => Contact, {
+    description: "Name, block and opt-out changes of the tenant's contacts.",
+    subscribe: (data) => subscribe<ContactRow>(data, ['contactUpdated']),
+  })
+  contactUpdated(@Root() contact: ContactRow, @Ctx() ctx: RequestContext): Contact {
+    ctx.clearLoaders();
+    return contact;
   }
 }

@@ -5,7 +5,7 @@ import type { AppDeps } from '../../shared/deps.js';
 import { twilioCredentials } from '../twilio-accounts/credentials.js';
 import { isUuid } from '../../shared/ids.js';
 import { MEDIA_ROUTE_PREFIX } from './media-links.js';
-import { MediaFetchError, fetchTwilioMedia } from './media-proxy.js';
+import { MediaFetchError, fetchTwilioMedia, type MediaResponse } from './media-proxy.js';
 import { TenantContext } from '../../tenant-context.js';
 
 interface MediaParams {
@@ -44,9 +44,14 @@ export function registerMediaRoutes(app: FastifyInstance, deps: AppDeps): void {
       const source = await new TenantContext(deps, tenantId, null).media.findInboundMedia(messageId, index);
       if (!source) return reply.code(404).type('text/plain').send('Not found');
 
-      let upstream: Response;
+      let upstream: MediaResponse;
       try {
-        upstream = await fetchTwilioMedia(source.media.url, twilioCredentials(deps.secretBox, source.account), deps.config.twilioTimeoutMs);
+        upstream = await fetchTwilioMedia(
+          source.media.url,
+          twilioCredentials(deps.secretBox, source.account),
+          deps.config.twilioTimeoutMs,
+          deps.config.outbound,
+        );
       } catch (err) {
         const status = err instanceof MediaFetchError ? err.httpStatus : 502;
         request.log.warn({ tenantId, messageId, index, reason: err instanceof Error ? err.message : String(err) }, 'media fetch failed');

@@ -5,6 +5,7 @@ import { isUuid } from '../../shared/ids.js';
 import { MessageDirection, MessageSource, MessageStatus } from './message.enums.js';
 import { statusesBefore } from './message-status.js';
 import { messages, type MessageRow, type StoredMedia } from './messages.schema.js';
+import { conversations } from '../conversations/conversations.schema.js';
 
 export interface OutboundMessageValues {
   conversationId: string;
@@ -30,6 +31,18 @@ export class MessagesRepository extends TenantRepository {
   async findById(id: string): Promise<MessageRow | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db.select().from(messages).where(this.scoped(messages, eq(messages.id, id))).limit(1);
+    return row;
+  }
+
+  /** A message with who holds its conversation (team, assignee): a live event's row and its visibility, in one query. */
+  async findWithHolder(id: string): Promise<{ message: MessageRow; teamId: string | null; assigneeId: string | null } | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .select({ message: messages, teamId: conversations.teamId, assigneeId: conversations.assigneeId })
+      .from(messages)
+      .innerJoin(conversations, and(eq(conversations.tenantId, messages.tenantId), eq(conversations.id, messages.conversationId)))
+      .where(this.scoped(messages, eq(messages.id, id)))
+      .limit(1);
     return row;
   }
 

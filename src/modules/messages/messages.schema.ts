@@ -51,6 +51,7 @@ export const messages = pgTable(
       .where(sql`${t.idempotencyKey} is not null`),
     // Ascending: scanned backwards it serves ORDER BY created_at DESC, id DESC (see conversations).
     index('messages_tenant_conversation_idx').on(t.tenantId, t.conversationId, t.createdAt, t.id),
+    // Search: a generated body_folded column and its trigram index are hand-written SQL (migration inbox_search_sql).
     unique('messages_tenant_id_uq').on(t.tenantId, t.id),
     // Parents by (tenant_id, id): a message can never sit in another tenant's conversation.
     foreignKey({ name: 'messages_conversation_fk', columns: [t.tenantId, t.conversationId], foreignColumns: [conversations.tenantId, conversations.id] }).onDelete('cascade'),

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client.js';
 import type { TenantScope } from '../../shared/deps.js';
-import { DomainError, ErrorCode, badInput, isUniqueViolation, notFound } from '../../shared/errors.js';
+import { DomainError, ErrorCode, badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { countSegments } from '../../twilio/segments.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import type { ContactRow } from '../contacts/contacts.schema.js';
@@ -29,6 +29,8 @@ export interface StartConversationArgs {
 const optedOut = () =>
   new DomainError(ErrorCode.CONTACT_OPTED_OUT, 'The contact texted STOP; nothing can be sent until they text START');
 
+const blocked = () => badInput('This contact is blocked; unblock them (updateContact) to text them', 'conversationId');
+
 /** Agents' replies: validated, written with their outbox job in one transaction, sent by the dispatcher. */
 export class MessagesService {
   private readonly messages: MessagesRepository;
@@ -49,10 +51,11 @@ export class MessagesService {
     // it is the same request, already accepted.
     if (idempotencyKey) {
       const first = await this.messages.findByIdempotencyKey(idempotencyKey);
-      if (first) return first;
+      if (first) return sameRequestOrConflict(first, args.conversationId, body, media);
     }
 
-    const conversation = await new ConversationsRepository(this.db, this.scope.tenantId).findById(args.conversationId);
+    // Visibility rule: a conversation the caller may not see is NOT_FOUND.
+    const conversation = await new ConversationsRepository(this.db, this.scope.tenantId).findById(args.conversationId, this.scope.user);
     if (!conversation) throw notFound('Conversation');
     const [contact, number] = await Promise.all([
       new ContactsRepository(this.db, this.scope.tenantId).findById(conversation.contactId),
@@ -60,6 +63,7 @@ export class MessagesService {
     ]);
     if (!contact || !number) throw new Error(`conversation ${conversation.id} points at a missing contact or number`);
     if (contact.optedOut) throw optedOut();
+    if (contact.blocked) throw blocked();
     assertCanSend(number);
 
     let message: MessageRow;
@@ -69,7 +73,7 @@ export class MessagesService {
       // The same key sent twice at once: the other request won the unique index; answer its message.
       if (idempotencyKey && isUniqueViolation(err, 'messages_tenant_idempotency_uq')) {
         const first = await this.messages.findByIdempotencyKey(idempotencyKey);
-        if (first) return first;
+        if (first) return sameRequestOrConflict(first, args.conversationId, body, media);
       }
       throw err;
     }
@@ -88,7 +92,15 @@ export class MessagesService {
     const { conversation, message } = await this.db.transaction(async (tx) => {
       const contact: ContactRow = await new ContactsRepository(tx, this.scope.tenantId).upsertByPhone(to);
       if (contact.optedOut) throw optedOut(); // rolls the whole transaction back
-      const conversation = await new ConversationsRepository(tx, this.scope.tenantId).findOrOpen(number.id, contact.id);
+      if (contact.blocked) throw blocked();
+      const conversations = new ConversationsRepository(tx, this.scope.tenantId);
+      // A conversation the agent starts is theirs, in the number's team (not routed to someone else).
+      const conversation = await conversations.findOrOpen(number.id, contact.id, {
+        teamId: number.teamId,
+        assigneeId: this.scope.user.userId,
+      });
+      // The customer's live conversation may be one the caller may not see (another team's).
+      if (!(await conversations.findById(conversation.id, this.scope.user))) throw notFound('Conversation');
       const message = await this.enqueue(tx, conversation, number, body, [], null);
       return { conversation, message };
     });
@@ -130,4 +142,22 @@ export class MessagesService {
 
 function assertCanSend(number: PhoneNumberRow): void {
   if (number.removedAt) throw badInput('This phone number was removed; messages cannot be sent from it', 'phoneNumberId');
+}
+
+/**
+ * A key names one request: its repeat gets the first message back; the same key with another
+ * conversation, body or media is a client bug, and answering the first message would hand back
+ * a message of another conversation (perhaps one the caller may not see).
+ */
+function sameRequestOrConflict(
+  first: MessageRow,
+  conversationId: string,
+  body: string,
+  media: ReadonlyArray<{ url: string }>,
+): MessageRow {
+  const sameMedia = first.media.length === media.length && first.media.every((m, i) => m.url === media[i]!.url);
+  if (first.conversationId !== conversationId || first.body !== body || !sameMedia) {
+    throw conflict('idempotencyKey was already used for a different message');
+  }
+  return first;
 }

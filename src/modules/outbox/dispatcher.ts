@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AppDeps } from '../../shared/deps.js';
 import type { TwilioApi } from '../../twilio/client.js';
-import { TwilioApiError, isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
+import { TwilioApiError, isOptOutErrorCode, publicTwilioErrorText, twilioErrorMessage } from '../../twilio/errors.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import { messageUpdatedEvent } from '../../events/live-events.js';
 import { MessageStatus } from '../messages/message.enums.js';
@@ -231,10 +231,10 @@ export class OutboxDispatcher {
       const delayMs =
         apiError.kind === 'timeout' ? Math.max(this.settings.ambiguousRetryMs, this.backoff(job.attempts)) : this.backoff(job.attempts);
       log.warn({ code, status: apiError.status, kind: apiError.kind, delayMs }, 'transient Twilio error; will retry');
-      await this.queue.reschedule(job.id, delayMs, apiError.message);
+      await this.queue.reschedule(job.id, delayMs, publicTwilioErrorText(apiError));
       return;
     }
-    const text = (code !== null ? twilioErrorMessage(code) : null) ?? (apiError ? apiError.message : `Could not send: ${errorText(err)}`);
+    const text = (code !== null ? twilioErrorMessage(code) : null) ?? (apiError ? publicTwilioErrorText(apiError) : `Could not send: ${errorText(err)}`);
     log.warn({ code, status: apiError?.status ?? null, attempts: job.attempts }, 'message failed');
     await this.fail(job, ctx, code, text, isOptOutErrorCode(code));
   }

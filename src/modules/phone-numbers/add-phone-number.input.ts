@@ -26,4 +26,7 @@ export class AddPhoneNumberInput {
     description: "Point the number's Twilio SMS webhook and status callback at this server through the Twilio API.",
   })
   configureTwilioWebhook?: boolean | null;
+
+  @Field(() => ID, { nullable: true, description: 'New conversations on this number are routed to this team.' })
+  teamId?: string | null;
 }

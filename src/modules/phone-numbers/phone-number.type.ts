@@ -26,6 +26,8 @@ export class PhoneNumber {
   messagingServiceSid!: string | null;
 
   twilioAccountId!: string;
+  /** The `team` field is resolved from it (routing). */
+  teamId!: string | null;
 
   @Field(() => String, {
     nullable: true,

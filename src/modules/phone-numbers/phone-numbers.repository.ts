@@ -12,7 +12,10 @@ export interface NewPhoneNumber {
   description: string | null;
   messagingServiceSid: string | null;
   twilioNumberSid: string | null;
+  teamId?: string | null;
 }
+
+export type PhoneNumberChanges = Partial<Pick<NewPhoneNumber, 'type' | 'direction' | 'description' | 'messagingServiceSid' | 'teamId'>>;
 
 /** Active numbers (not removed) unless said otherwise. */
 export class PhoneNumbersRepository extends TenantRepository {
@@ -55,6 +58,17 @@ export class PhoneNumbersRepository extends TenantRepository {
       .values({ ...values, tenantId: this.tenantId })
       .returning();
     return row!;
+  }
+
+  /** Changes an active number; undefined when there is none with this id. */
+  async update(id: string, changes: PhoneNumberChanges): Promise<PhoneNumberRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [row] = await this.db
+      .update(phoneNumbers)
+      .set(changes)
+      .where(this.scoped(phoneNumbers, eq(phoneNumbers.id, id), isNull(phoneNumbers.removedAt)))
+      .returning();
+    return row;
   }
 
   /** Soft delete: conversations keep their number; the E.164 value is free again. */

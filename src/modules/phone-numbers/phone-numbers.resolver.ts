@@ -4,6 +4,7 @@ import { phoneNumbersByAccountLoader, twilioAccountLoader } from '../../graphql/
 import { TwilioAccount } from '../twilio-accounts/twilio-account.type.js';
 import { Role } from '../users/role.js';
 import { AddPhoneNumberInput } from './add-phone-number.input.js';
+import { UpdatePhoneNumberInput } from './update-phone-number.input.js';
 import { PhoneNumber } from './phone-number.type.js';
 
 @Resolver(() => PhoneNumber)
@@ -18,6 +19,16 @@ export class PhoneNumberResolver {
   @Mutation(() => PhoneNumber)
   addPhoneNumber(@Arg('input', () => AddPhoneNumberInput) input: AddPhoneNumberInput, @Ctx() ctx: RequestContext): Promise<PhoneNumber> {
     return ctx.tenant().phoneNumbersService.add(input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => PhoneNumber)
+  updatePhoneNumber(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdatePhoneNumberInput) input: UpdatePhoneNumberInput,
+    @Ctx() ctx: RequestContext,
+  ): Promise<PhoneNumber> {
+    return ctx.tenant().phoneNumbersService.update(id, input);
   }
 
   @Authorized(Role.ADMIN)

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { foreignKey, index, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { teams } from '../teams/teams.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
 import { NumberDirection, NumberType } from './phone-number.enums.js';
@@ -26,6 +27,8 @@ export const phoneNumbers = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     /** Removal is soft: conversations keep pointing at the number, sending on it is refused. */
     removedAt: timestamp('removed_at', { withTimezone: true, mode: 'date' }),
+    /** New conversations on this number are routed to this team; null: no team. */
+    teamId: uuid('team_id'),
   },
   (t) => [
     // A number belongs to at most one tenant at a time; removing frees it.
@@ -34,6 +37,7 @@ export const phoneNumbers = pgTable(
     index('phone_numbers_account_idx').on(t.twilioAccountId, t.e164),
     unique('phone_numbers_tenant_id_uq').on(t.tenantId, t.id),
     foreignKey({ name: 'phone_numbers_account_fk', columns: [t.tenantId, t.twilioAccountId], foreignColumns: [twilioAccounts.tenantId, twilioAccounts.id] }).onDelete('cascade'),
+    foreignKey({ columns: [t.tenantId, t.teamId], foreignColumns: [teams.tenantId, teams.id], name: 'phone_numbers_team_fk' }),
   ],
 );
 

@@ -11,6 +11,8 @@ export interface WebhookAccount {
   authToken: string;
   mediaEnabled: boolean;
   acceptedMediaTypes: readonly string[];
+  /** Inbound media is kept only when it is on this API root's media origin (SSRF guard). */
+  apiBaseUrl: string;
 }
 
 interface Entry {
@@ -78,6 +80,7 @@ export class WebhookAccountCache {
       authToken: openAuthToken(this.secretBox, row),
       mediaEnabled: row.mediaEnabled,
       acceptedMediaTypes: Object.freeze([...row.acceptedMediaTypes]),
+      apiBaseUrl: row.apiBaseUrl,
     };
   }
 

@@ -9,6 +9,7 @@ import {
   requireAuthToken,
 } from './twilio-account-input.js';
 import { twilioFailureToAppError } from './twilio-api-errors.js';
+import { refuseResolvedHost, refuseUrl } from '../../shared/outbound-guard.js';
 import { TwilioAccountsRepository } from './twilio-accounts.repository.js';
 import type { TwilioAccountRow } from './twilio-accounts.schema.js';
 
@@ -40,6 +41,20 @@ export class TwilioAccountsService {
   }
 
   /**
+   * An API root must lead where Twilio can be (see src/shared/outbound-guard.ts): https to public
+   * addresses in production, or a host on TWILIO_API_ALLOWED_HOSTS. Checked now (the name resolved
+   * once) and again on every connection the client makes, so a name that later resolves inward
+   * is refused at send time too.
+   */
+  private async vetApiBaseUrl(apiBaseUrl: string): Promise<string> {
+    const policy = this.scope.deps.config.outbound;
+    const url = new URL(apiBaseUrl);
+    const refused = refuseUrl(url, policy) ?? (await refuseResolvedHost(url.hostname, policy));
+    if (refused) throw badInput(`apiBaseUrl ${refused}`, 'apiBaseUrl');
+    return apiBaseUrl;
+  }
+
+  /**
    * Proves the SID/token pair against the Twilio API before storing anything. Re-connecting a
    * SID of this tenant replaces its token and settings and keeps its webhook key (the URLs
    * already configured in Twilio stay valid).
@@ -49,7 +64,7 @@ export class TwilioAccountsService {
     const accountSid = requireAccountSid(input.accountSid);
     const authToken = requireAuthToken(input.authToken);
     const friendlyName = optionalFriendlyName(input.friendlyName);
-    const apiBaseUrl = normalizeApiBaseUrl(input.apiBaseUrl);
+    const apiBaseUrl = await this.vetApiBaseUrl(normalizeApiBaseUrl(input.apiBaseUrl));
     const acceptedMediaTypes = normalizeAcceptedMediaTypes(input.acceptedMediaTypes);
     const mediaEnabled = input.mediaEnabled ?? null;
 

@@ -1,5 +1,5 @@
 import { DomainError, ErrorCode, badInput } from '../../shared/errors.js';
-import { TwilioApiError, isAuthErrorCode } from '../../twilio/errors.js';
+import { TwilioApiError, isAuthErrorCode, publicTwilioErrorText } from '../../twilio/errors.js';
 
 /**
  * What an admin-facing mutation answers when a Twilio API call fails. The messages never carry
@@ -15,17 +15,10 @@ export function twilioFailureToAppError(err: unknown, action: string): DomainErr
       twilioCode: err.code,
     });
   }
-  if (err.transient) {
-    const why =
-      err.kind === 'timeout'
-        ? 'Twilio did not answer in time'
-        : err.kind === 'network'
-          ? 'Twilio could not be reached'
-          : `Twilio answered HTTP ${err.status ?? '?'}`;
+  // Never the answer's own text nor a socket error code: see publicTwilioErrorText.
+  const why = publicTwilioErrorText(err);
+  if (err.transient || err.kind !== 'api') {
     return new DomainError(ErrorCode.SERVICE_UNAVAILABLE, `Could not ${action}: ${why}; nothing was changed, try again later`);
   }
-  if (err.kind === 'unexpected') {
-    return new DomainError(ErrorCode.SERVICE_UNAVAILABLE, `Could not ${action}: ${err.message}`);
-  }
-  return badInput(`Could not ${action}: Twilio answered HTTP ${err.status ?? '?'}${err.code ? ` (error ${err.code})` : ''}`);
+  return badInput(`Could not ${action}: ${why}`);
 }

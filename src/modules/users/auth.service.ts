@@ -6,7 +6,7 @@ import { TenantsRepository } from '../tenants/tenants.repository.js';
 import type { TenantRow } from '../tenants/tenants.schema.js';
 import { Role } from './role.js';
 import { normalizeEmail, requireName, requirePassword, slugify } from './user-input.js';
-import { UsersRepository, emailExistsAnywhere, findLoginCandidates } from './users.repository.js';
+import { UsersRepository, emailExistsAnywhere, findLoginCandidate } from './users.repository.js';
 import type { UserRow } from './users.schema.js';
 
 export interface AuthResult {
@@ -18,7 +18,8 @@ export interface AuthResult {
 export class AuthService {
   constructor(private readonly deps: AppDeps) {}
 
-  async signUp(input: { tenantName: string; name: string; email: string; password: string }): Promise<AuthResult> {
+  async signUp(input: { tenantName: string; name: string; email: string; password: string }, clientIp: string): Promise<AuthResult> {
+    await this.deps.signUpLimiter.reserve(clientIp);
     const tenantName = requireName(input.tenantName, 'tenantName');
     const name = requireName(input.name);
     const email = normalizeEmail(input.email);
@@ -35,13 +36,14 @@ export class AuthService {
         const user = await this.deps.db.transaction(async (tx) => {
           const tenantsRepo = new TenantsRepository(tx);
           const tenant: TenantRow = await tenantsRepo.create(tenantName, await this.freeSlug(tenantsRepo, tenantName, attempt));
-          return new UsersRepository(tx, tenant.id).create({ email, name, role: Role.ADMIN, passwordHash });
+          return new UsersRepository(tx, tenant.id).create({ email, name, role: Role.ADMIN, passwordHash, signedUp: true });
         });
         this.deps.logger.info({ tenantId: user.tenantId, userId: user.id }, 'tenant signed up');
-        return { user, token: this.issue(user) };
+        return { user, token: await this.issue(user) };
       } catch (err) {
         // Two sign-ups of the same name at once can pick the same slug: try again with another.
         if (isUniqueViolation(err, 'tenants_slug_unique')) continue;
+        if (isUniqueViolation(err, 'users_signed_up_email_uq')) throw conflict('An account with this email already exists; log in instead');
         throw err;
       }
     }
@@ -56,34 +58,29 @@ export class AuthService {
     for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
   }
 
+  /**
+   * One password hash per attempt, whatever other tenants did with the same email: with
+   * tenantSlug, exactly that tenant's row; without it, only the row signUp created for the email
+   * (agents log in with their workspace's slug). The attempt is reserved before the check.
+   */
   async logIn(input: { email: string; password: string; tenantSlug?: string | null }, clientIp: string): Promise<AuthResult> {
     const email = input.email.trim().toLowerCase();
-    await this.deps.loginLimiter.assertAllowed(clientIp, email);
+    await this.deps.loginLimiter.reserve(clientIp, email);
 
-    const candidates = await findLoginCandidates(this.deps.db, email, input.tenantSlug?.trim() || null);
-    const matches: typeof candidates = [];
-    for (const candidate of candidates) {
-      if (await verifyPassword(input.password, candidate.user.passwordHash)) matches.push(candidate);
+    const candidate = await findLoginCandidate(this.deps.db, email, input.tenantSlug?.trim() || null);
+    // Unknown email, wrong password and a deactivated user take the same time and get the same answer.
+    const passwordOk = await verifyPassword(input.password, candidate?.passwordHash ?? (await dummyPasswordHash()));
+    if (!candidate || !passwordOk || !candidate.active) {
+      throw unauthenticated(
+        input.tenantSlug ? 'Invalid email or password' : 'Invalid email or password (agents: give your workspace’s tenantSlug)',
+      );
     }
-    // Unknown email and wrong password take the same time and get the same answer.
-    if (candidates.length === 0) await verifyPassword(input.password, await dummyPasswordHash());
-
-    if (matches.length === 0) {
-      await this.deps.loginLimiter.recordFailure(clientIp, email);
-      throw unauthenticated('Invalid email or password');
-    }
-    if (matches.length > 1) {
-      throw new DomainError(ErrorCode.BAD_USER_INPUT, 'This email belongs to several workspaces: give tenantSlug', {
-        field: 'tenantSlug',
-        tenantSlugs: matches.map((m) => m.tenantSlug),
-      });
-    }
-    await this.deps.loginLimiter.recordSuccess(clientIp, email);
-    const user = matches[0]!.user;
-    return { user, token: this.issue(user) };
+    await this.deps.loginLimiter.succeeded(clientIp, email);
+    return { user: candidate, token: await this.issue(candidate) };
   }
 
-  private issue(user: UserRow): string {
-    return this.deps.tokens.sign({ userId: user.id, tenantId: user.tenantId, role: user.role as Role });
+  /** A new session (a row in `sessions`) and the token naming it. */
+  private async issue(user: UserRow): Promise<string> {
+    return (await this.deps.sessions.issue(user)).token;
   }
 }

@@ -1,15 +1,25 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { AuthUser } from '../../shared/deps.js';
-import { Role } from './role.js';
 
 interface TokenClaims {
   sub: string;
   tid: string;
-  role: Role;
+  sid: string;
 }
 
-/** HS256 JWTs carrying user, tenant and role; verification pins the algorithm. */
+/** What a verified token says; whether its session is still live is the SessionAuthenticator's call. */
+export interface TokenClaimsVerified {
+  userId: string;
+  tenantId: string;
+  sessionId: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/**
+ * HS256 JWTs naming user, tenant and session; verification pins the algorithm. The role is not
+ * in the token: it is read from the user's row, so a demotion takes effect at once.
+ */
 export class TokenService {
   /**
    * Built once: given a string, jsonwebtoken first tries it as a PEM public key
@@ -19,25 +29,25 @@ export class TokenService {
 
   constructor(
     secret: string,
-    private readonly expiresInSeconds: number,
+    readonly expiresInSeconds: number,
   ) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
-  sign(user: AuthUser): string {
-    const claims: TokenClaims = { sub: user.userId, tid: user.tenantId, role: user.role };
+  sign(session: { userId: string; tenantId: string; sessionId: string }): string {
+    const claims: TokenClaims = { sub: session.userId, tid: session.tenantId, sid: session.sessionId };
     return jwt.sign(claims, this.key, { algorithm: 'HS256', expiresIn: this.expiresInSeconds });
   }
 
-  /** The caller proven by `token`, or null when it is missing, malformed, tampered with or expired. */
-  verify(token: string | null | undefined): AuthUser | null {
+  /** The claims of `token`, or null when it is missing, malformed, tampered with, expired or sessionless. */
+  verify(token: string | null | undefined): TokenClaimsVerified | null {
     if (!token) return null;
     try {
       const claims = jwt.verify(token, this.key, { algorithms: ['HS256'] });
       if (typeof claims !== 'object' || claims === null) return null;
-      const { sub, tid, role } = claims as Partial<TokenClaims>;
-      if (typeof sub !== 'string' || typeof tid !== 'string' || (role !== Role.ADMIN && role !== Role.AGENT)) return null;
-      return { userId: sub, tenantId: tid, role };
+      const { sub, tid, sid, exp } = claims as Partial<TokenClaims> & { exp?: number };
+      if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || typeof exp !== 'number') return null;
+      return { userId: sub, tenantId: tid, sessionId: sid, expiresAt: exp * 1000 };
     } catch {
       return null;
     }

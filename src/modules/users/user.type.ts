@@ -18,6 +18,9 @@ export class User {
   @Field(() => Role)
   role!: Role;
 
+  @Field(() => Boolean, { description: 'false once deactivated: the user can no longer log in, their tokens and sockets stop working.' })
+  active!: boolean;
+
   /** Not a GraphQL field: the `tenant` field is resolved from it. */
   tenantId!: string;
 

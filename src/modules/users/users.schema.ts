@@ -1,4 +1,5 @@
-import { index, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { boolean, index, pgEnum, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { tenants } from '../tenants/tenants.schema.js';
 import { Role } from './role.js';
 
@@ -17,10 +18,19 @@ export const users = pgTable(
     role: roleEnum('role').notNull(),
     passwordHash: text('password_hash').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** False once deactivated: no log-in, tokens and sockets refused. */
+    active: boolean('active').notNull().default(true),
+    /**
+     * The row signUp created for this email (at most one per email): log-in without tenantSlug
+     * checks this row only, so agents' rows other tenants create under the same email can
+     * neither lock the owner out nor multiply the password hashes per attempt.
+     */
+    signedUp: boolean('signed_up').notNull().default(false),
   },
   (t) => [
     uniqueIndex('users_tenant_email_uq').on(t.tenantId, t.email),
     index('users_email_idx').on(t.email),
+    uniqueIndex('users_signed_up_email_uq').on(t.email).where(sql`${t.signedUp}`),
     unique('users_tenant_id_uq').on(t.tenantId, t.id),
   ],
 );

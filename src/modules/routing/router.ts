@@ -1,0 +1,140 @@
+import type { AppDeps } from '../../shared/deps.js';
+import type { OpenedConversation, RoutingHooks } from '../../shared/routing-hooks.js';
+import { conversationReassignedEvent } from '../../events/live-events.js';
+import { ROUTING_BATCH, RoutingRepository, teamsWithWorkAnywhere } from './routing.repository.js';
+
+interface Run {
+  again: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * Automatic assignment for one server instance (AppDeps.routing). Correctness lives in the
+ * database (RoutingRepository: row locks); this class only decides when to run a pass:
+ * - after an inbound text opened a conversation (conversationOpened, not awaited by the webhook);
+ * - when capacity frees or an agent comes ONLINE (routeWaiting);
+ * - at start and every ROUTING_SWEEP_INTERVAL_MS (sweep): whatever a crash, a lost trigger or an
+ *   ended hold left waiting.
+ * Requests for a team whose pass is already running here are folded into one more pass after it
+ * (fewer transactions queuing on the team lock under a burst; not needed for correctness).
+ */
+export class Router implements RoutingHooks {
+  private readonly runs = new Map<string, Run>();
+  private readonly guards: Array<(opened: OpenedConversation) => Promise<Date | null | undefined>> = [];
+  private readonly queuedListeners: Array<(queued: OpenedConversation) => void | Promise<void>> = [];
+  private readonly pending = new Set<Promise<unknown>>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly deps: AppDeps) {}
+
+  beforeRouting(guard: (opened: OpenedConversation) => Promise<Date | null | undefined>): void {
+    this.guards.push(guard);
+  }
+
+  onQueued(listener: (queued: OpenedConversation) => void | Promise<void>): void {
+    this.queuedListeners.push(listener);
+  }
+
+  conversationOpened(tenantId: string, conversationId: string, teamId: string): void {
+    this.track(this.opened({ tenantId, conversationId, teamId }));
+  }
+
+  async routeWaiting(tenantId: string, teamId?: string | null): Promise<void> {
+    try {
+      const teams = await new RoutingRepository(this.deps.db, tenantId).teamsWithWork(teamId);
+      await Promise.all(teams.map((id) => this.routeTeam(tenantId, id)));
+    } catch (err) {
+      this.deps.logger.error({ err, tenantId, teamId }, 'routing waiting conversations failed');
+    }
+  }
+
+  /** Sweeps now, then every ROUTING_SWEEP_INTERVAL_MS. */
+  start(): void {
+    const interval = this.deps.config.routingSweepIntervalMs;
+    const tick = () => {
+      if (this.stopped) return;
+      this.track(this.sweep()).finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, interval);
+      });
+    };
+    tick();
+  }
+
+  /** Stops sweeping and waits for the passes in flight (before the database closes). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  async sweep(): Promise<void> {
+    try {
+      const work = await teamsWithWorkAnywhere(this.deps.db);
+      for (const { tenantId, teamId } of work) await this.routeTeam(tenantId, teamId);
+    } catch (err) {
+      if (!this.stopped) this.deps.logger.error({ err }, 'routing sweep failed');
+    }
+  }
+
+  private async opened(opened: OpenedConversation): Promise<void> {
+    const { tenantId, conversationId, teamId } = opened;
+    try {
+      const repo = new RoutingRepository(this.deps.db, tenantId);
+      for (const guard of this.guards) {
+        const until = await guard(opened);
+        if (until && until.getTime() > Date.now()) {
+          await repo.holdUntil(conversationId, until);
+          return;
+        }
+      }
+      await this.routeTeam(tenantId, teamId);
+      if (this.queuedListeners.length > 0 && (await repo.stillQueued(conversationId))) {
+        for (const listener of this.queuedListeners) await listener(opened);
+      }
+    } catch (err) {
+      this.deps.logger.error({ err, tenantId, conversationId, teamId }, 'routing an opened conversation failed');
+    }
+  }
+
+  /** One pass over the team's queue, or one more after the pass running here. Never throws. */
+  private routeTeam(tenantId: string, teamId: string): Promise<void> {
+    const key = `${tenantId}:${teamId}`;
+    const running = this.runs.get(key);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const run: Run = { again: true, done: Promise.resolve() };
+    run.done = (async () => {
+      try {
+        while (run.again && !this.stopped) {
+          run.again = false;
+          const assignments = await new RoutingRepository(this.deps.db, tenantId).routeTeam(teamId);
+          for (const a of assignments) {
+            this.deps.events.publish(
+              conversationReassignedEvent({ id: a.conversationId, tenantId }, { teamId, assigneeId: null }),
+            );
+          }
+          if (assignments.length > 0) {
+            this.deps.logger.debug({ tenantId, teamId, assigned: assignments.length }, 'conversations routed');
+          }
+          // A full batch may have left more behind.
+          if (assignments.length >= ROUTING_BATCH) run.again = true;
+        }
+      } catch (err) {
+        if (!this.stopped) this.deps.logger.error({ err, tenantId, teamId }, 'routing pass failed; the sweep retries');
+      } finally {
+        this.runs.delete(key);
+      }
+    })();
+    this.runs.set(key, run);
+    return this.track(run.done);
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.pending.add(promise);
+    promise.finally(() => this.pending.delete(promise)).catch(() => {});
+    return promise;
+  }
+}

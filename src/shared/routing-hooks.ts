@@ -1,0 +1,36 @@
+/**
+ * What other modules may ask of automatic assignment (built in src/modules/routing, reached through
+ * AppDeps.routing so that no module needs to import routing). Every call is safe to make after a
+ * commit and never throws: failures are logged, and the periodic sweep routes what was missed.
+ */
+export interface RoutingHooks {
+  /**
+   * A conversation was just opened (first inbound text, or a new text after RESOLVED) and is
+   * waiting in its team's queue: runs the `beforeRouting` guards, then the team's strategy.
+   * Fire and forget: the caller (the webhook) does not wait for it.
+   */
+  conversationOpened(tenantId: string, conversationId: string, teamId: string): void;
+  /**
+   * Assigns what waits in the tenant's queues (one team's, when given) to eligible agents, oldest
+   * first: call it after anything that can make an agent eligible or free capacity.
+   */
+  routeWaiting(tenantId: string, teamId?: string | null): Promise<void>;
+  /**
+   * Runs before an opened conversation is routed. Returning a Date holds automatic assignment of
+   * that conversation until then (stored in conversations.route_after, so the sweep honours it
+   * after a restart): e.g. operating hours, "closed now → route when we open".
+   */
+  beforeRouting(guard: (opened: OpenedConversation) => Promise<Date | null | undefined>): void;
+  /**
+   * Called when an opened conversation of a ROUND_ROBIN or LEAST_BUSY team found nobody eligible
+   * (no member ONLINE with spare capacity) and stays in the queue: e.g. the ALL_AGENTS_BUSY message.
+   * Not called for MANUAL teams nor for held conversations.
+   */
+  onQueued(listener: (queued: OpenedConversation) => void | Promise<void>): void;
+}
+
+export interface OpenedConversation {
+  tenantId: string;
+  conversationId: string;
+  teamId: string;
+}
