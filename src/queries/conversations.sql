@@ -2,64 +2,140 @@
 -- Every statement the repositories send, for review in diffs (docs/architecture.md, "SQL snapshots").
 
 -- ConversationsRepository.list (first page)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-  from "conversations"
-  where "conversations"."tenant_id" = $1
-  order by "conversations"."last_message_at" desc, "conversations"."id" desc
-  limit $2;
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked")) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $2;
 
 -- ConversationsRepository.list (next page, filtered)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-  from "conversations"
-  where ("conversations"."tenant_id" = $1 and "conversations"."status" = $2 and "conversations"."assignee_id" = $3 and ("conversations"."last_message_at", "conversations"."id") < ($4::timestamptz, $5::uuid))
-  order by "conversations"."last_message_at" desc, "conversations"."id" desc
-  limit $6;
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."status" = $2 and "conversations"."assignee_id" = $3 and ("conversations"."last_message_at", "conversations"."id") < ($4::timestamptz, $5::uuid) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked")) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $6;
 
--- ConversationsRepository.findById
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at"
+-- ConversationsRepository.list (routing filters, as an agent)
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and "conversations"."assignee_id" is null and "conversations"."phone_number_id" = $3 and ("conversations"."assignee_id" = $4::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+    select "team_members"."team_id" from "team_members"
+    where "team_members"."tenant_id" = $5::uuid and "team_members"."user_id" = $6::uuid)) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked")) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $7;
+
+-- ConversationsRepository.list (inbox filters)
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked") and "conversations"."contact_id" = $2::uuid and "conversations"."id" in (select "conversation_labels"."conversation_id" from "conversation_labels"
+      where "conversation_labels"."tenant_id" = $3::uuid and "conversation_labels"."key" = $4) and (
+      (case when (select count(*) from (select 1 from "messages" where "messages"."tenant_id" = $5::uuid and "messages"."body_folded" like inbox_fold($6::text) limit $7) as sample) <= $8
+        then "conversations"."id" in (select "messages"."conversation_id" from "messages" where "messages"."tenant_id" = $9::uuid and "messages"."body_folded" like inbox_fold($10::text))
+        else coalesce((select true from "messages" where "messages"."tenant_id" = $11::uuid and "messages"."body_folded" like inbox_fold($12::text) and "messages"."conversation_id" = "conversations"."id" limit 1), false)
+      end)
+      or "conversations"."contact_id" in (select "contacts"."id" from "contacts"
+        where "contacts"."tenant_id" = $13::uuid and inbox_fold("contacts"."name") like inbox_fold($14::text)))) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $15;
+
+-- ConversationsRepository.findById (as an admin)
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
   where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2)
   limit $3;
 
+-- ConversationsRepository.findById (as an agent)
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after" from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2 and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+    select "team_members"."team_id" from "team_members"
+    where "team_members"."tenant_id" = $4::uuid and "team_members"."user_id" = $5::uuid))) limit $6;
+
+-- ConversationsRepository.reassign (assign)
+select "team_id", "assignee_id"
+  from "conversations"
+  where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2)
+  for update;
+update "conversations" set "assignee_id" = $1, "updated_at" = now(), "team_id" = $2
+  where ("conversations"."tenant_id" = $3 and "conversations"."id" = $4)
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+
+-- ConversationsRepository.reassign (to a team queue, as an agent)
+select "team_id", "assignee_id" from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2 and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+    select "team_members"."team_id" from "team_members"
+    where "team_members"."tenant_id" = $4::uuid and "team_members"."user_id" = $5::uuid))) for update;
+update "conversations" set "assignee_id" = $1, "updated_at" = now(), "team_id" = $2
+  where ("conversations"."tenant_id" = $3 and "conversations"."id" = $4)
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+
 -- ConversationsRepository.findLive
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at"
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
   where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
   limit $5;
 
 -- ConversationsRepository.findOrOpen (live one found)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at"
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
   where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
   limit $5;
 
 -- ConversationsRepository.findOrOpen (opened)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at"
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
   where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
   limit $5;
-insert into "conversations" ("id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at")
-  values (default, $1, $2, $3, default, default, default, default, default, default, default, default)
+insert into "conversations" ("id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after")
+  values (default, $1, $2, $3, default, $4, default, default, default, default, default, default, $5, default, default)
   on conflict ("tenant_id","phone_number_id","contact_id")
   where status <> 'RESOLVED'
   do nothing
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at";
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
--- ConversationsRepository.assign
+-- ConversationsRepository.unassignOpenOf
 update "conversations" set "assignee_id" = $1, "updated_at" = now()
-  where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3)
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at";
+  where ("conversations"."tenant_id" = $2 and "conversations"."assignee_id" = $3 and "conversations"."status" in ($4, $5))
+  returning "id";
 
--- ConversationsRepository.setStatus
+-- ConversationsRepository.setStatus (as an admin)
 update "conversations" set "status" = $1, "updated_at" = now()
   where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3)
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at";
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
--- ConversationsRepository.markRead
+-- ConversationsRepository.setStatus (as an agent)
+update "conversations" set "status" = $1, "updated_at" = now() where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3 and ("conversations"."assignee_id" = $4::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+    select "team_members"."team_id" from "team_members"
+    where "team_members"."tenant_id" = $5::uuid and "team_members"."user_id" = $6::uuid))) returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+
+-- ConversationsRepository.resolveLiveOfContact
+update "conversations" set "status" = $1, "updated_at" = now()
+  where ("conversations"."tenant_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
+  returning "id";
+
+-- ConversationsRepository.touch
+update "conversations" set "updated_at" = now()
+  where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2)
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+
+-- ConversationsRepository.markRead (as an admin)
 update "conversations" set "unread_count" = $1, "last_read_at" = now(), "updated_at" = now()
   where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3)
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at";
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+
+-- ConversationsRepository.markRead (as an agent)
+update "conversations" set "unread_count" = $1, "last_read_at" = now(), "updated_at" = now() where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3 and ("conversations"."assignee_id" = $4::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+    select "team_members"."team_id" from "team_members"
+    where "team_members"."tenant_id" = $5::uuid and "team_members"."user_id" = $6::uuid))) returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
 -- ConversationsRepository.recordMessage
-update "conversations" set "last_message_at" = greatest("conversations"."last_message_at", now()), "last_message_id" = case when now() >= "conversations"."last_message_at" then $1::uuid else "conversations"."last_message_id" end, "updated_at" = now()
-  where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3);
+with recorded as (
+  update "conversations" set "last_message_id" = case when now() >= "conversations"."last_message_at" then $1::uuid else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()), "updated_at" = now()
+  where "conversations"."tenant_id" = $2::uuid and "conversations"."id" = $3::uuid
+  returning "conversations"."contact_id"
+)
+update "contacts" set "last_activity_at" = greatest("contacts"."last_activity_at", now())
+where "contacts"."tenant_id" = $4::uuid and "contacts"."id" = (select contact_id from recorded);
+
+-- ConversationLabelsRepository.byConversation
+select "conversation_id", "label"
+  from "conversation_labels"
+  where ("conversation_labels"."tenant_id" = $1 and "conversation_labels"."conversation_id" in ($2))
+  order by "conversation_labels"."conversation_id" asc, "conversation_labels"."position" asc;
+
+-- ConversationLabelsRepository.replace (two labels)
+delete
+  from "conversation_labels"
+  where ("conversation_labels"."tenant_id" = $1 and "conversation_labels"."conversation_id" = $2);
+insert into "conversation_labels" ("tenant_id", "conversation_id", "label", "key", "position")
+  values ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10);
+
+-- ConversationLabelsRepository.replace (cleared)
+delete
+  from "conversation_labels"
+  where ("conversation_labels"."tenant_id" = $1 and "conversation_labels"."conversation_id" = $2);

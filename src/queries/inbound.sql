@@ -3,7 +3,7 @@
 
 -- InboundRepository.ingest
 with number as (
-  select "phone_numbers"."id" from "phone_numbers"
+  select "phone_numbers"."id", "phone_numbers"."team_id" from "phone_numbers"
   where "phone_numbers"."tenant_id" = $1::uuid and "phone_numbers"."twilio_account_id" = $2::uuid
     and "phone_numbers"."e164" = $3
     and "phone_numbers"."removed_at" is null and "phone_numbers"."direction" = 'INBOUND_OUTBOUND'
@@ -21,28 +21,63 @@ contact as (
       when $13::boolean is null then "contacts"."opted_out_at"
       when $14::boolean then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
       else null end,
+    "last_activity_at" = greatest("contacts"."last_activity_at", now()),
     "updated_at" = now()
-  returning "contacts"."id"
+  returning "contacts"."id", "contacts"."blocked"
 ),
-conversation as (
-  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id")
-  select $15::uuid, number.id, contact.id, 'OPEN', 1, now(), $16::uuid
+live_conversation as (
+  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id")
+  select $15::uuid, number.id, contact.id, 'OPEN', 1, now(), $16::uuid, number.team_id
   from number, contact
+  where not contact.blocked
   -- The predicate of conversations_live_uq, word for word.
   on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED' do update set
     "unread_count" = "conversations"."unread_count" + 1,
     "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
     "updated_at" = now()
+  -- xmax is 0 only on a row this statement inserted (not on the conflict's update): routing.
+  returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened
+),
+-- A blocked contact's text opens nothing and raises no unread count: it joins their latest
+-- conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
+blocked_latest as (
+  select "conversations"."id" from "conversations", number, contact
+  where contact.blocked and "conversations"."tenant_id" = $17::uuid
+    and "conversations"."phone_number_id" = number.id and "conversations"."contact_id" = contact.id
+  order by "conversations"."last_message_at" desc, "conversations"."id" desc
+  limit 1
+),
+blocked_kept as (
+  update "conversations" set
+    "last_message_id" = case when now() >= "conversations"."last_message_at" then $18::uuid else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()),
+    "updated_at" = now()
+  from blocked_latest
+  where "conversations"."tenant_id" = $19::uuid and "conversations"."id" = blocked_latest.id
   returning "conversations"."id"
+),
+blocked_opened as (
+  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id")
+  select $20::uuid, number.id, contact.id, 'RESOLVED', 0, now(), $21::uuid, number.team_id
+  from number, contact
+  where contact.blocked and not exists (select 1 from blocked_latest)
+  returning "conversations"."id"
+),
+conversation as (
+  select id, team_id, opened from live_conversation
+  union all select id, null::uuid, false from blocked_kept
+  union all select id, null::uuid, false from blocked_opened
 ),
 message as (
   insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
-  select $17::uuid, $18::uuid, conversation.id, $19::uuid, 'INBOUND', $20,
-    $21::jsonb, $22::int, 'RECEIVED', $23, $24::int
+  select $22::uuid, $23::uuid, conversation.id, $24::uuid, 'INBOUND', $25,
+    $26::jsonb, $27::int, 'RECEIVED', $28, $29::int
   from conversation
   returning "messages"."id", "messages"."conversation_id"
 )
-select id as "messageId", conversation_id as "conversationId" from message;
+select message.id as "messageId", message.conversation_id as "conversationId",
+  conversation.team_id as "teamId", conversation.opened as "opened",
+  contact.id as "contactId", contact.blocked as "contactBlocked"
+from message, conversation, contact;
 
 -- InboundRepository.applyStatus
 with target as (
@@ -65,7 +100,6 @@ updated as (
     and (m.status in ('RECEIVED', 'QUEUED', 'SENDING', 'SENT') or (m.twilio_sid is null and $13::text is not null))
   returning m.id, m.conversation_id, m.status
 ),
--- Runs although the final select does not read it (Postgres executes every data-modifying CTE).
 opted_out as (
   update contacts set opted_out = true, opted_out_at = coalesce(contacts.opted_out_at, now()), updated_at = now()
   where $14::boolean and contacts.tenant_id = $15::uuid and contacts.opted_out = false
@@ -76,5 +110,5 @@ opted_out as (
   returning contacts.id
 )
 select target.id as "messageId", updated.conversation_id as "conversationId",
-  (updated.id is not null) as "changed"
+  (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId"
 from target left join updated on true;

@@ -7,6 +7,13 @@ select "id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "
   where ("messages"."tenant_id" = $1 and "messages"."id" = $2)
   limit $3;
 
+-- MessagesRepository.findWithHolder
+select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."created_at", "messages"."updated_at", "conversations"."team_id", "conversations"."assignee_id"
+  from "messages"
+  inner join "conversations" on ("conversations"."tenant_id" = "messages"."tenant_id" and "conversations"."id" = "messages"."conversation_id")
+  where ("messages"."tenant_id" = $1 and "messages"."id" = $2)
+  limit $3;
+
 -- MessagesRepository.findByIds
 select "id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "created_at", "updated_at"
   from "messages"

@@ -2,28 +2,76 @@
 -- Every statement the repositories send, for review in diffs (docs/architecture.md, "SQL snapshots").
 
 -- UsersRepository.findById
-select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at"
+select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up"
   from "users"
   where ("users"."tenant_id" = $1 and "users"."id" = $2)
   limit $3;
 
 -- UsersRepository.findByIds
-select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at"
+select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up"
   from "users"
   where ("users"."tenant_id" = $1 and "users"."id" in ($2));
 
--- UsersRepository.create
-insert into "users" ("id", "tenant_id", "email", "name", "role", "password_hash", "created_at")
-  values (default, $1, $2, $3, $4, $5, default)
-  returning "id", "tenant_id", "email", "name", "role", "password_hash", "created_at";
+-- UsersRepository.list (all)
+select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up"
+  from "users"
+  where "users"."tenant_id" = $1
+  order by "users"."created_at" asc, "users"."id" asc
+  limit $2;
 
--- findLoginCandidates
--- every tenant: log-in happens before a tenant is known
-select "users"."id", "users"."tenant_id", "users"."email", "users"."name", "users"."role", "users"."password_hash", "users"."created_at", "tenants"."slug"
+-- UsersRepository.list (active agents)
+select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up"
+  from "users"
+  where ("users"."tenant_id" = $1 and "users"."role" = $2 and "users"."active" = $3)
+  order by "users"."created_at" asc, "users"."id" asc
+  limit $4;
+
+-- UsersRepository.lockActiveAdmins
+select "id"
+  from "users"
+  where ("users"."tenant_id" = $1 and "users"."role" = $2 and "users"."active" = $3)
+  order by "users"."id" asc
+  for update;
+
+-- UsersRepository.update
+update "users" set "name" = $1, "active" = $2
+  where ("users"."tenant_id" = $3 and "users"."id" = $4)
+  returning "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up";
+
+-- UsersRepository.create
+insert into "users" ("id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up")
+  values (default, $1, $2, $3, $4, $5, default, default, default)
+  returning "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up";
+
+-- SessionsRepository.create
+insert into "sessions" ("id", "tenant_id", "user_id", "created_at", "expires_at", "revoked_at")
+  values (default, $1, $2, default, $3, default)
+  returning "id";
+
+-- SessionsRepository.revoke
+update "sessions" set "revoked_at" = now()
+  where ("sessions"."tenant_id" = $1 and "sessions"."id" = $2 and "sessions"."revoked_at" is null)
+  returning "id";
+
+-- SessionsRepository.revokeAllOf (every)
+update "sessions" set "revoked_at" = now()
+  where ("sessions"."tenant_id" = $1 and "sessions"."user_id" = $2 and "sessions"."revoked_at" is null);
+
+-- SessionsRepository.revokeAllOf (all but one)
+update "sessions" set "revoked_at" = now()
+  where ("sessions"."tenant_id" = $1 and "sessions"."user_id" = $2 and "sessions"."revoked_at" is null and "sessions"."id" <> $3);
+
+-- findLoginCandidate
+-- every tenant: log-in happens before a tenant is known (by the tenant slug given, or the signed-up row)
+select "users"."id", "users"."tenant_id", "users"."email", "users"."name", "users"."role", "users"."password_hash", "users"."created_at", "users"."active", "users"."signed_up"
   from "users"
   inner join "tenants" on "tenants"."id" = "users"."tenant_id"
-  where "users"."email" = $1
-  limit $2;
+  where ("users"."email" = $1 and "tenants"."slug" = $2)
+  limit $3;
+select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up"
+  from "users"
+  where ("users"."email" = $1 and "users"."signed_up" = $2)
+  limit $3;
 
 -- emailExistsAnywhere
 -- every tenant: sign-up checks the email across tenants
@@ -31,3 +79,10 @@ select "id"
   from "users"
   where "users"."email" = $1
   limit $2;
+
+-- loadSessionState
+select "sessions"."id", "sessions"."user_id", "sessions"."tenant_id", "users"."role", "users"."active", "sessions"."revoked_at", "sessions"."expires_at"
+  from "sessions"
+  inner join "users" on ("users"."id" = "sessions"."user_id" and "users"."tenant_id" = "sessions"."tenant_id")
+  where ("sessions"."id" = $1 and "sessions"."tenant_id" = $2)
+  limit $3;

@@ -6,7 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import type { Db } from '../../src/db/client.js';
-import { MIGRATIONS_FOLDER } from '../../src/db/client.js';
+import { MIGRATIONS_FOLDER, PGLITE_EXTENSIONS } from '../../src/db/client.js';
 import { FIXTURE, type FunctionQueries, type QueryCatalogEntry, type RepositoryQueries } from '../../src/db/query-catalog.js';
 import * as schema from '../../src/db/schema.js';
 import { ConversationStatus } from '../../src/modules/conversations/conversation-status.js';
@@ -56,7 +56,7 @@ export async function openSnapshotDatabase(): Promise<{
   record: <T>(fn: () => Promise<T>) => Promise<{ statements: Array<{ sql: string; params: unknown[] }>; error?: unknown }>;
   close: () => Promise<void>;
 }> {
-  const pg = new PGlite();
+  const pg = new PGlite({ extensions: PGLITE_EXTENSIONS });
   let sink: Array<{ sql: string; params: unknown[] }> | null = null;
   const db = drizzle(pg, {
     schema,

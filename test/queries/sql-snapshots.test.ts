@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -124,12 +125,14 @@ describe('SQL snapshots (src/queries)', () => {
         findById: async (r) => (found = [await r.findById(contactId)]),
         findByIds: (r) => r.findByIds([contactId]),
         setOptedOut: (r) => r.setOptedOut(contactId, true),
+        list: (r) => r.list(20, null, null),
+        update: (r) => r.update(contactId, { name: 'Ada' }),
       },
     });
-    // setUp runs before each of the four calls: from the second on, its insert would hit the
+    // setUp runs before each of the six calls: from the second on, its insert would hit the
     // primary key had the previous call's transaction not been rolled back.
     const calls = (await captureAll([{ feature: 'set-up', path: '', entries: [entry] }])).get('set-up')!;
-    expect(calls).toHaveLength(4);
+    expect(calls).toHaveLength(6);
     expect(calls.map((c) => c.error)).toEqual(calls.map(() => undefined));
     expect(found).toMatchObject([{ id: contactId }]);
   });

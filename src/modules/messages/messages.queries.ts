@@ -8,6 +8,7 @@ export default [
     repository: MessagesRepository,
     calls: {
       findById: (r) => r.findById(FIXTURE.messageId),
+      findWithHolder: (r) => r.findWithHolder(FIXTURE.messageId),
       findByIds: (r) => r.findByIds([FIXTURE.messageId, FIXTURE.outboundMessageId]),
       findByIdempotencyKey: (r) => r.findByIdempotencyKey('snapshot-key'),
       insertOutbound: (r) =>

@@ -20,6 +20,7 @@ export default [
           messagingServiceSid: null,
           twilioNumberSid: null,
         }),
+      update: (r) => r.update(FIXTURE.phoneNumberId, { description: 'Support line', teamId: null }),
       remove: (r) => r.remove(FIXTURE.phoneNumberId),
       deleteJustInserted: (r) => r.deleteJustInserted(FIXTURE.newId),
     },
