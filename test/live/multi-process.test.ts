@@ -123,9 +123,12 @@ describe.skipIf(!usingPostgres)('several server processes on one Postgres (TEST_
       otherToken,
     );
     if (otherAccount.errors) throw new Error(JSON.stringify(otherAccount.errors));
+    // addPhoneNumber checks that the account owns the number (number squatting): the fake's account holds it.
+    const otherE164 = randomUsNumber();
+    fake.addIncomingNumber(otherCreds.sid, { phoneNumber: otherE164 });
     const otherNumber = await one.gql(
       `mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id e164 } }`,
-      { input: { twilioAccountId: otherAccount.data!.connectTwilioAccount.id, phoneNumber: randomUsNumber() } },
+      { input: { twilioAccountId: otherAccount.data!.connectTwilioAccount.id, phoneNumber: otherE164 } },
       otherToken,
     );
     if (otherNumber.errors) throw new Error(JSON.stringify(otherNumber.errors));
