@@ -14,6 +14,9 @@ import postgres from 'postgres';
 import type { Logger } from 'pino';
 import * as schema from './schema.js';
 
+/** The search migration creates these; on Postgres they come with the server's contrib package. */
+export const PGLITE_EXTENSIONS = { pg_trgm, unaccent, btree_gin };
+
 export type Schema = typeof schema;
 /** The drizzle database or a transaction of it: both run the same queries on either driver. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -111,8 +114,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
 
   const inMemory = opts.dataDir === 'memory://';
   if (!inMemory) mkdirSync(resolve(opts.dataDir), { recursive: true });
-  // The search migration creates these; on Postgres they come with the server's contrib package.
-  const extensions = { pg_trgm, unaccent, btree_gin };
+  const extensions = PGLITE_EXTENSIONS;
   const pg = inMemory ? new PGlite({ extensions }) : new PGlite(resolve(opts.dataDir, 'pglite'), { extensions });
   await pg.waitReady;
   const db = drizzlePglite(pg, { schema, logger: drizzleLogger }) as unknown as Db;

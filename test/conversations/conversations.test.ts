@@ -1,10 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../helpers/factories.js';
-import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { activityOrder, seedConversations, type SeededConversation } from '../helpers/seed.js';
-import { errorCode, startTestServer, type GqlResult, type TestServer } from '../helpers/test-server.js';
+import { errorCode, type GqlResult, type TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
 
 let server: TestServer;
 let fake: FakeTwilio;
@@ -13,16 +14,11 @@ let b: Inbox;
 let agent: { id: string; token: string };
 
 // No dispatcher: nothing here sends, and its polling would add statements to the N+1 count.
-beforeAll(async () => {
-  fake = await startFakeTwilio();
-  server = await startTestServer({ DISPATCHER_ENABLED: 'false' });
+serverWithFakeTwilio({ DISPATCHER_ENABLED: 'false' }, async (started) => {
+  ({ server, fake } = started);
   [a, b] = await Promise.all([setUpInbox(server, fake), setUpInbox(server, fake, { tenantName: 'Other Co' })]);
   agent = await createAgent(server, a.tenant.token);
-});
-afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-});
+}, { resetFakeAfterEach: false });
 
 const PAGE = `query($first: Int, $after: String, $status: ConversationStatus, $assigneeId: ID) {
   conversations(first: $first, after: $after, status: $status, assigneeId: $assigneeId) {

@@ -1,9 +1,15 @@
+import 'reflect-metadata';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { Db } from '../../src/db/client.js';
+import { ConversationsRepository } from '../../src/modules/conversations/conversations.repository.js';
+import { MessagesRepository } from '../../src/modules/messages/messages.repository.js';
+import { captureSql, explain } from '../helpers/capture-sql.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import { setUpInbox, type Inbox } from '../helpers/inbox.js';
-import { seedConversations } from '../helpers/seed.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { seedConversations, type SeededConversation } from '../helpers/seed.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
 
 // The inbox list and a conversation's messages are read newest first on every dashboard load:
 // they must come from an index scan, not a sort of the tenant's every row. (drizzle's .desc()
@@ -11,47 +17,48 @@ import { startTestServer, type TestServer } from '../helpers/test-server.js';
 let server: TestServer;
 let fake: FakeTwilio;
 let inbox: Inbox;
+let seeded: SeededConversation[];
 
-beforeAll(async () => {
-  fake = await startFakeTwilio();
-  server = await startTestServer({ DISPATCHER_ENABLED: 'false' });
+serverWithFakeTwilio({ DISPATCHER_ENABLED: 'false' }, async (started) => {
+  ({ server, fake } = started);
   inbox = await setUpInbox(server, fake);
-  await seedConversations(server.app.deps.db, {
+  seeded = await seedConversations(server.app.deps.db, {
     tenantId: inbox.tenant.tenantId,
     phoneNumberId: inbox.number.id,
     twilioAccountId: inbox.account.id,
     count: 2000,
   });
   await server.app.deps.db.execute(sql`analyze`);
-});
-afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-});
+}, { resetFakeAfterEach: false });
 
-async function plan(query: ReturnType<typeof sql>): Promise<string> {
-  const result = await server.app.deps.db.execute(sql`explain ${query}`);
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<Record<string, string>>;
-  return rows.map((r) => r['QUERY PLAN']).join('\n');
+/** The plan of the one statement a repository call sends (captured from the call, not a copy). */
+async function planOf(call: (db: Db) => Promise<unknown>): Promise<string> {
+  const db = server.app.deps.db;
+  const statements = await captureSql(db, call);
+  expect(statements).toHaveLength(1);
+  return explain(db, statements[0]!);
 }
 
 describe('query plans', () => {
   it('pages conversations newest first from conversations_tenant_activity_idx, without a sort', async () => {
-    const text = await plan(
-      sql`select * from conversations where tenant_id = ${inbox.tenant.tenantId}::uuid order by last_message_at desc, id desc limit 21`,
-    );
+    const text = await planOf((db) => new ConversationsRepository(db, inbox.tenant.tenantId).list(20, null));
     expect(text).toMatch(/Index Scan Backward using conversations_tenant_activity_idx/);
     expect(text).not.toMatch(/Sort/);
   });
 
-  it("pages a conversation's messages newest first from messages_tenant_conversation_idx", async () => {
-    const [conversation] = (await server.app.deps.db.execute(sql`select id from conversations limit 1`).then((r) =>
-      Array.isArray(r) ? r : (r as { rows: unknown[] }).rows,
-    )) as Array<{ id: string }>;
-    const text = await plan(
-      sql`select * from messages where tenant_id = ${inbox.tenant.tenantId}::uuid and conversation_id = ${conversation!.id}::uuid
-          order by created_at desc, id desc limit 21`,
+  it('pages on after a cursor from the same index, without a sort', async () => {
+    const text = await planOf((db) =>
+      new ConversationsRepository(db, inbox.tenant.tenantId).list(20, { ts: seeded[1000]!.lastMessageAt, id: seeded[1000]!.id }),
     );
-    expect(text).toMatch(/Index Scan Backward using messages_tenant_conversation_idx/);
+    expect(text).toMatch(/Index (Only )?Scan Backward using conversations_tenant_activity_idx/);
+    expect(text).not.toMatch(/Sort/);
+  });
+
+  it("pages a conversation's messages newest first from messages_tenant_conversation_idx", async () => {
+    const text = await planOf((db) => new MessagesRepository(db, inbox.tenant.tenantId).pages([seeded[0]!.id], 20, null));
+    // The window per conversation reads the index backwards (no sort under it); only the few
+    // ranked rows are sorted at the end.
+    expect(text).toMatch(/WindowAgg[\s\S]*Index (Only )?Scan Backward using messages_tenant_conversation_idx/);
+    expect(text).not.toMatch(/Seq Scan on messages/);
   });
 });

@@ -1,11 +1,12 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { messages } from '../../src/db/schema.js';
 import { MessageDirection, MessageStatus } from '../../src/modules/messages/message.enums.js';
 import { twilioErrorMessage } from '../../src/twilio/errors.js';
 import { computeTwilioSignature } from '../../src/twilio/signature.js';
-import { fakeSid, startFakeTwilio, statusCallbackParams, type FakeTwilio } from '../helpers/fake-twilio.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { fakeSid, statusCallbackParams, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
 import { postSignedForm, sendInbound, sendStatus } from '../helpers/twilio-setup.js';
 import { EMPTY_TWIML, collectEvents, contactOf, dbOf, randomUsNumber, tenantWithNumber, type TenantWithNumber } from './fixtures.js';
 
@@ -13,13 +14,10 @@ let server: TestServer;
 let fake: FakeTwilio;
 let t: TenantWithNumber;
 
-beforeAll(async () => {
-  [server, fake] = await Promise.all([startTestServer(), startFakeTwilio()]);
+serverWithFakeTwilio({}, async (started) => {
+  ({ server, fake } = started);
   t = await tenantWithNumber(server, fake);
-});
-afterAll(async () => {
-  await Promise.all([server?.close(), fake?.close()]);
-});
+}, { resetFakeAfterEach: false });
 
 interface Outbound {
   id: string;

@@ -1,7 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeSid, inboundSmsParams, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { describe, expect, it } from 'vitest';
+import { fakeSid, inboundSmsParams, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
 import { localUrl, postSignedForm, sendInbound } from '../helpers/twilio-setup.js';
 import { computeTwilioSignature } from '../../src/twilio/signature.js';
 import { EMPTY_TWIML, contactOf, messagesOf, randomUsNumber, tenantWithNumber, type TenantWithNumber } from './fixtures.js';
@@ -11,14 +12,11 @@ let fake: FakeTwilio;
 let a: TenantWithNumber;
 let b: TenantWithNumber;
 
-beforeAll(async () => {
-  [server, fake] = await Promise.all([startTestServer(), startFakeTwilio()]);
+serverWithFakeTwilio({}, async (started) => {
+  ({ server, fake } = started);
   a = await tenantWithNumber(server, fake);
   b = await tenantWithNumber(server, fake);
-});
-afterAll(async () => {
-  await Promise.all([server?.close(), fake?.close()]);
-});
+}, { resetFakeAfterEach: false });
 
 async function expectNothingStored() {
   expect(await messagesOf(server, a.tenant.tenantId)).toHaveLength(0);

@@ -1,9 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAgent } from '../helpers/factories.js';
-import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { collect, subscribed } from '../helpers/live.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
+import { messageUpdatedEvent } from '../../src/events/live-events.js';
 import { sendInbound, sendStatus } from '../helpers/twilio-setup.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -15,19 +17,20 @@ let agent: { id: string; token: string };
 
 // The dispatcher still sends at once when woken by a reply; a long poll keeps it quiet
 // otherwise, so the statement count below sees only the subscriptions' own queries.
-beforeAll(async () => {
-  fake = await startFakeTwilio();
-  server = await startTestServer({ DISPATCHER_POLL_MS: '60000' });
+serverWithFakeTwilio({ DISPATCHER_POLL_MS: '60000' }, async (started) => {
+  ({ server, fake } = started);
   [a, b] = await Promise.all([setUpInbox(server, fake), setUpInbox(server, fake, { tenantName: 'Other Co' })]);
   agent = await createAgent(server, a.tenant.token);
 });
-afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-});
-afterEach(() => fake.reset());
 
 const bus = () => server.app.deps.events;
+
+/** A message of tenant B (a customer texts B's number). */
+async function bMessage(body: string): Promise<{ id: string; conversationId: string }> {
+  const conversationId = await customerTexts(server, b, randomUsNumber('650'), body);
+  const res = await server.gql(`query($id: ID!) { conversation(id: $id) { lastMessage { id } } }`, { id: conversationId }, b.tenant.token);
+  return { id: res.data!.conversation.lastMessage.id as string, conversationId };
+}
 const MESSAGE_ADDED = `subscription($c: ID) { messageAdded(conversationId: $c) { id conversationId body direction status author { id } } }`;
 const MESSAGE_UPDATED = `subscription($c: ID) { messageUpdated(conversationId: $c) { id status twilioSid errorCode } }`;
 const CONVERSATION_UPDATED = `subscription { conversationUpdated { id status unreadCount assignee { id } contact { phoneNumber optedOut } } }`;
@@ -36,7 +39,8 @@ describe('live subscriptions', () => {
   it("delivers an inbound webhook's message to its tenant's subscribers, and nothing to another tenant's", async () => {
     const customer = randomUsNumber('650');
     const existing = await customerTexts(server, a, customer, 'first');
-    const otherConversation = await customerTexts(server, a, randomUsNumber('650'), 'elsewhere');
+    const elsewhereCustomer = randomUsNumber('650');
+    const otherConversation = await customerTexts(server, a, elsewhereCustomer, 'elsewhere');
 
     const base = bus().subscriberCount;
     const mine = collect(server.ws(agent.token), MESSAGE_ADDED);
@@ -57,11 +61,14 @@ describe('live subscriptions', () => {
       author: null,
     });
     expect((await narrowed.waitForCount(1))[0]!.id).toBe(event!.id);
-    await sleep(200);
-    expect(theirs.events).toEqual([]);
+    // Markers published after the message: each subscription receives its marker, and anything
+    // of the message would have come before it.
+    await customerTexts(server, b, randomUsNumber('650'), 'marker for b');
+    await sendInbound(server, a.account, { from: elsewhereCustomer, to: a.number.e164, body: 'marker elsewhere' });
+    expect((await theirs.waitForCount(1)).map((e) => e.body)).toEqual(['marker for b']);
+    expect((await narrowedElsewhere.waitForCount(1)).map((e) => e.body)).toEqual(['marker elsewhere']);
     expect(theirs.errors).toEqual([]);
-    expect(narrowedElsewhere.events).toEqual([]);
-    expect(mine.events).toHaveLength(1);
+    expect((await mine.waitForCount(2)).map((e) => e.body)).toEqual(['Is the shop open today?', 'marker elsewhere']);
   });
 
   it("refuses a subscription narrowed to another tenant's conversation, as if it did not exist", async () => {
@@ -111,8 +118,10 @@ describe('live subscriptions', () => {
     const rank = ['QUEUED', 'SENDING', 'SENT', 'DELIVERED'];
     const seen = updated.events.map((e) => rank.indexOf(e.status));
     expect(seen).toEqual([...seen].sort((x, y) => x - y));
-    await sleep(100);
-    expect(otherTenantUpdates.events).toEqual([]);
+    // A marker update of tenant B, published after all of A's: B's subscription gets only it.
+    const bMarker = await bMessage('marker update for b');
+    bus().publish(messageUpdatedEvent({ id: bMarker.id, tenantId: b.tenant.tenantId, conversationId: bMarker.conversationId }));
+    expect((await otherTenantUpdates.waitForCount(1)).map((e) => e.id)).toEqual([bMarker.id]);
   });
 
   it('publishes conversationUpdated for assignment, read and inbound activity, always with fresh relations', async () => {
@@ -147,7 +156,9 @@ describe('live subscriptions', () => {
       agent.token,
     );
     await waitFor(() => updates.events.find((e) => e.status === 'RESOLVED'), { what: 'the RESOLVED update' });
-    expect(theirs.events).toEqual([]);
+    // A marker: tenant B's own inbound activity, after all of A's; B's subscription gets only it.
+    const bConversation = await customerTexts(server, b, randomUsNumber('650'), 'marker for b');
+    expect((await theirs.waitForCount(1)).map((e) => e.id)).toEqual([bConversation]);
   });
 
   it('loads each event\'s row once per instance, however many subscribers', async () => {

@@ -1,9 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { outbox } from '../../src/modules/outbox/outbox.schema.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
 import { sendStatus } from '../helpers/twilio-setup.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 // A send that times out may still have been taken by Twilio: the retry waits
 // DISPATCHER_AMBIGUOUS_RETRY_MS, in which Twilio's status callback records the SID.
@@ -13,20 +16,14 @@ let server: TestServer;
 let fake: FakeTwilio;
 let inbox: Inbox;
 
-beforeAll(async () => {
-  fake = await startFakeTwilio();
-  server = await startTestServer({ DISPATCHER_AMBIGUOUS_RETRY_MS: String(AMBIGUOUS_RETRY_MS) });
+serverWithFakeTwilio({ DISPATCHER_AMBIGUOUS_RETRY_MS: String(AMBIGUOUS_RETRY_MS) }, async (started) => {
+  ({ server, fake } = started);
   inbox = await setUpInbox(server, fake);
   // Only the sends get the short deadline: connecting the account (the SDK's first, slow call)
   // keeps the default, so a loaded machine cannot time the set-up out. The API client factory
   // reads the deadline on every call. Config is frozen: the app's deps get a changed copy.
   server.app.deps.config = Object.freeze({ ...server.app.deps.config, twilioTimeoutMs: 300 });
 });
-afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-});
-afterEach(() => fake.reset());
 
 const SEND = 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
 const posts = (body: string) => fake.messageRequests.filter((r) => r.params['Body'] === body);
@@ -67,7 +64,12 @@ describe('a send that timed out', () => {
     const res = await sendStatus(server, inbox.account, { messageId, messageSid: first.sid!, status: 'sent', from: inbox.number.e164, to: customer });
     expect(res.status).toBe(200);
 
-    await sleep(AMBIGUOUS_RETRY_MS + 700);
+    // The job comes due after DISPATCHER_AMBIGUOUS_RETRY_MS and is dropped (the SID is known):
+    // once it is gone nothing can send the message again.
+    await waitFor(async () => (await server.app.deps.db.select().from(outbox).where(eq(outbox.messageId, messageId))).length === 0, {
+      what: 'the job to be dropped',
+      timeoutMs: 20_000,
+    });
     expect(posts(body)).toHaveLength(1);
     expect(await messageOf(conversationId, messageId)).toMatchObject({ status: 'SENT', twilioSid: first.sid });
   });

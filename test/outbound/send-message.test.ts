@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { outbox } from '../../src/modules/outbox/outbox.schema.js';
 import { createAgent } from '../helpers/factories.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { addNumber } from '../helpers/twilio-setup.js';
-import { sleep, waitFor } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 let server: TestServer;
 let fake: FakeTwilio;
@@ -66,6 +69,23 @@ async function settled(conversationId: string, messageId: string, statuses = ['S
 
 const postsFor = (body: string) => fake.messageRequests.filter((r) => r.params['Body'] === body);
 
+/**
+ * The positive event before a "nothing (more) sent" check: a marker message sent after the action
+ * under test has reached Twilio, and tenant A's outbox is empty (jobs stay there until sent or
+ * given up, claimed ones included), so nothing of the action can still go out.
+ */
+async function dispatcherDrained(): Promise<void> {
+  const { id: conversationId } = await newConversation();
+  const marker = `marker ${randomUUID()}`;
+  const res = await send({ conversationId, body: marker });
+  expect(res.errors).toBeUndefined();
+  await waitFor(() => postsFor(marker).length === 1, { what: 'the marker message to reach Twilio', timeoutMs: 20_000 });
+  await waitFor(async () => (await server.app.deps.db.select().from(outbox).where(eq(outbox.tenantId, a.tenant.tenantId))).length === 0, {
+    what: "tenant A's outbox to be empty",
+    timeoutMs: 20_000,
+  });
+}
+
 /** A fresh customer with a conversation on tenant A's number. */
 async function newConversation(): Promise<{ id: string; customer: string }> {
   const customer = randomUsNumber('650');
@@ -106,7 +126,7 @@ describe('sendMessage', () => {
     // The conversation's activity moved to the reply.
     const conv = await server.gql(`query($id: ID!) { conversation(id: $id) { lastMessage { id } } }`, { id: conversationId }, agent.token);
     expect(conv.data!.conversation.lastMessage.id).toBe(msg.id);
-    await sleep(150);
+    await dispatcherDrained();
     expect(postsFor('Yes, tomorrow at 10.')).toHaveLength(1);
   });
 
@@ -117,7 +137,7 @@ describe('sendMessage', () => {
     const sent = await settled(conversationId, res.data!.sendMessage.id);
     expect(sent).toMatchObject({ status: 'SENT', errorCode: null });
     expect(postsFor('retry me').map((p) => p.status)).toEqual([500, 500, 201]);
-    await sleep(400); // longer than the test backoff ceiling: a 4th would have happened by now
+    await dispatcherDrained();
     expect(postsFor('retry me')).toHaveLength(3);
   });
 
@@ -137,7 +157,7 @@ describe('sendMessage', () => {
     const res = await send({ conversationId, body: 'bad number' });
     const failed = await settled(conversationId, res.data!.sendMessage.id);
     expect(failed).toMatchObject({ status: 'FAILED', errorCode: 21211, errorMessage: "The 'To' phone number is not valid", twilioSid: null });
-    await sleep(200);
+    await dispatcherDrained();
     expect(postsFor('bad number')).toHaveLength(1);
   });
 
@@ -161,7 +181,7 @@ describe('sendMessage', () => {
     const res = await send({ conversationId, body: 'please come back', idempotencyKey: 'opted-out-1' });
     expect(errorCode(res)).toBe('CONTACT_OPTED_OUT');
     expect(await messagesOf(conversationId)).toHaveLength(before.length);
-    await sleep(200);
+    await dispatcherDrained();
     expect(postsFor('please come back')).toHaveLength(0);
     // START lifts it.
     await customerTexts(server, a, customer, 'START');
@@ -183,7 +203,7 @@ describe('sendMessage', () => {
 
     await settled(conversationId, first.data!.sendMessage.id);
     await settled(conversationId, racing[0]!.data!.sendMessage.id);
-    await sleep(150);
+    await dispatcherDrained();
     expect(postsFor('only once')).toHaveLength(1);
     expect(postsFor('racing once')).toHaveLength(1);
     const bodies = (await messagesOf(conversationId)).map((m) => m.body);
@@ -312,7 +332,7 @@ describe('startConversation', () => {
     await customerTexts(server, a, customer, 'STOP');
     const res = await server.gql(START, { input: { phoneNumberId: a.number.id, to: customer, body: 'come back' } }, agent.token);
     expect(errorCode(res)).toBe('CONTACT_OPTED_OUT');
-    await sleep(100);
+    await dispatcherDrained();
     expect(postsFor('come back')).toHaveLength(0);
   });
 });

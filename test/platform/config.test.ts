@@ -27,18 +27,31 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; st
 }
 
 describe('configuration', () => {
+  // loadConfig itself (fast); main.ts turns a ConfigError into one line and exit code 1 (the process check below).
   it.each([
-    [{ PORT: 'abc' }, /^Configuration error: Invalid PORT \(got "abc"\)/],
-    [{ DATABASE_URL: 'not a url' }, /^Configuration error: Invalid DATABASE_URL: must be a postgres/],
-    [{ ENCRYPTION_KEY: 'c2hvcnQ=' }, /^Configuration error: Invalid ENCRYPTION_KEY: must be the base64 of exactly 32 bytes/],
-    [{ NODE_ENV: 'production', ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') }, /^Configuration error: JWT_SECRET is required when NODE_ENV=production/],
-    [{ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }, /^Configuration error: ENCRYPTION_KEY is required when NODE_ENV=production/],
-  ])('refuses %o at start with one clear line and exit code 1', async (env, message) => {
-    const { code, stderr } = await runMain(env);
+    [{ PORT: 'abc' }, /^Invalid PORT \(got "abc"\)/],
+    [{ DATABASE_URL: 'not a url' }, /^Invalid DATABASE_URL: must be a postgres/],
+    [{ ENCRYPTION_KEY: 'c2hvcnQ=' }, /^Invalid ENCRYPTION_KEY: must be the base64 of exactly 32 bytes/],
+    [{ NODE_ENV: 'production', ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') }, /^JWT_SECRET is required when NODE_ENV=production/],
+    [{ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }, /^ENCRYPTION_KEY is required when NODE_ENV=production/],
+  ])('refuses %o with a ConfigError of one clear line', (env, message) => {
+    let error: unknown;
+    try {
+      loadConfig({ DATA_DIR: join(scratch, 'data'), ...env });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message.split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a bad setting at process start with one clear line and exit code 1, without a stack trace', async () => {
+    const { code, stderr } = await runMain({ PORT: 'abc' });
     expect(code).toBe(1);
-    expect(stderr.trim()).toMatch(message);
+    expect(stderr.trim()).toMatch(/^Configuration error: Invalid PORT \(got "abc"\)/);
     expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).not.toMatch(/\s+at\s/); // no stack trace
+    expect(stderr).not.toMatch(/\s+at\s/);
   }, 60_000);
 
   it('applies the documented defaults', () => {

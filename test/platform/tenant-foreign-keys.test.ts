@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MessageDirection, MessageStatus } from '../../src/modules/messages/message.enums.js';
 import { messages } from '../../src/modules/messages/messages.schema.js';
-import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import type { TestServer } from '../helpers/test-server.js';
+import { serverWithFakeTwilio } from '../helpers/suite.js';
 
 let server: TestServer;
 let fake: FakeTwilio;
@@ -11,16 +12,12 @@ let a: Inbox;
 let b: Inbox;
 let conversationOfA: string;
 
-beforeAll(async () => {
-  [server, fake] = await Promise.all([startTestServer(), startFakeTwilio()]);
+serverWithFakeTwilio({}, async (started) => {
+  ({ server, fake } = started);
   a = await setUpInbox(server, fake, { tenantName: 'Tenant A' });
   b = await setUpInbox(server, fake, { tenantName: 'Tenant B' });
   conversationOfA = await customerTexts(server, a, randomUsNumber(), 'Hello A');
-});
-afterAll(async () => {
-  await server?.close();
-  await fake?.close();
-});
+}, { resetFakeAfterEach: false });
 
 /** The driver's error code, wherever drizzle wrapped it. */
 function pgCode(err: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
+import { setClauses } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { contacts, type ContactRow } from '../contacts/contacts.schema.js';
 import { conversations } from '../conversations/conversations.schema.js';
@@ -61,12 +62,12 @@ export class OutboxSendRepository extends TenantRepository {
   async markSending(jobId: number, messageId: string, holdMs: number): Promise<{ held: boolean; moved: boolean }> {
     const result = await this.db.execute(sql`
       with lease as (
-        update ${outbox} set locked_until = now() + ${Math.ceil(holdMs)} * interval '1 millisecond'
+        update ${outbox} set ${setClauses(outbox, { lockedUntil: sql`now() + ${Math.ceil(holdMs)} * interval '1 millisecond'` })}
         where ${outbox.id} = ${jobId} and ${outbox.lockedBy} = ${this.workerId}
         returning ${outbox.id}
       ),
       moved as (
-        update ${messages} set status = ${MessageStatus.SENDING}, updated_at = now()
+        update ${messages} set ${setClauses(messages, { status: sql`${MessageStatus.SENDING}`, updatedAt: sql`now()` })}
         where ${this.scoped(messages, eq(messages.id, messageId), inArray(messages.status, statusesBefore(MessageStatus.SENDING)))}
           and exists (select 1 from lease)
         returning ${messages.id}
@@ -89,11 +90,12 @@ export class OutboxSendRepository extends TenantRepository {
         delete from ${outbox} where ${outbox.id} = ${jobId} and ${outbox.lockedBy} = ${this.workerId}
       ),
       sent as (
-        update ${messages} set
-          twilio_sid = coalesce(${messages.twilioSid}, ${twilioSid}),
-          status = case when ${inArray(messages.status, statusesBefore(MessageStatus.SENT))}
-            then ${MessageStatus.SENT}::message_status else ${messages.status} end,
-          updated_at = now()
+        update ${messages} set ${setClauses(messages, {
+          twilioSid: sql`coalesce(${messages.twilioSid}, ${twilioSid})`,
+          status: sql`case when ${inArray(messages.status, statusesBefore(MessageStatus.SENT))}
+            then ${MessageStatus.SENT}::message_status else ${messages.status} end`,
+          updatedAt: sql`now()`,
+        })}
         where ${this.scoped(messages, eq(messages.id, messageId))}
         returning ${messages.id}
       )

@@ -1,0 +1,33 @@
+import { FIXTURE, repositoryQueries } from '../../db/query-catalog.js';
+import { MessageStatus } from '../messages/message.enums.js';
+import { InboundRepository } from './inbound.repository.js';
+
+export default [
+  repositoryQueries({
+    repository: InboundRepository,
+    create: (db) => new InboundRepository(db, FIXTURE.tenantId, FIXTURE.accountId),
+    calls: {
+      ingest: (r) =>
+        r.ingest(FIXTURE.newId, {
+          messageSid: `SM${'2'.repeat(32)}`,
+          from: FIXTURE.contactPhone,
+          to: FIXTURE.e164,
+          body: 'Hello',
+          geo: { city: 'Austin', state: 'TX', zip: null, country: 'US' },
+          media: [],
+          mediaDropped: 0,
+          segments: 1,
+          optChange: null,
+        }),
+      applyStatus: (r) =>
+        r.applyStatus({
+          messageId: FIXTURE.outboundMessageId,
+          messageSid: `SM${'3'.repeat(32)}`,
+          status: MessageStatus.DELIVERED,
+          errorCode: null,
+          errorMessage: null,
+          optOut: false,
+        }),
+    },
+  }),
+];

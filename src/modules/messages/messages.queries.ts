@@ -1,0 +1,31 @@
+import { FIXTURE, repositoryQueries } from '../../db/query-catalog.js';
+import { MessagesRepository } from './messages.repository.js';
+
+const cursor = { ts: '2024-03-01T12:00:00.000000Z', id: FIXTURE.messageId };
+
+export default [
+  repositoryQueries({
+    repository: MessagesRepository,
+    calls: {
+      findById: (r) => r.findById(FIXTURE.messageId),
+      findWithHolder: (r) => r.findWithHolder(FIXTURE.messageId),
+      findByIds: (r) => r.findByIds([FIXTURE.messageId, FIXTURE.outboundMessageId]),
+      findByIdempotencyKey: (r) => r.findByIdempotencyKey('snapshot-key'),
+      insertOutbound: (r) =>
+        r.insertOutbound({
+          conversationId: FIXTURE.conversationId,
+          twilioAccountId: FIXTURE.accountId,
+          body: 'Hello',
+          media: [],
+          authorId: FIXTURE.userId,
+          segments: 1,
+          idempotencyKey: 'snapshot-new-key',
+        }),
+      pages: {
+        'first pages': (r) => r.pages([FIXTURE.conversationId], 20, null),
+        'older pages': (r) => r.pages([FIXTURE.conversationId], 20, cursor),
+      },
+      recordFailure: (r) => r.recordFailure(FIXTURE.outboundMessageId, 30007, 'Carrier violation'),
+    },
+  }),
+];

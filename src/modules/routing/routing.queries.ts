@@ -1,0 +1,64 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { FIXTURE, functionQueries, repositoryQueries } from '../../db/query-catalog.js';
+import { conversations } from '../conversations/conversations.schema.js';
+import { AssignmentStrategy } from '../teams/assignment-strategy.js';
+import { teamMembers, teams } from '../teams/teams.schema.js';
+import { Availability } from './availability.js';
+import { expirePresence, PresenceRepository, recordSeen } from './presence.repository.js';
+import { RoutingRepository, teamsWithWorkAnywhere } from './routing.repository.js';
+import { agentPresence } from './routing.schema.js';
+
+const TEAM_ID = '00000000-0000-4000-8000-0000000c1001';
+
+/**
+ * A round-robin team whose only member (the FIXTURE user) is ONLINE, and the FIXTURE conversation
+ * waiting unassigned in its queue: routing finds work and assigns it.
+ */
+async function teamWithQueue(db: Db): Promise<void> {
+  await db.insert(teams).values({ id: TEAM_ID, tenantId: FIXTURE.tenantId, name: 'Billing', strategy: AssignmentStrategy.ROUND_ROBIN });
+  await db.insert(teamMembers).values({ tenantId: FIXTURE.tenantId, teamId: TEAM_ID, userId: FIXTURE.userId });
+  await db.insert(agentPresence).values({ tenantId: FIXTURE.tenantId, userId: FIXTURE.userId, availability: Availability.ONLINE, lastSeenAt: new Date('2024-01-01T00:00:00Z') });
+  await db.update(conversations).set({ teamId: TEAM_ID, assigneeId: null }).where(eq(conversations.id, FIXTURE.conversationId));
+}
+
+export default [
+  repositoryQueries({
+    repository: RoutingRepository,
+    setUp: teamWithQueue,
+    calls: {
+      routeTeam: (r) => r.routeTeam(TEAM_ID),
+      teamsWithWork: {
+        'every team': (r) => r.teamsWithWork(),
+        'one team': (r) => r.teamsWithWork(TEAM_ID),
+      },
+      holdUntil: (r) => r.holdUntil(FIXTURE.conversationId, new Date('2099-01-01T00:00:00Z')),
+      stillQueued: (r) => r.stillQueued(FIXTURE.conversationId),
+    },
+  }),
+  repositoryQueries({
+    repository: PresenceRepository,
+    setUp: teamWithQueue,
+    calls: {
+      setAvailability: (r) => r.setAvailability(FIXTURE.userId, Availability.AWAY, 60),
+      findByUserIds: (r) => r.findByUserIds([FIXTURE.userId]),
+    },
+  }),
+  functionQueries({
+    teamsWithWorkAnywhere: {
+      run: (db) => teamsWithWorkAnywhere(db),
+      setUp: teamWithQueue,
+      crossTenant: "the routing sweep (a system job) finds every tenant's teams with waiting work, then routes each through a tenant-bound RoutingRepository",
+    },
+    recordSeen: {
+      run: (db) => recordSeen(db, [{ tenantId: FIXTURE.tenantId, userId: FIXTURE.userId }]),
+      crossTenant:
+        "one statement for the open sockets of this instance, whatever their tenants; each (tenant, user) pair is checked against users in the statement",
+    },
+    expirePresence: {
+      run: (db) => expirePresence(db, 60),
+      setUp: teamWithQueue,
+      crossTenant: "the presence sweep (a system job) turns agents of every tenant OFFLINE once unseen for the offline delay",
+    },
+  }),
+];
