@@ -40,6 +40,10 @@ export default [
         'as an admin': (r) => r.setStatus(FIXTURE.conversationId, ConversationStatus.RESOLVED),
         'as an agent': (r) => r.setStatus(FIXTURE.conversationId, ConversationStatus.PENDING, agent),
       },
+      resolve: {
+        'as an admin': (r) => r.resolve(FIXTURE.conversationId),
+        'as an agent': (r) => r.resolve(FIXTURE.conversationId, agent),
+      },
       resolveLiveOfContact: (r) => r.resolveLiveOfContact(FIXTURE.contactId),
       touch: (r) => r.touch(FIXTURE.conversationId),
       markRead: {

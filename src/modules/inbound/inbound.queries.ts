@@ -19,6 +19,19 @@ export default [
           segments: 1,
           optChange: null,
         }),
+      ingestOnOutboundOnlyNumber: (r) =>
+        r.ingestOnOutboundOnlyNumber(FIXTURE.newId, {
+          messageSid: `SM${'4'.repeat(32)}`,
+          from: FIXTURE.contactPhone,
+          to: FIXTURE.e164,
+          body: 'Hello',
+          geo: { city: null, state: null, zip: null, country: null },
+          media: [],
+          mediaDropped: 0,
+          segments: 1,
+          optChange: null,
+        }),
+      findBySid: (r) => r.findBySid(`SM${'3'.repeat(32)}`),
       applyStatus: (r) =>
         r.applyStatus({
           messageId: FIXTURE.outboundMessageId,

@@ -22,6 +22,7 @@ export default [
         }),
       update: (r) => r.update(FIXTURE.phoneNumberId, { description: 'Support line', teamId: null }),
       remove: (r) => r.remove(FIXTURE.phoneNumberId),
+      removeAllOfAccount: (r) => r.removeAllOfAccount(FIXTURE.accountId),
       deleteJustInserted: (r) => r.deleteJustInserted(FIXTURE.newId),
     },
   }),
