@@ -2,21 +2,21 @@
 -- Every statement the repositories send, for review in diffs (docs/architecture.md, "SQL snapshots").
 
 -- ConversationsRepository.list (first page)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked")) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $2;
 
 -- ConversationsRepository.list (next page, filtered)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."status" = $2 and "conversations"."assignee_id" = $3 and ("conversations"."last_message_at", "conversations"."id") < ($4::timestamptz, $5::uuid) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."status" = $2 and "conversations"."assignee_id" = $3 and ("conversations"."last_message_at", "conversations"."id") < ($4::timestamptz, $5::uuid) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked")) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $6;
 
 -- ConversationsRepository.list (routing filters, as an agent)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and "conversations"."assignee_id" is null and "conversations"."phone_number_id" = $3 and ("conversations"."assignee_id" = $4::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and "conversations"."assignee_id" is null and "conversations"."phone_number_id" = $3 and ("conversations"."assignee_id" = $4::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
     select "team_members"."team_id" from "team_members"
     where "team_members"."tenant_id" = $5::uuid and "team_members"."user_id" = $6::uuid)) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked")) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $7;
 
 -- ConversationsRepository.list (inbox filters)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked") and "conversations"."contact_id" = $2::uuid and "conversations"."id" in (select "conversation_labels"."conversation_id" from "conversation_labels"
       where "conversation_labels"."tenant_id" = $3::uuid and "conversation_labels"."key" = $4) and (
       (case when (select count(*) from (select 1 from "messages" where "messages"."tenant_id" = $5::uuid and "messages"."body_folded" like inbox_fold($6::text) limit $7) as sample) <= $8
@@ -27,13 +27,13 @@ select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_i
         where "contacts"."tenant_id" = $13::uuid and inbox_fold("contacts"."name") like inbox_fold($14::text)))) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $15;
 
 -- ConversationsRepository.findById (as an admin)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after"
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
   where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2)
   limit $3;
 
 -- ConversationsRepository.findById (as an agent)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after" from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2 and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after" from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2 and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
     select "team_members"."team_id" from "team_members"
     where "team_members"."tenant_id" = $4::uuid and "team_members"."user_id" = $5::uuid))) limit $6;
 
@@ -44,7 +44,7 @@ select "team_id", "assignee_id"
   for update;
 update "conversations" set "assignee_id" = $1, "updated_at" = now(), "team_id" = $2
   where ("conversations"."tenant_id" = $3 and "conversations"."id" = $4)
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
 -- ConversationsRepository.reassign (to a team queue, as an agent)
 select "team_id", "assignee_id" from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2 and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
@@ -52,31 +52,31 @@ select "team_id", "assignee_id" from "conversations" where ("conversations"."ten
     where "team_members"."tenant_id" = $4::uuid and "team_members"."user_id" = $5::uuid))) for update;
 update "conversations" set "assignee_id" = $1, "updated_at" = now(), "team_id" = $2
   where ("conversations"."tenant_id" = $3 and "conversations"."id" = $4)
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
 -- ConversationsRepository.findLive
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after"
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
   where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
   limit $5;
 
 -- ConversationsRepository.findOrOpen (live one found)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after"
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
   where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
   limit $5;
 
 -- ConversationsRepository.findOrOpen (opened)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after"
+select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
   where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
   limit $5;
-insert into "conversations" ("id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after")
-  values (default, $1, $2, $3, default, $4, default, default, default, default, default, default, $5, default, default)
+insert into "conversations" ("id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after")
+  values (default, $1, $2, $3, default, $4, default, default, default, default, default, default, default, default, default, default, default, $5, default, default)
   on conflict ("tenant_id","phone_number_id","contact_id")
   where status <> 'RESOLVED'
   do nothing
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
 -- ConversationsRepository.unassignOpenOf
 update "conversations" set "assignee_id" = $1, "updated_at" = now()
@@ -84,14 +84,24 @@ update "conversations" set "assignee_id" = $1, "updated_at" = now()
   returning "id";
 
 -- ConversationsRepository.setStatus (as an admin)
-update "conversations" set "status" = $1, "updated_at" = now()
-  where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3)
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+update "conversations" set "status" = $1, "resolved_at" = case when "conversations"."status" = 'RESOLVED' then "conversations"."resolved_at" else now() end, "resolved_by_id" = case when "conversations"."status" = 'RESOLVED' then "conversations"."resolved_by_id" else $2::uuid end, "updated_at" = now()
+  where ("conversations"."tenant_id" = $3 and "conversations"."id" = $4)
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
 -- ConversationsRepository.setStatus (as an agent)
-update "conversations" set "status" = $1, "updated_at" = now() where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3 and ("conversations"."assignee_id" = $4::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+update "conversations" set "status" = $1, "resolved_at" = $2, "resolved_by_id" = $3, "updated_at" = now() where ("conversations"."tenant_id" = $4 and "conversations"."id" = $5 and ("conversations"."assignee_id" = $6::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
     select "team_members"."team_id" from "team_members"
-    where "team_members"."tenant_id" = $5::uuid and "team_members"."user_id" = $6::uuid))) returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+    where "team_members"."tenant_id" = $7::uuid and "team_members"."user_id" = $8::uuid))) returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+
+-- ConversationsRepository.resolve (as an admin)
+update "conversations" set "status" = $1, "resolved_at" = now(), "resolved_by_id" = $2, "updated_at" = now()
+  where ("conversations"."tenant_id" = $3 and "conversations"."id" = $4 and "conversations"."status" <> $5)
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+
+-- ConversationsRepository.resolve (as an agent)
+update "conversations" set "status" = $1, "resolved_at" = now(), "resolved_by_id" = $2, "updated_at" = now() where ("conversations"."tenant_id" = $3 and "conversations"."id" = $4 and "conversations"."status" <> $5 and ("conversations"."assignee_id" = $6::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+    select "team_members"."team_id" from "team_members"
+    where "team_members"."tenant_id" = $7::uuid and "team_members"."user_id" = $8::uuid))) returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
 -- ConversationsRepository.resolveLiveOfContact
 update "conversations" set "status" = $1, "updated_at" = now()
@@ -101,17 +111,17 @@ update "conversations" set "status" = $1, "updated_at" = now()
 -- ConversationsRepository.touch
 update "conversations" set "updated_at" = now()
   where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2)
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
 -- ConversationsRepository.markRead (as an admin)
 update "conversations" set "unread_count" = $1, "last_read_at" = now(), "updated_at" = now()
   where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3)
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
 -- ConversationsRepository.markRead (as an agent)
 update "conversations" set "unread_count" = $1, "last_read_at" = now(), "updated_at" = now() where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3 and ("conversations"."assignee_id" = $4::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
     select "team_members"."team_id" from "team_members"
-    where "team_members"."tenant_id" = $5::uuid and "team_members"."user_id" = $6::uuid))) returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+    where "team_members"."tenant_id" = $5::uuid and "team_members"."user_id" = $6::uuid))) returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
 
 -- ConversationsRepository.recordMessage
 with recorded as (

@@ -26,13 +26,17 @@ contact as (
   returning "contacts"."id", "contacts"."blocked"
 ),
 live_conversation as (
-  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id")
-  select $15::uuid, number.id, contact.id, 'OPEN', 1, now(), $16::uuid, number.team_id
+  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id", "first_inbound_at")
+  select $15::uuid, number.id, contact.id, 'OPEN', 1, now(), $16::uuid, number.team_id, now()
   from number, contact
   where not contact.blocked
   -- The predicate of conversations_live_uq, word for word.
   on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED' do update set
     "unread_count" = "conversations"."unread_count" + 1,
+    -- PENDING waits for the customer (e.g. after a campaign text): their reply opens it.
+    "status" = case when "conversations"."status" = 'PENDING'
+      then 'OPEN' else "conversations"."status" end,
+    "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
     "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
     "updated_at" = now()
   -- xmax is 0 only on a row this statement inserted (not on the conflict's update): routing.
@@ -73,11 +77,78 @@ message as (
     $26::jsonb, $27::int, 'RECEIVED', $28, $29::int
   from conversation
   returning "messages"."id", "messages"."conversation_id"
+),
+media_jobs as (
+  insert into "media_copy_jobs" ("tenant_id", "message_id", "media_index")
+  select $30::uuid, message.id, i from message, generate_series(0, $31::int - 1) as i
 )
 select message.id as "messageId", message.conversation_id as "conversationId",
   conversation.team_id as "teamId", conversation.opened as "opened",
-  contact.id as "contactId", contact.blocked as "contactBlocked"
+  contact.id as "contactId", contact.blocked as "contactBlocked",
+  exists (
+    select 1 from "automated_messages"
+    where "automated_messages"."tenant_id" = $32::uuid and "automated_messages"."phone_number_id" = (select id from number)
+      and "automated_messages"."enabled" and "automated_messages"."trigger" in ($33, $34, $35)
+  ) as "answerable"
 from message, conversation, contact;
+
+-- InboundRepository.ingestOnOutboundOnlyNumber
+with number as (
+  select "phone_numbers"."id" from "phone_numbers"
+  where "phone_numbers"."tenant_id" = $1::uuid and "phone_numbers"."twilio_account_id" = $2::uuid
+    and "phone_numbers"."e164" = $3
+    and "phone_numbers"."removed_at" is null and "phone_numbers"."direction" = 'OUTBOUND'
+  limit 1
+),
+contact as (
+  insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
+  select $4::uuid, $5, $6, $7, $8,
+    $9, coalesce($10::boolean, false), case when $11::boolean then now() end
+  from number
+  on conflict ("tenant_id", "phone_number") do update set
+    "city" = coalesce(excluded."city", "contacts"."city"), "state" = coalesce(excluded."state", "contacts"."state"), "zip" = coalesce(excluded."zip", "contacts"."zip"), "country" = coalesce(excluded."country", "contacts"."country"),
+    "opted_out" = coalesce($12::boolean, "contacts"."opted_out"),
+    "opted_out_at" = case
+      when $13::boolean is null then "contacts"."opted_out_at"
+      when $14::boolean then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
+      else null end,
+    "updated_at" = now()
+  returning "contacts"."id"
+),
+existing as (
+  select c.id from "conversations" c, number, contact
+  where c.tenant_id = $15::uuid and c.phone_number_id = number.id and c.contact_id = contact.id
+  order by (c.status <> 'RESOLVED') desc, c.last_message_at desc
+  limit 1
+),
+created as (
+  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id")
+  select $16::uuid, number.id, contact.id, 'RESOLVED', 0, now(), $17::uuid
+  from number, contact
+  where not exists (select 1 from existing)
+  returning "conversations"."id"
+),
+conversation as (
+  select id from existing union all select id from created
+),
+message as (
+  insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
+  select $18::uuid, $19::uuid, conversation.id, $20::uuid, 'INBOUND', $21,
+    $22::jsonb, $23::int, 'RECEIVED', $24, $25::int
+  from conversation
+  returning "messages"."id", "messages"."conversation_id"
+),
+media_jobs as (
+  insert into "media_copy_jobs" ("tenant_id", "message_id", "media_index")
+  select $26::uuid, message.id, i from message, generate_series(0, $27::int - 1) as i
+)
+select id as "messageId", conversation_id as "conversationId" from message;
+
+-- InboundRepository.findBySid
+select "id", "conversation_id"
+  from "messages"
+  where ("messages"."tenant_id" = $1 and "messages"."twilio_account_id" = $2 and "messages"."twilio_sid" = $3)
+  limit $4;
 
 -- InboundRepository.applyStatus
 with target as (

@@ -2,42 +2,47 @@
 -- Every statement the repositories send, for review in diffs (docs/architecture.md, "SQL snapshots").
 
 -- PhoneNumbersRepository.findById
-select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "created_at", "removed_at", "team_id"
+select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id"
   from "phone_numbers"
   where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."id" = $2)
   limit $3;
 
 -- PhoneNumbersRepository.findByIds
-select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "created_at", "removed_at", "team_id"
+select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id"
   from "phone_numbers"
   where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."id" in ($2, $3));
 
 -- PhoneNumbersRepository.listActive
-select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "created_at", "removed_at", "team_id"
+select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id"
   from "phone_numbers"
   where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."removed_at" is null)
   order by "phone_numbers"."created_at" asc, "phone_numbers"."id" asc;
 
 -- PhoneNumbersRepository.listActiveByAccounts
-select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "created_at", "removed_at", "team_id"
+select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id"
   from "phone_numbers"
   where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."twilio_account_id" in ($2) and "phone_numbers"."removed_at" is null)
   order by "phone_numbers"."created_at" asc, "phone_numbers"."id" asc;
 
 -- PhoneNumbersRepository.insert
-insert into "phone_numbers" ("id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "created_at", "removed_at", "team_id")
-  values (default, $1, $2, $3, $4, $5, $6, $7, $8, default, default, default)
-  returning "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "created_at", "removed_at", "team_id";
+insert into "phone_numbers" ("id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id")
+  values (default, $1, $2, $3, $4, $5, $6, $7, $8, default, default, default, default, default, default)
+  returning "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id";
 
 -- PhoneNumbersRepository.update
 update "phone_numbers" set "description" = $1, "team_id" = $2
   where ("phone_numbers"."tenant_id" = $3 and "phone_numbers"."id" = $4 and "phone_numbers"."removed_at" is null)
-  returning "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "created_at", "removed_at", "team_id";
+  returning "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id";
 
 -- PhoneNumbersRepository.remove
 update "phone_numbers" set "removed_at" = now()
   where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."id" = $2 and "phone_numbers"."removed_at" is null)
-  returning "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "created_at", "removed_at", "team_id";
+  returning "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id";
+
+-- PhoneNumbersRepository.removeAllOfAccount
+update "phone_numbers" set "removed_at" = now()
+  where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."twilio_account_id" = $2 and "phone_numbers"."removed_at" is null)
+  returning "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id";
 
 -- PhoneNumbersRepository.deleteJustInserted
 delete

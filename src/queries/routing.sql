@@ -9,7 +9,8 @@ select "strategy", "agent_capacity"
 select "agent_presence"."user_id", to_char("team_members"."last_assigned_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')
   from "team_members"
   inner join "agent_presence" on ("agent_presence"."tenant_id" = "team_members"."tenant_id" and "agent_presence"."user_id" = "team_members"."user_id")
-  where ("team_members"."tenant_id" = $1 and "team_members"."team_id" = $2 and "agent_presence"."availability" = $3)
+  inner join "users" on ("users"."tenant_id" = "team_members"."tenant_id" and "users"."id" = "team_members"."user_id" and "users"."active" = $1)
+  where ("team_members"."tenant_id" = $2 and "team_members"."team_id" = $3 and "agent_presence"."availability" = $4)
   order by "agent_presence"."user_id" asc
   for update of "agent_presence";
 select "assignee_id", count(*)::int
@@ -38,6 +39,7 @@ where "team_members"."tenant_id" = $2::uuid and "team_members"."team_id" = $3::u
 select distinct "conversations"."team_id" from "conversations" inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id") where ("conversations"."tenant_id" = $1 and ("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $2 and ("conversations"."route_after" is null or "conversations"."route_after" <= now())) and "teams"."strategy" <> 'MANUAL' and exists (
     select 1 from "team_members" join "agent_presence"
       on "agent_presence"."tenant_id" = "team_members"."tenant_id" and "agent_presence"."user_id" = "team_members"."user_id"
+      join "users" on "users"."tenant_id" = "team_members"."tenant_id" and "users"."id" = "team_members"."user_id" and "users"."active"
     where "team_members"."tenant_id" = "conversations"."tenant_id" and "team_members"."team_id" = "conversations"."team_id"
       and "agent_presence"."availability" = 'ONLINE'));
 
@@ -45,6 +47,7 @@ select distinct "conversations"."team_id" from "conversations" inner join "teams
 select distinct "conversations"."team_id" from "conversations" inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id") where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and ("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $3 and ("conversations"."route_after" is null or "conversations"."route_after" <= now())) and "teams"."strategy" <> 'MANUAL' and exists (
     select 1 from "team_members" join "agent_presence"
       on "agent_presence"."tenant_id" = "team_members"."tenant_id" and "agent_presence"."user_id" = "team_members"."user_id"
+      join "users" on "users"."tenant_id" = "team_members"."tenant_id" and "users"."id" = "team_members"."user_id" and "users"."active"
     where "team_members"."tenant_id" = "conversations"."tenant_id" and "team_members"."team_id" = "conversations"."team_id"
       and "agent_presence"."availability" = 'ONLINE'));
 
@@ -75,6 +78,7 @@ select "tenant_id", "user_id", "availability", "last_seen_at", "updated_at"
 select distinct "conversations"."tenant_id", "conversations"."team_id" from "conversations" inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id") where (("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $1 and ("conversations"."route_after" is null or "conversations"."route_after" <= now())) and "teams"."strategy" <> 'MANUAL' and exists (
     select 1 from "team_members" join "agent_presence"
       on "agent_presence"."tenant_id" = "team_members"."tenant_id" and "agent_presence"."user_id" = "team_members"."user_id"
+      join "users" on "users"."tenant_id" = "team_members"."tenant_id" and "users"."id" = "team_members"."user_id" and "users"."active"
     where "team_members"."tenant_id" = "conversations"."tenant_id" and "team_members"."team_id" = "conversations"."team_id"
       and "agent_presence"."availability" = 'ONLINE')) limit $2;
 

@@ -2,19 +2,31 @@
 -- Every statement the repositories send, for review in diffs (docs/architecture.md, "SQL snapshots").
 
 -- TenantsRepository.create
--- every tenant: tenants are the root of isolation: sign-up and log-in run before there is a tenant
-insert into "tenants" ("id", "name", "slug", "created_at")
-  values (default, $1, $2, default)
-  returning "id", "name", "slug", "created_at";
+-- every tenant: tenants are the root of isolation: sign-up and log-in run before there is a tenant, update takes the caller's own tenant id from the verified token, and the retention job lists every tenant with a retention period
+insert into "tenants" ("id", "name", "slug", "retention_days", "created_at")
+  values (default, $1, $2, default, default)
+  returning "id", "name", "slug", "retention_days", "created_at";
 
 -- TenantsRepository.findByIds
--- every tenant: tenants are the root of isolation: sign-up and log-in run before there is a tenant
-select "id", "name", "slug", "created_at"
+-- every tenant: tenants are the root of isolation: sign-up and log-in run before there is a tenant, update takes the caller's own tenant id from the verified token, and the retention job lists every tenant with a retention period
+select "id", "name", "slug", "retention_days", "created_at"
   from "tenants"
   where "tenants"."id" in ($1);
 
+-- TenantsRepository.update
+-- every tenant: tenants are the root of isolation: sign-up and log-in run before there is a tenant, update takes the caller's own tenant id from the verified token, and the retention job lists every tenant with a retention period
+update "tenants" set "name" = $1, "retention_days" = $2
+  where "tenants"."id" = $3
+  returning "id", "name", "slug", "retention_days", "created_at";
+
+-- TenantsRepository.withRetention
+-- every tenant: tenants are the root of isolation: sign-up and log-in run before there is a tenant, update takes the caller's own tenant id from the verified token, and the retention job lists every tenant with a retention period
+select "id", "retention_days"
+  from "tenants"
+  where "tenants"."retention_days" is not null;
+
 -- TenantsRepository.slugsLike
--- every tenant: tenants are the root of isolation: sign-up and log-in run before there is a tenant
+-- every tenant: tenants are the root of isolation: sign-up and log-in run before there is a tenant, update takes the caller's own tenant id from the verified token, and the retention job lists every tenant with a retention period
 select "slug"
   from "tenants"
   where ("tenants"."slug" = $1 or "tenants"."slug" like $2);

@@ -2,39 +2,82 @@
 -- Every statement the repositories send, for review in diffs (docs/architecture.md, "SQL snapshots").
 
 -- TwilioAccountsRepository.list
-select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "created_at", "updated_at"
+select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at"
   from "twilio_accounts"
-  where "twilio_accounts"."tenant_id" = $1
+  where ("twilio_accounts"."tenant_id" = $1 and "twilio_accounts"."disconnected_at" is null)
   order by "twilio_accounts"."created_at" asc, "twilio_accounts"."id" asc;
 
 -- TwilioAccountsRepository.findById
-select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "created_at", "updated_at"
+select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at"
+  from "twilio_accounts"
+  where ("twilio_accounts"."tenant_id" = $1 and "twilio_accounts"."id" = $2 and "twilio_accounts"."disconnected_at" is null)
+  limit $3;
+
+-- TwilioAccountsRepository.findByIds
+select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at"
+  from "twilio_accounts"
+  where ("twilio_accounts"."tenant_id" = $1 and "twilio_accounts"."id" in ($2));
+
+-- TwilioAccountsRepository.findIncludingDisconnected
+select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at"
   from "twilio_accounts"
   where ("twilio_accounts"."tenant_id" = $1 and "twilio_accounts"."id" = $2)
   limit $3;
 
--- TwilioAccountsRepository.findByIds
-select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "created_at", "updated_at"
-  from "twilio_accounts"
-  where ("twilio_accounts"."tenant_id" = $1 and "twilio_accounts"."id" in ($2));
+-- TwilioAccountsRepository.update (name and media)
+update "twilio_accounts" set "friendly_name" = $1, "media_enabled" = $2, "accepted_media_types" = $3, "updated_at" = now()
+  where ("twilio_accounts"."tenant_id" = $4 and "twilio_accounts"."id" = $5 and "twilio_accounts"."disconnected_at" is null)
+  returning "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at";
+
+-- TwilioAccountsRepository.update (rotation)
+update "twilio_accounts" set "auth_token_sealed" = $1, "previous_auth_token_sealed" = $2, "previous_token_expires_at" = $3, "updated_at" = now()
+  where ("twilio_accounts"."tenant_id" = $4 and "twilio_accounts"."id" = $5 and "twilio_accounts"."disconnected_at" is null and "twilio_accounts"."auth_token_sealed" = $6)
+  returning "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at";
+
+-- TwilioAccountsRepository.clearPreviousToken
+update "twilio_accounts" set "previous_auth_token_sealed" = $1, "previous_token_expires_at" = $2
+  where ("twilio_accounts"."tenant_id" = $3 and "twilio_accounts"."id" = $4 and "twilio_accounts"."previous_auth_token_sealed" is not null)
+  returning "id";
+
+-- TwilioAccountsRepository.markDisconnected
+update "twilio_accounts" set "previous_auth_token_sealed" = $1, "previous_token_expires_at" = $2, "disconnected_at" = now(), "updated_at" = now()
+  where ("twilio_accounts"."tenant_id" = $3 and "twilio_accounts"."id" = $4 and "twilio_accounts"."disconnected_at" is null)
+  returning "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at";
 
 -- TwilioAccountsRepository.upsert (reconnect, name kept)
-insert into "twilio_accounts" ("id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "created_at", "updated_at")
-  values (default, $1, $2, $3, $4, $5, $6, $7, $8, default, default)
+insert into "twilio_accounts" ("id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at")
+  values (default, $1, $2, $3, $4, $5, $6, $7, $8, default, default, default, default, default, default)
   on conflict ("tenant_id","account_sid")
-  do update set "auth_token_sealed" = $9, "api_base_url" = $10, "updated_at" = now()
-  returning "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "created_at", "updated_at";
+  do update set "auth_token_sealed" = $9, "api_base_url" = $10, "webhook_key" = case when "twilio_accounts"."disconnected_at" is null then "twilio_accounts"."webhook_key" else excluded.webhook_key end, "previous_auth_token_sealed" = $11, "previous_token_expires_at" = $12, "disconnected_at" = $13, "updated_at" = now()
+  returning "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at";
 
 -- TwilioAccountsRepository.upsert (every field given)
-insert into "twilio_accounts" ("id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "created_at", "updated_at")
-  values (default, $1, $2, $3, $4, $5, $6, $7, $8, default, default)
+insert into "twilio_accounts" ("id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at")
+  values (default, $1, $2, $3, $4, $5, $6, $7, $8, default, default, default, default, default, default)
   on conflict ("tenant_id","account_sid")
-  do update set "auth_token_sealed" = $9, "friendly_name" = $10, "api_base_url" = $11, "media_enabled" = $12, "accepted_media_types" = $13, "updated_at" = now()
-  returning "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "created_at", "updated_at";
+  do update set "auth_token_sealed" = $9, "friendly_name" = $10, "api_base_url" = $11, "webhook_key" = case when "twilio_accounts"."disconnected_at" is null then "twilio_accounts"."webhook_key" else excluded.webhook_key end, "media_enabled" = $12, "accepted_media_types" = $13, "previous_auth_token_sealed" = $14, "previous_token_expires_at" = $15, "disconnected_at" = $16, "updated_at" = now()
+  returning "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at";
 
 -- findAccountByWebhookKey
 -- every tenant: the webhook has no token: the key in its URL finds the account, and so the tenant
-select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "created_at", "updated_at"
+select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at"
   from "twilio_accounts"
-  where "twilio_accounts"."webhook_key" = $1
+  where ("twilio_accounts"."webhook_key" = $1 and "twilio_accounts"."disconnected_at" is null)
   limit $2;
+
+-- listSandboxAccounts
+-- every tenant: sandbox start-up only (SANDBOX=true): every simulator account, across tenants, is re-registered with the in-memory simulator
+select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at"
+  from "twilio_accounts"
+  where "twilio_accounts"."sandbox" = $1
+  order by "twilio_accounts"."created_at" asc;
+
+-- setSandboxApiBaseUrl
+-- every tenant: sandbox start-up only (SANDBOX=true): every simulator account, across tenants, follows the simulator to its new port
+update "twilio_accounts" set "api_base_url" = $1
+  where "twilio_accounts"."sandbox" = $2;
+
+-- markSandboxAccount
+-- every tenant: sandbox seed only (SANDBOX=true): marks the account it connected to the simulator by its id, before any tenant is bound
+update "twilio_accounts" set "sandbox" = $1
+  where "twilio_accounts"."id" = $2;
