@@ -7,3 +7,37 @@ select "messages"."media", "twilio_accounts"."tenant_id", "twilio_accounts"."acc
   inner join "twilio_accounts" on ("twilio_accounts"."id" = "messages"."twilio_account_id" and "twilio_accounts"."tenant_id" = "messages"."tenant_id")
   where ("messages"."tenant_id" = $1 and "messages"."id" = $2 and "messages"."direction" = $3)
   limit $4;
+
+-- MediaCopyQueue.claim
+-- every tenant: the media-copy workers' queue claims due jobs of every tenant; each copy is then written by MediaCopyRepository, bound to the job's tenant
+update media_copy_jobs set locked_by = $1,
+  locked_until = now() + $2 * interval '1 second', attempts = attempts + 1
+where id in (
+  select id from media_copy_jobs
+  where next_attempt_at <= now() and (locked_until is null or locked_until < now())
+  order by next_attempt_at, id
+  limit $3
+  for update skip locked
+)
+returning id, tenant_id as "tenantId", message_id as "messageId", media_index as "mediaIndex", attempts;
+
+-- MediaCopyQueue.complete
+-- every tenant: the media-copy workers' queue claims due jobs of every tenant; each copy is then written by MediaCopyRepository, bound to the job's tenant
+delete
+  from "media_copy_jobs"
+  where ("media_copy_jobs"."id" = $1 and "media_copy_jobs"."locked_by" = $2);
+
+-- MediaCopyQueue.reschedule
+-- every tenant: the media-copy workers' queue claims due jobs of every tenant; each copy is then written by MediaCopyRepository, bound to the job's tenant
+update "media_copy_jobs" set "next_attempt_at" = now() + $1 * interval '1 millisecond', "locked_until" = $2, "locked_by" = $3, "last_error" = $4
+  where ("media_copy_jobs"."id" = $5 and "media_copy_jobs"."locked_by" = $6);
+
+-- MediaCopyQueue.releaseHeld
+-- every tenant: the media-copy workers' queue claims due jobs of every tenant; each copy is then written by MediaCopyRepository, bound to the job's tenant
+update "media_copy_jobs" set "locked_until" = $1, "locked_by" = $2
+  where "media_copy_jobs"."locked_by" = $3;
+
+-- MediaCopyRepository.attachCopy
+update "messages" set "media" = jsonb_set("messages"."media", $1::text[], to_jsonb($2::text))
+  where ("messages"."tenant_id" = $3 and "messages"."id" = $4 and jsonb_array_length("messages"."media") > $5)
+  returning "id";
