@@ -49,7 +49,7 @@ describe('wire format', () => {
   it('drops malformed input instead of throwing', () => {
     expect(decodeBatch('not json')).toEqual([]);
     expect(decodeBatch('{"a":1}')).toEqual([]);
-    expect(decodeBatch('[["x","t","i","c"],[1,2,3,4]]')).toEqual([]);
+    expect(decodeBatch('[["?","t","i","c"],[1,2,3,4]]')).toEqual([]); // an unknown type code
   });
 
   it('coalesces publishes of one tick into one send, and keeps sends in order', async () => {
