@@ -59,9 +59,13 @@ export function serverEnv(opts: ServerOptions): Record<string, string> {
     PACING_ENABLED: 'false',
     // The fake Twilio listens on loopback.
     OUTBOUND_ALLOW_PRIVATE: 'true',
+    // Production accepts an http API root only for allow-listed hosts: the fake Twilio's.
+    TWILIO_API_ALLOWED_HOSTS: '127.0.0.1,localhost',
     // Every tenant of a run signs up from this one address.
     SIGNUP_MAX_PER_ADDRESS: '100000',
     DISPATCHER_POLL_MS: '50',
+    // The harness reads the schema to skip scenarios whose operations are not there.
+    GRAPHQL_INTROSPECTION: 'true',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : { DATA_DIR: opts.dataDir ?? '' }),
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     ...opts.extraEnv,
