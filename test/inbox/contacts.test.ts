@@ -197,7 +197,8 @@ describe('blocked contacts', () => {
     const subscribers = server.app.deps.events.subscriberCount;
     const live = collect(server.ws(inbox.tenant.token), `subscription { messageAdded { id body } }`);
     const liveConversations = collect(server.ws(inbox.tenant.token), `subscription { conversationUpdated { id status } }`);
-    await waitFor(() => server.app.deps.events.subscriberCount >= subscribers + 2, { what: 'subscribers' });
+    const removals = collect(server.ws(inbox.tenant.token), `subscription { conversationRemoved }`);
+    await waitFor(() => server.app.deps.events.subscriberCount >= subscribers + 3, { what: 'subscribers' });
     await new Promise((r) => setTimeout(r, 50));
 
     const blocked = await server.gql(
@@ -208,6 +209,8 @@ describe('blocked contacts', () => {
     expect(blocked.data!.updateContact).toEqual({ id, blocked: true });
     // The block resolves the open conversation, and says so.
     expect(await liveConversations.waitForCount(1)).toEqual([{ id: openId, status: 'RESOLVED' }]);
+    // ...and dashboards drop it from their lists.
+    expect(await removals.waitForCount(1)).toEqual([openId]);
 
     // Still the hot path's one statement per text (the account is cached by now).
     const stats = server.app.deps.database.stats;

@@ -4,7 +4,7 @@ import { ContactsRepository } from '../contacts/contacts.repository.js';
 import type { ContactRow } from '../contacts/contacts.schema.js';
 import { contactChanges } from '../contacts/contacts.service.js';
 import type { UpdateContactInput } from '../contacts/update-contact.input.js';
-import { contactUpdatedEvent, conversationUpdatedEvent } from '../../events/live-events.js';
+import { contactUpdatedEvent, conversationRemovedEvent, conversationUpdatedEvent } from '../../events/live-events.js';
 import { ConversationsRepository } from './conversations.repository.js';
 
 /**
@@ -29,6 +29,8 @@ export class ContactUpdatesService {
     this.scope.deps.events.publish(
       contactUpdatedEvent(result.contact),
       ...result.resolved.map((conversationId) => conversationUpdatedEvent({ id: conversationId, tenantId })),
+      // A blocked contact's conversations leave every list: dashboards drop them at once.
+      ...(changes.blocked ? result.resolved.map((conversationId) => conversationRemovedEvent({ id: conversationId, tenantId })) : []),
     );
     return result.contact;
   }
