@@ -113,7 +113,7 @@ contact as (
       when $14::boolean then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
       else null end,
     "updated_at" = now()
-  returning "contacts"."id"
+  returning "contacts"."id", "contacts"."blocked"
 ),
 existing as (
   select c.id from "conversations" c, number, contact

@@ -87,6 +87,33 @@ const ADVANCES = new Map<MessageStatus, SQL>(
 );
 
 /**
+ * The contact upsert of both inbound statements (a CTE body reading `number`): upserted on
+ * (tenant, phone); geo fills in and never blanks out; STOP/START applied. Texts to an
+ * OUTBOUND-only number do not move the contact up the contacts list (`recordActivity: false`).
+ */
+function upsertContact(t: string, sms: InboundSms, opts: { recordActivity: boolean }): SQL {
+  const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
+  const optOutParam = sql`${optOut}::boolean`;
+  const activity = opts.recordActivity ? sql`${setClauses(contacts, recordContactActivity(sql`now()`))},` : sql``;
+  return sql`
+        insert into ${contacts} (${columnList(contacts.tenantId, contacts.phoneNumber, contacts.city, contacts.state, contacts.zip, contacts.country, contacts.optedOut, contacts.optedOutAt)})
+        select ${t}::uuid, ${sms.from}, ${sms.geo.city ?? null}, ${sms.geo.state ?? null}, ${sms.geo.zip ?? null},
+          ${sms.geo.country ?? null}, coalesce(${optOutParam}, false), case when ${optOutParam} then now() end
+        from number
+        on conflict (${columnList(contacts.tenantId, contacts.phoneNumber)}) do update set
+          ${setClauses(contacts, mergeContactLocation())},
+          ${sql.identifier(contacts.optedOut.name)} = coalesce(${optOutParam}, ${contacts.optedOut}),
+          ${sql.identifier(contacts.optedOutAt.name)} = case
+            when ${optOutParam} is null then ${contacts.optedOutAt}
+            when ${optOutParam} then coalesce(case when ${contacts.optedOut} then ${contacts.optedOutAt} end, now())
+            else null end,
+          ${activity}
+          ${sql.identifier(contacts.updatedAt.name)} = now()
+        returning ${contacts.id}, ${contacts.blocked}
+      `;
+}
+
+/**
  * The webhook writes, bound to the tenant of the account the webhook key resolved to. Each is a
  * single statement (data-modifying CTEs), i.e. one round trip and atomic without an explicit
  * transaction: the hot path of the product. The SQL text of each is fixed (only parameters vary)
@@ -119,8 +146,6 @@ export class InboundRepository extends TenantRepository {
    */
   async ingest(messageId: string, sms: InboundSms, copyMedia = 0): Promise<IngestResult | null> {
     const t = this.tenantId;
-    const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
-    const optOutParam = sql`${optOut}::boolean`;
     const result = await this.db.execute(sql`
       with number as (
         select ${phoneNumbers.id}, ${phoneNumbers.teamId} from ${phoneNumbers}
@@ -129,22 +154,7 @@ export class InboundRepository extends TenantRepository {
           and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
         limit 1
       ),
-      contact as (
-        insert into ${contacts} (${columnList(contacts.tenantId, contacts.phoneNumber, contacts.city, contacts.state, contacts.zip, contacts.country, contacts.optedOut, contacts.optedOutAt)})
-        select ${t}::uuid, ${sms.from}, ${sms.geo.city ?? null}, ${sms.geo.state ?? null}, ${sms.geo.zip ?? null},
-          ${sms.geo.country ?? null}, coalesce(${optOutParam}, false), case when ${optOutParam} then now() end
-        from number
-        on conflict (${columnList(contacts.tenantId, contacts.phoneNumber)}) do update set
-          ${setClauses(contacts, mergeContactLocation())},
-          ${sql.identifier(contacts.optedOut.name)} = coalesce(${optOutParam}, ${contacts.optedOut}),
-          ${sql.identifier(contacts.optedOutAt.name)} = case
-            when ${optOutParam} is null then ${contacts.optedOutAt}
-            when ${optOutParam} then coalesce(case when ${contacts.optedOut} then ${contacts.optedOutAt} end, now())
-            else null end,
-          ${setClauses(contacts, recordContactActivity(sql`now()`))},
-          ${sql.identifier(contacts.updatedAt.name)} = now()
-        returning ${contacts.id}, ${contacts.blocked}
-      ),
+      contact as (${upsertContact(t, sms, { recordActivity: true })}),
       live_conversation as (
         insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId, conversations.firstInboundAt)})
         select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid, number.team_id, now()
@@ -222,8 +232,6 @@ export class InboundRepository extends TenantRepository {
    */
   async ingestOnOutboundOnlyNumber(messageId: string, sms: InboundSms, copyMedia = 0): Promise<{ messageId: string; conversationId: string } | null> {
     const t = this.tenantId;
-    const optOut = sms.optChange === null ? null : sms.optChange === 'OPT_OUT';
-    const optOutParam = sql`${optOut}::boolean`;
     const result = await this.db.execute(sql`
       with number as (
         select ${phoneNumbers.id} from ${phoneNumbers}
@@ -232,21 +240,7 @@ export class InboundRepository extends TenantRepository {
           and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(NumberDirection.OUTBOUND)}
         limit 1
       ),
-      contact as (
-        insert into ${contacts} (${columnList(contacts.tenantId, contacts.phoneNumber, contacts.city, contacts.state, contacts.zip, contacts.country, contacts.optedOut, contacts.optedOutAt)})
-        select ${t}::uuid, ${sms.from}, ${sms.geo.city ?? null}, ${sms.geo.state ?? null}, ${sms.geo.zip ?? null},
-          ${sms.geo.country ?? null}, coalesce(${optOutParam}, false), case when ${optOutParam} then now() end
-        from number
-        on conflict (${columnList(contacts.tenantId, contacts.phoneNumber)}) do update set
-          ${setClauses(contacts, mergeContactLocation())},
-          ${sql.identifier(contacts.optedOut.name)} = coalesce(${optOutParam}, ${contacts.optedOut}),
-          ${sql.identifier(contacts.optedOutAt.name)} = case
-            when ${optOutParam} is null then ${contacts.optedOutAt}
-            when ${optOutParam} then coalesce(case when ${contacts.optedOut} then ${contacts.optedOutAt} end, now())
-            else null end,
-          ${sql.identifier(contacts.updatedAt.name)} = now()
-        returning ${contacts.id}
-      ),
+      contact as (${upsertContact(t, sms, { recordActivity: false })}),
       existing as (
         select c.id from ${conversations} c, number, contact
         where c.tenant_id = ${t}::uuid and c.phone_number_id = number.id and c.contact_id = contact.id
