@@ -14,7 +14,7 @@ export default defineConfig({
     testTimeout: 30_000,
     // CI runs on two shared cores where every file starts real servers: a test that lost a race
     // with the machine (not with the code) gets one more try there. Locally a failure is final;
-    // the CI summary still names every test that needed the retry (vitest marks it flaky).
+    // test/helpers/retry-reporter.ts names every test that needed the retry in CI's log.
     retry: process.env.CI ? 1 : 0,
     hookTimeout: 60_000,
     reporters: ['default'],
