@@ -355,8 +355,9 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     ingestBatch: {
       max: e.INGEST_BATCH_MAX,
       waitMs: e.INGEST_BATCH_WAIT_MS,
-      // PGlite runs one statement at a time: one batch in flight gathers the rest meanwhile.
-      concurrency: e.INGEST_BATCH_CONCURRENCY ?? (e.DATABASE_URL ? Math.max(1, Math.floor(e.DATABASE_POOL_SIZE / 2)) : 1),
+      // Few statements in flight make large batches (the rest gather meanwhile); PGlite runs one
+      // statement at a time anyway.
+      concurrency: e.INGEST_BATCH_CONCURRENCY ?? (e.DATABASE_URL ? Math.max(1, Math.min(4, Math.floor(e.DATABASE_POOL_SIZE / 4))) : 1),
     },
     dispatcher: {
       enabled: e.DISPATCHER_ENABLED,
