@@ -23,6 +23,7 @@ import { ConversationAssignments } from './modules/conversations/assignments.js'
 import { OutboxSignal } from './modules/outbox/outbox-signal.js';
 import { WebhookAccountCache } from './modules/twilio-accounts/account-cache.js';
 import { PresenceTracker } from './modules/routing/presence.js';
+import { IngestBatcher } from './modules/inbound/ingest-batcher.js';
 import { Router } from './modules/routing/router.js';
 import { MembershipCache } from './modules/teams/memberships.js';
 import { WebhookWorker } from './modules/webhooks/webhook-worker.js';
@@ -127,6 +128,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     memberships: new MembershipCache(database.db, events),
     webhookEndpointCache: new WebhookEndpointCache(database.db, (err) => logger.warn({ err }, 'could not load webhook endpoints')),
     twilioDeletions: new TwilioDeletionSignal(),
+    ingest: new IngestBatcher(database.db, config.ingestBatch, logger),
   };
   const deps = graph as AppDeps;
   const router = new Router(deps);

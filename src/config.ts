@@ -72,6 +72,9 @@ const envSchema = z.object({
   WEBHOOK_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
   LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
+  INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(32),
+  INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(1),
+  INGEST_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   DISPATCHER_ENABLED: booleanString.default(true),
   DISPATCHER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   DISPATCHER_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
@@ -176,6 +179,8 @@ export interface Config {
   graphql: { maxDepth: number; maxCost: number; bodyLimitBytes: number };
   webhookBodyLimitBytes: number;
   login: { maxFailures: number; maxFailuresPerAddress: number; windowSeconds: number };
+  /** Group commit of inbound texts: at most `max` per statement (1: off), gathered for `waitMs`, `concurrency` statements at once. */
+  ingestBatch: { max: number; waitMs: number; concurrency: number };
   dispatcher: {
     enabled: boolean;
     concurrency: number;
@@ -346,6 +351,13 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
       maxFailures: e.LOGIN_MAX_FAILURES,
       maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+    },
+    ingestBatch: {
+      max: e.INGEST_BATCH_MAX,
+      waitMs: e.INGEST_BATCH_WAIT_MS,
+      // Few statements in flight make large batches (the rest gather meanwhile); PGlite runs one
+      // statement at a time anyway.
+      concurrency: e.INGEST_BATCH_CONCURRENCY ?? (e.DATABASE_URL ? Math.max(1, Math.min(4, Math.floor(e.DATABASE_POOL_SIZE / 4))) : 1),
     },
     dispatcher: {
       enabled: e.DISPATCHER_ENABLED,

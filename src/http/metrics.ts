@@ -42,6 +42,7 @@ export function registerMetrics(app: FastifyInstance, deps: AppDeps, gauges: { s
     },
   });
 
+  deps.ingest.registerMetrics(registry);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     if (route === '/metrics') return;

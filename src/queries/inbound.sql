@@ -183,3 +183,127 @@ opted_out as (
 select target.id as "messageId", updated.conversation_id as "conversationId",
   (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId"
 from target left join updated on true;
+
+-- ingestBatch
+-- every tenant: group commit: one statement stores the webhooks of several tenants; each row carries the tenant of the account its webhook key resolved to, and every join and insert uses that row's own tenant_id
+with input as (
+  select * from json_to_recordset($1::json) as i(
+    idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
+    opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
+),
+-- A Twilio retry of a stored message writes nothing (the single-row statement learns it from
+-- the unique violation, which here would undo the whole batch).
+fresh as (
+  select input.* from input
+  where not exists (
+    select 1 from "messages" m
+    where "m"."twilio_account_id" = input.a and "m"."twilio_sid" = input.sid
+      and "m"."tenant_id" = input.t
+  )
+),
+number as (
+  select distinct on (f.idx) f.idx, "p"."id" as id, "p"."team_id" as team_id
+  from fresh f join "phone_numbers" p
+    on "p"."tenant_id" = f.t and "p"."twilio_account_id" = f.a
+    and "p"."e164" = f."to"
+    and "p"."removed_at" is null and "p"."direction" = 'INBOUND_OUTBOUND'
+  order by f.idx
+),
+contact as (
+  insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
+  select f.t, f.fr, f.city, f.st, f.zip, f.ctry, coalesce(f.opt, false), case when f.opt then now() end
+  from fresh f join number on number.idx = f.idx
+  order by f.t, f.fr
+  on conflict ("tenant_id", "phone_number") do update set
+    "city" = coalesce(excluded."city", "contacts"."city"), "state" = coalesce(excluded."state", "contacts"."state"), "zip" = coalesce(excluded."zip", "contacts"."zip"), "country" = coalesce(excluded."country", "contacts"."country"),
+    "opted_out" = coalesce(
+      (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1),
+      "contacts"."opted_out"),
+    "opted_out_at" = case
+      when (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1) is null
+        then "contacts"."opted_out_at"
+      when excluded."opted_out" then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
+      else null end,
+    "last_activity_at" = greatest("contacts"."last_activity_at", now()),
+    "updated_at" = now()
+  returning "contacts"."id", "contacts"."blocked", "contacts"."tenant_id", "contacts"."phone_number"
+),
+-- One row per item whose number matched: its contact and number.
+target as (
+  select f.*, number.id as number_id, number.team_id, contact.id as contact_id, contact.blocked
+  from fresh f join number on number.idx = f.idx
+    join contact on contact.tenant_id = f.t and contact.phone_number = f.fr
+),
+live_conversation as (
+  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id", "first_inbound_at")
+  select t.t, t.number_id, t.contact_id, 'OPEN', 1, now(), t.m, t.team_id, now()
+  from target t
+  where not t.blocked
+  order by t.t, t.number_id, t.contact_id
+  -- The predicate of conversations_live_uq, word for word.
+  on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED' do update set
+    "unread_count" = "conversations"."unread_count" + 1,
+    "status" = case when "conversations"."status" = 'PENDING'
+      then 'OPEN' else "conversations"."status" end,
+    "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
+    "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
+    "updated_at" = now()
+  returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
+    "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
+),
+-- A blocked contact's text opens nothing and raises no unread count: it joins their latest
+-- conversation on this number as it is, or a new RESOLVED one.
+blocked_latest as (
+  select distinct on (t.idx) t.idx, "c"."id" as id
+  from target t join "conversations" c
+    on "c"."tenant_id" = t.t and "c"."phone_number_id" = t.number_id
+    and "c"."contact_id" = t.contact_id
+  where t.blocked
+  order by t.idx, "c"."last_message_at" desc, "c"."id" desc
+),
+blocked_kept as (
+  update "conversations" set
+    "last_message_id" = case when now() >= "conversations"."last_message_at" then t.m else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()),
+    "updated_at" = now()
+  from blocked_latest b join target t on t.idx = b.idx
+  where "conversations"."tenant_id" = t.t and "conversations"."id" = b.id
+  returning "conversations"."id", b.idx
+),
+blocked_opened as (
+  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id")
+  select t.t, t.number_id, t.contact_id, 'RESOLVED', 0, now(), t.m, t.team_id
+  from target t
+  where t.blocked and not exists (select 1 from blocked_latest b where b.idx = t.idx)
+  returning "conversations"."id", "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
+),
+conversation as (
+  select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+    join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
+  union all select bk.idx, bk.id, null::uuid, false from blocked_kept bk
+  union all select t.idx, bo.id, null::uuid, false from blocked_opened bo
+    join target t on t.t = bo.tenant_id and t.number_id = bo.phone_number_id and t.contact_id = bo.contact_id and t.blocked
+),
+message as (
+  insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
+  select t.m, t.t, cv.id, t.a, 'INBOUND', t.body, t.media, t.dropped, 'RECEIVED', t.sid, t.seg
+  from target t join conversation cv on cv.idx = t.idx
+  returning "messages"."id", "messages"."conversation_id"
+),
+media_jobs as (
+  insert into "media_copy_jobs" ("tenant_id", "message_id", "media_index")
+  select t.t, message.id, g from message join target t on t.m = message.id, generate_series(0, t.copy - 1) as g
+)
+select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
+  message.id as "messageId", message.conversation_id as "conversationId",
+  cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+  t.idx is not null and exists (
+    select 1 from "automated_messages" am
+    where "am"."tenant_id" = t.t and "am"."phone_number_id" = t.number_id
+      and "am"."enabled" and "am"."trigger" in ($2, $3, $4)
+  ) as "answerable"
+from input i
+  left join fresh f on f.idx = i.idx
+  left join target t on t.idx = i.idx
+  left join conversation cv on cv.idx = i.idx
+  left join message on message.id = t.m
+order by i.idx;

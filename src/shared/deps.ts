@@ -20,6 +20,7 @@ import type { SessionAuthenticator } from '../modules/users/session-authenticato
 import type { RoutingHooks } from './routing-hooks.js';
 import type { MembershipCache } from '../modules/teams/memberships.js';
 import type { PresenceTracker } from '../modules/routing/presence.js';
+import type { IngestBatcher } from '../modules/inbound/ingest-batcher.js';
 
 /** Everything long-lived the services need, built once in src/app.ts. */
 export interface AppDeps {
@@ -64,6 +65,8 @@ export interface AppDeps {
   webhookEndpointCache: WebhookEndpointCache;
   /** Wakes the maintenance worker when messages were queued for deletion at Twilio. */
   twilioDeletions: TwilioDeletionSignal;
+  /** Group commit of inbound texts (src/modules/inbound/ingest-batcher.ts). */
+  ingest: IngestBatcher;
 }
 
 /** An inbound text just committed, which GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY may answer. */

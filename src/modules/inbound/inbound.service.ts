@@ -11,6 +11,7 @@ import { parseRating } from '../automations/csat-rating.js';
 import { CsatRepository } from '../automations/csat.repository.js';
 import { mayAnswerAutomatically } from '../automations/keywords.js';
 import { InboundRepository, type IngestResult } from './inbound.repository.js';
+import { AlreadyStored } from './ingest-batcher.js';
 import { UnroutedMessagesRepository } from '../unrouted/unrouted.repository.js';
 import { param, parseInboundSms, parseStatusCallback, type InboundSms, type WebhookParams } from './webhook-params.js';
 
@@ -68,7 +69,8 @@ export class InboundService {
       const messageId = randomUUID();
       const rating = await this.ingestRating(messageId, sms);
       rated = rating !== null;
-      stored = rating ?? (await this.repository().ingest(messageId, sms, copyMedia));
+      // Group commit: stored with the webhooks arriving meanwhile, by one statement (ingest-batcher.ts).
+      stored = rating ?? (await this.deps.ingest.ingest({ tenantId, accountId: this.account.id, messageId, sms, copyMedia }));
       if (!stored) {
         const kept = await this.repository().ingestOnOutboundOnlyNumber(randomUUID(), sms, copyMedia);
         if (kept && copyMedia > 0) this.deps.mediaCopy.notifyEnqueued();
@@ -78,7 +80,7 @@ export class InboundService {
         }
       }
     } catch (err) {
-      if (isUniqueViolation(err, 'messages_account_sid_uq')) {
+      if (err instanceof AlreadyStored || isUniqueViolation(err, 'messages_account_sid_uq')) {
         this.log.info(ctx, 'inbound message already stored (Twilio retry)');
         // The first attempt may have died before its automated answer: answering is idempotent.
         if (answer) {

@@ -1,0 +1,244 @@
+import { inArray, sql, type SQL } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
+import { rowsOf, type Db } from '../../db/client.js';
+import { columnList, excluded, literal, setClauses } from '../../db/sql.js';
+import { AutomatedMessageTrigger } from '../automations/automation.enums.js';
+import { automatedMessages } from '../automations/automations.schema.js';
+import { contacts } from '../contacts/contacts.schema.js';
+import { mergeContactLocation, recordContactActivity } from '../contacts/contacts.sql.js';
+import { ConversationStatus } from '../conversations/conversation-status.js';
+import { conversations } from '../conversations/conversations.schema.js';
+import { recordActivity } from '../conversations/conversations.sql.js';
+import { mediaCopyJobs } from '../media/media-copy.schema.js';
+import { MessageDirection, MessageStatus } from '../messages/message.enums.js';
+import { messages } from '../messages/messages.schema.js';
+import { NumberDirection } from '../phone-numbers/phone-number.enums.js';
+import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
+import type { IngestResult } from './inbound.repository.js';
+import type { InboundSms } from './webhook-params.js';
+
+const ANSWERING_TRIGGERS = [AutomatedMessageTrigger.GREETING, AutomatedMessageTrigger.OUT_OF_HOURS, AutomatedMessageTrigger.ALL_AGENTS_BUSY];
+
+/** One webhook of a batch: its tenant and account come from the webhook key (never from the body). */
+export interface IngestItem {
+  tenantId: string;
+  accountId: string;
+  messageId: string;
+  sms: InboundSms;
+  /** Media copy jobs to queue with the message (`sms.media.length`). */
+  copyMedia: number;
+}
+
+export type BatchOutcome =
+  /** Stored by this statement. */
+  | { kind: 'stored'; result: IngestResult }
+  /** Its (account, MessageSid) was already stored: nothing written for it. */
+  | { kind: 'duplicate' }
+  /** `To` is not an active INBOUND_OUTBOUND number of its tenant and account: nothing written. */
+  | { kind: 'not-our-number' }
+  /** The number matched but nothing was stored (should not happen): the caller retries it alone. */
+  | { kind: 'retry-alone' };
+
+/** `alias.column` for a column of a real table read under an alias. */
+function col(alias: string, column: PgColumn): SQL {
+  return sql`${sql.identifier(alias)}.${sql.identifier(column.name)}`;
+}
+
+/**
+ * The multi-row form of InboundRepository.ingest (group commit): many webhooks, of any tenants,
+ * stored by ONE statement, i.e. one round trip and one commit. Same rules, same fragments:
+ * contact upsert (geo merge, STOP/START, activity), the live conversation found or opened
+ * (`conversations_live_uq`, `xmax = 0` tells opened), a blocked contact's text kept silently,
+ * the message keyed on (account, MessageSid), media copy jobs, `answerable`.
+ *
+ * The rows come as one JSON parameter (the statement text never changes with the batch size, so
+ * it is prepared once). Tenant isolation: every row carries the tenant of the account its
+ * webhook key resolved to, and every join and insert uses that row's own `tenant_id`, so rows
+ * of different tenants never meet (composite foreign keys check it again).
+ *
+ * The caller guarantees, within one call: at most one item per (tenant, From) (so each contact
+ * and conversation row is touched once: ON CONFLICT DO UPDATE refuses to touch a row twice) and
+ * at most one per (account, MessageSid). A MessageSid already stored is skipped and reported
+ * `duplicate`; one stored concurrently by another transaction raises the unique violation, and
+ * then the whole statement is undone (the caller re-runs each item alone).
+ * Rows are written in (tenant, phone) order so that concurrent batches lock contacts and
+ * conversations in one order (no deadlock between batches).
+ */
+export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise<BatchOutcome[]> {
+  const rows = items.map((it, idx) => ({
+    idx,
+    t: it.tenantId,
+    a: it.accountId,
+    m: it.messageId,
+    to: it.sms.to,
+    fr: it.sms.from,
+    city: it.sms.geo.city ?? null,
+    st: it.sms.geo.state ?? null,
+    zip: it.sms.geo.zip ?? null,
+    ctry: it.sms.geo.country ?? null,
+    opt: it.sms.optChange === null ? null : it.sms.optChange === 'OPT_OUT',
+    body: it.sms.body,
+    media: it.sms.media,
+    dropped: it.sms.mediaDropped,
+    sid: it.sms.messageSid,
+    seg: it.sms.segments,
+    copy: it.copyMedia,
+  }));
+  const activity = recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId));
+  const result = await db.execute(sql`
+    with input as (
+      select * from json_to_recordset(${JSON.stringify(rows)}::json) as i(
+        idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
+        opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
+    ),
+    -- A Twilio retry of a stored message writes nothing (the single-row statement learns it from
+    -- the unique violation, which here would undo the whole batch).
+    fresh as (
+      select input.* from input
+      where not exists (
+        select 1 from ${messages} m
+        where ${col('m', messages.twilioAccountId)} = input.a and ${col('m', messages.twilioSid)} = input.sid
+          and ${col('m', messages.tenantId)} = input.t
+      )
+    ),
+    number as (
+      select distinct on (f.idx) f.idx, ${col('p', phoneNumbers.id)} as id, ${col('p', phoneNumbers.teamId)} as team_id
+      from fresh f join ${phoneNumbers} p
+        on ${col('p', phoneNumbers.tenantId)} = f.t and ${col('p', phoneNumbers.twilioAccountId)} = f.a
+        and ${col('p', phoneNumbers.e164)} = f."to"
+        and ${col('p', phoneNumbers.removedAt)} is null and ${col('p', phoneNumbers.direction)} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
+      order by f.idx
+    ),
+    contact as (
+      insert into ${contacts} (${columnList(contacts.tenantId, contacts.phoneNumber, contacts.city, contacts.state, contacts.zip, contacts.country, contacts.optedOut, contacts.optedOutAt)})
+      select f.t, f.fr, f.city, f.st, f.zip, f.ctry, coalesce(f.opt, false), case when f.opt then now() end
+      from fresh f join number on number.idx = f.idx
+      order by f.t, f.fr
+      on conflict (${columnList(contacts.tenantId, contacts.phoneNumber)}) do update set
+        ${setClauses(contacts, mergeContactLocation())},
+        ${sql.identifier(contacts.optedOut.name)} = coalesce(
+          (select i.opt from input i where i.t = ${excluded(contacts.tenantId)} and i.fr = ${excluded(contacts.phoneNumber)} limit 1),
+          ${contacts.optedOut}),
+        ${sql.identifier(contacts.optedOutAt.name)} = case
+          when (select i.opt from input i where i.t = ${excluded(contacts.tenantId)} and i.fr = ${excluded(contacts.phoneNumber)} limit 1) is null
+            then ${contacts.optedOutAt}
+          when ${excluded(contacts.optedOut)} then coalesce(case when ${contacts.optedOut} then ${contacts.optedOutAt} end, now())
+          else null end,
+        ${setClauses(contacts, recordContactActivity(sql`now()`))},
+        ${sql.identifier(contacts.updatedAt.name)} = now()
+      returning ${contacts.id}, ${contacts.blocked}, ${contacts.tenantId}, ${contacts.phoneNumber}
+    ),
+    -- One row per item whose number matched: its contact and number.
+    target as (
+      select f.*, number.id as number_id, number.team_id, contact.id as contact_id, contact.blocked
+      from fresh f join number on number.idx = f.idx
+        join contact on contact.tenant_id = f.t and contact.phone_number = f.fr
+    ),
+    live_conversation as (
+      insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId, conversations.firstInboundAt)})
+      select t.t, t.number_id, t.contact_id, ${literal(ConversationStatus.OPEN)}, 1, now(), t.m, t.team_id, now()
+      from target t
+      where not t.blocked
+      order by t.t, t.number_id, t.contact_id
+      -- The predicate of conversations_live_uq, word for word.
+      on conflict (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId)}) where status <> ${literal(ConversationStatus.RESOLVED)} do update set
+        ${sql.identifier(conversations.unreadCount.name)} = ${conversations.unreadCount} + 1,
+        ${sql.identifier(conversations.status.name)} = case when ${conversations.status} = ${literal(ConversationStatus.PENDING)}
+          then ${literal(ConversationStatus.OPEN)} else ${conversations.status} end,
+        ${sql.identifier(conversations.firstInboundAt.name)} = coalesce(${conversations.firstInboundAt}, ${excluded(conversations.firstInboundAt)}),
+        ${setClauses(conversations, activity)},
+        ${sql.identifier(conversations.updatedAt.name)} = now()
+      returning ${conversations.id}, ${conversations.teamId}, (xmax = 0) as opened,
+        ${conversations.tenantId}, ${conversations.phoneNumberId}, ${conversations.contactId}
+    ),
+    -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
+    -- conversation on this number as it is, or a new RESOLVED one.
+    blocked_latest as (
+      select distinct on (t.idx) t.idx, ${col('c', conversations.id)} as id
+      from target t join ${conversations} c
+        on ${col('c', conversations.tenantId)} = t.t and ${col('c', conversations.phoneNumberId)} = t.number_id
+        and ${col('c', conversations.contactId)} = t.contact_id
+      where t.blocked
+      order by t.idx, ${col('c', conversations.lastMessageAt)} desc, ${col('c', conversations.id)} desc
+    ),
+    blocked_kept as (
+      update ${conversations} set
+        ${setClauses(conversations, recordActivity(sql`now()`, sql`t.m`))},
+        ${sql.identifier(conversations.updatedAt.name)} = now()
+      from blocked_latest b join target t on t.idx = b.idx
+      where ${conversations.tenantId} = t.t and ${conversations.id} = b.id
+      returning ${conversations.id}, b.idx
+    ),
+    blocked_opened as (
+      insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId)})
+      select t.t, t.number_id, t.contact_id, ${literal(ConversationStatus.RESOLVED)}, 0, now(), t.m, t.team_id
+      from target t
+      where t.blocked and not exists (select 1 from blocked_latest b where b.idx = t.idx)
+      returning ${conversations.id}, ${conversations.tenantId}, ${conversations.phoneNumberId}, ${conversations.contactId}
+    ),
+    conversation as (
+      select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+        join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
+      union all select bk.idx, bk.id, null::uuid, false from blocked_kept bk
+      union all select t.idx, bo.id, null::uuid, false from blocked_opened bo
+        join target t on t.t = bo.tenant_id and t.number_id = bo.phone_number_id and t.contact_id = bo.contact_id and t.blocked
+    ),
+    message as (
+      insert into ${messages} (${columnList(messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body, messages.media, messages.mediaDropped, messages.status, messages.twilioSid, messages.segments)})
+      select t.m, t.t, cv.id, t.a, ${literal(MessageDirection.INBOUND)}, t.body, t.media, t.dropped, ${literal(MessageStatus.RECEIVED)}, t.sid, t.seg
+      from target t join conversation cv on cv.idx = t.idx
+      returning ${messages.id}, ${messages.conversationId}
+    ),
+    media_jobs as (
+      insert into ${mediaCopyJobs} (${columnList(mediaCopyJobs.tenantId, mediaCopyJobs.messageId, mediaCopyJobs.mediaIndex)})
+      select t.t, message.id, g from message join target t on t.m = message.id, generate_series(0, t.copy - 1) as g
+    )
+    select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
+      message.id as "messageId", message.conversation_id as "conversationId",
+      cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+      t.idx is not null and exists (
+        select 1 from ${automatedMessages} am
+        where ${col('am', automatedMessages.tenantId)} = t.t and ${col('am', automatedMessages.phoneNumberId)} = t.number_id
+          and ${col('am', automatedMessages.enabled)} and ${inArray(sql`${col('am', automatedMessages.trigger)}`, ANSWERING_TRIGGERS)}
+      ) as "answerable"
+    from input i
+      left join fresh f on f.idx = i.idx
+      left join target t on t.idx = i.idx
+      left join conversation cv on cv.idx = i.idx
+      left join message on message.id = t.m
+    order by i.idx
+  `);
+  type Row = {
+    idx: number;
+    fresh: boolean;
+    matched: boolean;
+    messageId: string | null;
+    conversationId: string | null;
+    teamId: string | null;
+    opened: boolean | null;
+    contactId: string | null;
+    contactBlocked: boolean | null;
+    answerable: boolean;
+  };
+  const out: BatchOutcome[] = items.map(() => ({ kind: 'retry-alone' }));
+  for (const row of rowsOf<Row>(result)) {
+    const idx = Number(row.idx);
+    if (!row.fresh) out[idx] = { kind: 'duplicate' };
+    else if (!row.matched) out[idx] = { kind: 'not-our-number' };
+    else if (row.messageId && row.conversationId && row.contactId) {
+      out[idx] = {
+        kind: 'stored',
+        result: {
+          messageId: row.messageId,
+          conversationId: row.conversationId,
+          teamId: row.teamId ?? null,
+          opened: row.opened === true,
+          contactId: row.contactId,
+          contactBlocked: row.contactBlocked === true,
+          answerable: row.answerable === true,
+        },
+      };
+    }
+  }
+  return out;
+}
