@@ -39,3 +39,15 @@ export function setClauses<T extends PgTable>(table: T, values: Partial<Record<k
     sql`, `,
   );
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `column = any($1::uuid[])`: one statement text whatever the list's length (drizzle's inArray
+ * writes `in ($1, $2, ...)`, a new statement, parsed and planned again, for each length). The
+ * list goes as one array literal; anything not a uuid is left out (it matches no row anyway).
+ */
+export function anyUuid(column: PgColumn, ids: Iterable<string>): SQL {
+  const list = [...ids].filter((id) => UUID.test(id));
+  return sql`${column} = any(${`{${list.join(',')}}`}::uuid[])`;
+}

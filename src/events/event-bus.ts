@@ -150,6 +150,7 @@ export class EventBus {
   /** In-process consumers of every tenant's events of one type (caches, socket supervisors). */
   private readonly systemListeners = new Map<LiveEventType, Set<(event: LiveEvent) => void>>();
   private readonly publishListeners: PublishListener[] = [];
+  private shared = 0;
 
   constructor(
     private readonly transport: EventTransport,
@@ -199,8 +200,17 @@ export class EventBus {
   }
 
 
+  /**
+   * Live subscriptions served by another one's subscriber (identical subscriptions share one, see
+   * live/shared-subscriptions.ts); they count in `subscriberCount` like their own would.
+   */
+  countShared(delta: number): void {
+    this.shared += delta;
+  }
+
+  /** Live subscriptions on this instance, shared ones included. */
   get subscriberCount(): number {
-    let n = 0;
+    let n = this.shared;
     for (const set of this.byTenant.values()) n += set.size;
     return n;
   }

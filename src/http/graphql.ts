@@ -5,7 +5,7 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { FastifyInstance } from 'fastify';
-import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, getOperationAST, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RequestContext } from '../graphql/context.js';
@@ -19,9 +19,12 @@ import { authenticate } from '../graphql/authenticate.js';
 import { authenticateApiKey } from '../modules/api-keys/api-key-auth.js';
 import { looksLikeApiKey } from '../modules/api-keys/api-key-secret.js';
 import { isApiKey, type ApiKeyPrincipal, type Principal } from '../shared/principal.js';
+import { SharedSubscriptions, visibilityClass, type LiveTarget, type SharedSubscriptionStats } from '../modules/live/shared-subscriptions.js';
 
 const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_TOKENS = 5000;
+/** Parsed and validated subscription documents kept by their text (dashboards send a handful of distinct ones). */
+const MAX_CACHED_DOCUMENTS = 500;
 
 type WsExtra = {
   socket: WebSocket;
@@ -43,6 +46,8 @@ export interface GraphQLEndpoint {
   /** Closes every WebSocket (graphql-ws completes their subscriptions first). */
   closeSockets(): Promise<void>;
   socketCount(): number;
+  /** Live executions and deliveries so far (identical subscriptions share one execution per event). */
+  liveStats(): SharedSubscriptionStats;
 }
 
 function armorRules(deps: AppDeps) {
@@ -170,6 +175,28 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
     }
   });
 
+  // Identical subscriptions of one visibility class share one execution per event
+  // (live/shared-subscriptions.ts); the key and target of each operation, by its context.
+  const live = new SharedSubscriptions((delta) => deps.events.countShared(delta), deps.logger);
+  const liveOperations = new WeakMap<object, { target: LiveTarget; key: string }>();
+  // The same text parses and validates to the same document: done once, and the AST is shared.
+  const documents = new Map<string, DocumentNode>();
+  const validDocument = (query: string): DocumentNode | readonly GraphQLError[] => {
+    const cached = documents.get(query);
+    if (cached) return cached;
+    let document;
+    try {
+      document = parse(query, { maxTokens: MAX_TOKENS });
+    } catch (err) {
+      return [err instanceof GraphQLError ? err : new GraphQLError('Could not parse the operation')];
+    }
+    const errors = validate(schema, document, rules);
+    if (errors.length > 0) return errors;
+    if (documents.size >= MAX_CACHED_DOCUMENTS) documents.delete(documents.keys().next().value!);
+    documents.set(query, document);
+    return document;
+  };
+
   const wsServer = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       schema,
@@ -216,7 +243,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         // Presence is a person's: sockets of API keys do not count.
         if (ctx.extra.auth && !isApiKey(ctx.extra.auth)) deps.presence.socketClosed(ctx.extra.auth);
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         // graphql-ws has already registered this one: more than the cap means one too many.
         if (Object.keys(ctx.subscriptions).length > maxSubscriptionsPerSocket) {
           return [
@@ -225,14 +252,9 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
             }),
           ];
         }
-        let document;
-        try {
-          document = parse(payload.query, { maxTokens: MAX_TOKENS });
-        } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError('Could not parse the operation')];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0) return errors;
+        const valid = validDocument(payload.query);
+        if (!('kind' in valid)) return [...valid];
+        const document: DocumentNode = valid;
         try {
           assertNoNulInput(document, payload.variables, { http: false });
         } catch (err) {
@@ -242,13 +264,24 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         if (cost > maxCost) return [queryTooCostlyError(cost, maxCost)];
         const request = ctx.extra.request;
         const requestId = randomUUID();
+        const auth = ctx.extra.auth ?? null;
+        const contextValue = new RequestContext(deps, requestId, auth, request.socket.remoteAddress ?? '');
+        const operation = getOperationAST(document, payload.operationName);
+        if (auth && operation?.operation === 'subscription') {
+          const key = [visibilityClass(auth), payload.operationName ?? '', JSON.stringify(payload.variables ?? null), payload.query].join('\n');
+          liveOperations.set(contextValue, { target: { socket: ctx.extra.socket, id }, key });
+        }
         return {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: new RequestContext(deps, requestId, ctx.extra.auth ?? null, request.socket.remoteAddress ?? ''),
+          contextValue,
         };
+      },
+      subscribe: (args) => {
+        const operation = liveOperations.get(args.contextValue as object);
+        return live.subscribe(args, operation?.target, operation?.key ?? null);
       },
       onError: (_ctx, _id, _payload, errors) => {
         for (const error of errors) formatGraphQLError({ message: error.message }, error, deps.logger);
@@ -265,5 +298,6 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
     socketCount: () => wss.clients.size,
+    liveStats: () => live.stats,
   };
 }

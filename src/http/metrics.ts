@@ -8,7 +8,11 @@ import type { AppDeps } from '../shared/deps.js';
  * pattern (never the raw URL, which carries webhook keys), and live gauges read at scrape time.
  * One registry per app instance, so several servers in one process (tests) do not collide.
  */
-export function registerMetrics(app: FastifyInstance, deps: AppDeps, gauges: { sockets: () => number }): Registry {
+export function registerMetrics(
+  app: FastifyInstance,
+  deps: AppDeps,
+  gauges: { sockets: () => number; live?: () => { executions: number; deliveries: number; dropped: number } },
+): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -43,6 +47,26 @@ export function registerMetrics(app: FastifyInstance, deps: AppDeps, gauges: { s
   });
 
   deps.ingest.registerMetrics(registry);
+  // Identical subscriptions share one execution per event: executions ≤ deliveries.
+  const live = gauges.live;
+  if (live) {
+    for (const [name, help, read] of [
+      ['live_executions_total', 'Live results computed (one per event per group of identical subscriptions)', () => live().executions],
+      ['live_deliveries_total', 'Live next frames written to WebSockets', () => live().deliveries],
+      ['live_dropped_total', 'Live frames not written because the socket was too far behind', () => live().dropped],
+    ] as const) {
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    }
+  }
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     if (route === '/metrics') return;

@@ -61,7 +61,7 @@ export async function createHttpServer(
     registerMediaRoutes(rest, deps);
   });
   const graphql = await registerGraphQL(app, deps, schema);
-  registerMetrics(app, deps, { sockets: graphql.socketCount });
+  registerMetrics(app, deps, { sockets: graphql.socketCount, live: graphql.liveStats });
   await registerConsoleRoutes(app, deps);
   await registerExtraRoutes?.(app, deps);
   return { app, graphql };

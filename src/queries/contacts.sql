@@ -43,7 +43,7 @@ select "id", "tenant_id", "phone_number", "name", "opted_out", "opted_out_at", "
 -- ContactsRepository.findByIds
 select "id", "tenant_id", "phone_number", "name", "opted_out", "opted_out_at", "city", "state", "zip", "country", "blocked", "last_activity_at", "created_at", "updated_at"
   from "contacts"
-  where ("contacts"."tenant_id" = $1 and "contacts"."id" in ($2, $3));
+  where ("contacts"."tenant_id" = $1 and "contacts"."id" = any($2::uuid[]));
 
 -- ContactsRepository.setOptedOut
 update "contacts" set "opted_out" = $1, "opted_out_at" = now(), "updated_at" = now()

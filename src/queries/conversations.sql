@@ -135,7 +135,7 @@ where "contacts"."tenant_id" = $4::uuid and "contacts"."id" = (select contact_id
 -- ConversationLabelsRepository.byConversation
 select "conversation_id", "label"
   from "conversation_labels"
-  where ("conversation_labels"."tenant_id" = $1 and "conversation_labels"."conversation_id" in ($2))
+  where ("conversation_labels"."tenant_id" = $1 and "conversation_labels"."conversation_id" = any($2::uuid[]))
   order by "conversation_labels"."conversation_id" asc, "conversation_labels"."position" asc;
 
 -- ConversationLabelsRepository.replace (two labels)

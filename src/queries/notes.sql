@@ -9,13 +9,13 @@ insert into "notes" ("id", "tenant_id", "conversation_id", "author_id", "body", 
 -- NotesRepository.pages (first pages)
 select "notes"."id", "notes"."tenant_id", "notes"."conversation_id", "notes"."author_id", "notes"."body", "notes"."created_at", to_char("notes"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
   from "notes"
-  inner join (select "id", row_number() over (partition by "conversation_id" order by "created_at", "id") as "rn" from "notes" where ("notes"."tenant_id" = $1 and "notes"."conversation_id" in ($2))) "ranked" on "ranked"."id" = "notes"."id"
+  inner join (select "id", row_number() over (partition by "conversation_id" order by "created_at", "id") as "rn" from "notes" where ("notes"."tenant_id" = $1 and "notes"."conversation_id" = any($2::uuid[]))) "ranked" on "ranked"."id" = "notes"."id"
   where ("notes"."tenant_id" = $3 and "rn" <= $4)
   order by "notes"."conversation_id" asc, "notes"."created_at" asc, "notes"."id" asc;
 
 -- NotesRepository.pages (newer pages)
 select "notes"."id", "notes"."tenant_id", "notes"."conversation_id", "notes"."author_id", "notes"."body", "notes"."created_at", to_char("notes"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
   from "notes"
-  inner join (select "id", row_number() over (partition by "conversation_id" order by "created_at", "id") as "rn" from "notes" where ("notes"."tenant_id" = $1 and "notes"."conversation_id" in ($2) and ("notes"."created_at", "notes"."id") > ($3::timestamptz, $4::uuid))) "ranked" on "ranked"."id" = "notes"."id"
+  inner join (select "id", row_number() over (partition by "conversation_id" order by "created_at", "id") as "rn" from "notes" where ("notes"."tenant_id" = $1 and "notes"."conversation_id" = any($2::uuid[]) and ("notes"."created_at", "notes"."id") > ($3::timestamptz, $4::uuid))) "ranked" on "ranked"."id" = "notes"."id"
   where ("notes"."tenant_id" = $5 and "rn" <= $6)
   order by "notes"."conversation_id" asc, "notes"."created_at" asc, "notes"."id" asc;

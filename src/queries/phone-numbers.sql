@@ -10,7 +10,7 @@ select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "des
 -- PhoneNumbersRepository.findByIds
 select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id"
   from "phone_numbers"
-  where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."id" in ($2, $3));
+  where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."id" = any($2::uuid[]));
 
 -- PhoneNumbersRepository.listActive
 select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id"
@@ -21,7 +21,7 @@ select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "des
 -- PhoneNumbersRepository.listActiveByAccounts
 select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id"
   from "phone_numbers"
-  where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."twilio_account_id" in ($2) and "phone_numbers"."removed_at" is null)
+  where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."twilio_account_id" = any($2::uuid[]) and "phone_numbers"."removed_at" is null)
   order by "phone_numbers"."created_at" asc, "phone_numbers"."id" asc;
 
 -- PhoneNumbersRepository.insert

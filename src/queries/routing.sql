@@ -71,7 +71,7 @@ insert into "agent_presence" ("tenant_id", "user_id", "availability", "last_seen
 -- PresenceRepository.findByUserIds
 select "tenant_id", "user_id", "availability", "last_seen_at", "updated_at"
   from "agent_presence"
-  where ("agent_presence"."tenant_id" = $1 and "agent_presence"."user_id" in ($2));
+  where ("agent_presence"."tenant_id" = $1 and "agent_presence"."user_id" = any($2::uuid[]));
 
 -- teamsWithWorkAnywhere
 -- every tenant: the routing sweep (a system job) finds every tenant's teams with waiting work, then routes each through a tenant-bound RoutingRepository

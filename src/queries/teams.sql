@@ -16,7 +16,7 @@ select "id", "tenant_id", "name", "strategy", "agent_capacity", "created_at", "u
 -- TeamsRepository.findByIds
 select "id", "tenant_id", "name", "strategy", "agent_capacity", "created_at", "updated_at"
   from "teams"
-  where ("teams"."tenant_id" = $1 and "teams"."id" in ($2, $3));
+  where ("teams"."tenant_id" = $1 and "teams"."id" = any($2::uuid[]));
 
 -- TeamsRepository.insert
 insert into "teams" ("id", "tenant_id", "name", "strategy", "agent_capacity", "created_at", "updated_at")
@@ -51,20 +51,20 @@ delete
 -- TeamsRepository.usersAmong
 select "id"
   from "users"
-  where ("users"."tenant_id" = $1 and "users"."id" in ($2, $3));
+  where ("users"."tenant_id" = $1 and "users"."id" = any($2::uuid[]));
 
 -- TeamsRepository.membersOf
 select "team_members"."team_id", "users"."id", "users"."tenant_id", "users"."email", "users"."name", "users"."role", "users"."password_hash", "users"."created_at", "users"."active", "users"."signed_up"
   from "team_members"
   inner join "users" on ("users"."id" = "team_members"."user_id" and "users"."tenant_id" = "team_members"."tenant_id")
-  where ("team_members"."tenant_id" = $1 and "team_members"."team_id" in ($2))
+  where ("team_members"."tenant_id" = $1 and "team_members"."team_id" = any($2::uuid[]))
   order by "team_members"."created_at" asc, "users"."id" asc;
 
 -- TeamsRepository.teamsOf
 select "team_members"."user_id", "teams"."id", "teams"."tenant_id", "teams"."name", "teams"."strategy", "teams"."agent_capacity", "teams"."created_at", "teams"."updated_at"
   from "team_members"
   inner join "teams" on ("teams"."id" = "team_members"."team_id" and "teams"."tenant_id" = "team_members"."tenant_id")
-  where ("team_members"."tenant_id" = $1 and "team_members"."user_id" in ($2))
+  where ("team_members"."tenant_id" = $1 and "team_members"."user_id" = any($2::uuid[]))
   order by lower("teams"."name") asc, "teams"."id" asc;
 
 -- TeamsRepository.memberships

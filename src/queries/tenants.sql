@@ -11,7 +11,7 @@ insert into "tenants" ("id", "name", "slug", "retention_days", "created_at")
 -- every tenant: tenants are the root of isolation: sign-up and log-in run before there is a tenant, update takes the caller's own tenant id from the verified token, and the retention job lists every tenant with a retention period
 select "id", "name", "slug", "retention_days", "created_at"
   from "tenants"
-  where "tenants"."id" in ($1);
+  where "tenants"."id" = any($1::uuid[]);
 
 -- TenantsRepository.update
 -- every tenant: tenants are the root of isolation: sign-up and log-in run before there is a tenant, update takes the caller's own tenant id from the verified token, and the retention job lists every tenant with a retention period

@@ -16,7 +16,7 @@ select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "
 -- TwilioAccountsRepository.findByIds
 select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at"
   from "twilio_accounts"
-  where ("twilio_accounts"."tenant_id" = $1 and "twilio_accounts"."id" in ($2));
+  where ("twilio_accounts"."tenant_id" = $1 and "twilio_accounts"."id" = any($2::uuid[]));
 
 -- TwilioAccountsRepository.findIncludingDisconnected
 select "id", "tenant_id", "account_sid", "auth_token_sealed", "friendly_name", "api_base_url", "webhook_key", "media_enabled", "accepted_media_types", "previous_auth_token_sealed", "previous_token_expires_at", "disconnected_at", "sandbox", "created_at", "updated_at"

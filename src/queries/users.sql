@@ -10,7 +10,7 @@ select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at"
 -- UsersRepository.findByIds
 select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up"
   from "users"
-  where ("users"."tenant_id" = $1 and "users"."id" in ($2));
+  where ("users"."tenant_id" = $1 and "users"."id" = any($2::uuid[]));
 
 -- UsersRepository.list (all)
 select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up"

@@ -1,4 +1,5 @@
-import { asc, inArray } from 'drizzle-orm';
+import { asc } from 'drizzle-orm';
+import { anyUuid } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
 import { conversationLabels } from './conversations.schema.js';
@@ -13,7 +14,7 @@ export class ConversationLabelsRepository extends TenantRepository {
     const rows = await this.db
       .select({ conversationId: conversationLabels.conversationId, label: conversationLabels.label })
       .from(conversationLabels)
-      .where(this.scoped(conversationLabels, inArray(conversationLabels.conversationId, ids)))
+      .where(this.scoped(conversationLabels, anyUuid(conversationLabels.conversationId, ids)))
       .orderBy(asc(conversationLabels.conversationId), asc(conversationLabels.position));
     for (const r of rows) {
       let list = byConversation.get(r.conversationId);

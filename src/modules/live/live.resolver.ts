@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription, type ClassType, type SubscribeResolverData } from 'type-graphql';
 import type { AuthUser } from '../../shared/deps.js';
 import { canSee, type Viewer } from '../conversations/visibility.js';
 import { Role } from '../users/role.js';
@@ -111,46 +111,42 @@ async function conversationRemovals({ context }: SubscribeResolverData<unknown, 
   });
 }
 
+/**
+ * The feeds whose events carry a row: each sends the event's row (as its tenant's subscriber may
+ * see it), resolved against fresh loaders. `narrowable`: takes `conversationId`.
+ */
+const ROW_FEEDS: Record<string, { type: () => ClassType; events: readonly LiveEventType[]; narrowable?: true; description: string }> = {
+  messageAdded: {
+    type: () => Message,
+    events: ['messageAdded'],
+    narrowable: true,
+    description: "Inbound and outbound messages of the caller's tenant; one conversation when conversationId is given.",
+  },
+  messageUpdated: {
+    type: () => Message,
+    events: ['messageUpdated'],
+    narrowable: true,
+    description: "Status changes (SENT, DELIVERED, FAILED, ...) of the caller's tenant's messages.",
+  },
+  conversationUpdated: {
+    type: () => Conversation,
+    events: ['conversationUpdated'],
+    description: "Assignment, status, read and activity changes of the caller's tenant's conversations.",
+  },
+  userUpdated: {
+    type: () => User,
+    events: ['userUpdated'],
+    description: "Availability, role and active changes of the tenant's users (presence).",
+  },
+  contactUpdated: {
+    type: () => Contact,
+    events: ['contactUpdated'],
+    description: "Name, block and opt-out changes of the tenant's contacts.",
+  },
+};
+
 @Resolver()
 export class LiveResolver {
-  @Authorized()
-  @Subscription(() => Message, {
-    description: "Inbound and outbound messages of the caller's tenant; one conversation when conversationId is given.",
-    subscribe: (data) => subscribe<MessageRow>(data, ['messageAdded']),
-  })
-  messageAdded(
-    @Root() message: MessageRow,
-    @Arg('conversationId', () => ID, { nullable: true }) _conversationId: string | null,
-    @Ctx() ctx: RequestContext,
-  ): Message {
-    ctx.clearLoaders();
-    return message;
-  }
-
-  @Authorized()
-  @Subscription(() => Message, {
-    description: "Status changes (SENT, DELIVERED, FAILED, ...) of the caller's tenant's messages.",
-    subscribe: (data) => subscribe<MessageRow>(data, ['messageUpdated']),
-  })
-  messageUpdated(
-    @Root() message: MessageRow,
-    @Arg('conversationId', () => ID, { nullable: true }) _conversationId: string | null,
-    @Ctx() ctx: RequestContext,
-  ): Message {
-    ctx.clearLoaders();
-    return message;
-  }
-
-  @Authorized()
-  @Subscription(() => Conversation, {
-    description: "Assignment, status, read and activity changes of the caller's tenant's conversations.",
-    subscribe: (data) => subscribe<ConversationRow>(data, ['conversationUpdated']),
-  })
-  conversationUpdated(@Root() conversation: ConversationRow, @Ctx() ctx: RequestContext): Conversation {
-    ctx.clearLoaders();
-    return conversation;
-  }
-
   @Authorized()
   @Subscription(() => ID, {
     description: "A conversation left the caller's view (transferred to a team they are not in, contact blocked).",
@@ -159,24 +155,25 @@ export class LiveResolver {
   conversationRemoved(@Root() conversationId: string): string {
     return conversationId;
   }
-
-  @Authorized()
-  @Subscription(() => User, {
-    description: "Availability, role and active changes of the tenant's users (presence).",
-    subscribe: (data) => subscribe<UserRow>(data, ['userUpdated']),
-  })
-  userUpdated(@Root() user: UserRow, @Ctx() ctx: RequestContext): User {
-    ctx.clearLoaders();
-    return user;
-  }
-
-  @Authorized()
-  @Subscription(() => Contact, {
-    description: "Name, block and opt-out changes of the tenant's contacts.",
-    subscribe: (data) => subscribe<ContactRow>(data, ['contactUpdated']),
-  })
-  contactUpdated(@Root() contact: ContactRow, @Ctx() ctx: RequestContext): Contact {
-    ctx.clearLoaders();
-    return contact;
-  }
 }
+
+/**
+ * One helper for every row feed: declares `field(@Root() row[, @Arg conversationId], @Ctx() ctx)`
+ * on LiveResolver, as the decorators would on a written-out method.
+ */
+function declareRowFeed(field: string, feed: (typeof ROW_FEEDS)[string]): void {
+  const prototype = LiveResolver.prototype as unknown as Record<string, unknown>;
+  prototype[field] = function resolveRow(row: unknown, ...rest: unknown[]): unknown {
+    // The subscription's context lives as long as it does: each event resolves against fresh rows.
+    (rest[rest.length - 1] as RequestContext).clearLoaders();
+    return row;
+  };
+  Root()(prototype, field, 0);
+  if (feed.narrowable) Arg('conversationId', () => ID, { nullable: true })(prototype, field, 1);
+  Ctx()(prototype, field, feed.narrowable ? 2 : 1);
+  const descriptor = Object.getOwnPropertyDescriptor(prototype, field)!;
+  Subscription(feed.type, { description: feed.description, subscribe: (data) => subscribe(data, feed.events) })(prototype, field, descriptor);
+  Authorized()(prototype, field, descriptor);
+}
+
+for (const [field, feed] of Object.entries(ROW_FEEDS)) declareRowFeed(field, feed);

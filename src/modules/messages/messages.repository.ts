@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { anyUuid } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
@@ -51,7 +52,7 @@ export class MessagesRepository extends TenantRepository {
   async findByIds(ids: readonly string[]): Promise<MessageRow[]> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return this.db.select().from(messages).where(this.scoped(messages, inArray(messages.id, valid)));
+    return this.db.select().from(messages).where(this.scoped(messages, anyUuid(messages.id, valid)));
   }
 
   async findByIdempotencyKey(key: string): Promise<MessageRow | undefined> {
@@ -96,7 +97,7 @@ export class MessagesRepository extends TenantRepository {
       .where(
         this.scoped(
           messages,
-          inArray(messages.conversationId, ids),
+          anyUuid(messages.conversationId, ids),
           before ? olderThan(messages.createdAt, messages.id, before) : undefined,
         ),
       )

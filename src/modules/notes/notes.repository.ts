@@ -1,4 +1,5 @@
-import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, lte, sql } from 'drizzle-orm';
+import { anyUuid } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
 import { cursorText, newerThan, type KeysetCursor } from '../../graphql/pagination.js';
@@ -33,7 +34,7 @@ export class NotesRepository extends TenantRepository {
         rn: sql<number>`row_number() over (partition by ${notes.conversationId} order by ${notes.createdAt}, ${notes.id})`.as('rn'),
       })
       .from(notes)
-      .where(this.scoped(notes, inArray(notes.conversationId, ids), after ? newerThan(notes.createdAt, notes.id, after) : undefined))
+      .where(this.scoped(notes, anyUuid(notes.conversationId, ids), after ? newerThan(notes.createdAt, notes.id, after) : undefined))
       .as('ranked');
     const rows = await this.db
       .select({ row: notes, cursorTs: cursorText(notes.createdAt) })

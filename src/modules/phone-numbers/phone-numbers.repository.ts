@@ -1,4 +1,5 @@
-import { asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { asc, eq, isNull, sql } from 'drizzle-orm';
+import { anyUuid } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
 import type { NumberDirection, NumberType } from './phone-number.enums.js';
@@ -35,7 +36,7 @@ export class PhoneNumbersRepository extends TenantRepository {
   async findByIds(ids: readonly string[]): Promise<PhoneNumberRow[]> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return this.db.select().from(phoneNumbers).where(this.scoped(phoneNumbers, inArray(phoneNumbers.id, valid)));
+    return this.db.select().from(phoneNumbers).where(this.scoped(phoneNumbers, anyUuid(phoneNumbers.id, valid)));
   }
 
   async listActive(): Promise<PhoneNumberRow[]> {
@@ -52,7 +53,7 @@ export class PhoneNumbersRepository extends TenantRepository {
     return this.db
       .select()
       .from(phoneNumbers)
-      .where(this.scoped(phoneNumbers, inArray(phoneNumbers.twilioAccountId, valid), isNull(phoneNumbers.removedAt)))
+      .where(this.scoped(phoneNumbers, anyUuid(phoneNumbers.twilioAccountId, valid), isNull(phoneNumbers.removedAt)))
       .orderBy(asc(phoneNumbers.createdAt), asc(phoneNumbers.id));
   }
 

@@ -1,6 +1,6 @@
-import { and, eq, inArray, lt, ne, sql } from 'drizzle-orm';
+import { and, eq, lt, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { columnList } from '../../db/sql.js';
+import { columnList, anyUuid } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { users } from '../users/users.schema.js';
 import { Availability } from './availability.js';
@@ -32,7 +32,7 @@ export class PresenceRepository extends TenantRepository {
     return this.db
       .select()
       .from(agentPresence)
-      .where(and(eq(agentPresence.tenantId, this.tenantId), inArray(agentPresence.userId, [...userIds])));
+      .where(and(eq(agentPresence.tenantId, this.tenantId), anyUuid(agentPresence.userId, userIds)));
   }
 }
 

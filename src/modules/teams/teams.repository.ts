@@ -1,4 +1,5 @@
-import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, notInArray, sql } from 'drizzle-orm';
+import { anyUuid } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
 import { users, type UserRow } from '../users/users.schema.js';
@@ -25,7 +26,7 @@ export class TeamsRepository extends TenantRepository {
   async findByIds(ids: readonly string[]): Promise<TeamRow[]> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return this.db.select().from(teams).where(this.scoped(teams, inArray(teams.id, valid)));
+    return this.db.select().from(teams).where(this.scoped(teams, anyUuid(teams.id, valid)));
   }
 
   /** Throws a unique violation (teams_tenant_name_uq) when the name is taken. */
@@ -77,7 +78,7 @@ export class TeamsRepository extends TenantRepository {
     const rows = await this.db
       .select({ id: users.id })
       .from(users)
-      .where(and(eq(users.tenantId, this.tenantId), inArray(users.id, valid)));
+      .where(and(eq(users.tenantId, this.tenantId), anyUuid(users.id, valid)));
     return rows.map((r) => r.id);
   }
 
@@ -89,7 +90,7 @@ export class TeamsRepository extends TenantRepository {
       .select({ teamId: teamMembers.teamId, user: users })
       .from(teamMembers)
       .innerJoin(users, and(eq(users.id, teamMembers.userId), eq(users.tenantId, teamMembers.tenantId)))
-      .where(and(eq(teamMembers.tenantId, this.tenantId), inArray(teamMembers.teamId, valid)))
+      .where(and(eq(teamMembers.tenantId, this.tenantId), anyUuid(teamMembers.teamId, valid)))
       .orderBy(asc(teamMembers.createdAt), asc(users.id));
   }
 
@@ -101,7 +102,7 @@ export class TeamsRepository extends TenantRepository {
       .select({ userId: teamMembers.userId, team: teams })
       .from(teamMembers)
       .innerJoin(teams, and(eq(teams.id, teamMembers.teamId), eq(teams.tenantId, teamMembers.tenantId)))
-      .where(and(eq(teamMembers.tenantId, this.tenantId), inArray(teamMembers.userId, valid)))
+      .where(and(eq(teamMembers.tenantId, this.tenantId), anyUuid(teamMembers.userId, valid)))
       .orderBy(asc(sql`lower(${teams.name})`), asc(teams.id));
   }
 

@@ -1,4 +1,5 @@
-import { eq, inArray, isNotNull, like, or, sql } from 'drizzle-orm';
+import { eq, isNotNull, like, or, sql } from 'drizzle-orm';
+import { anyUuid } from '../../db/sql.js';
 import type { Db } from '../../db/client.js';
 import { tenants, type TenantRow } from './tenants.schema.js';
 
@@ -30,7 +31,7 @@ export class TenantsRepository {
 
   async findByIds(ids: readonly string[]): Promise<TenantRow[]> {
     if (ids.length === 0) return [];
-    return this.db.select().from(tenants).where(inArray(tenants.id, [...ids]));
+    return this.db.select().from(tenants).where(anyUuid(tenants.id, ids));
   }
 
   /** Slugs already taken among `base` and `base-N`, to pick a free one in one query. */

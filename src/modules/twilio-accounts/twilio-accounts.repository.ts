@@ -1,5 +1,6 @@
 import { isUuid } from '../../shared/ids.js';
-import { and, asc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
+import { anyUuid } from '../../db/sql.js';
 import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { twilioAccounts, type TwilioAccountRow } from './twilio-accounts.schema.js';
@@ -119,7 +120,7 @@ export class TwilioAccountsRepository extends TenantRepository {
   async findByIds(ids: readonly string[]): Promise<TwilioAccountRow[]> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return this.db.select().from(twilioAccounts).where(this.scoped(twilioAccounts, inArray(twilioAccounts.id, valid)));
+    return this.db.select().from(twilioAccounts).where(this.scoped(twilioAccounts, anyUuid(twilioAccounts.id, valid)));
   }
 
   /**

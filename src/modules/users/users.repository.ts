@@ -1,4 +1,5 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
+import { anyUuid } from '../../db/sql.js';
 import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
@@ -16,7 +17,7 @@ export class UsersRepository extends TenantRepository {
   async findByIds(ids: readonly string[]): Promise<UserRow[]> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return this.db.select().from(users).where(this.scoped(users, inArray(users.id, valid)));
+    return this.db.select().from(users).where(this.scoped(users, anyUuid(users.id, valid)));
   }
 
   /** At most 1,000, oldest first. */

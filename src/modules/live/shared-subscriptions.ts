@@ -1,0 +1,218 @@
+import { subscribe as graphqlSubscribe, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { WebSocket } from 'ws';
+import { Role } from '../users/role.js';
+import { isApiKey, type Principal } from '../../shared/principal.js';
+import type { Logger } from '../../shared/logger.js';
+
+/**
+ * One execution per live event per group of identical subscriptions, not per subscriber.
+ *
+ * Subscriptions with the same document, operation, variables, tenant and visibility class (see
+ * `visibilityClass`) would compute the same result for every event: they share one graphql
+ * subscription (one bus subscriber, one row load, one filter, one execution), and its result is
+ * serialised once and written to every member's socket as a graphql-ws `next` frame with the
+ * member's own operation id. The iterator handed back to graphql-ws per member yields nothing; it
+ * only ends (complete, or the error the shared source threw) and, when graphql-ws returns it
+ * (client `complete`, socket closed), removes the member; the last member leaving ends the source.
+ */
+
+/** Where a member's frames go: its socket and its graphql-ws operation id. */
+export interface LiveTarget {
+  socket: WebSocket;
+  id: string;
+}
+
+/**
+ * Who sees the same results: ADMINs (users and keys alike) see every conversation of their tenant
+ * and no field depends on which admin asks; an AGENT's view depends on their own assignments and
+ * teams (and fields such as Contact.conversations follow it), so each agent (or agent key) is a
+ * class of their own, shared by their several sockets.
+ */
+export function visibilityClass(principal: Principal): string {
+  if (principal.role === Role.ADMIN) return `${principal.tenantId}|admin`;
+  return isApiKey(principal) ? `${principal.tenantId}|key:${principal.apiKeyId}` : `${principal.tenantId}|user:${principal.userId}`;
+}
+
+/** A socket writing more slowly than events come: frames beyond this many buffered bytes are dropped (like a full subscriber queue). */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+const OPEN = 1;
+
+export interface SharedSubscriptionStats {
+  /** Results computed (one per event per group). */
+  executions: number;
+  /** `next` frames written to sockets. */
+  deliveries: number;
+  /** Frames not written because the socket was too far behind. */
+  dropped: number;
+}
+
+const DONE: IteratorResult<never> = { value: undefined, done: true };
+
+/** What graphql-ws iterates for one member: nothing, until the group ends or the member leaves. */
+class Member implements AsyncIterableIterator<never> {
+  private settle: ((result: IteratorResult<never>) => void) | null = null;
+  private fail: ((err: unknown) => void) | null = null;
+  private ended = false;
+  private error: unknown = null;
+
+  constructor(
+    readonly target: LiveTarget,
+    private readonly group: Group,
+  ) {}
+
+  next(): Promise<IteratorResult<never>> {
+    if (this.ended) return this.error ? Promise.reject(this.error) : Promise.resolve(DONE);
+    return new Promise((resolve, reject) => {
+      this.settle = resolve;
+      this.fail = reject;
+    });
+  }
+
+  /** graphql-ws: the client completed, or the socket closed. */
+  return(): Promise<IteratorResult<never>> {
+    this.group.leave(this);
+    this.end(null);
+    return Promise.resolve(DONE);
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<never>> {
+    this.group.leave(this);
+    this.end(null);
+    return Promise.reject(err);
+  }
+
+  /** The group's source ended (null) or failed. */
+  end(error: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    if (error) this.fail?.(error);
+    else this.settle?.(DONE);
+    this.settle = this.fail = null;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<never> {
+    return this;
+  }
+}
+
+class Group {
+  readonly members = new Set<Member>();
+  /** Members waiting for the source to be ready. */
+  pending = 0;
+  closed = false;
+  source: AsyncGenerator<ExecutionResult> | null = null;
+  /** The result when subscribing failed (e.g. NOT_FOUND): the same for every member. */
+  refusal: ExecutionResult | null = null;
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly hub: SharedSubscriptions,
+    readonly key: string,
+    args: ExecutionArgs,
+  ) {
+    this.ready = Promise.resolve(graphqlSubscribe(args)).then((result) => {
+      if (Symbol.asyncIterator in result) {
+        this.source = result;
+        void this.pump(result);
+      } else {
+        this.refusal = result;
+        this.close();
+      }
+    });
+  }
+
+  join(target: LiveTarget): Member {
+    const member = new Member(target, this);
+    if (this.members.size > 0) this.hub.shared(+1);
+    this.members.add(member);
+    return member;
+  }
+
+  leave(member: Member): void {
+    if (!this.members.delete(member)) return;
+    if (this.members.size > 0) this.hub.shared(-1);
+    else if (this.pending === 0) this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.forget(this);
+    void this.source?.return(undefined);
+  }
+
+  private async pump(source: AsyncGenerator<ExecutionResult>): Promise<void> {
+    let error: unknown = null;
+    try {
+      for (;;) {
+        const result = await source.next();
+        if (result.done) break;
+        this.hub.deliver(this.members, JSON.stringify(result.value));
+      }
+    } catch (err) {
+      error = err;
+    }
+    this.close();
+    if (this.members.size > 1) this.hub.shared(-(this.members.size - 1));
+    for (const member of this.members) member.end(error);
+    this.members.clear();
+  }
+}
+
+export class SharedSubscriptions {
+  private readonly groups = new Map<string, Group>();
+  readonly stats: SharedSubscriptionStats = { executions: 0, deliveries: 0, dropped: 0 };
+
+  /** `shared(n)`: n more subscriptions are served by an existing bus subscriber (EventBus.subscriberCount). */
+  constructor(
+    readonly shared: (delta: number) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  /**
+   * graphql-ws's `subscribe`: joins (or starts) the group of `key`. Without a target or key
+   * (not a socket operation), a plain graphql subscription.
+   */
+  async subscribe(args: ExecutionArgs, target: LiveTarget | undefined, key: string | null): Promise<AsyncIterableIterator<never> | ExecutionResult | AsyncGenerator<ExecutionResult>> {
+    if (!target || key === null) return graphqlSubscribe(args);
+    for (;;) {
+      let group = this.groups.get(key);
+      if (!group) this.groups.set(key, (group = new Group(this, key, args)));
+      group.pending++;
+      try {
+        await group.ready;
+      } finally {
+        group.pending--;
+      }
+      if (group.refusal) return group.refusal;
+      // The group ended while this one waited (its last member left, or its source ended): start another.
+      if (group.closed) continue;
+      return group.join(target);
+    }
+  }
+
+  /** Writes one serialised result to every member's socket. */
+  deliver(members: ReadonlySet<Member>, payload: string): void {
+    this.stats.executions++;
+    for (const member of members) {
+      const { socket, id } = member.target;
+      if (socket.readyState !== OPEN) continue;
+      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+        this.stats.dropped++;
+        if (this.stats.dropped % 1000 === 1) this.logger.warn({ dropped: this.stats.dropped }, 'live frames dropped for sockets too far behind');
+        continue;
+      }
+      socket.send(`{"id":${JSON.stringify(id)},"type":"next","payload":${payload}}`);
+      this.stats.deliveries++;
+    }
+  }
+
+  forget(group: Group): void {
+    if (this.groups.get(group.key) === group) this.groups.delete(group.key);
+  }
+}
