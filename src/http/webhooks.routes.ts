@@ -1,12 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebhookAccount } from '../modules/twilio-accounts/account-cache.js';
 import { InboundService } from '../modules/inbound/inbound.service.js';
-import { WebhookInputError, param, type WebhookParams } from '../modules/inbound/webhook-params.js';
+import { WebhookInputError } from '../modules/inbound/webhook-params.js';
 import { isWellFormedWebhookKey } from '../modules/twilio-accounts/credentials.js';
 import { TenantContext } from '../tenant-context.js';
 import type { AppDeps } from '../shared/deps.js';
-import { replaceNul } from '../graphql/nul-guard.js';
-import { isValidTwilioJsonSignature, isValidTwilioSignature } from '../twilio/signature.js';
+import { parseTwilioForm, twilioWebhookPreHandler, verifiedTwilioWebhook, type SigningAccounts } from '../twilio/webhook-verification.js';
 
 /** No reply to the customer. Never an error text: Twilio would text it to them. */
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
@@ -25,6 +24,16 @@ interface WebhookRoute {
  * the GraphQL endpoint.
  */
 export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  // The accounts webhook URLs name, as the verifier sees them (src/twilio/webhook-verification.ts).
+  const accounts: SigningAccounts<WebhookAccount> = {
+    isWellFormedKey: isWellFormedWebhookKey,
+    get: (key) => deps.accountCache.get(key),
+    fresh: (key) => deps.accountCache.fresh(key),
+    async newTokenProven(account, key) {
+      await new TenantContext(deps, account.tenantId, null).twilioAccounts.clearPreviousToken(account.id);
+      deps.accountCache.invalidate(key);
+    },
+  };
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     const keepRaw = (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) =>
@@ -41,8 +50,9 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
     });
 
     const bodyLimit = deps.config.webhookBodyLimitBytes;
-    scope.post<WebhookRoute>('/webhooks/twilio/:key/sms', { bodyLimit }, (request, reply) => handle('sms', request, reply));
-    scope.post<WebhookRoute>('/webhooks/twilio/:key/status', { bodyLimit }, (request, reply) => handle('status', request, reply));
+    const verified = (kind: WebhookKind) => ({ bodyLimit, preHandler: twilioWebhookPreHandler({ publicUrl: () => deps.config.publicUrl, kind, accounts }) });
+    scope.post<WebhookRoute>('/webhooks/twilio/:key/sms', verified('sms'), (request, reply) => handle('sms', request, reply));
+    scope.post<WebhookRoute>('/webhooks/twilio/:key/status', verified('status'), (request, reply) => handle('status', request, reply));
     scope.post<WebhookRoute>('/webhooks/twilio/:key/fallback', { bodyLimit }, (request, reply) => handleFallback(request, reply));
   });
 
@@ -55,57 +65,18 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
       webhookKey: key,
       url: deps.config.publicUrl + request.url,
       signature: typeof signature === 'string' ? signature : undefined,
-      params: parseForm(typeof request.body === 'string' ? request.body : ''),
+      params: parseTwilioForm(typeof request.body === 'string' ? request.body : ''),
     });
     if ('twiml' in answer) return reply.code(200).type('text/xml').send(answer.twiml);
     return reply.code(answer.status).type('text/plain').send(answer.text);
   }
 
+  /** Runs after the preHandler verified the webhook (signature, account, AccountSid). */
   async function handle(kind: WebhookKind, request: FastifyRequest<WebhookRoute>, reply: FastifyReply) {
+    const { account, params } = verifiedTwilioWebhook<WebhookAccount>(request);
     const text = (status: number, message: string) => reply.code(status).type('text/plain').send(message);
-    const { key } = request.params;
-    if (!isWellFormedWebhookKey(key)) return text(404, 'Unknown webhook');
-
-    let account: WebhookAccount | null;
-    try {
-      account = await deps.accountCache.get(key);
-    } catch (err) {
-      request.log.error({ err }, 'webhook account lookup failed');
-      return text(503, 'Service unavailable');
-    }
-    if (!account) return text(404, 'Unknown webhook');
-    // Context passed per line rather than through a child logger: most requests log nothing.
     const log = request.log;
     const where = { tenantId: account.tenantId, twilioAccountId: account.id, webhook: kind };
-
-    // The exact URL we advertised: PUBLIC_URL + the path and query as received, never the Host header.
-    const url = deps.config.publicUrl + request.url;
-    const signature = request.headers['x-twilio-signature'];
-    const rawBody = typeof request.body === 'string' ? request.body : '';
-    const isJson = (request.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
-    const sig = typeof signature === 'string' ? signature : undefined;
-
-    let params: WebhookParams;
-    let signedBy: (token: string) => boolean;
-    if (isJson) {
-      const parsed = parseJsonParams(rawBody);
-      signedBy = (token) => isValidTwilioJsonSignature(token, sig, url, rawBody);
-      if (!signedBy(account.authToken) && !(await signedByPreviousToken(account, key, signedBy))) return forbidden('bad or missing signature');
-      if (!parsed) return text(400, 'Body is not a JSON object');
-      params = parsed;
-    } else {
-      params = parseForm(rawBody);
-      const form = params;
-      signedBy = (token) => isValidTwilioSignature(token, sig, url, form);
-      if (!signedBy(account.authToken) && !(await signedByPreviousToken(account, key, signedBy))) return forbidden('bad or missing signature');
-    }
-    if (account.previousAuthToken !== null && signedBy(account.authToken)) await newTokenProven(account, key);
-    // Signature checked over the exact values; stored with any NUL replaced (Postgres text
-    // cannot hold it, and a 503 would make Twilio retry a message that can never be stored).
-    params = withoutNul(params);
-    // Signed by this account's token but for another account: not ours to store.
-    if (param(params, 'AccountSid') !== account.accountSid) return forbidden('AccountSid does not match the account');
-
     const service = new InboundService(deps, account, log);
     try {
       if (kind === 'sms') {
@@ -124,69 +95,6 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: AppDeps)
       return text(503, 'Service unavailable');
     }
     return reply.code(200).type('text/xml').send(EMPTY_TWIML);
-
-    function forbidden(reason: string) {
-      log.warn({ ...where, reason }, 'webhook refused');
-      return text(403, 'Forbidden');
-    }
-  }
-
-  /**
-   * After a rotation, a webhook signed with the old token is accepted while the grace period
-   * runs and no webhook has yet come signed with the new one. Checked again on the database
-   * row (rare: only during a rotation), so another instance's cache cannot stretch it.
-   */
-  async function signedByPreviousToken(account: WebhookAccount, key: string, signedBy: (token: string) => boolean): Promise<boolean> {
-    if (account.previousAuthToken === null || (account.previousTokenExpiresAt ?? 0) <= Date.now()) return false;
-    if (!signedBy(account.previousAuthToken)) return false;
-    const current = await deps.accountCache.fresh(key);
-    return (
-      current !== null &&
-      current.previousAuthToken === account.previousAuthToken &&
-      (current.previousTokenExpiresAt ?? 0) > Date.now()
-    );
-  }
-
-  /** The first webhook signed with the new token: Twilio promoted it, the old one is refused from now on. */
-  async function newTokenProven(account: WebhookAccount, key: string): Promise<void> {
-    await new TenantContext(deps, account.tenantId, null).twilioAccounts.clearPreviousToken(account.id);
-    deps.accountCache.invalidate(key);
   }
 }
 
-function withoutNul(params: WebhookParams): WebhookParams {
-  // The hot path: no copy unless a NUL is there.
-  const hasNul = Object.entries(params).some(([k, v]) => k.includes('\u0000') || (Array.isArray(v) ? v.some((x) => x.includes('\u0000')) : (v as string).includes('\u0000')));
-  if (!hasNul) return params;
-  const out: WebhookParams = {};
-  for (const [k, v] of Object.entries(params)) out[replaceNul(k)] = Array.isArray(v) ? v.map(replaceNul) : replaceNul(v as string);
-  return out;
-}
-
-/** Repeated names (rare, but signed) become arrays, as the signature computation expects. */
-function parseForm(raw: string): WebhookParams {
-  const out: WebhookParams = {};
-  for (const [k, v] of new URLSearchParams(raw)) {
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out;
-}
-
-/** Top-level scalars of a JSON object as strings; null when the body is not an object. */
-function parseJsonParams(raw: string): WebhookParams | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const out: WebhookParams = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof v === 'string') out[k] = v;
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
-    else if (Array.isArray(v)) out[k] = v.filter((x) => typeof x === 'string' || typeof x === 'number').map(String);
-  }
-  return out;
-}

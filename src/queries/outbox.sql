@@ -7,17 +7,8 @@ insert into "outbox" ("id", "tenant_id", "message_id", "phone_number_id", "attem
 
 -- OutboxQueue.claim (unpaced)
 -- every tenant: the dispatchers' queue claims due jobs of every tenant; each job is then handled by repositories bound to its tenant
-select "outbox"."id", "outbox"."tenant_id", "outbox"."message_id", "outbox"."phone_number_id", "outbox"."attempts", "messages"."segments", "phone_numbers"."type", (extract(epoch from now()) * 1000)::float8
-  from "outbox"
-  inner join "messages" on "messages"."id" = "outbox"."message_id"
-  inner join "phone_numbers" on "phone_numbers"."id" = "outbox"."phone_number_id"
-  left join "sender_pacing" on "sender_pacing"."phone_number_id" = "outbox"."phone_number_id"
-  where ("outbox"."next_attempt_at" <= now() and ("outbox"."locked_until" is null or "outbox"."locked_until" < now()))
-  order by "outbox"."next_attempt_at" asc, "outbox"."id" asc
-  limit $1
-  for update of "outbox" skip locked;
 update "outbox" set "attempts" = "outbox"."attempts" + 1, "locked_until" = now() + $1 * interval '1 millisecond', "locked_by" = $2
-  where "outbox"."id" in ($3)
+  where "outbox"."id" in (select "id" from "outbox" where ("outbox"."next_attempt_at" <= now() and ("outbox"."locked_until" is null or "outbox"."locked_until" < now())) order by "outbox"."next_attempt_at" asc, "outbox"."id" asc limit $3 for update skip locked)
   returning "id", "tenant_id", "message_id", "phone_number_id", "attempts";
 
 -- OutboxQueue.claim (paced)
@@ -62,38 +53,47 @@ update "outbox" set "attempts" = greatest("outbox"."attempts" - 1, 0), "locked_u
   where "outbox"."locked_by" = $3
   returning "id";
 
--- OutboxSendRepository.load
+-- OutboxBatchRepository.load
+-- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
 select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", "contacts"."id", "contacts"."tenant_id", "contacts"."phone_number", "contacts"."name", "contacts"."opted_out", "contacts"."opted_out_at", "contacts"."city", "contacts"."state", "contacts"."zip", "contacts"."country", "contacts"."blocked", "contacts"."last_activity_at", "contacts"."created_at", "contacts"."updated_at", "phone_numbers"."id", "phone_numbers"."tenant_id", "phone_numbers"."twilio_account_id", "phone_numbers"."e164", "phone_numbers"."type", "phone_numbers"."direction", "phone_numbers"."description", "phone_numbers"."messaging_service_sid", "phone_numbers"."twilio_number_sid", "phone_numbers"."configured_sms_url", "phone_numbers"."configured_sms_fallback_url", "phone_numbers"."created_at", "phone_numbers"."removed_at", "phone_numbers"."operating_hours_id", "phone_numbers"."team_id", "twilio_accounts"."id", "twilio_accounts"."tenant_id", "twilio_accounts"."account_sid", "twilio_accounts"."auth_token_sealed", "twilio_accounts"."friendly_name", "twilio_accounts"."api_base_url", "twilio_accounts"."webhook_key", "twilio_accounts"."media_enabled", "twilio_accounts"."accepted_media_types", "twilio_accounts"."previous_auth_token_sealed", "twilio_accounts"."previous_token_expires_at", "twilio_accounts"."disconnected_at", "twilio_accounts"."sandbox", "twilio_accounts"."created_at", "twilio_accounts"."updated_at"
   from "messages"
   inner join "conversations" on ("conversations"."id" = "messages"."conversation_id" and "conversations"."tenant_id" = "messages"."tenant_id")
   inner join "contacts" on ("contacts"."id" = "conversations"."contact_id" and "contacts"."tenant_id" = "messages"."tenant_id")
   inner join "phone_numbers" on ("phone_numbers"."id" = "conversations"."phone_number_id" and "phone_numbers"."tenant_id" = "messages"."tenant_id")
   inner join "twilio_accounts" on ("twilio_accounts"."id" = "messages"."twilio_account_id" and "twilio_accounts"."tenant_id" = "messages"."tenant_id")
-  where ("messages"."tenant_id" = $1 and "messages"."id" = $2)
-  limit $3;
+  where ("messages"."tenant_id", "messages"."id") in (select v.tenant_id, v.message_id from unnest($1::bigint[], $2::uuid[], $3::uuid[]) as v(job_id, tenant_id, message_id));
 
--- OutboxSendRepository.markSending
-with lease as (
-  update "outbox" set "locked_until" = now() + $1 * interval '1 millisecond'
-  where "outbox"."id" = $2 and "outbox"."locked_by" = $3
-  returning "outbox"."id"
+-- OutboxBatchRepository.markSending
+-- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
+with v as (select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::int[]) as v(job_id, tenant_id, message_id, hold_ms)),
+lease as (
+  update "outbox" set "locked_until" = now() + v.hold_ms * interval '1 millisecond'
+  from v
+  where "outbox"."id" = v.job_id and "outbox"."tenant_id" = v.tenant_id and "outbox"."locked_by" = $5
+  returning "outbox"."id" as job_id, v.tenant_id, v.message_id
 ),
 moved as (
-  update "messages" set "status" = $4, "updated_at" = now()
-  where ("messages"."tenant_id" = $5 and "messages"."id" = $6 and "messages"."status" in ($7, $8))
-    and exists (select 1 from lease)
+  update "messages" set "status" = $6, "updated_at" = now()
+  from lease
+  where "messages"."tenant_id" = lease.tenant_id and "messages"."id" = lease.message_id
+    and "messages"."status" in ($7, $8)
   returning "messages"."id"
 )
-select (select count(*) from lease)::int as held, (select count(*) from moved)::int as moved;
+select lease.job_id::text as job_id, (moved.id is not null) as moved
+from lease left join moved on moved.id = lease.message_id;
 
--- OutboxSendRepository.recordSent
-with done as (
-  delete from "outbox" where "outbox"."id" = $1 and "outbox"."locked_by" = $2
+-- OutboxBatchRepository.recordSent
+-- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
+with v as (select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::text[]) as v(job_id, tenant_id, message_id, twilio_sid)),
+done as (
+  delete from "outbox" using v
+  where "outbox"."id" = v.job_id and "outbox"."tenant_id" = v.tenant_id and "outbox"."locked_by" = $5
 ),
 sent as (
-  update "messages" set "twilio_sid" = coalesce("messages"."twilio_sid", $3), "status" = case when "messages"."status" in ($4, $5, $6)
-      then $7::message_status else "messages"."status" end, "updated_at" = now()
-  where ("messages"."tenant_id" = $8 and "messages"."id" = $9)
+  update "messages" set "twilio_sid" = coalesce("messages"."twilio_sid", v.twilio_sid), "status" = case when "messages"."status" in ($6, $7, $8)
+      then $9::message_status else "messages"."status" end, "updated_at" = now()
+  from v
+  where "messages"."tenant_id" = v.tenant_id and "messages"."id" = v.message_id
   returning "messages"."id"
 )
-select (select count(*) from sent)::int as updated;
+select id from sent;

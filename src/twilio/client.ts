@@ -12,6 +12,7 @@ import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { TwilioApiError } from './errors.js';
 import { OutboundBlockedError, guardedNodeAgents, refuseUrl, type OutboundPolicy } from '../shared/outbound-guard.js';
+import { messagesDispatcher, messagesUrl, postMessage } from './messages-http.js';
 
 export interface TwilioCredentials {
   accountSid: string;
@@ -161,6 +162,8 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
   // rather than a synchronous throw, so callers have one error path.
   let client: SdkClient | null = null;
   let setupError: TwilioApiError | null = null;
+  /** The message create's direct path (undici keep-alive pool); null behind HTTP_PROXY (the SDK's proxy agent). */
+  let direct: { url: string; authorization: string; dispatcher: ReturnType<typeof messagesDispatcher> } | null = null;
   try {
     // The SDK would silently fall back to TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN from the
     // environment: in a multi-tenant process that would be someone else's account.
@@ -187,6 +190,13 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
       // and stretch the call past our timeout.
       httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }, opts.httpProxy ?? false, opts.outbound),
     });
+    if (!opts.httpProxy) {
+      direct = {
+        url: messagesUrl(root, accountSid),
+        authorization: `Basic ${Buffer.from(`${accountSid}:${creds.authToken}`).toString('base64')}`,
+        dispatcher: messagesDispatcher(opts.outbound),
+      };
+    }
   } catch (err) {
     setupError =
       err instanceof TwilioApiError
@@ -330,8 +340,14 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
         await c.messaging.v1.services(serviceSid).update({ ...settings });
       }),
 
-    createMessage: (input) =>
-      call(async (c) => {
+    createMessage: async (input) => {
+      if (setupError) throw setupError;
+      if (direct) {
+        // The whole call bounded by timeoutMs, and the request really cancelled at the deadline.
+        const signal = AbortSignal.timeout(timeoutMs);
+        return postMessage(direct.dispatcher, direct.url, direct.authorization, input, signal, timeoutMs);
+      }
+      return call(async (c) => {
         const m = await account(c).messages.create({
           to: input.to,
           body: input.body,
@@ -341,7 +357,8 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
           ...(input.mediaUrl && input.mediaUrl.length > 0 ? { mediaUrl: input.mediaUrl } : {}),
         });
         return { sid: m.sid, status: m.status };
-      }),
+      });
+    },
 
     deleteMessage: (messageSid) =>
       call(async (c) => {

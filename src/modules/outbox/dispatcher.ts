@@ -1,25 +1,31 @@
-import { errorText } from '../../shared/errors.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AppDeps } from '../../shared/deps.js';
-import type { TwilioApi } from '../../twilio/client.js';
-import { TwilioApiError, isOptOutErrorCode, publicTwilioErrorText, twilioErrorMessage } from '../../twilio/errors.js';
-import { ContactsRepository } from '../contacts/contacts.repository.js';
-import { messageUpdatedEvent } from '../../events/live-events.js';
 import { MessageStatus } from '../messages/message.enums.js';
-import { MessagesRepository } from '../messages/messages.repository.js';
-import { NumberType } from '../phone-numbers/phone-number.enums.js';
-import { statusCallbackUrl, twilioCredentials } from '../twilio-accounts/credentials.js';
-import type { TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
-import { OutboxSendRepository, type SendContext } from './outbox-send.repository.js';
-import { OutboxQueue, type ClaimedJob, type PacingRates } from './outbox.repository.js';
+import { OutboxBatchRepository, type SendContext } from './outbox-send.repository.js';
+import { OutboxQueue, type ClaimedJob } from './outbox.repository.js';
+import { SenderPacer } from './pacing.js';
+import { SendResults } from './send-results.js';
+import { TwilioSender } from './twilio-sender.js';
 
-const MAX_CACHED_CLIENTS = 200;
+/** A claimed job ready to go: its lease extended, its message SENDING. */
+interface HeldJob {
+  ctx: SendContext;
+  /** The pacing slot, on this machine's clock. */
+  sendAt: number;
+  /** How much longer than the lease the job may wait for its turn, as planned at mark time. */
+  plannedWait: number;
+}
 
 /**
  * Hands queued outbound messages to Twilio. One loop per server instance: claim a batch of due
- * jobs (leased, SKIP LOCKED, so instances share the queue without sending anything twice), send
- * them with bounded concurrency, poll, and wake at once when this instance enqueues.
+ * jobs (one statement; leased, SKIP LOCKED, so instances share the queue without sending anything
+ * twice), prepare the batch (one statement to load it, one to extend the leases and mark the
+ * messages SENDING), send its messages concurrently, each at its sender's pace, and record the
+ * results in groups (one statement per group). Poll, and wake at once when this instance enqueues.
+ *
+ * The parts: OutboxQueue (claiming, leases), OutboxBatchRepository (the batch's statements),
+ * SenderPacer (pacing), TwilioSender (the Twilio call), SendResults (SENT, retries, failures).
  *
  * Delivery is at-least-once towards Twilio only in one window: Twilio accepted the message and
  * this process died before committing SENT. Once SENT (or a Twilio SID) is recorded, the job is
@@ -28,10 +34,12 @@ const MAX_CACHED_CLIENTS = 200;
 export class OutboxDispatcher {
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly queue: OutboxQueue;
+  private readonly batches: OutboxBatchRepository;
+  private readonly pacer: SenderPacer;
+  private readonly sender: TwilioSender;
+  private readonly results: SendResults;
+  /** One promise per claimed job until it is settled (sent and recorded, rescheduled, failed, or dropped). */
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly clients = new Map<string, TwilioApi>();
-  /** Per sender, the earliest local time its next send may leave this instance. */
-  private readonly senderGates = new Map<string, number>();
   private readonly stopping = new AbortController();
   private running = false;
   private loop: Promise<void> | null = null;
@@ -41,6 +49,10 @@ export class OutboxDispatcher {
 
   constructor(private readonly deps: AppDeps) {
     this.queue = new OutboxQueue(deps.db, this.workerId);
+    this.batches = new OutboxBatchRepository(deps.db, this.workerId);
+    this.pacer = new SenderPacer(() => this.deps.config, this.stopping.signal);
+    this.sender = new TwilioSender(deps);
+    this.results = new SendResults(deps, this.queue, this.batches);
   }
 
   private get settings() {
@@ -94,19 +106,6 @@ export class OutboxDispatcher {
     return this.stopped;
   }
 
-  private pacingRates(): PacingRates | null {
-    const { pacing } = this.deps.config;
-    if (!pacing.enabled) return null;
-    return {
-      mps: {
-        [NumberType.LONG_CODE]: pacing.longCodeMps,
-        [NumberType.TOLL_FREE]: pacing.tollFreeMps,
-        [NumberType.SHORT_CODE]: pacing.shortCodeMps,
-      },
-      horizonMs: Math.max(1000, 2 * this.settings.pollMs),
-    };
-  }
-
   private async run(): Promise<void> {
     while (this.running) {
       this.wakeRequested = false;
@@ -114,8 +113,8 @@ export class OutboxDispatcher {
       let claimed = 0;
       if (free > 0) {
         try {
-          const jobs = await this.queue.claim({ limit: free, leaseSeconds: this.settings.leaseSeconds, pacing: this.pacingRates() });
-          for (const job of jobs) this.track(job);
+          const jobs = await this.queue.claim({ limit: free, leaseSeconds: this.settings.leaseSeconds, pacing: this.pacer.rates() });
+          if (jobs.length > 0) this.dispatch(jobs);
           claimed = jobs.length;
         } catch (err) {
           if (this.running) this.deps.logger.error({ err }, 'outbox claim failed');
@@ -142,197 +141,148 @@ export class OutboxDispatcher {
     });
   }
 
-  private track(job: ClaimedJob): void {
-    const work = this.process(job).finally(() => {
-      this.inFlight.delete(work);
-      // Claim again once half the slots are free: one claim per batch, not per finished send.
-      if (this.inFlight.size <= this.settings.concurrency / 2) this.wake();
-    });
-    this.inFlight.add(work);
+  /** Prepares the batch once, then each job goes on its own (its own pace, its own Twilio call). */
+  private dispatch(jobs: ClaimedJob[]): void {
+    // The pacing slots, on this machine's clock, from the claim's answer. Waited for right before
+    // each call, after the bookkeeping, so database latency does not bunch paced sends together.
+    const claimedAt = Date.now();
+    const prepared = this.prepare(jobs, claimedAt);
+    for (const job of jobs) {
+      const work = this.sendOne(job, prepared).finally(() => {
+        this.inFlight.delete(work);
+        // Claim again once half the slots are free: one claim per batch, not per finished send.
+        if (this.inFlight.size <= this.settings.concurrency / 2) this.wake();
+      });
+      this.inFlight.add(work);
+    }
   }
 
-  private async process(job: ClaimedJob): Promise<void> {
-    const log = this.deps.logger.child({ tenantId: job.tenantId, messageId: job.messageId, jobId: job.id, attempt: job.attempts });
-    // The pacing slot, on this machine's clock. Waited for right before the call, after the
-    // bookkeeping, so database latency does not bunch paced sends together.
-    const sendAt = Date.now() + job.delayMs;
+  /**
+   * The batch's bookkeeping before any call: one statement loads every message with its contact,
+   * number and account; jobs with nothing to send are dropped or failed; one statement extends
+   * the others' leases (by their pacing wait too) and moves their messages to SENDING. Answers
+   * the jobs still ours, ready to send.
+   */
+  private async prepare(jobs: ClaimedJob[], claimedAt: number): Promise<Map<number, HeldJob>> {
+    const held = new Map<number, HeldJob>();
+    let contexts: Map<string, SendContext>;
     try {
-      const sends = new OutboxSendRepository(this.deps.db, job.tenantId, this.workerId);
-      const ctx = await sends.load(job.messageId);
-      if (!ctx) {
-        await this.queue.complete(job.id);
-        return;
+      contexts = await this.batches.load(jobs);
+    } catch (err) {
+      await this.giveBack(jobs, err);
+      return held;
+    }
+    const leaseMs = this.settings.leaseSeconds * 1000;
+    const ready: Array<{ job: ClaimedJob; hold: HeldJob }> = [];
+    const settling: Array<Promise<void>> = [];
+    for (const job of jobs) {
+      const ctx = contexts.get(job.messageId);
+      const refused = ctx ? whyNotSend(ctx) : null;
+      if (!ctx || refused === 'done') {
+        // Gone, already handed to Twilio (a crash after Twilio accepted, then a callback), or finished.
+        settling.push(this.settle(job, () => this.results.complete(job)));
+      } else if (refused) {
+        settling.push(this.settle(job, () => this.results.fail(job, ctx, null, refused)));
+      } else {
+        const sendAt = claimedAt + job.delayMs;
+        const plannedWait = Math.max(0, this.pacer.plannedTurn(pacedSend(ctx), sendAt) - Date.now());
+        ready.push({ job, hold: { ctx, sendAt, plannedWait } });
       }
-      const { message } = ctx;
-      // Already handed to Twilio (a crash after Twilio accepted, then a callback) or finished.
-      if (message.twilioSid !== null || (message.status !== MessageStatus.QUEUED && message.status !== MessageStatus.SENDING)) {
-        await this.queue.complete(job.id);
-        return;
+    }
+    if (ready.length > 0) {
+      try {
+        const marked = await this.batches.markSending(
+          ready.map(({ job, hold }) => ({ id: job.id, tenantId: job.tenantId, messageId: job.messageId, holdMs: leaseMs + hold.plannedWait })),
+        );
+        const moved: SendContext['message'][] = [];
+        for (const { job, hold } of ready) {
+          const mark = marked.get(job.id);
+          if (!mark) {
+            this.log(job).warn('outbox lease lost before sending; another dispatcher has the job');
+            continue;
+          }
+          if (mark.moved) moved.push(hold.ctx.message);
+          held.set(job.id, hold);
+        }
+        this.results.published(...moved);
+      } catch (err) {
+        await this.giveBack(
+          ready.map((r) => r.job),
+          err,
+        );
       }
-      if (ctx.contact.optedOut) {
-        await this.fail(job, ctx, null, 'The contact opted out (texted STOP) before the message was sent');
-        return;
-      }
-      if (ctx.account.disconnectedAt) {
-        await this.fail(job, ctx, null, 'The Twilio account was disconnected before the message was sent');
-        return;
-      }
-      if (ctx.phoneNumber.removedAt) {
-        await this.fail(job, ctx, null, 'The sending number was removed before the message was sent');
-        return;
-      }
+    }
+    await Promise.all(settling);
+    return held;
+  }
 
+  /** One job, once its batch is prepared: wait for its turn, call Twilio, record the outcome. */
+  private async sendOne(job: ClaimedJob, prepared: Promise<Map<number, HeldJob>>): Promise<void> {
+    const hold = (await prepared).get(job.id);
+    if (!hold) return; // settled during preparation, or not ours any more
+    const { ctx, sendAt, plannedWait } = hold;
+    // Built only when something is logged: most sends log nothing.
+    const log = () => this.log(job);
+    try {
       const leaseMs = this.settings.leaseSeconds * 1000;
-      const plannedWait = Math.max(0, this.plannedTurn(ctx, sendAt) - Date.now());
-      const sending = await sends.markSending(job.id, message.id, leaseMs + plannedWait);
-      if (!sending.held) {
-        log.warn('outbox lease lost before sending; another dispatcher has the job');
-        return;
-      }
-      if (sending.moved) this.published(message);
       const waitFrom = Date.now();
-      if (!(await this.waitForTurn(ctx, sendAt))) return; // stopping: stop() releases the job
+      if (!(await this.pacer.waitForTurn(pacedSend(ctx), sendAt))) return; // stopping: stop() releases the job
       // Waited longer than the lease was extended for (other sends of this number went first):
       // make sure the job is still ours before calling.
-      if (Date.now() - waitFrom > plannedWait + leaseMs / 2 && !(await sends.markSending(job.id, message.id, leaseMs)).held) {
-        log.warn('outbox lease lost while waiting for the pacing slot; another dispatcher has the job');
-        return;
+      if (Date.now() - waitFrom > plannedWait + leaseMs / 2) {
+        const still = await this.batches.markSending([{ id: job.id, tenantId: job.tenantId, messageId: job.messageId, holdMs: leaseMs }]);
+        if (!still.has(job.id)) {
+          log().warn('outbox lease lost while waiting for the pacing slot; another dispatcher has the job');
+          return;
+        }
       }
 
       let sid: string;
       try {
-        const api = this.client(ctx.account);
-        const { phoneNumber } = ctx;
-        const result = await api.createMessage({
-          to: ctx.contact.phoneNumber,
-          // Through the number's Messaging Service, and always From the conversation's own number:
-          // a reply leaves from the number the customer texted (the service's sticky sender
-          // forms on the first outbound text only, not on an inbound one).
-          from: phoneNumber.e164,
-          ...(phoneNumber.messagingServiceSid ? { messagingServiceSid: phoneNumber.messagingServiceSid } : {}),
-          body: message.body,
-          // Uploaded files: signed links made now, living past Twilio's queue time (validity period).
-          mediaUrl: message.media.map((m) =>
-            m.fileId ? this.deps.mediaFileLinks.sign(this.deps.config.publicUrl, job.tenantId, m.fileId, this.deps.config.media.sendLinkTtlSeconds) : m.url,
-          ),
-          statusCallback: statusCallbackUrl(this.deps.config.publicUrl, ctx.account.webhookKey, message.id),
-        });
-        sid = result.sid;
+        sid = await this.sender.send(ctx);
       } catch (err) {
-        await this.onSendError(job, ctx, err, log);
+        await this.results.sendFailed(job, ctx, err, log());
         return;
       }
-
-      if (await sends.recordSent(job.id, message.id, sid)) this.published(message);
-      log.debug({ twilioSid: sid }, 'message sent');
+      await this.results.sent(job, ctx.message, sid);
+      if (this.deps.logger.isLevelEnabled('debug')) log().debug({ twilioSid: sid }, 'message sent');
     } catch (err) {
       // Our side failed (database): put the job back with a backoff rather than wait for the lease.
-      log.error({ err }, 'outbox job failed');
-      await this.queue.reschedule(job.id, this.backoff(job.attempts), errorText(err)).catch(() => {});
+      log().error({ err }, 'outbox job failed');
+      await this.results.retryLater(job, err);
     }
   }
 
-  private async onSendError(job: ClaimedJob, ctx: SendContext, err: unknown, log: AppDeps['logger']): Promise<void> {
-    const apiError = err instanceof TwilioApiError ? err : null;
-    const code = apiError?.code ?? null;
-    if (apiError?.transient && job.attempts < this.settings.maxAttempts) {
-      // A timeout is ambiguous: Twilio may have taken the message. Waiting long enough for its
-      // status callback (which names our message id) to record the SID means the retry finds
-      // the message sent and drops the job instead of texting the customer twice.
-      const delayMs =
-        apiError.kind === 'timeout' ? Math.max(this.settings.ambiguousRetryMs, this.backoff(job.attempts)) : this.backoff(job.attempts);
-      log.warn({ code, status: apiError.status, kind: apiError.kind, delayMs }, 'transient Twilio error; will retry');
-      await this.queue.reschedule(job.id, delayMs, publicTwilioErrorText(apiError));
-      return;
-    }
-    const text = (code !== null ? twilioErrorMessage(code) : null) ?? (apiError ? publicTwilioErrorText(apiError) : `Could not send: ${errorText(err)}`);
-    log.warn({ code, status: apiError?.status ?? null, attempts: job.attempts }, 'message failed');
-    await this.fail(job, ctx, code, text, isOptOutErrorCode(code));
-  }
-
-  /** FAILED for good: the message records why, the job goes, and a 21610 records the opt-out. */
-  private async fail(job: ClaimedJob, ctx: SendContext, code: number | null, text: string, optOut = false): Promise<void> {
-    const failed = await this.deps.db.transaction(async (tx) => {
-      const row = await new MessagesRepository(tx, job.tenantId).recordFailure(ctx.message.id, code, text);
-      if (optOut) await new ContactsRepository(tx, job.tenantId).setOptedOut(ctx.contact.id, true);
-      await this.queue.with(tx).complete(job.id);
-      return row;
-    });
-    if (failed) this.published(failed);
-  }
-
-  /**
-   * Waits until this job may call Twilio: its booked slot, and never closer to this instance's
-   * previous call on the same number than that call's segments allow. Slots are booked in the
-   * database (shared by instances); the gate, checked and moved at departure, keeps jobs that
-   * ran late (slow database, busy event loop) from leaving in a bunch. False when stopping.
-   */
-  private plannedTurn(ctx: SendContext, slot: number): number {
-    return this.pacingRates() ? Math.max(slot, this.senderGates.get(ctx.phoneNumber.id) ?? 0) : slot;
-  }
-
-  private async waitForTurn(ctx: SendContext, slot: number): Promise<boolean> {
-    const rates = this.pacingRates();
-    if (!rates) return this.sleep(slot - Date.now());
-    const key = ctx.phoneNumber.id;
-    for (;;) {
-      const at = Math.max(slot, this.senderGates.get(key) ?? 0);
-      const now = Date.now();
-      if (at <= now) {
-        // Check and move in one synchronous step: no other job of this sender can slip in between.
-        this.senderGates.set(key, now + (Math.max(1, ctx.message.segments) * 1000) / rates.mps[ctx.phoneNumber.type]);
-        if (this.senderGates.size > 10_000) {
-          for (const [sender, gate] of this.senderGates) if (gate < now) this.senderGates.delete(sender);
-        }
-        return true;
-      }
-      if (!(await this.sleep(at - now))) return false;
+  /** A job settled without a send; a database failure puts it back with a backoff. */
+  private async settle(job: ClaimedJob, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      this.log(job).error({ err }, 'outbox job failed');
+      await this.results.retryLater(job, err);
     }
   }
 
-  /** messageUpdated after a committed change; subscribers load the current row. */
-  private published(message: { id: string; tenantId: string; conversationId: string }): void {
-    this.deps.events.publish(messageUpdatedEvent(message));
+  private async giveBack(jobs: ClaimedJob[], err: unknown): Promise<void> {
+    this.deps.logger.error({ err, jobs: jobs.length }, 'outbox batch failed');
+    await Promise.all(jobs.map((job) => this.results.retryLater(job, err)));
   }
 
-  /** backoffBaseMs · 2^(attempt-1), capped, with jitter so retries of a burst do not stay in step. */
-  private backoff(attempts: number): number {
-    const { backoffBaseMs, backoffMaxMs } = this.settings;
-    const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempts - 1));
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-  }
-
-  /**
-   * One API client per account (and token/root version), reused across sends: building the SDK
-   * client per message costs more than the send's bookkeeping.
-   */
-  private client(account: TwilioAccountRow): TwilioApi {
-    const key = `${account.id}|${account.authTokenSealed}|${account.apiBaseUrl}`;
-    let api = this.clients.get(key);
-    if (!api) {
-      api = this.deps.twilio(twilioCredentials(this.deps.secretBox, account));
-      if (this.clients.size >= MAX_CACHED_CLIENTS) this.clients.delete(this.clients.keys().next().value!);
-      this.clients.set(key, api);
-    }
-    return api;
-  }
-
-  /** Resolves true after ms, false at once when the dispatcher stops. */
-  private sleep(ms: number): Promise<boolean> {
-    const signal = this.stopping.signal;
-    if (ms <= 0) return Promise.resolve(true);
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+  private log(job: ClaimedJob) {
+    return this.deps.logger.child({ tenantId: job.tenantId, messageId: job.messageId, jobId: job.id, attempt: job.attempts });
   }
 }
 
+/** Why a loaded job must not be sent: 'done' (nothing left to send), a failure text, or null (send it). */
+function whyNotSend(ctx: SendContext): 'done' | string | null {
+  const { message } = ctx;
+  if (message.twilioSid !== null || (message.status !== MessageStatus.QUEUED && message.status !== MessageStatus.SENDING)) return 'done';
+  if (ctx.contact.optedOut) return 'The contact opted out (texted STOP) before the message was sent';
+  if (ctx.account.disconnectedAt) return 'The Twilio account was disconnected before the message was sent';
+  if (ctx.phoneNumber.removedAt) return 'The sending number was removed before the message was sent';
+  return null;
+}
+
+function pacedSend(ctx: SendContext) {
+  return { phoneNumberId: ctx.phoneNumber.id, numberType: ctx.phoneNumber.type, segments: ctx.message.segments };
+}

@@ -1,7 +1,6 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
 import { setClauses } from '../../db/sql.js';
-import { TenantRepository } from '../../db/tenant-repository.js';
 import { contacts, type ContactRow } from '../contacts/contacts.schema.js';
 import { conversations } from '../conversations/conversations.schema.js';
 import { MessageStatus } from '../messages/message.enums.js';
@@ -11,7 +10,7 @@ import { phoneNumbers, type PhoneNumberRow } from '../phone-numbers/phone-number
 import { twilioAccounts, type TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
 import { outbox } from './outbox.schema.js';
 
-/** Everything the dispatcher needs to send one message, read in one statement. */
+/** Everything the dispatcher needs to send one message. */
 export interface SendContext {
   message: MessageRow;
   contact: ContactRow;
@@ -19,88 +18,127 @@ export interface SendContext {
   account: TwilioAccountRow;
 }
 
-/**
- * The dispatcher's per-message statements, bound to the job's tenant and fenced by the job's
- * lease (`locked_by`). The hot path of sending: each step is one statement (data-modifying CTEs
- * touch the outbox row and the message together), so a send costs three round trips besides the
- * Twilio call and its share of the claim.
- */
-export class OutboxSendRepository extends TenantRepository {
-  constructor(
-    db: Db,
-    tenantId: string,
-    private readonly workerId: string,
-  ) {
-    super(db, tenantId);
-  }
+/** A claimed job as these statements name it: the row, its tenant and its message. */
+export interface JobRef {
+  id: number;
+  tenantId: string;
+  messageId: string;
+}
 
-  async load(messageId: string): Promise<SendContext | undefined> {
-    // Every joined row must belong to the message's tenant, not only match an id.
-    const [row] = await this.db
-      .select({
-        message: messages,
-        contact: contacts,
-        phoneNumber: phoneNumbers,
-        account: twilioAccounts,
-      })
+export interface LeaseHold extends JobRef {
+  /** How long from now the lease must last: the wait for the pacing slot plus the call. */
+  holdMs: number;
+}
+
+export interface SentResult extends JobRef {
+  twilioSid: string;
+}
+
+/**
+ * A Postgres array literal, one parameter whatever the batch size (a list of parameters would
+ * make each batch size a new statement). Every element quoted: a SID comes from the tenant's
+ * API root and must not be able to split into two elements.
+ */
+const arrayLiteral = (values: ReadonlyArray<string | number>) =>
+  `{${values.map((v) => `"${String(v).replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+
+/** The batch as a derived table `v(job_id, tenant_id, message_id, ...)`, one row per job. */
+function jobsTable(jobs: readonly JobRef[], extra?: { name: string; type: 'int' | 'text'; values: ReadonlyArray<string | number> }) {
+  const ids = arrayLiteral(jobs.map((j) => j.id));
+  const tenants = arrayLiteral(jobs.map((j) => j.tenantId));
+  const messageIds = arrayLiteral(jobs.map((j) => j.messageId));
+  if (!extra) return sql`unnest(${ids}::bigint[], ${tenants}::uuid[], ${messageIds}::uuid[]) as v(job_id, tenant_id, message_id)`;
+  const values = arrayLiteral(extra.values);
+  return sql`unnest(${ids}::bigint[], ${tenants}::uuid[], ${messageIds}::uuid[], ${values}::${sql.raw(extra.type)}[]) as v(job_id, tenant_id, message_id, ${sql.raw(extra.name)})`;
+}
+
+/**
+ * The dispatcher's statements for a batch of claimed jobs: one statement per step for the whole
+ * batch, whatever its size (load, lease + SENDING, SENT). A batch spans tenants, so these are not
+ * bound to one: every row is matched on its job's (tenant_id, id) pair, never on an id alone, and
+ * every joined row must belong to the job's tenant. Every outbox write is fenced by the lease
+ * (`locked_by`), so a dispatcher that lost a job (it stalled past its lease and someone else took
+ * it) changes nothing of it.
+ */
+export class OutboxBatchRepository {
+  constructor(
+    private readonly db: Db,
+    /** This dispatcher's identity in locked_by. */
+    private readonly workerId: string,
+  ) {}
+
+  /** The jobs' messages with their contact, sending number and account, keyed by message id. */
+  async load(jobs: readonly JobRef[]): Promise<Map<string, SendContext>> {
+    if (jobs.length === 0) return new Map();
+    const rows = await this.db
+      .select({ message: messages, contact: contacts, phoneNumber: phoneNumbers, account: twilioAccounts })
       .from(messages)
       .innerJoin(conversations, and(eq(conversations.id, messages.conversationId), eq(conversations.tenantId, messages.tenantId)))
       .innerJoin(contacts, and(eq(contacts.id, conversations.contactId), eq(contacts.tenantId, messages.tenantId)))
       .innerJoin(phoneNumbers, and(eq(phoneNumbers.id, conversations.phoneNumberId), eq(phoneNumbers.tenantId, messages.tenantId)))
       .innerJoin(twilioAccounts, and(eq(twilioAccounts.id, messages.twilioAccountId), eq(twilioAccounts.tenantId, messages.tenantId)))
-      .where(this.scoped(messages, eq(messages.id, messageId)))
-      .limit(1);
-    return row;
+      .where(sql`(${messages.tenantId}, ${messages.id}) in (select v.tenant_id, v.message_id from ${jobsTable(jobs)})`);
+    return new Map(rows.map((r) => [r.message.id, r]));
   }
 
   /**
-   * Before calling Twilio: re-checks that the job is still ours and extends its lease by `holdMs`
-   * (the wait for the pacing slot plus the call), and moves the message to SENDING unless it is
-   * there or further. `held` false means another dispatcher claimed the job: do not send. A
-   * lease that ran out but that nobody claimed is still ours: a claim rewrites locked_by.
+   * Before calling Twilio: re-checks that each job is still ours and extends its lease by its
+   * `holdMs`, and moves its message to SENDING unless it is there or further. A job missing from
+   * the answer is not held: another dispatcher claimed it, do not send. A lease that ran out but
+   * that nobody claimed is still ours: a claim rewrites locked_by.
    */
-  async markSending(jobId: number, messageId: string, holdMs: number): Promise<{ held: boolean; moved: boolean }> {
+  async markSending(jobs: readonly LeaseHold[]): Promise<Map<number, { moved: boolean }>> {
+    if (jobs.length === 0) return new Map();
+    const v = jobsTable(jobs, { name: 'hold_ms', type: 'int', values: jobs.map((j) => Math.ceil(j.holdMs)) });
     const result = await this.db.execute(sql`
-      with lease as (
-        update ${outbox} set ${setClauses(outbox, { lockedUntil: sql`now() + ${Math.ceil(holdMs)} * interval '1 millisecond'` })}
-        where ${outbox.id} = ${jobId} and ${outbox.lockedBy} = ${this.workerId}
-        returning ${outbox.id}
+      with v as (select * from ${v}),
+      lease as (
+        update ${outbox} set ${setClauses(outbox, { lockedUntil: sql`now() + v.hold_ms * interval '1 millisecond'` })}
+        from v
+        where ${outbox.id} = v.job_id and ${outbox.tenantId} = v.tenant_id and ${outbox.lockedBy} = ${this.workerId}
+        returning ${outbox.id} as job_id, v.tenant_id, v.message_id
       ),
       moved as (
         update ${messages} set ${setClauses(messages, { status: sql`${MessageStatus.SENDING}`, updatedAt: sql`now()` })}
-        where ${this.scoped(messages, eq(messages.id, messageId), inArray(messages.status, statusesBefore(MessageStatus.SENDING)))}
-          and exists (select 1 from lease)
+        from lease
+        where ${messages.tenantId} = lease.tenant_id and ${messages.id} = lease.message_id
+          and ${messages.status} in (${sql.join(statusesBefore(MessageStatus.SENDING).map((s) => sql`${s}`), sql`, `)})
         returning ${messages.id}
       )
-      select (select count(*) from lease)::int as held, (select count(*) from moved)::int as moved
+      select lease.job_id::text as job_id, (moved.id is not null) as moved
+      from lease left join moved on moved.id = lease.message_id
     `);
-    const row = rowsOf<{ held: number; moved: number }>(result)[0];
-    return { held: (row?.held ?? 0) > 0, moved: (row?.moved ?? 0) > 0 };
+    return new Map(rowsOf<{ job_id: string; moved: boolean }>(result).map((r) => [Number(r.job_id), { moved: r.moved === true }]));
   }
 
   /**
-   * Twilio accepted the message: SENT with its SID, and the job goes, in one statement. A status
-   * callback may have got here first and moved the message further (it carries our id): then
-   * only the SID is filled in. Recorded even if the lease was lost meanwhile: the SID is what
-   * stops whoever holds the job now from sending it again.
+   * Twilio accepted the messages: each SENT with its SID, and its job goes, in one statement. A
+   * status callback may have got here first and moved a message further (it carries our id):
+   * then only the SID is filled in. Recorded even if the lease was lost meanwhile: the SID is
+   * what stops whoever holds the job now from sending it again. Answers the messages updated.
    */
-  async recordSent(jobId: number, messageId: string, twilioSid: string): Promise<boolean> {
+  async recordSent(results: readonly SentResult[]): Promise<Set<string>> {
+    if (results.length === 0) return new Set();
+    const v = jobsTable(results, { name: 'twilio_sid', type: 'text', values: results.map((r) => r.twilioSid) });
     const result = await this.db.execute(sql`
-      with done as (
-        delete from ${outbox} where ${outbox.id} = ${jobId} and ${outbox.lockedBy} = ${this.workerId}
+      with v as (select * from ${v}),
+      done as (
+        delete from ${outbox} using v
+        where ${outbox.id} = v.job_id and ${outbox.tenantId} = v.tenant_id and ${outbox.lockedBy} = ${this.workerId}
       ),
       sent as (
         update ${messages} set ${setClauses(messages, {
-          twilioSid: sql`coalesce(${messages.twilioSid}, ${twilioSid})`,
-          status: sql`case when ${inArray(messages.status, statusesBefore(MessageStatus.SENT))}
+          twilioSid: sql`coalesce(${messages.twilioSid}, v.twilio_sid)`,
+          status: sql`case when ${messages.status} in (${sql.join(statusesBefore(MessageStatus.SENT).map((s) => sql`${s}`), sql`, `)})
             then ${MessageStatus.SENT}::message_status else ${messages.status} end`,
           updatedAt: sql`now()`,
         })}
-        where ${this.scoped(messages, eq(messages.id, messageId))}
+        from v
+        where ${messages.tenantId} = v.tenant_id and ${messages.id} = v.message_id
         returning ${messages.id}
       )
-      select (select count(*) from sent)::int as updated
+      select id from sent
     `);
-    return (rowsOf<{ updated: number }>(result)[0]?.updated ?? 0) > 0;
+    return new Set(rowsOf<{ id: string }>(result).map((r) => r.id));
   }
 }

@@ -1,7 +1,9 @@
 import { FIXTURE, repositoryQueries } from '../../db/query-catalog.js';
 import { NumberType } from '../phone-numbers/phone-number.enums.js';
 import { OutboxQueue, OutboxRepository } from './outbox.repository.js';
-import { OutboxSendRepository } from './outbox-send.repository.js';
+import { OutboxBatchRepository } from './outbox-send.repository.js';
+
+const job = { id: FIXTURE.outboxJobId, tenantId: FIXTURE.tenantId, messageId: FIXTURE.outboundMessageId };
 
 export default [
   repositoryQueries({
@@ -30,12 +32,13 @@ export default [
     },
   }),
   repositoryQueries({
-    repository: OutboxSendRepository,
-    create: (db) => new OutboxSendRepository(db, FIXTURE.tenantId, FIXTURE.workerId),
+    repository: OutboxBatchRepository,
+    create: (db) => new OutboxBatchRepository(db, FIXTURE.workerId),
+    crossTenant: "a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant",
     calls: {
-      load: (r) => r.load(FIXTURE.outboundMessageId),
-      markSending: (r) => r.markSending(FIXTURE.outboxJobId, FIXTURE.outboundMessageId, 30_000),
-      recordSent: (r) => r.recordSent(FIXTURE.outboxJobId, FIXTURE.outboundMessageId, `SM${'4'.repeat(32)}`),
+      load: (r) => r.load([job]),
+      markSending: (r) => r.markSending([{ ...job, holdMs: 30_000 }]),
+      recordSent: (r) => r.recordSent([{ ...job, twilioSid: `SM${'4'.repeat(32)}` }]),
     },
   }),
 ];

@@ -71,6 +71,7 @@ export class OutboxQueue {
    */
   async claim(opts: ClaimOptions): Promise<ClaimedJob[]> {
     if (opts.limit <= 0) return [];
+    if (!opts.pacing) return this.claimUnpaced(opts.limit, opts.leaseSeconds);
     return this.db.transaction(async (tx) => {
       const horizon = opts.pacing ? sql`now() + ${opts.pacing.horizonMs} * interval '1 millisecond'` : null;
       const candidates = await tx
@@ -134,6 +135,36 @@ export class OutboxQueue {
         .map((row) => ({ ...row, delayMs: delays.get(row.id) ?? 0 }))
         .sort((a, b) => a.delayMs - b.delayMs || a.id - b.id);
     });
+  }
+
+  /**
+   * Without pacing, a claim is one statement: the due jobs' rows locked (SKIP LOCKED), leased to
+   * this dispatcher and counted as an attempt, in one UPDATE over its own locking subquery.
+   */
+  private async claimUnpaced(limit: number, leaseSeconds: number): Promise<ClaimedJob[]> {
+    const due = this.db
+      .select({ id: outbox.id })
+      .from(outbox)
+      .where(and(lte(outbox.nextAttemptAt, sql`now()`), or(isNull(outbox.lockedUntil), lt(outbox.lockedUntil, sql`now()`))))
+      .orderBy(asc(outbox.nextAttemptAt), asc(outbox.id))
+      .limit(limit)
+      .for('update', { skipLocked: true });
+    const claimed = await this.db
+      .update(outbox)
+      .set({
+        lockedBy: this.workerId,
+        lockedUntil: sql`now() + ${leaseSeconds * 1000} * interval '1 millisecond'`,
+        attempts: sql`${outbox.attempts} + 1`,
+      })
+      .where(inArray(outbox.id, due))
+      .returning({
+        id: outbox.id,
+        tenantId: outbox.tenantId,
+        messageId: outbox.messageId,
+        phoneNumberId: outbox.phoneNumberId,
+        attempts: outbox.attempts,
+      });
+    return claimed.map((row) => ({ ...row, delayMs: 0 })).sort((a, b) => a.id - b.id);
   }
 
   /** Books pacing slots for the candidates, per sender, under a row lock on each sender's pace. */
