@@ -98,7 +98,15 @@ export class TwilioAccountsService {
       };
     }
 
-    const updated = await this.accounts.update(account.id, patch, account.authTokenSealed);
+    const updated = await deps.db.transaction(async (tx) => {
+      const row = await new TwilioAccountsRepository(tx, tenantId).update(account.id, patch, account.authTokenSealed);
+      if (row) {
+        const target = { targetType: 'twilio_account', targetId: row.id };
+        if (Object.keys(patch).some((k) => k !== 'rotation')) await audit(this.scope).record(tx, { action: 'twilio_account.update', ...target });
+        if (patch.rotation) await audit(this.scope).record(tx, { action: 'twilio_account.rotate_token', ...target });
+      }
+      return row;
+    });
     if (!updated) {
       // Disconnected, or another admin rotated the token meanwhile: theirs stands.
       if (patch.rotation) throw conflict('The token was changed by someone else meanwhile; reload and try again');
