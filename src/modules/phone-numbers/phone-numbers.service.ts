@@ -1,3 +1,4 @@
+import { twilioAccountChangedEvent } from '../../events/live-events.js';
 import type { TenantScope } from '../../shared/deps.js';
 import { DomainError, ErrorCode, badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import type { IncomingNumberSmsSettings, TwilioIncomingNumber } from '../../twilio/client.js';
@@ -222,6 +223,7 @@ export class PhoneNumbersService {
     });
     if (!result) throw notFound('Twilio account');
     deps.accountCache.invalidate(account.webhookKey);
+    deps.events.publish(twilioAccountChangedEvent(account));
     deps.logger.info(
       { tenantId, userId: user.userId, twilioAccountId: account.id, numbersRemoved: result.removed.length },
       'twilio account disconnected',

@@ -1,3 +1,4 @@
+import { twilioAccountChangedEvent } from '../../events/live-events.js';
 import type { TenantScope } from '../../shared/deps.js';
 import { DomainError, ErrorCode, badInput, conflict, notFound } from '../../shared/errors.js';
 import { audit } from '../audit/audit.js';
@@ -113,6 +114,7 @@ export class TwilioAccountsService {
       throw notFound('Twilio account');
     }
     deps.accountCache.invalidate(updated.webhookKey);
+    deps.events.publish(twilioAccountChangedEvent(updated));
     deps.logger.info(
       { tenantId, userId: user.userId, twilioAccountId: account.id, tokenRotated: newToken !== null, fields: Object.keys(patch) },
       'twilio account updated',
@@ -167,6 +169,7 @@ export class TwilioAccountsService {
     });
     // Webhooks served by this instance use the new token at once; others within the cache TTL.
     deps.accountCache.invalidate(account.webhookKey);
+    deps.events.publish(twilioAccountChangedEvent(account));
     deps.logger.info({ tenantId, userId: user.userId, twilioAccountId: account.id, accountSid }, 'twilio account connected');
     return account;
   }
