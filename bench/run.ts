@@ -32,10 +32,11 @@ import { memoryScenario } from './scenarios/memory.js';
 import { outboundScenario } from './scenarios/outbound.js';
 import { pgliteScenario, type PgliteSetup } from './scenarios/pglite.js';
 import { queriesScenario } from './scenarios/queries.js';
+import { reportsScenario } from './scenarios/reports.js';
 import { searchScenario } from './scenarios/search.js';
 import { footprintScenario } from './scenarios/footprint.js';
 
-const SCENARIOS = ['ingest', 'live', 'queries', 'outbound', 'memory', 'pglite', 'search', 'footprint'] as const;
+const SCENARIOS = ['ingest', 'live', 'queries', 'outbound', 'memory', 'pglite', 'search', 'reports', 'footprint'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -218,7 +219,8 @@ async function main(): Promise<number> {
   if (want('queries')) await guard('3 queries', () => queriesScenario(ctx));
   if (want('outbound')) await guard('4 outbound', () => outboundScenario(ctx));
   if (want('search')) await guard('7 search', () => searchScenario(ctx));
-  if (want('footprint')) await guard('8 footprint', () => footprintScenario(ctx));
+  if (want('reports')) await guard('8 reports', () => reportsScenario(ctx));
+  if (want('footprint')) await guard('12 footprint', () => footprintScenario(ctx));
   if (want('memory')) {
     await guard('5 memory', async () => {
       server = await memoryScenario(ctx);

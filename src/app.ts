@@ -115,7 +115,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
       options.twilio ??
       ((creds) =>
         createTwilioApi(creds, { timeoutMs: deps.config.twilioTimeoutMs, httpProxy: deps.config.httpProxy, outbound: deps.config.outbound })),
-    accountCache: new WebhookAccountCache(database.db, secretBox),
+    accountCache: new WebhookAccountCache(database.db, secretBox, events),
     outbox: new OutboxSignal(),
     mediaLinks: new MediaLinkSigner(config.jwtSecret, config.mediaLinkTtlSeconds),
     clock: options.clock ?? systemClock,

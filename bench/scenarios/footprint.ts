@@ -1,5 +1,5 @@
 /**
- * Scenario 8, footprint: what the run left in the database, per message and per tenant, and the
+ * Scenario 12, footprint: what the run left in the database, per message and per tenant, and the
  * connections the server holds. Not scored; docs/scaling.md projects these figures onto a stated
  * load (bytes and rows per message, connections per instance).
  *
@@ -10,7 +10,7 @@
 import type { Ctx } from '../lib/context.js';
 import { fmt } from '../lib/stats.js';
 
-const S = '8 footprint';
+const S = '12 footprint';
 
 /** Tables whose size follows the number of messages (everything an inbound or outbound message writes). */
 const PER_MESSAGE = ['messages', 'conversations', 'contacts', 'outbox', 'media_copy_jobs', 'media_files', 'webhook_deliveries', 'automation_sends', 'csat_surveys', 'campaign_recipients'];

@@ -15,7 +15,9 @@ export type LiveEventType =
   /** A campaign's status or progress changed (throttled). */
   | 'campaignUpdated'
   /** An API key was revoked: every instance closes the sockets opened with it. */
-  | 'apiKeyRevoked';
+  | 'apiKeyRevoked'
+  /** A Twilio account's token, settings or connection changed: every instance drops its cached account (id = account id). */
+  | 'twilioAccountChanged';
 
 /**
  * What changed in a conversationUpdated, known only on the publishing instance (it does not cross

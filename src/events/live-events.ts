@@ -27,6 +27,11 @@ export function apiKeyRevokedEvent(key: { id: string; tenantId: string }): LiveE
   return { type: 'apiKeyRevoked', tenantId: key.tenantId, id: key.id, conversationId: '' };
 }
 
+/** Every instance drops its cached copy of this Twilio account (webhooks read it afresh). */
+export function twilioAccountChangedEvent(account: { id: string; tenantId: string }): LiveEvent {
+  return { type: 'twilioAccountChanged', tenantId: account.tenantId, id: account.id, conversationId: '' };
+}
+
 /** Who could see a conversation before an assignment or team change (see LiveEvent.extra). */
 export interface PreviousHolder {
   teamId: string | null;

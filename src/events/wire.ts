@@ -16,6 +16,7 @@ const CODES: Record<LiveEventType, string> = {
   contactUpdated: 'k',
   campaignUpdated: 'g',
   apiKeyRevoked: 'x',
+  twilioAccountChanged: 'w',
 };
 const TYPES: Record<string, LiveEventType> = Object.fromEntries(Object.entries(CODES).map(([type, code]) => [code, type as LiveEventType]));
 

@@ -74,81 +74,152 @@ insert into "campaign_recipients" ("id", "tenant_id", "campaign_id", "phone_numb
   values (default, $1, $2, $3, $4, $5, $6, default, default, default), (default, $7, $8, $9, $10, $11, $12, default, default, default);
 
 -- CampaignsRepository.stats
-      select campaign_id as "campaignId",
+      select v."campaignId",
         count(*)::int as recipients,
-        count(*) filter (where s.status in ('PENDING', 'QUEUED'))::int as queued,
-        count(*) filter (where s.status = 'SENT')::int as sent,
-        count(*) filter (where s.status = 'DELIVERED')::int as delivered,
-        count(*) filter (where s.status = 'FAILED')::int as failed,
-        count(*) filter (where s.status = 'SKIPPED')::int as skipped,
-        count(*) filter (where s.replied_at is not null)::int as replied
+        count(*) filter (where v.status in ('PENDING', 'QUEUED'))::int as queued,
+        count(*) filter (where v.status = 'SENT')::int as sent,
+        count(*) filter (where v.status = 'DELIVERED')::int as delivered,
+        count(*) filter (where v.status = 'FAILED')::int as failed,
+        count(*) filter (where v.status = 'SKIPPED')::int as skipped,
+        count(*) filter (where v."repliedAt" is not null)::int as replied
       from (
-        select r.campaign_id, case
-  when r.state = 'PENDING' then 'PENDING'
-  when r.state = 'SKIPPED' then 'SKIPPED'
-  when m.status in ('SENT') then 'SENT'
-  when m.status in ('DELIVERED', 'READ') then 'DELIVERED'
-  when m.status in ('FAILED', 'UNDELIVERED') or m.id is null then 'FAILED'
-  else 'QUEUED' end as status, case when m.id is not null then (
-  select min(x.created_at) from messages x
-  where x.tenant_id = r.tenant_id and x.conversation_id = m.conversation_id and x.direction = 'INBOUND'
-    and x.created_at > m.created_at and x.created_at <= m.created_at + interval '7 days'
-    and upper(btrim(x.body)) not in ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'START', 'YES', 'UNSTOP', 'HELP', 'INFO')
-) end as replied_at
-        from campaign_recipients r
-        left join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
-        where r.tenant_id = $1::uuid and r.campaign_id in ($2::uuid)
-      ) s
-      group by campaign_id;
-
--- CampaignsRepository.recipients (first page)
-      select * from (
-        select r.id, r.phone_number as "phoneNumber", r.name, case
+      select r.id, r.campaign_id as "campaignId", r.phone_number as "phoneNumber", r.name, case
   when r.state = 'PENDING' then 'PENDING'
   when r.state = 'SKIPPED' then 'SKIPPED'
   when m.status in ('SENT') then 'SENT'
   when m.status in ('DELIVERED', 'READ') then 'DELIVERED'
   when m.status in ('FAILED', 'UNDELIVERED') or m.id is null then 'FAILED'
   else 'QUEUED' end as status,
-          coalesce(r.reason, case when m.status in ('FAILED', 'UNDELIVERED') then m.error_message end) as reason,
-          r.message_id as "messageId",
-          case when m.id is not null then (
+        coalesce(r.reason, case when m.status in ('FAILED', 'UNDELIVERED') then m.error_message end) as reason,
+        r.message_id as "messageId",
+        case when m.id is not null then (
   select min(x.created_at) from messages x
   where x.tenant_id = r.tenant_id and x.conversation_id = m.conversation_id and x.direction = 'INBOUND'
     and x.created_at > m.created_at and x.created_at <= m.created_at + interval '7 days'
     and upper(btrim(x.body)) not in ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'START', 'YES', 'UNSTOP', 'HELP', 'INFO')
 ) end as "repliedAt"
-        from campaign_recipients r
-        left join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
-        where r.tenant_id = $1::uuid and r.campaign_id = $2::uuid
-          and r.id > $3
-      ) v
+      from campaign_recipients r
+      left join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
+      where r.tenant_id = $1::uuid and r.campaign_id in ($2::uuid)) v
+      group by v."campaignId";
+
+-- CampaignsRepository.recipients (first page)
+      select v.id, v."phoneNumber", v.name, v.status, v.reason, v."messageId", v."repliedAt"
+      from (
+      select r.id, r.campaign_id as "campaignId", r.phone_number as "phoneNumber", r.name, case
+  when r.state = 'PENDING' then 'PENDING'
+  when r.state = 'SKIPPED' then 'SKIPPED'
+  when m.status in ('SENT') then 'SENT'
+  when m.status in ('DELIVERED', 'READ') then 'DELIVERED'
+  when m.status in ('FAILED', 'UNDELIVERED') or m.id is null then 'FAILED'
+  else 'QUEUED' end as status,
+        coalesce(r.reason, case when m.status in ('FAILED', 'UNDELIVERED') then m.error_message end) as reason,
+        r.message_id as "messageId",
+        case when m.id is not null then (
+  select min(x.created_at) from messages x
+  where x.tenant_id = r.tenant_id and x.conversation_id = m.conversation_id and x.direction = 'INBOUND'
+    and x.created_at > m.created_at and x.created_at <= m.created_at + interval '7 days'
+    and upper(btrim(x.body)) not in ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'START', 'YES', 'UNSTOP', 'HELP', 'INFO')
+) end as "repliedAt"
+      from campaign_recipients r
+      left join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
+      where r.tenant_id = $1::uuid and r.campaign_id = $2::uuid and r.id > $3) v
       where $4::text is null or v.status = $5::text
       order by v.id
       limit $6;
 
 -- CampaignsRepository.recipients (next page, by status)
-      select * from (
-        select r.id, r.phone_number as "phoneNumber", r.name, case
+      select v.id, v."phoneNumber", v.name, v.status, v.reason, v."messageId", v."repliedAt"
+      from (
+      select r.id, r.campaign_id as "campaignId", r.phone_number as "phoneNumber", r.name, case
   when r.state = 'PENDING' then 'PENDING'
   when r.state = 'SKIPPED' then 'SKIPPED'
   when m.status in ('SENT') then 'SENT'
   when m.status in ('DELIVERED', 'READ') then 'DELIVERED'
   when m.status in ('FAILED', 'UNDELIVERED') or m.id is null then 'FAILED'
   else 'QUEUED' end as status,
-          coalesce(r.reason, case when m.status in ('FAILED', 'UNDELIVERED') then m.error_message end) as reason,
-          r.message_id as "messageId",
-          case when m.id is not null then (
+        coalesce(r.reason, case when m.status in ('FAILED', 'UNDELIVERED') then m.error_message end) as reason,
+        r.message_id as "messageId",
+        case when m.id is not null then (
   select min(x.created_at) from messages x
   where x.tenant_id = r.tenant_id and x.conversation_id = m.conversation_id and x.direction = 'INBOUND'
     and x.created_at > m.created_at and x.created_at <= m.created_at + interval '7 days'
     and upper(btrim(x.body)) not in ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'START', 'YES', 'UNSTOP', 'HELP', 'INFO')
 ) end as "repliedAt"
-        from campaign_recipients r
-        left join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
-        where r.tenant_id = $1::uuid and r.campaign_id = $2::uuid
-          and r.id > $3
-      ) v
+      from campaign_recipients r
+      left join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
+      where r.tenant_id = $1::uuid and r.campaign_id = $2::uuid and r.id > $3) v
       where $4::text is null or v.status = $5::text
       order by v.id
       limit $6;
+
+-- CampaignRunRepository.sendingNumber
+select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "description", "messaging_service_sid", "twilio_number_sid", "configured_sms_url", "configured_sms_fallback_url", "created_at", "removed_at", "operating_hours_id", "team_id"
+  from "phone_numbers"
+  where ("phone_numbers"."tenant_id" = $1 and "phone_numbers"."id" = $2)
+  limit $3;
+
+-- CampaignRunRepository.inFlight
+select count(*)::int as n from "campaign_recipients"
+join "messages" on "messages"."id" = "campaign_recipients"."message_id" and "messages"."tenant_id" = "campaign_recipients"."tenant_id"
+where "campaign_recipients"."tenant_id" = $1::uuid and "campaign_recipients"."campaign_id" = $2::uuid and "campaign_recipients"."state" = 'QUEUED'
+  and "messages"."status" in ('QUEUED', 'SENDING');
+
+-- CampaignRunRepository.lockStatus
+select "status"
+  from "campaigns"
+  where ("campaigns"."tenant_id" = $1 and "campaigns"."id" = $2) for share;
+
+-- CampaignRunRepository.claimPending
+select "id", "tenant_id", "campaign_id", "phone_number", "name", "state", "reason", "message_id", "not_before", "created_at"
+  from "campaign_recipients"
+  where ("campaign_recipients"."tenant_id" = $1 and "campaign_recipients"."campaign_id" = $2 and "campaign_recipients"."state" = $3 and ("campaign_recipients"."not_before" is null or "campaign_recipients"."not_before" <= now()))
+  order by "campaign_recipients"."id"
+  limit $4
+  for update skip locked;
+
+-- CampaignRunRepository.hasPending
+select "id"
+  from "campaign_recipients"
+  where ("campaign_recipients"."tenant_id" = $1 and "campaign_recipients"."campaign_id" = $2 and "campaign_recipients"."state" = $3)
+  limit $4;
+
+-- CampaignRunRepository.tenantName
+select "name"
+  from "tenants"
+  where "tenants"."id" = $1;
+
+-- CampaignRunRepository.setRecipient
+update "campaign_recipients" set "state" = $1, "reason" = $2
+  where ("campaign_recipients"."tenant_id" = $3 and "campaign_recipients"."id" = $4);
+
+-- CampaignRunRepository.nameContact
+update "contacts" set "name" = $1
+  where ("contacts"."tenant_id" = $2 and "contacts"."id" = $3 and "contacts"."name" is null);
+
+-- CampaignRunRepository.openWaitingConversation
+insert into "conversations" ("id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after")
+  values (default, $1, $2, $3, $4, default, default, default, default, default, default, default, default, default, default, default, default, default, default, default)
+  on conflict ("tenant_id","phone_number_id","contact_id")
+  where status <> 'RESOLVED'
+  do nothing
+  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+
+-- CampaignRunRepository.complete
+update "campaigns" set "status" = $1, "completed_at" = now(), "updated_at" = now()
+  where ("campaigns"."tenant_id" = $2 and "campaigns"."id" = $3 and "campaigns"."status" = $4)
+  returning "id", "tenant_id", "name", "phone_number_id", "body", "status", "scheduled_at", "send_window_start", "send_window_end", "created_by", "created_at", "started_at", "completed_at", "updated_at";
+
+-- startDueCampaigns
+-- every tenant: the campaign runner starts every tenant's scheduled campaigns
+update "campaigns" set "status" = $1, "started_at" = coalesce("campaigns"."started_at", now()), "updated_at" = now()
+  where ("campaigns"."status" = $2 and "campaigns"."scheduled_at" <= now())
+  returning "id", "tenant_id", "name", "phone_number_id", "body", "status", "scheduled_at", "send_window_start", "send_window_end", "created_by", "created_at", "started_at", "completed_at", "updated_at";
+
+-- runningCampaigns
+-- every tenant: the campaign runner serves every tenant
+select "id", "tenant_id", "name", "phone_number_id", "body", "status", "scheduled_at", "send_window_start", "send_window_end", "created_by", "created_at", "started_at", "completed_at", "updated_at"
+  from "campaigns"
+  where "campaigns"."status" = $1
+  order by "campaigns"."started_at"
+  limit $2;

@@ -53,3 +53,61 @@ select "id", "tenant_id", "endpoint_id", "webhook_id", "event_type", "ordering_k
   where (("webhook_deliveries"."tenant_id" = $1 and "webhook_deliveries"."endpoint_id" = $2) and "webhook_deliveries"."id" < $3)
   order by "webhook_deliveries"."id" desc
   limit $4;
+
+-- WebhookQueueRepository.queueEvent
+insert into "webhook_deliveries" ("tenant_id", "endpoint_id", "webhook_id", "event_type", "ordering_key", "payload")
+select $1::uuid, "webhook_endpoints"."id", $2, $3, $4, $5::jsonb
+from "webhook_endpoints"
+where "webhook_endpoints"."tenant_id" = $6::uuid and "webhook_endpoints"."enabled" and $7 = any("webhook_endpoints"."events")
+order by "webhook_endpoints"."id"
+on conflict ("endpoint_id", "webhook_id") do nothing
+returning "webhook_deliveries"."id";
+
+-- claimDueDeliveries
+-- every tenant: the delivery worker serves every tenant
+with in_flight as (
+  select "webhook_deliveries"."endpoint_id" as endpoint_id, count(*) as n from "webhook_deliveries"
+  where "webhook_deliveries"."status" = 'PENDING' and "webhook_deliveries"."locked_until" > now()
+  group by "webhook_deliveries"."endpoint_id"
+),
+candidates as (
+  select d."id" as id, row_number() over (partition by d."endpoint_id" order by d."id") + coalesce(f.n, 0) as slot
+  from "webhook_deliveries" d
+  join "webhook_endpoints" e on e."id" = d."endpoint_id" and e."tenant_id" = d."tenant_id" and e."enabled"
+  left join in_flight f on f.endpoint_id = d."endpoint_id"
+  where d."status" = 'PENDING' and d."next_attempt_at" <= now()
+    and (d."locked_until" is null or d."locked_until" < now())
+    and not exists (
+      select 1 from "webhook_deliveries" p
+      where p."endpoint_id" = d."endpoint_id" and p."ordering_key" = d."ordering_key" and p."status" = 'PENDING' and p."id" < d."id"
+    )
+),
+due as (
+  select d."id" as id from "webhook_deliveries" d
+  where d."id" in (select id from candidates where slot <= $1)
+  order by d."id"
+  limit $2
+  for update of d skip locked
+)
+update "webhook_deliveries" w
+set "locked_until" = now() + $3 * interval '1 second', "locked_by" = $4,
+  "attempts" = w."attempts" + 1
+from due, "webhook_endpoints" e
+where w."id" = due.id and e."id" = w."endpoint_id"
+returning w."id" as id, w."tenant_id" as "tenantId", w."endpoint_id" as "endpointId", w."webhook_id" as "webhookId", w."payload" as payload,
+  w."attempts" as attempts, e."url" as url, e."signing_secret_sealed" as "signingSecretSealed";
+
+-- markDelivered
+-- every tenant: by the leased delivery id (claimed across tenants)
+update "webhook_deliveries" set "status" = $1, "last_response_status" = $2, "last_error" = $3, "locked_until" = $4, "delivered_at" = now()
+  where ("webhook_deliveries"."id" = $5 and "webhook_deliveries"."locked_by" = $6);
+update "webhook_endpoints" set "failing_since" = $1
+  where ("webhook_endpoints"."id" = $2 and "webhook_endpoints"."failing_since" is not null);
+
+-- markFailed
+-- every tenant: by the leased delivery id (claimed across tenants)
+update "webhook_deliveries" set "status" = case when "webhook_deliveries"."created_at" < now() - $1 * interval '1 second' then 'FAILED' else 'PENDING' end, "last_response_status" = $2, "last_error" = $3, "next_attempt_at" = now() + $4 * interval '1 millisecond', "locked_until" = $5
+  where ("webhook_deliveries"."id" = $6 and "webhook_deliveries"."locked_by" = $7);
+update "webhook_endpoints" set "enabled" = case when coalesce("webhook_endpoints"."failing_since", (select "webhook_deliveries"."created_at" from "webhook_deliveries" where "webhook_deliveries"."id" = $1)) < now() - $2 * interval '1 second' then false else "webhook_endpoints"."enabled" end, "failing_since" = coalesce("webhook_endpoints"."failing_since", (select "webhook_deliveries"."created_at" from "webhook_deliveries" where "webhook_deliveries"."id" = $3)), "disabled_reason" = case when coalesce("webhook_endpoints"."failing_since", (select "webhook_deliveries"."created_at" from "webhook_deliveries" where "webhook_deliveries"."id" = $4)) < now() - $5 * interval '1 second' then 'every delivery failed for ' || $6::int || ' s' else "webhook_endpoints"."disabled_reason" end
+  where "webhook_endpoints"."id" = $7
+  returning "enabled", "tenant_id";

@@ -1,11 +1,12 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiKeys } from '../../src/db/schema.js';
+import { apiKeys, mediaFiles } from '../../src/db/schema.js';
 import { hashSecret } from '../../src/modules/api-keys/api-key-secret.js';
 import { createAgent } from '../helpers/factories.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { collect, subscribed } from '../helpers/live.js';
+import { onServer, pngBytes, upload } from '../helpers/media.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { usingPostgres } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait.js';
@@ -94,6 +95,49 @@ describe('API keys', () => {
     ).toBe('FORBIDDEN');
     const foreign = await customerTexts(server, b, randomUsNumber(), 'Other tenant');
     expect((await server.gql(`query($id: ID!) { conversation(id: $id) { id } }`, { id: foreign }, key.secret)).data!.conversation).toBeNull();
+  });
+
+  it('uploads an attachment with POST /media and sends it; a revoked key is refused there too', async () => {
+    const key = await createKey(a.tenant.token, 'AGENT', 'Attachment bot');
+    const conversationId = await customerTexts(server, a, randomUsNumber(), 'Send me the form please');
+    const bytes = pngBytes(1024, 3);
+    const uploaded = await upload(server, key.secret, bytes, 'form.png');
+    expect(uploaded.status).toBe(201);
+    expect(uploaded.body).toEqual({ id: expect.any(String), contentType: 'image/png', size: 1024 });
+    const [row] = await server.app.deps.db.select().from(mediaFiles).where(eq(mediaFiles.id, uploaded.body.id!));
+    // In the key's tenant; no person created it.
+    expect(row).toMatchObject({ tenantId: a.tenant.tenantId, origin: 'UPLOAD', createdBy: null });
+
+    const sent = await server.gql(
+      `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id media { contentType } } }`,
+      { input: { conversationId, body: 'The form, attached', mediaIds: [uploaded.body.id] } },
+      key.secret,
+    );
+    expect(sent.errors).toBeUndefined();
+    expect(sent.data!.sendMessage.media).toEqual([{ contentType: 'image/png' }]);
+    const request = await waitFor(() => fake.messageRequests.find((m) => m.params.Body === 'The form, attached' && m.status === 201), {
+      what: 'the MMS at Twilio',
+    });
+    const mediaUrl = ([] as string[]).concat(request.params['MediaUrl'] ?? [])[0]!;
+    const fetched = await fetch(onServer(server, mediaUrl));
+    expect(fetched.status).toBe(200);
+    expect(Buffer.compare(Buffer.from(await fetched.arrayBuffer()), bytes)).toBe(0);
+
+    // Another tenant's key cannot use the file; a made-up or revoked key cannot upload.
+    const foreignKey = await createKey(b.tenant.token, 'ADMIN');
+    const foreignConversation = await customerTexts(server, b, randomUsNumber(), 'Other tenant wants it');
+    expect(
+      errorCode(
+        await server.gql(
+          `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`,
+          { input: { conversationId: foreignConversation, body: 'x', mediaIds: [uploaded.body.id] } },
+          foreignKey.secret,
+        ),
+      ),
+    ).toBe('BAD_USER_INPUT');
+    expect((await upload(server, 'sk_live_madeup', pngBytes())).status).toBe(401);
+    expect((await server.gql(REVOKE, { id: key.apiKey.id }, a.tenant.token)).errors).toBeUndefined();
+    expect((await upload(server, key.secret, pngBytes())).status).toBe(401);
   });
 
   it('records lastUsedAt at most once a minute', async () => {

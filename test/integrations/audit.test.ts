@@ -81,6 +81,60 @@ describe('audit trail', () => {
     expect(await auditLog(a.tenant.token, { actorId: 'not-a-uuid' })).toEqual([]);
   });
 
+  it('records teams, people, contacts, accounts and numbers changes in the transaction of the change', async () => {
+    const c = await setUpInbox(server, fake, { tenantName: 'Audited Co' });
+    const ok = async (query: string, variables: Record<string, unknown>) => {
+      const res = await server.gql(query, variables, c.tenant.token);
+      if (res.errors) throw new Error(JSON.stringify(res.errors));
+      return res.data!;
+    };
+    const agent = await createAgent(server, c.tenant.token);
+    const created = await ok(`mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }`, { input: { name: 'Front desk', memberIds: [agent.id] } });
+    const teamId = created.createTeam.id as string;
+    await ok(`mutation($id: ID!, $input: UpdateTeamInput!) { updateTeam(id: $id, input: $input) { id } }`, { id: teamId, input: { name: 'Front office' } });
+    await ok(`mutation($id: ID!, $input: UpdateTeamInput!) { updateTeam(id: $id, input: $input) { id } }`, { id: teamId, input: { memberIds: [] } });
+    await ok(`mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id } }`, { id: agent.id, input: { role: 'ADMIN' } });
+    await ok(`mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id } }`, { id: agent.id, input: { active: false } });
+
+    const conversationId = await customerTexts(server, c, randomUsNumber(), 'Hello');
+    const contactId = (await ok(`query($id: ID!) { conversation(id: $id) { contact { id } } }`, { id: conversationId })).conversation.contact.id as string;
+    const contact = `mutation($id: ID!, $input: UpdateContactInput!) { updateContact(id: $id, input: $input) { id blocked } }`;
+    await ok(contact, { id: contactId, input: { blocked: true } });
+    await ok(contact, { id: contactId, input: { blocked: false } });
+    await ok(contact, { id: contactId, input: { name: 'Renamed only' } }); // not a block change: no event
+
+    await ok(`mutation($id: ID!, $input: UpdatePhoneNumberInput!) { updatePhoneNumber(id: $id, input: $input) { id } }`, { id: c.number.id, input: { description: 'Front line' } });
+    const account = `mutation($id: ID!, $input: UpdateTwilioAccountInput!) { updateTwilioAccount(id: $id, input: $input) { id } }`;
+    await ok(account, { id: c.account.id, input: { friendlyName: 'Main line' } });
+    await ok(account, { id: c.account.id, input: { authToken: fake.createSecondaryToken(c.account.accountSid) } });
+    // A refused token changes nothing and writes nothing.
+    expect(errorCode(await server.gql(account, { id: c.account.id, input: { authToken: 'f'.repeat(32) } }, c.tenant.token))).toBe('TWILIO_AUTH_FAILED');
+    await ok(`mutation($id: ID!) { disconnectTwilioAccount(id: $id) }`, { id: c.account.id });
+
+    const log = await auditLog(c.tenant.token);
+    const mine = log.filter((e) => !['user.create', 'twilio_account.connect', 'phone_number.add'].includes(e.action));
+    expect(mine.map((e) => [e.action, e.targetId]).reverse()).toEqual([
+      ['team.create', teamId],
+      ['team.update', teamId],
+      ['team.set_members', teamId],
+      ['user.change_role', agent.id],
+      ['user.deactivate', agent.id],
+      ['contact.block', contactId],
+      ['contact.unblock', contactId],
+      ['phone_number.update', c.number.id],
+      ['twilio_account.update', c.account.id],
+      ['twilio_account.rotate_token', c.account.id],
+      ['twilio_account.disconnect', c.account.id],
+    ]);
+    for (const e of mine) expect(e).toMatchObject({ actor: { id: c.tenant.userId }, apiKey: null });
+    expect(log.find((e) => e.action === 'contact.block')).toMatchObject({ targetType: 'contact' });
+    expect(log.find((e) => e.action === 'user.deactivate')).toMatchObject({ targetType: 'user' });
+    expect(log.find((e) => e.action === 'team.create')).toMatchObject({ targetType: 'team' });
+    expect(log.find((e) => e.action === 'twilio_account.disconnect')).toMatchObject({ targetType: 'twilio_account' });
+    // Another tenant sees none of it.
+    expect((await auditLog(a.tenant.token, { action: 'team.*' })).map((e) => e.targetId)).not.toContain(teamId);
+  });
+
   it('pages newest first with cursors', async () => {
     const first = await server.gql(LOG, { first: 2 }, a.tenant.token);
     const page1 = first.data!.auditLog;

@@ -12,6 +12,7 @@ let r: Inbox;
 let other: Inbox;
 let a1: Awaited<ReturnType<typeof createAgent>>;
 let a2: Awaited<ReturnType<typeof createAgent>>;
+let teamId: string;
 
 const T0 = new Date('2026-01-05T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000).toISOString();
@@ -113,6 +114,29 @@ beforeAll(async () => {
   await openedAt(c5, 9000);
   await setMessageTime(c5, 'c5 hello', 9000);
 
+  // CSAT answers (as the survey records them: by resolution, with the resolver): c1 5 (A1), c2 2
+  // (A2), c4 4 (A1) in the period; c3's survey unanswered; c5's outside the period.
+  const survey = (conversationId: string, by: string | null, seconds: number, rating: number | null) =>
+    server.app.deps.db.execute(sql`
+      insert into csat_surveys (tenant_id, conversation_id, state, resolved_by_id, resolved_at, requested_at, rating, rated_at)
+      values (${r.tenant.tenantId}::uuid, ${conversationId}::uuid, 'REQUESTED', ${by}::uuid, ${at(seconds)}::timestamptz,
+        ${at(seconds)}::timestamptz, ${rating}, ${rating === null ? null : at(seconds + 60)}::timestamptz)`);
+  await survey(c1, a1.id, 600, 5);
+  await survey(c2, a2.id, 4600, 2);
+  await survey(c4, a1.id, 3000, 4);
+  await survey(c3, null, 2000, null);
+  await survey(c5, a2.id, 9000, 1);
+
+  // A team with A2 as its only member, holding c2 and c3 (the conversation's team now counts).
+  const created = await server.gql(
+    `mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }`,
+    { input: { name: 'Billing', memberIds: [a2.id] } },
+    r.tenant.token,
+  );
+  if (created.errors) throw new Error(JSON.stringify(created.errors));
+  teamId = created.data!.createTeam.id;
+  await server.app.deps.db.execute(sql`update conversations set team_id = ${teamId}::uuid where id in (${c2}::uuid, ${c3}::uuid)`);
+
   // Another tenant's traffic in the same period.
   const n = await customerTexts(server, other, randomUsNumber(), 'noise');
   await openedAt(n, 10);
@@ -138,13 +162,54 @@ describe('report', () => {
       messagesSent: 2, // c1, c2 answers (c4's was the day before)
       medianFirstResponseSeconds: 120, // median of 60 (c1) and 180 (c2)
       medianResolutionSeconds: 3600, // median of 600, 3600, 89400
-      csatAverage: null,
+      csatAverage: 11 / 3, // c1 5, c2 2, c4 4 (c3 unanswered, c5 later)
     });
     const rows = new Map(report.byAgent.map((x: any) => [x.agent.id, x]));
-    expect(rows.get(a1.id)).toEqual({ agent: { id: a1.id }, conversationsResolved: 2, medianFirstResponseSeconds: 60, csatAverage: null });
-    expect(rows.get(a2.id)).toEqual({ agent: { id: a2.id }, conversationsResolved: 1, medianFirstResponseSeconds: 180, csatAverage: null });
+    expect(rows.get(a1.id)).toEqual({ agent: { id: a1.id }, conversationsResolved: 2, medianFirstResponseSeconds: 60, csatAverage: 4.5 });
+    expect(rows.get(a2.id)).toEqual({ agent: { id: a2.id }, conversationsResolved: 1, medianFirstResponseSeconds: 180, csatAverage: 2 });
     expect(rows.get(r.tenant.userId)).toEqual({ agent: { id: r.tenant.userId }, conversationsResolved: 0, medianFirstResponseSeconds: null, csatAverage: null });
     expect(report.byAgent).toHaveLength(3);
+  });
+
+  it('filters by team: its conversations, their messages and ratings; its members and whoever has figures in it', async () => {
+    const res = await server.gql(REPORT, { from: at(0), to: at(7200), teamId }, r.tenant.token);
+    expect(res.errors).toBeUndefined();
+    const report = res.data!.report;
+    // The team holds c2 (in at 1000, answered by A2 at 1180, resolved at 4600, rated 2) and c3 (open).
+    expect(report).toMatchObject({
+      conversationsOpened: 2,
+      conversationsResolved: 1,
+      messagesReceived: 2,
+      messagesSent: 1,
+      medianFirstResponseSeconds: 180,
+      medianResolutionSeconds: 3600,
+      csatAverage: 2,
+    });
+    expect(report.byAgent).toEqual([{ agent: { id: a2.id }, conversationsResolved: 1, medianFirstResponseSeconds: 180, csatAverage: 2 }]);
+
+    // A1 answered and resolved c1 in the team once it moves there: A1 then has a row too.
+    const c1 = (await server.app.deps.db.select().from(conversations).where(eq(conversations.tenantId, r.tenant.tenantId))).find(
+      (c) => c.resolvedById === a1.id && c.createdAt.getTime() === T0.getTime(),
+    )!;
+    await server.app.deps.db.execute(sql`update conversations set team_id = ${teamId}::uuid where id = ${c1.id}::uuid`);
+    try {
+      const moved = (await server.gql(REPORT, { from: at(0), to: at(7200), teamId }, r.tenant.token)).data!.report;
+      expect(moved).toMatchObject({ conversationsOpened: 3, conversationsResolved: 2, messagesReceived: 4, messagesSent: 2, csatAverage: 3.5 });
+      expect(new Map(moved.byAgent.map((x: any) => [x.agent.id, x])).get(a1.id)).toEqual({
+        agent: { id: a1.id },
+        conversationsResolved: 1,
+        medianFirstResponseSeconds: 60,
+        csatAverage: 5,
+      });
+      expect(moved.byAgent).toHaveLength(2);
+    } finally {
+      await server.app.deps.db.execute(sql`update conversations set team_id = null where id = ${c1.id}::uuid`);
+    }
+
+    // Another tenant's team, or no such team: NOT_FOUND.
+    const foreign = await server.gql(`mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }`, { input: { name: 'Theirs' } }, other.tenant.token);
+    expect(errorCode(await server.gql(REPORT, { from: at(0), to: at(7200), teamId: foreign.data!.createTeam.id }, r.tenant.token))).toBe('NOT_FOUND');
+    expect(errorCode(await server.gql(REPORT, { from: at(0), to: at(7200), teamId: 'not-an-id' }, r.tenant.token))).toBe('NOT_FOUND');
   });
 
   it('gives an AGENT their own row only, refuses bad periods, and an empty period is zeros', async () => {

@@ -1,20 +1,19 @@
-import { and, eq, isNull, sql } from 'drizzle-orm';
-import { rowsOf, type Db } from '../../db/client.js';
+import type { Db } from '../../db/client.js';
 import type { AppDeps } from '../../shared/deps.js';
 import { countSegments } from '../../twilio/segments.js';
-import { contacts } from '../contacts/contacts.schema.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
-import { conversations } from '../conversations/conversations.schema.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
-import { ConversationStatus } from '../conversations/conversation-status.js';
 import { MessageSource } from '../messages/message.enums.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { NumberType } from '../phone-numbers/phone-number.enums.js';
-import { phoneNumbers, type PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
-import { tenants } from '../tenants/tenants.schema.js';
+import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
+import { WebhookQueueRepository } from '../webhooks/webhook-queue.repository.js';
+import { WebhookEventType } from '../webhooks/webhook.type.js';
 import { CampaignStatus, RecipientState } from './campaign.enums.js';
 import { campaignUpdatedEvent } from './campaign-events.js';
-import { campaignRecipients, campaigns, type CampaignRecipientRow, type CampaignRow } from './campaigns.schema.js';
+import { CampaignRunRepository, runningCampaigns, startDueCampaigns } from './campaign-runner.repository.js';
+import { CampaignsRepository } from './campaigns.repository.js';
+import type { CampaignRecipientRow, CampaignRow } from './campaigns.schema.js';
 import { renderCampaignBody } from './placeholders.js';
 import { nextWindowOpening, recipientZone } from './send-window.js';
 
@@ -82,21 +81,9 @@ export class CampaignRunner {
   /** One pass over the campaigns that may have work; true when something was handed over. */
   private async round(): Promise<boolean> {
     const db = this.deps.db;
-    const started = await db
-      .update(campaigns)
-      .set({ status: CampaignStatus.RUNNING, startedAt: sql`coalesce(${campaigns.startedAt}, now())`, updatedAt: sql`now()` })
-      .where(and(eq(campaigns.status, CampaignStatus.SCHEDULED), sql`${campaigns.scheduledAt} <= now()`))
-      .returning();
-    for (const c of started) this.deps.events.publish(campaignUpdatedEvent(c));
-
-    const active = await db
-      .select()
-      .from(campaigns)
-      .where(eq(campaigns.status, CampaignStatus.RUNNING))
-      .orderBy(campaigns.startedAt)
-      .limit(MAX_CAMPAIGNS_PER_ROUND);
+    for (const c of await startDueCampaigns(db)) this.deps.events.publish(campaignUpdatedEvent(c));
     let handed = 0;
-    for (const campaign of active) {
+    for (const campaign of await runningCampaigns(db, MAX_CAMPAIGNS_PER_ROUND)) {
       if (!this.running) break;
       handed += await this.feed(campaign);
     }
@@ -114,54 +101,30 @@ export class CampaignRunner {
   private async feed(campaign: CampaignRow): Promise<number> {
     const { deps } = this;
     const tenantId = campaign.tenantId;
-    const [number] = await deps.db
-      .select()
-      .from(phoneNumbers)
-      .where(and(eq(phoneNumbers.tenantId, tenantId), eq(phoneNumbers.id, campaign.phoneNumberId)))
-      .limit(1);
+    const run = new CampaignRunRepository(deps.db, tenantId);
+    const number = await run.sendingNumber(campaign.phoneNumberId);
     if (!number) return 0;
-    const inFlight = await this.inFlight(campaign);
+    const inFlight = await run.inFlight(campaign.id);
     const room = this.window(number) - inFlight;
     if (room <= 0) return 0;
 
     const result = await deps.db.transaction(async (tx) => {
+      const repo = new CampaignRunRepository(tx, tenantId);
       // Shared lock: a pause or cancel waits for this batch to commit, and this batch sees the
       // campaign as it is now, not as the round read it.
-      const [current] = await tx
-        .select({ status: campaigns.status })
-        .from(campaigns)
-        .where(and(eq(campaigns.tenantId, tenantId), eq(campaigns.id, campaign.id)))
-        .for('share');
-      if (current?.status !== CampaignStatus.RUNNING) return { handed: 0, done: false };
-      const batch = await tx
-        .select()
-        .from(campaignRecipients)
-        .where(
-          and(
-            eq(campaignRecipients.tenantId, tenantId),
-            eq(campaignRecipients.campaignId, campaign.id),
-            eq(campaignRecipients.state, RecipientState.PENDING),
-            sql`(${campaignRecipients.notBefore} is null or ${campaignRecipients.notBefore} <= now())`,
-          ),
-        )
-        .orderBy(campaignRecipients.id)
-        .limit(room)
-        .for('update', { skipLocked: true });
-      if (batch.length === 0) return { handed: 0, done: inFlight === 0 && (await this.nothingPending(tx, campaign)) };
-      const [tenant] = await tx.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, tenantId));
+      if ((await repo.lockStatus(campaign.id)) !== CampaignStatus.RUNNING) return { handed: 0, done: false };
+      const batch = await repo.claimPending(campaign.id, room);
+      if (batch.length === 0) return { handed: 0, done: inFlight === 0 && !(await repo.hasPending(campaign.id)) };
+      const tenantName = await repo.tenantName();
       let handed = 0;
       for (const recipient of batch) {
-        if (await this.handOver(tx, campaign, number, recipient, tenant?.name ?? null)) handed++;
+        if (await this.handOver(tx, campaign, number, recipient, tenantName)) handed++;
       }
       return { handed, done: false };
     });
 
     if (result.done) {
-      const [completed] = await deps.db
-        .update(campaigns)
-        .set({ status: CampaignStatus.COMPLETED, completedAt: sql`now()`, updatedAt: sql`now()` })
-        .where(and(eq(campaigns.tenantId, tenantId), eq(campaigns.id, campaign.id), eq(campaigns.status, CampaignStatus.RUNNING)))
-        .returning();
+      const completed = await this.complete(campaign);
       if (completed) {
         this.deps.events.publish(campaignUpdatedEvent(completed));
         this.lastProgress.delete(campaign.id);
@@ -174,30 +137,35 @@ export class CampaignRunner {
     return result.handed;
   }
 
-  /** Messages of the campaign handed to the outbox and not yet sent (or failed). */
-  private async inFlight(campaign: CampaignRow): Promise<number> {
-    const result = await this.deps.db.execute(sql`
-      select count(*)::int as n from campaign_recipients r
-      join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
-      where r.tenant_id = ${campaign.tenantId}::uuid and r.campaign_id = ${campaign.id}::uuid and r.state = 'QUEUED'
-        and m.status in ('QUEUED', 'SENDING')
-    `);
-    return rowsOf<{ n: number }>(result)[0]?.n ?? 0;
-  }
-
-  private async nothingPending(tx: Db, campaign: CampaignRow): Promise<boolean> {
-    const [row] = await tx
-      .select({ id: campaignRecipients.id })
-      .from(campaignRecipients)
-      .where(
-        and(
-          eq(campaignRecipients.tenantId, campaign.tenantId),
-          eq(campaignRecipients.campaignId, campaign.id),
-          eq(campaignRecipients.state, RecipientState.PENDING),
-        ),
-      )
-      .limit(1);
-    return !row;
+  /**
+   * RUNNING → COMPLETED and its CAMPAIGN_COMPLETED webhook deliveries, in one transaction: only
+   * the instance whose update wins queues them, exactly once (a crash before the commit leaves the
+   * campaign RUNNING and a later round completes it; after the commit the deliveries are durable).
+   */
+  private complete(campaign: CampaignRow): Promise<CampaignRow | undefined> {
+    const tenantId = campaign.tenantId;
+    return this.deps.db.transaction(async (tx) => {
+      const completed = await new CampaignRunRepository(tx, tenantId).complete(campaign.id);
+      if (!completed) return undefined;
+      const stats = (await new CampaignsRepository(tx, tenantId).stats([completed.id])).get(completed.id) ?? null;
+      const type = WebhookEventType.CAMPAIGN_COMPLETED;
+      const data = {
+        id: completed.id,
+        name: completed.name,
+        status: completed.status,
+        phoneNumberId: completed.phoneNumberId,
+        startedAt: completed.startedAt,
+        completedAt: completed.completedAt,
+        stats,
+      };
+      await new WebhookQueueRepository(tx, tenantId).queueEvent({
+        type,
+        orderingKey: `campaign:${completed.id}`,
+        webhookId: `msg_campaign_completed_${completed.id}`,
+        payload: JSON.stringify({ type, timestamp: new Date().toISOString(), data }),
+      });
+      return completed;
+    });
   }
 
   /**
@@ -206,8 +174,8 @@ export class CampaignRunner {
    */
   private async handOver(tx: Db, campaign: CampaignRow, number: PhoneNumberRow, recipient: CampaignRecipientRow, tenantName: string | null): Promise<boolean> {
     const tenantId = campaign.tenantId;
-    const setRecipient = (values: Partial<CampaignRecipientRow>) =>
-      tx.update(campaignRecipients).set(values).where(and(eq(campaignRecipients.tenantId, tenantId), eq(campaignRecipients.id, recipient.id)));
+    const run = new CampaignRunRepository(tx, tenantId);
+    const setRecipient = (values: Parameters<CampaignRunRepository['setRecipient']>[1]) => run.setRecipient(recipient.id, values);
 
     if (campaign.sendWindowStart && campaign.sendWindowEnd) {
       const zone = recipientZone(recipient.phoneNumber, number.e164);
@@ -223,9 +191,7 @@ export class CampaignRunner {
     }
 
     const contact = await new ContactsRepository(tx, tenantId).upsertByPhone(recipient.phoneNumber);
-    if (recipient.name && !contact.name) {
-      await tx.update(contacts).set({ name: recipient.name }).where(and(eq(contacts.tenantId, tenantId), eq(contacts.id, contact.id), isNull(contacts.name)));
-    }
+    if (recipient.name && !contact.name) await run.nameContact(contact.id, recipient.name);
     if (contact.optedOut) {
       await setRecipient({ state: RecipientState.SKIPPED, reason: 'opted out' });
       return false;
@@ -239,14 +205,7 @@ export class CampaignRunner {
     // The contact's live conversation on this number, else a new PENDING one (waiting for the
     // customer): a reply then lands in it, after the campaign text.
     let conversation = await conversationsRepo.findLive(number.id, contact.id);
-    if (!conversation) {
-      const [opened] = await tx
-        .insert(conversations)
-        .values({ tenantId, phoneNumberId: number.id, contactId: contact.id, status: ConversationStatus.PENDING })
-        .onConflictDoNothing({ target: [conversations.tenantId, conversations.phoneNumberId, conversations.contactId], where: sql`status <> 'RESOLVED'` })
-        .returning();
-      conversation = opened ?? (await conversationsRepo.findLive(number.id, contact.id));
-    }
+    if (!conversation) conversation = (await run.openWaitingConversation(number.id, contact.id)) ?? (await conversationsRepo.findLive(number.id, contact.id));
     if (!conversation) throw new Error(`no conversation for campaign recipient ${recipient.id}`);
 
     const body = renderCampaignBody(campaign.body, { contactName: recipient.name ?? contact.name, tenantName });

@@ -1,10 +1,18 @@
-import { FIXTURE, repositoryQueries } from '../../db/query-catalog.js';
-import { CampaignRecipientStatus, CampaignStatus } from './campaign.enums.js';
+import type { Db } from '../../db/client.js';
+import { FIXTURE, functionQueries, repositoryQueries } from '../../db/query-catalog.js';
+import { CampaignRecipientStatus, CampaignStatus, RecipientState } from './campaign.enums.js';
+import { CampaignRunRepository, runningCampaigns, startDueCampaigns } from './campaign-runner.repository.js';
 import { CampaignsRepository } from './campaigns.repository.js';
 import { campaignRecipients, campaigns } from './campaigns.schema.js';
 
 /** A draft campaign on the FIXTURE number, with one recipient (inserted by setUp). */
 const CAMPAIGN_ID = '00000000-0000-4000-8000-0000000a5001';
+
+/** The same campaign, running, with one recipient (id 7000) queued with the FIXTURE outbound message. */
+async function runningCampaign(db: Db): Promise<void> {
+  await db.insert(campaigns).values({ id: CAMPAIGN_ID, tenantId: FIXTURE.tenantId, name: 'Spring sale', phoneNumberId: FIXTURE.phoneNumberId, body: 'Sale!', createdBy: FIXTURE.userId, status: CampaignStatus.RUNNING, startedAt: new Date('2024-03-01T12:00:00.000Z') });
+  await db.insert(campaignRecipients).values({ id: 7000, tenantId: FIXTURE.tenantId, campaignId: CAMPAIGN_ID, phoneNumber: FIXTURE.contactPhone, name: 'Ada', state: RecipientState.QUEUED, messageId: FIXTURE.outboundMessageId });
+}
 
 export default [
   repositoryQueries({
@@ -42,5 +50,25 @@ export default [
         'next page, by status': (r) => r.recipients(CAMPAIGN_ID, 50, 10, CampaignRecipientStatus.DELIVERED),
       },
     },
+  }),
+  repositoryQueries({
+    repository: CampaignRunRepository,
+    setUp: runningCampaign,
+    calls: {
+      sendingNumber: (r) => r.sendingNumber(FIXTURE.phoneNumberId),
+      inFlight: (r) => r.inFlight(CAMPAIGN_ID),
+      lockStatus: (r) => r.lockStatus(CAMPAIGN_ID),
+      claimPending: (r) => r.claimPending(CAMPAIGN_ID, 10),
+      hasPending: (r) => r.hasPending(CAMPAIGN_ID),
+      tenantName: (r) => r.tenantName(),
+      setRecipient: (r) => r.setRecipient(7000, { state: RecipientState.SKIPPED, reason: 'opted out' }),
+      nameContact: (r) => r.nameContact(FIXTURE.newContactId, 'Ada'),
+      openWaitingConversation: (r) => r.openWaitingConversation(FIXTURE.phoneNumberId, FIXTURE.newContactId),
+      complete: (r) => r.complete(CAMPAIGN_ID),
+    },
+  }),
+  functionQueries({
+    startDueCampaigns: { run: (db) => startDueCampaigns(db), crossTenant: 'the campaign runner starts every tenant\'s scheduled campaigns' },
+    runningCampaigns: { setUp: runningCampaign, run: (db) => runningCampaigns(db, 50), crossTenant: 'the campaign runner serves every tenant' },
   }),
 ];

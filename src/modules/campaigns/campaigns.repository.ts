@@ -178,30 +178,40 @@ export class CampaignsRepository extends TenantRepository {
     }
   }
 
+  /**
+   * Each recipient of the campaigns matched by `where` as it is shown: the derived status, the
+   * reason, the message and the first reply. Stats and the recipients list both read this view.
+   */
+  private recipientsView(where: SQL): SQL {
+    return sql`
+      select r.id, r.campaign_id as "campaignId", r.phone_number as "phoneNumber", r.name, ${DERIVED_STATUS} as status,
+        coalesce(r.reason, case when m.status in ('FAILED', 'UNDELIVERED') then m.error_message end) as reason,
+        r.message_id as "messageId",
+        case when m.id is not null then ${REPLIED_AT} end as "repliedAt"
+      from campaign_recipients r
+      left join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
+      where r.tenant_id = ${this.tenantId}::uuid and ${where}`;
+  }
+
   async stats(campaignIds: readonly string[]): Promise<Map<string, CampaignStatsRow>> {
     const valid = campaignIds.filter(isUuid);
     const out = new Map<string, CampaignStatsRow>();
     if (valid.length === 0) return out;
     const result = await this.db.execute(sql`
-      select campaign_id as "campaignId",
+      select v."campaignId",
         count(*)::int as recipients,
-        count(*) filter (where s.status in ('PENDING', 'QUEUED'))::int as queued,
-        count(*) filter (where s.status = 'SENT')::int as sent,
-        count(*) filter (where s.status = 'DELIVERED')::int as delivered,
-        count(*) filter (where s.status = 'FAILED')::int as failed,
-        count(*) filter (where s.status = 'SKIPPED')::int as skipped,
-        count(*) filter (where s.replied_at is not null)::int as replied
-      from (
-        select r.campaign_id, ${DERIVED_STATUS} as status, case when m.id is not null then ${REPLIED_AT} end as replied_at
-        from campaign_recipients r
-        left join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
-        where r.tenant_id = ${this.tenantId}::uuid and r.campaign_id in (${sql.join(valid.map((id) => sql`${id}::uuid`), sql`, `)})
-      ) s
-      group by campaign_id
+        count(*) filter (where v.status in ('PENDING', 'QUEUED'))::int as queued,
+        count(*) filter (where v.status = 'SENT')::int as sent,
+        count(*) filter (where v.status = 'DELIVERED')::int as delivered,
+        count(*) filter (where v.status = 'FAILED')::int as failed,
+        count(*) filter (where v.status = 'SKIPPED')::int as skipped,
+        count(*) filter (where v."repliedAt" is not null)::int as replied
+      from (${this.recipientsView(sql`r.campaign_id in (${sql.join(valid.map((id) => sql`${id}::uuid`), sql`, `)})`)}) v
+      group by v."campaignId"
     `);
     for (const row of rowsOf<CampaignStatsRow & { campaignId: string }>(result)) {
       const { campaignId, ...stats } = row;
-      out.set(campaignId, stats);
+      out.set(String(campaignId), stats);
     }
     return out;
   }
@@ -210,16 +220,8 @@ export class CampaignsRepository extends TenantRepository {
   async recipients(campaignId: string, limit: number, afterId: number | null, status: CampaignRecipientStatus | null): Promise<RecipientView[]> {
     if (!isUuid(campaignId)) return [];
     const result = await this.db.execute(sql`
-      select * from (
-        select r.id, r.phone_number as "phoneNumber", r.name, ${DERIVED_STATUS} as status,
-          coalesce(r.reason, case when m.status in ('FAILED', 'UNDELIVERED') then m.error_message end) as reason,
-          r.message_id as "messageId",
-          case when m.id is not null then ${REPLIED_AT} end as "repliedAt"
-        from campaign_recipients r
-        left join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
-        where r.tenant_id = ${this.tenantId}::uuid and r.campaign_id = ${campaignId}::uuid
-          and r.id > ${afterId ?? 0}
-      ) v
+      select v.id, v."phoneNumber", v.name, v.status, v.reason, v."messageId", v."repliedAt"
+      from (${this.recipientsView(sql`r.campaign_id = ${campaignId}::uuid and r.id > ${afterId ?? 0}`)}) v
       where ${status}::text is null or v.status = ${status}::text
       order by v.id
       limit ${limit + 1}

@@ -1,3 +1,4 @@
+import { audit } from '../audit/audit.js';
 import { userIdOf } from '../../shared/principal.js';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import type { TenantScope } from '../../shared/deps.js';
@@ -81,6 +82,7 @@ export class CampaignsService {
       const repo = new CampaignsRepository(tx, this.scope.tenantId);
       const row = await repo.insert({ name, phoneNumberId: number.id, body, ...window, createdBy: userIdOf(this.scope.user) });
       await repo.addRecipients(row.id, recipients);
+      await audit(this.scope).record(tx, { action: 'campaign.create', targetType: 'campaign', targetId: row.id });
       return row;
     });
     this.scope.deps.logger.info({ tenantId: this.scope.tenantId, campaignId: campaign.id, recipients: recipients.length }, 'campaign created');
@@ -98,6 +100,7 @@ export class CampaignsService {
       const existing = await repo.countRecipients(id);
       const recipients = normalizeRecipients(list, number?.e164 ?? '', existing);
       await repo.addRecipients(id, recipients);
+      await audit(this.scope).record(tx, { action: 'campaign.add_recipients', targetType: 'campaign', targetId: locked.id });
       return locked;
     });
   }
@@ -119,14 +122,21 @@ export class CampaignsService {
     const row = await this.scope.deps.db.transaction(async (tx) => {
       const repo = new CampaignsRepository(tx, this.scope.tenantId);
       const moved = await repo.transition(id, FROM.cancel, CampaignStatus.CANCELLED);
-      if (moved) await repo.skipPending(id, 'cancelled');
+      if (moved) {
+        await repo.skipPending(id, 'cancelled');
+        await audit(this.scope).record(tx, { action: 'campaign.cancel', targetType: 'campaign', targetId: moved.id });
+      }
       return moved;
     });
     return this.after(id, 'cancel', row);
   }
 
   private async move(id: string, action: keyof typeof FROM, to: CampaignStatus, extra: { scheduledAt?: Date } = {}): Promise<CampaignRow> {
-    const row = await this.campaigns.transition(id, FROM[action], to, extra);
+    const row = await this.scope.deps.db.transaction(async (tx) => {
+      const moved = await new CampaignsRepository(tx, this.scope.tenantId).transition(id, FROM[action], to, extra);
+      if (moved) await audit(this.scope).record(tx, { action: `campaign.${action}`, targetType: 'campaign', targetId: moved.id });
+      return moved;
+    });
     return this.after(id, action, row);
   }
 

@@ -1,5 +1,6 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { notFound } from '../../shared/errors.js';
+import { audit } from '../audit/audit.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import type { ContactRow } from '../contacts/contacts.schema.js';
 import { contactChanges } from '../contacts/contacts.service.js';
@@ -22,6 +23,9 @@ export class ContactUpdatesService {
       const contact = await new ContactsRepository(tx, tenantId).update(id, changes);
       if (!contact) return undefined;
       const resolved = changes.blocked ? await new ConversationsRepository(tx, tenantId).resolveLiveOfContact(contact.id) : [];
+      if (changes.blocked !== undefined) {
+        await audit(this.scope).record(tx, { action: changes.blocked ? 'contact.block' : 'contact.unblock', targetType: 'contact', targetId: contact.id });
+      }
       return { contact, resolved };
     });
     if (!result) throw notFound('Contact');

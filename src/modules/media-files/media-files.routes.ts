@@ -2,6 +2,9 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppDeps } from '../../shared/deps.js';
 import { isUuid } from '../../shared/ids.js';
+import { isApiKey, userIdOf, type Principal } from '../../shared/principal.js';
+import { authenticateApiKey } from '../api-keys/api-key-auth.js';
+import { looksLikeApiKey } from '../api-keys/api-key-secret.js';
 import { TokenService } from '../users/tokens.js';
 import { MEDIA_FILES_ROUTE_PREFIX } from './media-file-links.js';
 import { TenantContext } from '../../tenant-context.js';
@@ -13,7 +16,7 @@ import { sniffMmsType } from './media-types.js';
 const INLINE_TYPES = /^(image\/(png|jpeg|gif|webp|bmp)|audio\/[\w.+-]+|video\/[\w.+-]+)$/i;
 
 /**
- * POST /media: an agent's attachment (multipart, one file, Bearer token) → 201 { id, contentType, size }.
+ * POST /media: an agent's attachment (multipart, one file, Bearer session token or API key) → 201 { id, contentType, size }.
  * GET|HEAD /media/files/<tenant>/<file>?expires&signature: the file, by signed link.
  */
 export async function registerMediaFileRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -35,8 +38,8 @@ export async function registerMediaFileRoutes(app: FastifyInstance, deps: AppDep
       // The whole request may not be much more than the file (form overhead).
       { bodyLimit: maxBytes + 64 * 1024 },
       async (request, reply) => {
-        const auth = deps.tokens.verify(TokenService.fromHeader(request.headers.authorization));
-        if (!auth) return reply.code(401).send({ error: 'Authentication required: Authorization: Bearer <token>' });
+        const auth = await uploader(deps, request.headers.authorization);
+        if (!auth) return reply.code(401).send({ error: 'Authentication required: Authorization: Bearer <token or API key>' });
         if (!request.isMultipart()) return reply.code(415).send({ error: 'Send the file as multipart/form-data' });
         const part = await request.file();
         if (!part) return reply.code(400).send({ error: 'No file in the form' });
@@ -48,9 +51,10 @@ export async function registerMediaFileRoutes(app: FastifyInstance, deps: AppDep
           origin: 'UPLOAD',
           contentType: sniffed.contentType,
           bytes,
-          createdBy: auth.userId,
+          createdBy: userIdOf(auth),
         });
-        request.log.info({ tenantId: auth.tenantId, userId: auth.userId, mediaId: file.id, size: file.size, contentType: file.contentType }, 'media uploaded');
+        const by = isApiKey(auth) ? { apiKeyId: auth.apiKeyId } : { userId: auth.userId };
+        request.log.info({ tenantId: auth.tenantId, ...by, mediaId: file.id, size: file.size, contentType: file.contentType }, 'media uploaded');
         return reply.code(201).send({ id: file.id, contentType: file.contentType, size: file.size });
       },
     );
@@ -69,6 +73,21 @@ export async function registerMediaFileRoutes(app: FastifyInstance, deps: AppDep
       return serveMediaFile(deps, reply, tenantId, fileId);
     },
   );
+}
+
+/**
+ * The caller of an upload: an API key (sk_live_… / sk_sandbox_…, checked in the database, so a
+ * revoked key stops at once) or a live session (a logged-out or deactivated user's token is refused),
+ * as for GraphQL (src/graphql/authenticate.ts).
+ */
+async function uploader(deps: AppDeps, authorization: unknown): Promise<Principal | null> {
+  const token = TokenService.fromHeader(authorization);
+  if (!token) return null;
+  if (looksLikeApiKey(token)) return authenticateApiKey(deps, token);
+  const session = await deps.sessions.authenticate(token);
+  if (!session) return null;
+  const { expiresAt: _expiresAt, ...user } = session;
+  return user;
 }
 
 /** Sends one stored file of the tenant (the caller has authorised the request), or 404. */

@@ -1,3 +1,4 @@
+import { twilioAccountChangedEvent } from '../../events/live-events.js';
 import type { TenantScope } from '../../shared/deps.js';
 import { DomainError, ErrorCode, badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import type { IncomingNumberSmsSettings, TwilioIncomingNumber } from '../../twilio/client.js';
@@ -153,7 +154,14 @@ export class PhoneNumbersService {
     if (input.messagingServiceSid !== undefined) changes.messagingServiceSid = optionalMessagingServiceSid(input.messagingServiceSid);
     if (input.teamId !== undefined) changes.teamId = await this.team(input.teamId);
     if (input.operatingHoursId !== undefined) changes.operatingHoursId = await this.operatingHours(input.operatingHoursId);
-    const row = Object.keys(changes).length > 0 ? await this.numbers.update(current.id, changes) : current;
+    const row =
+      Object.keys(changes).length > 0
+        ? await deps.db.transaction(async (tx) => {
+            const updated = await new PhoneNumbersRepository(tx, tenantId).update(current.id, changes);
+            if (updated) await audit(this.scope).record(tx, { action: 'phone_number.update', targetType: 'phone_number', targetId: updated.id });
+            return updated;
+          })
+        : current;
     if (!row) throw notFound('Phone number');
     deps.logger.info({ tenantId, userId: user.userId, phoneNumberId: row.id, changed: Object.keys(changes) }, 'phone number updated');
     return row;
@@ -210,10 +218,12 @@ export class PhoneNumbersService {
       const disconnected = await new TwilioAccountsRepository(tx, tenantId).markDisconnected(account.id);
       if (!disconnected) return null;
       const removed = await new PhoneNumbersRepository(tx, tenantId).removeAllOfAccount(account.id);
+      await audit(this.scope).record(tx, { action: 'twilio_account.disconnect', targetType: 'twilio_account', targetId: account.id });
       return { disconnected, removed };
     });
     if (!result) throw notFound('Twilio account');
     deps.accountCache.invalidate(account.webhookKey);
+    deps.events.publish(twilioAccountChangedEvent(account));
     deps.logger.info(
       { tenantId, userId: user.userId, twilioAccountId: account.id, numbersRemoved: result.removed.length },
       'twilio account disconnected',

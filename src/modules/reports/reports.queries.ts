@@ -1,15 +1,16 @@
 import { repositoryQueries } from '../../db/query-catalog.js';
 import { ReportsRepository } from './reports.repository.js';
 
-const FROM = new Date('2024-03-01T00:00:00.000Z');
-const TO = new Date('2024-04-01T00:00:00.000Z');
+const PERIOD = { from: new Date('2024-03-01T00:00:00.000Z'), to: new Date('2024-04-01T00:00:00.000Z') };
+/** Any uuid: the statement's shape is what matters (no such team: zeros). */
+const TEAM_ID = '00000000-0000-4000-8000-00000000beef';
 
 export default [
   repositoryQueries({
     repository: ReportsRepository,
     calls: {
-      totals: (r) => r.totals(FROM, TO),
-      byAgent: (r) => r.byAgent(FROM, TO),
+      totals: { tenant: (r) => r.totals({ ...PERIOD, teamId: null }), 'one team': (r) => r.totals({ ...PERIOD, teamId: TEAM_ID }) },
+      byAgent: { tenant: (r) => r.byAgent({ ...PERIOD, teamId: null }), 'one team': (r) => r.byAgent({ ...PERIOD, teamId: TEAM_ID }) },
     },
   }),
 ];

@@ -1,6 +1,8 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, notFound } from '../../shared/errors.js';
+import { isUuid } from '../../shared/ids.js';
 import { isApiKey } from '../../shared/principal.js';
+import { TeamsRepository } from '../teams/teams.repository.js';
 import { Role } from '../users/role.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { Report } from './report.type.js';
@@ -13,8 +15,8 @@ export class ReportsService {
   constructor(private readonly scope: TenantScope) {}
 
   /**
-   * Tenant totals and per-agent rows; an AGENT sees the totals and their own row only.
-   * Team filter and CSAT come with the teams and CSAT columns (see the README).
+   * Tenant (or one team's) totals and per-agent rows; an AGENT sees the totals and their own row
+   * only. Another tenant's or an unknown team is NOT_FOUND.
    */
   async report(from: Date, to: Date, teamId: string | null): Promise<Report> {
     if (!(from instanceof Date) || Number.isNaN(from.getTime()) || !(to instanceof Date) || Number.isNaN(to.getTime())) {
@@ -22,21 +24,21 @@ export class ReportsService {
     }
     if (to <= from) throw badInput('to must be after from', 'to');
     if (to.getTime() - from.getTime() > MAX_REPORT_DAYS * 86_400_000) throw badInput(`A report covers at most ${MAX_REPORT_DAYS} days`, 'to');
-    if (teamId !== null) throw notFound('Team');
 
     const { deps, tenantId, user } = this.scope;
+    if (teamId !== null && !(isUuid(teamId) && (await new TeamsRepository(deps.db, tenantId).findById(teamId)))) throw notFound('Team');
     const repo = new ReportsRepository(deps.db, tenantId);
-    const [totals, agents] = await Promise.all([repo.totals(from, to), repo.byAgent(from, to)]);
+    const period = { from, to, teamId };
+    const [totals, agents] = await Promise.all([repo.totals(period), repo.byAgent(period)]);
     const visible = user.role === Role.ADMIN ? agents : agents.filter((a) => !isApiKey(user) && a.agentId === user.userId);
     const users = new Map((await new UsersRepository(deps.db, tenantId).findByIds(visible.map((a) => a.agentId))).map((u) => [u.id, u]));
     return {
       from,
       to,
       ...totals,
-      csatAverage: null,
       byAgent: visible.flatMap((a) => {
         const agent = users.get(a.agentId);
-        return agent ? [{ agent, conversationsResolved: a.conversationsResolved, medianFirstResponseSeconds: a.medianFirstResponseSeconds, csatAverage: null }] : [];
+        return agent ? [{ agent, conversationsResolved: a.conversationsResolved, medianFirstResponseSeconds: a.medianFirstResponseSeconds, csatAverage: a.csatAverage }] : [];
       }),
     };
   }

@@ -1,6 +1,7 @@
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, conflict, isUniqueViolation, notFound } from '../../shared/errors.js';
 import { teamsChangedEvent } from '../../events/live-events.js';
+import { audit } from '../audit/audit.js';
 import { requireName } from '../users/user-input.js';
 import { AssignmentStrategy } from './assignment-strategy.js';
 import { TeamsRepository, type TeamValues } from './teams.repository.js';
@@ -48,6 +49,7 @@ export class TeamsService {
         const repo = new TeamsRepository(tx, this.scope.tenantId);
         const row = await repo.insert(values);
         await repo.replaceMembers(row.id, memberIds);
+        await audit(this.scope).record(tx, { action: 'team.create', targetType: 'team', targetId: row.id });
         return row;
       }),
     );
@@ -72,7 +74,11 @@ export class TeamsService {
         const repo = new TeamsRepository(tx, this.scope.tenantId);
         const row = await repo.update(id, values);
         if (!row) throw notFound('Team');
-        if (memberIds) await repo.replaceMembers(row.id, memberIds);
+        if (Object.keys(values).length > 0) await audit(this.scope).record(tx, { action: 'team.update', targetType: 'team', targetId: row.id });
+        if (memberIds) {
+          await repo.replaceMembers(row.id, memberIds);
+          await audit(this.scope).record(tx, { action: 'team.set_members', targetType: 'team', targetId: row.id });
+        }
         return row;
       }),
     );

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client.js';
+import type { EventBus } from '../../events/event-bus.js';
 import type { SecretBox } from '../../shared/secret-box.js';
 import { openAuthToken } from './credentials.js';
 import { findAccountByWebhookKey } from './twilio-accounts.repository.js';
@@ -31,9 +32,10 @@ const MAX_ENTRIES = 10_000;
 
 /**
  * Per-instance cache of accounts by webhook key: the inbound path runs at thousands of requests
- * per second and would otherwise read (and decrypt) the account each time. A short TTL bounds
- * how long another instance keeps an old token after a re-connect; this instance drops the
- * entry at once (invalidate). Concurrent misses for one key share one query. One per running app
+ * per second and would otherwise read (and decrypt) the account each time. A change (connect,
+ * update, token rotation, disconnect) drops the entry on this instance at once (invalidate) and
+ * on the others through the event bus (`twilioAccountChanged` → invalidateAccount); the short TTL
+ * is only a backstop should an event be lost. Concurrent misses for one key share one query. One per running app
  * (AppDeps.accountCache), built in src/app.ts.
  */
 export class WebhookAccountCache {
@@ -44,8 +46,11 @@ export class WebhookAccountCache {
   constructor(
     private readonly db: Db,
     private readonly secretBox: SecretBox,
+    events: EventBus | null = null,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    events?.listen('twilioAccountChanged', (event) => this.invalidateAccount(event.id));
+  }
 
   /** The account of this key, or null when there is none. Throws when the database fails. */
   async get(webhookKey: string): Promise<WebhookAccount | null> {
@@ -69,6 +74,16 @@ export class WebhookAccountCache {
 
   invalidate(webhookKey: string): void {
     this.entries.delete(webhookKey);
+    this.generation++;
+  }
+
+  /**
+   * Drops the account with this id (by id: the webhook key never travels between instances).
+   * Every instance calls it on `twilioAccountChanged` (src/app.ts), so a disconnect or a rotation
+   * on one instance reaches the others at once rather than after the TTL.
+   */
+  invalidateAccount(accountId: string): void {
+    for (const [key, entry] of this.entries) if (entry.value?.id === accountId) this.entries.delete(key);
     this.generation++;
   }
 

@@ -1,3 +1,4 @@
+import { twilioAccountChangedEvent } from '../../events/live-events.js';
 import type { TenantScope } from '../../shared/deps.js';
 import { DomainError, ErrorCode, badInput, conflict, notFound } from '../../shared/errors.js';
 import { audit } from '../audit/audit.js';
@@ -98,13 +99,22 @@ export class TwilioAccountsService {
       };
     }
 
-    const updated = await this.accounts.update(account.id, patch, account.authTokenSealed);
+    const updated = await deps.db.transaction(async (tx) => {
+      const row = await new TwilioAccountsRepository(tx, tenantId).update(account.id, patch, account.authTokenSealed);
+      if (row) {
+        const target = { targetType: 'twilio_account', targetId: row.id };
+        if (Object.keys(patch).some((k) => k !== 'rotation')) await audit(this.scope).record(tx, { action: 'twilio_account.update', ...target });
+        if (patch.rotation) await audit(this.scope).record(tx, { action: 'twilio_account.rotate_token', ...target });
+      }
+      return row;
+    });
     if (!updated) {
       // Disconnected, or another admin rotated the token meanwhile: theirs stands.
       if (patch.rotation) throw conflict('The token was changed by someone else meanwhile; reload and try again');
       throw notFound('Twilio account');
     }
     deps.accountCache.invalidate(updated.webhookKey);
+    deps.events.publish(twilioAccountChangedEvent(updated));
     deps.logger.info(
       { tenantId, userId: user.userId, twilioAccountId: account.id, tokenRotated: newToken !== null, fields: Object.keys(patch) },
       'twilio account updated',
@@ -159,6 +169,7 @@ export class TwilioAccountsService {
     });
     // Webhooks served by this instance use the new token at once; others within the cache TTL.
     deps.accountCache.invalidate(account.webhookKey);
+    deps.events.publish(twilioAccountChangedEvent(account));
     deps.logger.info({ tenantId, userId: user.userId, twilioAccountId: account.id, accountSid }, 'twilio account connected');
     return account;
   }

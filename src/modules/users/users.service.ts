@@ -93,6 +93,10 @@ export class UsersService {
       const deactivated = target.active && updated.active === false;
       const unassigned = deactivated ? await deps.assignments.releaseAllOf(tx, tenantId, target.id) : [];
       const authChanged = updated.role !== target.role || updated.active !== target.active;
+      const record = (action: string) => audit(this.scope).record(tx, { action, targetType: 'user', targetId: target.id });
+      if (updated.active !== target.active) await record(updated.active ? 'user.activate' : 'user.deactivate');
+      if (updated.role !== target.role) await record('user.change_role');
+      if (updated.name !== target.name) await record('user.update');
       return { updated, unassigned, authChanged, deactivated };
     });
 
@@ -125,6 +129,7 @@ export class UsersService {
     await deps.db.transaction(async (tx) => {
       await new UsersRepository(tx, tenantId).update(user.id, { passwordHash });
       await new SessionsRepository(tx, tenantId).revokeAllOf(user.id);
+      await audit(this.scope).record(tx, { action: 'user.change_password', targetType: 'user', targetId: user.id });
     });
     const { token } = await deps.sessions.issue(user);
     deps.sessions.changed(tenantId, user.id);
@@ -150,6 +155,7 @@ export class UsersService {
     await deps.db.transaction(async (tx) => {
       await new UsersRepository(tx, tenantId).update(target.id, { passwordHash });
       await new SessionsRepository(tx, tenantId).revokeAllOf(target.id);
+      await audit(this.scope).record(tx, { action: 'user.reset_password', targetType: 'user', targetId: target.id });
     });
     deps.sessions.changed(tenantId, target.id);
     deps.logger.info({ tenantId, userId: user.userId, targetUserId: target.id }, 'password reset; sessions revoked');

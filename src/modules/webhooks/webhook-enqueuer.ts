@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
-import { columnList } from '../../db/sql.js';
-import { webhookDeliveries, webhookEndpoints } from './webhooks.schema.js';
+import { WebhookQueueRepository } from './webhook-queue.repository.js';
 import type { LiveEvent } from '../../events/event-bus.js';
 import type { AppDeps } from '../../shared/deps.js';
 import { MessageDirection } from '../messages/message.enums.js';
@@ -103,20 +101,10 @@ export class WebhookEnqueuer {
     }
     if (!data) return false; // deleted meanwhile (e.g. erased)
 
+    const queue = new WebhookQueueRepository(this.deps.db, event.tenantId);
     for (const type of types) {
-      const webhookId = `msg_${randomUUID()}`;
       const payload = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
-      const t = event.tenantId;
-      const d = webhookDeliveries;
-      const e = webhookEndpoints;
-      await this.deps.db.execute(sql`
-        insert into ${d} (${columnList(d.tenantId, d.endpointId, d.webhookId, d.eventType, d.orderingKey, d.payload)})
-        select ${t}::uuid, ${e.id}, ${webhookId}, ${type}, ${event.conversationId}, ${payload}::jsonb
-        from ${e}
-        where ${e.tenantId} = ${t}::uuid and ${e.enabled} and ${type} = any(${e.events})
-        order by ${e.id}
-        on conflict (${columnList(d.endpointId, d.webhookId)}) do nothing
-      `);
+      await queue.queueEvent({ type, orderingKey: event.conversationId, webhookId: `msg_${randomUUID()}`, payload });
     }
     return true;
   }
