@@ -193,11 +193,13 @@ async function seedDemoTenant(
         adminToken,
       )
     ).createTeam.id;
-  const frontTeam = await createTeam('Front desk', 'MANUAL', [agentIds[0]!, agentIds[1]!]);
-  const billingTeam = await createTeam('Billing', 'ROUND_ROBIN', [agentIds[1]!]);
+  const teamsCreated = Promise.all([
+    createTeam('Front desk', 'MANUAL', [agentIds[0]!, agentIds[1]!]),
+    createTeam('Billing', 'ROUND_ROBIN', [agentIds[1]!]),
+  ]);
 
   // Office hours for the billing line (the front desk is always open: texts get an answer any time).
-  const hours = await gql<{ createOperatingHours: { id: string } }>(
+  const hoursCreated = gql<{ createOperatingHours: { id: string } }>(
     'mutation ($input: OperatingHoursInput!) { createOperatingHours(input: $input) { id } }',
     {
       input: {
@@ -213,6 +215,7 @@ async function seedDemoTenant(
     adminToken,
   );
 
+  const [[frontTeam, billingTeam], hours] = await Promise.all([teamsCreated, hoursCreated]);
   const numberIds: string[] = [];
   for (const [i, n] of DEMO_NUMBERS.entries()) {
     const added = await gql<{ addPhoneNumber: { id: string } }>(
@@ -245,20 +248,26 @@ async function seedDemoTenant(
       { input: { phoneNumberId, trigger, body, enabled } },
       adminToken,
     );
-  await automated(billingId, 'OUT_OF_HOURS', 'Thanks for texting {{tenant.name}} billing. We are closed now and will answer when we open (Mon–Fri 8–6, Sat 9–1).', true);
-  await automated(billingId, 'ALL_AGENTS_BUSY', 'Thanks! Everyone in billing is busy; someone will text you back shortly.', true);
-  await automated(frontId, 'GREETING', 'Hi {{contact.name}}! Thanks for texting {{tenant.name}}: a team member will answer shortly.', false);
-  await automated(frontId, 'RESOLVED', 'Glad we could help! Text us any time.', false);
+  await Promise.all([
+    automated(billingId, 'OUT_OF_HOURS', 'Thanks for texting {{tenant.name}} billing. We are closed now and will answer when we open (Mon–Fri 8–6, Sat 9–1).', true),
+    automated(billingId, 'ALL_AGENTS_BUSY', 'Thanks! Everyone in billing is busy; someone will text you back shortly.', true),
+    automated(frontId, 'GREETING', 'Hi {{contact.name}}! Thanks for texting {{tenant.name}}: a team member will answer shortly.', false),
+    automated(frontId, 'RESOLVED', 'Glad we could help! Text us any time.', false),
+  ]);
 
   // Quick replies, with the placeholders renderQuickReply fills in.
-  for (const [title, body] of [
-    ['Hello', 'Hi {{contact.name}}, this is {{agent.name}} at {{tenant.name}}. How can I help?'],
-    ['Booking confirmed', 'You are booked, {{contact.name}}! Reply C to cancel or R to reschedule.'],
-    ['Billing follow-up', 'Thanks {{contact.name}}, our billing team is looking into it and will text you within one business day.'],
-    ['New patients', 'We welcome new patients! Our first visit includes a cleaning and x-rays. What day suits you?'],
-  ] as const) {
-    await gql('mutation ($input: CreateQuickReplyInput!) { createQuickReply(input: $input) { id } }', { input: { title, body } }, adminToken);
-  }
+  await Promise.all(
+    (
+      [
+        ['Hello', 'Hi {{contact.name}}, this is {{agent.name}} at {{tenant.name}}. How can I help?'],
+        ['Booking confirmed', 'You are booked, {{contact.name}}! Reply C to cancel or R to reschedule.'],
+        ['Billing follow-up', 'Thanks {{contact.name}}, our billing team is looking into it and will text you within one business day.'],
+        ['New patients', 'We welcome new patients! Our first visit includes a cleaning and x-rays. What day suits you?'],
+      ] as const
+    ).map(([title, body]) =>
+      gql('mutation ($input: CreateQuickReplyInput!) { createQuickReply(input: $input) { id } }', { input: { title, body } }, adminToken),
+    ),
+  );
 
   // A few conversations with history: customers text in (real signed webhooks), agents answer.
   const [front, billing] = DEMO_NUMBERS as [(typeof DEMO_NUMBERS)[0], (typeof DEMO_NUMBERS)[0]];
@@ -300,9 +309,11 @@ async function seedDemoTenant(
   if (resolved) {
     await gql('mutation ($c: ID!) { setConversationStatus(conversationId: $c, status: RESOLVED) { id } }', { c: resolved }, adminToken);
   }
-  await detail(c1, 'Maria Lopez', ['booking'], 'Prefers afternoons; moved twice this year.');
-  await detail(c2, 'Sam Chen', ['billing', 'urgent'], 'Ledger shows two charges of $80 on the same day: refund one.');
-  await detail(c3, 'Jo Park', ['new patient'], 'Asked about new patients; follow up next week.');
+  await Promise.all([
+    detail(c1, 'Maria Lopez', ['booking'], 'Prefers afternoons; moved twice this year.'),
+    detail(c2, 'Sam Chen', ['billing', 'urgent'], 'Ledger shows two charges of $80 on the same day: refund one.'),
+    detail(c3, 'Jo Park', ['new patient'], 'Asked about new patients; follow up next week.'),
+  ]);
 
   // Campaigns: one sent (its progress plays back through the simulator), one draft to start.
   const recipients = ['+14155550144', '+14155550155', '+14155550166'].map((phoneNumber, i) => ({ phoneNumber, name: ['Ana', 'Ben', 'Cleo'][i] }));

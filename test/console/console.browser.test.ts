@@ -73,7 +73,8 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
       DISPATCHER_POLL_MS: '100',
       PACING_ENABLED: 'false',
     };
-    server = await startSandboxProcess(env);
+    // The first start seeds the demo tenant through the API: slow on a loaded machine.
+    server = await startSandboxProcess(env, 240_000);
     cleanups.push(() => server.kill());
     origin = `http://localhost:${port}`;
     info = (await (await fetch(`${server.url}/sandbox/info`)).json()) as SandboxInfo;
@@ -87,7 +88,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
       else ws.connectToServer();
     });
     mkdirSync(DOCS, { recursive: true });
-  }, 180_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
