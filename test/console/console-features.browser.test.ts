@@ -317,7 +317,7 @@ describe.skipIf(!chromiumAvailable)('agent console tools in Chromium (sandbox mo
     const campaign = page.getByRole('listitem', { name: 'Campaign Spring cleaning check-ups' });
     await campaign.getByText('draft').waitFor();
     await campaign.getByRole('button', { name: 'Start Spring cleaning check-ups' }).click();
-    // Progress arrives live (campaignUpdated): no reload here.
+    // Progress arrives live (campaignUpdated, and the page's own refresh while receipts are due): no reload here.
     await campaign.getByText('running').or(campaign.getByText('completed')).first().waitFor();
     const stats = campaign.getByTestId('campaign-stats');
     try {

@@ -117,6 +117,16 @@ export function CampaignsSection({ epoch, numbers }: { epoch: number; numbers: {
   useEffect(() => {
     if (epoch > 0) refetch({ requestPolicy: 'network-only' });
   }, [epoch, refetch]);
+  // campaignUpdated comes as recipients are handed over and at completion, not with each delivery
+  // receipt: while texts of a running or just-finished campaign await their receipts, ask again.
+  const awaitingReceipts = items.some(
+    (c) => c.status === 'RUNNING' || (c.stats.sent > 0 && c.completedAt !== null && Date.now() - Date.parse(c.completedAt) < 3_600_000),
+  );
+  useEffect(() => {
+    if (!awaitingReceipts) return;
+    const timer = setInterval(() => refetch({ requestPolicy: 'network-only' }), 3_000);
+    return () => clearInterval(timer);
+  }, [awaitingReceipts, refetch]);
   const upsert = (c: CampaignView) => setItems((list) => (list.some((x) => x.id === c.id) ? list.map((x) => (x.id === c.id ? c : x)) : [c, ...list]));
   useLiveEvents<{ campaignUpdated: CampaignView }>(CAMPAIGN_UPDATED, {}, 'campaigns', ({ campaignUpdated }) => upsert(campaignUpdated));
 
