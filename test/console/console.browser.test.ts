@@ -263,7 +263,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
   it('survives a crash and restart of the server: offline meanwhile, then shows what arrived', async () => {
     refuseSockets = true;
     await server.kill();
-    await agentPage.getByText(/Offline/).waitFor({ timeout: 30_000 });
+    await agentPage.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor({ timeout: 30_000 });
 
     server = await startSandboxProcess(env);
     // Arrives while the console cannot have its socket: only a refetch after reconnecting shows it.
