@@ -183,13 +183,91 @@ async function seedDemoTenant(
     adminToken,
   );
   await markSandboxAccount(deps.db, connected.connectTwilioAccount.id);
-  for (const n of DEMO_NUMBERS) {
-    await gql(
+
+  // Two teams: the front desk (both agents, a queue they take from) and billing (Cy, round robin).
+  const createTeam = async (name: string, strategy: string, memberIds: string[]) =>
+    (
+      await gql<{ createTeam: { id: string } }>(
+        'mutation ($input: CreateTeamInput!) { createTeam(input: $input) { id } }',
+        { input: { name, strategy, memberIds, agentCapacity: 10 } },
+        adminToken,
+      )
+    ).createTeam.id;
+  const teamsCreated = Promise.all([
+    createTeam('Front desk', 'MANUAL', [agentIds[0]!, agentIds[1]!]),
+    createTeam('Billing', 'ROUND_ROBIN', [agentIds[1]!]),
+  ]);
+
+  // Office hours for the billing line (the front desk is always open: texts get an answer any time).
+  const hoursCreated = gql<{ createOperatingHours: { id: string } }>(
+    'mutation ($input: OperatingHoursInput!) { createOperatingHours(input: $input) { id } }',
+    {
+      input: {
+        name: 'Office hours',
+        timeZone: 'America/Los_Angeles',
+        weekly: [
+          ...['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY'].map((day) => ({ day, opens: '08:00', closes: '18:00' })),
+          { day: 'SATURDAY', opens: '09:00', closes: '13:00' },
+        ],
+        closedDates: [`${new Date().getUTCFullYear()}-12-25`, `${new Date().getUTCFullYear() + 1}-01-01`],
+      },
+    },
+    adminToken,
+  );
+
+  const [[frontTeam, billingTeam], hours] = await Promise.all([teamsCreated, hoursCreated]);
+  const numberIds: string[] = [];
+  for (const [i, n] of DEMO_NUMBERS.entries()) {
+    const added = await gql<{ addPhoneNumber: { id: string } }>(
       'mutation ($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id } }',
-      { input: { twilioAccountId: connected.connectTwilioAccount.id, phoneNumber: n.e164, description: n.description, configureTwilioWebhook: true } },
+      {
+        input: {
+          twilioAccountId: connected.connectTwilioAccount.id,
+          phoneNumber: n.e164,
+          description: n.description,
+          configureTwilioWebhook: true,
+          teamId: i === 0 ? frontTeam : billingTeam,
+        },
+      },
       adminToken,
     );
+    numberIds.push(added.addPhoneNumber.id);
   }
+  const [frontId, billingId] = numberIds as [string, string];
+  await gql(
+    'mutation ($id: ID!, $input: UpdatePhoneNumberInput!) { updatePhoneNumber(id: $id, input: $input) { id } }',
+    { id: billingId, input: { operatingHoursId: hours.createOperatingHours.id } },
+    adminToken,
+  );
+
+  // Automated messages: on for billing (closed hours, queue); the front desk's are written but off,
+  // so the demo conversations (and the tests' texts) show only what agents write.
+  const automated = (phoneNumberId: string, trigger: string, body: string, enabled: boolean) =>
+    gql(
+      'mutation ($input: SetAutomatedMessageInput!) { setAutomatedMessage(input: $input) { id } }',
+      { input: { phoneNumberId, trigger, body, enabled } },
+      adminToken,
+    );
+  await Promise.all([
+    automated(billingId, 'OUT_OF_HOURS', 'Thanks for texting {{tenant.name}} billing. We are closed now and will answer when we open (Mon–Fri 8–6, Sat 9–1).', true),
+    automated(billingId, 'ALL_AGENTS_BUSY', 'Thanks! Everyone in billing is busy; someone will text you back shortly.', true),
+    automated(frontId, 'GREETING', 'Hi {{contact.name}}! Thanks for texting {{tenant.name}}: a team member will answer shortly.', false),
+    automated(frontId, 'RESOLVED', 'Glad we could help! Text us any time.', false),
+  ]);
+
+  // Quick replies, with the placeholders renderQuickReply fills in.
+  await Promise.all(
+    (
+      [
+        ['Hello', 'Hi {{contact.name}}, this is {{agent.name}} at {{tenant.name}}. How can I help?'],
+        ['Booking confirmed', 'You are booked, {{contact.name}}! Reply C to cancel or R to reschedule.'],
+        ['Billing follow-up', 'Thanks {{contact.name}}, our billing team is looking into it and will text you within one business day.'],
+        ['New patients', 'We welcome new patients! Our first visit includes a cleaning and x-rays. What day suits you?'],
+      ] as const
+    ).map(([title, body]) =>
+      gql('mutation ($input: CreateQuickReplyInput!) { createQuickReply(input: $input) { id } }', { input: { title, body } }, adminToken),
+    ),
+  );
 
   // A few conversations with history: customers text in (real signed webhooks), agents answer.
   const [front, billing] = DEMO_NUMBERS as [(typeof DEMO_NUMBERS)[0], (typeof DEMO_NUMBERS)[0]];
@@ -198,12 +276,21 @@ async function seedDemoTenant(
   await simulator.sendInbound({ from: c2, to: billing.e164, body: 'Hello, I was charged twice for my last visit.' });
   await simulator.sendInbound({ from: c3, to: front.e164, body: 'Do you take new patients?' });
 
-  const list = await gql<{ conversations: { edges: { node: { id: string; contact: { phoneNumber: string } } }[] } }>(
-    '{ conversations(first: 10) { edges { node { id contact { phoneNumber } } } } }',
+  const list = await gql<{ conversations: { edges: { node: { id: string; contact: { id: string; phoneNumber: string } } }[] } }>(
+    '{ conversations(first: 10) { edges { node { id contact { id phoneNumber } } } } }',
     {},
     adminToken,
   );
   const byCustomer = new Map(list.conversations.edges.map((e) => [e.node.contact.phoneNumber, e.node.id]));
+  const contactOf = new Map(list.conversations.edges.map((e) => [e.node.contact.phoneNumber, e.node.contact.id]));
+  const detail = async (customer: string, name: string, labels: string[], note: string) => {
+    const conversationId = byCustomer.get(customer);
+    const contactId = contactOf.get(customer);
+    if (!conversationId || !contactId) return;
+    await gql('mutation ($id: ID!, $input: UpdateContactInput!) { updateContact(id: $id, input: $input) { id } }', { id: contactId, input: { name } }, adminToken);
+    await gql('mutation ($c: ID!, $l: [String!]!) { setConversationLabels(conversationId: $c, labels: $l) { id } }', { c: conversationId, l: labels }, adminToken);
+    await gql('mutation ($c: ID!, $b: String!) { addNote(conversationId: $c, body: $b) { id } }', { c: conversationId, b: note }, adminToken);
+  };
   const reply = (conversationId: string | undefined, body: string) =>
     conversationId
       ? gql('mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }', { input: { conversationId, body } }, adminToken)
@@ -222,6 +309,32 @@ async function seedDemoTenant(
   if (resolved) {
     await gql('mutation ($c: ID!) { setConversationStatus(conversationId: $c, status: RESOLVED) { id } }', { c: resolved }, adminToken);
   }
+  await Promise.all([
+    detail(c1, 'Maria Lopez', ['booking'], 'Prefers afternoons; moved twice this year.'),
+    detail(c2, 'Sam Chen', ['billing', 'urgent'], 'Ledger shows two charges of $80 on the same day: refund one.'),
+    detail(c3, 'Jo Park', ['new patient'], 'Asked about new patients; follow up next week.'),
+  ]);
+
+  // Campaigns: one sent (its progress plays back through the simulator), one draft to start.
+  const recipients = ['+14155550144', '+14155550155', '+14155550166'].map((phoneNumber, i) => ({ phoneNumber, name: ['Ana', 'Ben', 'Cleo'][i] }));
+  const created = await gql<{ createCampaign: { id: string } }>(
+    'mutation ($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }',
+    { input: { name: 'Flu shot reminders', phoneNumberId: frontId, body: 'Hi {{contact.name}}, flu shots are in at {{tenant.name}}! Reply to book one.', recipients } },
+    adminToken,
+  );
+  await gql('mutation ($id: ID!) { startCampaign(id: $id) { id } }', { id: created.createCampaign.id }, adminToken);
+  await gql(
+    'mutation ($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }',
+    {
+      input: {
+        name: 'Spring cleaning check-ups',
+        phoneNumberId: frontId,
+        body: 'Hi {{contact.name}}, it is time for your spring check-up at {{tenant.name}}. Reply with a day that suits you.',
+        recipients: [c1, c2, c3].map((phoneNumber) => ({ phoneNumber })),
+      },
+    },
+    adminToken,
+  );
   return users;
 }
 

@@ -73,7 +73,8 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
       DISPATCHER_POLL_MS: '100',
       PACING_ENABLED: 'false',
     };
-    server = await startSandboxProcess(env);
+    // The first start seeds the demo tenant through the API: slow on a loaded machine.
+    server = await startSandboxProcess(env, 240_000);
     cleanups.push(() => server.kill());
     origin = `http://localhost:${port}`;
     info = (await (await fetch(`${server.url}/sandbox/info`)).json()) as SandboxInfo;
@@ -87,7 +88,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
       else ws.connectToServer();
     });
     mkdirSync(DOCS, { recursive: true });
-  }, 180_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -262,7 +263,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
   it('survives a crash and restart of the server: offline meanwhile, then shows what arrived', async () => {
     refuseSockets = true;
     await server.kill();
-    await agentPage.getByText(/Offline/).waitFor({ timeout: 30_000 });
+    await agentPage.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor({ timeout: 30_000 });
 
     server = await startSandboxProcess(env);
     // Arrives while the console cannot have its socket: only a refetch after reconnecting shows it.

@@ -1,6 +1,11 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { formatPhone } from './hooks';
+import type { Session } from './auth';
+import { NoticeContext, useForm, type Notice } from './admin/common';
+import { CampaignsSection, QuickRepliesSection } from './admin/ContentSections';
+import { HOURS, HoursSection, type HoursView } from './admin/HoursSection';
+import { NUMBER_FIELDS, NumberSettings, type NumberView } from './admin/NumberSettings';
+import { TeamsSection, UsersSection } from './admin/PeopleSections';
 
 interface AccountView {
   id: string;
@@ -10,14 +15,13 @@ interface AccountView {
   apiBaseUrl: string;
   inboundWebhookUrl: string;
   statusCallbackUrl: string;
-  phoneNumbers: { id: string; e164: string; description: string | null; type: string }[];
+  phoneNumbers: NumberView[];
 }
 
 const ACCOUNTS = `{ twilioAccounts { id accountSid friendlyName sandbox apiBaseUrl inboundWebhookUrl statusCallbackUrl
-  phoneNumbers { id e164 description type } } }`;
+  phoneNumbers { ${NUMBER_FIELDS} } } }`;
 const CONNECT = `mutation ($input: ConnectTwilioAccountInput!) { connectTwilioAccount(input: $input) { id } }`;
 const ADD_NUMBER = `mutation ($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id webhookWarning } }`;
-const CREATE_AGENT = `mutation ($input: CreateAgentInput!) { createAgent(input: $input) { id email } }`;
 
 function CopyField({ label, value }: { label: string; value: string }) {
   const [copied, setCopied] = useState(false);
@@ -41,28 +45,28 @@ function CopyField({ label, value }: { label: string; value: string }) {
   );
 }
 
-function useForm<T extends Record<string, string | boolean>>(initial: T) {
-  const [values, setValues] = useState(initial);
-  const bind = (name: keyof T & string) => ({
-    name,
-    value: values[name] as string,
-    onChange: (e: { target: { value: string } }) => setValues((v) => ({ ...v, [name]: e.target.value })),
-  });
-  return { values, setValues, bind, reset: () => setValues(initial) };
-}
-
 /** Admin pages: connect a Twilio account (webhook URLs to copy), its numbers, and agents. */
-export function AdminPage() {
+const SECTIONS = [
+  ['admin-accounts', 'Twilio and numbers'],
+  ['admin-hours', 'Hours'],
+  ['admin-teams', 'Teams'],
+  ['admin-users', 'Agents'],
+  ['admin-quick-replies', 'Quick replies'],
+  ['admin-campaigns', 'Campaigns'],
+] as const;
+
+export function AdminPage({ session, epoch }: { session: Session; epoch: number }) {
   const [accounts, refetch] = useQuery<{ twilioAccounts: AccountView[] }>({ query: ACCOUNTS });
+  const [hours, refetchHours] = useQuery<{ operatingHours: HoursView[] }>({ query: HOURS });
   const [, connect] = useMutation(CONNECT);
   const [, addNumber] = useMutation(ADD_NUMBER);
-  const [, createAgent] = useMutation(CREATE_AGENT);
-  const [notice, setNotice] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
+  const [notice, setNotice] = useState<Notice | null>(null);
   const account = useForm({ accountSid: '', authToken: '', friendlyName: '', apiBaseUrl: '' });
   const number = useForm({ twilioAccountId: '', phoneNumber: '', description: '' });
   const [configureWebhook, setConfigureWebhook] = useState(true);
-  const agent = useForm({ name: '', email: '', password: '', role: 'AGENT' });
   const list = accounts.data?.twilioAccounts ?? [];
+  const numbers = list.flatMap((a) => a.phoneNumbers);
+  const reloadAccounts = () => refetch({ requestPolicy: 'network-only' });
 
   async function submit(event: FormEvent, run: () => Promise<{ error?: { graphQLErrors: { message: string }[]; message: string } }>, ok: string, reset: () => void) {
     event.preventDefault();
@@ -76,15 +80,23 @@ export function AdminPage() {
   }
 
   return (
+    <NoticeContext.Provider value={setNotice}>
     <div className="admin">
       <h2>Administration</h2>
+      <nav aria-label="Admin sections" className="admin-toc">
+        {SECTIONS.map(([anchor, title]) => (
+          <a key={anchor} href={`#${anchor}`}>
+            {title}
+          </a>
+        ))}
+      </nav>
       {notice && (
-        <p role={notice.kind === 'error' ? 'alert' : 'status'} className={notice.kind === 'error' ? 'error' : 'ok'}>
+        <p role={notice.kind === 'error' ? 'alert' : 'status'} className={`notice ${notice.kind === 'error' ? 'error' : 'ok'}`} data-testid="admin-notice">
           {notice.text}
         </p>
       )}
 
-      <section aria-labelledby="accounts-title">
+      <section aria-labelledby="accounts-title" id="admin-accounts">
         <h3 id="accounts-title">Twilio accounts</h3>
         {accounts.error && <p className="error">{accounts.error.message}</p>}
         {list.length === 0 && !accounts.fetching && <p className="muted">No account connected yet.</p>}
@@ -103,11 +115,14 @@ export function AdminPage() {
             {a.phoneNumbers.length === 0 ? (
               <p className="muted">No numbers yet.</p>
             ) : (
-              <ul>
+              <ul className="numbers">
                 {a.phoneNumbers.map((n) => (
-                  <li key={n.id}>
-                    {formatPhone(n.e164)} {n.description ? `· ${n.description}` : ''} <span className="muted">({n.type.toLowerCase().replace('_', ' ')})</span>
-                  </li>
+                  <NumberSettings
+                    key={`${n.id}-${n.team?.id}-${n.operatingHours?.id}-${n.automatedMessages.map((m) => `${m.trigger}${m.enabled}${m.body.length}`).join()}`}
+                    number={n}
+                    hours={hours.data?.operatingHours ?? []}
+                    onSaved={reloadAccounts}
+                  />
                 ))}
               </ul>
             )}
@@ -204,34 +219,14 @@ export function AdminPage() {
           </button>
         </form>
 
-        <form
-          className="card"
-          aria-labelledby="agent-title"
-          onSubmit={(e) => submit(e, () => createAgent({ input: { ...agent.values } }), 'User added: they can sign in now.', agent.reset)}
-        >
-          <h3 id="agent-title">Add an agent</h3>
-          <label>
-            Name
-            <input {...agent.bind('name')} required />
-          </label>
-          <label>
-            Email
-            <input {...agent.bind('email')} required type="email" autoComplete="off" />
-          </label>
-          <label>
-            Password
-            <input {...agent.bind('password')} required type="password" minLength={8} autoComplete="new-password" />
-          </label>
-          <label>
-            Role
-            <select {...agent.bind('role')}>
-              <option value="AGENT">Agent</option>
-              <option value="ADMIN">Admin</option>
-            </select>
-          </label>
-          <button type="submit">Add user</button>
-        </form>
+
       </div>
+      <HoursSection onChanged={() => refetchHours({ requestPolicy: 'network-only' })} />
+      <TeamsSection />
+      <UsersSection myId={session.userId} />
+      <QuickRepliesSection />
+      <CampaignsSection epoch={epoch} numbers={numbers} />
     </div>
+    </NoticeContext.Provider>
   );
 }

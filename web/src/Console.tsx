@@ -5,6 +5,9 @@ import { useConnectionState, useEpoch } from './hooks';
 import { AdminPage } from './AdminPage';
 import { Inbox } from './Inbox';
 import { Thread } from './Thread';
+import { AVAILABILITY_LABEL, PeopleProvider, usePeople } from './people';
+import { useMutation } from 'urql';
+import { SET_AVAILABILITY, type Availability, type Person } from './queries';
 
 function conversationIdFromPath(): string | null {
   const m = /^\/inbox\/([0-9a-f-]{36})$/i.exec(location.pathname);
@@ -39,6 +42,7 @@ export function Console({ session, connection, onSignOut }: { session: Session; 
   };
 
   return (
+    <PeopleProvider epoch={epoch}>
     <div className={`console ${selectedId ? 'has-selection' : ''}`}>
       <a className="skip-link" href="#thread">
         Skip to conversation
@@ -62,6 +66,7 @@ export function Console({ session, connection, onSignOut }: { session: Session; 
             {state === 'online' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…'}
           </span>
           <span className="me">{session.name}</span>
+          <AvailabilitySwitch userId={session.userId} />
           <button type="button" onClick={onSignOut}>
             Sign out
           </button>
@@ -69,7 +74,7 @@ export function Console({ session, connection, onSignOut }: { session: Session; 
       </header>
       {admin && session.role === 'ADMIN' ? (
         <main className="panes">
-          <AdminPage />
+          <AdminPage session={session} epoch={epoch} />
         </main>
       ) : (
       <div className="panes">
@@ -97,5 +102,44 @@ export function Console({ session, connection, onSignOut }: { session: Session; 
       </div>
       )}
     </div>
+    </PeopleProvider>
+  );
+}
+
+/** The agent's own availability: only ONLINE agents get conversations by automatic assignment. */
+function AvailabilitySwitch({ userId }: { userId: string }) {
+  const people = usePeople();
+  const [, setAvailability] = useMutation<{ setAvailability: Person }>(SET_AVAILABILITY);
+  const [error, setError] = useState<string | null>(null);
+  const me = people.byId.get(userId);
+  if (!me) return null;
+  return (
+    <label className="availability">
+      <span className="visually-hidden">My availability</span>
+      <select
+        aria-label="My availability"
+        value={me.availability}
+        className={`presence-${me.availability.toLowerCase()}`}
+        onChange={async (e) => {
+          const r = await setAvailability({ a: e.target.value as Availability });
+          if (r.error) setError(r.error.graphQLErrors[0]?.message ?? r.error.message);
+          else if (r.data) {
+            setError(null);
+            people.update(r.data.setAvailability);
+          }
+        }}
+      >
+        {(Object.keys(AVAILABILITY_LABEL) as Availability[]).map((a) => (
+          <option key={a} value={a}>
+            ● {AVAILABILITY_LABEL[a]}
+          </option>
+        ))}
+      </select>
+      {error && (
+        <span role="alert" className="error">
+          {error}
+        </span>
+      )}
+    </label>
   );
 }

@@ -3,12 +3,13 @@ import { useClient, useQuery } from 'urql';
 import type { Session } from './auth';
 import { formatPhone, formatTime, useLiveEvents } from './hooks';
 import { NewConversation } from './NewConversation';
-import { CONVERSATIONS, CONVERSATION_UPDATED, PAGE_SIZE, type ConversationStatus, type ConversationView } from './queries';
+import { usePeople, Presence } from './people';
+import { CONVERSATIONS, CONVERSATION_REMOVED, CONVERSATION_UPDATED, PAGE_SIZE, type ConversationStatus, type ConversationView } from './queries';
 
 type Page = { conversations: { edges: { cursor: string; node: ConversationView }[] } };
 
 type StatusFilter = ConversationStatus | 'ALL';
-type AssigneeFilter = 'ANYONE' | 'MINE';
+type AssigneeFilter = 'ANYONE' | 'MINE' | 'UNASSIGNED';
 
 interface Props {
   session: Session;
@@ -23,9 +24,24 @@ const newestFirst = (a: ConversationView, b: ConversationView) =>
 export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
   const [status, setStatus] = useState<StatusFilter>('OPEN');
   const [assignee, setAssignee] = useState<AssigneeFilter>('ANYONE');
+  const [teamId, setTeamId] = useState('');
+  const [label, setLabel] = useState('');
+  const [searchDraft, setSearchDraft] = useState('');
+  const [search, setSearch] = useState('');
+  const people = usePeople();
+  // Typing settles for a moment before the list is asked again.
+  useEffect(() => {
+    const t = setTimeout(() => setSearch(searchDraft.trim().length >= 2 ? searchDraft.trim() : ''), 300);
+    return () => clearTimeout(t);
+  }, [searchDraft]);
+  const labelFilter = label.trim();
   const variables = {
     status: status === 'ALL' ? null : status,
     assigneeId: assignee === 'MINE' ? session.userId : null,
+    unassigned: assignee === 'UNASSIGNED' ? true : null,
+    teamId: teamId || null,
+    label: labelFilter || null,
+    search: search || null,
   };
   const [result, reexecute] = useQuery<Page>({ query: CONVERSATIONS, variables });
   const [items, setItems] = useState<ConversationView[]>([]);
@@ -62,17 +78,30 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
 
   const matches = useCallback(
     (c: ConversationView) =>
-      (status === 'ALL' || c.status === status) && (assignee === 'ANYONE' || c.assignee?.id === session.userId),
-    [status, assignee, session.userId],
+      (status === 'ALL' || c.status === status) &&
+      (assignee === 'ANYONE' || (assignee === 'MINE' ? c.assignee?.id === session.userId : c.assignee === null)) &&
+      (!teamId || c.team?.id === teamId) &&
+      (!labelFilter || c.labels.some((l) => l.toLowerCase() === labelFilter.toLowerCase())),
+    [status, assignee, session.userId, teamId, labelFilter],
   );
 
   useLiveEvents<{ conversationUpdated: ConversationView }>(CONVERSATION_UPDATED, {}, 'all', (event) => {
     const c = event.conversationUpdated;
     setItems((list) => {
       const rest = list.filter((x) => x.id !== c.id);
+      // A search is the server's to answer: live, only rows already listed are kept current.
+      if (search && rest.length === list.length) return list;
       return matches(c) ? [...rest, c].sort(newestFirst) : rest;
     });
   });
+
+  // Transferred away from the agent's teams, or the contact blocked: the row goes.
+  useLiveEvents<{ conversationRemoved: string }>(CONVERSATION_REMOVED, {}, 'inbox-removed', ({ conversationRemoved }) => {
+    setItems((list) => list.filter((x) => x.id !== conversationRemoved));
+  });
+
+  const knownLabels = [...new Set(items.flatMap((c) => c.labels))].sort();
+  const teammates = people.users.filter((u) => u.active && u.id !== session.userId);
 
   // The tab's title counts what waits, so a background tab still tells.
   const unread = items.reduce((n, c) => n + c.unreadCount, 0);
@@ -120,7 +149,32 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
           <select value={assignee} onChange={(e) => setAssignee(e.target.value as AssigneeFilter)}>
             <option value="ANYONE">Anyone</option>
             <option value="MINE">Mine</option>
+            <option value="UNASSIGNED">Unassigned</option>
           </select>
+        </label>
+        <label>
+          Team filter
+          <select value={teamId} onChange={(e) => setTeamId(e.target.value)}>
+            <option value="">All teams</option>
+            {people.teams.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Label filter
+          <input list="known-labels" value={label} onChange={(e) => setLabel(e.target.value)} placeholder="Any" />
+          <datalist id="known-labels">
+            {knownLabels.map((l) => (
+              <option key={l} value={l} />
+            ))}
+          </datalist>
+        </label>
+        <label className="search">
+          Search
+          <input type="search" value={searchDraft} onChange={(e) => setSearchDraft(e.target.value)} placeholder="Name, number or text" />
         </label>
       </div>
       {result.error && !result.data && (
@@ -163,6 +217,16 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
                 {c.status !== 'OPEN' && <span className={`status status-${c.status.toLowerCase()}`}>{c.status.toLowerCase()}</span>}
                 {c.contact.optedOut && <span className="status status-optout">opted out</span>}
               </span>
+              {(c.labels.length > 0 || c.team) && (
+                <span className="row tags">
+                  {c.team && <span className="team-tag">{c.team.name}</span>}
+                  {c.labels.map((l) => (
+                    <span key={l} className="label-chip" data-testid="row-label">
+                      {l}
+                    </span>
+                  ))}
+                </span>
+              )}
             </button>
           </li>
         ))}
@@ -171,6 +235,18 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
         <button type="button" className="load-more" onClick={() => void loadMore()} disabled={loadingMore}>
           {loadingMore ? 'Loading…' : 'Load more conversations'}
         </button>
+      )}
+      {teammates.length > 0 && (
+        <details className="teammates">
+          <summary>Teammates ({teammates.filter((u) => u.availability === 'ONLINE').length} online)</summary>
+          <ul data-testid="teammates">
+            {teammates.map((u) => (
+              <li key={u.id}>
+                {u.name} <Presence availability={u.availability} />
+              </li>
+            ))}
+          </ul>
+        </details>
       )}
     </nav>
   );

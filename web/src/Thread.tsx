@@ -2,10 +2,15 @@ import { useEffect, useRef, useState } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import type { Session } from './auth';
 import { Composer } from './Composer';
+import { ConversationDetails } from './ConversationDetails';
 import { formatPhone, formatTime, useLiveEvents } from './hooks';
 import {
+  ADD_NOTE,
   ASSIGN,
+  CONVERSATION_REMOVED,
   CONVERSATION_UPDATED,
+  NOTES,
+  type NoteView,
   MARK_READ,
   MESSAGE_ADDED,
   MESSAGE_UPDATED,
@@ -43,8 +48,17 @@ const fresher = (current: MessageView | undefined, incoming: MessageView) =>
 
 const oldestFirst = (a: MessageView, b: MessageView) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
 
+interface NotesData {
+  conversation: { id: string; notes: { edges: { node: NoteView }[] } } | null;
+}
+
 export function Thread({ id, session, epoch, onBack }: { id: string; session: Session; epoch: number; onBack: () => void }) {
   const [result, reexecute] = useQuery<ConversationData>({ query: CONVERSATION, variables: { id } });
+  const [notesResult, reexecuteNotes] = useQuery<NotesData>({ query: NOTES, variables: { id } });
+  const [addedNotes, setAddedNotes] = useState<NoteView[]>([]);
+  const [removed, setRemoved] = useState(false);
+  const [showDetails, setShowDetails] = useState(() => window.innerWidth > 1000);
+  const [mode, setMode] = useState<'reply' | 'note'>('reply');
   const [messagesResult, reexecuteMessages] = useQuery<MessagesData>({ query: THREAD_MESSAGES, variables: { id } });
   const [conversation, setConversation] = useState<ConversationView | null>(null);
   const [messages, setMessages] = useState<MessageView[]>([]);
@@ -53,6 +67,7 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
   const [, assign] = useMutation(ASSIGN);
   const [, setStatus] = useMutation(SET_STATUS);
   const [, markRead] = useMutation(MARK_READ);
+  const [, addNote] = useMutation<{ addNote: NoteView }>(ADD_NOTE);
   const logRef = useRef<HTMLOListElement>(null);
   const client = useClient();
   const [olderCursor, setOlderCursor] = useState<string | null>(null);
@@ -80,8 +95,9 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
     if (epoch > 0) {
       reexecute({ requestPolicy: 'network-only' });
       reexecuteMessages({ requestPolicy: 'network-only' });
+      reexecuteNotes({ requestPolicy: 'network-only' });
     }
-  }, [epoch, reexecute, reexecuteMessages]);
+  }, [epoch, reexecute, reexecuteMessages, reexecuteNotes]);
 
   // Opening a conversation reads it; so does a customer text arriving while it is open.
   useEffect(() => {
@@ -121,16 +137,53 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
   });
   useLiveEvents<{ messageUpdated: MessageView }>(MESSAGE_UPDATED, { id }, id, ({ messageUpdated }) => upsert(messageUpdated));
   // A teammate assigns or resolves it, or the contact opts out: the header and composer follow.
+  // A teammate's note comes with a conversationUpdated too.
   useLiveEvents<{ conversationUpdated: ConversationView }>(CONVERSATION_UPDATED, {}, `thread-${id}`, ({ conversationUpdated }) => {
-    if (conversationUpdated.id === id) setConversation(conversationUpdated);
+    if (conversationUpdated.id === id) {
+      setConversation(conversationUpdated);
+      reexecuteNotes({ requestPolicy: 'network-only' });
+    }
+  });
+  // Transferred to a team the agent is not in, or the contact was blocked: out of their view.
+  useLiveEvents<{ conversationRemoved: string }>(CONVERSATION_REMOVED, {}, `removed-${id}`, ({ conversationRemoved }) => {
+    if (conversationRemoved === id) setRemoved(true);
   });
 
+  const notes = (() => {
+    const byId = new Map<string, NoteView>();
+    for (const e of notesResult.data?.conversation?.notes.edges ?? []) byId.set(e.node.id, e.node);
+    for (const n of addedNotes) byId.set(n.id, n);
+    return [...byId.values()];
+  })();
+  const timeline: ({ kind: 'message'; item: MessageView } | { kind: 'note'; item: NoteView })[] = [
+    ...messages.map((m) => ({ kind: 'message' as const, item: m })),
+    ...notes.map((n) => ({ kind: 'note' as const, item: n })),
+  ].sort((a, b) => a.item.createdAt.localeCompare(b.item.createdAt) || a.item.id.localeCompare(b.item.id));
+
   // Follow the newest message; loading earlier ones keeps the reader where they are.
-  const newestId = messages[messages.length - 1]?.id;
+  const newestId = timeline[timeline.length - 1]?.item.id;
   useEffect(() => {
     const el = logRef.current;
     if (el) el.scrollTop = el.scrollHeight;
   }, [newestId]);
+
+  if (removed) {
+    return (
+      <section className="thread thread-removed" aria-labelledby="thread-title">
+        <header className="thread-header">
+          <h2 id="thread-title" tabIndex={-1}>
+            Conversation closed
+          </h2>
+        </header>
+        <p className="banner banner-warning" role="status" data-testid="conversation-removed">
+          This conversation left your view: it was transferred to a team you are not in, or its contact was blocked.
+        </p>
+        <button type="button" className="load-more" onClick={onBack}>
+          Back to the inbox
+        </button>
+      </section>
+    );
+  }
 
   const loadError = result.error ?? messagesResult.error;
   if (loadError && !conversation) {
@@ -146,6 +199,7 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
 
   const mine = conversation.assignee?.id === session.userId;
   const optedOut = conversation.contact.optedOut;
+  const blocked = conversation.contact.blocked;
 
   async function run(action: Promise<{ error?: { message: string }; data?: Record<string, ConversationView> }>) {
     const r = await action;
@@ -157,8 +211,10 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
     }
   }
 
-  async function onSend(body: string): Promise<boolean> {
-    const r = await send({ input: { conversationId: id, body, idempotencyKey: crypto.randomUUID() } });
+  async function onSend(body: string, mediaIds: string[]): Promise<boolean> {
+    const r = await send({
+      input: { conversationId: id, body, idempotencyKey: crypto.randomUUID(), ...(mediaIds.length > 0 ? { mediaIds } : {}) },
+    });
     if (r.error) {
       setActionError(r.error.graphQLErrors[0]?.message ?? r.error.message);
       return false;
@@ -192,6 +248,9 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
           </p>
         </div>
         <div className="actions">
+          <button type="button" aria-expanded={showDetails} aria-controls="conversation-details" onClick={() => setShowDetails((v) => !v)}>
+            Details
+          </button>
           <button type="button" onClick={() => void run(assign({ id, assigneeId: mine ? null : session.userId }))}>
             {mine ? 'Unassign' : 'Assign to me'}
           </button>
@@ -216,16 +275,54 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
           {loadingOlder ? 'Loading…' : 'Load earlier messages'}
         </button>
       )}
-      <ol className="messages" ref={logRef} role="log" aria-live="polite" aria-label="Messages" data-testid="messages">
-        {messages.map((m) => (
-          <MessageItem key={m.id} message={m} />
-        ))}
-      </ol>
-      <Composer
-        disabled={optedOut}
-        disabledReason={optedOut ? 'This contact texted STOP: nothing can be sent until they text START.' : null}
-        onSend={onSend}
-      />
+      <div className="thread-body">
+        <div className="thread-main">
+          <ol className="messages" ref={logRef} role="log" aria-live="polite" aria-label="Messages" data-testid="messages">
+            {timeline.map((t) => (t.kind === 'message' ? <MessageItem key={t.item.id} message={t.item} /> : <NoteItem key={t.item.id} note={t.item} />))}
+          </ol>
+          <div className="composer-tabs" role="group" aria-label="Write">
+            <button type="button" aria-pressed={mode === 'reply'} onClick={() => setMode('reply')}>
+              Reply
+            </button>
+            <button type="button" aria-pressed={mode === 'note'} onClick={() => setMode('note')}>
+              Internal note
+            </button>
+          </div>
+          {mode === 'reply' ? (
+            <Composer
+              conversationId={id}
+              token={session.token}
+              disabled={blocked || optedOut}
+              disabledReason={
+                blocked
+                  ? 'This contact is blocked: unblock them to reply.'
+                  : optedOut
+                    ? 'This contact texted STOP: nothing can be sent until they text START.'
+                    : null
+              }
+              onSend={onSend}
+            />
+          ) : (
+            <NoteComposer
+              onAdd={async (body) => {
+                const r = await addNote({ id, body });
+                if (r.error) {
+                  setActionError(r.error.graphQLErrors[0]?.message ?? r.error.message);
+                  return false;
+                }
+                setActionError(null);
+                if (r.data) setAddedNotes((list) => [...list, r.data!.addNote]);
+                return true;
+              }}
+            />
+          )}
+        </div>
+        {showDetails && (
+          <div id="conversation-details" className="details-pane">
+            <ConversationDetails conversation={conversation} session={session} onChanged={setConversation} onError={setActionError} />
+          </div>
+        )}
+      </div>
     </section>
   );
 }
@@ -264,5 +361,62 @@ function MessageItem({ message: m }: { message: MessageView }) {
         )}
       </p>
     </li>
+  );
+}
+
+function NoteItem({ note }: { note: NoteView }) {
+  return (
+    <li className="note" data-note-id={note.id} aria-label={`Internal note by ${note.author.name}`}>
+      <p className="note-label">Internal note · {note.author.name}</p>
+      <p className="body">{note.body}</p>
+      <p className="meta">
+        <time dateTime={note.createdAt}>{formatTime(note.createdAt)}</time>
+      </p>
+    </li>
+  );
+}
+
+/** Internal notes: seen by the team only, never sent to the customer (and possible after STOP). */
+function NoteComposer({ onAdd }: { onAdd: (body: string) => Promise<boolean> }) {
+  const [body, setBody] = useState('');
+  const [busy, setBusy] = useState(false);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  const canAdd = !busy && body.trim() !== '' && body.length <= 5000;
+  async function submit(event?: { preventDefault(): void }) {
+    event?.preventDefault();
+    if (!canAdd) return;
+    setBusy(true);
+    const ok = await onAdd(body.trim());
+    setBusy(false);
+    if (ok) setBody('');
+  }
+  return (
+    <form className="composer composer-note" onSubmit={submit} aria-label="Internal note">
+      <label>
+        <span className="visually-hidden">Note text</span>
+        <textarea
+          ref={ref}
+          rows={3}
+          value={body}
+          maxLength={5000}
+          aria-label="Note text"
+          placeholder="A note for your team (never sent to the customer)"
+          onChange={(e) => setBody(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+              e.preventDefault();
+              void submit();
+            }
+          }}
+        />
+      </label>
+      <div className="composer-bar">
+        <span className="counter">Only your team sees notes.</span>
+        <button type="submit" disabled={!canAdd}>
+          {busy ? 'Adding…' : 'Add note'}
+        </button>
+      </div>
+    </form>
   );
 }

@@ -24,8 +24,10 @@ export interface ConversationView {
   status: ConversationStatus;
   unreadCount: number;
   lastMessageAt: string;
+  labels: string[];
   assignee: UserRef | null;
-  contact: { phoneNumber: string; name: string | null; optedOut: boolean };
+  team: { id: string; name: string } | null;
+  contact: { id: string; phoneNumber: string; name: string | null; optedOut: boolean; blocked: boolean };
   phoneNumber: { e164: string; description: string | null };
   lastMessage: { body: string; direction: 'INBOUND' | 'OUTBOUND' } | null;
 }
@@ -33,9 +35,10 @@ export interface ConversationView {
 // Kept lean: the server's query cost limit (GRAPHQL_MAX_COST, 5000 by default) weighs nesting
 // heavily, and a page of 50 conversations or messages must stay under it.
 const CONVERSATION_FIELDS = `
-  id status unreadCount lastMessageAt
+  id status unreadCount lastMessageAt labels
   assignee { id name }
-  contact { phoneNumber name optedOut }
+  team { id name }
+  contact { id phoneNumber name optedOut blocked }
   phoneNumber { e164 description }
   lastMessage { body direction }
 `;
@@ -46,8 +49,8 @@ const MESSAGE_FIELDS = `
 `;
 
 export const CONVERSATIONS = `
-  query Conversations($status: ConversationStatus, $assigneeId: ID, $after: String) {
-    conversations(first: 50, status: $status, assigneeId: $assigneeId, after: $after) {
+  query Conversations($status: ConversationStatus, $assigneeId: ID, $unassigned: Boolean, $teamId: ID, $label: String, $search: String, $after: String) {
+    conversations(first: 50, status: $status, assigneeId: $assigneeId, unassigned: $unassigned, teamId: $teamId, label: $label, search: $search, after: $after) {
       edges { cursor node { ${CONVERSATION_FIELDS} } }
     }
   }`;
@@ -77,3 +80,54 @@ export const SET_STATUS = `
   mutation SetStatus($id: ID!, $status: ConversationStatus!) { setConversationStatus(conversationId: $id, status: $status) { ${CONVERSATION_FIELDS} } }`;
 
 export const MARK_READ = `mutation Read($id: ID!) { markConversationRead(conversationId: $id) { id unreadCount } }`;
+
+export const CONVERSATION_REMOVED = `subscription { conversationRemoved }`;
+
+export type Availability = 'ONLINE' | 'AWAY' | 'OFFLINE';
+
+export interface Person {
+  id: string;
+  name: string;
+  role: 'ADMIN' | 'AGENT';
+  availability: Availability;
+  active: boolean;
+}
+
+export interface TeamView {
+  id: string;
+  name: string;
+  strategy: 'ROUND_ROBIN' | 'LEAST_BUSY' | 'MANUAL';
+  agentCapacity: number | null;
+  members: { id: string }[];
+}
+
+const PERSON_FIELDS = 'id name role availability active';
+export const PEOPLE = `{ users { ${PERSON_FIELDS} } teams { id name strategy agentCapacity members { id } } }`;
+export const USER_UPDATED = `subscription { userUpdated { ${PERSON_FIELDS} } }`;
+export const SET_AVAILABILITY = `mutation ($a: Availability!) { setAvailability(availability: $a) { ${PERSON_FIELDS} } }`;
+
+export interface NoteView {
+  id: string;
+  body: string;
+  createdAt: string;
+  author: UserRef;
+}
+export const NOTES = `query Notes($id: ID!) { conversation(id: $id) { id notes(first: 100) { edges { node { id body createdAt author { id name } } } } } }`;
+export const ADD_NOTE = `mutation ($id: ID!, $body: String!) { addNote(conversationId: $id, body: $body) { id body createdAt author { id name } } }`;
+
+export const SET_LABELS = `
+  mutation SetLabels($id: ID!, $labels: [String!]!) { setConversationLabels(conversationId: $id, labels: $labels) { ${CONVERSATION_FIELDS} } }`;
+
+export const TRANSFER = `
+  mutation Transfer($id: ID!, $teamId: ID, $assigneeId: ID) { transferConversation(conversationId: $id, teamId: $teamId, assigneeId: $assigneeId) { ${CONVERSATION_FIELDS} } }`;
+
+export const UPDATE_CONTACT = `
+  mutation UpdateContact($id: ID!, $input: UpdateContactInput!) { updateContact(id: $id, input: $input) { id name blocked optedOut } }`;
+
+export interface QuickReplyView {
+  id: string;
+  title: string;
+  body: string;
+}
+export const QUICK_REPLIES = `query QuickReplies($search: String) { quickReplies(search: $search) { id title body } }`;
+export const RENDER_QUICK_REPLY = `query Render($c: ID!, $id: ID!) { renderQuickReply(conversationId: $c, id: $id) }`;
