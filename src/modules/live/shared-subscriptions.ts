@@ -123,15 +123,24 @@ class Group {
     readonly key: string,
     args: ExecutionArgs,
   ) {
-    this.ready = Promise.resolve(graphqlSubscribe(args)).then((result) => {
-      if (Symbol.asyncIterator in result) {
-        this.source = result;
-        void this.pump(result);
-      } else {
-        this.refusal = result;
-        this.close();
-      }
-    });
+    this.ready = Promise.resolve()
+      .then(() => graphqlSubscribe(args))
+      .then(
+        (result) => {
+          if (Symbol.asyncIterator in result) {
+            this.source = result;
+            void this.pump(result);
+          } else {
+            this.refusal = result;
+            this.close();
+          }
+        },
+        (err: unknown) => {
+          // Every waiting member gets the error; the next subscriber starts afresh.
+          this.close();
+          throw err;
+        },
+      );
   }
 
   join(target: LiveTarget): Member {
@@ -220,8 +229,13 @@ export class SharedSubscriptions {
         if (this.stats.dropped % 1000 === 1) this.logger.warn({ dropped: this.stats.dropped }, 'live frames dropped for sockets too far behind');
         continue;
       }
-      socket.send(`{"id":${JSON.stringify(id)},"type":"next","payload":${payload}}`);
-      this.stats.deliveries++;
+      try {
+        socket.send(`{"id":${JSON.stringify(id)},"type":"next","payload":${payload}}`);
+        this.stats.deliveries++;
+      } catch (err) {
+        // One socket's failure is its own: the others still get the frame.
+        this.logger.warn({ err }, 'could not write a live frame');
+      }
     }
   }
 
