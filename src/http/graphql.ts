@@ -19,7 +19,7 @@ import { authenticate } from '../graphql/authenticate.js';
 import { authenticateApiKey } from '../modules/api-keys/api-key-auth.js';
 import { looksLikeApiKey } from '../modules/api-keys/api-key-secret.js';
 import { isApiKey, type ApiKeyPrincipal, type Principal } from '../shared/principal.js';
-import { SharedSubscriptions, visibilityClass, type LiveTarget, type SharedSubscriptionStats } from '../modules/live/shared-subscriptions.js';
+import { LiveOperation, SharedSubscriptions, visibilityClass, type SharedSubscriptionStats } from '../modules/live/shared-subscriptions.js';
 
 const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_TOKENS = 5000;
@@ -28,7 +28,9 @@ const MAX_CACHED_DOCUMENTS = 500;
 
 type WsExtra = {
   socket: WebSocket;
-  request: IncomingMessage;
+  /** Dropped once connected (the client address is kept): an idle socket need not hold its upgrade request. */
+  request?: IncomingMessage;
+  clientIp?: string;
   auth?: Principal;
 };
 
@@ -176,9 +178,8 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
   });
 
   // Identical subscriptions of one visibility class share one execution per event
-  // (live/shared-subscriptions.ts); the key and target of each operation, by its context.
+  // (live/shared-subscriptions.ts).
   const live = new SharedSubscriptions((delta) => deps.events.countShared(delta), deps.logger);
-  const liveOperations = new WeakMap<object, { target: LiveTarget; key: string }>();
   // The same text parses and validates to the same document: done once, and the AST is shared.
   const documents = new Map<string, DocumentNode>();
   const validDocument = (query: string): DocumentNode | readonly GraphQLError[] => {
@@ -202,6 +203,8 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       schema,
       // No valid token in connectionParams.authorization → close with 4403 before any subscription.
       onConnect: async (ctx) => {
+        ctx.extra.clientIp = ctx.extra.request?.socket.remoteAddress ?? '';
+        delete (ctx.extra as { request?: IncomingMessage }).request;
         const params = ctx.connectionParams ?? {};
         const token = TokenService.fromHeader(params.authorization ?? params.Authorization);
         if (token && looksLikeApiKey(token)) {
@@ -262,15 +265,19 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         }
         const cost = operationCost(schema, document, payload.operationName, payload.variables);
         if (cost > maxCost) return [queryTooCostlyError(cost, maxCost)];
-        const request = ctx.extra.request;
-        const requestId = randomUUID();
         const auth = ctx.extra.auth ?? null;
-        const contextValue = new RequestContext(deps, requestId, auth, request.socket.remoteAddress ?? '');
+        const clientIp = ctx.extra.clientIp ?? '';
         const operation = getOperationAST(document, payload.operationName);
-        if (auth && operation?.operation === 'subscription') {
-          const key = [visibilityClass(auth), payload.operationName ?? '', JSON.stringify(payload.variables ?? null), payload.query].join('\n');
-          liveOperations.set(contextValue, { target: { socket: ctx.extra.socket, id }, key });
-        }
+        // A subscription's context is built only if it starts a group (a member that joins one
+        // needs none): graphql-ws keeps these arguments for as long as the subscription lives.
+        const contextValue =
+          auth && operation?.operation === 'subscription'
+            ? new LiveOperation(
+                { socket: ctx.extra.socket, id },
+                [visibilityClass(auth), payload.operationName ?? '', JSON.stringify(payload.variables ?? null), payload.query].join('\n'),
+                () => new RequestContext(deps, randomUUID(), auth, clientIp),
+              )
+            : new RequestContext(deps, randomUUID(), auth, clientIp);
         return {
           schema,
           document,
@@ -279,10 +286,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
           contextValue,
         };
       },
-      subscribe: (args) => {
-        const operation = liveOperations.get(args.contextValue as object);
-        return live.subscribe(args, operation?.target, operation?.key ?? null);
-      },
+      subscribe: (args) => live.subscribe(args),
       onError: (_ctx, _id, _payload, errors) => {
         for (const error of errors) formatGraphQLError({ message: error.message }, error, deps.logger);
       },

@@ -33,6 +33,18 @@ export function visibilityClass(principal: Principal): string {
   return isApiKey(principal) ? `${principal.tenantId}|key:${principal.apiKeyId}` : `${principal.tenantId}|user:${principal.userId}`;
 }
 
+/**
+ * The context graphql-ws holds for a subscription over a socket: where its frames go, its group
+ * key, and how to build the operation's RequestContext should it start the group.
+ */
+export class LiveOperation {
+  constructor(
+    readonly target: LiveTarget,
+    readonly key: string,
+    readonly context: () => unknown,
+  ) {}
+}
+
 /** A socket writing more slowly than events come: frames beyond this many buffered bytes are dropped (like a full subscriber queue). */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const OPEN = 1;
@@ -111,15 +123,24 @@ class Group {
     readonly key: string,
     args: ExecutionArgs,
   ) {
-    this.ready = Promise.resolve(graphqlSubscribe(args)).then((result) => {
-      if (Symbol.asyncIterator in result) {
-        this.source = result;
-        void this.pump(result);
-      } else {
-        this.refusal = result;
-        this.close();
-      }
-    });
+    this.ready = Promise.resolve()
+      .then(() => graphqlSubscribe(args))
+      .then(
+        (result) => {
+          if (Symbol.asyncIterator in result) {
+            this.source = result;
+            void this.pump(result);
+          } else {
+            this.refusal = result;
+            this.close();
+          }
+        },
+        (err: unknown) => {
+          // Every waiting member gets the error; the next subscriber starts afresh.
+          this.close();
+          throw err;
+        },
+      );
   }
 
   join(target: LiveTarget): Member {
@@ -175,14 +196,15 @@ export class SharedSubscriptions {
   }
 
   /**
-   * graphql-ws's `subscribe`: joins (or starts) the group of `key`. Without a target or key
-   * (not a socket operation), a plain graphql subscription.
+   * graphql-ws's `subscribe`: a LiveOperation joins (or starts) the group of its key; anything
+   * else is a plain graphql subscription.
    */
-  async subscribe(args: ExecutionArgs, target: LiveTarget | undefined, key: string | null): Promise<AsyncIterableIterator<never> | ExecutionResult | AsyncGenerator<ExecutionResult>> {
-    if (!target || key === null) return graphqlSubscribe(args);
+  async subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<never> | ExecutionResult | AsyncGenerator<ExecutionResult>> {
+    const operation = args.contextValue;
+    if (!(operation instanceof LiveOperation)) return graphqlSubscribe(args);
     for (;;) {
-      let group = this.groups.get(key);
-      if (!group) this.groups.set(key, (group = new Group(this, key, args)));
+      let group = this.groups.get(operation.key);
+      if (!group) this.groups.set(operation.key, (group = new Group(this, operation.key, { ...args, contextValue: operation.context() })));
       group.pending++;
       try {
         await group.ready;
@@ -190,9 +212,9 @@ export class SharedSubscriptions {
         group.pending--;
       }
       if (group.refusal) return group.refusal;
-      // The group ended while this one waited (its last member left, or its source ended): start another.
+      // The group ended while this one waited (its source ended): start another.
       if (group.closed) continue;
-      return group.join(target);
+      return group.join(operation.target);
     }
   }
 
@@ -207,8 +229,13 @@ export class SharedSubscriptions {
         if (this.stats.dropped % 1000 === 1) this.logger.warn({ dropped: this.stats.dropped }, 'live frames dropped for sockets too far behind');
         continue;
       }
-      socket.send(`{"id":${JSON.stringify(id)},"type":"next","payload":${payload}}`);
-      this.stats.deliveries++;
+      try {
+        socket.send(`{"id":${JSON.stringify(id)},"type":"next","payload":${payload}}`);
+        this.stats.deliveries++;
+      } catch (err) {
+        // One socket's failure is its own: the others still get the frame.
+        this.logger.warn({ err }, 'could not write a live frame');
+      }
     }
   }
 
