@@ -8,6 +8,9 @@ import { SenderPacer } from './pacing.js';
 import { SendResults } from './send-results.js';
 import { TwilioSender } from './twilio-sender.js';
 
+/** How long a wake waits for more enqueued jobs before claiming (see idle). */
+const WAKE_GATHER_MS = 2;
+
 /** A claimed job ready to go: its lease extended, its message SENDING. */
 interface HeldJob {
   ctx: SendContext;
@@ -127,6 +130,11 @@ export class OutboxDispatcher {
     }
   }
 
+  /**
+   * Waits for the next poll, or for a wake. A wake claims after WAKE_GATHER_MS rather than at
+   * once: the commits of concurrent sends that arrive meanwhile join the same claim, so a burst
+   * of mutations makes a few batches instead of one claim (and one load, one mark) per message.
+   */
   private idle(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
@@ -136,7 +144,9 @@ export class OutboxDispatcher {
       }
       this.wakeUp = () => {
         this.wakeUp = null;
-        done();
+        clearTimeout(timer);
+        if (this.running) setTimeout(resolve, WAKE_GATHER_MS);
+        else resolve();
       };
     });
   }
