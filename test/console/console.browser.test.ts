@@ -74,7 +74,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
       PACING_ENABLED: 'false',
     };
     // The first start seeds the demo tenant through the API: slow on a loaded machine.
-    server = await startSandboxProcess(env, 240_000);
+    server = await startSandboxProcess(env, 420_000);
     cleanups.push(() => server.kill());
     origin = `http://localhost:${port}`;
     info = (await (await fetch(`${server.url}/sandbox/info`)).json()) as SandboxInfo;
@@ -88,7 +88,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
       else ws.connectToServer();
     });
     mkdirSync(DOCS, { recursive: true });
-  }, 300_000);
+  }, 480_000);
 
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
