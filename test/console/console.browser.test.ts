@@ -358,7 +358,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     expect(await webhook.inputValue()).toMatch(/^http:\/\/localhost:\d+\/webhooks\/twilio\/[\w-]{32,}\/sms$/);
     await page.getByRole('button', { name: 'Copy A message comes in (webhook URL)' }).waitFor();
     await page.getByText('sandbox simulator').waitFor();
-    await page.getByTestId('number').filter({ hasText: '· Billing' }).getByText('+1 500 555 0101').waitFor();
+    await page.getByTestId('number').filter({ hasText: '· Billing' }).getByText('+1 500 555 0101', { exact: true }).waitFor();
 
     const form = page.getByRole('form', { name: 'Add an agent' });
     await form.getByLabel('Name').fill('Dee Agent');
