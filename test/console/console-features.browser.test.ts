@@ -102,7 +102,7 @@ describe.skipIf(!chromiumAvailable)('agent console tools in Chromium (sandbox mo
       SANDBOX_FAILURE_PERCENT: '0',
       DISPATCHER_POLL_MS: '100',
       PACING_ENABLED: 'false',
-    }, 240_000);
+    }, 420_000);
     cleanups.push(() => server.kill());
     origin = `http://localhost:${port}`;
     info = (await (await fetch(`${server.url}/sandbox/info`)).json()) as SandboxInfo;
@@ -120,7 +120,7 @@ describe.skipIf(!chromiumAvailable)('agent console tools in Chromium (sandbox mo
     agentPage = await newPage();
     agentPage.on('dialog', (d) => void d.accept());
     await signIn(agentPage, agent().email, agent().password);
-  }, 300_000);
+  }, 480_000);
 
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();

@@ -74,7 +74,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
       PACING_ENABLED: 'false',
     };
     // The first start seeds the demo tenant through the API: slow on a loaded machine.
-    server = await startSandboxProcess(env, 240_000);
+    server = await startSandboxProcess(env, 420_000);
     cleanups.push(() => server.kill());
     origin = `http://localhost:${port}`;
     info = (await (await fetch(`${server.url}/sandbox/info`)).json()) as SandboxInfo;
@@ -88,7 +88,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
       else ws.connectToServer();
     });
     mkdirSync(DOCS, { recursive: true });
-  }, 300_000);
+  }, 480_000);
 
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -358,7 +358,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     expect(await webhook.inputValue()).toMatch(/^http:\/\/localhost:\d+\/webhooks\/twilio\/[\w-]{32,}\/sms$/);
     await page.getByRole('button', { name: 'Copy A message comes in (webhook URL)' }).waitFor();
     await page.getByText('sandbox simulator').waitFor();
-    await page.getByText('+1 500 555 0101 · Billing').waitFor();
+    await page.getByTestId('number').filter({ hasText: '· Billing' }).getByText('+1 500 555 0101', { exact: true }).waitFor();
 
     const form = page.getByRole('form', { name: 'Add an agent' });
     await form.getByLabel('Name').fill('Dee Agent');

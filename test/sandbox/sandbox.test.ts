@@ -144,7 +144,7 @@ describe('sandbox mode', () => {
     );
     const restarted = after.data.conversations.edges.map((e: any) => e.node).find((c: any) => c.contact.phoneNumber === '+14155550177');
     expect(restarted.messages.edges.map((e: any) => e.node)).toContainEqual({ direction: 'INBOUND', body: 'After the restart' });
-  }, 300_000);
+  }, 420_000);
 
   it('POST /sandbox/inbound refuses bad input with a clear message and stores nothing', async () => {
     const s = await startSandboxServer((await persistentDatabase()).env);
@@ -200,5 +200,5 @@ describe('sandbox mode', () => {
     });
     expect(code).toBe(1);
     expect(stderr.trim()).toMatch(/^Configuration error: SANDBOX=true is refused when NODE_ENV=production/);
-  }, 300_000);
+  }, 420_000);
 });
