@@ -40,7 +40,8 @@ async function main() {
   const fake = await startFakeTwilio();
   const server = await startChildServer(
     { ...sharedEnv(db.env.DATABASE_URL!), LOG_LEVEL: 'warn', WS_MAX_SOCKETS_PER_USER: '100', WS_MAX_SUBSCRIPTIONS_PER_SOCKET: String(PER_SOCKET) },
-    60_000,
+    // Start-up (tsx, migrations) is slow on a loaded machine.
+    180_000,
   );
   const sql = postgres(db.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
   try {
