@@ -36,6 +36,7 @@ import { SessionAuthenticator } from './modules/users/session-authenticator.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { LoginLimiter, SignUpLimiter } from './shared/login-limiter.js';
+import { DbAttemptCounters } from './modules/users/attempt-counters.js';
 import { SecretBox } from './shared/secret-box.js';
 import type { TwilioApiFactory } from './shared/twilio-factory.js';
 import { createTwilioApi } from './twilio/client.js';
@@ -98,6 +99,9 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   const sessions = new SessionAuthenticator(database.db, tokens, events, config.authCacheTtlSeconds * 1000, logger);
   sessions.start();
 
+  // Log-in and sign-up counts shared by every instance on this database.
+  const attemptCounters = new DbAttemptCounters(database.db);
+
   // routing and presence need the finished graph: set right below.
   const graph: Omit<AppDeps, 'routing' | 'presence'> = {
     config,
@@ -108,8 +112,8 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     events,
     tokens,
     sessions,
-    loginLimiter: new LoginLimiter(config.login),
-    signUpLimiter: new SignUpLimiter(config.signUp.maxPerAddress, config.signUp.windowSeconds),
+    loginLimiter: new LoginLimiter(attemptCounters, config.login),
+    signUpLimiter: new SignUpLimiter(attemptCounters, config.signUp.maxPerAddress, config.signUp.windowSeconds),
     // Reads deps.config on every call: the config in deps is replaced once the port is bound.
     twilio:
       options.twilio ??

@@ -13,6 +13,7 @@ import { formatGraphQLError } from '../graphql/format-error.js';
 import { assertNoNulInput } from '../graphql/nul-guard.js';
 import { operationCost, queryTooCostlyError } from '../graphql/query-cost.js';
 import { TokenService } from '../modules/users/tokens.js';
+import { SocketRegistry } from '../modules/users/socket-registry.js';
 import type { AppDeps, AuthUser } from '../shared/deps.js';
 import type { SessionEnd } from '../modules/users/session-authenticator.js';
 import { authenticate } from '../graphql/authenticate.js';
@@ -157,8 +158,11 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
     }
   });
   const { maxSubscriptionsPerSocket, maxSocketsPerUser } = deps.config.ws;
-  // Open sockets per user on this instance (each instance enforces its own count), with the
-  // session each one authenticated with: re-checked when the user's sessions change.
+  // Open sockets per user on every instance: WS_MAX_SOCKETS_PER_USER is checked there.
+  const socketRegistry = new SocketRegistry(deps.db, deps.logger);
+  socketRegistry.start();
+  // Open sockets per user on this instance, with the session each one authenticated with:
+  // re-checked when the user's sessions change.
   const socketsPerUser = new Map<string, Set<{ socket: WebSocket; auth: AuthUser }>>();
 
   const closeEnded = (socket: WebSocket, reason: SessionEnd) => {
@@ -221,11 +225,26 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         if (!authenticated) return false;
         const { expiresAt, ...auth } = authenticated;
         const { socket } = ctx.extra;
-        let open = socketsPerUser.get(auth.userId);
-        if ((open?.size ?? 0) >= maxSocketsPerUser) {
+        const refuse = () => {
           socket.close(CLOSE_TOO_MANY_SOCKETS, `At most ${maxSocketsPerUser} connections per user`);
           return false;
+        };
+        // The cap counts the user's sockets on every instance (live_sockets); should the database
+        // not answer, this instance's own count still applies.
+        let registration: string | null = null;
+        try {
+          registration = await socketRegistry.open(auth.userId, maxSocketsPerUser);
+          if (registration === null) return refuse();
+        } catch (err) {
+          deps.logger.warn({ err }, 'socket registry unavailable: counting this instance only');
+          if ((socketsPerUser.get(auth.userId)?.size ?? 0) >= maxSocketsPerUser) return refuse();
         }
+        // The client may have gone while the registration was written.
+        if (socket.readyState !== socket.OPEN) {
+          if (registration) socketRegistry.close(registration);
+          return false;
+        }
+        let open = socketsPerUser.get(auth.userId);
         if (!open) socketsPerUser.set(auth.userId, (open = new Set()));
         const entry = { socket, auth };
         open.add(entry);
@@ -234,6 +253,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         expiry.unref();
         socket.once('close', () => {
           clearTimeout(expiry);
+          if (registration) socketRegistry.close(registration);
           open.delete(entry);
           if (open.size === 0 && socketsPerUser.get(auth.userId) === open) socketsPerUser.delete(auth.userId);
         });
@@ -300,6 +320,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       stopWatchingKeys();
       await wsServer.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await socketRegistry.stop();
     },
     socketCount: () => wss.clients.size,
     liveStats: () => live.stats,

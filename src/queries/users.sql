@@ -80,6 +80,64 @@ select "id"
   where "users"."email" = $1
   limit $2;
 
+-- consumeCounterPoint
+-- every tenant: log-in and sign-up counts come before any tenant is known
+insert into "rate_limit_counters" ("key", "points", "expires_at")
+  values ($1, $2, now() + make_interval(secs => $3))
+  on conflict ("key")
+  do update set "points" = case when "rate_limit_counters"."expires_at" <= now() then 1 else "rate_limit_counters"."points" + 1 end, "expires_at" = case when "rate_limit_counters"."expires_at" <= now() then excluded.expires_at else "rate_limit_counters"."expires_at" end
+  returning "points", "expires_at";
+
+-- rewardCounterPoint
+-- every tenant: log-in counts come before any tenant is known
+update "rate_limit_counters" set "points" = greatest("rate_limit_counters"."points" - 1, 0)
+  where "rate_limit_counters"."key" = $1;
+
+-- deleteCounter
+-- every tenant: log-in counts come before any tenant is known
+delete
+  from "rate_limit_counters"
+  where "rate_limit_counters"."key" = $1;
+
+-- pruneCounters
+-- every tenant: expired counters of every key
+delete
+  from "rate_limit_counters"
+  where "rate_limit_counters"."expires_at" <= now();
+
+-- registerLiveSocket
+-- every tenant: sockets per user (user ids are unique across tenants), counted across instances
+select pg_advisory_xact_lock(hashtextextended($1, 0));
+delete
+  from "live_sockets"
+  where ("live_sockets"."user_id" = $1 and "live_sockets"."expires_at" <= now());
+select count(*)::int
+  from "live_sockets"
+  where "live_sockets"."user_id" = $1;
+insert into "live_sockets" ("id", "user_id", "instance_id", "expires_at")
+  values (default, $1, $2, now() + make_interval(secs => $3))
+  returning "id";
+
+-- releaseLiveSocket
+-- every tenant: a socket registration by its id
+delete
+  from "live_sockets"
+  where "live_sockets"."id" = $1;
+
+-- heartbeatLiveSockets
+-- every tenant: one instance’s sockets of every tenant
+update "live_sockets" set "expires_at" = now() + make_interval(secs => $1)
+  where "live_sockets"."instance_id" = $2;
+delete
+  from "live_sockets"
+  where "live_sockets"."expires_at" <= now();
+
+-- releaseInstanceSockets
+-- every tenant: one instance’s sockets of every tenant
+delete
+  from "live_sockets"
+  where "live_sockets"."instance_id" = $1;
+
 -- loadSessionState
 select "sessions"."id", "sessions"."user_id", "sessions"."tenant_id", "users"."role", "users"."active", "sessions"."revoked_at", "sessions"."expires_at"
   from "sessions"

@@ -1,4 +1,3 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { DomainError, ErrorCode } from './errors.js';
 
 export interface LoginLimits {
@@ -10,55 +9,67 @@ export interface LoginLimits {
 }
 
 /**
- * Log-in throttling, in memory per instance. Consume-before-check: each attempt reserves a point
- * per email and per client address BEFORE the password is checked, so a burst of parallel
- * guesses cannot all pass a check made before any failure was recorded. A success gives its
+ * Fixed-window attempt counters shared by every instance (implemented on the database by
+ * src/modules/users/attempt-counters.ts), so a limit holds however attempts are spread over
+ * instances behind a balancer.
+ */
+export interface AttemptCounters {
+  /** Takes one point; returns the points taken in the current window and the ms until it ends. */
+  consume(key: string, windowSeconds: number): Promise<{ points: number; msBeforeNext: number }>;
+  reward(key: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/**
+ * Log-in throttling. Consume-before-check: each attempt reserves a point per email and per client
+ * address BEFORE the password is checked, so a burst of parallel guesses (on one instance or
+ * several) cannot all pass a check made before any failure was recorded. A success gives its
  * points back. The two counts are separate: one address guessing many emails is stopped by its
  * address count, many addresses guessing one email by the email count, and one client's failures
  * never count against another client's email.
  */
 export class LoginLimiter {
-  private readonly perEmail: RateLimiterMemory;
-  private readonly perAddress: RateLimiterMemory;
-
-  constructor(limits: LoginLimits) {
-    this.perEmail = new RateLimiterMemory({ keyPrefix: 'login-email', points: limits.maxFailures, duration: limits.windowSeconds });
-    this.perAddress = new RateLimiterMemory({ keyPrefix: 'login-ip', points: limits.maxFailuresPerAddress, duration: limits.windowSeconds });
-  }
+  constructor(
+    private readonly counters: AttemptCounters,
+    private readonly limits: LoginLimits,
+  ) {}
 
   /** Reserves one attempt; throws RATE_LIMITED when either count is used up. */
   async reserve(ip: string, email: string): Promise<void> {
-    const results = await Promise.allSettled([this.perEmail.consume(email.toLowerCase()), this.perAddress.consume(ip)]);
-    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (!refused) return;
-    if (!(refused.reason instanceof RateLimiterRes)) throw refused.reason;
-    throw rateLimited(refused.reason.msBeforeNext, 'Too many failed log-ins');
+    const [byEmail, byAddress] = await Promise.all([
+      this.counters.consume(emailKey(email), this.limits.windowSeconds),
+      this.counters.consume(addressKey(ip), this.limits.windowSeconds),
+    ]);
+    const over = [
+      byEmail.points > this.limits.maxFailures ? byEmail.msBeforeNext : null,
+      byAddress.points > this.limits.maxFailuresPerAddress ? byAddress.msBeforeNext : null,
+    ].filter((ms): ms is number => ms !== null);
+    if (over.length > 0) throw rateLimited(Math.max(...over), 'Too many failed log-ins');
   }
 
   /** The attempt succeeded: its reservation is returned and the email's failures forgotten. */
   async succeeded(ip: string, email: string): Promise<void> {
-    await Promise.allSettled([this.perEmail.delete(email.toLowerCase()), this.perAddress.reward(ip, 1)]);
+    await Promise.allSettled([this.counters.delete(emailKey(email)), this.counters.reward(addressKey(ip))]);
   }
 }
+
+const emailKey = (email: string) => `login-email:${email.toLowerCase()}`;
+const addressKey = (ip: string) => `login-ip:${ip}`;
 
 /**
  * Sign-ups per client address: without email verification each one creates a workspace, and an
  * answer of "email taken" is unavoidable, so the rate is what bounds enumeration and spam.
  */
 export class SignUpLimiter {
-  private readonly perAddress: RateLimiterMemory;
-
-  constructor(maxPerAddress: number, windowSeconds: number) {
-    this.perAddress = new RateLimiterMemory({ keyPrefix: 'signup-ip', points: maxPerAddress, duration: windowSeconds });
-  }
+  constructor(
+    private readonly counters: AttemptCounters,
+    private readonly maxPerAddress: number,
+    private readonly windowSeconds: number,
+  ) {}
 
   async reserve(ip: string): Promise<void> {
-    try {
-      await this.perAddress.consume(ip);
-    } catch (err) {
-      if (err instanceof RateLimiterRes) throw rateLimited(err.msBeforeNext, 'Too many sign-ups from this address');
-      throw err;
-    }
+    const { points, msBeforeNext } = await this.counters.consume(`signup-ip:${ip}`, this.windowSeconds);
+    if (points > this.maxPerAddress) throw rateLimited(msBeforeNext, 'Too many sign-ups from this address');
   }
 }
 

@@ -3,6 +3,16 @@ import { FIXTURE, functionQueries, repositoryQueries } from '../../db/query-cata
 import { Role } from './role.js';
 import { loadSessionState, SessionsRepository } from './sessions.repository.js';
 import { sessions } from './sessions.schema.js';
+import {
+  consumeCounterPoint,
+  deleteCounter,
+  heartbeatLiveSockets,
+  pruneCounters,
+  registerLiveSocket,
+  releaseInstanceSockets,
+  releaseLiveSocket,
+  rewardCounterPoint,
+} from './limits.repository.js';
 import { emailExistsAnywhere, findLoginCandidate, UsersRepository } from './users.repository.js';
 
 /** A live session of the FIXTURE user (inserted by the sessions entry's setUp). */
@@ -51,6 +61,17 @@ export default [
       run: (db) => emailExistsAnywhere(db, 'admin@example.com'),
       crossTenant: 'sign-up checks the email across tenants',
     },
+    consumeCounterPoint: { run: (db) => consumeCounterPoint(db, 'snapshot-key', 900), crossTenant: 'log-in and sign-up counts come before any tenant is known' },
+    rewardCounterPoint: { run: (db) => rewardCounterPoint(db, 'snapshot-key'), crossTenant: 'log-in counts come before any tenant is known' },
+    deleteCounter: { run: (db) => deleteCounter(db, 'snapshot-key'), crossTenant: 'log-in counts come before any tenant is known' },
+    pruneCounters: { run: (db) => pruneCounters(db), crossTenant: 'expired counters of every key' },
+    registerLiveSocket: {
+      run: (db) => registerLiveSocket(db, { userId: FIXTURE.userId, instanceId: FIXTURE.newId, ttlSeconds: 60, max: 20 }),
+      crossTenant: 'sockets per user (user ids are unique across tenants), counted across instances',
+    },
+    releaseLiveSocket: { run: (db) => releaseLiveSocket(db, FIXTURE.newId), crossTenant: 'a socket registration by its id' },
+    heartbeatLiveSockets: { run: (db) => heartbeatLiveSockets(db, FIXTURE.newId, 60), crossTenant: 'one instance’s sockets of every tenant' },
+    releaseInstanceSockets: { run: (db) => releaseInstanceSockets(db, FIXTURE.newId), crossTenant: 'one instance’s sockets of every tenant' },
     loadSessionState: {
       run: (db) => loadSessionState(db, FIXTURE.tenantId, SESSION_ID),
       setUp: insertSession,

@@ -1,0 +1,83 @@
+import { and, eq, lte, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { liveSockets, rateLimitCounters } from './limits.schema.js';
+
+/**
+ * Takes one point of a fixed-window counter, atomically on every instance (an upsert locks the
+ * row): a new or expired window starts at 1. Returns the points taken in the window and when it ends.
+ */
+export async function consumeCounterPoint(db: Db, key: string, windowSeconds: number): Promise<{ points: number; expiresAt: Date }> {
+  const fresh = sql`now() + make_interval(secs => ${windowSeconds})`;
+  const expired = sql`${rateLimitCounters.expiresAt} <= now()`;
+  const [row] = await db
+    .insert(rateLimitCounters)
+    .values({ key, points: 1, expiresAt: fresh })
+    .onConflictDoUpdate({
+      target: rateLimitCounters.key,
+      set: {
+        points: sql`case when ${expired} then 1 else ${rateLimitCounters.points} + 1 end`,
+        expiresAt: sql`case when ${expired} then excluded.expires_at else ${rateLimitCounters.expiresAt} end`,
+      },
+    })
+    .returning({ points: rateLimitCounters.points, expiresAt: rateLimitCounters.expiresAt });
+  return row!;
+}
+
+/** Gives one point back (never below zero). */
+export async function rewardCounterPoint(db: Db, key: string): Promise<void> {
+  await db
+    .update(rateLimitCounters)
+    .set({ points: sql`greatest(${rateLimitCounters.points} - 1, 0)` })
+    .where(eq(rateLimitCounters.key, key));
+}
+
+export async function deleteCounter(db: Db, key: string): Promise<void> {
+  await db.delete(rateLimitCounters).where(eq(rateLimitCounters.key, key));
+}
+
+export async function pruneCounters(db: Db): Promise<void> {
+  await db.delete(rateLimitCounters).where(lte(rateLimitCounters.expiresAt, sql`now()`));
+}
+
+/**
+ * Registers a socket of the user unless the user already has `max` live ones on any instance.
+ * A transaction-scoped advisory lock per user serializes concurrent registrations of one user
+ * (on every instance), so the count and the insert cannot interleave. Null when over the cap.
+ */
+export async function registerLiveSocket(
+  db: Db,
+  input: { userId: string; instanceId: string; ttlSeconds: number; max: number },
+): Promise<string | null> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`live-sockets:${input.userId}`}, 0))`);
+    await tx.delete(liveSockets).where(and(eq(liveSockets.userId, input.userId), lte(liveSockets.expiresAt, sql`now()`)));
+    const [{ n } = { n: 0 }] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(liveSockets)
+      .where(eq(liveSockets.userId, input.userId));
+    if (n >= input.max) return null;
+    const [row] = await tx
+      .insert(liveSockets)
+      .values({ userId: input.userId, instanceId: input.instanceId, expiresAt: sql`now() + make_interval(secs => ${input.ttlSeconds})` })
+      .returning({ id: liveSockets.id });
+    return row!.id;
+  });
+}
+
+export async function releaseLiveSocket(db: Db, id: string): Promise<void> {
+  await db.delete(liveSockets).where(eq(liveSockets.id, id));
+}
+
+/** Keeps this instance's rows alive and drops every expired row (sockets of instances that died). */
+export async function heartbeatLiveSockets(db: Db, instanceId: string, ttlSeconds: number): Promise<void> {
+  await db
+    .update(liveSockets)
+    .set({ expiresAt: sql`now() + make_interval(secs => ${ttlSeconds})` })
+    .where(eq(liveSockets.instanceId, instanceId));
+  await db.delete(liveSockets).where(lte(liveSockets.expiresAt, sql`now()`));
+}
+
+/** At shutdown: this instance's sockets are closed. */
+export async function releaseInstanceSockets(db: Db, instanceId: string): Promise<void> {
+  await db.delete(liveSockets).where(eq(liveSockets.instanceId, instanceId));
+}
