@@ -25,7 +25,7 @@ beforeAll(async () => {
     startTestServer({ DISPATCHER_ENABLED: 'false', MEDIA_COPY_ENABLED: 'false', INGEST_BATCH_MAX: '64', INGEST_BATCH_WAIT_MS: '1000' }),
     startFakeTwilio(),
   ]);
-});
+}, 180_000);
 afterAll(async () => {
   await Promise.all([server?.close(), fake?.close()]);
 });
@@ -78,12 +78,12 @@ function listen(tenantIds: string[]) {
   };
 }
 
-describe('group commit of inbound texts', () => {
+describe('group commit of inbound texts', { timeout: 120_000 }, () => {
   let a: TenantWithNumber;
   let b: TenantWithNumber;
   beforeAll(async () => {
     [a, b] = await Promise.all([tenantWithNumber(server, fake), tenantWithNumber(server, fake)]);
-  });
+  }, 120_000);
 
   it('concurrent webhooks form one batch: every one answered 200 after its commit, each stored once', async () => {
     const before = await batchMetrics();
