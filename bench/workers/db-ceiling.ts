@@ -139,7 +139,8 @@ function batchStatement(): string {
   const s = SCHEMA;
   return `
     with input as (
-      select * from json_to_recordset($1::json) as i(
+      -- ::text first: postgres.js would serialise a json-typed parameter (a string) once more.
+      select * from json_to_recordset($1::text::json) as i(
         idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
         opt boolean, body text, media jsonb, dropped int, sid text, seg int)
     ),
