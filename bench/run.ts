@@ -33,9 +33,10 @@ import { outboundScenario } from './scenarios/outbound.js';
 import { pgliteScenario, type PgliteSetup } from './scenarios/pglite.js';
 import { queriesScenario } from './scenarios/queries.js';
 import { reportsScenario } from './scenarios/reports.js';
+import { campaignsScenario } from './scenarios/campaigns.js';
 import { searchScenario } from './scenarios/search.js';
 
-const SCENARIOS = ['ingest', 'live', 'queries', 'outbound', 'memory', 'pglite', 'search', 'reports'] as const;
+const SCENARIOS = ['ingest', 'live', 'queries', 'outbound', 'memory', 'pglite', 'search', 'reports', 'campaigns'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -219,6 +220,7 @@ async function main(): Promise<number> {
   if (want('outbound')) await guard('4 outbound', () => outboundScenario(ctx));
   if (want('search')) await guard('7 search', () => searchScenario(ctx));
   if (want('reports')) await guard('8 reports', () => reportsScenario(ctx));
+  if (want('campaigns')) await guard('9 campaigns', () => campaignsScenario(ctx));
   if (want('memory')) {
     await guard('5 memory', async () => {
       server = await memoryScenario(ctx);
