@@ -30,6 +30,8 @@ export async function runRetention(deps: AppDeps, opts: { now?: Date } = {}): Pr
     const repo = new PrivacyRepository(deps.db, tenant.id);
     while ((await repo.deleteWebhookDeliveriesBefore(cutoff, batchSize)) >= batchSize);
   }
+  // The Twilio deletions just queued start now, not at the worker's next poll.
+  if (messagesDeleted > 0) deps.twilioDeletions.notifyQueued();
   if (messagesDeleted > 0) deps.logger.info({ messagesDeleted, tenants: tenants.length }, 'retention: old messages deleted');
   return { messagesDeleted, tenants: tenants.length };
 }
