@@ -33,10 +33,11 @@ import { outboundScenario } from './scenarios/outbound.js';
 import { pgliteScenario, type PgliteSetup } from './scenarios/pglite.js';
 import { queriesScenario } from './scenarios/queries.js';
 import { reportsScenario } from './scenarios/reports.js';
+import { campaignsScenario } from './scenarios/campaigns.js';
 import { searchScenario } from './scenarios/search.js';
 import { footprintScenario } from './scenarios/footprint.js';
 
-const SCENARIOS = ['ingest', 'live', 'queries', 'outbound', 'memory', 'pglite', 'search', 'reports', 'footprint'] as const;
+const SCENARIOS = ['ingest', 'live', 'queries', 'outbound', 'memory', 'pglite', 'search', 'reports', 'campaigns', 'footprint'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -220,6 +221,7 @@ async function main(): Promise<number> {
   if (want('outbound')) await guard('4 outbound', () => outboundScenario(ctx));
   if (want('search')) await guard('7 search', () => searchScenario(ctx));
   if (want('reports')) await guard('8 reports', () => reportsScenario(ctx));
+  if (want('campaigns')) await guard('9 campaigns', () => campaignsScenario(ctx));
   if (want('footprint')) await guard('12 footprint', () => footprintScenario(ctx));
   if (want('memory')) {
     await guard('5 memory', async () => {

@@ -1,11 +1,9 @@
-import { and, eq, sql } from 'drizzle-orm';
-import { rowsOf } from '../../db/client.js';
 import type { AppDeps } from '../../shared/deps.js';
 import { errorText } from '../../shared/errors.js';
 import { TwilioApiError } from '../../twilio/errors.js';
 import { twilioCredentials } from '../twilio-accounts/credentials.js';
-import { twilioAccounts } from '../twilio-accounts/twilio-accounts.schema.js';
-import { twilioDeletions } from './privacy.schema.js';
+import { TwilioAccountsRepository } from '../twilio-accounts/twilio-accounts.repository.js';
+import { claimTwilioDeletions, finishTwilioDeletion, retryTwilioDeletion, type ClaimedTwilioDeletion } from './privacy.repository.js';
 import { runRetention } from './retention.js';
 
 const DAY_MS = 86_400_000;
@@ -70,34 +68,16 @@ export class MaintenanceWorker {
 
   private async processDeletions(): Promise<void> {
     for (;;) {
-      const t = twilioDeletions;
-      const claimed = rowsOf<{ id: number; tenantId: string; twilioAccountId: string; messageSid: string; attempts: number }>(
-        await this.deps.db.execute(sql`
-          with due as (
-            select ${t.id} as id from ${t}
-            where ${t.nextAttemptAt} <= now() and (${t.lockedUntil} is null or ${t.lockedUntil} < now())
-            order by ${t.id} limit ${BATCH}
-            for update skip locked
-          )
-          update ${t} set ${sql.identifier(t.lockedUntil.name)} = now() + ${LEASE_SECONDS} * interval '1 second',
-            ${sql.identifier(t.attempts.name)} = ${t.attempts} + 1
-          from due where ${t.id} = due.id
-          returning ${t.id} as id, ${t.tenantId} as "tenantId", ${t.twilioAccountId} as "twilioAccountId", ${t.messageSid} as "messageSid",
-            ${t.attempts} as attempts
-        `),
-      );
+      const claimed = await claimTwilioDeletions(this.deps.db, BATCH, LEASE_SECONDS);
       if (claimed.length === 0) return;
       for (const job of claimed) await this.deleteAtTwilio(job);
       if (this.stopped) return;
     }
   }
 
-  private async deleteAtTwilio(job: { id: number; tenantId: string; twilioAccountId: string; messageSid: string; attempts: number }) {
-    const [account] = await this.deps.db
-      .select()
-      .from(twilioAccounts)
-      .where(and(eq(twilioAccounts.tenantId, job.tenantId), eq(twilioAccounts.id, job.twilioAccountId)))
-      .limit(1);
+  private async deleteAtTwilio(job: ClaimedTwilioDeletion) {
+    // Disconnected accounts too: their credentials may still work at Twilio.
+    const account = await new TwilioAccountsRepository(this.deps.db, job.tenantId).findIncludingDisconnected(job.twilioAccountId);
     let done = !account; // the account is gone: nothing left to ask
     let error: string | null = null;
     if (account) {
@@ -112,14 +92,11 @@ export class MaintenanceWorker {
     }
     if (done || job.attempts >= MAX_ATTEMPTS) {
       if (!done) this.deps.logger.error({ tenantId: job.tenantId, messageSid: job.messageSid, error }, 'gave up deleting a message at Twilio');
-      await this.deps.db.delete(twilioDeletions).where(eq(twilioDeletions.id, job.id));
+      await finishTwilioDeletion(this.deps.db, job.id);
       return;
     }
     const delayMs = Math.min(BACKOFF_MAX_MS, 10_000 * 2 ** Math.min(job.attempts - 1, 20));
-    await this.deps.db
-      .update(twilioDeletions)
-      .set({ lockedUntil: null, lastError: error, nextAttemptAt: sql`now() + ${delayMs} * interval '1 millisecond'` })
-      .where(eq(twilioDeletions.id, job.id));
+    await retryTwilioDeletion(this.deps.db, job.id, error, delayMs);
   }
 
   async stop(): Promise<void> {

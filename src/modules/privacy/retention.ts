@@ -1,11 +1,6 @@
-import { sql } from 'drizzle-orm';
-import { rowsOf } from '../../db/client.js';
 import type { AppDeps } from '../../shared/deps.js';
-import { columnList } from '../../db/sql.js';
-import { messages } from '../messages/messages.schema.js';
 import { TenantsRepository } from '../tenants/tenants.repository.js';
-import { webhookDeliveries } from '../webhooks/webhooks.schema.js';
-import { twilioDeletions } from './privacy.schema.js';
+import { PrivacyRepository } from './privacy.repository.js';
 
 export interface RetentionResult {
   messagesDeleted: number;
@@ -25,45 +20,18 @@ export async function runRetention(deps: AppDeps, opts: { now?: Date } = {}): Pr
   const tenants = await new TenantsRepository(deps.db).withRetention();
   let messagesDeleted = 0;
   for (const tenant of tenants) {
-    const cutoff = new Date(now.getTime() - tenant.retentionDays * 86_400_000).toISOString();
+    const cutoff = new Date(now.getTime() - tenant.retentionDays * 86_400_000);
+    // Each batch its own short transaction (the delete and its Twilio deletions together).
     for (;;) {
-      const deleted = await deps.db.transaction(async (tx) => {
-        const m = messages;
-        const d = twilioDeletions;
-        const result = await tx.execute(sql`
-          with doomed as (
-            select ${m.id} as id, ${m.twilioAccountId} as account_id, ${m.twilioSid} as sid from ${m}
-            where ${m.tenantId} = ${tenant.id}::uuid and ${m.createdAt} < ${cutoff}::timestamptz
-            order by ${m.createdAt}
-            limit ${batchSize}
-            for update skip locked
-          ),
-          queued as (
-            insert into ${d} (${columnList(d.tenantId, d.twilioAccountId, d.messageSid)})
-            select ${tenant.id}::uuid, account_id, sid from doomed where sid is not null
-            on conflict (${columnList(d.twilioAccountId, d.messageSid)}) do nothing
-          )
-          delete from ${m} using doomed where ${m.id} = doomed.id
-          returning ${m.id}
-        `);
-        return rowsOf<{ id: string }>(result).length;
-      });
+      const deleted = await deps.db.transaction((tx) => new PrivacyRepository(tx, tenant.id).deleteMessagesBefore(cutoff, batchSize));
       messagesDeleted += deleted;
       if (deleted < batchSize) break;
     }
-    for (;;) {
-      const w = webhookDeliveries;
-      const result = await deps.db.execute(sql`
-        delete from ${w} where ${w.id} in (
-          select ${w.id} from ${w}
-          where ${w.tenantId} = ${tenant.id}::uuid and ${w.createdAt} < ${cutoff}::timestamptz and ${w.status} <> 'PENDING'
-          limit ${batchSize}
-        )
-        returning ${w.id}
-      `);
-      if (rowsOf(result).length < batchSize) break;
-    }
+    const repo = new PrivacyRepository(deps.db, tenant.id);
+    while ((await repo.deleteWebhookDeliveriesBefore(cutoff, batchSize)) >= batchSize);
   }
+  // The Twilio deletions just queued start now, not at the worker's next poll.
+  if (messagesDeleted > 0) deps.twilioDeletions.notifyQueued();
   if (messagesDeleted > 0) deps.logger.info({ messagesDeleted, tenants: tenants.length }, 'retention: old messages deleted');
   return { messagesDeleted, tenants: tenants.length };
 }
