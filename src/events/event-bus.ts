@@ -152,6 +152,8 @@ export class EventBus {
   /** In-process consumers of every tenant's events of one type (caches, socket supervisors). */
   private readonly systemListeners = new Map<LiveEventType, Set<(event: LiveEvent) => void>>();
   private readonly publishListeners: PublishListener[] = [];
+  /** Open throttle windows of publishThrottled, by event type and id. */
+  private readonly throttled = new Map<string, { pending: LiveEvent | null; timer: NodeJS.Timeout }>();
   private shared = 0;
 
   constructor(
@@ -180,6 +182,30 @@ export class EventBus {
     this.transport.publish(events).catch((err: unknown) => {
       this.logger.error({ err, count: events.length }, 'live event publish failed');
     });
+  }
+
+  /**
+   * Publishes `event` at most once per `everyMs` for its key (type + id), trailing edge: a burst
+   * of changes (e.g. a campaign's delivery receipts) becomes one event now and one at the end of
+   * the window, so the last change is always published and subscribers re-read the current row.
+   */
+  publishThrottled(event: LiveEvent, everyMs: number): void {
+    const key = `${event.type}:${event.id}`;
+    const window = this.throttled.get(key);
+    if (window) {
+      window.pending = event;
+      return;
+    }
+    this.publish(event);
+    const entry: { pending: LiveEvent | null; timer: NodeJS.Timeout } = {
+      pending: null,
+      timer: setTimeout(() => {
+        this.throttled.delete(key);
+        if (entry.pending) this.publishThrottled(entry.pending, everyMs);
+      }, everyMs),
+    };
+    entry.timer.unref();
+    this.throttled.set(key, entry);
   }
 
   /** Sees every event this instance publishes, once, before it is sent; must not throw or block. */
@@ -252,6 +278,12 @@ export class EventBus {
   }
 
   async close(): Promise<void> {
+    // Flush what a throttle window still holds: the last change must not be lost at shutdown.
+    for (const { pending, timer } of this.throttled.values()) {
+      clearTimeout(timer);
+      if (pending) this.publish(pending);
+    }
+    this.throttled.clear();
     for (const set of [...this.byTenant.values()]) for (const s of [...set]) s.close();
     await this.transport.close();
   }

@@ -11,6 +11,14 @@ export function messageAddedEvent(message: { id: string; tenantId: string; conve
   return event;
 }
 
+/** Carried like the other live events; the campaign id also fills conversationId so the bus can filter on it. */
+export function campaignUpdatedEvent(campaign: { id: string; tenantId: string }): LiveEvent {
+  return { type: 'campaignUpdated', tenantId: campaign.tenantId, id: campaign.id, conversationId: campaign.id };
+}
+
+/** Campaign progress events per campaign at most this often from one instance ("a few times a second"). */
+export const CAMPAIGN_PROGRESS_EVERY_MS = 400;
+
 export function messageUpdatedEvent(message: { id: string; tenantId: string; conversationId: string }): LiveEvent {
   return { type: 'messageUpdated', tenantId: message.tenantId, id: message.id, conversationId: message.conversationId };
 }

@@ -169,7 +169,7 @@ updated as (
   from target
   where m.id = target.id and m.tenant_id = $12::uuid
     and (m.status in ('RECEIVED', 'QUEUED', 'SENDING', 'SENT') or (m.twilio_sid is null and $13::text is not null))
-  returning m.id, m.conversation_id, m.status
+  returning m.id, m.conversation_id, m.status, m.campaign_id
 ),
 opted_out as (
   update contacts set opted_out = true, opted_out_at = coalesce(contacts.opted_out_at, now()), updated_at = now()
@@ -181,7 +181,8 @@ opted_out as (
   returning contacts.id
 )
 select target.id as "messageId", updated.conversation_id as "conversationId",
-  (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId"
+  (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId",
+  updated.campaign_id as "campaignId"
 from target left join updated on true;
 
 -- ingestBatch

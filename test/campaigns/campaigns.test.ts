@@ -126,7 +126,7 @@ describe('running a campaign', () => {
     const { id } = (await create(inbox, [...people, { phoneNumber: optedOut, name: 'Gone' }, { phoneNumber: people[0]!.phoneNumber }])).data!.createCampaign;
 
     const ws = server.ws(inbox.tenant.token);
-    const updates = collect(ws, `subscription($id: ID) { campaignUpdated(campaignId: $id) { id status stats { sent } } }`, { id });
+    const updates = collect(ws, `subscription($id: ID) { campaignUpdated(campaignId: $id) { id status stats { sent delivered failed } } }`, { id });
     await waitFor(() => server.app.deps.events.subscriberCount >= 1, { what: 'the subscription' });
 
     const started = await server.gql(ACTION('startCampaign'), { id }, inbox.tenant.token);
@@ -143,6 +143,11 @@ describe('running a campaign', () => {
     expect(new Set(posts.map((p) => p.params['To'])).size).toBe(6);
     expect(posts.find((p) => p.params['To'] === people[1]!.phoneNumber)!.params['Body']).toBe('Hi Person 1, 20% off this week at Bloom Florists!');
     expect(fake.messageRequests.some((r) => r.params['To'] === optedOut)).toBe(false);
+
+    // Progress came as a few events, not one per message, ending with COMPLETED.
+    await waitFor(() => updates.events.some((e) => e.status === 'COMPLETED'), { what: 'the COMPLETED event' });
+    expect(updates.events.length).toBeLessThan(8);
+    expect(updates.events.every((e) => e.id === id)).toBe(true);
 
     // Delivery reports move the stats: one delivered, one read (delivered), one undelivered (failed).
     const bySid = (to: string) => posts.find((p) => p.params['To'] === to)!;
@@ -188,9 +193,8 @@ describe('running a campaign', () => {
       ['CAMPAIGN', 'Hi Person 5, 20% off this week at Bloom Florists!'],
     ]);
 
-    // Progress came as a few events, not one per message, ending with COMPLETED.
-    await waitFor(() => updates.events.some((e) => e.status === 'COMPLETED'), { what: 'the COMPLETED event' });
-    expect(updates.events.length).toBeLessThan(8);
+    // The receipts reached subscribers live too (throttled: the last one is never dropped).
+    await waitFor(() => updates.events.some((e) => e.stats.delivered === 2 && e.stats.failed === 1), { what: 'campaignUpdated with the receipts counted' });
     expect(updates.events.every((e) => e.id === id)).toBe(true);
   });
 

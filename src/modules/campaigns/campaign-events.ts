@@ -1,6 +1,2 @@
-import type { LiveEvent } from '../../events/event-bus.js';
-
-/** Carried like the other live events; the campaign id also fills conversationId so the bus can filter on it. */
-export function campaignUpdatedEvent(campaign: { id: string; tenantId: string }): LiveEvent {
-  return { type: 'campaignUpdated', tenantId: campaign.tenantId, id: campaign.id, conversationId: campaign.id };
-}
+// The builder lives with the other live events: status callbacks (inbound) publish it too.
+export { campaignUpdatedEvent, CAMPAIGN_PROGRESS_EVERY_MS } from '../../events/live-events.js';

@@ -10,15 +10,14 @@ import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { WebhookQueueRepository } from '../webhooks/webhook-queue.repository.js';
 import { WebhookEventType } from '../webhooks/webhook.type.js';
 import { CampaignStatus, RecipientState } from './campaign.enums.js';
-import { campaignUpdatedEvent } from './campaign-events.js';
+import { CAMPAIGN_PROGRESS_EVERY_MS, campaignUpdatedEvent } from './campaign-events.js';
 import { CampaignRunRepository, runningCampaigns, startDueCampaigns } from './campaign-runner.repository.js';
 import { CampaignsRepository } from './campaigns.repository.js';
 import type { CampaignRecipientRow, CampaignRow } from './campaigns.schema.js';
 import { renderCampaignBody } from './placeholders.js';
 import { nextWindowOpening, recipientZone } from './send-window.js';
 
-/** Progress events per campaign at most this often from one instance ("a few times a second"). */
-const PROGRESS_EVERY_MS = 400;
+const PROGRESS_EVERY_MS = CAMPAIGN_PROGRESS_EVERY_MS;
 const MAX_CAMPAIGNS_PER_ROUND = 50;
 
 /**

@@ -56,6 +56,8 @@ export interface StatusUpdateResult {
   changed: boolean;
   /** The contact this callback opted out (error 21610), when it was not already. */
   optedOutContactId: string | null;
+  /** The campaign that sent the message, when it did (its progress counts changed). */
+  campaignId: string | null;
 }
 
 /** Durable copy jobs for the message's media (the media-copy worker), committed with the message. */
@@ -298,7 +300,7 @@ export class InboundRepository extends TenantRepository {
         from target
         where m.id = target.id and m.tenant_id = ${t}::uuid
           and (${advances} or (m.twilio_sid is null and ${update.messageSid}::text is not null))
-        returning m.id, m.conversation_id, m.status
+        returning m.id, m.conversation_id, m.status, m.campaign_id
       ),
       opted_out as (
         update contacts set opted_out = true, opted_out_at = coalesce(contacts.opted_out_at, now()), updated_at = now()
@@ -310,16 +312,18 @@ export class InboundRepository extends TenantRepository {
         returning contacts.id
       )
       select target.id as "messageId", updated.conversation_id as "conversationId",
-        (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId"
+        (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId",
+        updated.campaign_id as "campaignId"
       from target left join updated on true
     `);
-    const [row] = rowsOf<{ messageId: string; conversationId: string | null; changed: boolean; optedOutContactId: string | null }>(result);
-    if (!row) return { messageId: null, conversationId: null, changed: false, optedOutContactId: null };
+    const [row] = rowsOf<{ messageId: string; conversationId: string | null; changed: boolean; optedOutContactId: string | null; campaignId: string | null }>(result);
+    if (!row) return { messageId: null, conversationId: null, changed: false, optedOutContactId: null, campaignId: null };
     return {
       messageId: row.messageId,
       conversationId: row.conversationId,
       changed: row.changed === true,
       optedOutContactId: row.optedOutContactId ?? null,
+      campaignId: row.campaignId ?? null,
     };
   }
 

@@ -6,7 +6,7 @@ import { isOptOutErrorCode, twilioErrorMessage } from '../../twilio/errors.js';
 import { fromTwilioStatus } from '../messages/message-status.js';
 import { isUuid } from '../../shared/ids.js';
 import type { WebhookAccount } from '../twilio-accounts/account-cache.js';
-import { contactUpdatedEvent, conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
+import { CAMPAIGN_PROGRESS_EVERY_MS, campaignUpdatedEvent, contactUpdatedEvent, conversationUpdatedEvent, messageAddedEvent, messageUpdatedEvent } from '../../events/live-events.js';
 import { parseRating } from '../automations/csat-rating.js';
 import { CsatRepository } from '../automations/csat.repository.js';
 import { mayAnswerAutomatically } from '../automations/keywords.js';
@@ -188,6 +188,11 @@ export class InboundService {
       messageUpdatedEvent({ id: result.messageId, tenantId: this.account.tenantId, conversationId: result.conversationId }),
       ...(result.optedOutContactId ? [contactUpdatedEvent({ id: result.optedOutContactId, tenantId: this.account.tenantId })] : []),
     );
+    // A campaign's delivered/failed counts move with its receipts: progress for its subscribers,
+    // throttled per campaign (a campaign's receipts arrive in bursts).
+    if (result.campaignId) {
+      this.deps.events.publishThrottled(campaignUpdatedEvent({ id: result.campaignId, tenantId: this.account.tenantId }), CAMPAIGN_PROGRESS_EVERY_MS);
+    }
     this.log.debug({ ...ctx, messageId: result.messageId, status, errorCode }, 'message status updated');
     return { kind: 'updated', messageId: result.messageId, conversationId: result.conversationId };
   }
