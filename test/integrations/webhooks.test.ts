@@ -218,29 +218,23 @@ describe('webhook deliveries', () => {
     await server.gql(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: quick.endpoint.id }, a.tenant.token);
   });
 
-  it('a receiver that never answers does not slow ingest', async () => {
-    const timings = async (n: number) => {
-      const ms: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const started = performance.now();
-        const res = await sendInbound(server, a.account, { from: randomUsNumber(), to: a.number.e164, body: `timing ${i}` });
-        expect(res.status).toBe(200);
-        ms.push(performance.now() - started);
-      }
-      return ms.sort((x, y) => x - y)[Math.floor(n / 2)]!;
-    };
-    // Same work queued in both runs (one endpoint, same events): only the receiver's behaviour differs.
+  it('a receiver that never answers does not hold up ingest', async () => {
+    // Behaviour, not timing: while the receiver holds every delivery open and never answers,
+    // each webhook is still answered 200 and stored. Were ingest waiting on delivery, the first
+    // inbound request after the receiver hangs would never be answered.
     const r = await receiver();
-    const { endpoint } = await createEndpoint(server, a.tenant.token, r.url, ['MESSAGE_RECEIVED', 'CONVERSATION_OPENED']);
-    const withAnsweringReceiver = await timings(20);
     r.answer(() => 'hang');
-    const hangingFrom = r.received.length;
-    const withHangingReceiver = await timings(20);
-    await waitFor(() => r.received.length > hangingFrom, { what: 'the hanging receiver called' });
-    console.log(
-      `ingest median: ${withAnsweringReceiver.toFixed(1)} ms with a receiver answering 200, ${withHangingReceiver.toFixed(1)} ms with one that never answers`,
-    );
-    expect(withHangingReceiver).toBeLessThan(withAnsweringReceiver * 2 + 25);
+    const { endpoint } = await createEndpoint(server, a.tenant.token, r.url, ['MESSAGE_RECEIVED', 'CONVERSATION_OPENED']);
+    await customerTexts(server, a, randomUsNumber(), 'first, its delivery hangs');
+    await waitFor(() => r.received.length >= 1, { what: 'the hanging receiver called' });
+    const bodies = Array.from({ length: 20 }, (_, i) => `while the receiver hangs ${i}`);
+    for (const body of bodies) {
+      const res = await sendInbound(server, a.account, { from: randomUsNumber(), to: a.number.e164, body });
+      expect(res.status).toBe(200);
+    }
+    expect(r.received.length).toBeLessThan(1 + bodies.length * 2);
+    const stored = await server.gql(`query($s: String) { conversations(first: 50, search: $s) { edges { node { id } } } }`, { s: 'while the receiver hangs' }, a.tenant.token);
+    expect(stored.data!.conversations.edges).toHaveLength(bodies.length);
     await server.gql(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: endpoint.id }, a.tenant.token);
   });
 
