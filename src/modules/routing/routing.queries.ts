@@ -13,13 +13,17 @@ const TEAM_ID = '00000000-0000-4000-8000-0000000c1001';
 
 /**
  * A round-robin team whose only member (the FIXTURE user) is ONLINE, and the FIXTURE conversation
- * waiting unassigned in its queue: routing finds work and assigns it.
+ * waiting unassigned in its queue, checked by the guards: routing finds work and assigns it.
  */
 async function teamWithQueue(db: Db): Promise<void> {
   await db.insert(teams).values({ id: TEAM_ID, tenantId: FIXTURE.tenantId, name: 'Billing', strategy: AssignmentStrategy.ROUND_ROBIN });
   await db.insert(teamMembers).values({ tenantId: FIXTURE.tenantId, teamId: TEAM_ID, userId: FIXTURE.userId });
   await db.insert(agentPresence).values({ tenantId: FIXTURE.tenantId, userId: FIXTURE.userId, availability: Availability.ONLINE, lastSeenAt: new Date('2024-01-01T00:00:00Z') });
-  await db.update(conversations).set({ teamId: TEAM_ID, assigneeId: null }).where(eq(conversations.id, FIXTURE.conversationId));
+  // Its guards ran and let it through (route_after set in the past): a pass may assign it.
+  await db
+    .update(conversations)
+    .set({ teamId: TEAM_ID, assigneeId: null, routeAfter: new Date('2024-01-01T00:00:00Z') })
+    .where(eq(conversations.id, FIXTURE.conversationId));
 }
 
 export default [
@@ -32,7 +36,12 @@ export default [
         'every team': (r) => r.teamsWithWork(),
         'one team': (r) => r.teamsWithWork(TEAM_ID),
       },
-      holdUntil: (r) => r.holdUntil(FIXTURE.conversationId, new Date('2099-01-01T00:00:00Z')),
+      unchecked: (r) => r.unchecked(TEAM_ID),
+      recordVerdicts: (r) =>
+        r.recordVerdicts([
+          { conversationId: FIXTURE.conversationId, holdUntil: new Date('2099-01-01T00:00:00Z') },
+          { conversationId: '00000000-0000-4000-8000-0000000c1002', holdUntil: null },
+        ]),
       stillQueued: (r) => r.stillQueued(FIXTURE.conversationId),
     },
   }),
