@@ -69,6 +69,30 @@ select "conversations"."id"
   inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id")
   where (("conversations"."tenant_id" = $1 and "conversations"."id" = $2 and (("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $3) and "conversations"."route_after" <= statement_timestamp())) and "teams"."strategy" <> $4);
 
+-- RoutingRepository.moveTeamAway (to another team)
+select "id", "assignee_id"
+  from "conversations"
+  where (("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2) and "conversations"."status" <> $3)
+  for update;
+update "conversations" set "assignee_id" = $1, "updated_at" = now(), "team_id" = $2, "queued_at" = now()
+  where (("conversations"."tenant_id" = $3 and "conversations"."team_id" = $4) and "conversations"."status" <> $5);
+update "conversations" set "team_id" = $1
+  where ("conversations"."tenant_id" = $2 and "conversations"."team_id" = $3);
+update "phone_numbers" set "team_id" = $1
+  where ("phone_numbers"."tenant_id" = $2 and "phone_numbers"."team_id" = $3);
+
+-- RoutingRepository.moveTeamAway (team-less)
+select "id", "assignee_id"
+  from "conversations"
+  where (("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2) and "conversations"."status" <> $3)
+  for update;
+update "conversations" set "updated_at" = now(), "team_id" = $1
+  where (("conversations"."tenant_id" = $2 and "conversations"."team_id" = $3) and "conversations"."status" <> $4);
+update "conversations" set "team_id" = $1
+  where ("conversations"."tenant_id" = $2 and "conversations"."team_id" = $3);
+update "phone_numbers" set "team_id" = $1
+  where ("phone_numbers"."tenant_id" = $2 and "phone_numbers"."team_id" = $3);
+
 -- PresenceRepository.setAvailability
 insert into "agent_presence" ("tenant_id", "user_id", "availability", "last_seen_at", "updated_at")
   values ($1, $2, $3, default, default)

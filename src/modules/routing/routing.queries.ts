@@ -10,6 +10,8 @@ import { RoutingRepository, teamsWithWorkAnywhere } from './routing.repository.j
 import { agentPresence } from './routing.schema.js';
 
 const TEAM_ID = '00000000-0000-4000-8000-0000000c1001';
+/** Another team (a team deletion moves conversations there). */
+const OTHER_TEAM_ID = '00000000-0000-4000-8000-0000000c1003';
 
 /**
  * A round-robin team whose only member (the FIXTURE user) is ONLINE, and the FIXTURE conversation
@@ -17,6 +19,7 @@ const TEAM_ID = '00000000-0000-4000-8000-0000000c1001';
  */
 async function teamWithQueue(db: Db): Promise<void> {
   await db.insert(teams).values({ id: TEAM_ID, tenantId: FIXTURE.tenantId, name: 'Billing', strategy: AssignmentStrategy.ROUND_ROBIN });
+  await db.insert(teams).values({ id: OTHER_TEAM_ID, tenantId: FIXTURE.tenantId, name: 'Sales', strategy: AssignmentStrategy.LEAST_BUSY });
   await db.insert(teamMembers).values({ tenantId: FIXTURE.tenantId, teamId: TEAM_ID, userId: FIXTURE.userId });
   await db.insert(agentPresence).values({ tenantId: FIXTURE.tenantId, userId: FIXTURE.userId, availability: Availability.ONLINE, lastSeenAt: new Date('2024-01-01T00:00:00Z') });
   // Its guards ran and let it through (route_after set in the past): a pass may assign it.
@@ -43,6 +46,10 @@ export default [
           { conversationId: '00000000-0000-4000-8000-0000000c1002', holdUntil: null },
         ]),
       stillQueued: (r) => r.stillQueued(FIXTURE.conversationId),
+      moveTeamAway: {
+        'to another team': (r) => r.moveTeamAway(TEAM_ID, OTHER_TEAM_ID),
+        'team-less': (r) => r.moveTeamAway(TEAM_ID, null),
+      },
     },
   }),
   repositoryQueries({

@@ -5,6 +5,7 @@ import { literal } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from '../conversations/conversation-status.js';
 import { conversations } from '../conversations/conversations.schema.js';
+import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { AssignmentStrategy } from '../teams/assignment-strategy.js';
 import { teamMembers, teams } from '../teams/teams.schema.js';
 import { Availability } from './availability.js';
@@ -217,6 +218,33 @@ export class RoutingRepository extends TenantRepository {
       update ${conversations} set ${sql.identifier(conversations.routeAfter.name)} = coalesce(v.until, now())
       from unnest(${ids}::uuid[], ${untils}::timestamptz[]) as v(id, until)
       where ${conversations.tenantId} = ${this.tenantId}::uuid and ${conversations.id} = v.id and ${conversations.routeAfter} is null`);
+  }
+
+  /**
+   * Team deletion, in the caller's transaction: the team's live conversations move to `moveTo`
+   * (unassigned and queued there: routed by its strategy) or, without it, become team-less
+   * (assignees kept); resolved ones follow (reports by team), and numbers pointing at the team
+   * lose it. Returns the live conversations with who held them, read under lock before the move.
+   */
+  async moveTeamAway(teamId: string, moveTo: string | null): Promise<Array<{ id: string; assigneeId: string | null }>> {
+    const inTeam = this.scoped(conversations, eq(conversations.teamId, teamId));
+    const isLive = and(inTeam, ne(conversations.status, ConversationStatus.RESOLVED));
+    const live = await this.db
+      .select({ id: conversations.id, assigneeId: conversations.assigneeId })
+      .from(conversations)
+      .where(isLive)
+      .for('update');
+    await this.db
+      .update(conversations)
+      .set(
+        moveTo === null
+          ? { teamId: null, updatedAt: sql`now()` }
+          : { teamId: moveTo, assigneeId: null, queuedAt: sql`now()`, updatedAt: sql`now()` },
+      )
+      .where(isLive);
+    await this.db.update(conversations).set({ teamId: moveTo }).where(inTeam);
+    await this.db.update(phoneNumbers).set({ teamId: null }).where(this.scoped(phoneNumbers, eq(phoneNumbers.teamId, teamId)));
+    return live;
   }
 
   /** Whether an opened conversation is still waiting for an agent of an automatic team (onQueued). */
