@@ -17,7 +17,7 @@ beforeAll(async () => {
   fake = await startFakeTwilio();
   server = await startTestServer({ DISPATCHER_ENABLED: 'false', PRESENCE_OFFLINE_AFTER_SECONDS: String(OFFLINE_AFTER_SECONDS) });
   inbox = await setUpInbox(server, fake, { tenantName: 'Presence' });
-}, 60_000);
+}, 240_000);
 afterAll(async () => {
   await server?.close();
   await fake?.close();

@@ -26,7 +26,7 @@ beforeAll(async () => {
   fake = await startFakeTwilio();
   // No periodic sweep here (only the one at start): every assignment below comes from its trigger.
   server = await startTestServer({ DISPATCHER_ENABLED: 'false', ROUTING_SWEEP_INTERVAL_MS: '3600000' });
-}, 60_000);
+}, 240_000);
 afterAll(async () => {
   await server?.close();
   await fake?.close();
