@@ -22,3 +22,4 @@ export * from '../modules/api-keys/api-keys.schema.js';
 export * from '../modules/audit/audit.schema.js';
 export * from '../modules/webhooks/webhooks.schema.js';
 export * from '../modules/privacy/privacy.schema.js';
+export * from '../modules/fallback/fallback.schema.js';
