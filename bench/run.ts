@@ -33,8 +33,9 @@ import { outboundScenario } from './scenarios/outbound.js';
 import { pgliteScenario, type PgliteSetup } from './scenarios/pglite.js';
 import { queriesScenario } from './scenarios/queries.js';
 import { searchScenario } from './scenarios/search.js';
+import { routingScenario } from './scenarios/routing.js';
 
-const SCENARIOS = ['ingest', 'live', 'queries', 'outbound', 'memory', 'pglite', 'search'] as const;
+const SCENARIOS = ['ingest', 'live', 'queries', 'outbound', 'memory', 'pglite', 'search', 'routing'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -217,6 +218,7 @@ async function main(): Promise<number> {
   if (want('queries')) await guard('3 queries', () => queriesScenario(ctx));
   if (want('outbound')) await guard('4 outbound', () => outboundScenario(ctx));
   if (want('search')) await guard('7 search', () => searchScenario(ctx));
+  if (want('routing')) await guard('8 routing', () => routingScenario(ctx));
   if (want('memory')) {
     await guard('5 memory', async () => {
       server = await memoryScenario(ctx);
