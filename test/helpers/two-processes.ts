@@ -44,7 +44,7 @@ export async function startTwoProcesses(opts: { env?: Record<string, string>; te
   const sql = postgres(testDb.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
   const env = { ...sharedEnv(testDb.env.DATABASE_URL!), ...opts.env };
   // Started together: migrations are serialised by an advisory lock.
-  let [one, two] = await Promise.all([startChildServer(env, 120_000), startChildServer(env, 120_000)]);
+  let [one, two] = await Promise.all([startChildServer(env, 300_000), startChildServer(env, 300_000)]);
 
   const signUp = must(
     await one.gql<{ signUp: { token: string; user: { tenant: { slug: string } } } }>(
@@ -97,7 +97,7 @@ export async function startTwoProcesses(opts: { env?: Record<string, string>; te
     async restart(meanwhile) {
       await Promise.all([set.one.stop(), set.two.stop()]);
       await meanwhile?.();
-      [one, two] = await Promise.all([startChildServer(env, 120_000), startChildServer(env, 120_000)]);
+      [one, two] = await Promise.all([startChildServer(env, 300_000), startChildServer(env, 300_000)]);
       set.one = one;
       set.two = two;
     },

@@ -71,7 +71,7 @@ describe('Contact.conversations', () => {
     const next = (await contactsWithHistory(inbox.tenant.token, 8, 5, returning.conversations.pageInfo.endCursor)).find((c) => c.id === returning.id)!;
     expect(next.conversations.edges.map((e) => e.node.id)).toEqual([byCustomer.get(customers[0]!)![1]]);
     expect(next.conversations.pageInfo.hasNextPage).toBe(false);
-  });
+  }, 180_000); // a loaded, shared machine
 
   it("an agent sees only the conversations in their view: another team's are absent, ADMIN sees both", async () => {
     const [agent] = await agents(server, inbox.tenant.token, 1);
@@ -89,5 +89,5 @@ describe('Contact.conversations', () => {
       (await contactsWithHistory(token, 100, 10)).find((c) => c.id === row!.id)!.conversations.edges.map((e) => e.node.id).sort();
     expect(await historyOf(agent!.token)).toEqual([visible]);
     expect(await historyOf(inbox.tenant.token)).toEqual([visible, hidden].sort());
-  });
+  }, 180_000); // a loaded, shared machine
 });

@@ -46,7 +46,7 @@ describe('search and visibility', () => {
     expect(await search(agentA.token, 'walrus')).toEqual([ids.a, ids.teamless].sort());
     expect(await search(agentB.token, 'WALRUS')).toEqual([ids.b, ids.teamless].sort());
     expect(await search(inbox.tenant.token, 'walrus')).toEqual([ids.a, ids.b, ids.teamless].sort());
-  });
+  }, 180_000); // a loaded, shared machine
 
   it("team B's own words, contact name and number find nothing for the agent of team A", async () => {
     for (const term of ['quokka', 'surcharge', 'zoe bravo', phones.b.slice(-7)]) {
@@ -54,5 +54,5 @@ describe('search and visibility', () => {
       expect(await search(agentB.token, term), term).toEqual([ids.b]);
       expect(await search(inbox.tenant.token, term), term).toEqual([ids.b]);
     }
-  });
+  }, 180_000); // a loaded, shared machine
 });
