@@ -102,7 +102,7 @@ describe('operating hours hold routing', () => {
     expect(routed!.routeAfter!.getTime()).toBeLessThanOrEqual(Date.now() + 60_000); // the hold ended: "checked, ready"
     await settle(server, inbox.tenant.tenantId);
     expect(sentTo(fake, customer)).toEqual(['We are closed; we open at 9:00.']); // no GREETING, no ALL_AGENTS_BUSY on top
-  });
+  }, 180_000); // a loaded, shared machine
 });
 
 describe('a crash between the inbound commit and the routing guard', () => {
@@ -152,8 +152,8 @@ describe('a crash between the inbound commit and the routing guard', () => {
     const routed = await rowOf(open);
     expect(routed.assigneeId).toBe(agent!.id); // the guard let it through and the sweep assigned it
     expect(routed.routeAfter).not.toBeNull();
-    // The held one waits for its release at opening (what the opening watcher calls), then is routed.
-    expect((await rowOf(closed)).assigneeId).toBeNull();
+    // The held one is released at opening (by the opening watcher, which may have done it
+    // already, or by this call: the same release), then routed.
     await engineOf(server).releaseOpened([{ tenantId: inbox.tenant.tenantId, phoneNumberId: inbox.number.id }]);
     expect((await rowOf(closed)).assigneeId).toBe(agent!.id);
   }, 90_000);
