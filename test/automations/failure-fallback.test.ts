@@ -50,7 +50,7 @@ function callFallback(server: TestServer, inbox: Inbox, params: Record<string, s
     ...params,
     ErrorCode: '11200',
     ErrorUrl: inbox.account.inboundWebhookUrl,
-  });
+  }, 240_000); // a server of its own on a shared, loaded machine
 }
 
 async function serverWithFailureText(env: Record<string, string> = {}, database?: Awaited<ReturnType<typeof createTestDatabase>>) {
@@ -100,7 +100,7 @@ describe('the fallback URL', () => {
     await waitFor(async () => (await spooled(dir)).length === 0, { timeoutMs: 30_000, what: 'the spool to drain' });
     const rows = await server.app.deps.db.select().from(messages).where(eq(messages.tenantId, inbox.tenant.tenantId));
     expect(rows.map((r) => r.body).sort()).toEqual(['STOP', 'no more please']);
-  });
+  }, 240_000); // a server of its own on a shared, loaded machine
 });
 
 /**
@@ -123,7 +123,7 @@ async function startPostgresProxy(target: URL) {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-  });
+  }, 240_000); // a server of its own on a shared, loaded machine
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
   return {
@@ -171,7 +171,7 @@ describe.runIf(usingPostgres)('with the database unreachable (a TCP proxy in fro
     // Nothing automated answered it besides the FAILURE TwiML: no outbound message.
     const outbound = await server.app.deps.db.select().from(messages).where(and(eq(messages.tenantId, inbox.tenant.tenantId), eq(messages.direction, MessageDirection.OUTBOUND)));
     expect(outbound).toEqual([]);
-  });
+  }, 240_000); // a server of its own on a shared, loaded machine
 });
 
 describe.runIf(usingPostgres)('two server instances on one database', () => {
@@ -236,5 +236,5 @@ describe.runIf(!usingPostgres)('with the database handle broken (PGlite)', () =>
     }
     await waitFor(async () => (await spooled(dir)).length === 0, { timeoutMs: 30_000, what: 'the spool to be ingested' });
     expect(await storedWithSid(server, inbox.tenant.tenantId, params.MessageSid!)).toHaveLength(1);
-  });
+  }, 240_000); // a server of its own on a shared, loaded machine
 });
