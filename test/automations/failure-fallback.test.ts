@@ -50,7 +50,7 @@ function callFallback(server: TestServer, inbox: Inbox, params: Record<string, s
     ...params,
     ErrorCode: '11200',
     ErrorUrl: inbox.account.inboundWebhookUrl,
-  }, 240_000); // a server of its own on a shared, loaded machine
+  });
 }
 
 async function serverWithFailureText(env: Record<string, string> = {}, database?: Awaited<ReturnType<typeof createTestDatabase>>) {
