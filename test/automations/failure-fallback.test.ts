@@ -123,7 +123,7 @@ async function startPostgresProxy(target: URL) {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-  }, 240_000); // a server of its own on a shared, loaded machine
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
   return {
