@@ -85,5 +85,5 @@ describe('availability and presence', () => {
     expect(await availabilityOf(agent.token)).toBe('OFFLINE');
     expect(await listConversations(server, inbox.tenant.token, { teamId: team.id, unassigned: true })).toHaveLength(1);
     await again.dispose();
-  }, 60_000);
+  }, 240_000);
 });

@@ -216,7 +216,7 @@ describe('hooks and the sweep', () => {
   let swept: TestServer;
   beforeAll(async () => {
     swept = await startTestServer({ DISPATCHER_ENABLED: 'false', ROUTING_SWEEP_INTERVAL_MS: '300' });
-  }, 60_000);
+  }, 240_000);
   afterAll(async () => {
     await swept?.close();
   });
