@@ -67,6 +67,11 @@ export class Router implements RoutingHooks {
     tick();
   }
 
+  /** Resolves once no pass, guard or listener is running here (tests that count statements). */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
   /** Stops sweeping and waits for the passes in flight (before the database closes). */
   async stop(): Promise<void> {
     this.stopped = true;
