@@ -36,8 +36,9 @@ import { reportsScenario } from './scenarios/reports.js';
 import { campaignsScenario } from './scenarios/campaigns.js';
 import { searchScenario } from './scenarios/search.js';
 import { footprintScenario } from './scenarios/footprint.js';
+import { routingScenario } from './scenarios/routing.js';
 
-const SCENARIOS = ['ingest', 'live', 'queries', 'outbound', 'memory', 'pglite', 'search', 'reports', 'campaigns', 'footprint'] as const;
+const SCENARIOS = ['ingest', 'live', 'queries', 'outbound', 'memory', 'pglite', 'search', 'reports', 'campaigns', 'routing', 'footprint'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -222,6 +223,7 @@ async function main(): Promise<number> {
   if (want('search')) await guard('7 search', () => searchScenario(ctx));
   if (want('reports')) await guard('8 reports', () => reportsScenario(ctx));
   if (want('campaigns')) await guard('9 campaigns', () => campaignsScenario(ctx));
+  if (want('routing')) await guard('10 routing', () => routingScenario(ctx));
   if (want('footprint')) await guard('12 footprint', () => footprintScenario(ctx));
   if (want('memory')) {
     await guard('5 memory', async () => {

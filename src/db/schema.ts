@@ -23,3 +23,4 @@ export * from '../modules/audit/audit.schema.js';
 export * from '../modules/webhooks/webhooks.schema.js';
 export * from '../modules/privacy/privacy.schema.js';
 export * from '../modules/users/limits.schema.js';
+export * from '../modules/fallback/fallback.schema.js';

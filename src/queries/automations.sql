@@ -62,8 +62,8 @@ select "operating_hours"."id", "operating_hours"."tenant_id", "operating_hours".
   limit $3;
 
 -- OperatingHoldsRepository.releaseHolds
-update "conversations" set "route_after" = $1
-  where ("conversations"."tenant_id" = $2 and "conversations"."phone_number_id" in ($3) and "conversations"."route_after" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $4)
+update "conversations" set "route_after" = now()
+  where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" in ($2) and "conversations"."route_after" > now() and "conversations"."assignee_id" is null and "conversations"."status" <> $3)
   returning "id";
 
 -- CsatRepository.create

@@ -22,7 +22,7 @@ select "id", (
             where "previous"."tenant_id" = "conversations"."tenant_id" and "previous"."phone_number_id" = "conversations"."phone_number_id"
               and "previous"."contact_id" = "conversations"."contact_id"
               and "previous"."status" = 'RESOLVED' and "previous"."created_at" < "conversations"."created_at"
-            order by "previous"."created_at" desc limit 1) from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and ("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $3 and ("conversations"."route_after" is null or "conversations"."route_after" <= now()))) order by "conversations"."queued_at" asc, "conversations"."id" asc limit $4 for update of "conversations" skip locked;
+            order by "previous"."created_at" desc limit 1) from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and (("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $3) and "conversations"."route_after" <= statement_timestamp())) order by "conversations"."queued_at" asc, "conversations"."id" asc limit $4 for update of "conversations" skip locked;
 update "conversations" set "assignee_id" = v.assignee_id,
   "updated_at" = now()
 from unnest($1::uuid[], $2::uuid[]) as v(id, assignee_id)
@@ -36,7 +36,7 @@ from (
 where "team_members"."tenant_id" = $2::uuid and "team_members"."team_id" = $3::uuid and "team_members"."user_id" = v.assignee_id;
 
 -- RoutingRepository.teamsWithWork (every team)
-select distinct "conversations"."team_id" from "conversations" inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id") where ("conversations"."tenant_id" = $1 and ("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $2 and ("conversations"."route_after" is null or "conversations"."route_after" <= now())) and "teams"."strategy" <> 'MANUAL' and exists (
+select distinct "conversations"."team_id" from "conversations" inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id") where ("conversations"."tenant_id" = $1 and (("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $2) and ("conversations"."route_after" is null or "conversations"."route_after" <= now())) and "teams"."strategy" <> 'MANUAL' and exists (
     select 1 from "team_members" join "agent_presence"
       on "agent_presence"."tenant_id" = "team_members"."tenant_id" and "agent_presence"."user_id" = "team_members"."user_id"
       join "users" on "users"."tenant_id" = "team_members"."tenant_id" and "users"."id" = "team_members"."user_id" and "users"."active"
@@ -44,22 +44,54 @@ select distinct "conversations"."team_id" from "conversations" inner join "teams
       and "agent_presence"."availability" = 'ONLINE'));
 
 -- RoutingRepository.teamsWithWork (one team)
-select distinct "conversations"."team_id" from "conversations" inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id") where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and ("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $3 and ("conversations"."route_after" is null or "conversations"."route_after" <= now())) and "teams"."strategy" <> 'MANUAL' and exists (
+select distinct "conversations"."team_id" from "conversations" inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id") where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and (("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $3) and ("conversations"."route_after" is null or "conversations"."route_after" <= now())) and "teams"."strategy" <> 'MANUAL' and exists (
     select 1 from "team_members" join "agent_presence"
       on "agent_presence"."tenant_id" = "team_members"."tenant_id" and "agent_presence"."user_id" = "team_members"."user_id"
       join "users" on "users"."tenant_id" = "team_members"."tenant_id" and "users"."id" = "team_members"."user_id" and "users"."active"
     where "team_members"."tenant_id" = "conversations"."tenant_id" and "team_members"."team_id" = "conversations"."team_id"
       and "agent_presence"."availability" = 'ONLINE'));
 
--- RoutingRepository.holdUntil
-update "conversations" set "route_after" = $1
-  where ("conversations"."tenant_id" = $2 and "conversations"."id" = $3);
+-- RoutingRepository.unchecked
+select "id"
+  from "conversations"
+  where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and ("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $3) and "conversations"."route_after" is null)
+  order by "conversations"."queued_at" asc, "conversations"."id" asc
+  limit $4;
+
+-- RoutingRepository.recordVerdicts
+update "conversations" set "route_after" = coalesce(v.until, now())
+from unnest($1::uuid[], $2::timestamptz[]) as v(id, until)
+where "conversations"."tenant_id" = $3::uuid and "conversations"."id" = v.id and "conversations"."route_after" is null;
 
 -- RoutingRepository.stillQueued
 select "conversations"."id"
   from "conversations"
   inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id")
-  where (("conversations"."tenant_id" = $1 and "conversations"."id" = $2 and ("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $3 and ("conversations"."route_after" is null or "conversations"."route_after" <= now()))) and "teams"."strategy" <> $4);
+  where (("conversations"."tenant_id" = $1 and "conversations"."id" = $2 and (("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $3) and "conversations"."route_after" <= statement_timestamp())) and "teams"."strategy" <> $4);
+
+-- RoutingRepository.moveTeamAway (to another team)
+select "id", "assignee_id"
+  from "conversations"
+  where (("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2) and "conversations"."status" <> $3)
+  for update;
+update "conversations" set "assignee_id" = $1, "updated_at" = now(), "team_id" = $2, "queued_at" = now()
+  where (("conversations"."tenant_id" = $3 and "conversations"."team_id" = $4) and "conversations"."status" <> $5);
+update "conversations" set "team_id" = $1
+  where ("conversations"."tenant_id" = $2 and "conversations"."team_id" = $3);
+update "phone_numbers" set "team_id" = $1
+  where ("phone_numbers"."tenant_id" = $2 and "phone_numbers"."team_id" = $3);
+
+-- RoutingRepository.moveTeamAway (team-less)
+select "id", "assignee_id"
+  from "conversations"
+  where (("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2) and "conversations"."status" <> $3)
+  for update;
+update "conversations" set "updated_at" = now(), "team_id" = $1
+  where (("conversations"."tenant_id" = $2 and "conversations"."team_id" = $3) and "conversations"."status" <> $4);
+update "conversations" set "team_id" = $1
+  where ("conversations"."tenant_id" = $2 and "conversations"."team_id" = $3);
+update "phone_numbers" set "team_id" = $1
+  where ("phone_numbers"."tenant_id" = $2 and "phone_numbers"."team_id" = $3);
 
 -- PresenceRepository.setAvailability
 insert into "agent_presence" ("tenant_id", "user_id", "availability", "last_seen_at", "updated_at")
@@ -75,7 +107,7 @@ select "tenant_id", "user_id", "availability", "last_seen_at", "updated_at"
 
 -- teamsWithWorkAnywhere
 -- every tenant: the routing sweep (a system job) finds every tenant's teams with waiting work, then routes each through a tenant-bound RoutingRepository
-select distinct "conversations"."tenant_id", "conversations"."team_id" from "conversations" inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id") where (("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $1 and ("conversations"."route_after" is null or "conversations"."route_after" <= now())) and "teams"."strategy" <> 'MANUAL' and exists (
+select distinct "conversations"."tenant_id", "conversations"."team_id" from "conversations" inner join "teams" on ("teams"."tenant_id" = "conversations"."tenant_id" and "teams"."id" = "conversations"."team_id") where ((("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $1) and ("conversations"."route_after" is null or "conversations"."route_after" <= now())) and "teams"."strategy" <> 'MANUAL' and exists (
     select 1 from "team_members" join "agent_presence"
       on "agent_presence"."tenant_id" = "team_members"."tenant_id" and "agent_presence"."user_id" = "team_members"."user_id"
       join "users" on "users"."tenant_id" = "team_members"."tenant_id" and "users"."id" = "team_members"."user_id" and "users"."active"

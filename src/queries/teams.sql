@@ -53,6 +53,17 @@ select "id"
   from "users"
   where ("users"."tenant_id" = $1 and "users"."id" = any($2::uuid[]));
 
+-- TeamsRepository.isMember
+select "user_id"
+  from "team_members"
+  where ("team_members"."tenant_id" = $1 and "team_members"."team_id" = $2 and "team_members"."user_id" = $3)
+  limit $4;
+
+-- TeamsRepository.memberIds
+select "user_id"
+  from "team_members"
+  where ("team_members"."tenant_id" = $1 and "team_members"."team_id" = $2);
+
 -- TeamsRepository.membersOf
 select "team_members"."team_id", "users"."id", "users"."tenant_id", "users"."email", "users"."name", "users"."role", "users"."password_hash", "users"."created_at", "users"."active", "users"."signed_up"
   from "team_members"

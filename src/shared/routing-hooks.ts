@@ -20,7 +20,10 @@ export interface RoutingHooks {
   /**
    * Runs before an opened conversation is routed. Returning a Date holds automatic assignment of
    * that conversation until then (stored in conversations.route_after, so the sweep honours it
-   * after a restart): e.g. operating hours, "closed now → route when we open".
+   * after a restart): e.g. operating hours, "closed now → route when we open". A routing pass
+   * assigns only conversations whose guards ran (route_after set): one left unchecked (the process
+   * died between the inbound commit and its guards; a transfer queued it) gets the guards at the
+   * next pass (sweep, start), before anything may assign it. Guards must therefore be idempotent.
    */
   beforeRouting(guard: (opened: OpenedConversation) => Promise<Date | null | undefined>): void;
   /**

@@ -100,7 +100,7 @@ describe('the fallback URL', () => {
     await waitFor(async () => (await spooled(dir)).length === 0, { timeoutMs: 30_000, what: 'the spool to drain' });
     const rows = await server.app.deps.db.select().from(messages).where(eq(messages.tenantId, inbox.tenant.tenantId));
     expect(rows.map((r) => r.body).sort()).toEqual(['STOP', 'no more please']);
-  });
+  }, 240_000); // a server of its own on a shared, loaded machine
 });
 
 /**
@@ -171,7 +171,41 @@ describe.runIf(usingPostgres)('with the database unreachable (a TCP proxy in fro
     // Nothing automated answered it besides the FAILURE TwiML: no outbound message.
     const outbound = await server.app.deps.db.select().from(messages).where(and(eq(messages.tenantId, inbox.tenant.tenantId), eq(messages.direction, MessageDirection.OUTBOUND)));
     expect(outbound).toEqual([]);
-  });
+  }, 240_000); // a server of its own on a shared, loaded machine
+});
+
+describe.runIf(usingPostgres)('two server instances on one database', () => {
+  it("share the loop guard and the one-answer-per-text rule: a responder bot alternating between them gets the bound, not twice it", async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.drop());
+    const env = { AUTOMATION_MAX_PER_CONTACT_PER_HOUR: '3' };
+    const shared = { ...database, drop: async () => {} }; // dropped once, above, after both servers closed
+    const { server: one, inbox } = await serverWithFailureText(env, shared);
+    const two = await startTestServer({ ...AUTOMATION_ENV, FALLBACK_SPOOL_DIR: await spoolDir(), ...env }, shared);
+    cleanups.push(() => two.close());
+    await two.app.deps.fallback.directory.refresh();
+    // The account's URLs name the first instance; the same path on the second (Twilio signs what it calls).
+    const onTwo: Inbox = {
+      ...inbox,
+      account: { ...inbox.account, inboundWebhookUrl: two.app.deps.config.publicUrl + new URL(inbox.account.inboundWebhookUrl).pathname },
+    };
+
+    // The same text offered to both instances (Twilio retrying the fallback): one answer.
+    const first = inboundSmsParams({ accountSid: inbox.account.accountSid, from: randomUsNumber(), to: inbox.number.e164, body: 'hello?' });
+    expect(await (await callFallback(one, inbox, first)).text()).toBe(FAILURE_TWIML);
+    expect(await (await callFallback(two, onTwo, first)).text()).toBe(EMPTY_TWIML);
+
+    // A responder bot texting back: 8 texts, alternately through each instance; 3 answers in all.
+    const bot = randomUsNumber();
+    const answers: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const params = inboundSmsParams({ accountSid: inbox.account.accountSid, from: bot, to: inbox.number.e164, body: `auto-reply ${i}` });
+      answers.push(await (i % 2 === 0 ? callFallback(one, inbox, params) : callFallback(two, onTwo, params)).then((r) => r.text()));
+    }
+    expect(answers.filter((a) => a === FAILURE_TWIML)).toHaveLength(3);
+    expect(answers.slice(0, 3)).toEqual([FAILURE_TWIML, FAILURE_TWIML, FAILURE_TWIML]);
+    expect(answers.slice(3).every((a) => a === EMPTY_TWIML)).toBe(true);
+  }, 300_000);
 });
 
 describe.runIf(!usingPostgres)('with the database handle broken (PGlite)', () => {
@@ -202,5 +236,5 @@ describe.runIf(!usingPostgres)('with the database handle broken (PGlite)', () =>
     }
     await waitFor(async () => (await spooled(dir)).length === 0, { timeoutMs: 30_000, what: 'the spool to be ingested' });
     expect(await storedWithSid(server, inbox.tenant.tenantId, params.MessageSid!)).toHaveLength(1);
-  });
+  }, 240_000); // a server of its own on a shared, loaded machine
 });

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conversations } from '../../src/db/schema.js';
+import { contacts, conversations } from '../../src/db/schema.js';
+import type { Router } from '../../src/modules/routing/router.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -98,10 +99,64 @@ describe('operating hours hold routing', () => {
       { timeoutMs: 30_000, what: 'the held conversation routed at opening' },
     );
     const [routed] = await server.app.deps.db.select().from(conversations).where(eq(conversations.id, row.id));
-    expect(routed!.routeAfter).toBeNull();
+    expect(routed!.routeAfter!.getTime()).toBeLessThanOrEqual(Date.now() + 60_000); // the hold ended: "checked, ready"
     await settle(server, inbox.tenant.tenantId);
     expect(sentTo(fake, customer)).toEqual(['We are closed; we open at 9:00.']); // no GREETING, no ALL_AGENTS_BUSY on top
-  });
+  }, 180_000); // a loaded, shared machine
+});
+
+describe('a crash between the inbound commit and the routing guard', () => {
+  /**
+   * The state a process killed (kill -9) right after the inbound commit leaves behind: contact,
+   * conversation in its number's team, unassigned, its guards never run (route_after null).
+   */
+  async function orphanedOpening(inbox: Inbox, teamId: string): Promise<string> {
+    const db = server.app.deps.db;
+    const [contact] = await db.insert(contacts).values({ tenantId: inbox.tenant.tenantId, phoneNumber: randomUsNumber() }).returning();
+    const [row] = await db
+      .insert(conversations)
+      .values({ tenantId: inbox.tenant.tenantId, contactId: contact!.id, phoneNumberId: inbox.number.id, teamId })
+      .returning();
+    expect(row!.routeAfter).toBeNull();
+    return row!.id;
+  }
+
+  const rowOf = async (id: string) => (await server.app.deps.db.select().from(conversations).where(eq(conversations.id, id)))[0]!;
+
+  it('the sweep runs the guards first: a closed number holds the orphaned conversation; once open, the sweep routes one', async () => {
+    const inbox = await setUpInbox(server, fake);
+    const [agent] = await agents(server, inbox.tenant.token, 1);
+    await setAvailability(server, agent!.token, 'ONLINE');
+    const team = await createTeam(server, inbox.tenant.token, { strategy: 'ROUND_ROBIN', memberIds: [agent!.id] });
+    const hours = must(
+      await server.gql(`mutation($input: OperatingHoursInput!) { createOperatingHours(input: $input) { id } }`, {
+        input: { name: 'Office', timeZone: 'America/New_York', weekly: weekdays('09:00', '17:00') },
+      }, inbox.tenant.token),
+      'createOperatingHours',
+    ).createOperatingHours as { id: string };
+    await updateNumber(inbox, { teamId: team.id, operatingHoursId: hours.id });
+    const clock = manualClock(server, '2030-06-05T02:00:00Z'); // Tuesday 22:00 EDT: closed
+    const router = server.app.deps.routing as Router;
+
+    const closed = await orphanedOpening(inbox, team.id);
+    await router.sweep(); // what the next start or sweep tick does
+    const held = await rowOf(closed);
+    expect(held.assigneeId).toBeNull(); // before the fix: assigned to the ONLINE agent here
+    expect(held.routeAfter?.toISOString()).toBe('2030-06-05T13:00:00.000Z'); // held until Wednesday 09:00 EDT
+    await server.app.deps.routing.routeWaiting(inbox.tenant.tenantId); // any other pass leaves it too
+    expect((await rowOf(closed)).assigneeId).toBeNull();
+
+    clock.set('2030-06-05T14:00:00Z'); // Wednesday 10:00 EDT: open
+    const open = await orphanedOpening(inbox, team.id);
+    await router.sweep();
+    const routed = await rowOf(open);
+    expect(routed.assigneeId).toBe(agent!.id); // the guard let it through and the sweep assigned it
+    expect(routed.routeAfter).not.toBeNull();
+    // The held one is released at opening (by the opening watcher, which may have done it
+    // already, or by this call: the same release), then routed.
+    await engineOf(server).releaseOpened([{ tenantId: inbox.tenant.tenantId, phoneNumberId: inbox.number.id }]);
+    expect((await rowOf(closed)).assigneeId).toBe(agent!.id);
+  }, 90_000);
 });
 
 describe('ALL_AGENTS_BUSY', () => {

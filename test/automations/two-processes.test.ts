@@ -1,10 +1,9 @@
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChildServer, sharedEnv, type ChildServer } from '../helpers/child-server.js';
-import { fakeSid, inboundSmsParams, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { ChildServer } from '../helpers/child-server.js';
+import { fakeSid, inboundSmsParams, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber } from '../helpers/inbox.js';
-import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/test-db.js';
-import { ACCOUNT_FIELDS } from '../helpers/twilio-setup.js';
+import { usingPostgres } from '../helpers/test-db.js';
+import { startTwoProcesses, type TwoProcesses } from '../helpers/two-processes.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -12,63 +11,36 @@ import { waitFor } from '../helpers/wait.js';
  * whichever process gets Twilio's webhook (retried 5 times) and whichever dispatcher sends it.
  */
 describe.skipIf(!usingPostgres)('automated messages with two server processes on one Postgres', () => {
-  let testDb: TestDatabase;
+  let set: TwoProcesses;
+  // Short names for the set's parts, read once it is up.
   let fake: FakeTwilio;
-  let sql: postgres.Sql;
+  let sql: TwoProcesses['sql'];
   let one: ChildServer;
   let two: ChildServer;
   let token: string;
-  let account: { id: string; accountSid: string; authToken: string; inboundWebhookUrl: string };
+  let account: TwoProcesses['account'];
   let number: { id: string; e164: string };
 
   beforeAll(async () => {
-    fake = await startFakeTwilio();
-    testDb = await createTestDatabase();
-    sql = postgres(testDb.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
-    const env = { ...sharedEnv(testDb.env.DATABASE_URL!), AUTOMATION_POLL_MS: '50' };
-    [one, two] = await Promise.all([startChildServer(env), startChildServer(env)]);
-
-    const signUp = await one.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token } }`, {
-      input: { tenantName: 'Twin Dental', name: 'Ada', email: `ada-${Date.now()}@example.com`, password: 'correct horse battery' },
-    });
-    token = signUp.data!.signUp.token;
-    const creds = fake.addAccount();
-    const connected = await one.gql(
-      `mutation($input: ConnectTwilioAccountInput!) { connectTwilioAccount(input: $input) { ${ACCOUNT_FIELDS} } }`,
-      { input: { accountSid: creds.sid, authToken: creds.authToken, apiBaseUrl: fake.url } },
-      token,
-    );
-    if (connected.errors) throw new Error(JSON.stringify(connected.errors));
-    account = { ...connected.data!.connectTwilioAccount, authToken: creds.authToken };
-    // Registering a number proves ownership at (fake) Twilio.
-    const e164 = randomUsNumber();
-    fake.addIncomingNumber(creds.sid, { phoneNumber: e164 });
-    const added = await two.gql(
-      `mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id e164 } }`,
-      { input: { twilioAccountId: account.id, phoneNumber: e164 } },
-      token,
-    );
-    if (added.errors) throw new Error(JSON.stringify(added.errors));
-    number = added.data!.addPhoneNumber;
+    set = await startTwoProcesses({ tenantName: 'Twin Dental', env: { AUTOMATION_POLL_MS: '50' } });
+    ({ fake, sql, one, two, token, account } = set);
+    number = await set.addNumber();
     for (const [trigger, body] of [
       ['GREETING', 'Welcome to {{tenant.name}}'],
       ['RESOLVED', 'Glad we could help'],
       ['CSAT_SURVEY', 'Rate us 1-5'],
     ]) {
-      const set = await two.gql(
+      const added = await two.gql(
         `mutation($input: SetAutomatedMessageInput!) { setAutomatedMessage(input: $input) { id } }`,
         { input: { phoneNumberId: number.id, trigger, body, enabled: true } },
         token,
       );
-      if (set.errors) throw new Error(JSON.stringify(set.errors));
+      if (added.errors) throw new Error(JSON.stringify(added.errors));
     }
-  }, 90_000);
+  }, 240_000);
 
   afterAll(async () => {
-    await Promise.allSettled([one?.stop(), two?.stop()]);
-    await sql?.end();
-    await fake?.close();
-    await testDb?.drop();
+    await set?.stop();
   });
 
   const sentTo = (to: string) => fake.messageRequests.filter((r) => r.status === 201 && r.params['To'] === to).map((r) => String(r.params['Body']));

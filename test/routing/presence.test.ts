@@ -17,7 +17,7 @@ beforeAll(async () => {
   fake = await startFakeTwilio();
   server = await startTestServer({ DISPATCHER_ENABLED: 'false', PRESENCE_OFFLINE_AFTER_SECONDS: String(OFFLINE_AFTER_SECONDS) });
   inbox = await setUpInbox(server, fake, { tenantName: 'Presence' });
-}, 60_000);
+}, 240_000);
 afterAll(async () => {
   await server?.close();
   await fake?.close();
@@ -85,5 +85,5 @@ describe('availability and presence', () => {
     expect(await availabilityOf(agent.token)).toBe('OFFLINE');
     expect(await listConversations(server, inbox.tenant.token, { teamId: team.id, unassigned: true })).toHaveLength(1);
     await again.dispose();
-  }, 60_000);
+  }, 240_000);
 });

@@ -26,7 +26,7 @@ beforeAll(async () => {
   fake = await startFakeTwilio();
   // No periodic sweep here (only the one at start): every assignment below comes from its trigger.
   server = await startTestServer({ DISPATCHER_ENABLED: 'false', ROUTING_SWEEP_INTERVAL_MS: '3600000' });
-}, 60_000);
+}, 240_000);
 afterAll(async () => {
   await server?.close();
   await fake?.close();
@@ -216,7 +216,7 @@ describe('hooks and the sweep', () => {
   let swept: TestServer;
   beforeAll(async () => {
     swept = await startTestServer({ DISPATCHER_ENABLED: 'false', ROUTING_SWEEP_INTERVAL_MS: '300' });
-  }, 60_000);
+  }, 240_000);
   afterAll(async () => {
     await swept?.close();
   });

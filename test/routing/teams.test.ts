@@ -24,7 +24,7 @@ beforeAll(async () => {
   inbox = await setUpInbox(server, fake, { tenantName: 'Teams' });
   other = await setUpInbox(server, fake, { tenantName: 'Elsewhere' });
   members = await agents(server, inbox.tenant.token, 2);
-}, 60_000);
+}, 240_000);
 afterAll(async () => {
   await server?.close();
   await fake?.close();

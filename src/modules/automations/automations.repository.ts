@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
 import { ConversationStatus } from '../conversations/conversation-status.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
@@ -165,18 +165,21 @@ export class OperatingHoldsRepository extends TenantRepository {
     return row?.hours ?? null;
   }
 
-  /** The numbers opened: their waiting conversations' holds end now (routing assigns them next). */
+  /**
+   * The numbers opened: their waiting conversations' holds end now (routing assigns them next;
+   * route_after = now() keeps them "checked": the guard need not run again).
+   */
   async releaseHolds(phoneNumberIds: readonly string[]): Promise<number> {
     const valid = phoneNumberIds.filter(isUuid);
     if (valid.length === 0) return 0;
     const rows = await this.db
       .update(conversations)
-      .set({ routeAfter: null })
+      .set({ routeAfter: sql`now()` })
       .where(
         this.scoped(
           conversations,
           inArray(conversations.phoneNumberId, valid),
-          isNotNull(conversations.routeAfter),
+          gt(conversations.routeAfter, sql`now()`),
           isNull(conversations.assigneeId),
           ne(conversations.status, ConversationStatus.RESOLVED),
         ),

@@ -2,6 +2,8 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root 
 import type { RequestContext } from '../../graphql/context.js';
 import { Contact } from '../contacts/contact.type.js';
 import { UpdateContactInput } from '../contacts/update-contact.input.js';
+import { decodeCursor, pageSize, toPage } from '../../graphql/pagination.js';
+import { contactConversationsLoader } from './contact-conversations.loader.js';
 import { ConversationConnection } from './conversation-connection.type.js';
 
 /** Contact.conversations and updateContact live here: conversations depend on contacts, not the reverse. */
@@ -10,13 +12,16 @@ export class ContactConversationsResolver {
   @FieldResolver(() => ConversationConnection, {
     description: "The contact's conversations the caller may see, most recent activity first; none while the contact is blocked.",
   })
-  conversations(
+  async conversations(
     @Root() contact: Contact,
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<ConversationConnection> {
-    return ctx.tenant().conversationsService.list({ first, after, contactId: contact.id });
+    const limit = pageSize(first);
+    const cursor = decodeCursor(after, 'after');
+    const rows = await contactConversationsLoader(ctx, limit, cursor).load(contact.id);
+    return toPage(rows, limit, cursor !== null);
   }
 
   @Authorized()

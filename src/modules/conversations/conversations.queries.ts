@@ -16,6 +16,10 @@ export default [
   repositoryQueries({
     repository: ConversationsRepository,
     calls: {
+      pagesByContact: {
+        'first pages': (r) => r.pagesByContact([FIXTURE.contactId, FIXTURE.newId], 20, null),
+        'next pages, as an agent': (r) => r.pagesByContact([FIXTURE.contactId], 20, cursor, agent),
+      },
       list: {
         'first page': (r) => r.list(20, null),
         'next page, filtered': (r) => r.list(20, cursor, { status: ConversationStatus.OPEN, assigneeId: FIXTURE.userId }),

@@ -1,4 +1,4 @@
-import { desc, eq, inArray, isNotNull, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import { desc, eq, inArray, isNotNull, isNull, lte, ne, sql, type SQL } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
@@ -59,6 +59,39 @@ export class ConversationsRepository extends TenantRepository {
       // Matches conversations_tenant_activity_idx (tenant_id, last_message_at desc, id desc).
       .orderBy(desc(conversations.lastMessageAt), desc(conversations.id))
       .limit(limit + 1);
+    return rows.map((r) => ({ row: r.row, id: r.row.id, cursorTs: r.cursorTs }));
+  }
+
+  /**
+   * Contact.conversations of many contacts in one statement (a DataLoader's batch): each contact's
+   * first `limit + 1` conversations the viewer may see, most recent activity first, with the
+   * list's rules (a blocked contact's are absent). Rows come grouped by contact.
+   */
+  async pagesByContact(contactIds: readonly string[], limit: number, after: KeysetCursor | null, viewer?: Viewer): Promise<ConversationListRow[]> {
+    const ids = contactIds.filter(isUuid);
+    if (ids.length === 0) return [];
+    const ranked = this.db
+      .select({
+        id: conversations.id,
+        rn: sql<number>`row_number() over (partition by ${conversations.contactId} order by ${conversations.lastMessageAt} desc, ${conversations.id} desc)`.as('rn'),
+      })
+      .from(conversations)
+      .where(
+        this.scoped(
+          conversations,
+          inArray(conversations.contactId, ids),
+          visibleTo(this.tenantId, viewer),
+          after ? olderThan(conversations.lastMessageAt, conversations.id, after) : undefined,
+          ...inboxFilterConditions(this.tenantId, {}),
+        ),
+      )
+      .as('ranked');
+    const rows = await this.db
+      .select({ row: conversations, cursorTs: cursorText(conversations.lastMessageAt) })
+      .from(conversations)
+      .innerJoin(ranked, eq(ranked.id, conversations.id))
+      .where(this.scoped(conversations, lte(ranked.rn, limit + 1)))
+      .orderBy(conversations.contactId, desc(conversations.lastMessageAt), desc(conversations.id));
     return rows.map((r) => ({ row: r.row, id: r.row.id, cursorTs: r.cursorTs }));
   }
 

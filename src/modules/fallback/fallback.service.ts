@@ -8,6 +8,7 @@ import { contacts } from '../contacts/contacts.schema.js';
 import { InboundService } from '../inbound/inbound.service.js';
 import { param, parseInboundSms, WebhookInputError, type WebhookParams } from '../inbound/webhook-params.js';
 import { FallbackDirectory, type FallbackAccount } from './fallback-directory.js';
+import { FallbackAnswersRepository, type FallbackVerdict } from './fallback.repository.js';
 import { Spool } from './spool.js';
 
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
@@ -38,7 +39,10 @@ const HOUR_MS = 3600_000;
 export class FallbackService {
   /** MessageSids answered with a text, so a repeated fallback call does not text twice. */
   private readonly answered = new Map<string, number>();
-  /** In-memory loop guard of FAILURE texts per (account, contact), within the hour. */
+  /**
+   * In-memory loop guard of FAILURE texts per (account, contact), within the hour: decides only
+   * while the database is unreachable (the shared guard, FallbackAnswersRepository, decides otherwise).
+   */
   private readonly sentTo = new Map<string, number[]>();
   private running: {
     deps: AppDeps;
@@ -144,11 +148,15 @@ export class FallbackService {
     const text = account.failureTexts.get(sms.to);
     if (!text || !mayAnswerAutomatically(sms.body, param(req.params, 'OptOutType'))) return { status: 200, twiml: EMPTY_TWIML };
     if (this.answered.has(sms.messageSid)) return { status: 200, twiml: EMPTY_TWIML };
-    if (!this.withinLoopGuard(account, sms.from)) {
+    if (await this.optedOut(account, sms.from)) return { status: 200, twiml: EMPTY_TWIML };
+    // The loop guard and "one answer per MessageSid" are shared by every instance through the
+    // database; when it cannot answer in time (usually why we are here), this instance's memory decides.
+    const verdict = (await this.sharedVerdict(account, sms.from, sms.messageSid)) ?? this.memoryVerdict(account, sms.from, sms.messageSid);
+    if (verdict === 'loop-guard') {
       log.warn({ ...where, bound: this.deps.config.automations.maxPerContactPerHour }, 'FAILURE text not sent: loop guard');
       return { status: 200, twiml: EMPTY_TWIML };
     }
-    if (await this.optedOut(account, sms.from)) return { status: 200, twiml: EMPTY_TWIML };
+    if (verdict === 'already-answered') return { status: 200, twiml: EMPTY_TWIML };
     this.remember(sms.messageSid);
     return { status: 200, twiml: `<?xml version="1.0" encoding="UTF-8"?><Response><Message>${escapeXml(text)}</Message></Response>` };
   }
@@ -197,6 +205,38 @@ export class FallbackService {
       await this.spool.remove(name);
     }
     return stored;
+  }
+
+  /** The database's verdict (shared by every instance), or null when it cannot tell within OPT_OUT_CHECK_MS. */
+  private async sharedVerdict(account: FallbackAccount, contact: string, messageSid: string): Promise<FallbackVerdict | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), OPT_OUT_CHECK_MS);
+    });
+    try {
+      const decision = new FallbackAnswersRepository(this.deps.db, account.tenantId).decide(
+        account.id,
+        contact,
+        messageSid,
+        this.deps.config.automations.maxPerContactPerHour,
+      );
+      decision.catch(() => {}); // a late failure after the timeout won
+      const verdict = await Promise.race([decision, timeout]);
+      // Counted here too, so that a later outage's in-memory guard starts from what this instance sent.
+      if (verdict === 'answer') this.withinLoopGuard(account, contact);
+      return verdict;
+    } catch (err) {
+      this.deps.logger.warn({ err, tenantId: account.tenantId }, 'fallback: shared loop guard unavailable; deciding in memory');
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** This instance's own guard: used while the database cannot be reached. */
+  private memoryVerdict(account: FallbackAccount, contact: string, messageSid: string): FallbackVerdict {
+    if (this.answered.has(messageSid)) return 'already-answered';
+    return this.withinLoopGuard(account, contact) ? 'answer' : 'loop-guard';
   }
 
   private withinLoopGuard(account: FallbackAccount, contact: string): boolean {

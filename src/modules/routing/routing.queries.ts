@@ -10,16 +10,23 @@ import { RoutingRepository, teamsWithWorkAnywhere } from './routing.repository.j
 import { agentPresence } from './routing.schema.js';
 
 const TEAM_ID = '00000000-0000-4000-8000-0000000c1001';
+/** Another team (a team deletion moves conversations there). */
+const OTHER_TEAM_ID = '00000000-0000-4000-8000-0000000c1003';
 
 /**
  * A round-robin team whose only member (the FIXTURE user) is ONLINE, and the FIXTURE conversation
- * waiting unassigned in its queue: routing finds work and assigns it.
+ * waiting unassigned in its queue, checked by the guards: routing finds work and assigns it.
  */
 async function teamWithQueue(db: Db): Promise<void> {
   await db.insert(teams).values({ id: TEAM_ID, tenantId: FIXTURE.tenantId, name: 'Billing', strategy: AssignmentStrategy.ROUND_ROBIN });
+  await db.insert(teams).values({ id: OTHER_TEAM_ID, tenantId: FIXTURE.tenantId, name: 'Sales', strategy: AssignmentStrategy.LEAST_BUSY });
   await db.insert(teamMembers).values({ tenantId: FIXTURE.tenantId, teamId: TEAM_ID, userId: FIXTURE.userId });
   await db.insert(agentPresence).values({ tenantId: FIXTURE.tenantId, userId: FIXTURE.userId, availability: Availability.ONLINE, lastSeenAt: new Date('2024-01-01T00:00:00Z') });
-  await db.update(conversations).set({ teamId: TEAM_ID, assigneeId: null }).where(eq(conversations.id, FIXTURE.conversationId));
+  // Its guards ran and let it through (route_after set in the past): a pass may assign it.
+  await db
+    .update(conversations)
+    .set({ teamId: TEAM_ID, assigneeId: null, routeAfter: new Date('2024-01-01T00:00:00Z') })
+    .where(eq(conversations.id, FIXTURE.conversationId));
 }
 
 export default [
@@ -32,8 +39,17 @@ export default [
         'every team': (r) => r.teamsWithWork(),
         'one team': (r) => r.teamsWithWork(TEAM_ID),
       },
-      holdUntil: (r) => r.holdUntil(FIXTURE.conversationId, new Date('2099-01-01T00:00:00Z')),
+      unchecked: (r) => r.unchecked(TEAM_ID),
+      recordVerdicts: (r) =>
+        r.recordVerdicts([
+          { conversationId: FIXTURE.conversationId, holdUntil: new Date('2099-01-01T00:00:00Z') },
+          { conversationId: '00000000-0000-4000-8000-0000000c1002', holdUntil: null },
+        ]),
       stillQueued: (r) => r.stillQueued(FIXTURE.conversationId),
+      moveTeamAway: {
+        'to another team': (r) => r.moveTeamAway(TEAM_ID, OTHER_TEAM_ID),
+        'team-less': (r) => r.moveTeamAway(TEAM_ID, null),
+      },
     },
   }),
   repositoryQueries({

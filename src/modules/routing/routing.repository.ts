@@ -5,6 +5,7 @@ import { literal } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from '../conversations/conversation-status.js';
 import { conversations } from '../conversations/conversations.schema.js';
+import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { AssignmentStrategy } from '../teams/assignment-strategy.js';
 import { teamMembers, teams } from '../teams/teams.schema.js';
 import { Availability } from './availability.js';
@@ -31,14 +32,26 @@ const PREVIOUS = 'previous';
 const p = (column: PgColumn) => sql`${sql.identifier(PREVIOUS)}.${sql.identifier(column.name)}`;
 const c = (column: PgColumn) => sql`${sql.identifier(getTableName(conversations))}.${sql.identifier(column.name)}`;
 
-/** Live (OPEN or PENDING), unassigned, in a team, and not held: waiting in its team's queue. */
+/** Live (OPEN or PENDING), unassigned, in a team: in its team's queue (held, unchecked or ready). */
+function inQueue(): SQL {
+  return and(isNotNull(conversations.teamId), isNull(conversations.assigneeId), ne(conversations.status, ConversationStatus.RESOLVED))!;
+}
+
+/**
+ * In the queue and not held: either ready (the beforeRouting guards ran and let it through:
+ * route_after is when, or when a hold ended) or not checked yet (route_after null: just opened, and
+ * the process that opened it may have died before its guards ran). Teams with such work get a pass.
+ */
 function waitingInQueue(): SQL {
-  return and(
-    isNotNull(conversations.teamId),
-    isNull(conversations.assigneeId),
-    ne(conversations.status, ConversationStatus.RESOLVED),
-    or(isNull(conversations.routeAfter), lte(conversations.routeAfter, sql`now()`)),
-  )!;
+  return and(inQueue(), or(isNull(conversations.routeAfter), lte(conversations.routeAfter, sql`now()`)))!;
+}
+
+/**
+ * What a pass may assign: the guards ran (route_after set) and any hold is over. statement_timestamp(),
+ * not now(): a pass transaction that began before a guard's verdict committed still sees it as due.
+ */
+function readyInQueue(): SQL {
+  return and(inQueue(), lte(conversations.routeAfter, sql`statement_timestamp()`))!;
 }
 
 /** The conversation's team has automatic assignment and at least one ONLINE member. */
@@ -123,7 +136,7 @@ export class RoutingRepository extends TenantRepository {
             order by ${p(conversations.createdAt)} desc limit 1)`,
         })
         .from(conversations)
-        .where(and(eq(conversations.tenantId, t), eq(conversations.teamId, teamId), waitingInQueue()))
+        .where(and(eq(conversations.tenantId, t), eq(conversations.teamId, teamId), readyInQueue()))
         .orderBy(asc(conversations.queuedAt), asc(conversations.id))
         .limit(Math.min(spare, ROUTING_BATCH))
         .for('update', { of: conversations, skipLocked: true });
@@ -177,12 +190,61 @@ export class RoutingRepository extends TenantRepository {
     return rows.map((r) => r.teamId!);
   }
 
-  /** Holds automatic assignment of one conversation until `until` (a beforeRouting guard's answer). */
-  async holdUntil(conversationId: string, until: Date): Promise<void> {
+  /**
+   * Queued conversations of the team whose beforeRouting guards have not run (route_after null),
+   * oldest first: opened by a process that died before its guards ran, or queued by a path that
+   * does not run them (transfers, team moves). A pass runs the guards on these first.
+   */
+  async unchecked(teamId: string, limit = ROUTING_BATCH): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: conversations.id })
+      .from(conversations)
+      .where(this.scoped(conversations, eq(conversations.teamId, teamId), inQueue(), isNull(conversations.routeAfter)))
+      .orderBy(asc(conversations.queuedAt), asc(conversations.id))
+      .limit(limit);
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Records the guards' verdicts, in one statement: held until a date, or (null) ready now. Only
+   * rows still unchecked: a verdict recorded meanwhile (by the opening process, or another
+   * instance's pass) stands.
+   */
+  async recordVerdicts(verdicts: ReadonlyArray<{ conversationId: string; holdUntil: Date | null }>): Promise<void> {
+    if (verdicts.length === 0) return;
+    const ids = uuidArray(verdicts.map((v) => v.conversationId));
+    const untils = `{${verdicts.map((v) => (v.holdUntil ? `"${v.holdUntil.toISOString()}"` : 'NULL')).join(',')}}`;
+    await this.db.execute(sql`
+      update ${conversations} set ${sql.identifier(conversations.routeAfter.name)} = coalesce(v.until, now())
+      from unnest(${ids}::uuid[], ${untils}::timestamptz[]) as v(id, until)
+      where ${conversations.tenantId} = ${this.tenantId}::uuid and ${conversations.id} = v.id and ${conversations.routeAfter} is null`);
+  }
+
+  /**
+   * Team deletion, in the caller's transaction: the team's live conversations move to `moveTo`
+   * (unassigned and queued there: routed by its strategy) or, without it, become team-less
+   * (assignees kept); resolved ones follow (reports by team), and numbers pointing at the team
+   * lose it. Returns the live conversations with who held them, read under lock before the move.
+   */
+  async moveTeamAway(teamId: string, moveTo: string | null): Promise<Array<{ id: string; assigneeId: string | null }>> {
+    const inTeam = this.scoped(conversations, eq(conversations.teamId, teamId));
+    const isLive = and(inTeam, ne(conversations.status, ConversationStatus.RESOLVED));
+    const live = await this.db
+      .select({ id: conversations.id, assigneeId: conversations.assigneeId })
+      .from(conversations)
+      .where(isLive)
+      .for('update');
     await this.db
       .update(conversations)
-      .set({ routeAfter: until })
-      .where(this.scoped(conversations, eq(conversations.id, conversationId)));
+      .set(
+        moveTo === null
+          ? { teamId: null, updatedAt: sql`now()` }
+          : { teamId: moveTo, assigneeId: null, queuedAt: sql`now()`, updatedAt: sql`now()` },
+      )
+      .where(isLive);
+    await this.db.update(conversations).set({ teamId: moveTo }).where(inTeam);
+    await this.db.update(phoneNumbers).set({ teamId: null }).where(this.scoped(phoneNumbers, eq(phoneNumbers.teamId, teamId)));
+    return live;
   }
 
   /** Whether an opened conversation is still waiting for an agent of an automatic team (onQueued). */
@@ -193,7 +255,7 @@ export class RoutingRepository extends TenantRepository {
       .innerJoin(teams, and(eq(teams.tenantId, conversations.tenantId), eq(teams.id, conversations.teamId)))
       .where(
         and(
-          this.scoped(conversations, eq(conversations.id, conversationId), waitingInQueue()),
+          this.scoped(conversations, eq(conversations.id, conversationId), readyInQueue()),
           ne(teams.strategy, AssignmentStrategy.MANUAL),
         ),
       );

@@ -1,21 +1,18 @@
-import { and, eq, ne, sql } from 'drizzle-orm';
 import { requireUser } from '../../shared/principal.js';
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, notFound } from '../../shared/errors.js';
 import { isUuid } from '../../shared/ids.js';
-import { ConversationStatus } from '../conversations/conversation-status.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
-import { conversations, type ConversationRow } from '../conversations/conversations.schema.js';
+import type { ConversationRow } from '../conversations/conversations.schema.js';
 import { ConversationsService } from '../conversations/conversations.service.js';
 import { conversationReassignedEvent, conversationRemovedEvent, userUpdatedEvent } from '../../events/live-events.js';
-import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
-import { teamMembers } from '../teams/teams.schema.js';
 import { TeamsRepository } from '../teams/teams.repository.js';
 import { TeamsService } from '../teams/teams.service.js';
 import { UsersRepository } from '../users/users.repository.js';
 import type { UserRow } from '../users/users.schema.js';
 import type { Availability } from './availability.js';
 import { PresenceRepository } from './presence.repository.js';
+import { RoutingRepository } from './routing.repository.js';
 
 /** Availability, transfers and team deletion: the tenant-bound operations of routing. */
 export class RoutingService {
@@ -49,12 +46,8 @@ export class RoutingService {
     if (assigneeId !== null) {
       const assignee = isUuid(assigneeId) ? await new UsersRepository(this.deps.db, tenantId).findById(assigneeId) : undefined;
       if (!assignee) throw notFound('User');
-      if (teamId !== null) {
-        const [member] = await this.deps.db
-          .select({ userId: teamMembers.userId })
-          .from(teamMembers)
-          .where(and(eq(teamMembers.tenantId, tenantId), eq(teamMembers.teamId, teamId), eq(teamMembers.userId, assigneeId)));
-        if (!member) throw badInput('The assignee is not a member of that team', 'assigneeId');
+      if (teamId !== null && !(await new TeamsRepository(this.deps.db, tenantId).isMember(teamId, assigneeId))) {
+        throw badInput('The assignee is not a member of that team', 'assigneeId');
       }
     }
     const change = teamId !== null ? { teamId, assigneeId } : { assigneeId };
@@ -80,39 +73,10 @@ export class RoutingService {
       if (!(await teams.findById(moveTo))) throw notFound('Team');
     }
     const { moved, formerMembers, newMembers } = await this.deps.db.transaction(async (tx) => {
-      const inTeam = and(eq(conversations.tenantId, tenantId), eq(conversations.teamId, team.id));
-      const isLive = and(inTeam, ne(conversations.status, ConversationStatus.RESOLVED));
-      const membersOf = async (teamId: string | null) =>
-        teamId === null
-          ? []
-          : (
-              await tx
-                .select({ userId: teamMembers.userId })
-                .from(teamMembers)
-                .where(and(eq(teamMembers.tenantId, tenantId), eq(teamMembers.teamId, teamId)))
-            ).map((m) => m.userId);
-      // Who held each live conversation, read under lock before it moves (for conversationRemoved).
-      const live = await tx
-        .select({ id: conversations.id, assigneeId: conversations.assigneeId })
-        .from(conversations)
-        .where(isLive)
-        .for('update');
-      await tx
-        .update(conversations)
-        .set(
-          moveTo === null
-            ? { teamId: null, updatedAt: sql`now()` }
-            : { teamId: moveTo, assigneeId: null, queuedAt: sql`now()`, updatedAt: sql`now()` },
-        )
-        .where(isLive);
-      // History follows too (reports by team), without events: no dashboard lists it live.
-      await tx.update(conversations).set({ teamId: moveTo }).where(inTeam);
-      await tx
-        .update(phoneNumbers)
-        .set({ teamId: null })
-        .where(and(eq(phoneNumbers.tenantId, tenantId), eq(phoneNumbers.teamId, team.id)));
-      const members = { formerMembers: await membersOf(team.id), newMembers: await membersOf(moveTo) };
-      await new TeamsRepository(tx, tenantId).delete(team.id);
+      const txTeams = new TeamsRepository(tx, tenantId);
+      const live = await new RoutingRepository(tx, tenantId).moveTeamAway(team.id, moveTo);
+      const members = { formerMembers: await txTeams.memberIds(team.id), newMembers: moveTo === null ? [] : await txTeams.memberIds(moveTo) };
+      await txTeams.delete(team.id);
       return { moved: live, ...members };
     });
     new TeamsService(this.scope).changed(team.id);

@@ -25,6 +25,8 @@ export default [
       },
       delete: (r) => r.delete(TEAM_ID),
       usersAmong: (r) => r.usersAmong([FIXTURE.userId, FIXTURE.newId]),
+      isMember: (r) => r.isMember(TEAM_ID, FIXTURE.userId),
+      memberIds: (r) => r.memberIds(TEAM_ID),
       membersOf: (r) => r.membersOf([TEAM_ID]),
       teamsOf: (r) => r.teamsOf([FIXTURE.userId]),
       memberships: (r) => r.memberships(),

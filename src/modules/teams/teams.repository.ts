@@ -82,6 +82,27 @@ export class TeamsRepository extends TenantRepository {
     return rows.map((r) => r.id);
   }
 
+  /** Whether the user is a member of the team (transfers to a team and an agent of it). */
+  async isMember(teamId: string, userId: string): Promise<boolean> {
+    if (!isUuid(teamId) || !isUuid(userId)) return false;
+    const [row] = await this.db
+      .select({ userId: teamMembers.userId })
+      .from(teamMembers)
+      .where(and(eq(teamMembers.tenantId, this.tenantId), eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId)))
+      .limit(1);
+    return row !== undefined;
+  }
+
+  /** The ids of one team's members. */
+  async memberIds(teamId: string): Promise<string[]> {
+    if (!isUuid(teamId)) return [];
+    const rows = await this.db
+      .select({ userId: teamMembers.userId })
+      .from(teamMembers)
+      .where(and(eq(teamMembers.tenantId, this.tenantId), eq(teamMembers.teamId, teamId)));
+    return rows.map((r) => r.userId);
+  }
+
   /** Members of several teams at once (Team.members), in the order they were added. */
   async membersOf(teamIds: readonly string[]): Promise<Array<{ teamId: string; user: UserRow }>> {
     const valid = teamIds.filter(isUuid);

@@ -1,0 +1,157 @@
+/**
+ * 8. Routing cost (issue 10): server CPU per inbound webhook with automatic assignment on vs off,
+ * in the same run. Two sets of tenants seeded alike; in the "on" set each number routes to a
+ * ROUND_ROBIN team with two ONLINE agents (capacity 10,000, never reached) and an OFFLINE one, in
+ * the "off" set the numbers have no team. Every webhook comes from a new sender, so each one opens
+ * a conversation and (on) runs the whole routing path: guards, a pass under row locks, the
+ * assignment event, the onQueued check. Runs alternate off/on/off/on at the saturation
+ * concurrency; the server process's CPU time (/proc, user + system) is read around each run plus
+ * the wait until every conversation of the run is assigned (routing runs after the answer), so
+ * work left after the last answer is counted. Other sessions on the machine do not add to the
+ * server's own CPU time, but they do slow it (cache, frequency): compare the two arms, not runs.
+ */
+import { loadLine, runLoad, type Ctx } from '../lib/context.js';
+import { gqlOk } from '../lib/gql.js';
+import { processCpuMs } from '../lib/cpu.js';
+import { createAgents, seedTenants, type Tenant } from '../lib/seed.js';
+import { fmt } from '../lib/stats.js';
+import { prepareWebhooks, writeRequests } from '../lib/webhooks.js';
+
+const S = '10 routing';
+/** Issue 10: routing adds no more than 10% to ingest CPU per webhook. */
+const TARGET = 1.1;
+
+export async function routingScenario(ctx: Ctx): Promise<void> {
+  const { report, quick } = ctx;
+  if (!ctx.webhooksWork || !ctx.features.mutations.has('createTeam')) {
+    report.add({ scenario: S, metric: 'routing on vs off', value: 'not available yet', verdict: 'SKIP' });
+    return;
+  }
+  const tenantsPerArm = quick ? 6 : 20;
+  const perRun = quick ? 600 : 4000;
+  const rounds = 2;
+  const url = ctx.server.graphqlUrl;
+
+  ctx.log(`routing: seeding ${tenantsPerArm} tenants without routing and ${tenantsPerArm} with a team`);
+  const off = await seedTenants(url, ctx.fake, tenantsPerArm, ctx.runId, { offset: 40_000, label: 'Routing off' });
+  const on = await seedTenants(url, ctx.fake, tenantsPerArm, ctx.runId, { offset: 41_000, label: 'Routing on' });
+  for (const t of on) await teamWithOnlineAgents(url, t, ctx.runId);
+
+  let senderOffset = 50_000_000;
+  const run = async (arm: 'off' | 'on', tenants: Tenant[], round: number) => {
+    const phase = `routing-${arm}-${round}`;
+    const prepared = prepareWebhooks(tenants, perRun, { phase, sendersPerTenant: perRun, distinctSenders: true, senderOffset });
+    senderOffset += perRun;
+    const file = writeRequests(ctx.tmp, phase, prepared.requests);
+    const cpu0 = processCpuMs(ctx.server.pid);
+    const load = await runLoad({ origin: ctx.server.origin, requestsFile: file, amount: perRun, connections: ctx.sizes.saturationConnections });
+    const settled = await settle(ctx, tenants, arm === 'on');
+    const serverMs = processCpuMs(ctx.server.pid) - cpu0;
+    report.detail(S, loadLine(`${arm}, round ${round + 1}: ${perRun} webhooks, each opening a conversation`, load));
+    report.detail(S, `${arm}, round ${round + 1}: server CPU ${fmt(serverMs / Math.max(1, load.ok2xx), 3)} ms per webhook (${fmt(serverMs)} ms for ${load.ok2xx} answered 2xx)${settled ? '' : '; NOT every conversation was assigned within 120 s'}`);
+    return { serverMs, ok: load.ok2xx, failed: load.non2xx + load.errors, settled };
+  };
+
+  // A warm-up of each arm (JIT, pools, caches), not scored.
+  ctx.log('routing: warm-up');
+  await run('off', off, -1);
+  await run('on', on, -1);
+
+  const totals = { off: { ms: 0, ok: 0, failed: 0 }, on: { ms: 0, ok: 0, failed: 0 } };
+  let allSettled = true;
+  for (let round = 0; round < rounds; round++) {
+    for (const [arm, tenants] of [['off', off], ['on', on]] as const) {
+      ctx.log(`routing: ${arm}, round ${round + 1}/${rounds}`);
+      const r = await run(arm, tenants, round);
+      totals[arm].ms += r.serverMs;
+      totals[arm].ok += r.ok;
+      totals[arm].failed += r.failed;
+      allSettled &&= r.settled;
+    }
+  }
+  const offPer = totals.off.ms / Math.max(1, totals.off.ok);
+  const onPer = totals.on.ms / Math.max(1, totals.on.ok);
+  const ratio = onPer / offPer;
+  const [assigned] = await ctx.db.sql<{ assigned: number; total: number }[]>`
+    select count(*) filter (where assignee_id is not null)::int as assigned, count(*)::int as total
+    from conversations where tenant_id = any(${on.map((t) => t.tenantId)}::uuid[])`;
+
+  report.add({
+    scenario: S,
+    metric: 'server CPU per webhook opening a conversation: routing off / on (ms)',
+    value: `${fmt(offPer, 3)} / ${fmt(onPer, 3)}`,
+  });
+  report.add({
+    scenario: S,
+    metric: 'routing on / off, server CPU per webhook',
+    value: `${(ratio * 100).toFixed(0)}% (+${((ratio - 1) * 100).toFixed(1)}%)`,
+    target: '≤ 110%',
+    verdict: ratio <= TARGET ? 'PASS' : 'MISS',
+  });
+  const complete = allSettled && assigned !== undefined && assigned.assigned === assigned.total && totals.on.failed === 0 && totals.off.failed === 0;
+  report.add({
+    scenario: S,
+    metric: 'routed conversations assigned / opened (on); non-2xx',
+    value: `${assigned?.assigned ?? 0} / ${assigned?.total ?? 0}; ${totals.off.failed + totals.on.failed}`,
+    target: 'all assigned, none refused',
+    verdict: complete ? 'OK' : 'FAIL',
+  });
+  ctx.metrics.routingCpuRatio = ratio;
+}
+
+/** A ROUND_ROBIN team on the tenant's number: the seeded agent and one more ONLINE, a third OFFLINE. */
+async function teamWithOnlineAgents(url: string, t: Tenant, runId: string): Promise<void> {
+  const [offline] = await createAgents(url, t.adminToken, 1, runId);
+  const second = await gqlOk<{ createAgent: { id: string } }>(
+    url,
+    `mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }`,
+    { input: { email: `agent2-${runId}-${t.index}@bench.example.com`, name: 'Second Agent', password: 'bench password 1', role: 'AGENT' } },
+    t.adminToken,
+  );
+  const slug = await gqlOk<{ me: { tenant: { slug: string } } }>(url, `query { me { tenant { slug } } }`, {}, t.adminToken);
+  const login = await gqlOk<{ logIn: { token: string } }>(
+    url,
+    `mutation($input: LogInInput!) { logIn(input: $input) { token } }`,
+    { input: { email: `agent2-${runId}-${t.index}@bench.example.com`, password: 'bench password 1', tenantSlug: slug.me.tenant.slug } },
+  );
+  const team = await gqlOk<{ createTeam: { id: string } }>(
+    url,
+    `mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }`,
+    { input: { name: 'Front desk', strategy: 'ROUND_ROBIN', agentCapacity: 10_000, memberIds: [t.agentId, second.createAgent.id, offline] } },
+    t.adminToken,
+  );
+  for (const token of [t.agentToken, login.logIn.token]) {
+    await gqlOk(url, `mutation { setAvailability(availability: ONLINE) { id } }`, {}, token);
+  }
+  await gqlOk(
+    url,
+    `mutation($id: ID!, $input: UpdatePhoneNumberInput!) { updatePhoneNumber(id: $id, input: $input) { id } }`,
+    { id: t.numberId, input: { teamId: team.createTeam.id } },
+    t.adminToken,
+  );
+}
+
+/**
+ * Until every live conversation of the routed tenants has an assignee (routing runs after the
+ * webhook's answer), then a short tail for the work that follows (events, automations), the same
+ * for both arms. Polled from the harness's own connection: no server CPU.
+ */
+async function settle(ctx: Ctx, tenants: Tenant[], routed: boolean): Promise<boolean> {
+  const ids = tenants.map((t) => t.tenantId);
+  let ok = true;
+  if (routed) {
+    ok = false;
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const [row] = await ctx.db.sql<{ n: number }[]>`
+        select count(*)::int as n from conversations where tenant_id = any(${ids}::uuid[]) and assignee_id is null and status <> 'RESOLVED'`;
+      if (row?.n === 0) {
+        ok = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  return ok;
+}
