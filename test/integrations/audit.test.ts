@@ -93,6 +93,7 @@ describe('audit trail', () => {
     const teamId = created.createTeam.id as string;
     await ok(`mutation($id: ID!, $input: UpdateTeamInput!) { updateTeam(id: $id, input: $input) { id } }`, { id: teamId, input: { name: 'Front office' } });
     await ok(`mutation($id: ID!, $input: UpdateTeamInput!) { updateTeam(id: $id, input: $input) { id } }`, { id: teamId, input: { memberIds: [] } });
+    await ok(`mutation($id: ID!) { deleteTeam(id: $id) }`, { id: teamId });
     await ok(`mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id } }`, { id: agent.id, input: { role: 'ADMIN' } });
     await ok(`mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id } }`, { id: agent.id, input: { active: false } });
 
@@ -117,6 +118,7 @@ describe('audit trail', () => {
       ['team.create', teamId],
       ['team.update', teamId],
       ['team.set_members', teamId],
+      ['team.delete', teamId],
       ['user.change_role', agent.id],
       ['user.deactivate', agent.id],
       ['contact.block', contactId],

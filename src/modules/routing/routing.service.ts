@@ -1,6 +1,7 @@
 import { requireUser } from '../../shared/principal.js';
 import type { TenantScope } from '../../shared/deps.js';
 import { badInput, notFound } from '../../shared/errors.js';
+import { audit } from '../audit/audit.js';
 import { isUuid } from '../../shared/ids.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import type { ConversationRow } from '../conversations/conversations.schema.js';
@@ -77,6 +78,7 @@ export class RoutingService {
       const live = await new RoutingRepository(tx, tenantId).moveTeamAway(team.id, moveTo);
       const members = { formerMembers: await txTeams.memberIds(team.id), newMembers: moveTo === null ? [] : await txTeams.memberIds(moveTo) };
       await txTeams.delete(team.id);
+      await audit(this.scope).record(tx, { action: 'team.delete', targetType: 'team', targetId: team.id });
       return { moved: live, ...members };
     });
     new TeamsService(this.scope).changed(team.id);
