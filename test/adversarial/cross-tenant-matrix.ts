@@ -35,19 +35,25 @@ export interface MatrixLine {
   crossTenant: Outcome[];
   /** ADMIN-only operations: what the victim tenant's AGENT gets. */
   agent?: Outcome[];
+  /**
+   * Operations on a conversation: what an AGENT of the victim's tenant in ANOTHER team gets (the
+   * victim conversation is in the victim's team and assigned to the victim's agent, so it is
+   * outside this agent's visibility).
+   */
+  otherTeam?: Outcome[];
 }
 
 const NF: Outcome[] = ['NOT_FOUND'];
 
 export const crossTenantMatrix: Record<string, MatrixLine> = {
   // Queries
-  conversation: { kind: 'query', document: 'query($id: ID!) { conversation(id: $id) { id } }', variables: (a) => ({ id: a.conversationId }), crossTenant: ['null', 'NOT_FOUND'] },
-  conversations: { kind: 'query', document: 'query($id: ID) { conversations(first: 50, assigneeId: $id) { edges { node { id } } } }', variables: (a) => ({ id: a.agentId }), crossTenant: ['empty'] },
+  conversation: { kind: 'query', document: 'query($id: ID!) { conversation(id: $id) { id } }', variables: (a) => ({ id: a.conversationId }), crossTenant: ['null', 'NOT_FOUND'], otherTeam: ['null', 'NOT_FOUND'] },
+  conversations: { kind: 'query', document: 'query($id: ID) { conversations(first: 50, assigneeId: $id) { edges { node { id } } } }', variables: (a) => ({ id: a.agentId }), crossTenant: ['empty'], otherTeam: ['empty'] },
   // Mutations
-  assignConversation: { kind: 'mutation', document: 'mutation($c: ID!, $u: ID) { assignConversation(conversationId: $c, assigneeId: $u) { id } }', variables: (a) => ({ c: a.conversationId, u: a.agentId }), crossTenant: NF },
-  setConversationStatus: { kind: 'mutation', document: 'mutation($c: ID!) { setConversationStatus(conversationId: $c, status: RESOLVED) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
-  markConversationRead: { kind: 'mutation', document: 'mutation($c: ID!) { markConversationRead(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
-  sendMessage: { kind: 'mutation', document: 'mutation($c: ID!) { sendMessage(input: { conversationId: $c, body: "pwned" }) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
+  assignConversation: { kind: 'mutation', document: 'mutation($c: ID!, $u: ID) { assignConversation(conversationId: $c, assigneeId: $u) { id } }', variables: (a) => ({ c: a.conversationId, u: a.agentId }), crossTenant: NF, otherTeam: NF },
+  setConversationStatus: { kind: 'mutation', document: 'mutation($c: ID!) { setConversationStatus(conversationId: $c, status: RESOLVED) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF, otherTeam: NF },
+  markConversationRead: { kind: 'mutation', document: 'mutation($c: ID!) { markConversationRead(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF, otherTeam: NF },
+  sendMessage: { kind: 'mutation', document: 'mutation($c: ID!) { sendMessage(input: { conversationId: $c, body: "pwned" }) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF, otherTeam: NF },
   startConversation: { kind: 'mutation', document: 'mutation($p: ID!) { startConversation(input: { phoneNumberId: $p, to: "+14155550111", body: "pwned" }) { id } }', variables: (a) => ({ p: a.phoneNumberId }), crossTenant: NF },
   addPhoneNumber: { kind: 'mutation', document: 'mutation($t: ID!) { addPhoneNumber(input: { twilioAccountId: $t, phoneNumber: "+14155550112" }) { id } }', variables: (a) => ({ t: a.twilioAccountId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   removePhoneNumber: { kind: 'mutation', document: 'mutation($id: ID!) { removePhoneNumber(id: $id) }', variables: (a) => ({ id: a.phoneNumberId }), crossTenant: NF, agent: ['FORBIDDEN'] },
@@ -57,14 +63,14 @@ export const crossTenantMatrix: Record<string, MatrixLine> = {
   createTeam: { kind: 'mutation', document: 'mutation($u: ID!) { createTeam(input: { name: "Stolen", memberIds: [$u] }) { id } }', variables: (a) => ({ u: a.agentId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   updateTeam: { kind: 'mutation', document: 'mutation($id: ID!) { updateTeam(id: $id, input: { name: "pwned" }) { id } }', variables: (a) => ({ id: a.teamId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   deleteTeam: { kind: 'mutation', document: 'mutation($id: ID!) { deleteTeam(id: $id) }', variables: (a) => ({ id: a.teamId }), crossTenant: NF, agent: ['FORBIDDEN'] },
-  transferConversation: { kind: 'mutation', document: 'mutation($c: ID!, $t: ID) { transferConversation(conversationId: $c, teamId: $t) { id } }', variables: (a) => ({ c: a.conversationId, t: a.teamId }), crossTenant: NF },
+  transferConversation: { kind: 'mutation', document: 'mutation($c: ID!, $t: ID) { transferConversation(conversationId: $c, teamId: $t) { id } }', variables: (a) => ({ c: a.conversationId, t: a.teamId }), crossTenant: NF, otherTeam: NF },
   updatePhoneNumber: { kind: 'mutation', document: 'mutation($id: ID!) { updatePhoneNumber(id: $id, input: { description: "pwned" }) { id } }', variables: (a) => ({ id: a.phoneNumberId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   // Inbox tools
   contact: { kind: 'query', document: 'query($id: ID!) { contact(id: $id) { id } }', variables: (a) => ({ id: a.contactId }), crossTenant: ['null', 'NOT_FOUND'] },
   updateContact: { kind: 'mutation', document: 'mutation($id: ID!) { updateContact(id: $id, input: { name: "pwned", blocked: true }) { id } }', variables: (a) => ({ id: a.contactId }), crossTenant: NF },
-  setConversationLabels: { kind: 'mutation', document: 'mutation($c: ID!) { setConversationLabels(conversationId: $c, labels: ["pwned"]) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
-  addNote: { kind: 'mutation', document: 'mutation($c: ID!) { addNote(conversationId: $c, body: "pwned") { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
-  renderQuickReply: { kind: 'query', document: 'query($id: ID!, $c: ID!) { renderQuickReply(id: $id, conversationId: $c) }', variables: (a) => ({ id: a.quickReplyId, c: a.conversationId }), crossTenant: NF },
+  setConversationLabels: { kind: 'mutation', document: 'mutation($c: ID!) { setConversationLabels(conversationId: $c, labels: ["pwned"]) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF, otherTeam: NF },
+  addNote: { kind: 'mutation', document: 'mutation($c: ID!) { addNote(conversationId: $c, body: "pwned") { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF, otherTeam: NF },
+  renderQuickReply: { kind: 'query', document: 'query($id: ID!, $c: ID!) { renderQuickReply(id: $id, conversationId: $c) }', variables: (a) => ({ id: a.quickReplyId, c: a.conversationId }), crossTenant: NF, otherTeam: NF },
   updateQuickReply: { kind: 'mutation', document: 'mutation($id: ID!) { updateQuickReply(id: $id, input: { body: "pwned" }) { id } }', variables: (a) => ({ id: a.quickReplyId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   deleteQuickReply: { kind: 'mutation', document: 'mutation($id: ID!) { deleteQuickReply(id: $id) }', variables: (a) => ({ id: a.quickReplyId }), crossTenant: NF, agent: ['FORBIDDEN'] },
   // Operating hours and automated messages
@@ -91,8 +97,8 @@ export const crossTenantMatrix: Record<string, MatrixLine> = {
   report: { kind: 'query', document: 'query($t: ID) { report(from: "2026-11-01T00:00:00Z", to: "2026-12-31T00:00:00Z", teamId: $t) { conversationsOpened } }', variables: (a) => ({ t: a.teamId }), crossTenant: NF },
   // Subscriptions
   campaignUpdated: { kind: 'subscription', document: 'subscription($id: ID) { campaignUpdated(campaignId: $id) { id } }', variables: (a) => ({ id: a.campaignId }), crossTenant: NF },
-  messageAdded: { kind: 'subscription', document: 'subscription($c: ID) { messageAdded(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
-  messageUpdated: { kind: 'subscription', document: 'subscription($c: ID) { messageUpdated(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF },
+  messageAdded: { kind: 'subscription', document: 'subscription($c: ID) { messageAdded(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF, otherTeam: NF },
+  messageUpdated: { kind: 'subscription', document: 'subscription($c: ID) { messageUpdated(conversationId: $c) { id } }', variables: (a) => ({ c: a.conversationId }), crossTenant: NF, otherTeam: NF },
 };
 
 /** Operations that take an id but cannot reach another tenant's object at all (with why). */

@@ -46,6 +46,7 @@ let server: TestServer;
 let fake: FakeTwilio;
 let victim: VictimIds;
 let victimAgentToken: string;
+let otherTeamAgentToken: string;
 let attackerToken: string;
 
 beforeAll(async () => {
@@ -57,6 +58,17 @@ beforeAll(async () => {
   await server.gql('mutation($c: ID!, $u: ID) { assignConversation(conversationId: $c, assigneeId: $u) { id } }', { c: conversationId, u: agent.id }, inbox.tenant.token);
   const convo = await server.gql('query($id: ID!) { conversation(id: $id) { contact { id } messages(first: 1) { edges { node { id } } } } }', { id: conversationId }, inbox.tenant.token);
   const team = await server.gql('mutation($u: ID!) { createTeam(input: { name: "Victim team", memberIds: [$u] }) { id } }', { u: agent.id }, inbox.tenant.token);
+  // The victim conversation belongs to the victim's team (and its agent): outside the view of an
+  // agent of another team of the same tenant.
+  const moved = await server.gql(
+    'mutation($c: ID!, $t: ID, $u: ID) { transferConversation(conversationId: $c, teamId: $t, assigneeId: $u) { team { id } assignee { id } } }',
+    { c: conversationId, t: team.data!.createTeam.id, u: agent.id },
+    inbox.tenant.token,
+  );
+  expect(moved.data!.transferConversation).toEqual({ team: { id: team.data!.createTeam.id }, assignee: { id: agent.id } });
+  const outsider = await createAgent(server, inbox.tenant.token);
+  await server.gql('mutation($u: ID!) { createTeam(input: { name: "Other team", memberIds: [$u] }) { id } }', { u: outsider.id }, inbox.tenant.token);
+  otherTeamAgentToken = outsider.token;
   const quickReply = await server.gql('mutation { createQuickReply(input: { title: "Hello", body: "Hi {{contact.name}}" }) { id } }', {}, inbox.tenant.token);
   const hours = await server.gql(
     'mutation { createOperatingHours(input: { name: "Victim hours", timeZone: "Europe/Berlin", weekly: [{ day: MONDAY, opens: "09:00", closes: "17:00" }] }) { id } }',
@@ -138,6 +150,19 @@ describe('cross-tenant matrix', () => {
       expect(line.crossTenant).toContain(await outcomeOf(line, name, attackerToken));
       expect(await snapshot(victim.tenantId)).toEqual(before);
     });
+    if (line.otherTeam) {
+      it(`${name}: an AGENT of another team of the victim's tenant gets ${line.otherTeam.join(' | ')}, nothing changes`, async () => {
+        // This caller is a member of the victim's tenant: connecting a WebSocket records its own
+        // presence (agent_presence), which is its row to change; everything else must stay.
+        const withoutOwnPresence = async () => {
+          const { agent_presence: _ownPresence, ...rest } = await snapshot(victim.tenantId);
+          return rest;
+        };
+        const before = await withoutOwnPresence();
+        expect(line.otherTeam).toContain(await outcomeOf(line, name, otherTeamAgentToken));
+        expect(await withoutOwnPresence()).toEqual(before);
+      });
+    }
     if (line.agent) {
       it(`${name}: the victim tenant's AGENT gets ${line.agent.join(' | ')}, nothing changes`, async () => {
         const before = await snapshot(victim.tenantId);
