@@ -132,7 +132,8 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     memberships: new MembershipCache(database.db, events),
     webhookEndpointCache: new WebhookEndpointCache(database.db, (err) => logger.warn({ err }, 'could not load webhook endpoints')),
     twilioDeletions: new TwilioDeletionSignal(),
-    ingest: new IngestBatcher(database.db, config.ingestBatch, logger),
+    // Read through deps (declared below) so the batcher uses the same handle as every other path.
+    ingest: new IngestBatcher(() => deps.db, config.ingestBatch, logger),
   };
   const deps = graph as AppDeps;
   const router = new Router(deps);

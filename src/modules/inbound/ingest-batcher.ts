@@ -55,7 +55,8 @@ export class IngestBatcher {
   readonly stats = { batches: 0, items: 0, largest: 0, fallbacks: 0 };
 
   constructor(
-    private readonly db: Db,
+    /** The app's current database handle, read per statement like every other path (deps.db). */
+    private readonly database: () => Db,
     private readonly options: IngestBatchOptions,
     private readonly logger: Logger,
   ) {}
@@ -178,7 +179,7 @@ export class IngestBatcher {
     let outcomes;
     try {
       outcomes = await ingestBatch(
-        this.db,
+        this.database(),
         round.map((p) => p.item),
       );
     } catch (err) {
@@ -215,6 +216,6 @@ export class IngestBatcher {
 
   /** The single-row statement (group commit off, a batch's fallback, a lone item). */
   private alone(item: IngestItem): Promise<IngestResult | null> {
-    return new InboundRepository(this.db, item.tenantId, item.accountId).ingest(item.messageId, item.sms, item.copyMedia);
+    return new InboundRepository(this.database(), item.tenantId, item.accountId).ingest(item.messageId, item.sms, item.copyMedia);
   }
 }
