@@ -23,6 +23,8 @@ export default [
         }),
       pages: {
         'first pages': (r) => r.pages([FIXTURE.conversationId], 20, null),
+        // A list of conversations (a dashboard page's lastMessage) is one array parameter.
+        'first pages, several conversations': (r) => r.pages([FIXTURE.conversationId, FIXTURE.conversationId], 1, null),
         'older pages': (r) => r.pages([FIXTURE.conversationId], 20, cursor),
       },
       recordFailure: (r) => r.recordFailure(FIXTURE.outboundMessageId, 30007, 'Carrier violation'),

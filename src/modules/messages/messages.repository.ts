@@ -97,7 +97,9 @@ export class MessagesRepository extends TenantRepository {
       .where(
         this.scoped(
           messages,
-          anyUuid(messages.conversationId, ids),
+          // One conversation (a thread): equality, so the window reads the index backwards and
+          // stops early; `= any(...)` loses that order and would read and sort the whole thread.
+          ids.length === 1 ? eq(messages.conversationId, ids[0]!) : anyUuid(messages.conversationId, ids),
           before ? olderThan(messages.createdAt, messages.id, before) : undefined,
         ),
       )
