@@ -11,16 +11,11 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { guardedDispatcher, type OutboundPolicy } from '../shared/outbound-guard.js';
+import type { CreateMessageInput } from './client.js';
 import { TwilioApiError } from './errors.js';
 
-export interface MessagePost {
-  to: string;
-  from?: string;
-  messagingServiceSid?: string;
-  body: string;
-  mediaUrl?: string[];
-  statusCallback: string;
-}
+/** The Messages POST's fields: the SDK path's input (client.ts), so both paths post the same form. */
+export type MessagePost = CreateMessageInput;
 
 /** Unit tests of the wrapper build clients without a policy: one plain keep-alive pool for them. */
 let unguarded: Agent | null = null;

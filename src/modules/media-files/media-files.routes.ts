@@ -2,10 +2,10 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AppDeps } from '../../shared/deps.js';
 import { isUuid } from '../../shared/ids.js';
-import { isApiKey, userIdOf, type Principal } from '../../shared/principal.js';
-import { authenticateApiKey } from '../api-keys/api-key-auth.js';
-import { looksLikeApiKey } from '../api-keys/api-key-secret.js';
-import { TokenService } from '../users/tokens.js';
+import { isApiKey, userIdOf } from '../../shared/principal.js';
+// The caller of an upload is proven exactly as for GraphQL: an API key (checked in the database,
+// so a revoked key stops at once) or a live session.
+import { authenticate } from '../../graphql/authenticate.js';
 import { MEDIA_FILES_ROUTE_PREFIX } from './media-file-links.js';
 import { TenantContext } from '../../tenant-context.js';
 import { saveMediaFile } from './media-files.service.js';
@@ -38,7 +38,7 @@ export async function registerMediaFileRoutes(app: FastifyInstance, deps: AppDep
       // The whole request may not be much more than the file (form overhead).
       { bodyLimit: maxBytes + 64 * 1024 },
       async (request, reply) => {
-        const auth = await uploader(deps, request.headers.authorization);
+        const auth = await authenticate(deps, request.headers.authorization);
         if (!auth) return reply.code(401).send({ error: 'Authentication required: Authorization: Bearer <token or API key>' });
         if (!request.isMultipart()) return reply.code(415).send({ error: 'Send the file as multipart/form-data' });
         const part = await request.file();
@@ -73,21 +73,6 @@ export async function registerMediaFileRoutes(app: FastifyInstance, deps: AppDep
       return serveMediaFile(deps, reply, tenantId, fileId);
     },
   );
-}
-
-/**
- * The caller of an upload: an API key (sk_live_… / sk_sandbox_…, checked in the database, so a
- * revoked key stops at once) or a live session (a logged-out or deactivated user's token is refused),
- * as for GraphQL (src/graphql/authenticate.ts).
- */
-async function uploader(deps: AppDeps, authorization: unknown): Promise<Principal | null> {
-  const token = TokenService.fromHeader(authorization);
-  if (!token) return null;
-  if (looksLikeApiKey(token)) return authenticateApiKey(deps, token);
-  const session = await deps.sessions.authenticate(token);
-  if (!session) return null;
-  const { expiresAt: _expiresAt, ...user } = session;
-  return user;
 }
 
 /** Sends one stored file of the tenant (the caller has authorised the request), or 404. */

@@ -1,18 +1,15 @@
 import type { Db } from '../../db/client.js';
+import type { SigningAccount } from '../../twilio/webhook-verification.js';
 import type { EventBus } from '../../events/event-bus.js';
 import type { SecretBox } from '../../shared/secret-box.js';
 import { openAuthToken } from './credentials.js';
 import { findAccountByWebhookKey } from './twilio-accounts.repository.js';
 
-/** What a webhook needs of its account, with the token already decrypted (in memory only). */
-export interface WebhookAccount {
-  id: string;
-  tenantId: string;
-  accountSid: string;
-  authToken: string;
-  /** After a rotation: the old token, still accepted on webhooks until `previousTokenExpiresAt` (ms). */
-  previousAuthToken: string | null;
-  previousTokenExpiresAt: number | null;
+/**
+ * What a webhook needs of its account, with the token already decrypted (in memory only): what
+ * signature verification needs (ids, tokens, the rotation grace) plus the media rules.
+ */
+export interface WebhookAccount extends SigningAccount {
   mediaEnabled: boolean;
   acceptedMediaTypes: readonly string[];
   /** Inbound media is kept only when it is on this API root's media origin (SSRF guard). */
