@@ -107,11 +107,17 @@ async function main() {
     const [{ n }] = await sql`select count(*)::int as n from messages where direction = 'INBOUND'`;
     const [{ d }] = await sql`select count(*)::int as d from (select twilio_account_id, twilio_sid from messages group by 1, 2 having count(*) > 1) x`;
     const secondHalf = samples.filter((p) => p[0] >= SECONDS / 120);
+    // The server's own live counters: where the events that did not reach the watcher went.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const counter = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
     const report = {
       seconds: SECONDS, rate: RATE, subscriptions: SUBSCRIPTIONS, sent, achievedRatePerSecond: Number((sent / SECONDS).toFixed(1)),
       behindAtEnd: behind, answered200: ok, refused: failed,
       stored: n, duplicated: d, lost: ok - n, deliveredToWatcher: delivered,
       rssStartMiB: samples[0]?.[1], rssEndMiB: samples.at(-1)?.[1], rssSlopeMiBPerMin: Number(slope(secondHalf).toFixed(2)),
+      rssSamplesMiB: samples.map((p) => Math.round(p[1])),
+      liveExecutions: counter('live_executions_total'), liveDeliveries: counter('live_deliveries_total'), liveDropped: counter('live_dropped_total'),
+      heapUsedMiB: Math.round(counter('nodejs_heap_size_used_bytes') / 1048576),
     };
     console.log(JSON.stringify(report, null, 2));
     if (report.lost !== 0 || report.duplicated !== 0) process.exitCode = 1;

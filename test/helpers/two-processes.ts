@@ -9,9 +9,8 @@ import { ACCOUNT_FIELDS } from './twilio-setup.js';
  * The set-up of a test with two server processes on one Postgres (TEST_DATABASE_URL): a fresh
  * database, the fake Twilio, two child servers with the same settings (a token or a signature
  * made for one works on the other), and a tenant signed up on the first with a Twilio account
- * connected. `stop()` ends everything, in order. Used by test/routing and test/automations; the
- * same set-up is still written out in test/live/multi-process.test.ts and
- * test/campaigns/campaign-acceptance.test.ts (owned elsewhere: to move onto this helper).
+ * connected. `stop()` ends everything, in order. Used by every test with two processes on one
+ * Postgres (routing, automations, live, outbound batch claims).
  */
 export interface TwoProcesses {
   testDb: TestDatabase;

@@ -1,10 +1,11 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChildServer, sharedEnv, type ChildServer } from '../helpers/child-server.js';
-import { inboundSmsParams, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { ChildServer } from '../helpers/child-server.js';
+import { inboundSmsParams, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber } from '../helpers/inbox.js';
 import { collect } from '../helpers/live.js';
-import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/test-db.js';
+import { usingPostgres } from '../helpers/test-db.js';
+import { startTwoProcesses, type TwoProcesses } from '../helpers/two-processes.js';
 import { ACCOUNT_FIELDS } from '../helpers/twilio-setup.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -15,7 +16,7 @@ import { sleep, waitFor } from '../helpers/wait.js';
  */
 describe.skipIf(!usingPostgres)('several server processes on one Postgres (TEST_DATABASE_URL)', () => {
   const LEASE_SECONDS = 2;
-  let testDb: TestDatabase;
+  let set: TwoProcesses;
   let fake: FakeTwilio;
   let sql: postgres.Sql;
   let one: ChildServer;
@@ -25,43 +26,13 @@ describe.skipIf(!usingPostgres)('several server processes on one Postgres (TEST_
   let number: { id: string; e164: string };
 
   beforeAll(async () => {
-    fake = await startFakeTwilio();
-    testDb = await createTestDatabase();
-    sql = postgres(testDb.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
-    const env = { ...sharedEnv(testDb.env.DATABASE_URL!), DISPATCHER_LEASE_SECONDS: String(LEASE_SECONDS) };
-    // Started together: migrations are serialised by an advisory lock.
-    [one, two] = await Promise.all([startChildServer(env), startChildServer(env)]);
-
-    const signUp = await one.gql(
-      `mutation($input: SignUpInput!) { signUp(input: $input) { token } }`,
-      { input: { tenantName: 'Multi Co', name: 'Ada', email: `ada-${Date.now()}@example.com`, password: 'correct horse battery' } },
-    );
-    token = signUp.data!.signUp.token;
-    const creds = fake.addAccount();
-    const connected = await one.gql(
-      `mutation($input: ConnectTwilioAccountInput!) { connectTwilioAccount(input: $input) { ${ACCOUNT_FIELDS} } }`,
-      { input: { accountSid: creds.sid, authToken: creds.authToken, apiBaseUrl: fake.url } },
-      token,
-    );
-    if (connected.errors) throw new Error(JSON.stringify(connected.errors));
-    account = { ...connected.data!.connectTwilioAccount, authToken: creds.authToken };
-    const e164 = randomUsNumber();
-    // Registering proves ownership through the account's Twilio API.
-    fake.addIncomingNumber(creds.sid, { phoneNumber: e164 });
-    const added = await two.gql(
-      `mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id e164 } }`,
-      { input: { twilioAccountId: account.id, phoneNumber: e164 } },
-      token,
-    );
-    if (added.errors) throw new Error(JSON.stringify(added.errors));
-    number = added.data!.addPhoneNumber;
+    set = await startTwoProcesses({ env: { DISPATCHER_LEASE_SECONDS: String(LEASE_SECONDS) }, tenantName: 'Multi Co' });
+    ({ fake, sql, one, two, token, account } = set);
+    number = await set.addNumber();
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled([one?.stop(), two?.stop()]);
-    await sql?.end();
-    await fake?.close();
-    await testDb?.drop();
+    await set?.stop();
   });
 
   async function inbound(server: ChildServer, from: string, body: string): Promise<void> {

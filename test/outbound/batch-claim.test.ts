@@ -6,11 +6,11 @@ import { messages } from '../../src/modules/messages/messages.schema.js';
 import { OutboxQueue } from '../../src/modules/outbox/outbox.repository.js';
 import { outbox } from '../../src/modules/outbox/outbox.schema.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { startChildServer, sharedEnv, type ChildServer } from '../helpers/child-server.js';
-import { inboundSmsParams, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import type { ChildServer } from '../helpers/child-server.js';
+import { inboundSmsParams, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber } from '../helpers/inbox.js';
-import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/test-db.js';
-import { ACCOUNT_FIELDS } from '../helpers/twilio-setup.js';
+import { usingPostgres } from '../helpers/test-db.js';
+import { startTwoProcesses, type TwoProcesses } from '../helpers/two-processes.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -19,7 +19,7 @@ import { waitFor } from '../helpers/wait.js';
  * never take a job twice; two server processes share a burst and send every message exactly once.
  */
 describe.skipIf(!usingPostgres)('batch claiming on Postgres (TEST_DATABASE_URL)', () => {
-  let testDb: TestDatabase;
+  let set: TwoProcesses;
   let fake: FakeTwilio;
   let sql: postgres.Sql;
   let one: ChildServer;
@@ -30,42 +30,19 @@ describe.skipIf(!usingPostgres)('batch claiming on Postgres (TEST_DATABASE_URL)'
   let tenantId: string;
 
   beforeAll(async () => {
-    fake = await startFakeTwilio();
-    testDb = await createTestDatabase();
-    sql = postgres(testDb.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
     // Small batches, so each process claims many times while the other does too; debug logs
     // name each send ('message sent'), so the test sees which process sent what.
-    const env = { ...sharedEnv(testDb.env.DATABASE_URL!), DISPATCHER_CONCURRENCY: '8', DISPATCHER_LEASE_SECONDS: '10', LOG_LEVEL: 'debug' };
-    [one, two] = await Promise.all([startChildServer(env, 90_000), startChildServer(env, 90_000)]);
-
-    const signUp = await one.gql(`mutation($input: SignUpInput!) { signUp(input: $input) { token } }`, {
-      input: { tenantName: 'Batch Co', name: 'Ada', email: `ada-${Date.now()}@example.com`, password: 'correct horse battery' },
+    set = await startTwoProcesses({
+      env: { DISPATCHER_CONCURRENCY: '8', DISPATCHER_LEASE_SECONDS: '10', LOG_LEVEL: 'debug' },
+      tenantName: 'Batch Co',
     });
-    if (signUp.errors) throw new Error(JSON.stringify(signUp.errors));
-    token = signUp.data!.signUp.token;
-    const creds = fake.addAccount();
-    const connected = await one.gql(
-      `mutation($input: ConnectTwilioAccountInput!) { connectTwilioAccount(input: $input) { ${ACCOUNT_FIELDS} } }`,
-      { input: { accountSid: creds.sid, authToken: creds.authToken, apiBaseUrl: fake.url } },
-      token,
-    );
-    if (connected.errors) throw new Error(JSON.stringify(connected.errors));
-    account = { ...connected.data!.connectTwilioAccount, authToken: creds.authToken };
+    ({ fake, sql, one, two, token, account } = set);
     tenantId = (await sql<{ tenant_id: string }[]>`select tenant_id from twilio_accounts where id = ${account.id}`)[0]!.tenant_id;
-    const e164 = randomUsNumber();
-    fake.addIncomingNumber(creds.sid, { phoneNumber: e164 });
-    const added = await two.gql(`mutation($input: AddPhoneNumberInput!) { addPhoneNumber(input: $input) { id e164 } }`, {
-      input: { twilioAccountId: account.id, phoneNumber: e164 },
-    }, token);
-    if (added.errors) throw new Error(JSON.stringify(added.errors));
-    number = added.data!.addPhoneNumber;
+    number = await set.addNumber();
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.allSettled([one?.stop(), two?.stop()]);
-    await sql?.end();
-    await fake?.close();
-    await testDb?.drop();
+    await set?.stop();
   });
 
   async function openConversation(): Promise<string> {
@@ -121,7 +98,7 @@ describe.skipIf(!usingPostgres)('batch claiming on Postgres (TEST_DATABASE_URL)'
     const conversationId = await openConversation();
     // The servers are done: their dispatchers must not take the jobs this test claims by hand.
     await Promise.all([one.stop(), two.stop()]);
-    const database = await openDatabase({ databaseUrl: testDb.env.DATABASE_URL!, dataDir: '', poolSize: 4, logger: createLogger('silent') });
+    const database = await openDatabase({ databaseUrl: set.testDb.env.DATABASE_URL!, dataDir: '', poolSize: 4, logger: createLogger('silent') });
     try {
       const db = database.db;
       const rows = await db

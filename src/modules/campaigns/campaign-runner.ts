@@ -10,14 +10,14 @@ import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { WebhookQueueRepository } from '../webhooks/webhook-queue.repository.js';
 import { WebhookEventType } from '../webhooks/webhook.type.js';
 import { CampaignStatus, RecipientState } from './campaign.enums.js';
-import { CAMPAIGN_PROGRESS_EVERY_MS, campaignUpdatedEvent } from './campaign-events.js';
+import { CAMPAIGN_PROGRESS_EVERY_MS, campaignUpdatedEvent } from '../../events/live-events.js';
 import { CampaignRunRepository, runningCampaigns, startDueCampaigns } from './campaign-runner.repository.js';
 import { CampaignsRepository } from './campaigns.repository.js';
 import type { CampaignRecipientRow, CampaignRow } from './campaigns.schema.js';
 import { renderCampaignBody } from './placeholders.js';
 import { nextWindowOpening, recipientZone } from './send-window.js';
+import { WakeableIdle } from '../../shared/wakeable-idle.js';
 
-const PROGRESS_EVERY_MS = CAMPAIGN_PROGRESS_EVERY_MS;
 const MAX_CAMPAIGNS_PER_ROUND = 50;
 
 /**
@@ -32,8 +32,7 @@ const MAX_CAMPAIGNS_PER_ROUND = 50;
 export class CampaignRunner {
   private running = false;
   private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  private readonly lastProgress = new Map<string, number>();
+  private readonly idle = new WakeableIdle();
 
   constructor(private readonly deps: AppDeps) {}
 
@@ -46,7 +45,7 @@ export class CampaignRunner {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.wakeUp?.();
+    this.idle.wake();
     await this.loop;
   }
 
@@ -59,22 +58,9 @@ export class CampaignRunner {
         if (this.running) this.deps.logger.error({ err }, 'campaign round failed');
       }
       if (!this.running) break;
-      await this.idle(busy ? 20 : this.deps.config.dispatcher.pollMs);
+      this.idle.beginRound();
+      await this.idle.idle(busy ? 20 : this.deps.config.dispatcher.pollMs);
     }
-  }
-
-  private idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        done();
-      };
-    });
   }
 
   /** One pass over the campaigns that may have work; true when something was handed over. */
@@ -126,7 +112,6 @@ export class CampaignRunner {
       const completed = await this.complete(campaign);
       if (completed) {
         this.deps.events.publish(campaignUpdatedEvent(completed));
-        this.lastProgress.delete(campaign.id);
         deps.logger.info({ tenantId, campaignId: campaign.id }, 'campaign completed');
       }
       return 0;
@@ -225,12 +210,12 @@ export class CampaignRunner {
     return true;
   }
 
-  /** campaignUpdated at most every PROGRESS_EVERY_MS per campaign from this instance. */
+  /**
+   * campaignUpdated at most every CAMPAIGN_PROGRESS_EVERY_MS per campaign from this instance, the
+   * last one of a burst included (trailing edge), like the delivery receipts' updates.
+   */
   private progress(campaign: CampaignRow): void {
-    const now = Date.now();
-    if (now - (this.lastProgress.get(campaign.id) ?? 0) < PROGRESS_EVERY_MS) return;
-    this.lastProgress.set(campaign.id, now);
-    this.deps.events.publish(campaignUpdatedEvent(campaign));
+    this.deps.events.publishThrottled(campaignUpdatedEvent(campaign), CAMPAIGN_PROGRESS_EVERY_MS);
   }
 }
 

@@ -6,7 +6,7 @@ import { badInput, notFound } from '../../shared/errors.js';
 import { requireBody } from '../messages/message-input.js';
 import { PhoneNumbersRepository } from '../phone-numbers/phone-numbers.repository.js';
 import { CampaignStatus, type CampaignRecipientStatus } from './campaign.enums.js';
-import { campaignUpdatedEvent } from './campaign-events.js';
+import { campaignUpdatedEvent } from '../../events/live-events.js';
 import { CampaignsRepository, type CampaignStatsRow, type RecipientValues, type RecipientView } from './campaigns.repository.js';
 import type { CampaignRow } from './campaigns.schema.js';
 

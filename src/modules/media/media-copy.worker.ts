@@ -7,6 +7,7 @@ import { twilioCredentials } from '../twilio-accounts/credentials.js';
 import { MediaCopyQueue, MediaCopyRepository, type ClaimedCopyJob } from './media-copy.repository.js';
 import { MediaFetchError, fetchTwilioMedia } from './media-proxy.js';
 import { MediaRepository } from './media.repository.js';
+import { WakeableIdle } from '../../shared/wakeable-idle.js';
 
 const BATCH = 4;
 const LEASE_SECONDS = 120;
@@ -26,8 +27,7 @@ export class MediaCopyWorker {
   private readonly queue: MediaCopyQueue;
   private running = false;
   private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  private wakeRequested = false;
+  private readonly idle = new WakeableIdle();
 
   constructor(private readonly deps: AppDeps) {
     this.queue = new MediaCopyQueue(deps.db, `${hostname()}:${process.pid}:media:${randomUUID().slice(0, 8)}`);
@@ -41,8 +41,7 @@ export class MediaCopyWorker {
   }
 
   wake(): void {
-    this.wakeRequested = true;
-    this.wakeUp?.();
+    this.idle.wake();
   }
 
   async stop(): Promise<void> {
@@ -56,7 +55,7 @@ export class MediaCopyWorker {
 
   private async run(): Promise<void> {
     while (this.running) {
-      this.wakeRequested = false;
+      this.idle.beginRound();
       let claimed: ClaimedCopyJob[] = [];
       try {
         claimed = await this.queue.claim(BATCH, LEASE_SECONDS);
@@ -66,22 +65,8 @@ export class MediaCopyWorker {
       }
       if (!this.running) break;
       if (claimed.length === BATCH) continue;
-      if (!this.wakeRequested) await this.idle(this.deps.config.media.copyPollMs);
+      await this.idle.idle(this.deps.config.media.copyPollMs);
     }
-  }
-
-  private idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        done();
-      };
-    });
   }
 
   private async process(job: ClaimedCopyJob): Promise<void> {

@@ -7,6 +7,7 @@ import { OutboxQueue, type ClaimedJob } from './outbox.repository.js';
 import { SenderPacer } from './pacing.js';
 import { SendResults } from './send-results.js';
 import { TwilioSender } from './twilio-sender.js';
+import { WakeableIdle } from '../../shared/wakeable-idle.js';
 
 /** How long a wake waits for more enqueued jobs before claiming (see idle). */
 const WAKE_GATHER_MS = 2;
@@ -46,8 +47,12 @@ export class OutboxDispatcher {
   private readonly stopping = new AbortController();
   private running = false;
   private loop: Promise<void> | null = null;
-  private wakeRequested = false;
-  private wakeUp: (() => void) | null = null;
+  /**
+   * A wake claims after WAKE_GATHER_MS rather than at once: the commits of concurrent sends that
+   * arrive meanwhile join the same claim, so a burst of mutations makes a few batches instead of
+   * one claim (and one load, one mark) per message.
+   */
+  private readonly idle = new WakeableIdle(WAKE_GATHER_MS);
   private stopped: Promise<void> | null = null;
 
   constructor(private readonly deps: AppDeps) {
@@ -80,8 +85,7 @@ export class OutboxDispatcher {
 
   /** Claim now rather than at the next poll. */
   wake(): void {
-    this.wakeRequested = true;
-    this.wakeUp?.();
+    this.idle.wake();
   }
 
   /**
@@ -111,7 +115,7 @@ export class OutboxDispatcher {
 
   private async run(): Promise<void> {
     while (this.running) {
-      this.wakeRequested = false;
+      this.idle.beginRound();
       const free = this.settings.concurrency - this.inFlight.size;
       let claimed = 0;
       if (free > 0) {
@@ -126,29 +130,8 @@ export class OutboxDispatcher {
       if (!this.running) break;
       // A full batch suggests more is due: go again (the next round waits if all slots are busy).
       if (free > 0 && claimed === free) continue;
-      if (!this.wakeRequested) await this.idle(this.settings.pollMs);
+      await this.idle.idle(this.settings.pollMs, () => !this.running);
     }
-  }
-
-  /**
-   * Waits for the next poll, or for a wake. A wake claims after WAKE_GATHER_MS rather than at
-   * once: the commits of concurrent sends that arrive meanwhile join the same claim, so a burst
-   * of mutations makes a few batches instead of one claim (and one load, one mark) per message.
-   */
-  private idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        clearTimeout(timer);
-        if (this.running) setTimeout(resolve, WAKE_GATHER_MS);
-        else resolve();
-      };
-    });
   }
 
   /** Prepares the batch once, then each job goes on its own (its own pace, its own Twilio call). */
