@@ -4,7 +4,7 @@
 // under src/ (or tsconfig.json) is newer than it, so an edited checkout never runs stale code.
 // Two levels deep on purpose: src/db/client.ts and src/http/console.routes.ts find drizzle/ and
 // web/dist/ at '../../' from their own module, which holds for dist/start/main.js too.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -22,7 +22,7 @@ function newestSource() {
 
 export async function buildStartBundle() {
   const esbuild = await import('esbuild');
-  await esbuild.build({
+  const result = await esbuild.build({
     entryPoints: [join(root, 'src', 'main.ts')],
     outfile: out,
     bundle: true,
@@ -33,7 +33,16 @@ export async function buildStartBundle() {
     sourcemap: true,
     logLevel: 'warning',
     tsconfig: join(root, 'tsconfig.json'),
+    write: false,
   });
+  // Written beside and renamed into place: two starts building at once (tests, two instances in
+  // one checkout) never import a half-written bundle.
+  mkdirSync(dirname(out), { recursive: true });
+  for (const file of result.outputFiles) {
+    const tmp = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, file.contents);
+    renameSync(tmp, file.path);
+  }
 }
 
 const stale = !existsSync(out) || statSync(out).mtimeMs < newestSource();
