@@ -93,6 +93,7 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
     readonly tenantId: string,
     private readonly filter: SubscribeFilter,
     private readonly onClose: (s: Subscriber) => void,
+    private readonly onOverflow: () => void,
   ) {}
 
   accepts(event: LiveEvent): boolean {
@@ -111,6 +112,7 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
     // A client that stops reading must not grow the server's memory without bound.
     if (this.queue.length >= MAX_QUEUED_PER_SUBSCRIBER) {
       this.queue.shift();
+      this.onOverflow();
     }
     this.queue.push(event);
   }
@@ -155,6 +157,8 @@ export class EventBus {
   /** Open throttle windows of publishThrottled, by event type and id. */
   private readonly throttled = new Map<string, { pending: LiveEvent | null; timer: NodeJS.Timeout }>();
   private shared = 0;
+  /** Events a subscriber too far behind (MAX_QUEUED_PER_SUBSCRIBER waiting) never got: its oldest are let go. */
+  overflowed = 0;
 
   constructor(
     private readonly transport: EventTransport,
@@ -220,7 +224,7 @@ export class EventBus {
   }
 
   subscribe(tenantId: string, filter: SubscribeFilter): AsyncIterableIterator<LiveEvent> {
-    const subscriber = new Subscriber(tenantId, filter, (s) => this.remove(s));
+    const subscriber = new Subscriber(tenantId, filter, (s) => this.remove(s), () => this.overflowed++);
     let set = this.byTenant.get(tenantId);
     if (!set) this.byTenant.set(tenantId, (set = new Set()));
     set.add(subscriber);

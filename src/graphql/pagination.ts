@@ -3,6 +3,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { Field, ObjectType } from 'type-graphql';
 import { badInput } from '../shared/errors.js';
+import { pageFrom } from '../shared/seq-page.js';
 
 /** Relay page info, shared by every connection of the API (contract: PageInfo). */
 @ObjectType('PageInfo')
@@ -78,16 +79,6 @@ export interface Page<T> {
 
 /** Builds a connection from `limit + 1` rows fetched in order (the extra row only says there is more). */
 export function toPage<T>(rows: Array<{ row: T; cursorTs: string; id: string }>, limit: number, hadCursor: boolean): Page<T> {
-  const visible = rows.slice(0, limit);
-  const edges = visible.map((r) => ({ cursor: encodeCursor({ ts: r.cursorTs, id: r.id }), node: r.row }));
-  return {
-    edges,
-    pageInfo: {
-      hasNextPage: rows.length > limit,
-      // Keyset pages only go forward: a page reached through a cursor has something before it.
-      hasPreviousPage: hadCursor,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
-    },
-  };
+  const page = pageFrom(rows, limit, hadCursor, (r) => encodeCursor({ ts: r.cursorTs, id: r.id }));
+  return { edges: page.edges.map((e) => ({ cursor: e.cursor, node: e.node.row })), pageInfo: page.pageInfo };
 }

@@ -54,6 +54,7 @@ export function registerMetrics(
       ['live_executions_total', 'Live results computed (one per event per group of identical subscriptions)', () => live().executions],
       ['live_deliveries_total', 'Live next frames written to WebSockets', () => live().deliveries],
       ['live_dropped_total', 'Live frames not written because the socket was too far behind', () => live().dropped],
+      ['live_overflowed_total', 'Live events a subscription too far behind never computed (its oldest waiting events let go)', () => deps.events.overflowed],
     ] as const) {
       new Counter({
         name,

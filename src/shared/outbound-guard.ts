@@ -115,17 +115,30 @@ export function guardedDispatcher(policy: OutboundPolicy): Agent {
   return agent;
 }
 
+/**
+ * createConnection of a guarded agent: a refused literal address never gets a socket, and the
+ * address a name actually connected to is vetted once known (DNS rebinding).
+ */
+function guardedConnection(
+  agent: http.Agent,
+  create: unknown,
+  policy: OutboundPolicy,
+  options: http.ClientRequestArgs,
+  callback?: (err: Error | null, socket: Socket) => void,
+): Socket {
+  const hostname = String(options.hostname ?? options.host ?? '');
+  if (isRefusedLiteral(hostname, policy)) throw new OutboundBlockedError(`${hostname} is not an address we may connect to`);
+  const socket = (create as (o: unknown, cb?: unknown) => Socket).call(agent, options, callback);
+  vetConnectedSocket(socket, hostname, policy);
+  return socket;
+}
+
 class GuardedHttpAgent extends http.Agent {
   constructor(private readonly policy: OutboundPolicy) {
     super({ keepAlive: true, timeout: 15_000, maxSockets: 50, lookup: guardedLookup(policy) } as http.AgentOptions);
   }
   override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, socket: Socket) => void): Socket {
-    const hostname = String(options.hostname ?? options.host ?? '');
-    if (isRefusedLiteral(hostname, this.policy)) throw new OutboundBlockedError(`${hostname} is not an address we may connect to`);
-    const create = http.Agent.prototype.createConnection as unknown as (o: unknown, cb?: unknown) => Socket;
-    const socket = create.call(this, options, callback);
-    vetConnectedSocket(socket, String(options.hostname ?? options.host ?? ''), this.policy);
-    return socket;
+    return guardedConnection(this, http.Agent.prototype.createConnection, this.policy, options, callback);
   }
 }
 
@@ -134,12 +147,7 @@ class GuardedHttpsAgent extends https.Agent {
     super({ keepAlive: true, timeout: 15_000, maxSockets: 50, lookup: guardedLookup(policy) } as https.AgentOptions);
   }
   override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, socket: Socket) => void): Socket {
-    const hostname = String(options.hostname ?? options.host ?? '');
-    if (isRefusedLiteral(hostname, this.policy)) throw new OutboundBlockedError(`${hostname} is not an address we may connect to`);
-    const create = https.Agent.prototype.createConnection as unknown as (o: unknown, cb?: unknown) => Socket;
-    const socket = create.call(this, options, callback);
-    vetConnectedSocket(socket, String(options.hostname ?? options.host ?? ''), this.policy);
-    return socket;
+    return guardedConnection(this, https.Agent.prototype.createConnection, this.policy, options, callback);
   }
 }
 

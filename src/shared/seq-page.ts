@@ -20,17 +20,25 @@ export interface SeqPage<T> {
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
-/** `rows` were fetched with limit + 1 to tell whether a next page exists. */
-export function toSeqPage<T>(rows: T[], limit: number, hadCursor: boolean, idOf: (row: T) => number): SeqPage<T> {
-  const page = rows.slice(0, limit);
-  const edges = page.map((node) => ({ cursor: encodeSeqCursor(idOf(node)), node }));
+/**
+ * A forward-only connection from `limit + 1` rows fetched in order (the extra row only says there
+ * is more); every paged list builds its page here, whatever its cursor.
+ */
+export function pageFrom<T>(rows: T[], limit: number, hadCursor: boolean, cursorOf: (row: T) => string): SeqPage<T> {
+  const edges = rows.slice(0, limit).map((node) => ({ cursor: cursorOf(node), node }));
   return {
     edges,
     pageInfo: {
       hasNextPage: rows.length > limit,
+      // Keyset pages only go forward: a page reached through a cursor has something before it.
       hasPreviousPage: hadCursor,
       startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
     },
   };
+}
+
+/** `rows` were fetched with limit + 1 to tell whether a next page exists. */
+export function toSeqPage<T>(rows: T[], limit: number, hadCursor: boolean, idOf: (row: T) => number): SeqPage<T> {
+  return pageFrom(rows, limit, hadCursor, (row) => encodeSeqCursor(idOf(row)));
 }

@@ -116,7 +116,7 @@ async function main() {
       stored: n, duplicated: d, lost: ok - n, deliveredToWatcher: delivered,
       rssStartMiB: samples[0]?.[1], rssEndMiB: samples.at(-1)?.[1], rssSlopeMiBPerMin: Number(slope(secondHalf).toFixed(2)),
       rssSamplesMiB: samples.map((p) => Math.round(p[1])),
-      liveExecutions: counter('live_executions_total'), liveDeliveries: counter('live_deliveries_total'), liveDropped: counter('live_dropped_total'),
+      liveExecutions: counter('live_executions_total'), liveDeliveries: counter('live_deliveries_total'), liveDropped: counter('live_dropped_total'), liveOverflowed: counter('live_overflowed_total'),
       heapUsedMiB: Math.round(counter('nodejs_heap_size_used_bytes') / 1048576),
     };
     console.log(JSON.stringify(report, null, 2));

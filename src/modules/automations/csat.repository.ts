@@ -1,4 +1,4 @@
-import { and, asc, avg, eq, gte, inArray, isNotNull, isNull, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, avg, eq, gte, inArray, isNotNull, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
 import { columnList, literal, setClauses } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
@@ -88,34 +88,23 @@ export class CsatRepository extends TenantRepository {
    */
   async averageForTeam(teamId: string, since: Date | null): Promise<number | null> {
     if (!isUuid(teamId)) return null;
-    const [row] = await this.db
-      .select({ avg: avg(csatSurveys.rating) })
-      .from(csatSurveys)
-      .innerJoin(conversations, and(eq(conversations.tenantId, csatSurveys.tenantId), eq(conversations.id, csatSurveys.conversationId)))
-      .where(
-        this.scoped(
-          csatSurveys,
-          eq(conversations.teamId, teamId),
-          isNotNull(csatSurveys.rating),
-          since ? gte(csatSurveys.resolvedAt, since) : undefined,
-        ),
-      );
-    return row?.avg === null || row?.avg === undefined ? null : Number(row.avg);
+    return this.averageRating(eq(conversations.teamId, teamId), since, true);
   }
 
   /** Average rating of the conversations this user resolved (since a time); null without ratings. */
   async averageForResolver(userId: string, since: Date | null): Promise<number | null> {
-    const [row] = await this.db
-      .select({ avg: avg(csatSurveys.rating) })
-      .from(csatSurveys)
-      .where(
-        this.scoped(
-          csatSurveys,
-          eq(csatSurveys.resolvedById, userId),
-          isNotNull(csatSurveys.rating),
-          since ? gte(csatSurveys.resolvedAt, since) : undefined,
-        ),
-      );
+    return this.averageRating(eq(csatSurveys.resolvedById, userId), since, false);
+  }
+
+  /** Average of the ratings given that match `condition` (since a time); `withConversation` joins the rated conversation. */
+  private async averageRating(condition: SQL, since: Date | null, withConversation: boolean): Promise<number | null> {
+    const from = this.db.select({ avg: avg(csatSurveys.rating) }).from(csatSurveys);
+    const rated = withConversation
+      ? from.innerJoin(conversations, and(eq(conversations.tenantId, csatSurveys.tenantId), eq(conversations.id, csatSurveys.conversationId)))
+      : from;
+    const [row] = await rated.where(
+      this.scoped(csatSurveys, condition, isNotNull(csatSurveys.rating), since ? gte(csatSurveys.resolvedAt, since) : undefined),
+    );
     return row?.avg === null || row?.avg === undefined ? null : Number(row.avg);
   }
 

@@ -1,4 +1,5 @@
 import { subscribe as graphqlSubscribe, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Socket as NetSocket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { Role } from '../users/role.js';
 import { isApiKey, type Principal } from '../../shared/principal.js';
@@ -56,6 +57,15 @@ export interface SharedSubscriptionStats {
   deliveries: number;
   /** Frames not written because the socket was too far behind. */
   dropped: number;
+}
+
+/**
+ * The TCP socket under a ws WebSocket. ws keeps it in `_socket` and has no public cork; its own
+ * sender corks around each frame, and net.Socket corks nest, so an outer cork batches frames.
+ */
+function rawSocket(socket: WebSocket): NetSocket | null {
+  const raw = (socket as unknown as { _socket?: NetSocket })._socket;
+  return raw && typeof raw.cork === 'function' ? raw : null;
 }
 
 const DONE: IteratorResult<never> = { value: undefined, done: true };
@@ -221,6 +231,24 @@ export class SharedSubscriptions {
   /** Writes one serialised result to every member's socket. */
   deliver(members: ReadonlySet<Member>, payload: string): void {
     this.stats.executions++;
+    // Many members share a socket (a dashboard subscribes to several feeds, or many of one kind):
+    // corked, a socket's frames of this event leave in one write instead of one syscall each.
+    const corked = new Set<NetSocket>();
+    for (const member of members) {
+      const raw = rawSocket(member.target.socket);
+      if (raw && !corked.has(raw)) {
+        raw.cork();
+        corked.add(raw);
+      }
+    }
+    try {
+      this.write(members, payload);
+    } finally {
+      for (const raw of corked) raw.uncork();
+    }
+  }
+
+  private write(members: ReadonlySet<Member>, payload: string): void {
     for (const member of members) {
       const { socket, id } = member.target;
       if (socket.readyState !== OPEN) continue;

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, or, sql, type SQLWrapper } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { messages } from '../messages/messages.schema.js';
@@ -115,21 +115,7 @@ export class OutboxQueue {
       const ids = chosen.map((c) => c.id);
       const maxDelayMs = Math.max(0, ...chosen.map((c) => c.delayMs));
       // The lease covers the wait for the pacing slot as well as the send itself.
-      const claimed = await tx
-        .update(outbox)
-        .set({
-          lockedBy: this.workerId,
-          lockedUntil: sql`now() + ${opts.leaseSeconds * 1000 + maxDelayMs} * interval '1 millisecond'`,
-          attempts: sql`${outbox.attempts} + 1`,
-        })
-        .where(inArray(outbox.id, ids))
-        .returning({
-          id: outbox.id,
-          tenantId: outbox.tenantId,
-          messageId: outbox.messageId,
-          phoneNumberId: outbox.phoneNumberId,
-          attempts: outbox.attempts,
-        });
+      const claimed = await this.lease(tx, ids, opts.leaseSeconds * 1000 + maxDelayMs);
       const delays = new Map(chosen.map((c) => [c.id, c.delayMs]));
       return claimed
         .map((row) => ({ ...row, delayMs: delays.get(row.id) ?? 0 }))
@@ -149,14 +135,20 @@ export class OutboxQueue {
       .orderBy(asc(outbox.nextAttemptAt), asc(outbox.id))
       .limit(limit)
       .for('update', { skipLocked: true });
-    const claimed = await this.db
+    const claimed = await this.lease(this.db, due, leaseSeconds * 1000);
+    return claimed.map((row) => ({ ...row, delayMs: 0 })).sort((a, b) => a.id - b.id);
+  }
+
+  /** Leases the jobs (ids, or a locking subquery of them) to this dispatcher for `leaseMs` and counts an attempt. */
+  private lease(db: Db, ids: number[] | SQLWrapper, leaseMs: number) {
+    return db
       .update(outbox)
       .set({
         lockedBy: this.workerId,
-        lockedUntil: sql`now() + ${leaseSeconds * 1000} * interval '1 millisecond'`,
+        lockedUntil: sql`now() + ${leaseMs} * interval '1 millisecond'`,
         attempts: sql`${outbox.attempts} + 1`,
       })
-      .where(inArray(outbox.id, due))
+      .where(inArray(outbox.id, ids))
       .returning({
         id: outbox.id,
         tenantId: outbox.tenantId,
@@ -164,7 +156,6 @@ export class OutboxQueue {
         phoneNumberId: outbox.phoneNumberId,
         attempts: outbox.attempts,
       });
-    return claimed.map((row) => ({ ...row, delayMs: 0 })).sort((a, b) => a.id - b.id);
   }
 
   /** Books pacing slots for the candidates, per sender, under a row lock on each sender's pace. */
