@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import type { AppDeps } from '../../shared/deps.js';
 import { errorText } from '../../shared/errors.js';
-import { WebhookEnqueuer } from './webhook-enqueuer.js';
+import { CONVERT_BATCH, convertWebhookEvents, wakeOnWebhookEvents } from './webhook-events-converter.js';
 import { assertSafeWebhookUrl, guardedLookup } from './url-guard.js';
 import { openSigningSecret } from './webhooks.service.js';
 import { claimDueDeliveries, markDelivered, markFailed, type ClaimedDelivery } from './webhook-queue.repository.js';
@@ -12,7 +12,8 @@ import { claimDueDeliveries, markDelivered, markFailed, type ClaimedDelivery } f
 const MAX_ERROR_TEXT = 500;
 
 /**
- * Delivers queued webhook events: claims due deliveries (leased, SKIP LOCKED: instances share
+ * Turns committed webhook events (webhook_events, written with each change) into deliveries, then
+ * delivers them: claims due deliveries (leased, SKIP LOCKED: instances share
  * the queue), only the oldest pending one of each (endpoint, conversation) so a conversation's
  * events arrive in order, POSTs them with Standard Webhooks headers within WEBHOOK_TIMEOUT_MS,
  * and records the outcome. Non-2xx or no answer: retried with exponential backoff until the
@@ -21,7 +22,6 @@ const MAX_ERROR_TEXT = 500;
  */
 export class WebhookWorker {
   readonly workerId = `${hostname()}:${process.pid}:wh:${randomUUID().slice(0, 8)}`;
-  private readonly enqueuer: WebhookEnqueuer;
   private readonly agent: Agent;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
@@ -32,7 +32,7 @@ export class WebhookWorker {
   constructor(private readonly deps: AppDeps) {
     const { allowPrivate } = deps.config.webhooks;
     this.agent = new Agent({ connect: { lookup: guardedLookup(allowPrivate) as never }, connections: 16 });
-    this.enqueuer = new WebhookEnqueuer(deps, () => this.wake());
+    wakeOnWebhookEvents(deps, () => this.wake());
   }
 
   private get settings() {
@@ -53,6 +53,12 @@ export class WebhookWorker {
 
   private async run(): Promise<void> {
     while (this.running) {
+      try {
+        await this.convert();
+      } catch (err) {
+        if (!this.running) break;
+        this.deps.logger.error({ err }, 'could not turn webhook events into deliveries');
+      }
       try {
         const free = this.settings.concurrency - this.inFlight.size;
         const claimed = free > 0 ? await this.claim(free) : [];
@@ -91,6 +97,11 @@ export class WebhookWorker {
         done();
       };
     });
+  }
+
+  /** Every committed event into deliveries first (a conversation's deliveries are numbered in event order). */
+  private async convert(): Promise<void> {
+    while (this.running && (await convertWebhookEvents(this.deps, CONVERT_BATCH)).events === CONVERT_BATCH);
   }
 
   private claim(limit: number): Promise<ClaimedDelivery[]> {
@@ -143,7 +154,6 @@ export class WebhookWorker {
   }
 
   async stop(): Promise<void> {
-    await this.enqueuer.close();
     this.deps.webhookEndpointCache.stop();
     this.running = false;
     this.wakeUp?.();
