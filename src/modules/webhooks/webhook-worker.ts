@@ -28,11 +28,20 @@ export class WebhookWorker {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private wakeRequested = false;
+  /**
+   * Whether webhook_events may hold rows for this worker: at start, after a change of this
+   * instance that may have written some, and at every poll (other instances' changes, rows left
+   * by a crash). A delivery finishing wakes the loop without it: no empty conversion per delivery.
+   */
+  private eventsDue = true;
 
   constructor(private readonly deps: AppDeps) {
     const { allowPrivate } = deps.config.webhooks;
     this.agent = new Agent({ connect: { lookup: guardedLookup(allowPrivate) as never }, connections: 16 });
-    wakeOnWebhookEvents(deps, () => this.wake());
+    wakeOnWebhookEvents(deps, () => {
+      this.eventsDue = true;
+      this.wake();
+    });
   }
 
   private get settings() {
@@ -53,11 +62,15 @@ export class WebhookWorker {
 
   private async run(): Promise<void> {
     while (this.running) {
-      try {
-        await this.convert();
-      } catch (err) {
-        if (!this.running) break;
-        this.deps.logger.error({ err }, 'could not turn webhook events into deliveries');
+      if (this.eventsDue) {
+        this.eventsDue = false;
+        try {
+          await this.convert();
+        } catch (err) {
+          if (!this.running) break;
+          this.eventsDue = true;
+          this.deps.logger.error({ err }, 'could not turn webhook events into deliveries');
+        }
       }
       try {
         const free = this.settings.concurrency - this.inFlight.size;
@@ -76,25 +89,27 @@ export class WebhookWorker {
         if (!this.running) break;
         this.deps.logger.error({ err }, 'webhook claim failed');
       }
-      await this.sleep(this.settings.pollMs);
+      if (await this.sleep(this.settings.pollMs)) this.eventsDue = true;
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Resolves true when the full interval passed (a poll), false when woken. */
+  private sleep(ms: number): Promise<boolean> {
     if (this.wakeRequested) {
       this.wakeRequested = false;
-      return Promise.resolve();
+      return Promise.resolve(false);
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = (polled: boolean) => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
+        // Also after the timer: a stale wakeUp would swallow the next wake() while the loop runs.
         this.wakeUp = null;
+        resolve(polled);
+      };
+      const timer = setTimeout(() => done(true), ms);
+      this.wakeUp = () => {
         this.wakeRequested = false;
-        done();
+        done(false);
       };
     });
   }
