@@ -77,13 +77,14 @@ select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "m
       from lease
       where "messages"."tenant_id" = lease.tenant_id and "messages"."id" = lease.message_id
         and "messages"."status" in ($7, $8)
-      returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id"
+      returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."created_at"
     ),
+    -- Two replies of one conversation in one batch: announced in the order they were written.
     webhook_events as (
   insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
   select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
   from (
-      select moved.tenant_id, 'MESSAGE_STATUS_CHANGED' as event_type, moved.id as subject_id, moved.conversation_id, 1 as ord from moved
+      select moved.tenant_id, 'MESSAGE_STATUS_CHANGED' as event_type, moved.id as subject_id, moved.conversation_id, moved.created_at as ord from moved
     ) r
   where exists (
     select 1 from webhook_endpoints we
@@ -106,14 +107,14 @@ select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "m
           then $9::message_status else "messages"."status" end, "updated_at" = now()
       from v
       where "messages"."tenant_id" = v.tenant_id and "messages"."id" = v.message_id
-      returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."status"
+      returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."status", "messages"."created_at"
     ),
     -- SENT now (a callback that got further first leaves only the SID to fill: no event).
     webhook_events as (
   insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
   select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
   from (
-      select sent.tenant_id, 'MESSAGE_STATUS_CHANGED' as event_type, sent.id as subject_id, sent.conversation_id, 1 as ord
+      select sent.tenant_id, 'MESSAGE_STATUS_CHANGED' as event_type, sent.id as subject_id, sent.conversation_id, sent.created_at as ord
       from sent where sent.status = $10::message_status
     ) r
   where exists (

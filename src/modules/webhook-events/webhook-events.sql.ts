@@ -14,7 +14,7 @@ export type WebhookEventName =
 
 /**
  * `insert into webhook_events ...` of the rows `source` selects (columns tenant_id uuid,
- * event_type text, subject_id uuid, conversation_id uuid, ord int), kept only where the tenant
+ * event_type text, subject_id uuid, conversation_id uuid, ord: any sortable value), kept only where the tenant
  * has an enabled endpoint subscribed to that type. A CTE body (`webhook_events as (...)`) of the
  * statement that makes the change, or a statement of its transaction: committed with the change
  * or not at all. `ord` orders the rows of one statement (their ids are the delivery order).
