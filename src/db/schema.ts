@@ -21,6 +21,7 @@ export * from '../modules/quick-replies/quick-replies.schema.js';
 export * from '../modules/api-keys/api-keys.schema.js';
 export * from '../modules/audit/audit.schema.js';
 export * from '../modules/webhooks/webhooks.schema.js';
+export * from '../modules/webhook-events/webhook-events.schema.js';
 export * from '../modules/privacy/privacy.schema.js';
 export * from '../modules/users/limits.schema.js';
 export * from '../modules/fallback/fallback.schema.js';

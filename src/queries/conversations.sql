@@ -55,6 +55,18 @@ select "team_id", "assignee_id"
 update "conversations" set "assignee_id" = $1, "updated_at" = now(), "team_id" = $2
   where ("conversations"."tenant_id" = $3 and "conversations"."id" = $4)
   returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+from (
+  select $1::uuid as tenant_id, e.event_type, e.subject_id, e.conversation_id, e.ord::int as ord
+  from unnest($2::text[], $3::uuid[],
+    $4::uuid[]) with ordinality as e(event_type, subject_id, conversation_id, ord)
+) r
+where exists (
+  select 1 from webhook_endpoints we
+  where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+)
+order by r.ord;
 
 -- ConversationsRepository.reassign (to a team queue, as an agent)
 select "team_id", "assignee_id" from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2 and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
@@ -87,6 +99,18 @@ insert into "conversations" ("id", "tenant_id", "contact_id", "phone_number_id",
   where status <> 'RESOLVED'
   do nothing
   returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+from (
+  select $1::uuid as tenant_id, e.event_type, e.subject_id, e.conversation_id, e.ord::int as ord
+  from unnest($2::text[], $3::uuid[],
+    $4::uuid[]) with ordinality as e(event_type, subject_id, conversation_id, ord)
+) r
+where exists (
+  select 1 from webhook_endpoints we
+  where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+)
+order by r.ord;
 
 -- ConversationsRepository.unassignOpenOf
 update "conversations" set "assignee_id" = $1, "updated_at" = now()
@@ -107,16 +131,52 @@ update "conversations" set "status" = $1, "resolved_at" = $2, "resolved_by_id" =
 update "conversations" set "status" = $1, "resolved_at" = now(), "resolved_by_id" = $2, "updated_at" = now()
   where ("conversations"."tenant_id" = $3 and "conversations"."id" = $4 and "conversations"."status" <> $5)
   returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+from (
+  select $1::uuid as tenant_id, e.event_type, e.subject_id, e.conversation_id, e.ord::int as ord
+  from unnest($2::text[], $3::uuid[],
+    $4::uuid[]) with ordinality as e(event_type, subject_id, conversation_id, ord)
+) r
+where exists (
+  select 1 from webhook_endpoints we
+  where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+)
+order by r.ord;
 
 -- ConversationsRepository.resolve (as an agent)
 update "conversations" set "status" = $1, "resolved_at" = now(), "resolved_by_id" = $2, "updated_at" = now() where ("conversations"."tenant_id" = $3 and "conversations"."id" = $4 and "conversations"."status" <> $5 and ("conversations"."assignee_id" = $6::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
     select "team_members"."team_id" from "team_members"
     where "team_members"."tenant_id" = $7::uuid and "team_members"."user_id" = $8::uuid))) returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+from (
+  select $1::uuid as tenant_id, e.event_type, e.subject_id, e.conversation_id, e.ord::int as ord
+  from unnest($2::text[], $3::uuid[],
+    $4::uuid[]) with ordinality as e(event_type, subject_id, conversation_id, ord)
+) r
+where exists (
+  select 1 from webhook_endpoints we
+  where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+)
+order by r.ord;
 
 -- ConversationsRepository.resolveLiveOfContact
 update "conversations" set "status" = $1, "updated_at" = now()
   where ("conversations"."tenant_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
   returning "id";
+insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+from (
+  select $1::uuid as tenant_id, e.event_type, e.subject_id, e.conversation_id, e.ord::int as ord
+  from unnest($2::text[], $3::uuid[],
+    $4::uuid[]) with ordinality as e(event_type, subject_id, conversation_id, ord)
+) r
+where exists (
+  select 1 from webhook_endpoints we
+  where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+)
+order by r.ord;
 
 -- ConversationsRepository.touch
 update "conversations" set "updated_at" = now()

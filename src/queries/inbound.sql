@@ -2,95 +2,112 @@
 -- Every statement the repositories send, for review in diffs (docs/architecture.md, "SQL snapshots").
 
 -- InboundRepository.ingest
-with number as (
-  select "phone_numbers"."id", "phone_numbers"."team_id" from "phone_numbers"
-  where "phone_numbers"."tenant_id" = $1::uuid and "phone_numbers"."twilio_account_id" = $2::uuid
-    and "phone_numbers"."e164" = $3
-    and "phone_numbers"."removed_at" is null and "phone_numbers"."direction" = 'INBOUND_OUTBOUND'
-  limit 1
-),
-contact as (
-  insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
-  select $4::uuid, $5, $6, $7, $8,
-    $9, coalesce($10::boolean, false), case when $11::boolean then now() end
-  from number
-  on conflict ("tenant_id", "phone_number") do update set
-    "city" = coalesce(excluded."city", "contacts"."city"), "state" = coalesce(excluded."state", "contacts"."state"), "zip" = coalesce(excluded."zip", "contacts"."zip"), "country" = coalesce(excluded."country", "contacts"."country"),
-    "opted_out" = coalesce($12::boolean, "contacts"."opted_out"),
-    "opted_out_at" = case
-      when $13::boolean is null then "contacts"."opted_out_at"
-      when $14::boolean then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
-      else null end,
-    "last_activity_at" = greatest("contacts"."last_activity_at", now()),
-    "updated_at" = now()
-  returning "contacts"."id", "contacts"."blocked"
-),
-live_conversation as (
-  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id", "first_inbound_at")
-  select $15::uuid, number.id, contact.id, 'OPEN', 1, now(), $16::uuid, number.team_id, now()
-  from number, contact
-  where not contact.blocked
-  -- The predicate of conversations_live_uq, word for word.
-  on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED' do update set
-    "unread_count" = "conversations"."unread_count" + 1,
-    -- PENDING waits for the customer (e.g. after a campaign text): their reply opens it.
-    "status" = case when "conversations"."status" = 'PENDING'
-      then 'OPEN' else "conversations"."status" end,
-    "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
-    "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
-    "updated_at" = now()
-  -- xmax is 0 only on a row this statement inserted (not on the conflict's update): routing.
-  returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened
-),
--- A blocked contact's text opens nothing and raises no unread count: it joins their latest
--- conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
-blocked_latest as (
-  select "conversations"."id" from "conversations", number, contact
-  where contact.blocked and "conversations"."tenant_id" = $17::uuid
-    and "conversations"."phone_number_id" = number.id and "conversations"."contact_id" = contact.id
-  order by "conversations"."last_message_at" desc, "conversations"."id" desc
-  limit 1
-),
-blocked_kept as (
-  update "conversations" set
-    "last_message_id" = case when now() >= "conversations"."last_message_at" then $18::uuid else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()),
-    "updated_at" = now()
-  from blocked_latest
-  where "conversations"."tenant_id" = $19::uuid and "conversations"."id" = blocked_latest.id
-  returning "conversations"."id"
-),
-blocked_opened as (
-  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id")
-  select $20::uuid, number.id, contact.id, 'RESOLVED', 0, now(), $21::uuid, number.team_id
-  from number, contact
-  where contact.blocked and not exists (select 1 from blocked_latest)
-  returning "conversations"."id"
-),
-conversation as (
-  select id, team_id, opened from live_conversation
-  union all select id, null::uuid, false from blocked_kept
-  union all select id, null::uuid, false from blocked_opened
-),
-message as (
-  insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
-  select $22::uuid, $23::uuid, conversation.id, $24::uuid, 'INBOUND', $25,
-    $26::jsonb, $27::int, 'RECEIVED', $28, $29::int
-  from conversation
-  returning "messages"."id", "messages"."conversation_id"
-),
-media_jobs as (
-  insert into "media_copy_jobs" ("tenant_id", "message_id", "media_index")
-  select $30::uuid, message.id, i from message, generate_series(0, $31::int - 1) as i
+    with number as (
+      select "phone_numbers"."id", "phone_numbers"."team_id" from "phone_numbers"
+      where "phone_numbers"."tenant_id" = $1::uuid and "phone_numbers"."twilio_account_id" = $2::uuid
+        and "phone_numbers"."e164" = $3
+        and "phone_numbers"."removed_at" is null and "phone_numbers"."direction" = 'INBOUND_OUTBOUND'
+      limit 1
+    ),
+    contact as (
+      insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
+      select $4::uuid, $5, $6, $7, $8,
+        $9, coalesce($10::boolean, false), case when $11::boolean then now() end
+      from number
+      on conflict ("tenant_id", "phone_number") do update set
+        "city" = coalesce(excluded."city", "contacts"."city"), "state" = coalesce(excluded."state", "contacts"."state"), "zip" = coalesce(excluded."zip", "contacts"."zip"), "country" = coalesce(excluded."country", "contacts"."country"),
+        "opted_out" = coalesce($12::boolean, "contacts"."opted_out"),
+        "opted_out_at" = case
+          when $13::boolean is null then "contacts"."opted_out_at"
+          when $14::boolean then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
+          else null end,
+        "last_activity_at" = greatest("contacts"."last_activity_at", now()),
+        "updated_at" = now()
+      returning "contacts"."id", "contacts"."blocked"
+    ),
+    live_conversation as (
+      insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id", "first_inbound_at")
+      select $15::uuid, number.id, contact.id, 'OPEN', 1, now(), $16::uuid, number.team_id, now()
+      from number, contact
+      where not contact.blocked
+      -- The predicate of conversations_live_uq, word for word.
+      on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED' do update set
+        "unread_count" = "conversations"."unread_count" + 1,
+        -- PENDING waits for the customer (e.g. after a campaign text): their reply opens it.
+        "status" = case when "conversations"."status" = 'PENDING'
+          then 'OPEN' else "conversations"."status" end,
+        "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
+        "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
+        "updated_at" = now()
+      -- xmax is 0 only on a row this statement inserted (not on the conflict's update): routing.
+      returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened
+    ),
+    -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
+    -- conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
+    blocked_latest as (
+      select "conversations"."id" from "conversations", number, contact
+      where contact.blocked and "conversations"."tenant_id" = $17::uuid
+        and "conversations"."phone_number_id" = number.id and "conversations"."contact_id" = contact.id
+      order by "conversations"."last_message_at" desc, "conversations"."id" desc
+      limit 1
+    ),
+    blocked_kept as (
+      update "conversations" set
+        "last_message_id" = case when now() >= "conversations"."last_message_at" then $18::uuid else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()),
+        "updated_at" = now()
+      from blocked_latest
+      where "conversations"."tenant_id" = $19::uuid and "conversations"."id" = blocked_latest.id
+      returning "conversations"."id"
+    ),
+    blocked_opened as (
+      insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id")
+      select $20::uuid, number.id, contact.id, 'RESOLVED', 0, now(), $21::uuid, number.team_id
+      from number, contact
+      where contact.blocked and not exists (select 1 from blocked_latest)
+      returning "conversations"."id"
+    ),
+    conversation as (
+      select id, team_id, opened from live_conversation
+      union all select id, null::uuid, false from blocked_kept
+      union all select id, null::uuid, false from blocked_opened
+    ),
+    message as (
+      insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
+      select $22::uuid, $23::uuid, conversation.id, $24::uuid, 'INBOUND', $25,
+        $26::jsonb, $27::int, 'RECEIVED', $28, $29::int
+      from conversation
+      returning "messages"."id", "messages"."conversation_id"
+    ),
+    media_jobs as (
+      insert into "media_copy_jobs" ("tenant_id", "message_id", "media_index")
+      select $30::uuid, message.id, i from message, generate_series(0, $31::int - 1) as i
+    ),
+    -- Outgoing webhooks (committed with the text; only for a tenant with a subscribed endpoint).
+    -- A blocked contact's text announces nothing.
+    webhook_events as (
+  insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+  select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+  from (
+      select $32::uuid as tenant_id, v.event_type, case when v.ord = 3 then conversation.id else message.id end as subject_id,
+        message.conversation_id, v.ord
+      from message, conversation, contact, (values (1, 'MESSAGE_RECEIVED'), (2, 'CONTACT_OPTED_OUT'), (3, 'CONVERSATION_OPENED')) as v(ord, event_type)
+      where not contact.blocked and (v.ord = 1 or (v.ord = 2 and $33::boolean) or (v.ord = 3 and conversation.opened))
+    ) r
+  where exists (
+    select 1 from webhook_endpoints we
+    where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+  )
+  order by r.ord
 )
-select message.id as "messageId", message.conversation_id as "conversationId",
-  conversation.team_id as "teamId", conversation.opened as "opened",
-  contact.id as "contactId", contact.blocked as "contactBlocked",
-  exists (
-    select 1 from "automated_messages"
-    where "automated_messages"."tenant_id" = $32::uuid and "automated_messages"."phone_number_id" = (select id from number)
-      and "automated_messages"."enabled" and "automated_messages"."trigger" in ($33, $34, $35)
-  ) as "answerable"
-from message, conversation, contact;
+    select message.id as "messageId", message.conversation_id as "conversationId",
+      conversation.team_id as "teamId", conversation.opened as "opened",
+      contact.id as "contactId", contact.blocked as "contactBlocked",
+      exists (
+        select 1 from "automated_messages"
+        where "automated_messages"."tenant_id" = $34::uuid and "automated_messages"."phone_number_id" = (select id from number)
+          and "automated_messages"."enabled" and "automated_messages"."trigger" in ($35, $36, $37)
+      ) as "answerable"
+    from message, conversation, contact;
 
 -- InboundRepository.ingestOnOutboundOnlyNumber
 with number as (
@@ -151,160 +168,190 @@ select "id", "conversation_id"
   limit $4;
 
 -- InboundRepository.applyStatus
-with target as (
-  select id from messages
-  where tenant_id = $1::uuid and twilio_account_id = $2::uuid and direction = 'OUTBOUND'
-    and (id = $3::uuid or twilio_sid = $4)
-  -- Our id wins over the SID should they ever name different rows.
-  order by (id = $5::uuid) desc nulls last
-  limit 1
-),
-updated as (
-  update messages m set
-    status = case when m.status in ('RECEIVED', 'QUEUED', 'SENDING', 'SENT') then $6::message_status else m.status end,
-    error_code = case when m.status in ('RECEIVED', 'QUEUED', 'SENDING', 'SENT') and $7::int is not null then $8::int else m.error_code end,
-    error_message = case when m.status in ('RECEIVED', 'QUEUED', 'SENDING', 'SENT') and $9::int is not null then $10 else m.error_message end,
-    twilio_sid = coalesce(m.twilio_sid, $11),
-    updated_at = now()
-  from target
-  where m.id = target.id and m.tenant_id = $12::uuid
-    and (m.status in ('RECEIVED', 'QUEUED', 'SENDING', 'SENT') or (m.twilio_sid is null and $13::text is not null))
-  returning m.id, m.conversation_id, m.status, m.campaign_id
-),
-opted_out as (
-  update contacts set opted_out = true, opted_out_at = coalesce(contacts.opted_out_at, now()), updated_at = now()
-  where $14::boolean and contacts.tenant_id = $15::uuid and contacts.opted_out = false
-    and contacts.id = (
-      select c.contact_id from conversations c join updated u on u.conversation_id = c.id
-      where c.tenant_id = $16::uuid and u.status = $17::message_status
-    )
-  returning contacts.id
+    with target as (
+      select id from messages
+      where tenant_id = $1::uuid and twilio_account_id = $2::uuid and direction = 'OUTBOUND'
+        and (id = $3::uuid or twilio_sid = $4)
+      -- Our id wins over the SID should they ever name different rows.
+      order by (id = $5::uuid) desc nulls last
+      limit 1
+    ),
+    updated as (
+      update messages m set
+        status = case when m.status in ('RECEIVED', 'QUEUED', 'SENDING', 'SENT') then $6::message_status else m.status end,
+        error_code = case when m.status in ('RECEIVED', 'QUEUED', 'SENDING', 'SENT') and $7::int is not null then $8::int else m.error_code end,
+        error_message = case when m.status in ('RECEIVED', 'QUEUED', 'SENDING', 'SENT') and $9::int is not null then $10 else m.error_message end,
+        twilio_sid = coalesce(m.twilio_sid, $11),
+        updated_at = now()
+      from target
+      where m.id = target.id and m.tenant_id = $12::uuid
+        and (m.status in ('RECEIVED', 'QUEUED', 'SENDING', 'SENT') or (m.twilio_sid is null and $13::text is not null))
+      returning m.id, m.conversation_id, m.status, m.campaign_id
+    ),
+    opted_out as (
+      update contacts set opted_out = true, opted_out_at = coalesce(contacts.opted_out_at, now()), updated_at = now()
+      where $14::boolean and contacts.tenant_id = $15::uuid and contacts.opted_out = false
+        and contacts.id = (
+          select c.contact_id from conversations c join updated u on u.conversation_id = c.id
+          where c.tenant_id = $16::uuid and u.status = $17::message_status
+        )
+      returning contacts.id
+    ),
+    -- The status moved (not only the SID learned): MESSAGE_STATUS_CHANGED, committed with it.
+    webhook_events as (
+  insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+  select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+  from (
+      select $18::uuid as tenant_id, 'MESSAGE_STATUS_CHANGED' as event_type, u.id as subject_id, u.conversation_id, 1 as ord
+      from updated u where u.status = $19::message_status
+    ) r
+  where exists (
+    select 1 from webhook_endpoints we
+    where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+  )
+  order by r.ord
 )
-select target.id as "messageId", updated.conversation_id as "conversationId",
-  (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId",
-  updated.campaign_id as "campaignId"
-from target left join updated on true;
+    select target.id as "messageId", updated.conversation_id as "conversationId",
+      (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId",
+      updated.campaign_id as "campaignId"
+    from target left join updated on true;
 
 -- ingestBatch
 -- every tenant: group commit: one statement stores the webhooks of several tenants; each row carries the tenant of the account its webhook key resolved to, and every join and insert uses that row's own tenant_id
-with input as (
-  select * from json_to_recordset($1::json) as i(
-    idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
-    opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
-),
--- A Twilio retry of a stored message writes nothing (the single-row statement learns it from
--- the unique violation, which here would undo the whole batch).
-fresh as (
-  select input.* from input
-  where not exists (
-    select 1 from "messages" m
-    where "m"."twilio_account_id" = input.a and "m"."twilio_sid" = input.sid
-      and "m"."tenant_id" = input.t
+  with input as (
+    select * from json_to_recordset($1::json) as i(
+      idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
+      opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
+  ),
+  -- A Twilio retry of a stored message writes nothing (the single-row statement learns it from
+  -- the unique violation, which here would undo the whole batch).
+  fresh as (
+    select input.* from input
+    where not exists (
+      select 1 from "messages" m
+      where "m"."twilio_account_id" = input.a and "m"."twilio_sid" = input.sid
+        and "m"."tenant_id" = input.t
+    )
+  ),
+  number as (
+    select distinct on (f.idx) f.idx, "p"."id" as id, "p"."team_id" as team_id
+    from fresh f join "phone_numbers" p
+      on "p"."tenant_id" = f.t and "p"."twilio_account_id" = f.a
+      and "p"."e164" = f."to"
+      and "p"."removed_at" is null and "p"."direction" = 'INBOUND_OUTBOUND'
+    order by f.idx
+  ),
+  contact as (
+    insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
+    select f.t, f.fr, f.city, f.st, f.zip, f.ctry, coalesce(f.opt, false), case when f.opt then now() end
+    from fresh f join number on number.idx = f.idx
+    order by f.t, f.fr
+    on conflict ("tenant_id", "phone_number") do update set
+      "city" = coalesce(excluded."city", "contacts"."city"), "state" = coalesce(excluded."state", "contacts"."state"), "zip" = coalesce(excluded."zip", "contacts"."zip"), "country" = coalesce(excluded."country", "contacts"."country"),
+      "opted_out" = coalesce(
+        (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1),
+        "contacts"."opted_out"),
+      "opted_out_at" = case
+        when (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1) is null
+          then "contacts"."opted_out_at"
+        when excluded."opted_out" then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
+        else null end,
+      "last_activity_at" = greatest("contacts"."last_activity_at", now()),
+      "updated_at" = now()
+    returning "contacts"."id", "contacts"."blocked", "contacts"."tenant_id", "contacts"."phone_number"
+  ),
+  -- One row per item whose number matched: its contact and number.
+  target as (
+    select f.*, number.id as number_id, number.team_id, contact.id as contact_id, contact.blocked
+    from fresh f join number on number.idx = f.idx
+      join contact on contact.tenant_id = f.t and contact.phone_number = f.fr
+  ),
+  live_conversation as (
+    insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id", "first_inbound_at")
+    select t.t, t.number_id, t.contact_id, 'OPEN', 1, now(), t.m, t.team_id, now()
+    from target t
+    where not t.blocked
+    order by t.t, t.number_id, t.contact_id
+    -- The predicate of conversations_live_uq, word for word.
+    on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED' do update set
+      "unread_count" = "conversations"."unread_count" + 1,
+      "status" = case when "conversations"."status" = 'PENDING'
+        then 'OPEN' else "conversations"."status" end,
+      "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
+      "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
+      "updated_at" = now()
+    returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
+      "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
+  ),
+  -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
+  -- conversation on this number as it is, or a new RESOLVED one.
+  blocked_latest as (
+    select distinct on (t.idx) t.idx, "c"."id" as id
+    from target t join "conversations" c
+      on "c"."tenant_id" = t.t and "c"."phone_number_id" = t.number_id
+      and "c"."contact_id" = t.contact_id
+    where t.blocked
+    order by t.idx, "c"."last_message_at" desc, "c"."id" desc
+  ),
+  blocked_kept as (
+    update "conversations" set
+      "last_message_id" = case when now() >= "conversations"."last_message_at" then t.m else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()),
+      "updated_at" = now()
+    from blocked_latest b join target t on t.idx = b.idx
+    where "conversations"."tenant_id" = t.t and "conversations"."id" = b.id
+    returning "conversations"."id", b.idx
+  ),
+  blocked_opened as (
+    insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id")
+    select t.t, t.number_id, t.contact_id, 'RESOLVED', 0, now(), t.m, t.team_id
+    from target t
+    where t.blocked and not exists (select 1 from blocked_latest b where b.idx = t.idx)
+    returning "conversations"."id", "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
+  ),
+  conversation as (
+    select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+      join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
+    union all select bk.idx, bk.id, null::uuid, false from blocked_kept bk
+    union all select t.idx, bo.id, null::uuid, false from blocked_opened bo
+      join target t on t.t = bo.tenant_id and t.number_id = bo.phone_number_id and t.contact_id = bo.contact_id and t.blocked
+  ),
+  message as (
+    insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
+    select t.m, t.t, cv.id, t.a, 'INBOUND', t.body, t.media, t.dropped, 'RECEIVED', t.sid, t.seg
+    from target t join conversation cv on cv.idx = t.idx
+    returning "messages"."id", "messages"."conversation_id"
+  ),
+  media_jobs as (
+    insert into "media_copy_jobs" ("tenant_id", "message_id", "media_index")
+    select t.t, message.id, g from message join target t on t.m = message.id, generate_series(0, t.copy - 1) as g
+  ),
+  -- Outgoing webhooks, committed with the texts (only tenants with a subscribed endpoint write any).
+  webhook_events as (
+  insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+  select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+  from (
+    select t.t as tenant_id, v.event_type, case when v.ord = 3 then cv.id else message.id end as subject_id,
+      message.conversation_id, t.idx * 4 + v.ord as ord
+    from message join target t on t.m = message.id join conversation cv on cv.idx = t.idx, (values (1, 'MESSAGE_RECEIVED'), (2, 'CONTACT_OPTED_OUT'), (3, 'CONVERSATION_OPENED')) as v(ord, event_type)
+    where not t.blocked and (v.ord = 1 or (v.ord = 2 and t.opt is true) or (v.ord = 3 and cv.opened))
+  ) r
+  where exists (
+    select 1 from webhook_endpoints we
+    where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
   )
-),
-number as (
-  select distinct on (f.idx) f.idx, "p"."id" as id, "p"."team_id" as team_id
-  from fresh f join "phone_numbers" p
-    on "p"."tenant_id" = f.t and "p"."twilio_account_id" = f.a
-    and "p"."e164" = f."to"
-    and "p"."removed_at" is null and "p"."direction" = 'INBOUND_OUTBOUND'
-  order by f.idx
-),
-contact as (
-  insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
-  select f.t, f.fr, f.city, f.st, f.zip, f.ctry, coalesce(f.opt, false), case when f.opt then now() end
-  from fresh f join number on number.idx = f.idx
-  order by f.t, f.fr
-  on conflict ("tenant_id", "phone_number") do update set
-    "city" = coalesce(excluded."city", "contacts"."city"), "state" = coalesce(excluded."state", "contacts"."state"), "zip" = coalesce(excluded."zip", "contacts"."zip"), "country" = coalesce(excluded."country", "contacts"."country"),
-    "opted_out" = coalesce(
-      (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1),
-      "contacts"."opted_out"),
-    "opted_out_at" = case
-      when (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1) is null
-        then "contacts"."opted_out_at"
-      when excluded."opted_out" then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
-      else null end,
-    "last_activity_at" = greatest("contacts"."last_activity_at", now()),
-    "updated_at" = now()
-  returning "contacts"."id", "contacts"."blocked", "contacts"."tenant_id", "contacts"."phone_number"
-),
--- One row per item whose number matched: its contact and number.
-target as (
-  select f.*, number.id as number_id, number.team_id, contact.id as contact_id, contact.blocked
-  from fresh f join number on number.idx = f.idx
-    join contact on contact.tenant_id = f.t and contact.phone_number = f.fr
-),
-live_conversation as (
-  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id", "first_inbound_at")
-  select t.t, t.number_id, t.contact_id, 'OPEN', 1, now(), t.m, t.team_id, now()
-  from target t
-  where not t.blocked
-  order by t.t, t.number_id, t.contact_id
-  -- The predicate of conversations_live_uq, word for word.
-  on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED' do update set
-    "unread_count" = "conversations"."unread_count" + 1,
-    "status" = case when "conversations"."status" = 'PENDING'
-      then 'OPEN' else "conversations"."status" end,
-    "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
-    "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
-    "updated_at" = now()
-  returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
-    "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
-),
--- A blocked contact's text opens nothing and raises no unread count: it joins their latest
--- conversation on this number as it is, or a new RESOLVED one.
-blocked_latest as (
-  select distinct on (t.idx) t.idx, "c"."id" as id
-  from target t join "conversations" c
-    on "c"."tenant_id" = t.t and "c"."phone_number_id" = t.number_id
-    and "c"."contact_id" = t.contact_id
-  where t.blocked
-  order by t.idx, "c"."last_message_at" desc, "c"."id" desc
-),
-blocked_kept as (
-  update "conversations" set
-    "last_message_id" = case when now() >= "conversations"."last_message_at" then t.m else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()),
-    "updated_at" = now()
-  from blocked_latest b join target t on t.idx = b.idx
-  where "conversations"."tenant_id" = t.t and "conversations"."id" = b.id
-  returning "conversations"."id", b.idx
-),
-blocked_opened as (
-  insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id")
-  select t.t, t.number_id, t.contact_id, 'RESOLVED', 0, now(), t.m, t.team_id
-  from target t
-  where t.blocked and not exists (select 1 from blocked_latest b where b.idx = t.idx)
-  returning "conversations"."id", "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
-),
-conversation as (
-  select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
-    join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
-  union all select bk.idx, bk.id, null::uuid, false from blocked_kept bk
-  union all select t.idx, bo.id, null::uuid, false from blocked_opened bo
-    join target t on t.t = bo.tenant_id and t.number_id = bo.phone_number_id and t.contact_id = bo.contact_id and t.blocked
-),
-message as (
-  insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
-  select t.m, t.t, cv.id, t.a, 'INBOUND', t.body, t.media, t.dropped, 'RECEIVED', t.sid, t.seg
-  from target t join conversation cv on cv.idx = t.idx
-  returning "messages"."id", "messages"."conversation_id"
-),
-media_jobs as (
-  insert into "media_copy_jobs" ("tenant_id", "message_id", "media_index")
-  select t.t, message.id, g from message join target t on t.m = message.id, generate_series(0, t.copy - 1) as g
+  order by r.ord
 )
-select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
-  message.id as "messageId", message.conversation_id as "conversationId",
-  cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
-  t.idx is not null and exists (
-    select 1 from "automated_messages" am
-    where "am"."tenant_id" = t.t and "am"."phone_number_id" = t.number_id
-      and "am"."enabled" and "am"."trigger" in ($2, $3, $4)
-  ) as "answerable"
-from input i
-  left join fresh f on f.idx = i.idx
-  left join target t on t.idx = i.idx
-  left join conversation cv on cv.idx = i.idx
-  left join message on message.id = t.m
-order by i.idx;
+  select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
+    message.id as "messageId", message.conversation_id as "conversationId",
+    cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+    t.idx is not null and exists (
+      select 1 from "automated_messages" am
+      where "am"."tenant_id" = t.t and "am"."phone_number_id" = t.number_id
+        and "am"."enabled" and "am"."trigger" in ($2, $3, $4)
+    ) as "answerable"
+  from input i
+    left join fresh f on f.idx = i.idx
+    left join target t on t.idx = i.idx
+    left join conversation cv on cv.idx = i.idx
+    left join message on message.id = t.m
+  order by i.idx;

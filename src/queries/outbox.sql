@@ -65,35 +65,62 @@ select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "m
 
 -- OutboxBatchRepository.markSending
 -- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
-with v as (select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::int[]) as v(job_id, tenant_id, message_id, hold_ms)),
-lease as (
-  update "outbox" set "locked_until" = now() + v.hold_ms * interval '1 millisecond'
-  from v
-  where "outbox"."id" = v.job_id and "outbox"."tenant_id" = v.tenant_id and "outbox"."locked_by" = $5
-  returning "outbox"."id" as job_id, v.tenant_id, v.message_id
-),
-moved as (
-  update "messages" set "status" = $6, "updated_at" = now()
-  from lease
-  where "messages"."tenant_id" = lease.tenant_id and "messages"."id" = lease.message_id
-    and "messages"."status" in ($7, $8)
-  returning "messages"."id"
+    with v as (select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::int[]) as v(job_id, tenant_id, message_id, hold_ms)),
+    lease as (
+      update "outbox" set "locked_until" = now() + v.hold_ms * interval '1 millisecond'
+      from v
+      where "outbox"."id" = v.job_id and "outbox"."tenant_id" = v.tenant_id and "outbox"."locked_by" = $5
+      returning "outbox"."id" as job_id, v.tenant_id, v.message_id
+    ),
+    moved as (
+      update "messages" set "status" = $6, "updated_at" = now()
+      from lease
+      where "messages"."tenant_id" = lease.tenant_id and "messages"."id" = lease.message_id
+        and "messages"."status" in ($7, $8)
+      returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."created_at"
+    ),
+    -- Two replies of one conversation in one batch: announced in the order they were written.
+    webhook_events as (
+  insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+  select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+  from (
+      select moved.tenant_id, 'MESSAGE_STATUS_CHANGED' as event_type, moved.id as subject_id, moved.conversation_id, moved.created_at as ord from moved
+    ) r
+  where exists (
+    select 1 from webhook_endpoints we
+    where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+  )
+  order by r.ord
 )
-select lease.job_id::text as job_id, (moved.id is not null) as moved
-from lease left join moved on moved.id = lease.message_id;
+    select lease.job_id::text as job_id, (moved.id is not null) as moved
+    from lease left join moved on moved.id = lease.message_id;
 
 -- OutboxBatchRepository.recordSent
 -- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
-with v as (select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::text[]) as v(job_id, tenant_id, message_id, twilio_sid)),
-done as (
-  delete from "outbox" using v
-  where "outbox"."id" = v.job_id and "outbox"."tenant_id" = v.tenant_id and "outbox"."locked_by" = $5
-),
-sent as (
-  update "messages" set "twilio_sid" = coalesce("messages"."twilio_sid", v.twilio_sid), "status" = case when "messages"."status" in ($6, $7, $8)
-      then $9::message_status else "messages"."status" end, "updated_at" = now()
-  from v
-  where "messages"."tenant_id" = v.tenant_id and "messages"."id" = v.message_id
-  returning "messages"."id"
+    with v as (select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::text[]) as v(job_id, tenant_id, message_id, twilio_sid)),
+    done as (
+      delete from "outbox" using v
+      where "outbox"."id" = v.job_id and "outbox"."tenant_id" = v.tenant_id and "outbox"."locked_by" = $5
+    ),
+    sent as (
+      update "messages" set "twilio_sid" = coalesce("messages"."twilio_sid", v.twilio_sid), "status" = case when "messages"."status" in ($6, $7, $8)
+          then $9::message_status else "messages"."status" end, "updated_at" = now()
+      from v
+      where "messages"."tenant_id" = v.tenant_id and "messages"."id" = v.message_id
+      returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."status", "messages"."created_at"
+    ),
+    -- SENT now (a callback that got further first leaves only the SID to fill: no event).
+    webhook_events as (
+  insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+  select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+  from (
+      select sent.tenant_id, 'MESSAGE_STATUS_CHANGED' as event_type, sent.id as subject_id, sent.conversation_id, sent.created_at as ord
+      from sent where sent.status = $10::message_status
+    ) r
+  where exists (
+    select 1 from webhook_endpoints we
+    where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+  )
+  order by r.ord
 )
-select id from sent;
+    select id from sent;

@@ -23,10 +23,24 @@ select "id", (
               and "previous"."contact_id" = "conversations"."contact_id"
               and "previous"."status" = 'RESOLVED' and "previous"."created_at" < "conversations"."created_at"
             order by "previous"."created_at" desc limit 1) from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and (("conversations"."team_id" is not null and "conversations"."assignee_id" is null and "conversations"."status" <> $3) and "conversations"."route_after" <= statement_timestamp())) order by "conversations"."queued_at" asc, "conversations"."id" asc limit $4 for update of "conversations" skip locked;
-update "conversations" set "assignee_id" = v.assignee_id,
-  "updated_at" = now()
-from unnest($1::uuid[], $2::uuid[]) as v(id, assignee_id)
-where "conversations"."tenant_id" = $3::uuid and "conversations"."id" = v.id and "conversations"."assignee_id" is null;
+    with assigned as (
+      update "conversations" set "assignee_id" = v.assignee_id,
+        "updated_at" = now()
+      from unnest($1::uuid[], $2::uuid[]) with ordinality as v(id, assignee_id, ord)
+      where "conversations"."tenant_id" = $3::uuid and "conversations"."id" = v.id and "conversations"."assignee_id" is null
+      returning "conversations"."id", v.ord
+    )
+insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+from (
+      select $4::uuid as tenant_id, 'CONVERSATION_ASSIGNED' as event_type, assigned.id as subject_id, assigned.id as conversation_id, assigned.ord::int as ord
+      from assigned
+    ) r
+where exists (
+  select 1 from webhook_endpoints we
+  where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+)
+order by r.ord;
 update "team_members" set "last_assigned_at" = statement_timestamp() + v.ord * interval '1 microsecond'
 from (
   select assignee_id, max(ord) as ord

@@ -63,6 +63,31 @@ order by "webhook_endpoints"."id"
 on conflict ("endpoint_id", "webhook_id") do nothing
 returning "webhook_deliveries"."id";
 
+-- claimWebhookEvents
+-- every tenant: the converter serves every tenant
+with locked as (
+  select "webhook_events"."id" as id, "webhook_events"."tenant_id" as tenant_id, "webhook_events"."event_type" as event_type, "webhook_events"."subject_id" as subject_id,
+    "webhook_events"."conversation_id" as conversation_id, "webhook_events"."created_at" as created_at
+  from "webhook_events"
+  order by "webhook_events"."id"
+  limit $1
+  for update skip locked
+)
+select l.id, l.tenant_id as "tenantId", l.event_type as "eventType", l.subject_id as "subjectId",
+  l.conversation_id as "conversationId", l.created_at as "createdAt"
+from locked l
+where not exists (
+  select 1 from "webhook_events" p
+  where p.conversation_id = l.conversation_id and p.id < l.id and p.id not in (select id from locked)
+)
+order by l.id;
+
+-- deleteWebhookEvents
+-- every tenant: by the claimed event ids (claimed across tenants)
+delete
+  from "webhook_events"
+  where "webhook_events"."id" = any($1::bigint[]);
+
 -- claimDueDeliveries
 -- every tenant: the delivery worker serves every tenant
 with in_flight as (

@@ -8,6 +8,7 @@ import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helper
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
 import { sendInbound } from '../helpers/twilio-setup.js';
 import { waitFor } from '../helpers/wait.js';
+import { agents, createTeam, setAvailability, teamNumber } from '../routing/routing-setup.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const FAST_RETRIES = {
@@ -200,6 +201,50 @@ describe('webhook deliveries', () => {
     expect(r.received[0]!.json.data.conversation.contact.phoneNumber).toBe(customer);
     expect(r.received[0]!.json.data.message.body).toBe('STOP');
     await server.gql(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: endpoint.id }, a.tenant.token);
+  });
+
+  it('announces automatic assignment, transfer, a conversation an agent starts, and resolution by blocking', async () => {
+    const c = await setUpInbox(server, fake, { tenantName: 'Routed Co' });
+    const [member, other] = await agents(server, c.tenant.token, 2);
+    const team = await createTeam(server, c.tenant.token, { strategy: 'ROUND_ROBIN', agentCapacity: null, memberIds: [member!.id] });
+    await setAvailability(server, member!.token, 'ONLINE');
+    const routed = await teamNumber(server, c, team.id);
+    const r = await receiver();
+    const { endpoint } = await createEndpoint(server, c.tenant.token, r.url, ['CONVERSATION_OPENED', 'CONVERSATION_ASSIGNED', 'CONVERSATION_RESOLVED']);
+    const events = (conversationId: string) => r.received.filter((x) => x.json.data.conversation.id === conversationId).map((x) => x.json);
+
+    // The routing pass assigns it to the ONLINE member: OPENED, then ASSIGNED to them.
+    const customer = randomUsNumber();
+    const res = await sendInbound(server, c.account, { from: customer, to: routed.e164, body: 'Route me' });
+    expect(res.status).toBe(200);
+    await waitFor(() => r.received.some((x) => x.json.type === 'CONVERSATION_ASSIGNED'), { timeoutMs: 10_000, what: 'the routing assignment' });
+    const conversationId = r.received.find((x) => x.json.type === 'CONVERSATION_OPENED')!.json.data.conversation.id as string;
+    expect(events(conversationId).map((e) => e.type)).toEqual(['CONVERSATION_OPENED', 'CONVERSATION_ASSIGNED']);
+
+    // A transfer to another agent.
+    const moved = await server.gql(`mutation($c: ID!, $u: ID) { transferConversation(conversationId: $c, assigneeId: $u) { id } }`, { c: conversationId, u: other!.id }, c.tenant.token);
+    expect(moved.errors).toBeUndefined();
+    await waitFor(() => events(conversationId).length === 3, { timeoutMs: 10_000, what: 'the transfer' });
+    expect(events(conversationId)[2]).toMatchObject({ type: 'CONVERSATION_ASSIGNED', data: { conversation: { assigneeId: other!.id } } });
+
+    // Blocking the contact resolves its live conversation.
+    const contactId = events(conversationId)[0]!.data.conversation.contact.id as string;
+    const blocked = await server.gql(`mutation($id: ID!) { updateContact(id: $id, input: { blocked: true }) { id } }`, { id: contactId }, c.tenant.token);
+    expect(blocked.errors).toBeUndefined();
+    await waitFor(() => events(conversationId).length === 4, { timeoutMs: 10_000, what: 'the resolution by blocking' });
+    expect(events(conversationId)[3]!.type).toBe('CONVERSATION_RESOLVED');
+
+    // An agent starts a conversation: OPENED.
+    const started = await server.gql(
+      `mutation($input: StartConversationInput!) { startConversation(input: $input) { id } }`,
+      { input: { phoneNumberId: c.number.id, to: randomUsNumber(), body: 'Hello from us' } },
+      c.tenant.token,
+    );
+    expect(started.errors).toBeUndefined();
+    const startedId = started.data!.startConversation.id as string;
+    await waitFor(() => events(startedId).length === 1, { timeoutMs: 10_000, what: 'the started conversation' });
+    expect(events(startedId)[0]!.type).toBe('CONVERSATION_OPENED');
+    await server.gql(`mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: endpoint.id }, c.tenant.token);
   });
 
   it("a hanging endpoint holds at most 2 delivery slots: another tenant's events still go out", async () => {

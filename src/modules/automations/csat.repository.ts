@@ -13,6 +13,7 @@ import { isUuid } from '../../shared/ids.js';
 import { messages } from '../messages/messages.schema.js';
 import { SurveyState } from './automation.enums.js';
 import { csatSurveys, type CsatSurveyRow } from './automations.schema.js';
+import { insertWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 
 /** A customer's text that reads as a rating, as the webhook got it. */
 export interface RatingText {
@@ -171,7 +172,10 @@ export class CsatRepository extends TenantRepository {
           ${text.body}, ${literal(MessageStatus.RECEIVED)}, ${text.messageSid}, ${text.segments}::int
         from touched
         returning ${messages.id}, ${messages.conversationId}
-      )
+      ),
+      webhook_events as (${insertWebhookEvents(sql`
+        select ${t}::uuid as tenant_id, 'MESSAGE_RECEIVED' as event_type, message.id as subject_id, message.conversation_id, 1 as ord from message
+      `)})
       select id as "messageId", conversation_id as "conversationId", (select id from contact) as "contactId" from message
     `);
     const [row] = rowsOf<{ messageId: string; conversationId: string; contactId: string }>(result);

@@ -10,6 +10,7 @@ import { cursorText, olderThan, type KeysetCursor } from '../../graphql/paginati
 import { isUuid } from '../../shared/ids.js';
 import { visibleTo, type Viewer } from './visibility.js';
 import { inboxFilterConditions, type InboxFilter } from './inbox-filters.js';
+import { recordWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 
 export interface ConversationListFilter extends InboxFilter {
   status?: ConversationStatus | null;
@@ -132,6 +133,10 @@ export class ConversationsRepository extends TenantRepository {
       .set({ assigneeId, teamId, updatedAt: sql`now()`, ...(requeue ? { queuedAt: sql`now()` } : {}) })
       .where(this.scoped(conversations, eq(conversations.id, id)))
       .returning();
+    // A new assignee (assign, transfer): announced with the change, in the caller's transaction.
+    if (assigneeId !== null && assigneeId !== before.assigneeId) {
+      await recordWebhookEvents(this.db, this.tenantId, [{ type: 'CONVERSATION_ASSIGNED', subjectId: id, conversationId: id }]);
+    }
     return { row: row!, previous: before };
   }
 
@@ -156,7 +161,8 @@ export class ConversationsRepository extends TenantRepository {
   /**
    * The live conversation of (our number, contact), opened when there is none. Two callers racing
    * for a new customer meet at the unique partial index conversations_live_uq: the loser's insert
-   * does nothing (after waiting for the winner's commit) and it reads the winner's row.
+   * does nothing (after waiting for the winner's commit) and it reads the winner's row. Opening
+   * one records its CONVERSATION_OPENED webhook event: call it inside a transaction.
    */
   async findOrOpen(
     phoneNumberId: string,
@@ -175,7 +181,10 @@ export class ConversationsRepository extends TenantRepository {
           where: sql`status <> 'RESOLVED'`,
         })
         .returning();
-      if (inserted) return inserted;
+      if (inserted) {
+        await recordWebhookEvents(this.db, this.tenantId, [{ type: 'CONVERSATION_OPENED', subjectId: inserted.id, conversationId: inserted.id }]);
+        return inserted;
+      }
       // Lost the race: the winner's row is committed now (ON CONFLICT waited for it). Loop to read
       // it; a second loop only happens if it was resolved in between.
     }
@@ -219,7 +228,7 @@ export class ConversationsRepository extends TenantRepository {
     return row;
   }
 
-  /** Resolves the contact's live conversations (the contact was blocked); answers their ids. */
+  /** Resolves the contact's live conversations (the contact was blocked); answers their ids. Inside a transaction (webhook events). */
   async resolveLiveOfContact(contactId: string): Promise<string[]> {
     if (!isUuid(contactId)) return [];
     const rows = await this.db
@@ -227,6 +236,11 @@ export class ConversationsRepository extends TenantRepository {
       .set({ status: ConversationStatus.RESOLVED, updatedAt: sql`now()` })
       .where(this.scoped(conversations, eq(conversations.contactId, contactId), ne(conversations.status, ConversationStatus.RESOLVED)))
       .returning({ id: conversations.id });
+    await recordWebhookEvents(
+      this.db,
+      this.tenantId,
+      rows.map((r) => ({ type: 'CONVERSATION_RESOLVED', subjectId: r.id, conversationId: r.id })),
+    );
     return rows.map((r) => r.id);
   }
 
@@ -241,7 +255,10 @@ export class ConversationsRepository extends TenantRepository {
     return row;
   }
 
-  /** Moves a live conversation to RESOLVED; undefined when it is not there or already resolved. */
+  /**
+   * Moves a live conversation to RESOLVED; undefined when it is not there or already resolved.
+   * Run it inside a transaction: its CONVERSATION_RESOLVED webhook event is a second statement.
+   */
   async resolve(id: string, viewer?: Viewer): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db
@@ -250,6 +267,7 @@ export class ConversationsRepository extends TenantRepository {
       .set({ status: ConversationStatus.RESOLVED, resolvedAt: sql`now()`, resolvedById: viewer?.userId ?? null, updatedAt: sql`now()` })
       .where(this.scoped(conversations, eq(conversations.id, id), ne(conversations.status, ConversationStatus.RESOLVED), visibleTo(this.tenantId, viewer)))
       .returning();
+    if (row) await recordWebhookEvents(this.db, this.tenantId, [{ type: 'CONVERSATION_RESOLVED', subjectId: row.id, conversationId: row.id }]);
     return row;
   }
 

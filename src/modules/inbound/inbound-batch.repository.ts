@@ -14,7 +14,8 @@ import { MessageDirection, MessageStatus } from '../messages/message.enums.js';
 import { messages } from '../messages/messages.schema.js';
 import { NumberDirection } from '../phone-numbers/phone-number.enums.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
-import type { IngestResult } from './inbound.repository.js';
+import { insertWebhookEvents } from '../webhook-events/webhook-events.sql.js';
+import { INGEST_EVENTS, type IngestResult } from './inbound.repository.js';
 import type { InboundSms } from './webhook-params.js';
 
 const ANSWERING_TRIGGERS = [AutomatedMessageTrigger.GREETING, AutomatedMessageTrigger.OUT_OF_HOURS, AutomatedMessageTrigger.ALL_AGENTS_BUSY];
@@ -192,7 +193,14 @@ export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise
     media_jobs as (
       insert into ${mediaCopyJobs} (${columnList(mediaCopyJobs.tenantId, mediaCopyJobs.messageId, mediaCopyJobs.mediaIndex)})
       select t.t, message.id, g from message join target t on t.m = message.id, generate_series(0, t.copy - 1) as g
-    )
+    ),
+    -- Outgoing webhooks, committed with the texts (only tenants with a subscribed endpoint write any).
+    webhook_events as (${insertWebhookEvents(sql`
+      select t.t as tenant_id, v.event_type, case when v.ord = 3 then cv.id else message.id end as subject_id,
+        message.conversation_id, t.idx * 4 + v.ord as ord
+      from message join target t on t.m = message.id join conversation cv on cv.idx = t.idx, ${INGEST_EVENTS} as v(ord, event_type)
+      where not t.blocked and (v.ord = 1 or (v.ord = 2 and t.opt is true) or (v.ord = 3 and cv.opened))
+    `)})
     select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
       message.id as "messageId", message.conversation_id as "conversationId",
       cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",

@@ -15,6 +15,7 @@ import { NumberDirection } from '../phone-numbers/phone-number.enums.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { statusesBefore } from '../messages/message-status.js';
 import { mediaCopyJobs } from '../media/media-copy.schema.js';
+import { insertWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 import type { InboundSms } from './webhook-params.js';
 
 /** The triggers that answer an inbound text (the ingest tells whether the number has one enabled). */
@@ -67,6 +68,12 @@ function mediaJobs(tenantId: string, count: number): SQL {
         select ${tenantId}::uuid, message.id, i from message, generate_series(0, ${count}::int - 1) as i
       )`;
 }
+
+/**
+ * The webhook events an inbound text may announce, in the order they are delivered (ord): the
+ * text, the opt-out it made (STOP), the conversation it opened. Shared by both ingest statements.
+ */
+export const INGEST_EVENTS = sql.raw(`(values (1, 'MESSAGE_RECEIVED'), (2, 'CONTACT_OPTED_OUT'), (3, 'CONVERSATION_OPENED'))`);
 
 /** SQL list of enum constants (never client input), for `status in (...)`. */
 function statusList(statuses: readonly MessageStatus[]): SQL {
@@ -210,7 +217,15 @@ export class InboundRepository extends TenantRepository {
         from conversation
         returning ${messages.id}, ${messages.conversationId}
       ),
-      ${mediaJobs(t, copyMedia)}
+      ${mediaJobs(t, copyMedia)},
+      -- Outgoing webhooks (committed with the text; only for a tenant with a subscribed endpoint).
+      -- A blocked contact's text announces nothing.
+      webhook_events as (${insertWebhookEvents(sql`
+        select ${t}::uuid as tenant_id, v.event_type, case when v.ord = 3 then conversation.id else message.id end as subject_id,
+          message.conversation_id, v.ord
+        from message, conversation, contact, ${INGEST_EVENTS} as v(ord, event_type)
+        where not contact.blocked and (v.ord = 1 or (v.ord = 2 and ${sms.optChange === 'OPT_OUT'}::boolean) or (v.ord = 3 and conversation.opened))
+      `)})
       select message.id as "messageId", message.conversation_id as "conversationId",
         conversation.team_id as "teamId", conversation.opened as "opened",
         contact.id as "contactId", contact.blocked as "contactBlocked",
@@ -310,7 +325,12 @@ export class InboundRepository extends TenantRepository {
             where c.tenant_id = ${t}::uuid and u.status = ${update.status}::message_status
           )
         returning contacts.id
-      )
+      ),
+      -- The status moved (not only the SID learned): MESSAGE_STATUS_CHANGED, committed with it.
+      webhook_events as (${insertWebhookEvents(sql`
+        select ${t}::uuid as tenant_id, 'MESSAGE_STATUS_CHANGED' as event_type, u.id as subject_id, u.conversation_id, 1 as ord
+        from updated u where u.status = ${update.status}::message_status
+      `)})
       select target.id as "messageId", updated.conversation_id as "conversationId",
         (updated.id is not null) as "changed", (select id from opted_out limit 1) as "optedOutContactId",
         updated.campaign_id as "campaignId"

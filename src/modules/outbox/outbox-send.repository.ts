@@ -9,6 +9,7 @@ import { messages, type MessageRow } from '../messages/messages.schema.js';
 import { phoneNumbers, type PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { twilioAccounts, type TwilioAccountRow } from '../twilio-accounts/twilio-accounts.schema.js';
 import { outbox } from './outbox.schema.js';
+import { insertWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 
 /** Everything the dispatcher needs to send one message. */
 export interface SendContext {
@@ -103,8 +104,12 @@ export class OutboxBatchRepository {
         from lease
         where ${messages.tenantId} = lease.tenant_id and ${messages.id} = lease.message_id
           and ${messages.status} in (${sql.join(statusesBefore(MessageStatus.SENDING).map((s) => sql`${s}`), sql`, `)})
-        returning ${messages.id}
-      )
+        returning ${messages.id}, ${messages.tenantId}, ${messages.conversationId}, ${messages.createdAt}
+      ),
+      -- Two replies of one conversation in one batch: announced in the order they were written.
+      webhook_events as (${insertWebhookEvents(sql`
+        select moved.tenant_id, 'MESSAGE_STATUS_CHANGED' as event_type, moved.id as subject_id, moved.conversation_id, moved.created_at as ord from moved
+      `)})
       select lease.job_id::text as job_id, (moved.id is not null) as moved
       from lease left join moved on moved.id = lease.message_id
     `);
@@ -135,8 +140,13 @@ export class OutboxBatchRepository {
         })}
         from v
         where ${messages.tenantId} = v.tenant_id and ${messages.id} = v.message_id
-        returning ${messages.id}
-      )
+        returning ${messages.id}, ${messages.tenantId}, ${messages.conversationId}, ${messages.status}, ${messages.createdAt}
+      ),
+      -- SENT now (a callback that got further first leaves only the SID to fill: no event).
+      webhook_events as (${insertWebhookEvents(sql`
+        select sent.tenant_id, 'MESSAGE_STATUS_CHANGED' as event_type, sent.id as subject_id, sent.conversation_id, sent.created_at as ord
+        from sent where sent.status = ${MessageStatus.SENT}::message_status
+      `)})
       select id from sent
     `);
     return new Set(rowsOf<{ id: string }>(result).map((r) => r.id));

@@ -4,6 +4,7 @@ import { errorText } from '../../shared/errors.js';
 import { TwilioApiError, isOptOutErrorCode, publicTwilioErrorText, twilioErrorMessage } from '../../twilio/errors.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
+import { recordWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 import type { OutboxBatchRepository, SendContext, SentResult } from './outbox-send.repository.js';
 import type { ClaimedJob, OutboxQueue } from './outbox.repository.js';
 
@@ -93,6 +94,7 @@ export class SendResults {
   async fail(job: ClaimedJob, ctx: SendContext, code: number | null, text: string, optOut = false): Promise<void> {
     const failed = await this.deps.db.transaction(async (tx) => {
       const row = await new MessagesRepository(tx, job.tenantId).recordFailure(ctx.message.id, code, text);
+      if (row) await recordWebhookEvents(tx, job.tenantId, [{ type: 'MESSAGE_STATUS_CHANGED', subjectId: row.id, conversationId: row.conversationId }]);
       if (optOut) await new ContactsRepository(tx, job.tenantId).setOptedOut(ctx.contact.id, true);
       await this.queue.with(tx).complete(job.id);
       return row;

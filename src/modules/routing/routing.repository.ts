@@ -12,6 +12,7 @@ import { Availability } from './availability.js';
 import { users } from '../users/users.schema.js';
 import { agentPresence } from './routing.schema.js';
 import { pickAssignee, type Candidate } from './strategy.js';
+import { insertWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 
 export interface Assignment {
   conversationId: string;
@@ -153,11 +154,19 @@ export class RoutingRepository extends TenantRepository {
 
       const conversationIds = uuidArray(assignments.map((a) => a.conversationId));
       const assigneeIds = uuidArray(assignments.map((a) => a.assigneeId));
+      // CONVERSATION_ASSIGNED webhook events are written by the same statement (committed with the assignment).
       await tx.execute(sql`
-        update ${conversations} set ${sql.identifier(conversations.assigneeId.name)} = v.assignee_id,
-          ${sql.identifier(conversations.updatedAt.name)} = now()
-        from unnest(${conversationIds}::uuid[], ${assigneeIds}::uuid[]) as v(id, assignee_id)
-        where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = v.id and ${conversations.assigneeId} is null`);
+        with assigned as (
+          update ${conversations} set ${sql.identifier(conversations.assigneeId.name)} = v.assignee_id,
+            ${sql.identifier(conversations.updatedAt.name)} = now()
+          from unnest(${conversationIds}::uuid[], ${assigneeIds}::uuid[]) with ordinality as v(id, assignee_id, ord)
+          where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = v.id and ${conversations.assigneeId} is null
+          returning ${conversations.id}, v.ord
+        )
+        ${insertWebhookEvents(sql`
+          select ${t}::uuid as tenant_id, 'CONVERSATION_ASSIGNED' as event_type, assigned.id as subject_id, assigned.id as conversation_id, assigned.ord::int as ord
+          from assigned
+        `)}`);
       // The turn: each member's last assignment of this pass, in pass order, after every earlier
       // pass. statement_timestamp() is one value for the whole statement (clock_timestamp(), even
       // in a subquery, was read per row and scrambled the order), taken now, after the locks.

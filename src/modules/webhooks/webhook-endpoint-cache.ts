@@ -5,12 +5,12 @@ import { webhookEndpoints } from './webhooks.schema.js';
 const REFRESH_MS = 5_000;
 
 /**
- * Per instance, which event types each tenant's enabled endpoints want, so that turning a live
- * event into deliveries costs no query for the (many) tenants without endpoints, and none on the
- * publisher's path at all: the whole map is reloaded in the background every REFRESH_MS (one small
+ * Per instance, which event types each tenant's enabled endpoints want, so that deciding whether a
+ * live event should wake the webhook worker (its webhook_events row, if any, was written with the
+ * change) costs no query for the (many) tenants without endpoints, and none on the publisher's path: the whole map is reloaded in the background every REFRESH_MS (one small
  * query: endpoints are few), and a tenant whose endpoints changed on this instance is reloaded at
- * once (invalidate). Another instance sees a change within REFRESH_MS. Only a filter: deliveries
- * are written from the endpoints table itself.
+ * once (invalidate). Another instance sees a change within REFRESH_MS. Only a wake-up filter:
+ * events and deliveries are gated on the endpoints table itself.
  */
 export class WebhookEndpointCache {
   private byTenant = new Map<string, Set<string>>();

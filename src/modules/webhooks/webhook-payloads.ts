@@ -1,4 +1,5 @@
 import { and, eq } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
 import type { AppDeps } from '../../shared/deps.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { conversations } from '../conversations/conversations.schema.js';
@@ -37,8 +38,9 @@ function conversationData(c: ConversationView) {
   };
 }
 
-export async function messagePayload(deps: AppDeps, tenantId: string, messageId: string) {
-  const [row] = await deps.db
+/** `db`: the converting transaction (deps.db by default). */
+export async function messagePayload(deps: AppDeps, tenantId: string, messageId: string, db: Db = deps.db) {
+  const [row] = await db
     .select({
       message: {
         id: messages.id,
@@ -85,8 +87,8 @@ export async function messagePayload(deps: AppDeps, tenantId: string, messageId:
   };
 }
 
-export async function conversationPayload(deps: AppDeps, tenantId: string, conversationId: string) {
-  const [row] = await deps.db
+export async function conversationPayload(deps: AppDeps, tenantId: string, conversationId: string, db: Db = deps.db) {
+  const [row] = await db
     .select(conversationColumns)
     .from(conversations)
     .innerJoin(contacts, and(eq(contacts.tenantId, conversations.tenantId), eq(contacts.id, conversations.contactId)))

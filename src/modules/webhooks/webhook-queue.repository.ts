@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, isNotNull, sql, type Column, type SQL } from 
 import { rowsOf, type Db } from '../../db/client.js';
 import { columnList } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
+import { webhookEvents } from '../webhook-events/webhook-events.schema.js';
 import { webhookDeliveries, webhookEndpoints } from './webhooks.schema.js';
 
 export interface ClaimedDelivery {
@@ -29,7 +30,7 @@ export interface QueuedEvent {
 /**
  * The tenant's side of the delivery queue: one delivery per enabled endpoint that wants the event
  * type. Called inside the transaction of the change it announces (CAMPAIGN_COMPLETED), or by the
- * enqueuer for live events; idempotent per (endpoint, webhook id). Returns the rows written.
+ * converter of webhook_events rows; idempotent per (endpoint, webhook id). Returns the rows written.
  */
 export class WebhookQueueRepository extends TenantRepository {
   async queueEvent(event: QueuedEvent): Promise<number> {
@@ -47,6 +48,50 @@ export class WebhookQueueRepository extends TenantRepository {
     `);
     return rowsOf(result).length;
   }
+}
+
+export interface ClaimedWebhookEvent {
+  id: number;
+  tenantId: string;
+  eventType: string;
+  subjectId: string;
+  conversationId: string;
+  createdAt: Date | string;
+}
+
+/**
+ * The converter's claim, across tenants: the oldest webhook_events rows not held by another
+ * instance (FOR UPDATE SKIP LOCKED, until the caller's transaction ends), minus those whose
+ * conversation has an older event this claim did not get (another instance holds it: converting
+ * the newer one first would put the conversation's deliveries out of order).
+ */
+export async function claimWebhookEvents(tx: Db, limit: number): Promise<ClaimedWebhookEvent[]> {
+  const v = webhookEvents;
+  const result = await tx.execute(sql`
+    with locked as (
+      select ${v.id} as id, ${v.tenantId} as tenant_id, ${v.eventType} as event_type, ${v.subjectId} as subject_id,
+        ${v.conversationId} as conversation_id, ${v.createdAt} as created_at
+      from ${v}
+      order by ${v.id}
+      limit ${limit}
+      for update skip locked
+    )
+    select l.id, l.tenant_id as "tenantId", l.event_type as "eventType", l.subject_id as "subjectId",
+      l.conversation_id as "conversationId", l.created_at as "createdAt"
+    from locked l
+    where not exists (
+      select 1 from ${v} p
+      where p.conversation_id = l.conversation_id and p.id < l.id and p.id not in (select id from locked)
+    )
+    order by l.id
+  `);
+  return rowsOf<ClaimedWebhookEvent>(result).map((r) => ({ ...r, id: Number(r.id) }));
+}
+
+/** The claimed events, converted: gone in the transaction that wrote their deliveries. */
+export async function deleteWebhookEvents(tx: Db, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.execute(sql`delete from ${webhookEvents} where ${webhookEvents.id} = any(${`{${ids.join(',')}}`}::bigint[])`);
 }
 
 /** A slow or hanging endpoint holds at most this many of the worker slots (all instances together). */

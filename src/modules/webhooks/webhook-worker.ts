@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import type { AppDeps } from '../../shared/deps.js';
 import { errorText } from '../../shared/errors.js';
-import { WebhookEnqueuer } from './webhook-enqueuer.js';
+import { CONVERT_BATCH, convertWebhookEvents, wakeOnWebhookEvents } from './webhook-events-converter.js';
 import { assertSafeWebhookUrl, guardedLookup } from './url-guard.js';
 import { openSigningSecret } from './webhooks.service.js';
 import { claimDueDeliveries, markDelivered, markFailed, type ClaimedDelivery } from './webhook-queue.repository.js';
@@ -12,7 +12,8 @@ import { claimDueDeliveries, markDelivered, markFailed, type ClaimedDelivery } f
 const MAX_ERROR_TEXT = 500;
 
 /**
- * Delivers queued webhook events: claims due deliveries (leased, SKIP LOCKED: instances share
+ * Turns committed webhook events (webhook_events, written with each change) into deliveries, then
+ * delivers them: claims due deliveries (leased, SKIP LOCKED: instances share
  * the queue), only the oldest pending one of each (endpoint, conversation) so a conversation's
  * events arrive in order, POSTs them with Standard Webhooks headers within WEBHOOK_TIMEOUT_MS,
  * and records the outcome. Non-2xx or no answer: retried with exponential backoff until the
@@ -21,18 +22,26 @@ const MAX_ERROR_TEXT = 500;
  */
 export class WebhookWorker {
   readonly workerId = `${hostname()}:${process.pid}:wh:${randomUUID().slice(0, 8)}`;
-  private readonly enqueuer: WebhookEnqueuer;
   private readonly agent: Agent;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private wakeRequested = false;
+  /**
+   * Whether webhook_events may hold rows for this worker: at start, after a change of this
+   * instance that may have written some, and at every poll (other instances' changes, rows left
+   * by a crash). A delivery finishing wakes the loop without it: no empty conversion per delivery.
+   */
+  private eventsDue = true;
 
   constructor(private readonly deps: AppDeps) {
     const { allowPrivate } = deps.config.webhooks;
     this.agent = new Agent({ connect: { lookup: guardedLookup(allowPrivate) as never }, connections: 16 });
-    this.enqueuer = new WebhookEnqueuer(deps, () => this.wake());
+    wakeOnWebhookEvents(deps, () => {
+      this.eventsDue = true;
+      this.wake();
+    });
   }
 
   private get settings() {
@@ -53,6 +62,16 @@ export class WebhookWorker {
 
   private async run(): Promise<void> {
     while (this.running) {
+      if (this.eventsDue) {
+        this.eventsDue = false;
+        try {
+          await this.convert();
+        } catch (err) {
+          if (!this.running) break;
+          this.eventsDue = true;
+          this.deps.logger.error({ err }, 'could not turn webhook events into deliveries');
+        }
+      }
       try {
         const free = this.settings.concurrency - this.inFlight.size;
         const claimed = free > 0 ? await this.claim(free) : [];
@@ -70,27 +89,34 @@ export class WebhookWorker {
         if (!this.running) break;
         this.deps.logger.error({ err }, 'webhook claim failed');
       }
-      await this.sleep(this.settings.pollMs);
+      if (await this.sleep(this.settings.pollMs)) this.eventsDue = true;
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Resolves true when the full interval passed (a poll), false when woken. */
+  private sleep(ms: number): Promise<boolean> {
     if (this.wakeRequested) {
       this.wakeRequested = false;
-      return Promise.resolve();
+      return Promise.resolve(false);
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = (polled: boolean) => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
+        // Also after the timer: a stale wakeUp would swallow the next wake() while the loop runs.
         this.wakeUp = null;
+        resolve(polled);
+      };
+      const timer = setTimeout(() => done(true), ms);
+      this.wakeUp = () => {
         this.wakeRequested = false;
-        done();
+        done(false);
       };
     });
+  }
+
+  /** Every committed event into deliveries first (a conversation's deliveries are numbered in event order). */
+  private async convert(): Promise<void> {
+    while (this.running && (await convertWebhookEvents(this.deps, CONVERT_BATCH)).events === CONVERT_BATCH);
   }
 
   private claim(limit: number): Promise<ClaimedDelivery[]> {
@@ -143,7 +169,6 @@ export class WebhookWorker {
   }
 
   async stop(): Promise<void> {
-    await this.enqueuer.close();
     this.deps.webhookEndpointCache.stop();
     this.running = false;
     this.wakeUp?.();

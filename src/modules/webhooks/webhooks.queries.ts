@@ -1,6 +1,7 @@
 import type { Db } from '../../db/client.js';
 import { FIXTURE, functionQueries, repositoryQueries } from '../../db/query-catalog.js';
-import { claimDueDeliveries, markDelivered, markFailed, WebhookQueueRepository } from './webhook-queue.repository.js';
+import { webhookEvents } from '../webhook-events/webhook-events.schema.js';
+import { claimDueDeliveries, claimWebhookEvents, deleteWebhookEvents, markDelivered, markFailed, WebhookQueueRepository } from './webhook-queue.repository.js';
 import { WebhookEndpointsRepository } from './webhooks.repository.js';
 import { webhookDeliveries, webhookEndpoints } from './webhooks.schema.js';
 
@@ -11,6 +12,11 @@ const ENDPOINT_ID = '00000000-0000-4000-8000-0000000a4001';
 async function oneDelivery(db: Db): Promise<void> {
   await db.insert(webhookEndpoints).values({ id: ENDPOINT_ID, tenantId: FIXTURE.tenantId, url: 'https://example.com/hook', events: ['MESSAGE_RECEIVED'], signingSecretSealed: 'sealed' });
   await db.insert(webhookDeliveries).values({ id: 5000, tenantId: FIXTURE.tenantId, endpointId: ENDPOINT_ID, webhookId: 'msg_1', eventType: 'MESSAGE_RECEIVED', orderingKey: FIXTURE.conversationId, payload: {} });
+}
+
+/** One webhook event of the FIXTURE tenant, not yet converted. */
+async function oneEvent(db: Db): Promise<void> {
+  await db.insert(webhookEvents).values({ id: 6000, tenantId: FIXTURE.tenantId, eventType: 'MESSAGE_RECEIVED', subjectId: FIXTURE.messageId, conversationId: FIXTURE.conversationId });
 }
 
 export default [
@@ -45,6 +51,8 @@ export default [
     },
   }),
   functionQueries({
+    claimWebhookEvents: { setUp: oneEvent, run: (db) => claimWebhookEvents(db, 100), crossTenant: 'the converter serves every tenant' },
+    deleteWebhookEvents: { setUp: oneEvent, run: (db) => deleteWebhookEvents(db, [6000]), crossTenant: 'by the claimed event ids (claimed across tenants)' },
     claimDueDeliveries: { setUp: oneDelivery, run: (db) => claimDueDeliveries(db, FIXTURE.workerId, 8), crossTenant: 'the delivery worker serves every tenant' },
     markDelivered: { setUp: oneDelivery, run: (db) => markDelivered(db, FIXTURE.workerId, { id: 5000, endpointId: ENDPOINT_ID }, 200), crossTenant: 'by the leased delivery id (claimed across tenants)' },
     markFailed: {
