@@ -29,25 +29,26 @@ export class WakeableIdle {
 
   /**
    * Sleeps up to `ms`, less if woken; at once if a wake came since the round began. `stopping`
-   * skips the gather delay when the worker is shutting down.
+   * skips the gather delay when the worker is shutting down. Resolves true when the whole
+   * interval ran out (a poll), false when woken.
    */
-  idle(ms: number, stopping: () => boolean = () => false): Promise<void> {
+  idle(ms: number, stopping: () => boolean = () => false): Promise<boolean> {
     if (this.requested) {
       this.requested = false;
-      return Promise.resolve();
+      return Promise.resolve(false);
     }
     return new Promise((resolve) => {
       const onWake = () => {
         this.wakeUp = null;
         this.requested = false;
         clearTimeout(timer);
-        if (this.gatherMs > 0 && !stopping()) setTimeout(resolve, this.gatherMs);
-        else resolve();
+        if (this.gatherMs > 0 && !stopping()) setTimeout(() => resolve(false), this.gatherMs);
+        else resolve(false);
       };
       const timer = setTimeout(() => {
         // A later wake must not reach this finished idle (it would swallow the wake).
         if (this.wakeUp === onWake) this.wakeUp = null;
-        resolve();
+        resolve(true);
       }, ms);
       this.wakeUp = onWake;
     });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WakeableIdle } from '../../src/shared/wakeable-idle.js';
 
 /** Resolves to 'woke' if the idle ends before the guard timer, 'slept' otherwise. */
-function race(idle: Promise<void>, guardMs: number): Promise<'woke' | 'slept'> {
+function race(idle: Promise<unknown>, guardMs: number): Promise<'woke' | 'slept'> {
   return Promise.race([idle.then(() => 'woke' as const), new Promise<'slept'>((r) => setTimeout(() => r('slept'), guardMs))]);
 }
 
@@ -26,11 +26,13 @@ describe('WakeableIdle (the pause of every polling worker)', () => {
     expect(await race(pause, 1_000)).toBe('woke');
   });
 
-  it('a wake after an idle timed out is not swallowed by it', async () => {
+  it('a wake after an idle timed out is not swallowed by it; the answer says which ended it', async () => {
     const idle = new WakeableIdle();
-    await idle.idle(1);
+    expect(await idle.idle(1)).toBe(true);
     idle.wake();
-    expect(await race(idle.idle(60_000), 1_000)).toBe('woke');
+    const woken = idle.idle(60_000);
+    expect(await race(woken, 1_000)).toBe('woke');
+    expect(await woken).toBe(false);
   });
 
   it('waits the gather delay after a wake, unless stopping', async () => {

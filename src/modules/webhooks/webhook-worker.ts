@@ -8,6 +8,7 @@ import { CONVERT_BATCH, convertWebhookEvents, wakeOnWebhookEvents } from './webh
 import { assertSafeWebhookUrl, guardedLookup } from './url-guard.js';
 import { openSigningSecret } from './webhooks.service.js';
 import { claimDueDeliveries, markDelivered, markFailed, type ClaimedDelivery } from './webhook-queue.repository.js';
+import { WakeableIdle } from '../../shared/wakeable-idle.js';
 
 const MAX_ERROR_TEXT = 500;
 
@@ -26,8 +27,7 @@ export class WebhookWorker {
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  private wakeRequested = false;
+  private readonly idle = new WakeableIdle();
   /**
    * Whether webhook_events may hold rows for this worker: at start, after a change of this
    * instance that may have written some, and at every poll (other instances' changes, rows left
@@ -56,8 +56,7 @@ export class WebhookWorker {
   }
 
   wake(): void {
-    this.wakeRequested = true;
-    this.wakeUp?.();
+    this.idle.wake();
   }
 
   private async run(): Promise<void> {
@@ -89,29 +88,8 @@ export class WebhookWorker {
         if (!this.running) break;
         this.deps.logger.error({ err }, 'webhook claim failed');
       }
-      if (await this.sleep(this.settings.pollMs)) this.eventsDue = true;
+      if (await this.idle.idle(this.settings.pollMs)) this.eventsDue = true;
     }
-  }
-
-  /** Resolves true when the full interval passed (a poll), false when woken. */
-  private sleep(ms: number): Promise<boolean> {
-    if (this.wakeRequested) {
-      this.wakeRequested = false;
-      return Promise.resolve(false);
-    }
-    return new Promise((resolve) => {
-      const done = (polled: boolean) => {
-        clearTimeout(timer);
-        // Also after the timer: a stale wakeUp would swallow the next wake() while the loop runs.
-        this.wakeUp = null;
-        resolve(polled);
-      };
-      const timer = setTimeout(() => done(true), ms);
-      this.wakeUp = () => {
-        this.wakeRequested = false;
-        done(false);
-      };
-    });
   }
 
   /** Every committed event into deliveries first (a conversation's deliveries are numbered in event order). */
@@ -171,7 +149,7 @@ export class WebhookWorker {
   async stop(): Promise<void> {
     this.deps.webhookEndpointCache.stop();
     this.running = false;
-    this.wakeUp?.();
+    this.idle.wake();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
     await this.agent.close();
