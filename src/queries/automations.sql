@@ -53,13 +53,12 @@ select "message_id"
   where ("automation_sends"."tenant_id" = $1 and "automation_sends"."answers_message_id" = $2)
   limit $3;
 
--- OperatingHoldsRepository.hoursOfConversation
-select "operating_hours"."id", "operating_hours"."tenant_id", "operating_hours"."name", "operating_hours"."time_zone", "operating_hours"."weekly", "operating_hours"."closed_dates", "operating_hours"."created_at", "operating_hours"."updated_at"
+-- OperatingHoldsRepository.hoursOfConversations
+select "conversations"."id", "operating_hours"."id", "operating_hours"."tenant_id", "operating_hours"."name", "operating_hours"."time_zone", "operating_hours"."weekly", "operating_hours"."closed_dates", "operating_hours"."created_at", "operating_hours"."updated_at"
   from "conversations"
   inner join "phone_numbers" on ("phone_numbers"."id" = "conversations"."phone_number_id" and "phone_numbers"."tenant_id" = "conversations"."tenant_id")
   inner join "operating_hours" on ("operating_hours"."id" = "phone_numbers"."operating_hours_id" and "operating_hours"."tenant_id" = "phone_numbers"."tenant_id")
-  where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2)
-  limit $3;
+  where ("conversations"."tenant_id" = $1 and "conversations"."id" = any($2::uuid[]));
 
 -- OperatingHoldsRepository.releaseHolds
 update "conversations" set "route_after" = now()

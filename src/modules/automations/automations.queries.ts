@@ -43,7 +43,7 @@ export default [
   repositoryQueries({
     repository: OperatingHoldsRepository,
     calls: {
-      hoursOfConversation: (r) => r.hoursOfConversation(FIXTURE.conversationId),
+      hoursOfConversations: (r) => r.hoursOfConversations([FIXTURE.conversationId]),
       releaseHolds: (r) => r.releaseHolds([FIXTURE.phoneNumberId]),
     },
   }),

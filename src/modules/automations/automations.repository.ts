@@ -1,5 +1,6 @@
 import { and, asc, count, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
 import { ConversationStatus } from '../conversations/conversation-status.js';
+import { anyUuid } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
 import { contacts } from '../contacts/contacts.schema.js';
@@ -152,18 +153,22 @@ export class AutomationSendsRepository extends TenantRepository {
 
 /** Operating hours seen by routing: a closed number holds automatic assignment (conversations.route_after). */
 export class OperatingHoldsRepository extends TenantRepository {
-  /** The schedule of the conversation's number; null: always open (or no such conversation). */
-  async hoursOfConversation(conversationId: string): Promise<OperatingHoursRow | null> {
-    if (!isUuid(conversationId)) return null;
-    const [row] = await this.db
-      .select({ hours: operatingHours })
+  /**
+   * The operating hours of these conversations' numbers, by conversation (routing's guard, for a
+   * burst of openings at once): conversations whose number has no schedule are absent.
+   */
+  async hoursOfConversations(conversationIds: readonly string[]): Promise<Map<string, OperatingHoursRow>> {
+    const valid = conversationIds.filter(isUuid);
+    if (valid.length === 0) return new Map();
+    const rows = await this.db
+      .select({ conversationId: conversations.id, hours: operatingHours })
       .from(conversations)
       .innerJoin(phoneNumbers, and(eq(phoneNumbers.id, conversations.phoneNumberId), eq(phoneNumbers.tenantId, conversations.tenantId)))
       .innerJoin(operatingHours, and(eq(operatingHours.id, phoneNumbers.operatingHoursId), eq(operatingHours.tenantId, phoneNumbers.tenantId)))
-      .where(this.scoped(conversations, eq(conversations.id, conversationId)))
-      .limit(1);
-    return row?.hours ?? null;
+      .where(this.scoped(conversations, anyUuid(conversations.id, valid)));
+    return new Map(rows.map((r) => [r.conversationId, r.hours]));
   }
+
 
   /**
    * The numbers opened: their waiting conversations' holds end now (routing assigns them next;

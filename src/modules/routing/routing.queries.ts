@@ -34,7 +34,11 @@ export default [
     repository: RoutingRepository,
     setUp: teamWithQueue,
     calls: {
-      routeTeam: (r) => r.routeTeam(TEAM_ID),
+      routeTeam: {
+        'the queue': (r) => r.routeTeam(TEAM_ID),
+        // Openings whose guards just ran (route_after still null): assigned, verdicts recorded.
+        'with checked openings': (r) => r.routeTeam(TEAM_ID, [FIXTURE.conversationId, '00000000-0000-4000-8000-0000000c1002']),
+      },
       teamsWithWork: {
         'every team': (r) => r.teamsWithWork(),
         'one team': (r) => r.teamsWithWork(TEAM_ID),
@@ -45,7 +49,7 @@ export default [
           { conversationId: FIXTURE.conversationId, holdUntil: new Date('2099-01-01T00:00:00Z') },
           { conversationId: '00000000-0000-4000-8000-0000000c1002', holdUntil: null },
         ]),
-      stillQueued: (r) => r.stillQueued(FIXTURE.conversationId),
+      stillQueued: (r) => r.stillQueued([FIXTURE.conversationId]),
       moveTeamAway: {
         'to another team': (r) => r.moveTeamAway(TEAM_ID, OTHER_TEAM_ID),
         'team-less': (r) => r.moveTeamAway(TEAM_ID, null),

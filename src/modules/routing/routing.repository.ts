@@ -1,6 +1,6 @@
 import { and, asc, eq, getTableName, inArray, isNotNull, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
-import type { Db } from '../../db/client.js';
+import { rowsOf, type Db } from '../../db/client.js';
 import { literal } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from '../conversations/conversation-status.js';
@@ -69,106 +69,117 @@ function routableTeam(): SQL {
  * takes, in this order, the team row (FOR UPDATE: passes of one team run one at a time, on any
  * instance), then its ONLINE members' presence rows ordered by user id (FOR UPDATE: every
  * automatic assignment to an agent, from any team and any instance, is serialised on that row,
- * and the fixed order rules out deadlocks), then reads the members' live load (a new statement,
- * so it sees every assignment committed before the locks were granted) and the waiting
- * conversations (FOR UPDATE SKIP LOCKED: a conversation being changed by a transfer is left to
- * the next pass). Capacity therefore holds, and no conversation is assigned twice, across
- * processes. The choice itself (strategy.ts) runs between these statements while the locks are held.
+ * and the fixed order rules out deadlocks), then, in a new statement (so it sees every assignment
+ * committed before the locks were granted), reads the members' live load and locks the waiting
+ * conversations the spare capacity can take (FOR UPDATE SKIP LOCKED: a conversation being changed
+ * by a transfer is left to the next pass). Capacity therefore holds, and no conversation is
+ * assigned twice, across processes. The choice itself (strategy.ts) runs between these statements
+ * while the locks are held. Hand-written SQL: this runs for every burst of openings, and drizzle's
+ * query builder cost more CPU than the statements themselves.
  */
 export class RoutingRepository extends TenantRepository {
-  async routeTeam(teamId: string): Promise<Assignment[]> {
+  /**
+   * One pass over the team's queue. `checked`: conversations of this team whose beforeRouting
+   * guards just let them through, not recorded yet (route_after null): the pass may assign them,
+   * and records the verdict (route_after = now()) of those it does not assign, in the same
+   * transaction (one statement less per burst than recording first; should the pass fail, they
+   * stay unchecked and the next pass runs their guards again).
+   */
+  async routeTeam(teamId: string, checked: readonly string[] = []): Promise<Assignment[]> {
     const t = this.tenantId;
+    const checkedIds = uuidArray(checked);
     return this.db.transaction(async (tx) => {
-      const [team] = await tx
-        .select({ strategy: teams.strategy, capacity: teams.agentCapacity })
-        .from(teams)
-        .where(and(eq(teams.tenantId, t), eq(teams.id, teamId)))
-        .for('update');
-      if (!team || team.strategy === AssignmentStrategy.MANUAL) return [];
-
-      const members = await tx
-        .select({
-          userId: agentPresence.userId,
-          // Fixed-width UTC text sorts in time order; never assigned (null → '') sorts first.
-          lastAssignedAt: sql<string | null>`to_char(${teamMembers.lastAssignedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`,
-        })
-        .from(teamMembers)
-        .innerJoin(agentPresence, and(eq(agentPresence.tenantId, teamMembers.tenantId), eq(agentPresence.userId, teamMembers.userId)))
-        // A deactivated user may still be marked ONLINE: never eligible.
-        .innerJoin(users, and(eq(users.tenantId, teamMembers.tenantId), eq(users.id, teamMembers.userId), eq(users.active, true)))
-        .where(and(eq(teamMembers.tenantId, t), eq(teamMembers.teamId, teamId), eq(agentPresence.availability, Availability.ONLINE)))
-        .orderBy(asc(agentPresence.userId))
-        .for('update', { of: agentPresence });
-      if (members.length === 0) return [];
-
-      const loads = new Map(
-        (
-          await tx
-            .select({ userId: conversations.assigneeId, load: sql<number>`count(*)::int` })
-            .from(conversations)
-            .where(
-              and(
-                eq(conversations.tenantId, t),
-                inArray(conversations.assigneeId, members.map((m) => m.userId)),
-                ne(conversations.status, ConversationStatus.RESOLVED),
-              ),
-            )
-            .groupBy(conversations.assigneeId)
-        ).map((r) => [r.userId, Number(r.load)]),
+      const recordChecked = async (except: ReadonlySet<string> = new Set()) => {
+        const rest = checked.filter((id) => !except.has(id));
+        if (rest.length === 0) return;
+        await tx.execute(sql`
+          update ${conversations} set ${sql.identifier(conversations.routeAfter.name)} = now()
+          where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = any(${uuidArray(rest)}::uuid[])
+            and ${conversations.routeAfter} is null`);
+      };
+      const [team] = rowsOf<{ strategy: AssignmentStrategy; capacity: number | null }>(
+        await tx.execute(sql`
+          select ${teams.strategy} as strategy, ${teams.agentCapacity} as capacity from ${teams}
+          where ${teams.tenantId} = ${t}::uuid and ${teams.id} = ${teamId}::uuid
+          for update`),
       );
-      const capacity = team.capacity ?? Number.POSITIVE_INFINITY;
-      const candidates: Candidate[] = members.map((m) => ({
-        userId: m.userId,
-        load: loads.get(m.userId) ?? 0,
-        turn: m.lastAssignedAt ?? '',
-      }));
-      const spare = candidates.reduce((sum, c) => sum + Math.max(0, capacity - c.load), 0);
-      if (spare <= 0) return [];
+      if (!team || team.strategy === AssignmentStrategy.MANUAL) {
+        await recordChecked();
+        return [];
+      }
 
-      const waiting = await tx
-        .select({
-          id: conversations.id,
-          previousAssigneeId: sql<string | null>`(
-            select ${p(conversations.assigneeId)} from ${conversations} ${sql.identifier(PREVIOUS)}
-            where ${p(conversations.tenantId)} = ${c(conversations.tenantId)} and ${p(conversations.phoneNumberId)} = ${c(conversations.phoneNumberId)}
-              and ${p(conversations.contactId)} = ${c(conversations.contactId)}
-              and ${p(conversations.status)} = ${literal(ConversationStatus.RESOLVED)} and ${p(conversations.createdAt)} < ${c(conversations.createdAt)}
-            order by ${p(conversations.createdAt)} desc limit 1)`,
-        })
-        .from(conversations)
-        .where(and(eq(conversations.tenantId, t), eq(conversations.teamId, teamId), readyInQueue()))
-        .orderBy(asc(conversations.queuedAt), asc(conversations.id))
-        .limit(Math.min(spare, ROUTING_BATCH))
-        .for('update', { of: conversations, skipLocked: true });
+      const members = rowsOf<{ userId: string; turn: string | null }>(
+        await tx.execute(sql`
+          select ${agentPresence.userId} as "userId",
+            -- Fixed-width UTC text sorts in time order; never assigned (null → '') sorts first.
+            to_char(${teamMembers.lastAssignedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as turn
+          from ${teamMembers}
+          join ${agentPresence} on ${agentPresence.tenantId} = ${teamMembers.tenantId} and ${agentPresence.userId} = ${teamMembers.userId}
+          -- A deactivated user may still be marked ONLINE: never eligible.
+          join ${users} on ${users.tenantId} = ${teamMembers.tenantId} and ${users.id} = ${teamMembers.userId} and ${users.active}
+          where ${teamMembers.tenantId} = ${t}::uuid and ${teamMembers.teamId} = ${teamId}::uuid
+            and ${agentPresence.availability} = ${literal(Availability.ONLINE)}
+          order by ${agentPresence.userId}
+          for update of ${agentPresence}`),
+      );
+      if (members.length === 0) {
+        await recordChecked();
+        return [];
+      }
+
+      // The members' live load and the waiting conversations their spare capacity can take, in
+      // one statement (its snapshot is taken after the locks above were granted).
+      const memberIds = uuidArray(members.map((m) => m.userId));
+      // greatest() ignores nulls: no capacity is written as one no load reaches.
+      const capacity = team.capacity ?? 2_000_000_000;
+      const rows = rowsOf<{ kind: 'load' | 'waiting'; id: string; previous: string | null; n: number }>(
+        await tx.execute(sql`
+          with loads as (
+            select ${conversations.assigneeId} as id, count(*)::int as n from ${conversations}
+            where ${conversations.tenantId} = ${t}::uuid and ${conversations.assigneeId} = any(${memberIds}::uuid[])
+              and ${conversations.status} <> ${literal(ConversationStatus.RESOLVED)}
+            group by ${conversations.assigneeId}
+          ),
+          waiting as (
+            select ${conversations.id} as id, ${conversations.queuedAt} as queued_at, (
+              select ${p(conversations.assigneeId)} from ${conversations} ${sql.identifier(PREVIOUS)}
+              where ${p(conversations.tenantId)} = ${c(conversations.tenantId)} and ${p(conversations.phoneNumberId)} = ${c(conversations.phoneNumberId)}
+                and ${p(conversations.contactId)} = ${c(conversations.contactId)}
+                and ${p(conversations.status)} = ${literal(ConversationStatus.RESOLVED)} and ${p(conversations.createdAt)} < ${c(conversations.createdAt)}
+              order by ${p(conversations.createdAt)} desc limit 1) as previous
+            from ${conversations}
+            where ${conversations.tenantId} = ${t}::uuid and ${conversations.teamId} = ${teamId}::uuid
+              and ${inQueue()}
+              and (${lte(conversations.routeAfter, sql`statement_timestamp()`)}
+                or (${conversations.routeAfter} is null and ${conversations.id} = any(${checkedIds}::uuid[])))
+            order by ${conversations.queuedAt}, ${conversations.id}
+            -- The members' spare capacity (no capacity: unlimited), at most a batch.
+            limit (
+              select least(${ROUTING_BATCH}::int, coalesce(sum(greatest(0, ${capacity}::int - coalesce(l.n, 0))), ${ROUTING_BATCH}::int))
+              from unnest(${memberIds}::uuid[]) as m(id) left join loads l on l.id = m.id)
+            for update of ${conversations} skip locked
+          )
+          select 'waiting' as kind, id, previous, (row_number() over (order by queued_at, id))::int as n from waiting
+          union all
+          select 'load', id, null, n from loads`),
+      );
+      const loads = new Map(rows.filter((r) => r.kind === 'load').map((r) => [r.id, Number(r.n)]));
+      const waiting = rows.filter((r) => r.kind === 'waiting').sort((a, b) => Number(a.n) - Number(b.n));
+      const candidates: Candidate[] = members.map((m) => ({ userId: m.userId, load: loads.get(m.userId) ?? 0, turn: m.turn ?? '' }));
 
       const assignments: Assignment[] = [];
       for (const conversation of waiting) {
-        const chosen = pickAssignee(team.strategy, candidates, capacity, conversation.previousAssigneeId);
+        const chosen = pickAssignee(team.strategy, candidates, team.capacity ?? Number.POSITIVE_INFINITY, conversation.previous);
         if (!chosen) break;
         chosen.load += 1;
         chosen.turn = `~${String(assignments.length).padStart(6, '0')}`; // after every stored timestamp
         assignments.push({ conversationId: conversation.id, assigneeId: chosen.userId });
       }
-      if (assignments.length === 0) return [];
-
-      const conversationIds = uuidArray(assignments.map((a) => a.conversationId));
-      const assigneeIds = uuidArray(assignments.map((a) => a.assigneeId));
-      await tx.execute(sql`
-        update ${conversations} set ${sql.identifier(conversations.assigneeId.name)} = v.assignee_id,
-          ${sql.identifier(conversations.updatedAt.name)} = now()
-        from unnest(${conversationIds}::uuid[], ${assigneeIds}::uuid[]) as v(id, assignee_id)
-        where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = v.id and ${conversations.assigneeId} is null`);
-      // The turn: each member's last assignment of this pass, in pass order, after every earlier
-      // pass. statement_timestamp() is one value for the whole statement (clock_timestamp(), even
-      // in a subquery, was read per row and scrambled the order), taken now, after the locks.
-      await tx.execute(sql`
-        update ${teamMembers} set ${sql.identifier(teamMembers.lastAssignedAt.name)} = statement_timestamp() + v.ord * interval '1 microsecond'
-        from (
-          select assignee_id, max(ord) as ord
-          from unnest(${assigneeIds}::uuid[]) with ordinality as a(assignee_id, ord)
-          group by assignee_id
-        ) v
-        where ${teamMembers.tenantId} = ${t}::uuid and ${teamMembers.teamId} = ${teamId}::uuid and ${teamMembers.userId} = v.assignee_id`);
+      if (assignments.length === 0) {
+        await recordChecked();
+        return [];
+      }
+      await assign(tx, t, teamId, assignments, checked);
       return assignments;
     });
   }
@@ -247,20 +258,22 @@ export class RoutingRepository extends TenantRepository {
     return live;
   }
 
-  /** Whether an opened conversation is still waiting for an agent of an automatic team (onQueued). */
-  async stillQueued(conversationId: string): Promise<boolean> {
-    const [row] = await this.db
-      .select({ id: conversations.id })
-      .from(conversations)
-      .innerJoin(teams, and(eq(teams.tenantId, conversations.tenantId), eq(teams.id, conversations.teamId)))
-      .where(
-        and(
-          this.scoped(conversations, eq(conversations.id, conversationId), readyInQueue()),
-          ne(teams.strategy, AssignmentStrategy.MANUAL),
-        ),
-      );
-    return row !== undefined;
+  /**
+   * Which of these opened conversations still wait for an agent of an automatic team, ready
+   * (guards ran, not held): onQueued.
+   */
+  async stillQueued(conversationIds: readonly string[]): Promise<string[]> {
+    if (conversationIds.length === 0) return [];
+    const rows = rowsOf<{ id: string }>(
+      await this.db.execute(sql`
+        select ${conversations.id} as id from ${conversations}
+        join ${teams} on ${teams.tenantId} = ${conversations.tenantId} and ${teams.id} = ${conversations.teamId}
+        where ${conversations.tenantId} = ${this.tenantId}::uuid and ${conversations.id} = any(${uuidArray(conversationIds)}::uuid[])
+          and ${readyInQueue()} and ${teams.strategy} <> ${literal(AssignmentStrategy.MANUAL)}`),
+    );
+    return rows.map((r) => r.id);
   }
+
 }
 
 /** Every tenant's teams with routable work (the sweep, across tenants: a system job). */
@@ -274,3 +287,43 @@ export async function teamsWithWorkAnywhere(db: Db, limit = 1000): Promise<Array
   return rows.map((r) => ({ tenantId: r.tenantId, teamId: r.teamId! }));
 }
 
+
+/**
+ * The assignment statement of a pass, in its transaction, with the rows locked: the chosen
+ * assignees, the members' turn and the verdict of the pass's checked conversations left waiting.
+ * The turn: each member's last assignment of this pass, in pass order, after every earlier pass.
+ * statement_timestamp() is one value for the whole statement (clock_timestamp(), even in a
+ * subquery, was read per row and scrambled the order), taken now, after the locks.
+ */
+async function assign(tx: Db, tenantId: string, teamId: string, assignments: readonly Assignment[], checked: readonly string[]): Promise<void> {
+  const conversationIds = uuidArray(assignments.map((a) => a.conversationId));
+  const assigneeIds = uuidArray(assignments.map((a) => a.assigneeId));
+  const assigned = new Set(assignments.map((a) => a.conversationId));
+  // A row is updated once per statement: the checked ones this pass assigned are not in this list.
+  const leftWaiting = uuidArray(checked.filter((id) => !assigned.has(id)));
+  await tx.execute(sql`
+    with v as (
+      select * from unnest(${conversationIds}::uuid[], ${assigneeIds}::uuid[]) with ordinality as v(id, assignee_id, ord)
+    ),
+    assigned as (
+      update ${conversations} set ${sql.identifier(conversations.assigneeId.name)} = v.assignee_id,
+        ${sql.identifier(conversations.updatedAt.name)} = now(),
+        ${sql.identifier(conversations.routeAfter.name)} = coalesce(${conversations.routeAfter}, now())
+      from v
+      where ${conversations.tenantId} = ${tenantId}::uuid and ${conversations.id} = v.id and ${conversations.assigneeId} is null
+      returning ${conversations.id}
+    ),
+    turns as (
+      update ${teamMembers} set ${sql.identifier(teamMembers.lastAssignedAt.name)} = statement_timestamp() + last.ord * interval '1 microsecond'
+      from (select assignee_id, max(ord) as ord from v group by assignee_id) last
+      where ${teamMembers.tenantId} = ${tenantId}::uuid and ${teamMembers.teamId} = ${teamId}::uuid and ${teamMembers.userId} = last.assignee_id
+      returning 1
+    ),
+    checked as (
+      update ${conversations} set ${sql.identifier(conversations.routeAfter.name)} = now()
+      where ${conversations.tenantId} = ${tenantId}::uuid and ${conversations.id} = any(${leftWaiting}::uuid[])
+        and ${conversations.routeAfter} is null
+      returning 1
+    )
+    select (select count(*) from assigned) as assigned, (select count(*) from turns) as turns, (select count(*) from checked) as checked`);
+}
