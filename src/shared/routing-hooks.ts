@@ -44,7 +44,7 @@ export interface OpenedConversation {
 export type RoutingGuard = (opened: OpenedConversation) => Promise<Date | null | undefined>;
 
 /**
- * The same guard for many conversations of one tenant at once (routing coalesces the openings of
+ * The same guard for many conversations at once, of any tenants (routing coalesces the openings of
  * a burst): one query for the lot instead of one per conversation. Answers in the order asked.
  */
 export interface BatchRoutingGuard {

@@ -10,7 +10,7 @@ import { MessagesRepository } from '../messages/messages.repository.js';
 import type { MessageRow } from '../messages/messages.schema.js';
 import { closedPeriodKey, isOpenAt, nextOpening } from '../operating-hours/schedule.js';
 import { AutomatedMessageTrigger } from './automation.enums.js';
-import { AutomatedMessagesRepository, AutomationSendsRepository, OperatingHoldsRepository } from './automations.repository.js';
+import { AutomatedMessagesRepository, AutomationSendsRepository, hoursOfConversations, OperatingHoldsRepository } from './automations.repository.js';
 import { CsatRepository, surveysReadyToSend } from './csat.repository.js';
 import { renderTemplate } from './placeholders.js';
 
@@ -86,15 +86,13 @@ export class AutomationEngine implements AutomationsPort {
   }
 
   /**
-   * routing's beforeRouting guard, for the openings of one tenant that routing coalesced: a number
+   * routing's beforeRouting guard, for the openings (of any tenants) that routing coalesced: a number
    * closed by its operating hours holds automatic assignment of an opened conversation until the
    * schedule's next opening (onNumbersOpened releases it then; the routing sweep would too, on the
    * database clock). One query for the lot; answers in the order asked.
    */
   async holdWhileClosed(opened: readonly OpenedConversation[]): Promise<Array<Date | null>> {
-    const tenantId = opened[0]?.tenantId;
-    if (!tenantId) return [];
-    const hoursBy = await new OperatingHoldsRepository(this.deps.db, tenantId).hoursOfConversations(opened.map((o) => o.conversationId));
+    const hoursBy = await hoursOfConversations(this.deps.db, opened);
     const now = this.deps.clock.now();
     return opened.map(({ conversationId }) => {
       const hours = hoursBy.get(conversationId);

@@ -1,6 +1,6 @@
 import { and, asc, count, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
 import { ConversationStatus } from '../conversations/conversation-status.js';
-import { anyUuid } from '../../db/sql.js';
+import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
 import { contacts } from '../contacts/contacts.schema.js';
@@ -153,21 +153,7 @@ export class AutomationSendsRepository extends TenantRepository {
 
 /** Operating hours seen by routing: a closed number holds automatic assignment (conversations.route_after). */
 export class OperatingHoldsRepository extends TenantRepository {
-  /**
-   * The operating hours of these conversations' numbers, by conversation (routing's guard, for a
-   * burst of openings at once): conversations whose number has no schedule are absent.
-   */
-  async hoursOfConversations(conversationIds: readonly string[]): Promise<Map<string, OperatingHoursRow>> {
-    const valid = conversationIds.filter(isUuid);
-    if (valid.length === 0) return new Map();
-    const rows = await this.db
-      .select({ conversationId: conversations.id, hours: operatingHours })
-      .from(conversations)
-      .innerJoin(phoneNumbers, and(eq(phoneNumbers.id, conversations.phoneNumberId), eq(phoneNumbers.tenantId, conversations.tenantId)))
-      .innerJoin(operatingHours, and(eq(operatingHours.id, phoneNumbers.operatingHoursId), eq(operatingHours.tenantId, phoneNumbers.tenantId)))
-      .where(this.scoped(conversations, anyUuid(conversations.id, valid)));
-    return new Map(rows.map((r) => [r.conversationId, r.hours]));
-  }
+
 
 
   /**
@@ -192,4 +178,26 @@ export class OperatingHoldsRepository extends TenantRepository {
       .returning({ id: conversations.id });
     return rows.length;
   }
+}
+
+/**
+ * The operating hours of these conversations' numbers, by conversation id (routing's guard, for
+ * the openings of a burst, whatever their tenants): conversations whose number has no schedule are
+ * absent. Each (tenant, conversation) pair is matched on both, and the joins stay in the tenant.
+ */
+export async function hoursOfConversations(
+  db: Db,
+  opened: ReadonlyArray<{ tenantId: string; conversationId: string }>,
+): Promise<Map<string, OperatingHoursRow>> {
+  const valid = opened.filter((o) => isUuid(o.tenantId) && isUuid(o.conversationId));
+  if (valid.length === 0) return new Map();
+  const rows = await db
+    .select({ conversationId: conversations.id, hours: operatingHours })
+    .from(conversations)
+    .innerJoin(phoneNumbers, and(eq(phoneNumbers.id, conversations.phoneNumberId), eq(phoneNumbers.tenantId, conversations.tenantId)))
+    .innerJoin(operatingHours, and(eq(operatingHours.id, phoneNumbers.operatingHoursId), eq(operatingHours.tenantId, phoneNumbers.tenantId)))
+    .where(
+      sql`(${conversations.tenantId}, ${conversations.id}) in (select * from unnest(${`{${valid.map((o) => o.tenantId).join(',')}}`}::uuid[], ${`{${valid.map((o) => o.conversationId).join(',')}}`}::uuid[]))`,
+    );
+  return new Map(rows.map((r) => [r.conversationId, r.hours]));
 }

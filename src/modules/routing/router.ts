@@ -1,14 +1,15 @@
 import type { AppDeps } from '../../shared/deps.js';
 import type { BatchRoutingGuard, OpenedConversation, RoutingGuard, RoutingHooks } from '../../shared/routing-hooks.js';
 import { conversationReassignedEvent } from '../../events/live-events.js';
-import { ROUTING_BATCH, RoutingRepository, teamsWithWorkAnywhere, type Assignment } from './routing.repository.js';
+import { ROUTING_BATCH, RoutingRepository, routeTeams, teamsWithWorkAnywhere, type Assignment, type TeamAssignments, type TeamWork } from './routing.repository.js';
 
 /**
- * How long the first opening of a burst waits for others before they are routed together (the
- * openings that arrive while a batch is being routed are taken right after it, without waiting).
- * Routing one opening at a time cost ~10 statements each; a batch costs about that per tenant.
+ * Openings are routed in batches, at most one batch per this many ms: the first opening of a
+ * burst waits this long for others, and those that arrive meanwhile go in the next batch. Routing
+ * one opening at a time cost ~10 statements each; a batch costs about 7, whatever its tenants and
+ * teams. The delay is routing's only (the webhook's answer never waits for it).
  */
-const OPENINGS_WINDOW_MS = 5;
+const OPENINGS_WINDOW_MS = 10;
 
 interface Opening {
   opened: OpenedConversation;
@@ -117,7 +118,13 @@ export class Router implements RoutingHooks {
   /** Routes the openings waiting, batch after batch, until none is left. Never throws. */
   private async flushOpenings(): Promise<void> {
     try {
+      // The first batch waited its window already (conversationOpened's timer).
+      let started = 0;
       while (this.openings.length > 0) {
+        // At most one batch per window: under a burst, fewer and larger batches.
+        const wait = started + OPENINGS_WINDOW_MS - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        started = Date.now();
         const batch = this.openings;
         this.openings = [];
         try {
@@ -131,68 +138,70 @@ export class Router implements RoutingHooks {
     }
   }
 
-  /** A batch of openings, tenant by tenant. */
-  private async routeOpenings(batch: OpenedConversation[]): Promise<void> {
-    const byTenant = new Map<string, OpenedConversation[]>();
-    for (const o of batch) {
-      const list = byTenant.get(o.tenantId);
-      if (list) list.push(o);
-      else byTenant.set(o.tenantId, [o]);
-    }
-    for (const [tenantId, opened] of byTenant) {
-      try {
-        await this.routeTenantOpenings(tenantId, opened);
-      } catch (err) {
-        this.deps.logger.error({ err, tenantId, conversations: opened.length }, 'routing opened conversations failed');
-      }
-    }
-  }
-
   /**
-   * One tenant's openings: their guards, the holds stored, then one pass per team that assigns
-   * those let through and records their verdict in its transaction (a pass only takes
-   * conversations whose guards ran: a crash before it commits leaves them unchecked, and the next
-   * pass, sweep or start, runs the guards first), then onQueued for those nobody could take.
+   * A batch of openings, whatever their tenants and teams: their guards, the holds stored, then
+   * one pass over all their teams (routeTeams) that assigns those let through and records their
+   * verdict in its transaction (a pass only takes conversations whose guards ran: a crash before
+   * it commits leaves them unchecked, and the next pass, sweep or start, runs the guards first),
+   * then onQueued for those nobody could take.
    */
-  private async routeTenantOpenings(tenantId: string, opened: OpenedConversation[]): Promise<void> {
-    const repo = new RoutingRepository(this.deps.db, tenantId);
-    const verdicts = await this.verdicts(opened);
-    const held: Array<{ conversationId: string; holdUntil: Date }> = [];
-    const readyByTeam = new Map<string, string[]>();
-    opened.forEach((o, i) => {
-      const v = verdicts[i];
-      if (v === 'failed' || v === undefined) return;
-      if (v) held.push({ conversationId: o.conversationId, holdUntil: v });
-      else {
-        const list = readyByTeam.get(o.teamId);
-        if (list) list.push(o.conversationId);
-        else readyByTeam.set(o.teamId, [o.conversationId]);
-      }
-    });
-    if (held.length > 0) await repo.recordVerdicts(held);
-    if (this.stopped) return;
-    for (const [teamId, ids] of readyByTeam) {
-      let assigned: Assignment[];
+  private async routeOpenings(batch: OpenedConversation[]): Promise<void> {
+    try {
+      const verdicts = await this.verdicts(batch);
+      const held = new Map<string, Array<{ conversationId: string; holdUntil: Date }>>();
+      const ready = new Map<string, TeamWork & { checked: string[] }>();
+      batch.forEach((o, i) => {
+        const v = verdicts[i];
+        if (v === 'failed' || v === undefined) return;
+        if (v) {
+          const list = held.get(o.tenantId) ?? [];
+          list.push({ conversationId: o.conversationId, holdUntil: v });
+          held.set(o.tenantId, list);
+          return;
+        }
+        const key = `${o.tenantId}:${o.teamId}`;
+        const work = ready.get(key) ?? { tenantId: o.tenantId, teamId: o.teamId, checked: [] };
+        work.checked.push(o.conversationId);
+        ready.set(key, work);
+      });
+      for (const [tenantId, verdictsHeld] of held) await new RoutingRepository(this.deps.db, tenantId).recordVerdicts(verdictsHeld);
+      if (this.stopped || ready.size === 0) return;
+      let done: TeamAssignments[];
       try {
-        assigned = await repo.routeTeam(teamId, ids);
+        done = await routeTeams(this.deps.db, [...ready.values()]);
       } catch (err) {
-        this.deps.logger.error({ err, tenantId, teamId }, 'routing pass failed; the sweep retries');
-        continue;
+        this.deps.logger.error({ err, teams: ready.size, conversations: batch.length }, 'routing pass failed; the sweep retries');
+        return;
       }
-      this.published(tenantId, teamId, assigned);
+      const taken = new Set<string>();
+      for (const { tenantId, teamId, assignments } of done) {
+        this.published(tenantId, teamId, assignments);
+        for (const a of assignments) taken.add(a.conversationId);
+      }
       // A full batch may have left more behind (the team's queue, beyond these openings).
-      if (assigned.length >= ROUTING_BATCH) await this.routeTeam(tenantId, teamId, false);
-      if (this.queuedListeners.length === 0) continue;
-      const taken = new Set(assigned.map((a) => a.conversationId));
-      const rest = ids.filter((id) => !taken.has(id));
-      for (const conversationId of await repo.stillQueued(rest)) {
-        for (const listener of this.queuedListeners) await listener({ tenantId, conversationId, teamId });
+      await Promise.all(done.filter((d) => d.assignments.length >= ROUTING_BATCH).map((d) => this.routeTeam(d.tenantId, d.teamId, false)));
+      if (this.queuedListeners.length === 0) return;
+      const waitingByTenant = new Map<string, Map<string, string>>();
+      for (const { tenantId, teamId, checked } of ready.values()) {
+        for (const id of checked) {
+          if (taken.has(id)) continue;
+          const m = waitingByTenant.get(tenantId) ?? new Map<string, string>();
+          m.set(id, teamId);
+          waitingByTenant.set(tenantId, m);
+        }
       }
+      for (const [tenantId, teamOf] of waitingByTenant) {
+        for (const conversationId of await new RoutingRepository(this.deps.db, tenantId).stillQueued([...teamOf.keys()])) {
+          for (const listener of this.queuedListeners) await listener({ tenantId, conversationId, teamId: teamOf.get(conversationId)! });
+        }
+      }
+    } catch (err) {
+      this.deps.logger.error({ err, conversations: batch.length }, 'routing opened conversations failed');
     }
   }
 
   /**
-   * The beforeRouting guards' answers for conversations of one tenant: hold until a date, or null
+   * The beforeRouting guards' answers for conversations (of any tenants): hold until a date, or null
    * (route now); 'failed' where a guard threw (logged; the conversation waits, unchecked, for the
    * next pass). A later guard is asked only about those the earlier ones let through.
    */
@@ -275,12 +284,12 @@ export class Router implements RoutingHooks {
       try {
         while (run.again && !this.stopped) {
           run.again = false;
-          const repo = new RoutingRepository(this.deps.db, tenantId);
           if (run.check) {
             run.check = false;
-            await this.checkUnchecked(repo, tenantId, teamId);
+            await this.checkUnchecked(new RoutingRepository(this.deps.db, tenantId), tenantId, teamId);
           }
-          const assignments = await repo.routeTeam(teamId);
+          const [done] = await routeTeams(this.deps.db, [{ tenantId, teamId, checked: [] }]);
+          const assignments = done?.assignments ?? [];
           this.published(tenantId, teamId, assignments);
           // A full batch may have left more behind.
           if (assignments.length >= ROUTING_BATCH) run.again = true;

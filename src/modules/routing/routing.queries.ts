@@ -6,7 +6,7 @@ import { AssignmentStrategy } from '../teams/assignment-strategy.js';
 import { teamMembers, teams } from '../teams/teams.schema.js';
 import { Availability } from './availability.js';
 import { expirePresence, PresenceRepository, recordSeen } from './presence.repository.js';
-import { RoutingRepository, teamsWithWorkAnywhere } from './routing.repository.js';
+import { routeTeams, RoutingRepository, teamsWithWorkAnywhere } from './routing.repository.js';
 import { agentPresence } from './routing.schema.js';
 
 const TEAM_ID = '00000000-0000-4000-8000-0000000c1001';
@@ -34,11 +34,6 @@ export default [
     repository: RoutingRepository,
     setUp: teamWithQueue,
     calls: {
-      routeTeam: {
-        'the queue': (r) => r.routeTeam(TEAM_ID),
-        // Openings whose guards just ran (route_after still null): assigned, verdicts recorded.
-        'with checked openings': (r) => r.routeTeam(TEAM_ID, [FIXTURE.conversationId, '00000000-0000-4000-8000-0000000c1002']),
-      },
       teamsWithWork: {
         'every team': (r) => r.teamsWithWork(),
         'one team': (r) => r.teamsWithWork(TEAM_ID),
@@ -65,6 +60,16 @@ export default [
     },
   }),
   functionQueries({
+    routeTeams: {
+      // The queue of one team, and openings just checked (route_after still null) of another.
+      run: (db) =>
+        routeTeams(db, [
+          { tenantId: FIXTURE.tenantId, teamId: TEAM_ID, checked: [] },
+          { tenantId: FIXTURE.tenantId, teamId: OTHER_TEAM_ID, checked: ['00000000-0000-4000-8000-0000000c1002'] },
+        ]),
+      setUp: teamWithQueue,
+      crossTenant: "one routing pass over the teams of a burst of openings, whatever their tenants (one transaction instead of one per team); every row is matched on its (tenant, id) pair",
+    },
     teamsWithWorkAnywhere: {
       run: (db) => teamsWithWorkAnywhere(db),
       setUp: teamWithQueue,
