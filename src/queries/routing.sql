@@ -78,7 +78,9 @@ from "teams"
 where ("teams"."tenant_id", "teams"."id") in (
   select * from unnest($1::uuid[], $2::uuid[]))
 order by "teams"."tenant_id", "teams"."id"
-for update;
+-- Not FOR UPDATE: that would also block the foreign-key checks (FOR KEY SHARE) of every
+-- ingest opening a conversation in the team until the pass commits.
+for no key update;
 select "team_members"."tenant_id" as "tenantId", "team_members"."team_id" as "teamId", "agent_presence"."user_id" as "userId",
   -- Fixed-width UTC text sorts in time order; never assigned (null → '') sorts first.
   to_char("team_members"."last_assigned_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as turn

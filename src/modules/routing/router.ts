@@ -9,7 +9,7 @@ import { ROUTING_BATCH, RoutingRepository, routeTeams, teamsWithWorkAnywhere, ty
  * one opening at a time cost ~10 statements each; a batch costs about 7, whatever its tenants and
  * teams. The delay is routing's only (the webhook's answer never waits for it).
  */
-const OPENINGS_WINDOW_MS = 10;
+const OPENINGS_WINDOW_MS = 25;
 
 interface Opening {
   opened: OpenedConversation;

@@ -66,7 +66,7 @@ function routableTeam(): SQL {
 
 /**
  * Automatic assignment, in the database (the pass itself: routeTeams, below). One pass over one team's queue is one transaction that
- * takes, in this order, the team row (FOR UPDATE: passes of one team run one at a time, on any
+ * takes, in this order, the team row (FOR NO KEY UPDATE: passes of one team run one at a time, on any
  * instance), then its ONLINE members' presence rows ordered by user id (FOR UPDATE: every
  * automatic assignment to an agent, from any team and any instance, is serialised on that row,
  * and the fixed order rules out deadlocks), then, in a new statement (so it sees every assignment
@@ -229,7 +229,9 @@ export async function routeTeams(db: Db, work: readonly TeamWork[]): Promise<Tea
         where (${teams.tenantId}, ${teams.id}) in (
           select * from unnest(${uuidArray(work.map((w) => w.tenantId))}::uuid[], ${uuidArray(work.map((w) => w.teamId))}::uuid[]))
         order by ${teams.tenantId}, ${teams.id}
-        for update`),
+        -- Not FOR UPDATE: that would also block the foreign-key checks (FOR KEY SHARE) of every
+        -- ingest opening a conversation in the team until the pass commits.
+        for no key update`),
     ).filter((t) => t.strategy !== AssignmentStrategy.MANUAL);
     if (teamRows.length === 0) {
       await recordChecked();
