@@ -43,10 +43,14 @@ export async function routingScenario(ctx: Ctx): Promise<void> {
     const prepared = prepareWebhooks(tenants, perRun, { phase, sendersPerTenant: perRun, distinctSenders: true, senderOffset });
     senderOffset += perRun;
     const file = writeRequests(ctx.tmp, phase, prepared.requests);
-    const cpu0 = processCpuMs(ctx.server.pid);
-    const load = await runLoad({ origin: ctx.server.origin, requestsFile: file, amount: perRun, connections: ctx.sizes.saturationConnections });
-    const settled = await settle(ctx, tenants, arm === 'on');
-    const serverMs = processCpuMs(ctx.server.pid) - cpu0;
+    const measure = async () => {
+      const cpu0 = processCpuMs(ctx.server.pid);
+      const load = await runLoad({ origin: ctx.server.origin, requestsFile: file, amount: perRun, connections: ctx.sizes.saturationConnections });
+      const settled = await settle(ctx, tenants, arm === 'on');
+      return { load, settled, serverMs: processCpuMs(ctx.server.pid) - cpu0 };
+    };
+    // Scored runs only in the profiles (--profile): one per arm and round.
+    const { load, settled, serverMs } = round < 0 ? await measure() : await ctx.profiler.around(phase, measure);
     report.detail(S, loadLine(`${arm}, round ${round + 1}: ${perRun} webhooks, each opening a conversation`, load));
     report.detail(S, `${arm}, round ${round + 1}: server CPU ${fmt(serverMs / Math.max(1, load.ok2xx), 3)} ms per webhook (${fmt(serverMs)} ms for ${load.ok2xx} answered 2xx)${settled ? '' : '; NOT every conversation was assigned within 120 s'}`);
     return { serverMs, ok: load.ok2xx, failed: load.non2xx + load.errors, settled };

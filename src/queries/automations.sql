@@ -53,14 +53,6 @@ select "message_id"
   where ("automation_sends"."tenant_id" = $1 and "automation_sends"."answers_message_id" = $2)
   limit $3;
 
--- OperatingHoldsRepository.hoursOfConversation
-select "operating_hours"."id", "operating_hours"."tenant_id", "operating_hours"."name", "operating_hours"."time_zone", "operating_hours"."weekly", "operating_hours"."closed_dates", "operating_hours"."created_at", "operating_hours"."updated_at"
-  from "conversations"
-  inner join "phone_numbers" on ("phone_numbers"."id" = "conversations"."phone_number_id" and "phone_numbers"."tenant_id" = "conversations"."tenant_id")
-  inner join "operating_hours" on ("operating_hours"."id" = "phone_numbers"."operating_hours_id" and "operating_hours"."tenant_id" = "phone_numbers"."tenant_id")
-  where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2)
-  limit $3;
-
 -- OperatingHoldsRepository.releaseHolds
 update "conversations" set "route_after" = now()
   where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" in ($2) and "conversations"."route_after" > now() and "conversations"."assignee_id" is null and "conversations"."status" <> $3)
@@ -177,6 +169,14 @@ select avg("rating")
   order by r.ord
 )
     select id as "messageId", conversation_id as "conversationId", (select id from contact) as "contactId" from message;
+
+-- hoursOfConversations
+-- every tenant: routing's operating-hours guard for a burst of openings of every tenant at once; each (tenant, conversation) pair is matched on both
+select "conversations"."id", "operating_hours"."id", "operating_hours"."tenant_id", "operating_hours"."name", "operating_hours"."time_zone", "operating_hours"."weekly", "operating_hours"."closed_dates", "operating_hours"."created_at", "operating_hours"."updated_at"
+  from "conversations"
+  inner join "phone_numbers" on ("phone_numbers"."id" = "conversations"."phone_number_id" and "phone_numbers"."tenant_id" = "conversations"."tenant_id")
+  inner join "operating_hours" on ("operating_hours"."id" = "phone_numbers"."operating_hours_id" and "operating_hours"."tenant_id" = "phone_numbers"."tenant_id")
+  where ("conversations"."tenant_id", "conversations"."id") in (select * from unnest($1::uuid[], $2::uuid[]));
 
 -- surveysReadyToSend
 -- every tenant: the CSAT sweeper of every instance finds waiting surveys of every tenant; each is then handled by repositories bound to its tenant

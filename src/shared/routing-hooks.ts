@@ -25,7 +25,7 @@ export interface RoutingHooks {
    * died between the inbound commit and its guards; a transfer queued it) gets the guards at the
    * next pass (sweep, start), before anything may assign it. Guards must therefore be idempotent.
    */
-  beforeRouting(guard: (opened: OpenedConversation) => Promise<Date | null | undefined>): void;
+  beforeRouting(guard: RoutingGuard | BatchRoutingGuard): void;
   /**
    * Called when an opened conversation of a ROUND_ROBIN or LEAST_BUSY team found nobody eligible
    * (no member ONLINE with spare capacity) and stays in the queue: e.g. the ALL_AGENTS_BUSY message.
@@ -38,4 +38,15 @@ export interface OpenedConversation {
   tenantId: string;
   conversationId: string;
   teamId: string;
+}
+
+/** A beforeRouting guard: hold this conversation's automatic assignment until a date, or not (null/undefined). */
+export type RoutingGuard = (opened: OpenedConversation) => Promise<Date | null | undefined>;
+
+/**
+ * The same guard for many conversations at once, of any tenants (routing coalesces the openings of
+ * a burst): one query for the lot instead of one per conversation. Answers in the order asked.
+ */
+export interface BatchRoutingGuard {
+  many(opened: readonly OpenedConversation[]): Promise<Array<Date | null | undefined>>;
 }

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contacts } from '../../src/db/schema.js';
+import type { Router } from '../../src/modules/routing/router.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -50,10 +51,21 @@ describe('Contact.conversations', () => {
     }
 
     const stats = server.app.deps.database.stats;
+    // Routing of the conversations opened above runs after each webhook's answer (batched a few
+    // ms later): let it finish so that its statements are not counted as the query's.
+    await (server.app.deps.routing as Router).settled();
+    // The counter is the server's: a background worker (the webhook enqueuer after routing's
+    // events, presence) may run a statement during a request; the fewest of three tries is the
+    // request's own (a per-contact statement would count on every try).
     const count = async (first: number) => {
-      const before = stats.statements;
-      const page = await contactsWithHistory(inbox.tenant.token, first, 1);
-      return { statements: stats.statements - before, page };
+      let best: { statements: number; page: ContactPage[] } | null = null;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const before = stats.statements;
+        const page = await contactsWithHistory(inbox.tenant.token, first, 1);
+        const statements = stats.statements - before;
+        if (!best || statements < best.statements) best = { statements, page };
+      }
+      return best!;
     };
     const two = await count(2);
     const eight = await count(8);

@@ -10,7 +10,7 @@ import { MessagesRepository } from '../messages/messages.repository.js';
 import type { MessageRow } from '../messages/messages.schema.js';
 import { closedPeriodKey, isOpenAt, nextOpening } from '../operating-hours/schedule.js';
 import { AutomatedMessageTrigger } from './automation.enums.js';
-import { AutomatedMessagesRepository, AutomationSendsRepository, OperatingHoldsRepository } from './automations.repository.js';
+import { AutomatedMessagesRepository, AutomationSendsRepository, hoursOfConversations, OperatingHoldsRepository } from './automations.repository.js';
 import { CsatRepository, surveysReadyToSend } from './csat.repository.js';
 import { renderTemplate } from './placeholders.js';
 
@@ -86,16 +86,19 @@ export class AutomationEngine implements AutomationsPort {
   }
 
   /**
-   * routing's beforeRouting guard: a number closed by its operating hours holds automatic
-   * assignment of an opened conversation until the schedule's next opening (onNumbersOpened
-   * releases it then; the routing sweep would too, on the database clock).
+   * routing's beforeRouting guard, for the openings (of any tenants) that routing coalesced: a number
+   * closed by its operating hours holds automatic assignment of an opened conversation until the
+   * schedule's next opening (onNumbersOpened releases it then; the routing sweep would too, on the
+   * database clock). One query for the lot; answers in the order asked.
    */
-  async holdWhileClosed(opened: OpenedConversation): Promise<Date | null> {
-    const hours = await new OperatingHoldsRepository(this.deps.db, opened.tenantId).hoursOfConversation(opened.conversationId);
-    if (!hours) return null;
+  async holdWhileClosed(opened: readonly OpenedConversation[]): Promise<Array<Date | null>> {
+    const hoursBy = await hoursOfConversations(this.deps.db, opened);
     const now = this.deps.clock.now();
-    if (isOpenAt(hours, now)) return null;
-    return nextOpening(hours, now) ?? new Date(now.getTime() + NEVER_OPENS_HOLD_MS);
+    return opened.map(({ conversationId }) => {
+      const hours = hoursBy.get(conversationId);
+      if (!hours || isOpenAt(hours, now)) return null;
+      return nextOpening(hours, now) ?? new Date(now.getTime() + NEVER_OPENS_HOLD_MS);
+    });
   }
 
   /** routing's onQueued: the opening text's answer (waiting for routing) becomes ALL_AGENTS_BUSY. */

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.js';
 import { FIXTURE, functionQueries, repositoryQueries } from '../../db/query-catalog.js';
 import { AutomatedMessageTrigger, SurveyState } from './automation.enums.js';
-import { AutomatedMessagesRepository, AutomationSendsRepository, OperatingHoldsRepository } from './automations.repository.js';
+import { AutomatedMessagesRepository, AutomationSendsRepository, hoursOfConversations, OperatingHoldsRepository } from './automations.repository.js';
 import { csatSurveys } from './automations.schema.js';
 import { CsatRepository, surveysReadyToSend } from './csat.repository.js';
 
@@ -43,7 +43,6 @@ export default [
   repositoryQueries({
     repository: OperatingHoldsRepository,
     calls: {
-      hoursOfConversation: (r) => r.hoursOfConversation(FIXTURE.conversationId),
       releaseHolds: (r) => r.releaseHolds([FIXTURE.phoneNumberId]),
     },
   }),
@@ -79,6 +78,10 @@ export default [
     },
   }),
   functionQueries({
+    hoursOfConversations: {
+      run: (db) => hoursOfConversations(db, [{ tenantId: FIXTURE.tenantId, conversationId: FIXTURE.conversationId }]),
+      crossTenant: "routing's operating-hours guard for a burst of openings of every tenant at once; each (tenant, conversation) pair is matched on both",
+    },
     surveysReadyToSend: {
       setUp: survey,
       run: (db) => surveysReadyToSend(db, 50),

@@ -1,5 +1,6 @@
 import { and, asc, count, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm';
 import { ConversationStatus } from '../conversations/conversation-status.js';
+import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
 import { contacts } from '../contacts/contacts.schema.js';
@@ -152,18 +153,8 @@ export class AutomationSendsRepository extends TenantRepository {
 
 /** Operating hours seen by routing: a closed number holds automatic assignment (conversations.route_after). */
 export class OperatingHoldsRepository extends TenantRepository {
-  /** The schedule of the conversation's number; null: always open (or no such conversation). */
-  async hoursOfConversation(conversationId: string): Promise<OperatingHoursRow | null> {
-    if (!isUuid(conversationId)) return null;
-    const [row] = await this.db
-      .select({ hours: operatingHours })
-      .from(conversations)
-      .innerJoin(phoneNumbers, and(eq(phoneNumbers.id, conversations.phoneNumberId), eq(phoneNumbers.tenantId, conversations.tenantId)))
-      .innerJoin(operatingHours, and(eq(operatingHours.id, phoneNumbers.operatingHoursId), eq(operatingHours.tenantId, phoneNumbers.tenantId)))
-      .where(this.scoped(conversations, eq(conversations.id, conversationId)))
-      .limit(1);
-    return row?.hours ?? null;
-  }
+
+
 
   /**
    * The numbers opened: their waiting conversations' holds end now (routing assigns them next;
@@ -187,4 +178,26 @@ export class OperatingHoldsRepository extends TenantRepository {
       .returning({ id: conversations.id });
     return rows.length;
   }
+}
+
+/**
+ * The operating hours of these conversations' numbers, by conversation id (routing's guard, for
+ * the openings of a burst, whatever their tenants): conversations whose number has no schedule are
+ * absent. Each (tenant, conversation) pair is matched on both, and the joins stay in the tenant.
+ */
+export async function hoursOfConversations(
+  db: Db,
+  opened: ReadonlyArray<{ tenantId: string; conversationId: string }>,
+): Promise<Map<string, OperatingHoursRow>> {
+  const valid = opened.filter((o) => isUuid(o.tenantId) && isUuid(o.conversationId));
+  if (valid.length === 0) return new Map();
+  const rows = await db
+    .select({ conversationId: conversations.id, hours: operatingHours })
+    .from(conversations)
+    .innerJoin(phoneNumbers, and(eq(phoneNumbers.id, conversations.phoneNumberId), eq(phoneNumbers.tenantId, conversations.tenantId)))
+    .innerJoin(operatingHours, and(eq(operatingHours.id, phoneNumbers.operatingHoursId), eq(operatingHours.tenantId, phoneNumbers.tenantId)))
+    .where(
+      sql`(${conversations.tenantId}, ${conversations.id}) in (select * from unnest(${`{${valid.map((o) => o.tenantId).join(',')}}`}::uuid[], ${`{${valid.map((o) => o.conversationId).join(',')}}`}::uuid[]))`,
+    );
+  return new Map(rows.map((r) => [r.conversationId, r.hours]));
 }

@@ -11,7 +11,7 @@ import { OpeningWatcher } from './opening-watcher.js';
 export function startAutomations(deps: AppDeps, engine: AutomationEngine): { stop(): Promise<void> } {
   // Routing's hooks: closed numbers hold automatic assignment; a queued opening text is answered
   // ALL_AGENTS_BUSY; numbers opening release their held conversations and route them.
-  deps.routing.beforeRouting((opened) => engine.holdWhileClosed(opened));
+  deps.routing.beforeRouting({ many: (opened) => engine.holdWhileClosed(opened) });
   deps.routing.onQueued((queued) => engine.conversationQueued(queued));
   engine.onNumbersOpened((opened) => engine.releaseOpened(opened));
   const surveys = new PeriodicTask('csat-surveys', deps.config.automations.pollMs, () => engine.sendDueSurveys(), deps.logger);

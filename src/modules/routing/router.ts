@@ -1,7 +1,23 @@
 import type { AppDeps } from '../../shared/deps.js';
-import type { OpenedConversation, RoutingHooks } from '../../shared/routing-hooks.js';
+import type { BatchRoutingGuard, OpenedConversation, RoutingGuard, RoutingHooks } from '../../shared/routing-hooks.js';
 import { conversationReassignedEvent } from '../../events/live-events.js';
-import { ROUTING_BATCH, RoutingRepository, teamsWithWorkAnywhere } from './routing.repository.js';
+import { ROUTING_BATCH, RoutingRepository, routeTeams, teamsWithWorkAnywhere, type Assignment, type TeamAssignments, type TeamWork } from './routing.repository.js';
+
+/**
+ * Openings are routed in batches, at most one batch per this many ms: the first opening of a
+ * burst waits this long for others, and those that arrive meanwhile go in the next batch. Routing
+ * one opening at a time cost ~10 statements each; a batch costs about 7, whatever its tenants and
+ * teams. The delay is routing's only (the webhook's answer never waits for it).
+ */
+const OPENINGS_WINDOW_MS = 25;
+
+interface Opening {
+  opened: OpenedConversation;
+  done: () => void;
+}
+
+/** A guard's answer for one conversation; 'failed': the guard threw (the conversation stays unchecked). */
+type Verdict = Date | null | 'failed';
 
 interface Run {
   again: boolean;
@@ -23,10 +39,16 @@ interface Run {
  * sweep included, routes a conversation a guard would hold (a closed number's).
  * Requests for a team whose pass is already running here are folded into one more pass after it
  * (fewer transactions queuing on the team lock under a burst; not needed for correctness).
+ * Openings are coalesced the same way (a burst of webhooks opens many): those that arrive within
+ * OPENINGS_WINDOW_MS, or while a batch is being routed, are routed together: guards once per
+ * tenant for the lot, one pass per team that records their verdicts and assigns them, one onQueued
+ * check for those left waiting.
  */
 export class Router implements RoutingHooks {
   private readonly runs = new Map<string, Run>();
-  private readonly guards: Array<(opened: OpenedConversation) => Promise<Date | null | undefined>> = [];
+  private readonly guards: Array<RoutingGuard | BatchRoutingGuard> = [];
+  private openings: Opening[] = [];
+  private flushing = false;
   private readonly queuedListeners: Array<(queued: OpenedConversation) => void | Promise<void>> = [];
   private readonly pending = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
@@ -34,7 +56,7 @@ export class Router implements RoutingHooks {
 
   constructor(private readonly deps: AppDeps) {}
 
-  beforeRouting(guard: (opened: OpenedConversation) => Promise<Date | null | undefined>): void {
+  beforeRouting(guard: RoutingGuard | BatchRoutingGuard): void {
     this.guards.push(guard);
   }
 
@@ -43,7 +65,12 @@ export class Router implements RoutingHooks {
   }
 
   conversationOpened(tenantId: string, conversationId: string, teamId: string): Promise<void> {
-    return this.track(this.opened({ tenantId, conversationId, teamId }));
+    const done = new Promise<void>((resolve) => this.openings.push({ opened: { tenantId, conversationId, teamId }, done: resolve }));
+    if (!this.flushing) {
+      this.flushing = true;
+      setTimeout(() => void this.track(this.flushOpenings()), OPENINGS_WINDOW_MS);
+    }
+    return this.track(done);
   }
 
   async routeWaiting(tenantId: string, teamId?: string | null): Promise<void> {
@@ -88,35 +115,137 @@ export class Router implements RoutingHooks {
     }
   }
 
-  private async opened(opened: OpenedConversation): Promise<void> {
-    const { tenantId, conversationId, teamId } = opened;
+  /** Routes the openings waiting, batch after batch, until none is left. Never throws. */
+  private async flushOpenings(): Promise<void> {
     try {
-      const repo = new RoutingRepository(this.deps.db, tenantId);
-      // The verdict is stored before any pass may assign it: a pass only takes conversations
-      // whose guards ran (route_after set), so a crash right after the inbound commit leaves it
-      // unchecked, and the next pass (sweep, start, another trigger) runs the guards first.
-      const holdUntil = await this.verdict(opened);
-      await repo.recordVerdicts([{ conversationId, holdUntil }]);
-      if (holdUntil) return;
-      // Its own verdict is stored: this pass need not look for unchecked ones (the sweep and
-      // routeWaiting do), one statement less per opening.
-      await this.routeTeam(tenantId, teamId, false);
-      if (this.queuedListeners.length > 0 && (await repo.stillQueued(conversationId))) {
-        for (const listener of this.queuedListeners) await listener(opened);
+      // The first batch waited its window already (conversationOpened's timer).
+      let started = 0;
+      while (this.openings.length > 0) {
+        // At most one batch per window: under a burst, fewer and larger batches.
+        const wait = started + OPENINGS_WINDOW_MS - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        started = Date.now();
+        const batch = this.openings;
+        this.openings = [];
+        try {
+          await this.routeOpenings(batch.map((o) => o.opened));
+        } finally {
+          for (const o of batch) o.done();
+        }
       }
-    } catch (err) {
-      this.deps.logger.error({ err, tenantId, conversationId, teamId }, 'routing an opened conversation failed');
+    } finally {
+      this.flushing = false;
     }
   }
 
-  /** The beforeRouting guards' answer for one conversation: hold until a date, or null (route now). Throws if a guard does. */
-  private async verdict(opened: OpenedConversation): Promise<Date | null> {
-    for (const guard of this.guards) {
-      const until = await guard(opened);
-      // The business clock (deps.clock): guards judge time on it (operating hours, tests' clock).
-      if (until && until.getTime() > this.deps.clock.now().getTime()) return until;
+  /**
+   * A batch of openings, whatever their tenants and teams: their guards, the holds stored, then
+   * one pass over all their teams (routeTeams) that assigns those let through and records their
+   * verdict in its transaction (a pass only takes conversations whose guards ran: a crash before
+   * it commits leaves them unchecked, and the next pass, sweep or start, runs the guards first),
+   * then onQueued for those nobody could take.
+   */
+  private async routeOpenings(batch: OpenedConversation[]): Promise<void> {
+    try {
+      const verdicts = await this.verdicts(batch);
+      const held = new Map<string, Array<{ conversationId: string; holdUntil: Date }>>();
+      const ready = new Map<string, TeamWork & { checked: string[] }>();
+      batch.forEach((o, i) => {
+        const v = verdicts[i];
+        if (v === 'failed' || v === undefined) return;
+        if (v) {
+          const list = held.get(o.tenantId) ?? [];
+          list.push({ conversationId: o.conversationId, holdUntil: v });
+          held.set(o.tenantId, list);
+          return;
+        }
+        const key = `${o.tenantId}:${o.teamId}`;
+        const work = ready.get(key) ?? { tenantId: o.tenantId, teamId: o.teamId, checked: [] };
+        work.checked.push(o.conversationId);
+        ready.set(key, work);
+      });
+      for (const [tenantId, verdictsHeld] of held) await new RoutingRepository(this.deps.db, tenantId).recordVerdicts(verdictsHeld);
+      if (this.stopped || ready.size === 0) return;
+      let done: TeamAssignments[];
+      try {
+        done = await routeTeams(this.deps.db, [...ready.values()]);
+      } catch (err) {
+        this.deps.logger.error({ err, teams: ready.size, conversations: batch.length }, 'routing pass failed; the sweep retries');
+        return;
+      }
+      const taken = new Set<string>();
+      for (const { tenantId, teamId, assignments } of done) {
+        this.published(tenantId, teamId, assignments);
+        for (const a of assignments) taken.add(a.conversationId);
+      }
+      // A full batch may have left more behind (the team's queue, beyond these openings).
+      await Promise.all(done.filter((d) => d.assignments.length >= ROUTING_BATCH).map((d) => this.routeTeam(d.tenantId, d.teamId, false)));
+      if (this.queuedListeners.length === 0) return;
+      const waitingByTenant = new Map<string, Map<string, string>>();
+      for (const { tenantId, teamId, checked } of ready.values()) {
+        for (const id of checked) {
+          if (taken.has(id)) continue;
+          const m = waitingByTenant.get(tenantId) ?? new Map<string, string>();
+          m.set(id, teamId);
+          waitingByTenant.set(tenantId, m);
+        }
+      }
+      for (const [tenantId, teamOf] of waitingByTenant) {
+        for (const conversationId of await new RoutingRepository(this.deps.db, tenantId).stillQueued([...teamOf.keys()])) {
+          for (const listener of this.queuedListeners) await listener({ tenantId, conversationId, teamId: teamOf.get(conversationId)! });
+        }
+      }
+    } catch (err) {
+      this.deps.logger.error({ err, conversations: batch.length }, 'routing opened conversations failed');
     }
-    return null;
+  }
+
+  /**
+   * The beforeRouting guards' answers for conversations (of any tenants): hold until a date, or null
+   * (route now); 'failed' where a guard threw (logged; the conversation waits, unchecked, for the
+   * next pass). A later guard is asked only about those the earlier ones let through.
+   */
+  private async verdicts(opened: readonly OpenedConversation[]): Promise<Verdict[]> {
+    const verdicts: Verdict[] = opened.map(() => null);
+    // The business clock (deps.clock): guards judge time on it (operating hours, tests' clock).
+    const now = this.deps.clock.now().getTime();
+    for (const guard of this.guards) {
+      const asked = opened.map((_, i) => i).filter((i) => verdicts[i] === null);
+      if (asked.length === 0) break;
+      if (typeof guard === 'function') {
+        await Promise.all(
+          asked.map(async (i) => {
+            try {
+              const until = await guard(opened[i]!);
+              if (until && until.getTime() > now) verdicts[i] = until;
+            } catch (err) {
+              verdicts[i] = 'failed';
+              this.deps.logger.error({ err, ...opened[i] }, 'routing guard failed; the conversation waits for the next pass');
+            }
+          }),
+        );
+        continue;
+      }
+      try {
+        const answers = await guard.many(asked.map((i) => opened[i]!));
+        asked.forEach((i, k) => {
+          const until = answers[k];
+          if (until && until.getTime() > now) verdicts[i] = until;
+        });
+      } catch (err) {
+        for (const i of asked) verdicts[i] = 'failed';
+        this.deps.logger.error({ err, tenantId: opened[0]?.tenantId, conversations: asked.length }, 'routing guard failed; the conversations wait for the next pass');
+      }
+    }
+    return verdicts;
+  }
+
+  private published(tenantId: string, teamId: string, assignments: readonly Assignment[]): void {
+    if (assignments.length === 0) return;
+    this.deps.events.publish(
+      ...assignments.map((a) => conversationReassignedEvent({ id: a.conversationId, tenantId }, { teamId, assigneeId: null })),
+    );
+    this.deps.logger.debug({ tenantId, teamId, assigned: assignments.length }, 'conversations routed');
   }
 
   /**
@@ -127,14 +256,12 @@ export class Router implements RoutingHooks {
   private async checkUnchecked(repo: RoutingRepository, tenantId: string, teamId: string): Promise<void> {
     const ids = await repo.unchecked(teamId);
     if (ids.length === 0) return;
+    const answers = await this.verdicts(ids.map((conversationId) => ({ tenantId, conversationId, teamId })));
     const verdicts: Array<{ conversationId: string; holdUntil: Date | null }> = [];
-    for (const conversationId of ids) {
-      try {
-        verdicts.push({ conversationId, holdUntil: await this.verdict({ tenantId, conversationId, teamId }) });
-      } catch (err) {
-        this.deps.logger.error({ err, tenantId, conversationId, teamId }, 'routing guard failed; the conversation waits for the next pass');
-      }
-    }
+    ids.forEach((conversationId, i) => {
+      const v = answers[i];
+      if (v !== 'failed' && v !== undefined) verdicts.push({ conversationId, holdUntil: v });
+    });
     await repo.recordVerdicts(verdicts);
     const held = verdicts.filter((v) => v.holdUntil).length;
     if (held > 0) this.deps.logger.info({ tenantId, teamId, held }, 'unchecked queued conversations held by a routing guard');
@@ -157,20 +284,13 @@ export class Router implements RoutingHooks {
       try {
         while (run.again && !this.stopped) {
           run.again = false;
-          const repo = new RoutingRepository(this.deps.db, tenantId);
           if (run.check) {
             run.check = false;
-            await this.checkUnchecked(repo, tenantId, teamId);
+            await this.checkUnchecked(new RoutingRepository(this.deps.db, tenantId), tenantId, teamId);
           }
-          const assignments = await repo.routeTeam(teamId);
-          for (const a of assignments) {
-            this.deps.events.publish(
-              conversationReassignedEvent({ id: a.conversationId, tenantId }, { teamId, assigneeId: null }),
-            );
-          }
-          if (assignments.length > 0) {
-            this.deps.logger.debug({ tenantId, teamId, assigned: assignments.length }, 'conversations routed');
-          }
+          const [done] = await routeTeams(this.deps.db, [{ tenantId, teamId, checked: [] }]);
+          const assignments = done?.assignments ?? [];
+          this.published(tenantId, teamId, assignments);
           // A full batch may have left more behind.
           if (assignments.length >= ROUTING_BATCH) run.again = true;
         }

@@ -6,7 +6,7 @@ import { AssignmentStrategy } from '../teams/assignment-strategy.js';
 import { teamMembers, teams } from '../teams/teams.schema.js';
 import { Availability } from './availability.js';
 import { expirePresence, PresenceRepository, recordSeen } from './presence.repository.js';
-import { RoutingRepository, teamsWithWorkAnywhere } from './routing.repository.js';
+import { routeTeams, RoutingRepository, teamsWithWorkAnywhere } from './routing.repository.js';
 import { agentPresence } from './routing.schema.js';
 
 const TEAM_ID = '00000000-0000-4000-8000-0000000c1001';
@@ -34,7 +34,6 @@ export default [
     repository: RoutingRepository,
     setUp: teamWithQueue,
     calls: {
-      routeTeam: (r) => r.routeTeam(TEAM_ID),
       teamsWithWork: {
         'every team': (r) => r.teamsWithWork(),
         'one team': (r) => r.teamsWithWork(TEAM_ID),
@@ -45,7 +44,7 @@ export default [
           { conversationId: FIXTURE.conversationId, holdUntil: new Date('2099-01-01T00:00:00Z') },
           { conversationId: '00000000-0000-4000-8000-0000000c1002', holdUntil: null },
         ]),
-      stillQueued: (r) => r.stillQueued(FIXTURE.conversationId),
+      stillQueued: (r) => r.stillQueued([FIXTURE.conversationId]),
       moveTeamAway: {
         'to another team': (r) => r.moveTeamAway(TEAM_ID, OTHER_TEAM_ID),
         'team-less': (r) => r.moveTeamAway(TEAM_ID, null),
@@ -61,6 +60,16 @@ export default [
     },
   }),
   functionQueries({
+    routeTeams: {
+      // The queue of one team, and openings just checked (route_after still null) of another.
+      run: (db) =>
+        routeTeams(db, [
+          { tenantId: FIXTURE.tenantId, teamId: TEAM_ID, checked: [] },
+          { tenantId: FIXTURE.tenantId, teamId: OTHER_TEAM_ID, checked: ['00000000-0000-4000-8000-0000000c1002'] },
+        ]),
+      setUp: teamWithQueue,
+      crossTenant: "one routing pass over the teams of a burst of openings, whatever their tenants (one transaction instead of one per team); every row is matched on its (tenant, id) pair",
+    },
     teamsWithWorkAnywhere: {
       run: (db) => teamsWithWorkAnywhere(db),
       setUp: teamWithQueue,

@@ -1,6 +1,6 @@
 import { and, asc, eq, getTableName, inArray, isNotNull, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
-import type { Db } from '../../db/client.js';
+import { rowsOf, type Db } from '../../db/client.js';
 import { literal } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from '../conversations/conversation-status.js';
@@ -66,122 +66,19 @@ function routableTeam(): SQL {
 }
 
 /**
- * Automatic assignment, in the database. One pass over one team's queue is one transaction that
- * takes, in this order, the team row (FOR UPDATE: passes of one team run one at a time, on any
+ * Automatic assignment, in the database (the pass itself: routeTeams, below). One pass over one team's queue is one transaction that
+ * takes, in this order, the team row (FOR NO KEY UPDATE: passes of one team run one at a time, on any
  * instance), then its ONLINE members' presence rows ordered by user id (FOR UPDATE: every
  * automatic assignment to an agent, from any team and any instance, is serialised on that row,
- * and the fixed order rules out deadlocks), then reads the members' live load (a new statement,
- * so it sees every assignment committed before the locks were granted) and the waiting
- * conversations (FOR UPDATE SKIP LOCKED: a conversation being changed by a transfer is left to
- * the next pass). Capacity therefore holds, and no conversation is assigned twice, across
- * processes. The choice itself (strategy.ts) runs between these statements while the locks are held.
+ * and the fixed order rules out deadlocks), then, in a new statement (so it sees every assignment
+ * committed before the locks were granted), reads the members' live load and locks the waiting
+ * conversations the spare capacity can take (FOR UPDATE SKIP LOCKED: a conversation being changed
+ * by a transfer is left to the next pass). Capacity therefore holds, and no conversation is
+ * assigned twice, across processes. The choice itself (strategy.ts) runs between these statements
+ * while the locks are held. Hand-written SQL: this runs for every burst of openings, and drizzle's
+ * query builder cost more CPU than the statements themselves.
  */
 export class RoutingRepository extends TenantRepository {
-  async routeTeam(teamId: string): Promise<Assignment[]> {
-    const t = this.tenantId;
-    return this.db.transaction(async (tx) => {
-      const [team] = await tx
-        .select({ strategy: teams.strategy, capacity: teams.agentCapacity })
-        .from(teams)
-        .where(and(eq(teams.tenantId, t), eq(teams.id, teamId)))
-        .for('update');
-      if (!team || team.strategy === AssignmentStrategy.MANUAL) return [];
-
-      const members = await tx
-        .select({
-          userId: agentPresence.userId,
-          // Fixed-width UTC text sorts in time order; never assigned (null → '') sorts first.
-          lastAssignedAt: sql<string | null>`to_char(${teamMembers.lastAssignedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`,
-        })
-        .from(teamMembers)
-        .innerJoin(agentPresence, and(eq(agentPresence.tenantId, teamMembers.tenantId), eq(agentPresence.userId, teamMembers.userId)))
-        // A deactivated user may still be marked ONLINE: never eligible.
-        .innerJoin(users, and(eq(users.tenantId, teamMembers.tenantId), eq(users.id, teamMembers.userId), eq(users.active, true)))
-        .where(and(eq(teamMembers.tenantId, t), eq(teamMembers.teamId, teamId), eq(agentPresence.availability, Availability.ONLINE)))
-        .orderBy(asc(agentPresence.userId))
-        .for('update', { of: agentPresence });
-      if (members.length === 0) return [];
-
-      const loads = new Map(
-        (
-          await tx
-            .select({ userId: conversations.assigneeId, load: sql<number>`count(*)::int` })
-            .from(conversations)
-            .where(
-              and(
-                eq(conversations.tenantId, t),
-                inArray(conversations.assigneeId, members.map((m) => m.userId)),
-                ne(conversations.status, ConversationStatus.RESOLVED),
-              ),
-            )
-            .groupBy(conversations.assigneeId)
-        ).map((r) => [r.userId, Number(r.load)]),
-      );
-      const capacity = team.capacity ?? Number.POSITIVE_INFINITY;
-      const candidates: Candidate[] = members.map((m) => ({
-        userId: m.userId,
-        load: loads.get(m.userId) ?? 0,
-        turn: m.lastAssignedAt ?? '',
-      }));
-      const spare = candidates.reduce((sum, c) => sum + Math.max(0, capacity - c.load), 0);
-      if (spare <= 0) return [];
-
-      const waiting = await tx
-        .select({
-          id: conversations.id,
-          previousAssigneeId: sql<string | null>`(
-            select ${p(conversations.assigneeId)} from ${conversations} ${sql.identifier(PREVIOUS)}
-            where ${p(conversations.tenantId)} = ${c(conversations.tenantId)} and ${p(conversations.phoneNumberId)} = ${c(conversations.phoneNumberId)}
-              and ${p(conversations.contactId)} = ${c(conversations.contactId)}
-              and ${p(conversations.status)} = ${literal(ConversationStatus.RESOLVED)} and ${p(conversations.createdAt)} < ${c(conversations.createdAt)}
-            order by ${p(conversations.createdAt)} desc limit 1)`,
-        })
-        .from(conversations)
-        .where(and(eq(conversations.tenantId, t), eq(conversations.teamId, teamId), readyInQueue()))
-        .orderBy(asc(conversations.queuedAt), asc(conversations.id))
-        .limit(Math.min(spare, ROUTING_BATCH))
-        .for('update', { of: conversations, skipLocked: true });
-
-      const assignments: Assignment[] = [];
-      for (const conversation of waiting) {
-        const chosen = pickAssignee(team.strategy, candidates, capacity, conversation.previousAssigneeId);
-        if (!chosen) break;
-        chosen.load += 1;
-        chosen.turn = `~${String(assignments.length).padStart(6, '0')}`; // after every stored timestamp
-        assignments.push({ conversationId: conversation.id, assigneeId: chosen.userId });
-      }
-      if (assignments.length === 0) return [];
-
-      const conversationIds = uuidArray(assignments.map((a) => a.conversationId));
-      const assigneeIds = uuidArray(assignments.map((a) => a.assigneeId));
-      // CONVERSATION_ASSIGNED webhook events are written by the same statement (committed with the assignment).
-      await tx.execute(sql`
-        with assigned as (
-          update ${conversations} set ${sql.identifier(conversations.assigneeId.name)} = v.assignee_id,
-            ${sql.identifier(conversations.updatedAt.name)} = now()
-          from unnest(${conversationIds}::uuid[], ${assigneeIds}::uuid[]) with ordinality as v(id, assignee_id, ord)
-          where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = v.id and ${conversations.assigneeId} is null
-          returning ${conversations.id}, v.ord
-        )
-        ${insertWebhookEvents(sql`
-          select ${t}::uuid as tenant_id, 'CONVERSATION_ASSIGNED' as event_type, assigned.id as subject_id, assigned.id as conversation_id, assigned.ord::int as ord
-          from assigned
-        `)}`);
-      // The turn: each member's last assignment of this pass, in pass order, after every earlier
-      // pass. statement_timestamp() is one value for the whole statement (clock_timestamp(), even
-      // in a subquery, was read per row and scrambled the order), taken now, after the locks.
-      await tx.execute(sql`
-        update ${teamMembers} set ${sql.identifier(teamMembers.lastAssignedAt.name)} = statement_timestamp() + v.ord * interval '1 microsecond'
-        from (
-          select assignee_id, max(ord) as ord
-          from unnest(${assigneeIds}::uuid[]) with ordinality as a(assignee_id, ord)
-          group by assignee_id
-        ) v
-        where ${teamMembers.tenantId} = ${t}::uuid and ${teamMembers.teamId} = ${teamId}::uuid and ${teamMembers.userId} = v.assignee_id`);
-      return assignments;
-    });
-  }
-
   /** Teams of this tenant (or just `teamId`) with routable waiting conversations and an ONLINE member. */
   async teamsWithWork(teamId?: string | null): Promise<string[]> {
     const rows = await this.db
@@ -256,20 +153,22 @@ export class RoutingRepository extends TenantRepository {
     return live;
   }
 
-  /** Whether an opened conversation is still waiting for an agent of an automatic team (onQueued). */
-  async stillQueued(conversationId: string): Promise<boolean> {
-    const [row] = await this.db
-      .select({ id: conversations.id })
-      .from(conversations)
-      .innerJoin(teams, and(eq(teams.tenantId, conversations.tenantId), eq(teams.id, conversations.teamId)))
-      .where(
-        and(
-          this.scoped(conversations, eq(conversations.id, conversationId), readyInQueue()),
-          ne(teams.strategy, AssignmentStrategy.MANUAL),
-        ),
-      );
-    return row !== undefined;
+  /**
+   * Which of these opened conversations still wait for an agent of an automatic team, ready
+   * (guards ran, not held): onQueued.
+   */
+  async stillQueued(conversationIds: readonly string[]): Promise<string[]> {
+    if (conversationIds.length === 0) return [];
+    const rows = rowsOf<{ id: string }>(
+      await this.db.execute(sql`
+        select ${conversations.id} as id from ${conversations}
+        join ${teams} on ${teams.tenantId} = ${conversations.tenantId} and ${teams.id} = ${conversations.teamId}
+        where ${conversations.tenantId} = ${this.tenantId}::uuid and ${conversations.id} = any(${uuidArray(conversationIds)}::uuid[])
+          and ${readyInQueue()} and ${teams.strategy} <> ${literal(AssignmentStrategy.MANUAL)}`),
+    );
+    return rows.map((r) => r.id);
   }
+
 }
 
 /** Every tenant's teams with routable work (the sweep, across tenants: a system job). */
@@ -283,3 +182,222 @@ export async function teamsWithWorkAnywhere(db: Db, limit = 1000): Promise<Array
   return rows.map((r) => ({ tenantId: r.tenantId, teamId: r.teamId! }));
 }
 
+
+
+/**
+ * One team's part of a pass. `checked`: conversations of this team whose beforeRouting guards
+ * just let them through, not recorded yet (route_after null): the pass may assign them, and
+ * records the verdict (route_after = now()) of those it does not assign, in its transaction (one
+ * statement less than recording first; should the pass fail, they stay unchecked and the next
+ * pass runs their guards again).
+ */
+export interface TeamWork {
+  tenantId: string;
+  teamId: string;
+  checked: readonly string[];
+}
+
+export interface TeamAssignments {
+  tenantId: string;
+  teamId: string;
+  assignments: Assignment[];
+}
+
+/**
+ * A pass over several teams' queues (the openings of a burst, whatever their tenants), in one
+ * transaction of five statements whatever the number of teams. The locks are those of a one-team
+ * pass (see RoutingRepository), taken in one global order: every team row first, sorted by
+ * (tenant, id), then the ONLINE members' presence rows sorted by (tenant, user id); a one-team
+ * pass follows the same order, so passes of any shape cannot deadlock. A member of two teams of
+ * the pass is one candidate with one load across both.
+ */
+export async function routeTeams(db: Db, work: readonly TeamWork[]): Promise<TeamAssignments[]> {
+  if (work.length === 0) return [];
+  const checked = work.flatMap((w) => w.checked.map((id) => ({ tenantId: w.tenantId, id })));
+  return db.transaction(async (tx) => {
+    const recordChecked = async (except: ReadonlySet<string> = new Set()) => {
+      const rest = checked.filter((k) => !except.has(k.id));
+      if (rest.length === 0) return;
+      await tx.execute(sql`
+        update ${conversations} set ${sql.identifier(conversations.routeAfter.name)} = now()
+        from unnest(${uuidArray(rest.map((k) => k.tenantId))}::uuid[], ${uuidArray(rest.map((k) => k.id))}::uuid[]) as k(tenant_id, id)
+        where ${conversations.tenantId} = k.tenant_id and ${conversations.id} = k.id and ${conversations.routeAfter} is null`);
+    };
+    const teamRows = rowsOf<{ tenantId: string; teamId: string; strategy: AssignmentStrategy; capacity: number | null }>(
+      await tx.execute(sql`
+        select ${teams.tenantId} as "tenantId", ${teams.id} as "teamId", ${teams.strategy} as strategy, ${teams.agentCapacity} as capacity
+        from ${teams}
+        where (${teams.tenantId}, ${teams.id}) in (
+          select * from unnest(${uuidArray(work.map((w) => w.tenantId))}::uuid[], ${uuidArray(work.map((w) => w.teamId))}::uuid[]))
+        order by ${teams.tenantId}, ${teams.id}
+        -- Not FOR UPDATE: that would also block the foreign-key checks (FOR KEY SHARE) of every
+        -- ingest opening a conversation in the team until the pass commits.
+        for no key update`),
+    ).filter((t) => t.strategy !== AssignmentStrategy.MANUAL);
+    if (teamRows.length === 0) {
+      await recordChecked();
+      return [];
+    }
+
+    const members = rowsOf<{ tenantId: string; teamId: string; userId: string; turn: string | null }>(
+      await tx.execute(sql`
+        select ${teamMembers.tenantId} as "tenantId", ${teamMembers.teamId} as "teamId", ${agentPresence.userId} as "userId",
+          -- Fixed-width UTC text sorts in time order; never assigned (null → '') sorts first.
+          to_char(${teamMembers.lastAssignedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as turn
+        from ${teamMembers}
+        join ${agentPresence} on ${agentPresence.tenantId} = ${teamMembers.tenantId} and ${agentPresence.userId} = ${teamMembers.userId}
+        -- A deactivated user may still be marked ONLINE: never eligible.
+        join ${users} on ${users.tenantId} = ${teamMembers.tenantId} and ${users.id} = ${teamMembers.userId} and ${users.active}
+        where (${teamMembers.tenantId}, ${teamMembers.teamId}) in (
+            select * from unnest(${uuidArray(teamRows.map((t) => t.tenantId))}::uuid[], ${uuidArray(teamRows.map((t) => t.teamId))}::uuid[]))
+          and ${agentPresence.availability} = ${literal(Availability.ONLINE)}
+        order by ${agentPresence.tenantId}, ${agentPresence.userId}
+        for update of ${agentPresence}`),
+    );
+    const staffed = teamRows.filter((t) => members.some((m) => m.tenantId === t.tenantId && m.teamId === t.teamId));
+    if (staffed.length === 0) {
+      await recordChecked();
+      return [];
+    }
+
+    // The members' live load and, per team, the waiting conversations its spare capacity can
+    // take, in one statement (its snapshot is taken after the locks above were granted).
+    // greatest() ignores nulls: no capacity is written as one no load reaches.
+    const rows = rowsOf<{ kind: 'load' | 'waiting'; tenantId: string; teamId: string | null; id: string; previous: string | null; n: number }>(
+      await tx.execute(sql`
+        with m as (
+          select * from unnest(${uuidArray(members.map((x) => x.tenantId))}::uuid[], ${uuidArray(members.map((x) => x.teamId))}::uuid[],
+            ${uuidArray(members.map((x) => x.userId))}::uuid[]) as m(tenant_id, team_id, user_id)
+        ),
+        team as (
+          select * from unnest(${uuidArray(staffed.map((t) => t.tenantId))}::uuid[], ${uuidArray(staffed.map((t) => t.teamId))}::uuid[],
+            ${`{${staffed.map((t) => t.capacity ?? 2_000_000_000).join(',')}}`}::int[]) as t(tenant_id, team_id, capacity)
+        ),
+        loads as (
+          select ${conversations.tenantId} as tenant_id, ${conversations.assigneeId} as id, count(*)::int as n from ${conversations}
+          where (${conversations.tenantId}, ${conversations.assigneeId}) in (select tenant_id, user_id from m)
+            and ${conversations.status} <> ${literal(ConversationStatus.RESOLVED)}
+          group by ${conversations.tenantId}, ${conversations.assigneeId}
+        ),
+        spare as (
+          select team.tenant_id, team.team_id, least(${ROUTING_BATCH}::int, sum(greatest(0, team.capacity - coalesce(loads.n, 0))))::int as n
+          from team join m on m.tenant_id = team.tenant_id and m.team_id = team.team_id
+          left join loads on loads.tenant_id = m.tenant_id and loads.id = m.user_id
+          group by team.tenant_id, team.team_id
+        ),
+        ranked as (
+          select q.* from spare cross join lateral (
+            select ${conversations.tenantId} as tenant_id, ${conversations.id} as id,
+              row_number() over (order by ${conversations.queuedAt}, ${conversations.id}) as rn
+            from ${conversations}
+            where ${conversations.tenantId} = spare.tenant_id and ${conversations.teamId} = spare.team_id and ${waitingToRoute(checked)}
+            order by ${conversations.queuedAt}, ${conversations.id}
+            limit spare.n) q
+        ),
+        waiting as (
+          select ${conversations.tenantId} as tenant_id, ${conversations.teamId} as team_id, ${conversations.id} as id, ranked.rn, (
+            select ${p(conversations.assigneeId)} from ${conversations} ${sql.identifier(PREVIOUS)}
+            where ${p(conversations.tenantId)} = ${c(conversations.tenantId)} and ${p(conversations.phoneNumberId)} = ${c(conversations.phoneNumberId)}
+              and ${p(conversations.contactId)} = ${c(conversations.contactId)}
+              and ${p(conversations.status)} = ${literal(ConversationStatus.RESOLVED)} and ${p(conversations.createdAt)} < ${c(conversations.createdAt)}
+            order by ${p(conversations.createdAt)} desc limit 1) as previous
+          from ${conversations} join ranked on ranked.tenant_id = ${conversations.tenantId} and ranked.id = ${conversations.id}
+          -- Checked again on the row found after a lock wait.
+          where ${waitingToRoute(checked)}
+          for update of ${conversations} skip locked
+        )
+        select 'waiting' as kind, tenant_id as "tenantId", team_id as "teamId", id, previous, rn::int as n from waiting
+        union all
+        select 'load', tenant_id, null, id, null, n from loads`),
+    );
+
+    const key = (tenantId: string, userId: string) => `${tenantId}:${userId}`;
+    const loads = new Map(rows.filter((r) => r.kind === 'load').map((r) => [key(r.tenantId, r.id), Number(r.n)]));
+    const done: TeamAssignments[] = [];
+    const all: Array<Assignment & { tenantId: string; teamId: string }> = [];
+    for (const team of staffed) {
+      const waiting = rows
+        .filter((r) => r.kind === 'waiting' && r.tenantId === team.tenantId && r.teamId === team.teamId)
+        .sort((a, b) => Number(a.n) - Number(b.n));
+      const candidates: Candidate[] = members
+        .filter((m) => m.tenantId === team.tenantId && m.teamId === team.teamId)
+        .map((m) => ({ userId: m.userId, load: 0, turn: m.turn ?? '' }));
+      const capacity = team.capacity ?? Number.POSITIVE_INFINITY;
+      const assignments: Assignment[] = [];
+      for (const conversation of waiting) {
+        // One load per agent across the pass's teams.
+        for (const cand of candidates) cand.load = loads.get(key(team.tenantId, cand.userId)) ?? 0;
+        const chosen = pickAssignee(team.strategy, candidates, capacity, conversation.previous);
+        if (!chosen) break;
+        loads.set(key(team.tenantId, chosen.userId), chosen.load + 1);
+        chosen.turn = `~${String(assignments.length).padStart(6, '0')}`; // after every stored timestamp
+        assignments.push({ conversationId: conversation.id, assigneeId: chosen.userId });
+        all.push({ tenantId: team.tenantId, teamId: team.teamId, conversationId: conversation.id, assigneeId: chosen.userId });
+      }
+      if (assignments.length > 0) done.push({ tenantId: team.tenantId, teamId: team.teamId, assignments });
+    }
+    if (all.length === 0) {
+      await recordChecked();
+      return [];
+    }
+    await assign(tx, all, checked);
+    return done;
+  });
+}
+
+/** In the queue, and either ready (guards ran, hold over) or one of `checked` (guards just ran, verdict not stored yet). */
+function waitingToRoute(checked: ReadonlyArray<{ id: string }>): SQL {
+  return sql`${inQueue()} and (${lte(conversations.routeAfter, sql`statement_timestamp()`)}
+    or (${conversations.routeAfter} is null and ${conversations.id} = any(${uuidArray(checked.map((k) => k.id))}::uuid[])))`;
+}
+
+/**
+ * The assignment statement of a pass, in its transaction, with the rows locked: the chosen
+ * assignees, the members' turn, and the verdict of the pass's checked conversations left waiting.
+ * The turn: each member's last assignment of this pass, in pass order, after every earlier pass.
+ * statement_timestamp() is one value for the whole statement (clock_timestamp(), even in a
+ * subquery, was read per row and scrambled the order), taken now, after the locks.
+ */
+async function assign(
+  tx: Db,
+  all: ReadonlyArray<Assignment & { tenantId: string; teamId: string }>,
+  checked: ReadonlyArray<{ tenantId: string; id: string }>,
+): Promise<void> {
+  const assigned = new Set(all.map((a) => a.conversationId));
+  // A row is updated once per statement: the checked ones this pass assigned are not in this list.
+  const leftWaiting = checked.filter((k) => !assigned.has(k.id));
+  await tx.execute(sql`
+    with v as (
+      select * from unnest(${uuidArray(all.map((a) => a.tenantId))}::uuid[], ${uuidArray(all.map((a) => a.teamId))}::uuid[],
+        ${uuidArray(all.map((a) => a.conversationId))}::uuid[], ${uuidArray(all.map((a) => a.assigneeId))}::uuid[])
+        with ordinality as v(tenant_id, team_id, id, assignee_id, ord)
+    ),
+    assigned as (
+      update ${conversations} set ${sql.identifier(conversations.assigneeId.name)} = v.assignee_id,
+        ${sql.identifier(conversations.updatedAt.name)} = now(),
+        ${sql.identifier(conversations.routeAfter.name)} = coalesce(${conversations.routeAfter}, now())
+      from v
+      where ${conversations.tenantId} = v.tenant_id and ${conversations.id} = v.id and ${conversations.assigneeId} is null
+      returning ${conversations.tenantId} as tenant_id, ${conversations.id} as id, v.ord
+    ),
+    -- CONVERSATION_ASSIGNED webhook events, committed with the assignments.
+    webhook_events as (${insertWebhookEvents(sql`
+      select assigned.tenant_id, 'CONVERSATION_ASSIGNED' as event_type, assigned.id as subject_id, assigned.id as conversation_id, assigned.ord::int as ord
+      from assigned
+    `)}
+      returning 1
+    ),
+    turns as (
+      update ${teamMembers} set ${sql.identifier(teamMembers.lastAssignedAt.name)} = statement_timestamp() + last.ord * interval '1 microsecond'
+      from (select tenant_id, team_id, assignee_id, max(ord) as ord from v group by tenant_id, team_id, assignee_id) last
+      where ${teamMembers.tenantId} = last.tenant_id and ${teamMembers.teamId} = last.team_id and ${teamMembers.userId} = last.assignee_id
+      returning 1
+    ),
+    checked as (
+      update ${conversations} set ${sql.identifier(conversations.routeAfter.name)} = now()
+      from unnest(${uuidArray(leftWaiting.map((k) => k.tenantId))}::uuid[], ${uuidArray(leftWaiting.map((k) => k.id))}::uuid[]) as k(tenant_id, id)
+      where ${conversations.tenantId} = k.tenant_id and ${conversations.id} = k.id and ${conversations.routeAfter} is null
+      returning 1
+    )
+    select (select count(*) from assigned) as assigned, (select count(*) from turns) as turns, (select count(*) from checked) as checked`);
+}
