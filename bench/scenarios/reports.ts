@@ -10,6 +10,9 @@ import { verdict, type Ctx } from '../lib/context.js';
 import { gql } from '../lib/gql.js';
 import { seedTenant } from '../lib/seed.js';
 import { fmt, summarize } from '../lib/stats.js';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import type { Db } from '../../src/db/client.js';
+import { ReportsRepository } from '../../src/modules/reports/reports.repository.js';
 
 const S = '8 reports';
 const DAY = 86_400_000;
@@ -251,6 +254,24 @@ export async function reportsScenario(ctx: Ctx): Promise<void> {
     });
   }
   report.headline.reportP99 = fmt(Math.max(...p99s), 1);
+  if (process.env.BENCH_EXPLAIN === '1') await explainReport(ctx, seed);
+}
+
+/**
+ * BENCH_EXPLAIN=1: the plans of the 90-day report's two statements, as the repository sends them
+ * (captured through drizzle's logger), with EXPLAIN (ANALYZE, BUFFERS), in the bench's details.
+ */
+async function explainReport(ctx: Ctx, seed: ReportSeed): Promise<void> {
+  const captured: Array<{ query: string; params: unknown[] }> = [];
+  const db = drizzle(ctx.db.sql, { logger: { logQuery: (query, params) => captured.push({ query, params }) } }) as unknown as Db;
+  const repo = new ReportsRepository(db, seed.tenantId);
+  const scope = { from: new Date(REPORT_SEED_END - 90 * DAY), to: new Date(REPORT_SEED_END), teamId: null };
+  await repo.totals(scope);
+  await repo.byAgent(scope);
+  for (const { query, params } of captured) {
+    const plan = await ctx.db.sql.unsafe(`explain (analyze, buffers) ${query}`, params as never[]);
+    ctx.report.detail(S, `plan:\n${plan.map((r) => String(Object.values(r)[0])).join('\n')}`);
+  }
 }
 
 function uuid(value: string): string {

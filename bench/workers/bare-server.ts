@@ -32,7 +32,7 @@ if (readUrl) {
   const first = Number(process.env.READ_FIRST ?? 20);
   db = postgres(readUrl, { max: Number(process.env.READ_POOL_SIZE ?? 10), prepare: true, onnotice: () => {} });
   const sql = db;
-  // The statements of src/queries/*.sql (ConversationsRepository.list as an agent, and the
+  // The statements of test/queries/sql/*.sql (ConversationsRepository.list as an agent, and the
   // findByIds of contacts, users and messages), with the same parameters.
   const LIST = `select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_ts" from "conversations" where ("conversations"."tenant_id" = $1 and ("conversations"."assignee_id" = $2::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
     select "team_members"."team_id" from "team_members"

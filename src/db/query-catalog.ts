@@ -3,7 +3,7 @@ import type { Db } from './client.js';
 /**
  * SQL snapshots (docs/architecture.md, "SQL snapshots"): every repository method is called once
  * (or a few times, for its variants) against a migrated, seeded PGlite, the SQL it sends is
- * captured and committed under `src/queries/<feature>.sql`, so a diff shows every statement a
+ * captured and committed under `test/queries/sql/<feature>.sql`, so a diff shows every statement a
  * change adds or alters, tenant filter included. `npm run sql:snapshots` rewrites the files;
  * `test/queries/sql-snapshots.test.ts` fails while they differ, while a repository method or an
  * exported repository function has no call here (the compiler insists for methods), and while a

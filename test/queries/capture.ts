@@ -16,7 +16,7 @@ import { Role } from '../../src/modules/users/role.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const MODULES_DIR = resolve(ROOT, 'src/modules');
-export const SNAPSHOT_DIR = resolve(ROOT, 'src/queries');
+export const SNAPSHOT_DIR = resolve(ROOT, 'test/queries/sql');
 
 export interface CapturedCall {
   /** `ConversationsRepository.list (first page)` */

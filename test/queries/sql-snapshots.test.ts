@@ -22,8 +22,8 @@ import {
   type CatalogFile,
 } from './capture.js';
 
-// The committed SQL of every repository method (src/queries/*.sql) is what the code sends today.
-// On a failure here: run `npm run sql:snapshots`, then read the diff of src/queries/ like code.
+// The committed SQL of every repository method (test/queries/sql/*.sql) is what the code sends today.
+// On a failure here: run `npm run sql:snapshots`, then read the diff of test/queries/sql/ like code.
 // Captured on PGlite in both the PGlite and the Postgres run: drizzle writes the same SQL text for
 // both drivers, and a fixed in-memory database keeps the capture deterministic.
 let catalogs: CatalogFile[];
@@ -38,7 +38,7 @@ const isClass = (value: unknown): value is abstract new (...args: never[]) => un
   typeof value === 'function' && /^class\b/.test(Function.prototype.toString.call(value));
 const isAsyncFunction = (value: unknown): boolean => typeof value === 'function' && value.constructor.name === 'AsyncFunction';
 
-describe('SQL snapshots (src/queries)', () => {
+describe('SQL snapshots (test/queries/sql)', () => {
   it('match the SQL the repositories send (npm run sql:snapshots updates them)', () => {
     const stale: string[] = [];
     for (const [feature, calls] of captured) {
@@ -47,7 +47,7 @@ describe('SQL snapshots (src/queries)', () => {
       if (committed !== renderSnapshot(feature, calls)) stale.push(relative(ROOT, path));
     }
     const extra = readdirSync(SNAPSHOT_DIR).filter((name) => name.endsWith('.sql') && !captured.has(name.replace(/\.sql$/, '')));
-    expect({ stale, extra }, 'run `npm run sql:snapshots` and review the diff of src/queries/').toEqual({ stale: [], extra: [] });
+    expect({ stale, extra }, 'run `npm run sql:snapshots` and review the diff of test/queries/sql/').toEqual({ stale: [], extra: [] });
   });
 
   it('runs every call cleanly against the fixture, and every statement carries the tenant unless declared cross-tenant', () => {

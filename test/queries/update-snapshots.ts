@@ -1,4 +1,4 @@
-// npm run sql:snapshots: rewrites src/queries/*.sql from the query catalogs (see src/db/query-catalog.ts).
+// npm run sql:snapshots: rewrites test/queries/sql/*.sql from the query catalogs (see src/db/query-catalog.ts).
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { captureAll, loadCatalogs, renderSnapshot, SNAPSHOT_DIR, UNBOUND_WARNING } from './capture.js';
@@ -15,4 +15,4 @@ for (const [feature, calls] of captured) {
   written.add(`${feature}.sql`);
 }
 for (const name of readdirSync(SNAPSHOT_DIR)) if (name.endsWith('.sql') && !written.has(name)) rmSync(resolve(SNAPSHOT_DIR, name));
-console.log(`wrote ${written.size} files to src/queries/${warnings ? `; ${warnings} statements need attention (WARNING/ERROR lines)` : ''}`);
+console.log(`wrote ${written.size} files to test/queries/sql/${warnings ? `; ${warnings} statements need attention (WARNING/ERROR lines)` : ''}`);

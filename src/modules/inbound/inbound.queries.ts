@@ -2,6 +2,12 @@ import { FIXTURE, functionQueries, repositoryQueries } from '../../db/query-cata
 import { ingestBatch } from './inbound-batch.repository.js';
 import { MessageStatus } from '../messages/message.enums.js';
 import { InboundRepository } from './inbound.repository.js';
+import type { InboundSms } from './webhook-params.js';
+
+/** The inbound text the catalog's calls store: SID digit `d`, from the fixture's contact to its number. */
+function sampleSms(d: string, geo: InboundSms['geo'] = { city: 'Austin', state: 'TX', zip: null, country: 'US' }): InboundSms {
+  return { messageSid: `SM${d.repeat(32)}`, from: FIXTURE.contactPhone, to: FIXTURE.e164, body: 'Hello', geo, media: [], mediaDropped: 0, segments: 1, optChange: null };
+}
 
 export default [
   repositoryQueries({
@@ -9,29 +15,9 @@ export default [
     create: (db) => new InboundRepository(db, FIXTURE.tenantId, FIXTURE.accountId),
     calls: {
       ingest: (r) =>
-        r.ingest(FIXTURE.newId, {
-          messageSid: `SM${'2'.repeat(32)}`,
-          from: FIXTURE.contactPhone,
-          to: FIXTURE.e164,
-          body: 'Hello',
-          geo: { city: 'Austin', state: 'TX', zip: null, country: 'US' },
-          media: [],
-          mediaDropped: 0,
-          segments: 1,
-          optChange: null,
-        }),
+        r.ingest(FIXTURE.newId, sampleSms('2')),
       ingestOnOutboundOnlyNumber: (r) =>
-        r.ingestOnOutboundOnlyNumber(FIXTURE.newId, {
-          messageSid: `SM${'4'.repeat(32)}`,
-          from: FIXTURE.contactPhone,
-          to: FIXTURE.e164,
-          body: 'Hello',
-          geo: { city: null, state: null, zip: null, country: null },
-          media: [],
-          mediaDropped: 0,
-          segments: 1,
-          optChange: null,
-        }),
+        r.ingestOnOutboundOnlyNumber(FIXTURE.newId, sampleSms('4', { city: null, state: null, zip: null, country: null })),
       findBySid: (r) => r.findBySid(`SM${'3'.repeat(32)}`),
       applyStatus: (r) =>
         r.applyStatus({
@@ -53,17 +39,7 @@ export default [
             accountId: FIXTURE.accountId,
             messageId: FIXTURE.newId,
             copyMedia: 0,
-            sms: {
-              messageSid: `SM${'5'.repeat(32)}`,
-              from: FIXTURE.contactPhone,
-              to: FIXTURE.e164,
-              body: 'Hello',
-              geo: { city: 'Austin', state: 'TX', zip: null, country: 'US' },
-              media: [],
-              mediaDropped: 0,
-              segments: 1,
-              optChange: null,
-            },
+            sms: sampleSms('5'),
           },
         ]),
       crossTenant:

@@ -137,6 +137,16 @@ export class InboundRepository extends TenantRepository {
     super(db, tenantId);
   }
 
+  /** The account's live number `to` of that direction (its id and team): the CTE `number` of the ingest statements. */
+  private receivingNumber(to: string, direction: NumberDirection): SQL {
+    return sql`
+        select ${phoneNumbers.id}, ${phoneNumbers.teamId} from ${phoneNumbers}
+        where ${phoneNumbers.tenantId} = ${this.tenantId}::uuid and ${phoneNumbers.twilioAccountId} = ${this.accountId}::uuid
+          and ${phoneNumbers.e164} = ${to}
+          and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(direction)}
+        limit 1`;
+  }
+
   /**
    * Stores one inbound message, or returns null when `To` is not an active INBOUND_OUTBOUND number
    * of this tenant and account (then nothing is written).
@@ -156,13 +166,7 @@ export class InboundRepository extends TenantRepository {
   async ingest(messageId: string, sms: InboundSms, copyMedia = 0): Promise<IngestResult | null> {
     const t = this.tenantId;
     const result = await this.db.execute(sql`
-      with number as (
-        select ${phoneNumbers.id}, ${phoneNumbers.teamId} from ${phoneNumbers}
-        where ${phoneNumbers.tenantId} = ${t}::uuid and ${phoneNumbers.twilioAccountId} = ${this.accountId}::uuid
-          and ${phoneNumbers.e164} = ${sms.to}
-          and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
-        limit 1
-      ),
+      with number as (${this.receivingNumber(sms.to, NumberDirection.INBOUND_OUTBOUND)}),
       contact as (${upsertContact(t, sms, { recordActivity: true })}),
       live_conversation as (
         insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId, conversations.firstInboundAt)})
@@ -250,13 +254,7 @@ export class InboundRepository extends TenantRepository {
   async ingestOnOutboundOnlyNumber(messageId: string, sms: InboundSms, copyMedia = 0): Promise<{ messageId: string; conversationId: string } | null> {
     const t = this.tenantId;
     const result = await this.db.execute(sql`
-      with number as (
-        select ${phoneNumbers.id} from ${phoneNumbers}
-        where ${phoneNumbers.tenantId} = ${t}::uuid and ${phoneNumbers.twilioAccountId} = ${this.accountId}::uuid
-          and ${phoneNumbers.e164} = ${sms.to}
-          and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(NumberDirection.OUTBOUND)}
-        limit 1
-      ),
+      with number as (${this.receivingNumber(sms.to, NumberDirection.OUTBOUND)}),
       contact as (${upsertContact(t, sms, { recordActivity: false })}),
       existing as (
         select c.id from ${conversations} c, number, contact

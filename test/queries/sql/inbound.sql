@@ -7,8 +7,7 @@
       where "phone_numbers"."tenant_id" = $1::uuid and "phone_numbers"."twilio_account_id" = $2::uuid
         and "phone_numbers"."e164" = $3
         and "phone_numbers"."removed_at" is null and "phone_numbers"."direction" = 'INBOUND_OUTBOUND'
-      limit 1
-    ),
+      limit 1),
     contact as (
       insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
       select $4::uuid, $5, $6, $7, $8,
@@ -111,12 +110,11 @@
 
 -- InboundRepository.ingestOnOutboundOnlyNumber
 with number as (
-  select "phone_numbers"."id" from "phone_numbers"
+  select "phone_numbers"."id", "phone_numbers"."team_id" from "phone_numbers"
   where "phone_numbers"."tenant_id" = $1::uuid and "phone_numbers"."twilio_account_id" = $2::uuid
     and "phone_numbers"."e164" = $3
     and "phone_numbers"."removed_at" is null and "phone_numbers"."direction" = 'OUTBOUND'
-  limit 1
-),
+  limit 1),
 contact as (
   insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
   select $4::uuid, $5, $6, $7, $8,
