@@ -83,7 +83,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     throw err;
   }
 
-  const events = new EventBus(liveTransport(config, database, logger), logger);
+  const events = new EventBus(await liveTransport(config, database, logger), logger);
   try {
     await events.start();
   } catch (err) {
@@ -207,8 +207,8 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
 }
 
 /** Live events across instances: Redis when REDIS_URL is set, else Postgres LISTEN/NOTIFY; PGlite is one process. */
-function liveTransport(config: Config, database: Database, logger: Logger): EventTransport {
-  if (config.redisUrl) return new RedisTransport(config.redisUrl, logger);
+async function liveTransport(config: Config, database: Database, logger: Logger): Promise<EventTransport> {
+  if (config.redisUrl) return RedisTransport.create(config.redisUrl, logger);
   if (database.kind === 'postgres') return new PgTransport(database, logger);
   return new InProcessTransport();
 }

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../shared/logger.js';
 import type { EventTransport, LiveEvent } from './event-bus.js';
 import { Coalescer, decodeBatch, encodeBatches } from './wire.js';
@@ -15,18 +15,26 @@ const CONNECT_TIMEOUT_MS = 5000;
  */
 export class RedisTransport implements EventTransport {
   readonly name = 'redis';
+
+  /** ioredis is loaded only when REDIS_URL is set (it takes about 0.2 s to load: every start would pay it). */
+  static async create(url: string, logger: Logger, channel = REDIS_CHANNEL): Promise<RedisTransport> {
+    const { Redis } = await import('ioredis');
+    return new RedisTransport(Redis, url, logger, channel);
+  }
+
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly coalescer: Coalescer;
 
-  constructor(
+  private constructor(
+    RedisClient: typeof Redis,
     url: string,
     private readonly logger: Logger,
-    private readonly channel = REDIS_CHANNEL,
+    private readonly channel: string,
   ) {
     const options = { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: 3 };
-    this.pub = new Redis(url, options);
-    this.sub = new Redis(url, options);
+    this.pub = new RedisClient(url, options);
+    this.sub = new RedisClient(url, options);
     // Without listeners ioredis reports connection errors as unhandled; it reconnects by itself.
     for (const [role, client] of [['publisher', this.pub], ['subscriber', this.sub]] as const) {
       client.on('error', (err: unknown) => this.logger.warn({ err, role }, 'redis connection error'));

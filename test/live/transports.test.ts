@@ -130,8 +130,8 @@ describe('Redis pub/sub transport (skipped when Redis is unreachable)', async ()
 
   it.skipIf(!up)('carries events between two instances, the publisher included', async () => {
     const channel = `sms-inbox:test:${randomUUID()}`;
-    const a = new RedisTransport(REDIS_URL, logger, channel);
-    const b = new RedisTransport(REDIS_URL, logger, channel);
+    const a = await RedisTransport.create(REDIS_URL, logger, channel);
+    const b = await RedisTransport.create(REDIS_URL, logger, channel);
     const gotA: LiveEvent[] = [];
     const gotB: LiveEvent[] = [];
     await a.start((e) => gotA.push(...e));
@@ -173,7 +173,7 @@ describe('Redis pub/sub transport (skipped when Redis is unreachable)', async ()
   });
 
   it('fails start-up clearly when Redis cannot be reached', async () => {
-    const t = new RedisTransport('redis://127.0.0.1:1', logger);
+    const t = await RedisTransport.create('redis://127.0.0.1:1', logger);
     await expect(t.start(() => {})).rejects.toThrow();
   });
 });

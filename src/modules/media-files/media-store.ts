@@ -1,7 +1,18 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../config.js';
 
 export type MediaStorage = 'POSTGRES' | 'S3';
+
+/**
+ * The S3 SDK, loaded on first use: most installations keep files in Postgres, and the SDK takes
+ * about 0.3 s to load, which every start would pay (issue 16's start-up figures).
+ */
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+let s3Sdk: Promise<S3Sdk> | null = null;
+function loadS3Sdk(): Promise<S3Sdk> {
+  s3Sdk ??= import('@aws-sdk/client-s3');
+  return s3Sdk;
+}
 
 /**
  * Where file bytes live. Postgres (bytea, in the media_files row) by default, so instances stay
@@ -23,7 +34,8 @@ export class MediaStore {
   async putExternal(tenantId: string, fileId: string, bytes: Buffer, contentType: string): Promise<void> {
     const s3 = this.config.s3;
     if (!s3) return;
-    await this.client().send(
+    const { PutObjectCommand } = await loadS3Sdk();
+    await (await this.client()).send(
       new PutObjectCommand({ Bucket: s3.bucket, Key: objectKey(tenantId, fileId), Body: bytes, ContentType: contentType }),
     );
   }
@@ -34,7 +46,8 @@ export class MediaStore {
     const s3 = this.config.s3;
     if (!s3) return null;
     try {
-      const out = await this.client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: objectKey(file.tenantId, file.id) }));
+      const { GetObjectCommand } = await loadS3Sdk();
+      const out = await (await this.client()).send(new GetObjectCommand({ Bucket: s3.bucket, Key: objectKey(file.tenantId, file.id) }));
       if (!out.Body) return null;
       return Buffer.from(await out.Body.transformToByteArray());
     } catch (err) {
@@ -47,7 +60,8 @@ export class MediaStore {
   async deleteExternal(tenantId: string, fileId: string): Promise<void> {
     const s3 = this.config.s3;
     if (!s3) return;
-    await this.client().send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: objectKey(tenantId, fileId) }));
+    const { DeleteObjectCommand } = await loadS3Sdk();
+    await (await this.client()).send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: objectKey(tenantId, fileId) }));
   }
 
   close(): void {
@@ -55,8 +69,9 @@ export class MediaStore {
     this.s3 = null;
   }
 
-  private client(): S3Client {
+  private async client(): Promise<S3Client> {
     const s3 = this.config.s3!;
+    const { S3Client } = await loadS3Sdk();
     this.s3 ??= new S3Client({
       region: s3.region,
       ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
