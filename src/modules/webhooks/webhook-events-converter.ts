@@ -74,12 +74,19 @@ function candidates(event: LiveEvent): WebhookEventType[] {
  */
 export function wakeOnWebhookEvents(deps: AppDeps, wake: () => void): void {
   deps.events.onPublish((events) => {
+    // One cache look-up per tenant of the batch (a group commit publishes many events at once).
+    const typesByTenant = new Map<string, Set<WebhookEventType>>();
     for (const event of events) {
       const types = candidates(event);
       if (types.length === 0) continue;
-      void deps.webhookEndpointCache.wantedTypes(event.tenantId).then(
+      let set = typesByTenant.get(event.tenantId);
+      if (!set) typesByTenant.set(event.tenantId, (set = new Set()));
+      for (const t of types) set.add(t);
+    }
+    for (const [tenantId, types] of typesByTenant) {
+      void deps.webhookEndpointCache.wantedTypes(tenantId).then(
         (wanted) => {
-          if (types.some((t) => wanted.has(t))) wake();
+          if ([...types].some((t) => wanted.has(t))) wake();
         },
         () => wake(),
       );
