@@ -169,6 +169,10 @@ describe('report', () => {
     expect(rows.get(a2.id)).toEqual({ agent: { id: a2.id }, conversationsResolved: 1, medianFirstResponseSeconds: 180, csatAverage: 2 });
     expect(rows.get(r.tenant.userId)).toEqual({ agent: { id: r.tenant.userId }, conversationsResolved: 0, medianFirstResponseSeconds: null, csatAverage: null });
     expect(report.byAgent).toHaveLength(3);
+    // Listed by name (then id), whatever order the figures came in.
+    const named = await server.gql(`query($from: DateTimeISO!, $to: DateTimeISO!) { report(from: $from, to: $to) { byAgent { agent { id name } } } }`, { from: at(0), to: at(7200) }, r.tenant.token);
+    const names = named.data!.report.byAgent.map((x: any) => `${x.agent.name}\u0000${x.agent.id}`);
+    expect(names).toEqual([...names].sort());
   });
 
   it('filters by team: its conversations, their messages and ratings; its members and whoever has figures in it', async () => {

@@ -86,6 +86,8 @@ export const csatSurveys = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.conversationId] }),
     index('csat_surveys_resolver_idx').on(t.tenantId, t.resolvedById, t.resolvedAt),
+    // Reports: ratings of the resolutions in a period (index-only, the team's by conversation_id).
+    index('csat_surveys_period_idx').on(t.tenantId, t.resolvedAt, t.resolvedById, t.rating, t.conversationId),
     foreignKey({ name: 'csat_surveys_conversation_fk', columns: [t.tenantId, t.conversationId], foreignColumns: [conversations.tenantId, conversations.id] }).onDelete('cascade'),
     // As messages.author_id: the plain key nulls the column when the user goes, this one keeps it in the tenant.
     foreignKey({ name: 'csat_surveys_resolver_tenant_fk', columns: [t.tenantId, t.resolvedById], foreignColumns: [users.tenantId, users.id] }),

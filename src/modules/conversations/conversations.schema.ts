@@ -55,9 +55,12 @@ export const conversations = pgTable(
     // planner fell back to sorting the tenant's every conversation (measured 38 ms at 10,000).
     index('conversations_tenant_activity_idx').on(t.tenantId, t.lastMessageAt, t.id),
     index('conversations_tenant_assignee_idx').on(t.tenantId, t.assigneeId, t.lastMessageAt, t.id),
-    // Reports: conversations opened / resolved in a period.
-    index('conversations_tenant_created_idx').on(t.tenantId, t.createdAt),
-    index('conversations_tenant_resolved_idx').on(t.tenantId, t.resolvedAt),
+    // Reports: conversations opened / resolved in a period. The trailing columns are what the
+    // report reads of each row, so it is an index-only scan (drizzle has no INCLUDE; trailing key
+    // columns serve the same). Over 100,000 conversations this took the statements from reading
+    // every row off the heap to a scan of the index.
+    index('conversations_tenant_created_idx').on(t.tenantId, t.createdAt, t.teamId, t.firstResponderId, t.firstInboundAt, t.firstResponseAt),
+    index('conversations_tenant_resolved_idx').on(t.tenantId, t.resolvedAt, t.teamId, t.resolvedById, t.createdAt),
     unique('conversations_tenant_id_uq').on(t.tenantId, t.id),
     // Parents by (tenant_id, id): the database refuses a conversation of tenant A on tenant B's rows.
     foreignKey({ name: 'conversations_contact_fk', columns: [t.tenantId, t.contactId], foreignColumns: [contacts.tenantId, contacts.id] }).onDelete('cascade'),

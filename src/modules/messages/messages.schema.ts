@@ -58,8 +58,9 @@ export const messages = pgTable(
       .where(sql`${t.idempotencyKey} is not null`),
     // Ascending: scanned backwards it serves ORDER BY created_at DESC, id DESC (see conversations).
     index('messages_tenant_conversation_idx').on(t.tenantId, t.conversationId, t.createdAt, t.id),
-    // Per-tenant time ranges: the retention job and reports.
-    index('messages_tenant_created_idx').on(t.tenantId, t.createdAt, t.direction),
+    // Per-tenant time ranges: the retention job and reports (conversation_id for a team's report:
+    // an index-only scan joined to the team's conversations).
+    index('messages_tenant_created_idx').on(t.tenantId, t.createdAt, t.direction, t.conversationId),
     // Search: a generated body_folded column and its trigram index are hand-written SQL (migration inbox_search_sql).
     unique('messages_tenant_id_uq').on(t.tenantId, t.id),
     // Parents by (tenant_id, id): a message can never sit in another tenant's conversation.

@@ -9,8 +9,7 @@ export default [
   repositoryQueries({
     repository: ReportsRepository,
     calls: {
-      totals: { tenant: (r) => r.totals({ ...PERIOD, teamId: null }), 'one team': (r) => r.totals({ ...PERIOD, teamId: TEAM_ID }) },
-      byAgent: { tenant: (r) => r.byAgent({ ...PERIOD, teamId: null }), 'one team': (r) => r.byAgent({ ...PERIOD, teamId: TEAM_ID }) },
+      report: { tenant: (r) => r.report({ ...PERIOD, teamId: null }), 'one team': (r) => r.report({ ...PERIOD, teamId: TEAM_ID }) },
     },
   }),
 ];

@@ -10,6 +10,8 @@ import { ReportsRepository } from './reports.repository.js';
 
 /** Longest period one report covers. */
 export const MAX_REPORT_DAYS = 366;
+/** Most agent rows one report lists (by name). */
+export const MAX_REPORT_AGENTS = 1000;
 
 export class ReportsService {
   constructor(private readonly scope: TenantScope) {}
@@ -29,17 +31,20 @@ export class ReportsService {
     if (teamId !== null && !(isUuid(teamId) && (await new TeamsRepository(deps.db, tenantId).findById(teamId)))) throw notFound('Team');
     const repo = new ReportsRepository(deps.db, tenantId);
     const period = { from, to, teamId };
-    const [totals, agents] = await Promise.all([repo.totals(period), repo.byAgent(period)]);
+    const { totals, byAgent: agents } = await repo.report(period);
     const visible = user.role === Role.ADMIN ? agents : agents.filter((a) => !isApiKey(user) && a.agentId === user.userId);
     const users = new Map((await new UsersRepository(deps.db, tenantId).findByIds(visible.map((a) => a.agentId))).map((u) => [u.id, u]));
     return {
       from,
       to,
       ...totals,
-      byAgent: visible.flatMap((a) => {
-        const agent = users.get(a.agentId);
-        return agent ? [{ agent, conversationsResolved: a.conversationsResolved, medianFirstResponseSeconds: a.medianFirstResponseSeconds, csatAverage: a.csatAverage }] : [];
-      }),
+      byAgent: visible
+        .flatMap((a) => {
+          const agent = users.get(a.agentId);
+          return agent ? [{ agent, conversationsResolved: a.conversationsResolved, medianFirstResponseSeconds: a.medianFirstResponseSeconds, csatAverage: a.csatAverage }] : [];
+        })
+        .sort((a, b) => (a.agent.name < b.agent.name ? -1 : a.agent.name > b.agent.name ? 1 : a.agent.id < b.agent.id ? -1 : a.agent.id > b.agent.id ? 1 : 0))
+        .slice(0, MAX_REPORT_AGENTS),
     };
   }
 }
