@@ -257,7 +257,7 @@ async function main(): Promise<number> {
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     lines: [
       `Machine before the run: ${(busyBefore * 100).toFixed(0)}% busy, load average ${loadBefore}; other processes (excluding Postgres) used on average, in cores: ${foreign.join(', ') || '–'}; whole run ${foreignCores(runCpu, cpuSnapshot(), os.cpus().length).toFixed(2)}`,
-      `Server: \`node --import tsx src/main.ts\`, NODE_ENV=production, LOG_LEVEL=warn, PACING_ENABLED=false, DISPATCHER_POLL_MS=50, DATABASE_POOL_SIZE default (10), live events over ${args.redis ? 'Redis' : 'Postgres LISTEN/NOTIFY'}${args.profile ? ', profiled through the inspector (slower)' : ''}`,
+      `Server: \`node --import tsx src/main.ts\`, NODE_ENV=production, LOG_LEVEL=warn, PACING_ENABLED=false, DISPATCHER_POLL_MS default (500), DATABASE_POOL_SIZE default (10), live events over ${args.redis ? 'Redis' : 'Postgres LISTEN/NOTIFY'}${args.profile ? ', profiled through the inspector (slower)' : ''}`,
       `Postgres: ${adminUrl.replace(/\/\/[^@]*@/, '//')} server, fresh database per run; Twilio simulator (src/sandbox/twilio-simulator.ts) in the harness process`,
       `Load: autocannon ${autocannonVersion()} in its own process (pipelining 1); webhooks prepared and signed before each run; live traffic from an open-loop paced sender; subscriptions held by a separate client process`,
       `Sizes: ${Object.entries(sizes).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('/') : String(v)}`).join(', ')}`,
