@@ -5,14 +5,16 @@
  * latency from autocannon with the agent's token; SQL statements per request counted exactly
  * by running the server's code in a probe process (workers/statements-probe.ts). The ceiling: a
  * bare Fastify route (workers/bare-server.ts) running the same SQL for the same page and writing
- * the same JSON (checked equal first), measured with the same load right after ours.
+ * the same JSON (checked equal first), measured with the same load right after ours. The peer
+ * (issue 16): PostGraphile 4 (workers/postgraphile-server.ts) on the same tables serving the same
+ * page (tenant, order, fields and size; checked equal first), measured with the same load too.
  */
 import type { ProbeJob, ProbeResult } from '../workers/statements-probe.js';
 import { loadLine, runLoad, verdict, type Ctx, type MeasuredLoad } from '../lib/context.js';
 import { gqlOk } from '../lib/gql.js';
 import { persistentWorker, type PersistentWorker } from '../lib/procs.js';
 import { createAgents, seedTenant } from '../lib/seed.js';
-import { spawnNode } from '../lib/procs.js';
+import { spawnNode, type Child } from '../lib/procs.js';
 import { freePort, serverEnv } from '../lib/server.js';
 import { fmt } from '../lib/stats.js';
 import { prepareWebhooks, verifyIngest, writeRequests } from '../lib/webhooks.js';
@@ -34,6 +36,21 @@ function inboxQuery(lastMessageField: boolean): string {
 }`;
 }
 
+/**
+ * The same page asked of PostGraphile: the tenant as a condition (its fastest set-up, see
+ * workers/postgraphile-server.ts), the same order (newest activity first, id as tie-break), page
+ * size and fields. The worker's smart tags give the relations our names; `conversations:` is an alias.
+ */
+const PEER_QUERY = `query Inbox($tenantId: UUID!, $first: Int, $after: Cursor) {
+  conversations: allConversations(first: $first, after: $after, condition: { tenantId: $tenantId }, orderBy: [LAST_MESSAGE_AT_DESC, ID_DESC]) {
+    edges { cursor node { id status unreadCount lastMessageAt
+      contact { id phoneNumber name optedOut }
+      assignee { id name email }
+      lastMessage { id body direction status createdAt } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
 interface InboxPage {
   conversations: {
     edges: Array<{ node: { contact: { id: string } | null; assignee: { id: string } | null; lastMessage?: { id: string } | null; messages?: { edges: unknown[] } } }>;
@@ -50,18 +67,28 @@ export async function queriesScenario(ctx: Ctx): Promise<void> {
   const hasLast = features.conversationFields.has('lastMessage');
   const query = inboxQuery(hasLast);
 
-  // The statements probe starts the server's code in its own process meanwhile (a few seconds).
+  // The statements probe starts the server's code in its own process meanwhile (a few seconds), and
+  // so does PostGraphile (introspection and schema build) when the page has its lastMessage field.
   const probe = persistentWorker('statements-probe', 'bench/workers/statements-probe.ts', { echoStderr: true });
+  let peer: Peer | null = null;
   try {
+    peer = hasLast ? await startPeer(ctx) : null;
     const probeStarted = probe.call<{ ok: true }>({ type: 'start', env: serverEnv({ ...ctx.serverOptions, port: 0 }) }, 120_000);
     probeStarted.catch(() => {});
-    await measure(ctx, hasLast, query, probeStarted, probe);
+    await measure(ctx, hasLast, query, probeStarted, probe, peer);
   } finally {
-    await probe.stop();
+    await Promise.all([probe.stop(), peer?.child.stop(3000)]);
   }
 }
 
-async function measure(ctx: Ctx, hasLast: boolean, query: string, probeStarted: Promise<unknown>, probe: PersistentWorker): Promise<void> {
+async function measure(
+  ctx: Ctx,
+  hasLast: boolean,
+  query: string,
+  probeStarted: Promise<unknown>,
+  probe: PersistentWorker,
+  peer: Peer | null,
+): Promise<void> {
   const { sizes, report } = ctx;
   ctx.log(`queries: seeding a tenant with ${sizes.queryConversations} conversations`);
   const tenant = await seedTenant(ctx.server.graphqlUrl, ctx.fake, 10_000, ctx.runId, 'Inbox');
@@ -108,12 +135,39 @@ async function measure(ctx: Ctx, hasLast: boolean, query: string, probeStarted: 
       return false;
     },
   );
+  // PostGraphile's start (introspection, schema build) must be over before anything is timed.
+  // A peer that cannot start or answer costs its own rows (ERROR), not the list's figures.
+  let peerError: string | null = null;
+  const peerReady = peer
+    ? await peer.child.waitForLine(/postgraphile ready at/, 120_000).then(
+        () => true,
+        (err: unknown) => ((peerError = err instanceof Error ? err.message : String(err)), false),
+      )
+    : false;
   ctx.log('queries: warm-up and measured run');
   await runLoad({ origin: ctx.server.origin, request, amount: 0, durationSec: sizes.queryWarmupSeconds, connections: sizes.queryConnections });
   const run = await ctx.profiler.around('queries', () =>
     runLoad({ origin: ctx.server.origin, request, amount: 0, durationSec: sizes.querySeconds, connections: sizes.queryConnections }, ctx.server.pid),
   );
   report.detail(S, loadLine(`conversations(first: 20) for ${sizes.querySeconds} s, ${sizes.queryConnections} connections`, run));
+
+  // The peer right after ours: the pass/fail ratio compares neighbouring windows.
+  let peerRun: MeasuredLoad | null = null;
+  if (peer && peerReady) {
+    ctx.log('queries: the peer, PostGraphile 4');
+    try {
+      peerRun = await peerRead(ctx, peer, tenant, request);
+      report.detail(S, loadLine(`peer: PostGraphile 4, same page, ${sizes.querySeconds} s, ${sizes.queryConnections} connections`, peerRun));
+    } catch (err) {
+      peerError = err instanceof Error ? err.message : String(err);
+    }
+  }
+  if (peerError) {
+    report.detail(S, `peer: PostGraphile 4 failed: ${peerError}`);
+    report.add({ scenario: S, metric: 'conversations(first: 20) against PostGraphile 4, same page (req/s)', value: peerError.split('\n')[0]!.slice(0, 160), verdict: 'ERROR' });
+  } else if (!peer) {
+    report.detail(S, 'peer: PostGraphile 4 not measured (the server has no lastMessage field to compare with)');
+  }
 
   ctx.log('queries: the bare-SQL ceiling');
   const bare = await bareReadCeiling(ctx, tenant, request);
@@ -159,12 +213,26 @@ async function measure(ctx: Ctx, hasLast: boolean, query: string, probeStarted: 
     target: '≥ 50% of the ceiling',
     verdict: verdict(ofCeiling >= 0.5 && bare.non2xx === 0 && bare.errors === 0),
   });
-  report.add({ scenario: S, metric: 'latency p50/p95/p99 (ms)', value: `${fmt(run.latencyMs.p50, 2)} / ${fmt(run.latencyMs.p95, 2)} / ${fmt(run.latencyMs.p99, 2)}` });
+  if (peerRun) {
+    const ofPeer = run.throughput / Math.max(1, peerRun.throughput);
+    report.add({
+      scenario: S,
+      metric: 'conversations(first: 20) against PostGraphile 4, same page (req/s)',
+      value: fmt(run.throughput),
+      ceiling: `${fmt(peerRun.throughput)} (peer)`,
+      ratio: `${ofPeer.toFixed(2)}×`,
+      target: '≥ 1.25× PostGraphile (stretch 2×)',
+      verdict: verdict(ofPeer >= 1.25 && peerRun.non2xx === 0 && peerRun.errors === 0),
+    });
+  }
+  const ms3 = (l: MeasuredLoad['latencyMs']) => `${fmt(l.p50, 2)} / ${fmt(l.p95, 2)} / ${fmt(l.p99, 2)}`;
+  report.add({ scenario: S, metric: 'latency p50/p95/p99 (ms)', value: ms3(run.latencyMs), ...(peerRun ? { ceiling: `${ms3(peerRun.latencyMs)} (peer)` } : {}) });
   if (run.cpu) {
     report.add({
       scenario: S,
       metric: 'CPU per request: server / Postgres (ms)',
       value: `${fmt(run.cpu.serverMsPerRequest, 2)} / ${fmt(run.cpu.postgresMsPerRequest, 2)}`,
+      ...(peerRun?.cpu ? { ceiling: `${fmt(peerRun.cpu.serverMsPerRequest, 2)} / ${fmt(peerRun.cpu.postgresMsPerRequest, 2)} (peer)` } : {}),
     });
   }
   report.add({
@@ -208,4 +276,62 @@ async function bareReadCeiling(
   } finally {
     await bare.stop(3000);
   }
+}
+
+interface Peer {
+  child: Child;
+  origin: string;
+}
+
+/** Starts PostGraphile on the bench database; the scenario waits for it before its own timed runs. */
+async function startPeer(ctx: Ctx): Promise<Peer> {
+  const port = await freePort();
+  const child = spawnNode('postgraphile', 'bench/workers/postgraphile-server.ts', {
+    env: { PORT: String(port), PEER_DATABASE_URL: ctx.db.url, NODE_ENV: 'production' },
+    echoStderr: true,
+  });
+  return { child, origin: `http://127.0.0.1:${port}` };
+}
+
+type PageNode = InboxPage['conversations']['edges'][number]['node'] & Record<string, unknown>;
+
+/** What both pages must agree on: every field of the page, timestamps as instants (formats differ), cursors aside. */
+function comparable(page: InboxPage): string {
+  const at = (v: unknown) => (typeof v === 'string' ? new Date(v).getTime() : v);
+  return JSON.stringify({
+    hasNextPage: page.conversations.pageInfo.hasNextPage,
+    nodes: page.conversations.edges.map(({ node }) => {
+      const n = node as PageNode;
+      const last = n.lastMessage as Record<string, unknown> | null;
+      return { ...n, lastMessageAt: at(n.lastMessageAt), lastMessage: last && { ...last, createdAt: at(last.createdAt) } };
+    }),
+  });
+}
+
+/**
+ * PostGraphile's page must hold the same conversations in the same order as ours (and the same
+ * contact, assignee and last message fields) before it is measured with the same load.
+ */
+async function peerRead(
+  ctx: Ctx,
+  peer: Peer,
+  tenant: { tenantId: string },
+  ours: { path: string; body: string; headers: Record<string, string> },
+): Promise<MeasuredLoad> {
+  const { sizes } = ctx;
+  const request = {
+    path: '/graphql',
+    body: JSON.stringify({ query: PEER_QUERY, variables: { tenantId: tenant.tenantId, first: 20 } }),
+    headers: { 'Content-Type': 'application/json' },
+  };
+  const res = await fetch(`${peer.origin}${request.path}`, { method: 'POST', headers: request.headers, body: request.body });
+  const theirs = (await res.json()) as { data?: InboxPage; errors?: unknown };
+  if (!res.ok || theirs.errors || !theirs.data) throw new Error(`PostGraphile did not answer the page (HTTP ${res.status}): ${JSON.stringify(theirs).slice(0, 600)}`);
+  // Ours at the same moment, so both read the same rows.
+  const now = await gqlOk<InboxPage>(ctx.server.graphqlUrl, JSON.parse(ours.body).query, { first: 20 }, ours.headers.Authorization!.slice('Bearer '.length));
+  const [a, b] = [comparable(now), comparable(theirs.data)];
+  if (a !== b) throw new Error(`PostGraphile does not answer the same page:\nours   ${a.slice(0, 600)}\ntheirs ${b.slice(0, 600)}`);
+  ctx.report.detail(S, `peer page checked: the same ${now.conversations.edges.length} conversations in the same order, with the same contact, assignee and last message fields`);
+  await runLoad({ origin: peer.origin, request, amount: 0, durationSec: sizes.queryWarmupSeconds, connections: sizes.queryConnections });
+  return await runLoad({ origin: peer.origin, request, amount: 0, durationSec: sizes.querySeconds, connections: sizes.queryConnections }, peer.child.pid);
 }
