@@ -7,7 +7,8 @@
  * bare Fastify route (workers/bare-server.ts) running the same SQL for the same page and writing
  * the same JSON (checked equal first), measured with the same load right after ours. The peer
  * (issue 16): PostGraphile 4 (workers/postgraphile-server.ts) on the same tables serving the same
- * page (tenant, order, fields and size; checked equal first), measured with the same load too.
+ * page (tenant, order, fields and size; checked equal first), measured with the same load in
+ * windows alternating with ours.
  */
 import type { ProbeJob, ProbeResult } from '../workers/statements-probe.js';
 import { loadLine, runLoad, verdict, type Ctx, type MeasuredLoad } from '../lib/context.js';
@@ -151,13 +152,12 @@ async function measure(
   );
   report.detail(S, loadLine(`conversations(first: 20) for ${sizes.querySeconds} s, ${sizes.queryConnections} connections`, run));
 
-  // The peer right after ours: the pass/fail ratio compares neighbouring windows.
-  let peerRun: MeasuredLoad | null = null;
+  // The peer: its page checked, then measured in windows alternating with ours (below).
+  let paired: Paired | null = null;
   if (peer && peerReady) {
-    ctx.log('queries: the peer, PostGraphile 4');
+    ctx.log('queries: the peer, PostGraphile 4, alternating with ours');
     try {
-      peerRun = await peerRead(ctx, peer, tenant, request);
-      report.detail(S, loadLine(`peer: PostGraphile 4, same page, ${sizes.querySeconds} s, ${sizes.queryConnections} connections`, peerRun));
+      paired = await pairedWithPeer(ctx, peer, tenant, request);
     } catch (err) {
       peerError = err instanceof Error ? err.message : String(err);
     }
@@ -213,26 +213,26 @@ async function measure(
     target: '≥ 50% of the ceiling',
     verdict: verdict(ofCeiling >= 0.5 && bare.non2xx === 0 && bare.errors === 0),
   });
-  if (peerRun) {
-    const ofPeer = run.throughput / Math.max(1, peerRun.throughput);
+  if (paired) {
+    const ofPeer = paired.ours.throughput / Math.max(1, paired.peer.throughput);
     report.add({
       scenario: S,
-      metric: 'conversations(first: 20) against PostGraphile 4, same page (req/s)',
-      value: fmt(run.throughput),
-      ceiling: `${fmt(peerRun.throughput)} (peer)`,
+      metric: `conversations(first: 20) against PostGraphile 4, same page, ${paired.rounds} × 2 alternating windows (req/s)`,
+      value: fmt(paired.ours.throughput),
+      ceiling: `${fmt(paired.peer.throughput)} (peer)`,
       ratio: `${ofPeer.toFixed(2)}×`,
       target: '≥ 1.25× PostGraphile (stretch 2×)',
-      verdict: verdict(ofPeer >= 1.25 && peerRun.non2xx === 0 && peerRun.errors === 0),
+      verdict: verdict(ofPeer >= 1.25 && paired.peer.failed === 0),
     });
   }
-  const ms3 = (l: MeasuredLoad['latencyMs']) => `${fmt(l.p50, 2)} / ${fmt(l.p95, 2)} / ${fmt(l.p99, 2)}`;
-  report.add({ scenario: S, metric: 'latency p50/p95/p99 (ms)', value: ms3(run.latencyMs), ...(peerRun ? { ceiling: `${ms3(peerRun.latencyMs)} (peer)` } : {}) });
+  report.add({ scenario: S, metric: 'latency p50/p95/p99 (ms)', value: `${fmt(run.latencyMs.p50, 2)} / ${fmt(run.latencyMs.p95, 2)} / ${fmt(run.latencyMs.p99, 2)}` });
   if (run.cpu) {
+    const peerCpu = paired?.peer.cpu;
     report.add({
       scenario: S,
       metric: 'CPU per request: server / Postgres (ms)',
       value: `${fmt(run.cpu.serverMsPerRequest, 2)} / ${fmt(run.cpu.postgresMsPerRequest, 2)}`,
-      ...(peerRun?.cpu ? { ceiling: `${fmt(peerRun.cpu.serverMsPerRequest, 2)} / ${fmt(peerRun.cpu.postgresMsPerRequest, 2)} (peer)` } : {}),
+      ...(peerCpu ? { ceiling: `${fmt(peerCpu.serverMsPerRequest, 2)} / ${fmt(peerCpu.postgresMsPerRequest, 2)} (peer)` } : {}),
     });
   }
   report.add({
@@ -308,17 +308,49 @@ function comparable(page: InboxPage): string {
   });
 }
 
+interface Side {
+  throughput: number;
+  /** Answers not 2xx, errors and timeouts over all windows. */
+  failed: number;
+  cpu?: { serverMsPerRequest: number; postgresMsPerRequest: number };
+}
+
+interface Paired {
+  rounds: number;
+  ours: Side;
+  peer: Side;
+}
+
+/** Several windows of one side as one: 2xx answers over their summed time, CPU per request weighted. */
+function combined(runs: MeasuredLoad[]): Side {
+  const ok = runs.reduce((n, r) => n + r.ok2xx, 0);
+  const elapsed = runs.reduce((n, r) => n + r.elapsedMs, 0);
+  const withCpu = runs.filter((r) => r.cpu);
+  const okCpu = withCpu.reduce((n, r) => n + r.ok2xx, 0);
+  const weighted = (pick: (c: NonNullable<MeasuredLoad['cpu']>) => number) => withCpu.reduce((n, r) => n + pick(r.cpu!) * r.ok2xx, 0) / okCpu;
+  return {
+    throughput: elapsed > 0 ? (ok * 1000) / elapsed : 0,
+    failed: runs.reduce((n, r) => n + r.non2xx + r.errors, 0),
+    ...(withCpu.length === runs.length && okCpu > 0
+      ? { cpu: { serverMsPerRequest: weighted((c) => c.serverMsPerRequest), postgresMsPerRequest: weighted((c) => c.postgresMsPerRequest) } }
+      : {}),
+  };
+}
+
 /**
  * PostGraphile's page must hold the same conversations in the same order as ours (and the same
- * contact, assignee and last message fields) before it is measured with the same load.
+ * contact, assignee and last message fields) before it is measured. Then the same load (same
+ * connections, same total time) on each, in windows that alternate (peer, ours, ours, peer, peer,
+ * ours…; sizes.queryPeerRounds rounds of querySeconds / rounds each): whatever else the shared
+ * machine does drifts over both sides alike, which one long window after the other does not.
  */
-async function peerRead(
+async function pairedWithPeer(
   ctx: Ctx,
   peer: Peer,
   tenant: { tenantId: string },
   ours: { path: string; body: string; headers: Record<string, string> },
-): Promise<MeasuredLoad> {
-  const { sizes } = ctx;
+): Promise<Paired> {
+  const { sizes, report } = ctx;
   const request = {
     path: '/graphql',
     body: JSON.stringify({ query: PEER_QUERY, variables: { tenantId: tenant.tenantId, first: 20 } }),
@@ -331,7 +363,22 @@ async function peerRead(
   const now = await gqlOk<InboxPage>(ctx.server.graphqlUrl, JSON.parse(ours.body).query, { first: 20 }, ours.headers.Authorization!.slice('Bearer '.length));
   const [a, b] = [comparable(now), comparable(theirs.data)];
   if (a !== b) throw new Error(`PostGraphile does not answer the same page:\nours   ${a.slice(0, 600)}\ntheirs ${b.slice(0, 600)}`);
-  ctx.report.detail(S, `peer page checked: the same ${now.conversations.edges.length} conversations in the same order, with the same contact, assignee and last message fields`);
+  report.detail(S, `peer page checked: the same ${now.conversations.edges.length} conversations in the same order, with the same contact, assignee and last message fields`);
+
   await runLoad({ origin: peer.origin, request, amount: 0, durationSec: sizes.queryWarmupSeconds, connections: sizes.queryConnections });
-  return await runLoad({ origin: peer.origin, request, amount: 0, durationSec: sizes.querySeconds, connections: sizes.queryConnections }, peer.child.pid);
+  const rounds = Math.max(1, sizes.queryPeerRounds);
+  const seconds = Math.max(1, Math.round(sizes.querySeconds / rounds));
+  const runs = { ours: [] as MeasuredLoad[], peer: [] as MeasuredLoad[] };
+  const window = async (side: 'ours' | 'peer') => {
+    const r =
+      side === 'peer'
+        ? await runLoad({ origin: peer.origin, request, amount: 0, durationSec: seconds, connections: sizes.queryConnections }, peer.child.pid)
+        : await runLoad({ origin: ctx.server.origin, request: ours, amount: 0, durationSec: seconds, connections: sizes.queryConnections }, ctx.server.pid);
+    runs[side].push(r);
+    report.detail(S, loadLine(`${side === 'peer' ? 'peer: PostGraphile 4' : 'ours'}, round ${runs[side].length}/${rounds}, ${seconds} s, ${sizes.queryConnections} connections`, r));
+  };
+  for (let i = 0; i < rounds; i++) {
+    for (const side of i % 2 === 0 ? (['peer', 'ours'] as const) : (['ours', 'peer'] as const)) await window(side);
+  }
+  return { rounds, ours: combined(runs.ours), peer: combined(runs.peer) };
 }
