@@ -38,12 +38,15 @@ function inboxQuery(lastMessageField: boolean): string {
 }
 
 /**
- * The same page asked of PostGraphile: the tenant as a condition (its fastest set-up, see
- * workers/postgraphile-server.ts), the same order (newest activity first, id as tie-break), page
- * size and fields. The worker's smart tags give the relations our names; `conversations:` is an alias.
+ * The same page asked of PostGraphile: the same order (newest activity first, id as tie-break),
+ * page size and fields; the tenant as a condition (its fastest set-up, the default), or left to
+ * its row-level security from the agent's token (BENCH_PEER_AUTH=jwt; see
+ * workers/postgraphile-server.ts). The worker's smart tags give the relations our names;
+ * `conversations:` is an alias.
  */
-const PEER_QUERY = `query Inbox($tenantId: UUID!, $first: Int, $after: Cursor) {
-  conversations: allConversations(first: $first, after: $after, condition: { tenantId: $tenantId }, orderBy: [LAST_MESSAGE_AT_DESC, ID_DESC]) {
+function peerQuery(byCondition: boolean): string {
+  return `query Inbox(${byCondition ? '$tenantId: UUID!, ' : ''}$first: Int, $after: Cursor) {
+  conversations: allConversations(first: $first, after: $after, ${byCondition ? 'condition: { tenantId: $tenantId }, ' : ''}orderBy: [LAST_MESSAGE_AT_DESC, ID_DESC]) {
     edges { cursor node { id status unreadCount lastMessageAt
       contact { id phoneNumber name optedOut }
       assignee { id name email }
@@ -51,6 +54,7 @@ const PEER_QUERY = `query Inbox($tenantId: UUID!, $first: Int, $after: Cursor) {
     pageInfo { hasNextPage endCursor }
   }
 }`;
+}
 
 interface InboxPage {
   conversations: {
@@ -281,16 +285,24 @@ async function bareReadCeiling(
 interface Peer {
   child: Child;
   origin: string;
+  /** The agent's token, verified by PostGraphile, scopes the tenant through RLS (else a condition). */
+  jwt: boolean;
 }
 
 /** Starts PostGraphile on the bench database; the scenario waits for it before its own timed runs. */
 async function startPeer(ctx: Ctx): Promise<Peer> {
   const port = await freePort();
+  const jwt = process.env.BENCH_PEER_AUTH === 'jwt';
   const child = spawnNode('postgraphile', 'bench/workers/postgraphile-server.ts', {
-    env: { PORT: String(port), PEER_DATABASE_URL: ctx.db.url, NODE_ENV: 'production' },
+    env: {
+      PORT: String(port),
+      PEER_DATABASE_URL: ctx.db.url,
+      NODE_ENV: 'production',
+      ...(jwt ? { PEER_JWT_SECRET: ctx.serverOptions.jwtSecret } : {}),
+    },
     echoStderr: true,
   });
-  return { child, origin: `http://127.0.0.1:${port}` };
+  return { child, origin: `http://127.0.0.1:${port}`, jwt };
 }
 
 type PageNode = InboxPage['conversations']['edges'][number]['node'] & Record<string, unknown>;
@@ -351,11 +363,17 @@ async function pairedWithPeer(
   ours: { path: string; body: string; headers: Record<string, string> },
 ): Promise<Paired> {
   const { sizes, report } = ctx;
-  const request = {
-    path: '/graphql',
-    body: JSON.stringify({ query: PEER_QUERY, variables: { tenantId: tenant.tenantId, first: 20 } }),
-    headers: { 'Content-Type': 'application/json' },
-  };
+  const request: { path: string; body: string; headers: Record<string, string> } = peer.jwt
+    ? {
+        path: '/graphql',
+        body: JSON.stringify({ query: peerQuery(false), variables: { first: 20 } }),
+        headers: { 'Content-Type': 'application/json', Authorization: ours.headers.Authorization! },
+      }
+    : {
+        path: '/graphql',
+        body: JSON.stringify({ query: peerQuery(true), variables: { tenantId: tenant.tenantId, first: 20 } }),
+        headers: { 'Content-Type': 'application/json' },
+      };
   const res = await fetch(`${peer.origin}${request.path}`, { method: 'POST', headers: request.headers, body: request.body });
   const theirs = (await res.json()) as { data?: InboxPage; errors?: unknown };
   if (!res.ok || theirs.errors || !theirs.data) throw new Error(`PostGraphile did not answer the page (HTTP ${res.status}): ${JSON.stringify(theirs).slice(0, 600)}`);
@@ -363,6 +381,7 @@ async function pairedWithPeer(
   const now = await gqlOk<InboxPage>(ctx.server.graphqlUrl, JSON.parse(ours.body).query, { first: 20 }, ours.headers.Authorization!.slice('Bearer '.length));
   const [a, b] = [comparable(now), comparable(theirs.data)];
   if (a !== b) throw new Error(`PostGraphile does not answer the same page:\nours   ${a.slice(0, 600)}\ntheirs ${b.slice(0, 600)}`);
+  report.detail(S, `peer: PostGraphile 4, tenant scoped by ${peer.jwt ? "row-level security from the agent's token (BENCH_PEER_AUTH=jwt)" : 'a condition on tenant_id'}`);
   report.detail(S, `peer page checked: the same ${now.conversations.edges.length} conversations in the same order, with the same contact, assignee and last message fields`);
 
   await runLoad({ origin: peer.origin, request, amount: 0, durationSec: sizes.queryWarmupSeconds, connections: sizes.queryConnections });

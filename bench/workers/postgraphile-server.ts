@@ -19,10 +19,23 @@
  *   `nodeId`), and `lastMessage` follows `(tenant_id, last_message_id)` to messages, which has no
  *   foreign key for it.
  *
- * Env: PORT, PEER_DATABASE_URL, PEER_POOL_SIZE (default 10). Prints "postgraphile ready at <url>".
+ *
+ * With PEER_JWT_SECRET (the server's JWT_SECRET; `BENCH_PEER_AUTH=jwt npm run bench`), the set-up
+ * PostGraphile documents for multi-tenant data instead: it verifies the agent's own token (HS256,
+ * the key built once as the server does), switches to a role without privileges beyond SELECT,
+ * and row-level security policies on the four tables keep the tenant named by the token's `tid`
+ * claim. That costs it a transaction per request (begin, set_config of role and claims, the
+ * statement, commit). The policies are created in the bench database only and apply to that role
+ * only (the server connects as the tables' owner and superuser, which RLS does not restrict); the
+ * role (NOLOGIN, cluster-wide, as roles are) is created once and kept.
+ *
+ * Env: PORT, PEER_DATABASE_URL, PEER_POOL_SIZE (default 10), PEER_JWT_SECRET (optional).
+ * Prints "postgraphile ready at <url>".
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import postgraphileModule from 'postgraphile';
+import postgres from 'postgres';
 
 // CommonJS: Node's named-export detection misses graphile-utils' re-exports, so take them from the module object.
 const { makeJSONPgSmartTagsPlugin, postgraphile } = postgraphileModule;
@@ -46,7 +59,46 @@ const smartTags = makeJSONPgSmartTagsPlugin({
   },
 });
 
+/** The role PostGraphile switches to per request in the JWT mode. */
+const PEER_ROLE = 'sms_bench_peer';
+const PEER_TABLES = ['conversations', 'contacts', 'users', 'messages'];
+
+async function enableRowLevelSecurity(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    // Concurrent bench runs on one cluster may race to create the role: either wins.
+    await sql.unsafe(`do $$ begin create role ${PEER_ROLE} nologin; exception when duplicate_object or unique_violation then null; end $$`);
+    await sql.unsafe(`grant usage on schema public to ${PEER_ROLE}`);
+    for (const table of PEER_TABLES) {
+      await sql.unsafe(`grant select on "${table}" to ${PEER_ROLE}`);
+      await sql.unsafe(`alter table "${table}" enable row level security`);
+      await sql.unsafe(`drop policy if exists peer_tenant on "${table}"`);
+      await sql.unsafe(
+        `create policy peer_tenant on "${table}" for select to ${PEER_ROLE} using (tenant_id = nullif(current_setting('jwt.claims.tid', true), '')::uuid)`,
+      );
+    }
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+const jwtSecret = process.env.PEER_JWT_SECRET;
+let auth = {};
+if (jwtSecret) {
+  await enableRowLevelSecurity(databaseUrl);
+  // As the server does (src/modules/users/tokens.ts): a key object built once; given a string,
+  // jsonwebtoken would try it as a PEM public key on every request first.
+  const key = createSecretKey(Buffer.from(jwtSecret, 'utf8'));
+  auth = {
+    jwtSecret: ((_header: unknown, callback: (err: Error | null, key: KeyObject) => void) => callback(null, key)) as never,
+    // Our tokens carry no audience (PostGraphile would otherwise require "postgraphile").
+    jwtVerifyOptions: { algorithms: ['HS256'], audience: [] },
+    pgDefaultRole: PEER_ROLE,
+  };
+}
+
 const handler = postgraphile({ connectionString: databaseUrl, max: Number(process.env.PEER_POOL_SIZE ?? 10) }, 'public', {
+  ...auth,
   appendPlugins: [smartTags],
   disableDefaultMutations: true,
   legacyRelations: 'omit',
