@@ -6,16 +6,17 @@
  * by running the server's code in a probe process (workers/statements-probe.ts). The ceiling: a
  * bare Fastify route (workers/bare-server.ts) running the same SQL for the same page and writing
  * the same JSON (checked equal first), measured with the same load right after ours. The peer
- * (issue 16): PostGraphile 4 (workers/postgraphile-server.ts) on the same tables serving the same
- * page (tenant, order, fields and size; checked equal first), measured with the same load in
- * windows alternating with ours.
+ * (issue 16): PostGraphile 4 on the same tables serving the same page (tenant, order, fields and
+ * size; checked equal first) in two set-ups, measured with the same load in windows alternating
+ * with ours (lib/read-peer.ts).
  */
 import type { ProbeJob, ProbeResult } from '../workers/statements-probe.js';
 import { loadLine, runLoad, verdict, type Ctx, type MeasuredLoad } from '../lib/context.js';
 import { gqlOk } from '../lib/gql.js';
 import { persistentWorker, type PersistentWorker } from '../lib/procs.js';
 import { createAgents, seedTenant } from '../lib/seed.js';
-import { spawnNode, type Child } from '../lib/procs.js';
+import { spawnNode } from '../lib/procs.js';
+import { compareWithPeers, peersReady, startReadPeers, type PeerComparison, type ReadPeer } from '../lib/read-peer.js';
 import { freePort, serverEnv } from '../lib/server.js';
 import { fmt } from '../lib/stats.js';
 import { prepareWebhooks, verifyIngest, writeRequests } from '../lib/webhooks.js';
@@ -32,25 +33,6 @@ function inboxQuery(lastMessageField: boolean): string {
       contact { id phoneNumber name optedOut }
       assignee { id name email }
       ${last} } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
-}
-
-/**
- * The same page asked of PostGraphile: the same order (newest activity first, id as tie-break),
- * page size and fields; the tenant as a condition (its fastest set-up, the default), or left to
- * its row-level security from the agent's token (BENCH_PEER_AUTH=jwt; see
- * workers/postgraphile-server.ts). The worker's smart tags give the relations our names;
- * `conversations:` is an alias.
- */
-function peerQuery(byCondition: boolean): string {
-  return `query Inbox(${byCondition ? '$tenantId: UUID!, ' : ''}$first: Int, $after: Cursor) {
-  conversations: allConversations(first: $first, after: $after, ${byCondition ? 'condition: { tenantId: $tenantId }, ' : ''}orderBy: [LAST_MESSAGE_AT_DESC, ID_DESC]) {
-    edges { cursor node { id status unreadCount lastMessageAt
-      contact { id phoneNumber name optedOut }
-      assignee { id name email }
-      lastMessage { id body direction status createdAt } } }
     pageInfo { hasNextPage endCursor }
   }
 }`;
@@ -75,14 +57,14 @@ export async function queriesScenario(ctx: Ctx): Promise<void> {
   // The statements probe starts the server's code in its own process meanwhile (a few seconds), and
   // so does PostGraphile (introspection and schema build) when the page has its lastMessage field.
   const probe = persistentWorker('statements-probe', 'bench/workers/statements-probe.ts', { echoStderr: true });
-  let peer: Peer | null = null;
+  let peers: ReadPeer[] = [];
   try {
-    peer = hasLast ? await startPeer(ctx) : null;
+    peers = hasLast ? await startReadPeers(ctx) : [];
     const probeStarted = probe.call<{ ok: true }>({ type: 'start', env: serverEnv({ ...ctx.serverOptions, port: 0 }) }, 120_000);
     probeStarted.catch(() => {});
-    await measure(ctx, hasLast, query, probeStarted, probe, peer);
+    await measure(ctx, hasLast, query, probeStarted, probe, peers);
   } finally {
-    await Promise.all([probe.stop(), peer?.child.stop(3000)]);
+    await Promise.all([probe.stop(), ...peers.map((p) => p.child.stop(3000))]);
   }
 }
 
@@ -92,7 +74,7 @@ async function measure(
   query: string,
   probeStarted: Promise<unknown>,
   probe: PersistentWorker,
-  peer: Peer | null,
+  peers: ReadPeer[],
 ): Promise<void> {
   const { sizes, report } = ctx;
   ctx.log(`queries: seeding a tenant with ${sizes.queryConversations} conversations`);
@@ -143,12 +125,12 @@ async function measure(
   // PostGraphile's start (introspection, schema build) must be over before anything is timed.
   // A peer that cannot start or answer costs its own rows (ERROR), not the list's figures.
   let peerError: string | null = null;
-  const peerReady = peer
-    ? await peer.child.waitForLine(/postgraphile ready at/, 120_000).then(
-        () => true,
-        (err: unknown) => ((peerError = err instanceof Error ? err.message : String(err)), false),
-      )
-    : false;
+  const peersUp =
+    peers.length > 0 &&
+    (await peersReady(peers, 120_000).then(
+      () => true,
+      (err: unknown) => ((peerError = err instanceof Error ? err.message : String(err)), false),
+    ));
   ctx.log('queries: warm-up and measured run');
   await runLoad({ origin: ctx.server.origin, request, amount: 0, durationSec: sizes.queryWarmupSeconds, connections: sizes.queryConnections });
   const run = await ctx.profiler.around('queries', () =>
@@ -156,12 +138,12 @@ async function measure(
   );
   report.detail(S, loadLine(`conversations(first: 20) for ${sizes.querySeconds} s, ${sizes.queryConnections} connections`, run));
 
-  // The peer: its page checked, then measured in windows alternating with ours (below).
-  let paired: Paired | null = null;
-  if (peer && peerReady) {
-    ctx.log('queries: the peer, PostGraphile 4, alternating with ours');
+  // The peers (lib/read-peer.ts): their pages checked, then measured in windows alternating with ours.
+  let compared: PeerComparison | null = null;
+  if (peersUp) {
+    ctx.log('queries: the peer, PostGraphile 4 (two set-ups), in windows alternating with ours');
     try {
-      paired = await pairedWithPeer(ctx, peer, tenant, request);
+      compared = await compareWithPeers(ctx, peers, S, tenant.tenantId, request);
     } catch (err) {
       peerError = err instanceof Error ? err.message : String(err);
     }
@@ -169,7 +151,7 @@ async function measure(
   if (peerError) {
     report.detail(S, `peer: PostGraphile 4 failed: ${peerError}`);
     report.add({ scenario: S, metric: 'conversations(first: 20) against PostGraphile 4, same page (req/s)', value: peerError.split('\n')[0]!.slice(0, 160), verdict: 'ERROR' });
-  } else if (!peer) {
+  } else if (peers.length === 0) {
     report.detail(S, 'peer: PostGraphile 4 not measured (the server has no lastMessage field to compare with)');
   }
 
@@ -217,26 +199,41 @@ async function measure(
     target: '≥ 50% of the ceiling',
     verdict: verdict(ofCeiling >= 0.5 && bare.non2xx === 0 && bare.errors === 0),
   });
-  if (paired) {
-    const ofPeer = paired.ours.throughput / Math.max(1, paired.peer.throughput);
+  if (compared) {
+    const { ours, peers: side } = compared;
+    const ofRls = ours.throughput / Math.max(1, side.rls.throughput);
     report.add({
       scenario: S,
-      metric: `conversations(first: 20) against PostGraphile 4, same page, ${paired.rounds} × 2 alternating windows (req/s)`,
-      value: fmt(paired.ours.throughput),
-      ceiling: `${fmt(paired.peer.throughput)} (peer)`,
-      ratio: `${ofPeer.toFixed(2)}×`,
+      metric: 'conversations(first: 20) against PostGraphile 4, token + RLS, same page (req/s)',
+      value: fmt(ours.throughput),
+      ceiling: `${fmt(side.rls.throughput)} (peer)`,
+      ratio: `${ofRls.toFixed(2)}×`,
       target: '≥ 1.25× PostGraphile (stretch 2×)',
-      verdict: verdict(ofPeer >= 1.25 && paired.peer.failed === 0),
+      verdict: verdict(ofRls >= 1.25 && side.rls.failed === 0 && ours.failed === 0),
     });
+    report.add({
+      scenario: S,
+      metric: 'conversations(first: 20) against PostGraphile 4, no auth, tenant as condition (req/s)',
+      value: fmt(ours.throughput),
+      ceiling: `${fmt(side.condition.throughput)} (peer)`,
+      ratio: `${(ours.throughput / Math.max(1, side.condition.throughput)).toFixed(2)}×`,
+    });
+    if (side.rls.cpu && side.condition.cpu && ours.cpu) {
+      const c = (x: NonNullable<typeof ours.cpu>) => `${fmt(x.serverMsPerRequest, 2)} / ${fmt(x.postgresMsPerRequest, 2)}`;
+      report.add({
+        scenario: S,
+        metric: 'CPU per request, server / Postgres (ms): ours; PostGraphile RLS; condition',
+        value: c(ours.cpu),
+        ceiling: `${c(side.rls.cpu)}; ${c(side.condition.cpu)}`,
+      });
+    }
   }
   report.add({ scenario: S, metric: 'latency p50/p95/p99 (ms)', value: `${fmt(run.latencyMs.p50, 2)} / ${fmt(run.latencyMs.p95, 2)} / ${fmt(run.latencyMs.p99, 2)}` });
   if (run.cpu) {
-    const peerCpu = paired?.peer.cpu;
     report.add({
       scenario: S,
       metric: 'CPU per request: server / Postgres (ms)',
       value: `${fmt(run.cpu.serverMsPerRequest, 2)} / ${fmt(run.cpu.postgresMsPerRequest, 2)}`,
-      ...(peerCpu ? { ceiling: `${fmt(peerCpu.serverMsPerRequest, 2)} / ${fmt(peerCpu.postgresMsPerRequest, 2)} (peer)` } : {}),
     });
   }
   report.add({
@@ -280,124 +277,4 @@ async function bareReadCeiling(
   } finally {
     await bare.stop(3000);
   }
-}
-
-interface Peer {
-  child: Child;
-  origin: string;
-  /** The agent's token, verified by PostGraphile, scopes the tenant through RLS (else a condition). */
-  jwt: boolean;
-}
-
-/** Starts PostGraphile on the bench database; the scenario waits for it before its own timed runs. */
-async function startPeer(ctx: Ctx): Promise<Peer> {
-  const port = await freePort();
-  const jwt = process.env.BENCH_PEER_AUTH === 'jwt';
-  const child = spawnNode('postgraphile', 'bench/workers/postgraphile-server.ts', {
-    env: {
-      PORT: String(port),
-      PEER_DATABASE_URL: ctx.db.url,
-      NODE_ENV: 'production',
-      ...(jwt ? { PEER_JWT_SECRET: ctx.serverOptions.jwtSecret } : {}),
-    },
-    echoStderr: true,
-  });
-  return { child, origin: `http://127.0.0.1:${port}`, jwt };
-}
-
-type PageNode = InboxPage['conversations']['edges'][number]['node'] & Record<string, unknown>;
-
-/** What both pages must agree on: every field of the page, timestamps as instants (formats differ), cursors aside. */
-function comparable(page: InboxPage): string {
-  const at = (v: unknown) => (typeof v === 'string' ? new Date(v).getTime() : v);
-  return JSON.stringify({
-    hasNextPage: page.conversations.pageInfo.hasNextPage,
-    nodes: page.conversations.edges.map(({ node }) => {
-      const n = node as PageNode;
-      const last = n.lastMessage as Record<string, unknown> | null;
-      return { ...n, lastMessageAt: at(n.lastMessageAt), lastMessage: last && { ...last, createdAt: at(last.createdAt) } };
-    }),
-  });
-}
-
-interface Side {
-  throughput: number;
-  /** Answers not 2xx, errors and timeouts over all windows. */
-  failed: number;
-  cpu?: { serverMsPerRequest: number; postgresMsPerRequest: number };
-}
-
-interface Paired {
-  rounds: number;
-  ours: Side;
-  peer: Side;
-}
-
-/** Several windows of one side as one: 2xx answers over their summed time, CPU per request weighted. */
-function combined(runs: MeasuredLoad[]): Side {
-  const ok = runs.reduce((n, r) => n + r.ok2xx, 0);
-  const elapsed = runs.reduce((n, r) => n + r.elapsedMs, 0);
-  const withCpu = runs.filter((r) => r.cpu);
-  const okCpu = withCpu.reduce((n, r) => n + r.ok2xx, 0);
-  const weighted = (pick: (c: NonNullable<MeasuredLoad['cpu']>) => number) => withCpu.reduce((n, r) => n + pick(r.cpu!) * r.ok2xx, 0) / okCpu;
-  return {
-    throughput: elapsed > 0 ? (ok * 1000) / elapsed : 0,
-    failed: runs.reduce((n, r) => n + r.non2xx + r.errors, 0),
-    ...(withCpu.length === runs.length && okCpu > 0
-      ? { cpu: { serverMsPerRequest: weighted((c) => c.serverMsPerRequest), postgresMsPerRequest: weighted((c) => c.postgresMsPerRequest) } }
-      : {}),
-  };
-}
-
-/**
- * PostGraphile's page must hold the same conversations in the same order as ours (and the same
- * contact, assignee and last message fields) before it is measured. Then the same load (same
- * connections, same total time) on each, in windows that alternate (peer, ours, ours, peer, peer,
- * ours…; sizes.queryPeerRounds rounds of querySeconds / rounds each): whatever else the shared
- * machine does drifts over both sides alike, which one long window after the other does not.
- */
-async function pairedWithPeer(
-  ctx: Ctx,
-  peer: Peer,
-  tenant: { tenantId: string },
-  ours: { path: string; body: string; headers: Record<string, string> },
-): Promise<Paired> {
-  const { sizes, report } = ctx;
-  const request: { path: string; body: string; headers: Record<string, string> } = peer.jwt
-    ? {
-        path: '/graphql',
-        body: JSON.stringify({ query: peerQuery(false), variables: { first: 20 } }),
-        headers: { 'Content-Type': 'application/json', Authorization: ours.headers.Authorization! },
-      }
-    : {
-        path: '/graphql',
-        body: JSON.stringify({ query: peerQuery(true), variables: { tenantId: tenant.tenantId, first: 20 } }),
-        headers: { 'Content-Type': 'application/json' },
-      };
-  const res = await fetch(`${peer.origin}${request.path}`, { method: 'POST', headers: request.headers, body: request.body });
-  const theirs = (await res.json()) as { data?: InboxPage; errors?: unknown };
-  if (!res.ok || theirs.errors || !theirs.data) throw new Error(`PostGraphile did not answer the page (HTTP ${res.status}): ${JSON.stringify(theirs).slice(0, 600)}`);
-  // Ours at the same moment, so both read the same rows.
-  const now = await gqlOk<InboxPage>(ctx.server.graphqlUrl, JSON.parse(ours.body).query, { first: 20 }, ours.headers.Authorization!.slice('Bearer '.length));
-  const [a, b] = [comparable(now), comparable(theirs.data)];
-  if (a !== b) throw new Error(`PostGraphile does not answer the same page:\nours   ${a.slice(0, 600)}\ntheirs ${b.slice(0, 600)}`);
-  report.detail(S, `peer: PostGraphile 4, tenant scoped by ${peer.jwt ? "row-level security from the agent's token (BENCH_PEER_AUTH=jwt)" : 'a condition on tenant_id'}`);
-  report.detail(S, `peer page checked: the same ${now.conversations.edges.length} conversations in the same order, with the same contact, assignee and last message fields`);
-
-  await runLoad({ origin: peer.origin, request, amount: 0, durationSec: sizes.queryWarmupSeconds, connections: sizes.queryConnections });
-  const rounds = Math.max(1, sizes.queryPeerRounds);
-  const seconds = Math.max(1, Math.round(sizes.querySeconds / rounds));
-  const runs = { ours: [] as MeasuredLoad[], peer: [] as MeasuredLoad[] };
-  const window = async (side: 'ours' | 'peer') => {
-    const r =
-      side === 'peer'
-        ? await runLoad({ origin: peer.origin, request, amount: 0, durationSec: seconds, connections: sizes.queryConnections }, peer.child.pid)
-        : await runLoad({ origin: ctx.server.origin, request: ours, amount: 0, durationSec: seconds, connections: sizes.queryConnections }, ctx.server.pid);
-    runs[side].push(r);
-    report.detail(S, loadLine(`${side === 'peer' ? 'peer: PostGraphile 4' : 'ours'}, round ${runs[side].length}/${rounds}, ${seconds} s, ${sizes.queryConnections} connections`, r));
-  };
-  for (let i = 0; i < rounds; i++) {
-    for (const side of i % 2 === 0 ? (['peer', 'ours'] as const) : (['ours', 'peer'] as const)) await window(side);
-  }
-  return { rounds, ours: combined(runs.ours), peer: combined(runs.peer) };
 }

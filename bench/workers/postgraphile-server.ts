@@ -1,33 +1,32 @@
 /**
  * The read path's peer: PostGraphile 4 (a dev dependency of the bench only; the server never
- * loads it) over the bench database's own tables, serving the inbox page of the queries
- * scenario. It compiles each GraphQL request to one SQL statement (the page, its contact,
- * assignee and last message joined in, hasNextPage included).
+ * loads it) over the bench database's own tables, serving the inbox page of the queries scenario
+ * (lib/read-peer.ts starts two of these, one per set-up).
  *
- * Set-up, chosen to give PostGraphile its fastest path (docs: bench/README.md, "The read peer"):
- * - the tenant is a `condition: { tenantId }` argument of the request: no JWT, no pgSettings, so
- *   no transaction (PostGraphile only opens one, with `set_config`, when there are settings):
- *   one statement and one round trip per request;
+ * Both set-ups share:
  * - production options: no GraphiQL, no query log, no schema watching, default mutations off;
  *   its own query cache (parse + validate once per query text) and prepared statements stay on
- *   (defaults);
+ *   (defaults). Each GraphQL request compiles to one SQL statement (page, contact, assignee, last
+ *   message and hasNextPage together);
  * - a pg pool of 10, as large as the server's;
  * - plain `http.createServer(handler)`, PostGraphile 4's own standalone mode (its Fastify adapter
  *   is for Fastify 3);
- * - smart tags (no change to the database) name the relations as our schema does (`contact`,
- *   `assignee`, `lastMessage`; `id` is the row's uuid, PostGraphile 4's default, its global id being
- *   `nodeId`), and `lastMessage` follows `(tenant_id, last_message_id)` to messages, which has no
- *   foreign key for it.
+ * - smart tags (no change to the database) naming the relations as our schema does (`contact`,
+ *   `assignee`, `lastMessage`; `id` is the row's uuid, PostGraphile 4's default, its global id
+ *   being `nodeId`); `lastMessage` follows `(tenant_id, last_message_id)` to messages, which has
+ *   no foreign key for it.
  *
+ * Without PEER_JWT_SECRET: no authentication; the client names the tenant with a
+ * `condition: { tenantId }` argument. No settings, so no transaction: one round trip per request.
  *
- * With PEER_JWT_SECRET (the server's JWT_SECRET; `BENCH_PEER_AUTH=jwt npm run bench`), the set-up
- * PostGraphile documents for multi-tenant data instead: it verifies the agent's own token (HS256,
- * the key built once as the server does), switches to a role without privileges beyond SELECT,
- * and row-level security policies on the four tables keep the tenant named by the token's `tid`
- * claim. That costs it a transaction per request (begin, set_config of role and claims, the
- * statement, commit). The policies are created in the bench database only and apply to that role
- * only (the server connects as the tables' owner and superuser, which RLS does not restrict); the
- * role (NOLOGIN, cluster-wide, as roles are) is created once and kept.
+ * With PEER_JWT_SECRET (the server's JWT_SECRET): the set-up PostGraphile documents for
+ * multi-tenant data. It verifies the agent's own token (HS256, the key built once as the server
+ * does), switches to a role that may only SELECT, and row-level security policies on the four
+ * tables keep the tenant named by the token's `tid` claim. That costs it a transaction per
+ * request (begin, set_config of role and claims, the statement, commit). The policies are made in
+ * the bench database only and bind that role only (the server connects as the tables' owner and
+ * superuser, whom RLS does not restrict); the role (NOLOGIN; roles are cluster-wide) is created
+ * once and kept.
  *
  * Env: PORT, PEER_DATABASE_URL, PEER_POOL_SIZE (default 10), PEER_JWT_SECRET (optional).
  * Prints "postgraphile ready at <url>".
@@ -97,6 +96,9 @@ if (jwtSecret) {
   };
 }
 
+// PostGraphile warns at start that it cannot issue tokens (no jwtPgTypeIdentifier): it only verifies ours here.
+const warn = console.warn;
+console.warn = (...args: unknown[]) => void (String(args[0]).includes('jwtPgTypeIdentifier') || warn(...args));
 const handler = postgraphile({ connectionString: databaseUrl, max: Number(process.env.PEER_POOL_SIZE ?? 10) }, 'public', {
   ...auth,
   appendPlugins: [smartTags],
