@@ -32,6 +32,8 @@ export interface Sizes {
   queryWarmupSeconds: number;
   querySeconds: number;
   queryConnections: number;
+  /** Rounds of the peer comparison (queries): each a window of querySeconds / rounds on PostGraphile and one on ours. */
+  queryPeerRounds: number;
   outbound: number;
   outboundConnections: number;
   memorySubs: number;
@@ -63,6 +65,7 @@ export const FULL: Sizes = {
   queryWarmupSeconds: 3,
   querySeconds: 15,
   queryConnections: 16,
+  queryPeerRounds: 3,
   outbound: 10_000,
   outboundConnections: 16,
   memorySubs: 10_000,
@@ -92,6 +95,7 @@ export const QUICK: Sizes = {
   queryWarmupSeconds: 1,
   querySeconds: 2,
   queryConnections: 16,
+  queryPeerRounds: 1,
   outbound: 200,
   outboundConnections: 16,
   memorySubs: 300,

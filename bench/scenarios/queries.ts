@@ -5,7 +5,10 @@
  * latency from autocannon with the agent's token; SQL statements per request counted exactly
  * by running the server's code in a probe process (workers/statements-probe.ts). The ceiling: a
  * bare Fastify route (workers/bare-server.ts) running the same SQL for the same page and writing
- * the same JSON (checked equal first), measured with the same load right after ours.
+ * the same JSON (checked equal first), measured with the same load right after ours. The peer
+ * (issue 16): PostGraphile 4 on the same tables serving the same page (tenant, order, fields and
+ * size; checked equal first) in two set-ups, measured with the same load in windows alternating
+ * with ours (lib/read-peer.ts).
  */
 import type { ProbeJob, ProbeResult } from '../workers/statements-probe.js';
 import { loadLine, runLoad, verdict, type Ctx, type MeasuredLoad } from '../lib/context.js';
@@ -13,6 +16,7 @@ import { gqlOk } from '../lib/gql.js';
 import { persistentWorker, type PersistentWorker } from '../lib/procs.js';
 import { createAgents, seedTenant } from '../lib/seed.js';
 import { spawnNode } from '../lib/procs.js';
+import { compareWithPeers, peersReady, startReadPeers, type PeerComparison, type ReadPeer } from '../lib/read-peer.js';
 import { freePort, serverEnv } from '../lib/server.js';
 import { fmt } from '../lib/stats.js';
 import { prepareWebhooks, verifyIngest, writeRequests } from '../lib/webhooks.js';
@@ -50,18 +54,28 @@ export async function queriesScenario(ctx: Ctx): Promise<void> {
   const hasLast = features.conversationFields.has('lastMessage');
   const query = inboxQuery(hasLast);
 
-  // The statements probe starts the server's code in its own process meanwhile (a few seconds).
+  // The statements probe starts the server's code in its own process meanwhile (a few seconds), and
+  // so does PostGraphile (introspection and schema build) when the page has its lastMessage field.
   const probe = persistentWorker('statements-probe', 'bench/workers/statements-probe.ts', { echoStderr: true });
+  let peers: ReadPeer[] = [];
   try {
+    peers = hasLast ? await startReadPeers(ctx) : [];
     const probeStarted = probe.call<{ ok: true }>({ type: 'start', env: serverEnv({ ...ctx.serverOptions, port: 0 }) }, 120_000);
     probeStarted.catch(() => {});
-    await measure(ctx, hasLast, query, probeStarted, probe);
+    await measure(ctx, hasLast, query, probeStarted, probe, peers);
   } finally {
-    await probe.stop();
+    await Promise.all([probe.stop(), ...peers.map((p) => p.child.stop(3000))]);
   }
 }
 
-async function measure(ctx: Ctx, hasLast: boolean, query: string, probeStarted: Promise<unknown>, probe: PersistentWorker): Promise<void> {
+async function measure(
+  ctx: Ctx,
+  hasLast: boolean,
+  query: string,
+  probeStarted: Promise<unknown>,
+  probe: PersistentWorker,
+  peers: ReadPeer[],
+): Promise<void> {
   const { sizes, report } = ctx;
   ctx.log(`queries: seeding a tenant with ${sizes.queryConversations} conversations`);
   const tenant = await seedTenant(ctx.server.graphqlUrl, ctx.fake, 10_000, ctx.runId, 'Inbox');
@@ -108,12 +122,38 @@ async function measure(ctx: Ctx, hasLast: boolean, query: string, probeStarted: 
       return false;
     },
   );
+  // PostGraphile's start (introspection, schema build) must be over before anything is timed.
+  // A peer that cannot start or answer costs its own rows (ERROR), not the list's figures.
+  let peerError: string | null = null;
+  const peersUp =
+    peers.length > 0 &&
+    (await peersReady(peers, 120_000).then(
+      () => true,
+      (err: unknown) => ((peerError = err instanceof Error ? err.message : String(err)), false),
+    ));
   ctx.log('queries: warm-up and measured run');
   await runLoad({ origin: ctx.server.origin, request, amount: 0, durationSec: sizes.queryWarmupSeconds, connections: sizes.queryConnections });
   const run = await ctx.profiler.around('queries', () =>
     runLoad({ origin: ctx.server.origin, request, amount: 0, durationSec: sizes.querySeconds, connections: sizes.queryConnections }, ctx.server.pid),
   );
   report.detail(S, loadLine(`conversations(first: 20) for ${sizes.querySeconds} s, ${sizes.queryConnections} connections`, run));
+
+  // The peers (lib/read-peer.ts): their pages checked, then measured in windows alternating with ours.
+  let compared: PeerComparison | null = null;
+  if (peersUp) {
+    ctx.log('queries: the peer, PostGraphile 4 (two set-ups), in windows alternating with ours');
+    try {
+      compared = await compareWithPeers(ctx, peers, S, tenant.tenantId, request);
+    } catch (err) {
+      peerError = err instanceof Error ? err.message : String(err);
+    }
+  }
+  if (peerError) {
+    report.detail(S, `peer: PostGraphile 4 failed: ${peerError}`);
+    report.add({ scenario: S, metric: 'conversations(first: 20) against PostGraphile 4, same page (req/s)', value: peerError.split('\n')[0]!.slice(0, 160), verdict: 'ERROR' });
+  } else if (peers.length === 0) {
+    report.detail(S, 'peer: PostGraphile 4 not measured (the server has no lastMessage field to compare with)');
+  }
 
   ctx.log('queries: the bare-SQL ceiling');
   const bare = await bareReadCeiling(ctx, tenant, request);
@@ -159,6 +199,35 @@ async function measure(ctx: Ctx, hasLast: boolean, query: string, probeStarted: 
     target: '≥ 50% of the ceiling',
     verdict: verdict(ofCeiling >= 0.5 && bare.non2xx === 0 && bare.errors === 0),
   });
+  if (compared) {
+    const { ours, peers: side } = compared;
+    const ofRls = ours.throughput / Math.max(1, side.rls.throughput);
+    report.add({
+      scenario: S,
+      metric: 'conversations(first: 20) against PostGraphile 4, token + RLS, same page (req/s)',
+      value: fmt(ours.throughput),
+      ceiling: `${fmt(side.rls.throughput)} (peer)`,
+      ratio: `${ofRls.toFixed(2)}×`,
+      target: '≥ 1.25× PostGraphile (stretch 2×)',
+      verdict: verdict(ofRls >= 1.25 && side.rls.failed === 0 && ours.failed === 0),
+    });
+    report.add({
+      scenario: S,
+      metric: 'conversations(first: 20) against PostGraphile 4, no auth, tenant as condition (req/s)',
+      value: fmt(ours.throughput),
+      ceiling: `${fmt(side.condition.throughput)} (peer)`,
+      ratio: `${(ours.throughput / Math.max(1, side.condition.throughput)).toFixed(2)}×`,
+    });
+    if (side.rls.cpu && side.condition.cpu && ours.cpu) {
+      const c = (x: NonNullable<typeof ours.cpu>) => `${fmt(x.serverMsPerRequest, 2)} / ${fmt(x.postgresMsPerRequest, 2)}`;
+      report.add({
+        scenario: S,
+        metric: 'CPU per request, server / Postgres (ms): ours; PostGraphile RLS; condition',
+        value: c(ours.cpu),
+        ceiling: `${c(side.rls.cpu)}; ${c(side.condition.cpu)}`,
+      });
+    }
+  }
   report.add({ scenario: S, metric: 'latency p50/p95/p99 (ms)', value: `${fmt(run.latencyMs.p50, 2)} / ${fmt(run.latencyMs.p95, 2)} / ${fmt(run.latencyMs.p99, 2)}` });
   if (run.cpu) {
     report.add({

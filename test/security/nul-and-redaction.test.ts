@@ -30,11 +30,19 @@ describe('NUL characters', () => {
       `mutation { signUp(input: { tenantName: "Nul\\u0000Co", name: "N", email: "${email}", password: "long enough pw" }) { token } }`,
     );
     expect(errorCode(viaLiteral)).toBe('BAD_USER_INPUT');
+    // The same text again is the same parsed document (Apollo's document store): still refused.
+    const again = await server.gql(
+      `mutation { signUp(input: { tenantName: "Nul\\u0000Co", name: "N", email: "${email}", password: "long enough pw" }) { token } }`,
+    );
+    expect(errorCode(again)).toBe('BAD_USER_INPUT');
     expect(await server.app.deps.db.select().from(users).where(eq(users.email, email))).toHaveLength(0);
 
     const inbox = await setUpInbox(server, fake);
     const conversationId = await customerTexts(server, inbox, randomUsNumber(), 'hi');
     const SEND = 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }';
+    // A document already seen clean still has its variables checked on every request.
+    const clean = await server.gql(SEND, { input: { conversationId, body: 'fine' } }, inbox.tenant.token);
+    expect(clean.errors).toBeUndefined();
     for (const input of [
       { conversationId, body: 'a\u0000b' },
       { conversationId, body: 'fine', idempotencyKey: 'key\u0000' },
