@@ -64,8 +64,13 @@ export class ReportsRepository extends TenantRepository {
     return sql`${column} >= ${r.from.toISOString()}::timestamptz and ${column} < ${r.to.toISOString()}::timestamptz`;
   }
 
+  /**
+   * `is not distinct from`, not `=`: no index serves it, so the planner keeps the period index
+   * (index-only, team_id in it) instead of fetching the team's every conversation from the heap
+   * through `conversations_tenant_team_idx` (measured for a team of 50,000: 88 ms against ~30).
+   */
   private ofTeam(r: ReportScope): SQL {
-    return r.teamId ? sql`and ${conversations.teamId} = ${r.teamId}::uuid` : sql``;
+    return r.teamId ? sql`and ${conversations.teamId} is not distinct from ${r.teamId}::uuid` : sql``;
   }
 
   private figures(rows: unknown): FigureRow[] {

@@ -34,15 +34,15 @@ select case when grouping("conversations"."first_responder_id") = 0 then "conver
   count(*)::int as n,
   percentile_cont(0.5) within group (order by date_part('epoch', "conversations"."first_response_at" - "conversations"."first_inbound_at")) as value
 from "conversations"
-where "conversations"."tenant_id" = $1::uuid and "conversations"."created_at" >= $2::timestamptz and "conversations"."created_at" < $3::timestamptz and "conversations"."team_id" = $4::uuid
+where "conversations"."tenant_id" = $1::uuid and "conversations"."created_at" >= $2::timestamptz and "conversations"."created_at" < $3::timestamptz and "conversations"."team_id" is not distinct from $4::uuid
 group by grouping sets ((), ("conversations"."first_responder_id"))
 having grouping("conversations"."first_responder_id") = 1 or "conversations"."first_responder_id" is not null;
 select null::uuid as "agentId", count(*)::int as n,
   percentile_cont(0.5) within group (order by date_part('epoch', "conversations"."resolved_at" - "conversations"."created_at")) as value
-from "conversations" where "conversations"."tenant_id" = $1::uuid and "conversations"."resolved_at" >= $2::timestamptz and "conversations"."resolved_at" < $3::timestamptz and "conversations"."team_id" = $4::uuid
+from "conversations" where "conversations"."tenant_id" = $1::uuid and "conversations"."resolved_at" >= $2::timestamptz and "conversations"."resolved_at" < $3::timestamptz and "conversations"."team_id" is not distinct from $4::uuid
 union all
 select "conversations"."resolved_by_id", count(*)::int, null from "conversations"
-where "conversations"."tenant_id" = $5::uuid and "conversations"."resolved_at" >= $6::timestamptz and "conversations"."resolved_at" < $7::timestamptz and "conversations"."team_id" = $8::uuid and "conversations"."resolved_by_id" is not null
+where "conversations"."tenant_id" = $5::uuid and "conversations"."resolved_at" >= $6::timestamptz and "conversations"."resolved_at" < $7::timestamptz and "conversations"."team_id" is not distinct from $8::uuid and "conversations"."resolved_by_id" is not null
 group by "conversations"."resolved_by_id";
 select count(*) filter (where "messages"."direction" = 'INBOUND')::int as received,
   count(*) filter (where "messages"."direction" = 'OUTBOUND')::int as sent
