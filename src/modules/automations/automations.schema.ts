@@ -71,6 +71,8 @@ export const csatSurveys = pgTable(
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
     conversationId: uuid('conversation_id').notNull(),
+    /** The conversation's team now, kept by database triggers as messages.team_id is (a team's report). */
+    teamId: uuid('team_id'),
     state: surveyStateEnum('state').notNull(),
     resolvedById: uuid('resolved_by_id').references(() => users.id, { onDelete: 'set null' }),
     resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }).notNull(),
@@ -86,8 +88,8 @@ export const csatSurveys = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.conversationId] }),
     index('csat_surveys_resolver_idx').on(t.tenantId, t.resolvedById, t.resolvedAt),
-    // Reports: ratings of the resolutions in a period (index-only, the team's by conversation_id).
-    index('csat_surveys_period_idx').on(t.tenantId, t.resolvedAt, t.resolvedById, t.rating, t.conversationId),
+    // Reports: ratings of the resolutions in a period (index-only, a team's too).
+    index('csat_surveys_period_idx').on(t.tenantId, t.resolvedAt, t.resolvedById, t.rating, t.teamId),
     foreignKey({ name: 'csat_surveys_conversation_fk', columns: [t.tenantId, t.conversationId], foreignColumns: [conversations.tenantId, conversations.id] }).onDelete('cascade'),
     // As messages.author_id: the plain key nulls the column when the user goes, this one keeps it in the tenant.
     foreignKey({ name: 'csat_surveys_resolver_tenant_fk', columns: [t.tenantId, t.resolvedById], foreignColumns: [users.tenantId, users.id] }),

@@ -52,8 +52,9 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
  * - resolved: `conversations (tenant_id, resolved_at, team_id, resolved_by_id, created_at)`;
  * - traffic: `messages (tenant_id, created_at, direction, team_id)` (messages.team_id is the
  *   conversation's team now, kept by database triggers);
- * - ratings: `csat_surveys (tenant_id, resolved_at, resolved_by_id, rating)`, by the survey's
- *   resolution time (a survey belongs to the resolution that asked for it).
+ * - ratings: `csat_surveys (tenant_id, resolved_at, resolved_by_id, rating, team_id)`, by the
+ *   survey's resolution time (a survey belongs to the resolution that asked for it); team_id as
+ *   messages'.
  * They are independent, so `report()` sends them at once, each on its own pooled connection. Over
  * 100,000 conversations in 90 days, the two statements before this read every row from the heap
  * and computed `extract()`'s numeric per row: 165 ms each (see bench/results.md). `date_part`
@@ -125,14 +126,13 @@ export class ReportsRepository extends TenantRepository {
   /** Average CSAT rating of resolutions in the period, in total and per resolver (`n` = ratings). */
   private async ratings(r: ReportScope): Promise<FigureRow[]> {
     const s = csatSurveys;
-    const c = conversations;
     return this.figures(
       await this.db.execute(sql`
         select case when grouping(${s.resolvedById}) = 0 then ${s.resolvedById} end as "agentId",
           count(*)::int as n, avg(${s.rating})::float8 as value
         from ${s}
-        ${r.teamId ? sql`join ${c} on ${c.tenantId} = ${s.tenantId} and ${c.id} = ${s.conversationId} and ${c.teamId} = ${r.teamId}::uuid` : sql``}
         where ${s.tenantId} = ${this.tenantId}::uuid and ${s.rating} is not null and ${this.inPeriod(s.resolvedAt, r)}
+          ${r.teamId ? sql`and ${s.teamId} is not distinct from ${r.teamId}::uuid` : sql``}
         group by grouping sets ((), (${s.resolvedById}))
         having grouping(${s.resolvedById}) = 1 or ${s.resolvedById} is not null`),
     );

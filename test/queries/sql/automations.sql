@@ -59,14 +59,14 @@ update "conversations" set "route_after" = now()
   returning "id";
 
 -- CsatRepository.create
-insert into "csat_surveys" ("tenant_id", "conversation_id", "state", "resolved_by_id", "resolved_at", "resolved_message_id", "survey_message_id", "requested_at", "rating", "rated_at", "created_at")
-  values ($1, $2, $3, $4, $5, $6, default, default, default, default, default)
+insert into "csat_surveys" ("tenant_id", "conversation_id", "team_id", "state", "resolved_by_id", "resolved_at", "resolved_message_id", "survey_message_id", "requested_at", "rating", "rated_at", "created_at")
+  values ($1, $2, default, $3, $4, $5, $6, default, default, default, default, default)
   on conflict
   do nothing
   returning "conversation_id";
 
 -- CsatRepository.lockWaiting
-select "csat_surveys"."tenant_id", "csat_surveys"."conversation_id", "csat_surveys"."state", "csat_surveys"."resolved_by_id", "csat_surveys"."resolved_at", "csat_surveys"."resolved_message_id", "csat_surveys"."survey_message_id", "csat_surveys"."requested_at", "csat_surveys"."rating", "csat_surveys"."rated_at", "csat_surveys"."created_at", "messages"."status"
+select "csat_surveys"."tenant_id", "csat_surveys"."conversation_id", "csat_surveys"."team_id", "csat_surveys"."state", "csat_surveys"."resolved_by_id", "csat_surveys"."resolved_at", "csat_surveys"."resolved_message_id", "csat_surveys"."survey_message_id", "csat_surveys"."requested_at", "csat_surveys"."rating", "csat_surveys"."rated_at", "csat_surveys"."created_at", "messages"."status"
   from "csat_surveys"
   left join "messages" on ("messages"."id" = "csat_surveys"."resolved_message_id" and "messages"."tenant_id" = "csat_surveys"."tenant_id")
   where ("csat_surveys"."tenant_id" = $1 and "csat_surveys"."conversation_id" = $2 and "csat_surveys"."state" = $3)

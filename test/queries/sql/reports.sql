@@ -52,8 +52,8 @@ where "messages"."tenant_id" = $1::uuid and "messages"."created_at" >= $2::times
 select case when grouping("csat_surveys"."resolved_by_id") = 0 then "csat_surveys"."resolved_by_id" end as "agentId",
   count(*)::int as n, avg("csat_surveys"."rating")::float8 as value
 from "csat_surveys"
-join "conversations" on "conversations"."tenant_id" = "csat_surveys"."tenant_id" and "conversations"."id" = "csat_surveys"."conversation_id" and "conversations"."team_id" = $1::uuid
-where "csat_surveys"."tenant_id" = $2::uuid and "csat_surveys"."rating" is not null and "csat_surveys"."resolved_at" >= $3::timestamptz and "csat_surveys"."resolved_at" < $4::timestamptz
+where "csat_surveys"."tenant_id" = $1::uuid and "csat_surveys"."rating" is not null and "csat_surveys"."resolved_at" >= $2::timestamptz and "csat_surveys"."resolved_at" < $3::timestamptz
+  and "csat_surveys"."team_id" is not distinct from $4::uuid
 group by grouping sets ((), ("csat_surveys"."resolved_by_id"))
 having grouping("csat_surveys"."resolved_by_id") = 1 or "csat_surveys"."resolved_by_id" is not null;
 select "users"."id" as id from "users"
