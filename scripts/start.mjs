@@ -3,8 +3,13 @@
 // The bundle is built by `prepare` (npm ci) and rebuilt here, in a few seconds, whenever a file
 // under src/, tsconfig.json, the installed packages or this script is newer than it, so an edited
 // checkout never runs stale code.
-// Two levels deep on purpose: src/db/client.ts and src/http/console.routes.ts find drizzle/ and
-// web/dist/ at '../../' from their own module, which holds for dist/start/main.js too.
+// Two levels deep on purpose: src/db/*.ts and src/http/console.routes.ts find drizzle/, dist/ and
+// web/dist/ at '../../' from their own module, which holds for dist/start/*.js too.
+//
+// `--build-only` (prepare) also builds the PGlite data-directory image (src/db/pglite-image.ts):
+// a new DATA_DIR starts from a copy of it instead of running initdb and every migration. It is
+// rebuilt when drizzle/ or the PGlite version changes; a plain start never builds it (a stale or
+// missing image only means a new DATA_DIR starts the slow way).
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'dist', 'start');
 const out = join(outDir, 'main.js');
+const imageBuilder = join(outDir, 'pglite-image-build.js');
 const buildOnly = process.argv.includes('--build-only');
 
 // Packages left out of the bundle, loaded from node_modules at run time:
@@ -46,7 +52,7 @@ function newestInput() {
 export async function buildStartBundle() {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
-    entryPoints: { main: join(root, 'src', 'main.ts') },
+    entryPoints: { main: join(root, 'src', 'main.ts'), 'pglite-image-build': join(root, 'src', 'db', 'pglite-image-build.ts') },
     outdir: outDir,
     bundle: true,
     platform: 'node',
@@ -70,7 +76,7 @@ export async function buildStartBundle() {
   }
 }
 
-const stale = !existsSync(out) || mtime(out) < newestInput();
+const stale = !existsSync(out) || !existsSync(imageBuilder) || mtime(out) < newestInput();
 if (stale || buildOnly) {
   try {
     await buildStartBundle();
@@ -83,4 +89,9 @@ if (stale || buildOnly) {
     process.stderr.write(`warning: ${out} may be older than its sources and could not be rebuilt: ${err instanceof Error ? err.message : err}\n`);
   }
 }
-if (!buildOnly) await import(pathToFileURL(out).href);
+if (buildOnly) {
+  const { buildPgliteImage } = await import(pathToFileURL(imageBuilder).href);
+  await buildPgliteImage();
+} else {
+  await import(pathToFileURL(out).href);
+}

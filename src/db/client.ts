@@ -13,6 +13,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import type { Logger } from 'pino';
 import * as schema from './schema.js';
+import { PGLITE_IMAGE_ROOT, copyPgliteImage, isNewPgliteDir, pgliteImageKey } from './pglite-image.js';
 
 /** The search migration creates these; on Postgres they come with the server's contrib package. */
 export const PGLITE_EXTENSIONS = { pg_trgm, unaccent, btree_gin };
@@ -29,6 +30,11 @@ export interface NotificationListener {
 
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
+  /**
+   * How PGlite's data directory came to be: it was there, or it was new and came from the
+   * build's image (pglite-image.ts) or from PGlite's initdb. null on Postgres and in memory.
+   */
+  readonly pgliteDataDir: 'existing' | 'image' | 'initdb' | null;
   readonly db: Db;
   /** SQL statements issued through drizzle since start; tests and the benchmark read it. */
   readonly stats: { statements: number };
@@ -47,6 +53,8 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   poolSize: number;
   logger: Logger;
+  /** Where a new PGlite data directory's image is looked for (default dist/pglite-image); null: never (initdb). */
+  pgliteImageRoot?: string | null;
 }
 
 const MIGRATION_LOCK_ID = 72_410_593;
@@ -96,6 +104,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     }) as unknown as Db;
     return {
       kind: 'postgres',
+      pgliteDataDir: null,
       db,
       stats,
       sql: client,
@@ -113,13 +122,28 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   }
 
   const inMemory = opts.dataDir === 'memory://';
-  if (!inMemory) mkdirSync(resolve(opts.dataDir), { recursive: true });
   const extensions = PGLITE_EXTENSIONS;
-  const pg = inMemory ? new PGlite({ extensions }) : new PGlite(resolve(opts.dataDir, 'pglite'), { extensions });
+  let pgliteDataDir: Database['pgliteDataDir'] = null;
+  let pg: PGlite;
+  if (inMemory) {
+    pg = new PGlite({ extensions });
+  } else {
+    const dir = resolve(opts.dataDir, 'pglite');
+    mkdirSync(resolve(opts.dataDir), { recursive: true });
+    if (isNewPgliteDir(dir)) {
+      const imageRoot = opts.pgliteImageRoot === undefined ? PGLITE_IMAGE_ROOT : opts.pgliteImageRoot;
+      const fromImage = imageRoot !== null && copyPgliteImage(imageRoot, pgliteImageKey(MIGRATIONS_FOLDER, Object.keys(extensions)), dir);
+      pgliteDataDir = fromImage ? 'image' : 'initdb';
+    } else {
+      pgliteDataDir = 'existing';
+    }
+    pg = new PGlite(dir, { extensions });
+  }
   await pg.waitReady;
   const db = drizzlePglite(pg, { schema, logger: drizzleLogger }) as unknown as Db;
   return {
     kind: 'pglite',
+    pgliteDataDir,
     db,
     stats,
     sql: null,
@@ -137,11 +161,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
  * Applies the committed SQL migrations. On Postgres an advisory lock serialises instances that
  * start together, so two servers never race on the same migration.
  */
-export async function migrateDatabase(database: Database): Promise<void> {
+export async function migrateDatabase(database: Database, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
   if (database.kind === 'pglite') {
-    await migratePglite(database.db as unknown as Parameters<typeof migratePglite>[0], {
-      migrationsFolder: MIGRATIONS_FOLDER,
-    });
+    await migratePglite(database.db as unknown as Parameters<typeof migratePglite>[0], { migrationsFolder });
     return;
   }
   const client = database.sql!;
@@ -149,9 +171,7 @@ export async function migrateDatabase(database: Database): Promise<void> {
   const lockConnection = await client.reserve();
   try {
     await lockConnection`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
-    await migratePostgres(database.db as unknown as Parameters<typeof migratePostgres>[0], {
-      migrationsFolder: MIGRATIONS_FOLDER,
-    });
+    await migratePostgres(database.db as unknown as Parameters<typeof migratePostgres>[0], { migrationsFolder });
   } finally {
     await lockConnection`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.catch(() => {});
     lockConnection.release();
