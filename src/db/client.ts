@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
@@ -121,6 +122,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     };
   }
 
+  useLargerWasmTieringBudget();
   const inMemory = opts.dataDir === 'memory://';
   const extensions = PGLITE_EXTENSIONS;
   let pgliteDataDir: Database['pgliteDataDir'] = null;
@@ -155,6 +157,22 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
       if (!pg.closed) await pg.close();
     },
   };
+}
+
+let tieringBudgetSet = false;
+/**
+ * PGlite is Postgres compiled to WebAssembly. V8 first runs a wasm function as baseline code and
+ * recompiles it with its optimising compiler once it has spent a "tiering budget"; with the
+ * default budget (1,800,000) Postgres's start and the first queries of the workers after listen
+ * make hundreds of functions hot at once, and their recompilation held the event loop 0.4-0.9 s
+ * (issue 16: start-up). Ten times the budget recompiles only what stays hot: that stall drops to
+ * ~0.1 s, and steady-state query speed did not change measurably. Set before the first PGlite
+ * compiles its module (measured to take effect then); it concerns only WebAssembly.
+ */
+function useLargerWasmTieringBudget(): void {
+  if (tieringBudgetSet) return;
+  tieringBudgetSet = true;
+  setFlagsFromString('--wasm-tiering-budget=18000000');
 }
 
 /**
