@@ -19,6 +19,14 @@ import { PGLITE_IMAGE_ROOT, copyPgliteImage, isNewPgliteDir, pgliteImageKey } fr
 /** The search migration creates these; on Postgres they come with the server's contrib package. */
 export const PGLITE_EXTENSIONS = { pg_trgm, unaccent, btree_gin };
 
+/**
+ * PGlite's own start parameters, with 32 MB of shared buffers instead of initdb's 128 MB: PGlite
+ * allocates and zeroes them in its WebAssembly memory at every start (~0.1 s, issue 16:
+ * start-up). Reads beyond them are served by the OS page cache: measured no slower on an 80 MB
+ * database (point reads, scans, inserts), and the process holds ~96 MB less.
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+
 export type Schema = typeof schema;
 /** The drizzle database or a transaction of it: both run the same queries on either driver. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -128,7 +136,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   let pgliteDataDir: Database['pgliteDataDir'] = null;
   let pg: PGlite;
   if (inMemory) {
-    pg = new PGlite({ extensions });
+    pg = new PGlite({ extensions, startParams: PGLITE_START_PARAMS });
   } else {
     const dir = resolve(opts.dataDir, 'pglite');
     mkdirSync(resolve(opts.dataDir), { recursive: true });
@@ -139,7 +147,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     } else {
       pgliteDataDir = 'existing';
     }
-    pg = new PGlite(dir, { extensions });
+    pg = new PGlite(dir, { extensions, startParams: PGLITE_START_PARAMS });
   }
   await pg.waitReady;
   const db = drizzlePglite(pg, { schema, logger: drizzleLogger }) as unknown as Db;
