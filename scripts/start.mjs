@@ -31,6 +31,8 @@ const EXTERNAL = [
   'twilio/*',
   'ioredis',
   '@aws-sdk/*',
+  // type-graphql imports it only when it validates inputs, which it does not here (services do).
+  'class-validator',
 ];
 
 function mtime(path) {
