@@ -53,6 +53,8 @@ export interface StartOptions {
   onListening?: (deps: AppDeps, url: string) => Promise<void>;
   /** Runs at the end of close() (the sandbox stops the simulator). */
   onClosed?: () => Promise<void>;
+  /** Where a new PGlite DATA_DIR's image is looked for (tests); default dist/pglite-image, null: never. */
+  pgliteImageRoot?: string | null;
 }
 
 export interface RunningApp {
@@ -75,6 +77,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     poolSize: config.databasePoolSize,
     prepareStatements: config.databasePrepare,
     logger,
+    ...(options.pgliteImageRoot !== undefined ? { pgliteImageRoot: options.pgliteImageRoot } : {}),
   });
   try {
     await migrateDatabase(database);
@@ -156,7 +159,10 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   // Without PUBLIC_URL the advertised base follows the port actually bound (PORT=0 in tests).
   // Config stays frozen: deps gets a frozen copy with the bound port, before any request is served.
   if (!config.publicUrlExplicit) deps.config = deepFreeze({ ...config, publicUrl: `http://localhost:${address.port}` });
-  logger.info({ url, publicUrl: deps.config.publicUrl, database: database.kind, events: events.transportName }, 'server listening');
+  logger.info(
+    { url, publicUrl: deps.config.publicUrl, database: database.kind, pgliteDataDir: database.pgliteDataDir ?? undefined, events: events.transportName },
+    'server listening',
+  );
 
   await options.onListening?.(deps, url);
 

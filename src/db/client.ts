@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
@@ -13,9 +14,18 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import type { Logger } from 'pino';
 import * as schema from './schema.js';
+import { PGLITE_IMAGE_ROOT, copyPgliteImage, isNewPgliteDir, pgliteImageKey } from './pglite-image.js';
 
 /** The search migration creates these; on Postgres they come with the server's contrib package. */
 export const PGLITE_EXTENSIONS = { pg_trgm, unaccent, btree_gin };
+
+/**
+ * PGlite's own start parameters, with 32 MB of shared buffers instead of initdb's 128 MB: PGlite
+ * allocates and zeroes them in its WebAssembly memory at every start (~0.1 s, issue 16:
+ * start-up). Reads beyond them are served by the OS page cache: measured no slower on an 80 MB
+ * database (point reads, scans, inserts), and the process holds ~96 MB less.
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
 
 export type Schema = typeof schema;
 /** The drizzle database or a transaction of it: both run the same queries on either driver. */
@@ -29,6 +39,11 @@ export interface NotificationListener {
 
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
+  /**
+   * How PGlite's data directory came to be: it was there, or it was new and came from the
+   * build's image (pglite-image.ts) or from PGlite's initdb. null on Postgres and in memory.
+   */
+  readonly pgliteDataDir: 'existing' | 'image' | 'initdb' | null;
   readonly db: Db;
   /** SQL statements issued through drizzle since start; tests and the benchmark read it. */
   readonly stats: { statements: number };
@@ -47,6 +62,8 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   poolSize: number;
   logger: Logger;
+  /** Where a new PGlite data directory's image is looked for (default dist/pglite-image); null: never (initdb). */
+  pgliteImageRoot?: string | null;
 }
 
 const MIGRATION_LOCK_ID = 72_410_593;
@@ -96,6 +113,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     }) as unknown as Db;
     return {
       kind: 'postgres',
+      pgliteDataDir: null,
       db,
       stats,
       sql: client,
@@ -112,14 +130,30 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
     };
   }
 
+  useLargerWasmTieringBudget();
   const inMemory = opts.dataDir === 'memory://';
-  if (!inMemory) mkdirSync(resolve(opts.dataDir), { recursive: true });
   const extensions = PGLITE_EXTENSIONS;
-  const pg = inMemory ? new PGlite({ extensions }) : new PGlite(resolve(opts.dataDir, 'pglite'), { extensions });
+  let pgliteDataDir: Database['pgliteDataDir'] = null;
+  let pg: PGlite;
+  if (inMemory) {
+    pg = new PGlite({ extensions, startParams: PGLITE_START_PARAMS });
+  } else {
+    const dir = resolve(opts.dataDir, 'pglite');
+    mkdirSync(resolve(opts.dataDir), { recursive: true });
+    if (isNewPgliteDir(dir)) {
+      const imageRoot = opts.pgliteImageRoot === undefined ? PGLITE_IMAGE_ROOT : opts.pgliteImageRoot;
+      const fromImage = imageRoot !== null && copyPgliteImage(imageRoot, pgliteImageKey(MIGRATIONS_FOLDER, Object.keys(extensions)), dir);
+      pgliteDataDir = fromImage ? 'image' : 'initdb';
+    } else {
+      pgliteDataDir = 'existing';
+    }
+    pg = new PGlite(dir, { extensions, startParams: PGLITE_START_PARAMS });
+  }
   await pg.waitReady;
   const db = drizzlePglite(pg, { schema, logger: drizzleLogger }) as unknown as Db;
   return {
     kind: 'pglite',
+    pgliteDataDir,
     db,
     stats,
     sql: null,
@@ -133,15 +167,29 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   };
 }
 
+let tieringBudgetSet = false;
+/**
+ * PGlite is Postgres compiled to WebAssembly. V8 first runs a wasm function as baseline code and
+ * recompiles it with its optimising compiler once it has spent a "tiering budget"; with the
+ * default budget (1,800,000) Postgres's start and the first queries of the workers after listen
+ * make hundreds of functions hot at once, and their recompilation held the event loop 0.4-0.9 s
+ * (issue 16: start-up). Ten times the budget recompiles only what stays hot: that stall drops to
+ * ~0.1 s, and steady-state query speed did not change measurably. Set before the first PGlite
+ * compiles its module (measured to take effect then); it concerns only WebAssembly.
+ */
+function useLargerWasmTieringBudget(): void {
+  if (tieringBudgetSet) return;
+  tieringBudgetSet = true;
+  setFlagsFromString('--wasm-tiering-budget=18000000');
+}
+
 /**
  * Applies the committed SQL migrations. On Postgres an advisory lock serialises instances that
  * start together, so two servers never race on the same migration.
  */
-export async function migrateDatabase(database: Database): Promise<void> {
+export async function migrateDatabase(database: Database, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
   if (database.kind === 'pglite') {
-    await migratePglite(database.db as unknown as Parameters<typeof migratePglite>[0], {
-      migrationsFolder: MIGRATIONS_FOLDER,
-    });
+    await migratePglite(database.db as unknown as Parameters<typeof migratePglite>[0], { migrationsFolder });
     return;
   }
   const client = database.sql!;
@@ -149,9 +197,7 @@ export async function migrateDatabase(database: Database): Promise<void> {
   const lockConnection = await client.reserve();
   try {
     await lockConnection`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
-    await migratePostgres(database.db as unknown as Parameters<typeof migratePostgres>[0], {
-      migrationsFolder: MIGRATIONS_FOLDER,
-    });
+    await migratePostgres(database.db as unknown as Parameters<typeof migratePostgres>[0], { migrationsFolder });
   } finally {
     await lockConnection`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.catch(() => {});
     lockConnection.release();

@@ -8,7 +8,8 @@ import { errorText } from '../shared/errors.js';
  */
 import http from 'node:http';
 import https from 'node:https';
-import twilio from 'twilio';
+import { createRequire } from 'node:module';
+import type TwilioSdk from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { TwilioApiError } from './errors.js';
 import { OutboundBlockedError, guardedNodeAgents, refuseUrl, type OutboundPolicy } from '../shared/outbound-guard.js';
@@ -98,7 +99,18 @@ export const DEFAULT_TWILIO_API_BASE_URL = 'https://api.twilio.com';
 const DEFAULT_TIMEOUT_MS = 10_000;
 const E164 = /^\+[1-9]\d{1,14}$/;
 
-type SdkClient = ReturnType<typeof twilio>;
+type SdkModule = typeof TwilioSdk;
+type SdkClient = ReturnType<SdkModule>;
+
+// The SDK is the largest package we use (~0.3-0.4 s to load, issue 16: start-up) and most
+// processes never need it: sends take messages-http.ts, and the SDK's calls (account checks,
+// number settings, deletions) are occasional. So it is required (CommonJS, synchronously) by
+// the first call that needs an SDK client, not when this module loads.
+const requireFromHere = createRequire(import.meta.url);
+let sdkModule: SdkModule | null = null;
+function twilioSdk(): SdkModule {
+  return (sdkModule ??= requireFromHere('twilio') as SdkModule);
+}
 
 // Process-wide keep-alive pools, shared by every account's client. They hold sockets only
 // (Basic auth is a per-request header), so sharing leaks nothing between tenants, and it
@@ -113,26 +125,30 @@ const sharedHttpAgent = new http.Agent({ keepAlive: true, timeout: 15_000, maxSo
  * (read from process.env even when we pass explicit options). The HTTP client fixes the URL
  * after the SDK has built it (see rebaseTwilioUri), so `apiBaseUrl` decides where every call
  * and every page link goes, whatever the environment says.
+ * A class over the SDK's RequestClient, so it is defined once the SDK is loaded.
  */
-class RebasingRequestClient extends twilio.RequestClient {
-  private readonly root: URL | null;
+function defineRebasingRequestClient(sdk: SdkModule) {
+  return class RebasingRequestClient extends sdk.RequestClient {
+    private readonly root: URL | null;
 
-  constructor(root: URL | null, opts: RequestClient.RequestClientOptions, httpProxy: boolean, outbound: OutboundPolicy | undefined) {
-    super(opts);
-    this.root = root;
-    const guarded = outbound ? guardedNodeAgents(outbound) : null;
-    // With HTTP_PROXY set the SDK tunnels through https-proxy-agent: keep that one (the proxy
-    // then decides where requests may go).
-    if (!httpProxy) this.axios.defaults.httpsAgent = guarded?.https ?? sharedHttpsAgent;
-    this.axios.defaults.httpAgent = guarded?.http ?? sharedHttpAgent;
-    // Never follow a redirect: every request goes to the vetted root only.
-    this.axios.defaults.maxRedirects = 0;
-  }
+    constructor(root: URL | null, opts: RequestClient.RequestClientOptions, httpProxy: boolean, outbound: OutboundPolicy | undefined) {
+      super(opts);
+      this.root = root;
+      const guarded = outbound ? guardedNodeAgents(outbound) : null;
+      // With HTTP_PROXY set the SDK tunnels through https-proxy-agent: keep that one (the proxy
+      // then decides where requests may go).
+      if (!httpProxy) this.axios.defaults.httpsAgent = guarded?.https ?? sharedHttpsAgent;
+      this.axios.defaults.httpAgent = guarded?.http ?? sharedHttpAgent;
+      // Never follow a redirect: every request goes to the vetted root only.
+      this.axios.defaults.maxRedirects = 0;
+    }
 
-  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    return super.request<TData>({ ...opts, uri: rebaseTwilioUri(opts.uri, this.root) });
-  }
+    override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+      return super.request<TData>({ ...opts, uri: rebaseTwilioUri(opts.uri, this.root) });
+    }
+  };
 }
+let RebasingRequestClient: ReturnType<typeof defineRebasingRequestClient> | null = null;
 
 /**
  * Where one SDK request goes, per host. Twilio's products live on their own hosts
@@ -160,7 +176,9 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
 
   // Construction errors (a SID not starting with AC, a bad root) surface as a rejected call
   // rather than a synchronous throw, so callers have one error path.
+  // The SDK client is built by the first call that needs it: the direct message path never does.
   let client: SdkClient | null = null;
+  let buildClient: (() => SdkClient) | null = null;
   let setupError: TwilioApiError | null = null;
   /** The message create's direct path (undici keep-alive pool); null behind HTTP_PROXY (the SDK's proxy agent). */
   let direct: { url: string; authorization: string; dispatcher: ReturnType<typeof messagesDispatcher> } | null = null;
@@ -179,17 +197,24 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
     if (refused) {
       throw new TwilioApiError(`Twilio API base URL refused: it ${refused}`, { kind: 'unexpected', status: null, code: null });
     }
+    // The SDK's constructor refuses any other SID; checked here, where the client used to be
+    // built, so every call (the direct path too) still fails alike for such a SID.
+    checkAccountSidLikeSdk(accountSid);
     // Only an overridden root is imposed on every host (see rebaseTwilioUri).
     const root = parsedRoot.origin === DEFAULT_TWILIO_API_BASE_URL && parsedRoot.pathname === '/' ? null : parsedRoot;
-    client = twilio(accountSid, creds.authToken, {
-      // TWILIO_LOG_LEVEL=debug would make the SDK print message bodies (and phone numbers).
-      logLevel: 'none',
-      // With a custom httpClient the client's own timeout/autoRetry options are ignored: they
-      // only configure the RequestClient it would have built. So they are set here.
-      // Our outbox owns retries; the SDK retrying 429s inside a send would hide them from it
-      // and stretch the call past our timeout.
-      httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }, opts.httpProxy ?? false, opts.outbound),
-    });
+    buildClient = () => {
+      const sdk = twilioSdk();
+      RebasingRequestClient ??= defineRebasingRequestClient(sdk);
+      return sdk(accountSid, creds.authToken, {
+        // TWILIO_LOG_LEVEL=debug would make the SDK print message bodies (and phone numbers).
+        logLevel: 'none',
+        // With a custom httpClient the client's own timeout/autoRetry options are ignored: they
+        // only configure the RequestClient it would have built. So they are set here.
+        // Our outbox owns retries; the SDK retrying 429s inside a send would hide them from it
+        // and stretch the call past our timeout.
+        httpClient: new RebasingRequestClient(root, { timeout: timeoutMs, autoRetry: false }, opts.httpProxy ?? false, opts.outbound),
+      });
+    };
     if (!opts.httpProxy) {
       direct = {
         url: messagesUrl(root, accountSid),
@@ -198,18 +223,19 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
       };
     }
   } catch (err) {
-    setupError =
-      err instanceof TwilioApiError
-        ? err
-        : new TwilioApiError(`Cannot create a Twilio client: ${errorText(err)}`, {
-            kind: 'unexpected',
-            status: null,
-            code: null,
-          });
+    setupError = asSetupError(err);
   }
 
   async function call<T>(fn: (c: SdkClient) => Promise<T>): Promise<T> {
-    if (setupError || !client) throw setupError;
+    if (setupError) throw setupError;
+    if (!client) {
+      try {
+        client = buildClient!();
+      } catch (err) {
+        setupError = asSetupError(err);
+        throw setupError;
+      }
+    }
     const sdk = client;
     let timer: NodeJS.Timeout | undefined;
     // The SDK's timeout is a socket-inactivity timeout per request; this bounds the whole call
@@ -367,6 +393,26 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
   };
 }
 
+/** Construction errors surface as a rejected call rather than a synchronous throw, so callers have one error path. */
+function asSetupError(err: unknown): TwilioApiError {
+  return err instanceof TwilioApiError
+    ? err
+    : new TwilioApiError(`Cannot create a Twilio client: ${errorText(err)}`, {
+        kind: 'unexpected',
+        status: null,
+        code: null,
+      });
+}
+
+/** twilio-node's own check (BaseTwilio.setAccountSid), with its message. */
+function checkAccountSidLikeSdk(accountSid: string): void {
+  if (accountSid.startsWith('AC')) return;
+  const apiKeyMsg = accountSid.startsWith('SK')
+    ? '. The given SID indicates an API Key which requires the accountSid to be passed as an additional option'
+    : '';
+  throw new Error('accountSid must start with AC' + apiKeyMsg);
+}
+
 function isNotFound(err: unknown): boolean {
   return isObject(err) && err['status'] === 404;
 }
@@ -460,7 +506,7 @@ interface ApiExceptionShape {
 
 function asApiException(err: unknown): ApiExceptionShape | null {
   if (!isObject(err) || typeof err['status'] !== 'number') return null;
-  const isRest = err instanceof twilio.RestException;
+  const isRest = err instanceof twilioSdk().RestException;
   const isService = typeof err['title'] === 'string' && typeof err['code'] === 'number';
   if (!isRest && !isService) return null;
   const status = err['status'];

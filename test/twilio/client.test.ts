@@ -83,6 +83,23 @@ describe('createTwilioApi against the fake Twilio', () => {
     expect(err).toMatchObject({ status: 401, code: 20003, transient: false });
   });
 
+  it('refuses a SID that is not an account SID on every call, the direct send included, before any request', async () => {
+    for (const [sid, hint] of [['SK' + '1'.repeat(32), 'API Key'], ['XX' + '1'.repeat(32), '']] as const) {
+      const bad = createTwilioApi({ accountSid: sid, authToken: 'x', apiBaseUrl: fake.url });
+      for (const call of [
+        () => bad.fetchAccount(),
+        () => bad.deleteMessage('SM' + '1'.repeat(32)),
+        () => bad.createMessage({ to: '+15005550006', from: '+15005550001', body: 'hi', statusCallback: STATUS_CB }),
+      ]) {
+        const err = await failure(call());
+        expect(err).toMatchObject({ kind: 'unexpected', transient: false });
+        expect(err.message).toMatch(/^Cannot create a Twilio client: accountSid must start with AC/);
+        expect(err.message.includes('API Key')).toBe(hint !== '');
+      }
+    }
+    expect(fake.requests).toEqual([]);
+  });
+
   it('finds a number by exact E.164 and updates its SMS URL', async () => {
     const acct = fake.addAccount();
     const { sid } = fake.addIncomingNumber(acct.sid, { phoneNumber: '+15005550006' });
