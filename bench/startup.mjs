@@ -1,7 +1,8 @@
 // Start-up time of `npm start` (issue 16: fresh ≤ 5 s, restart ≤ 2 s): starts the server on the
 // embedded database, waits for /healthz to answer 200, prints the milliseconds, then SIGKILLs it
 // (so the figure and the process's wall time do not include a shutdown).
-//   node bench/startup.mjs fresh            a new empty DATA_DIR: PGlite init + every migration
+//   node bench/startup.mjs fresh            a new empty DATA_DIR: a copy of the data-directory image
+//                                           (`npm run prepare`), or PGlite init + every migration
 //   node bench/startup.mjs restart DIR      DIR already initialised (run `fresh` with DIR first)
 // Timed as whole processes by farm-bench:  farm-bench -n 5 -- node bench/startup.mjs fresh
 import { spawn } from 'node:child_process';

@@ -33,7 +33,7 @@ export async function pgliteScenario(ctx: Ctx, setup: PgliteSetup): Promise<{ ro
     { origin, requestsFile: writeRequests(ctx.tmp, 'pg-sat', sat.requests), amount: sat.requests.length, connections: sizes.saturationConnections },
     setup.server.pid,
   );
-  report.detail(S, `server start with a fresh DATA_DIR (PGlite init + migrations): ${(setup.startupMs / 1000).toFixed(1)} s; ${setup.tenants.length} tenants seeded through the API`);
+  report.detail(S, `server start with a fresh DATA_DIR (copy of the data-directory image, or PGlite init + migrations without one): ${(setup.startupMs / 1000).toFixed(1)} s; ${setup.tenants.length} tenants seeded through the API`);
   report.detail(S, loadLine('warm-up (not scored)', warmRun));
   report.detail(S, loadLine(`saturation, ${sizes.saturationConnections} connections`, run));
 
