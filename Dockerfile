@@ -1,11 +1,14 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript with the dev dependencies; `npm ci` builds the agent console (web/dist)
-# through the `prepare` script, which needs the web sources (and src/, which they share code with).
+# Build: compile TypeScript with the dev dependencies; `npm ci` runs the `prepare` script, which
+# builds the agent console (web/dist, from web/ and the src/ code it shares), the start bundle
+# (scripts/start.mjs) and the PGlite data-directory image (from drizzle/'s migrations).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY web ./web
+COPY scripts ./scripts
+COPY drizzle ./drizzle
 RUN npm ci --no-audit --no-fund
 RUN npm run build
 
@@ -17,9 +20,8 @@ ENV NODE_ENV=production \
     DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
-# `prepare` finds no Vite in a production install and skips; the console comes from the build stage.
-COPY web/build.mjs ./web/build.mjs
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# No `prepare` here: the console, the compiled code and the PGlite image come from the build stage.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/web/dist ./web/dist
 COPY drizzle ./drizzle
