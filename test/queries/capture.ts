@@ -47,6 +47,8 @@ export async function loadCatalogs(): Promise<CatalogFile[]> {
 }
 
 const TRANSACTION_CONTROL = /^(begin|commit|rollback|savepoint|release savepoint|rollback to savepoint)\b/i;
+/** A transaction's own setting (SET LOCAL) reads and writes no rows: no tenant to carry. */
+const LOCAL_SETTING = /^set local\s/i;
 
 class Rollback extends Error {}
 
@@ -177,7 +179,7 @@ export async function captureAll(catalogs: CatalogFile[]): Promise<Map<string, C
           error: inner.error === undefined ? undefined : String((inner.error as Error).message ?? inner.error),
           statements: inner.statements
             .filter((s) => !TRANSACTION_CONTROL.test(s.sql.trim()))
-            .map((s) => ({ sql: s.sql, tenantBound: mentionsTenant(s.params) })),
+            .map((s) => ({ sql: s.sql, tenantBound: mentionsTenant(s.params) || LOCAL_SETTING.test(s.sql.trim()) })),
         });
       };
       for (const entry of catalog.entries) {

@@ -2,6 +2,12 @@
 -- Every statement the repositories send, for review in diffs (docs/architecture.md, "SQL snapshots").
 
 -- ReportsRepository.report (tenant)
+select "users"."id" as id from "users"
+where "users"."tenant_id" = $1::uuid;
+set local max_parallel_workers_per_gather = 0;
+set local max_parallel_workers_per_gather = 0;
+set local max_parallel_workers_per_gather = 0;
+set local max_parallel_workers_per_gather = 0;
 select case when grouping("conversations"."first_responder_id") = 0 then "conversations"."first_responder_id" end as "agentId",
   count(*)::int as n,
   percentile_cont(0.5) within group (order by date_part('epoch', "conversations"."first_response_at" - "conversations"."first_inbound_at")) as value
@@ -26,10 +32,15 @@ from "csat_surveys"
 where "csat_surveys"."tenant_id" = $1::uuid and "csat_surveys"."rating" is not null and "csat_surveys"."resolved_at" >= $2::timestamptz and "csat_surveys"."resolved_at" < $3::timestamptz
 group by grouping sets ((), ("csat_surveys"."resolved_by_id"))
 having grouping("csat_surveys"."resolved_by_id") = 1 or "csat_surveys"."resolved_by_id" is not null;
-select "users"."id" as id from "users"
-where "users"."tenant_id" = $1::uuid;
 
 -- ReportsRepository.report (one team)
+select "users"."id" as id from "users"
+where "users"."tenant_id" = $1::uuid
+  and exists (select 1 from "team_members" where "team_members"."tenant_id" = "users"."tenant_id" and "team_members"."team_id" = $2::uuid and "team_members"."user_id" = "users"."id");
+set local max_parallel_workers_per_gather = 0;
+set local max_parallel_workers_per_gather = 0;
+set local max_parallel_workers_per_gather = 0;
+set local max_parallel_workers_per_gather = 0;
 select case when grouping("conversations"."first_responder_id") = 0 then "conversations"."first_responder_id" end as "agentId",
   count(*)::int as n,
   percentile_cont(0.5) within group (order by date_part('epoch', "conversations"."first_response_at" - "conversations"."first_inbound_at")) as value
@@ -56,6 +67,3 @@ where "csat_surveys"."tenant_id" = $1::uuid and "csat_surveys"."rating" is not n
   and "csat_surveys"."team_id" is not distinct from $4::uuid
 group by grouping sets ((), ("csat_surveys"."resolved_by_id"))
 having grouping("csat_surveys"."resolved_by_id") = 1 or "csat_surveys"."resolved_by_id" is not null;
-select "users"."id" as id from "users"
-where "users"."tenant_id" = $1::uuid
-  and exists (select 1 from "team_members" where "team_members"."tenant_id" = "users"."tenant_id" and "team_members"."team_id" = $2::uuid and "team_members"."user_id" = "users"."id");
