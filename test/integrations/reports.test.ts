@@ -210,6 +210,21 @@ describe('report', () => {
       await server.app.deps.db.execute(sql`update conversations set team_id = null where id = ${c1.id}::uuid`);
     }
 
+    // Moved through the API (transferConversation), c3 and its message count for the team it went to.
+    const c3 = (await server.app.deps.db.select().from(conversations).where(eq(conversations.teamId, teamId))).find((c) => c.status === 'OPEN')!;
+    const elsewhere = (await server.gql(`mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }`, { input: { name: 'Elsewhere' } }, r.tenant.token)).data!;
+    const transfer = (to: string) =>
+      server.gql(`mutation($c: ID!, $t: ID) { transferConversation(conversationId: $c, teamId: $t) { id } }`, { c: c3.id, t: to }, r.tenant.token);
+    expect((await transfer(elsewhere.createTeam.id)).errors).toBeUndefined();
+    try {
+      const left = (await server.gql(REPORT, { from: at(0), to: at(7200), teamId }, r.tenant.token)).data!.report;
+      expect(left).toMatchObject({ conversationsOpened: 1, messagesReceived: 1, messagesSent: 1 });
+      const arrived = (await server.gql(REPORT, { from: at(0), to: at(7200), teamId: elsewhere.createTeam.id }, r.tenant.token)).data!.report;
+      expect(arrived).toMatchObject({ conversationsOpened: 1, messagesReceived: 1, messagesSent: 0 });
+    } finally {
+      expect((await transfer(teamId)).errors).toBeUndefined();
+    }
+
     // Another tenant's team, or no such team: NOT_FOUND.
     const foreign = await server.gql(`mutation($input: CreateTeamInput!) { createTeam(input: $input) { id } }`, { input: { name: 'Theirs' } }, other.tenant.token);
     expect(errorCode(await server.gql(REPORT, { from: at(0), to: at(7200), teamId: foreign.data!.createTeam.id }, r.tenant.token))).toBe('NOT_FOUND');

@@ -34,6 +34,10 @@ async function appliedMigrations(app: RunningApp): Promise<number[]> {
   return rows.map((r) => Number(r.created_at));
 }
 
+async function emails(app: RunningApp): Promise<string[]> {
+  return rowsOf<{ email: string }>(await app.deps.db.execute(sql`select email from users`)).map((u) => u.email);
+}
+
 async function signUpAndMe(app: RunningApp, email: string): Promise<unknown> {
   const gql = async (query: string, token?: string) => {
     const res = await fetch(`${app.url}/graphql`, {
@@ -83,8 +87,7 @@ describe('PGlite data-directory image', () => {
     try {
       expect(second.deps.database.pgliteDataDir).toBe('existing');
       expect(await appliedMigrations(second)).toEqual(allMigrations);
-      const users = rowsOf<{ email: string }>(await second.deps.db.execute(sql`select email from users`));
-      expect(users.map((u) => u.email)).toEqual(['image@example.com']);
+      expect(await emails(second)).toEqual(['image@example.com']);
     } finally {
       await second.close();
     }
@@ -144,8 +147,7 @@ describe('PGlite data-directory image', () => {
     const again = await start(dataDir, imageRoot);
     try {
       expect(again.deps.database.pgliteDataDir).toBe('existing');
-      const users = rowsOf<{ email: string }>(await again.deps.db.execute(sql`select email from users`));
-      expect(users.map((u) => u.email)).toEqual(['kept@example.com']);
+      expect(await emails(again)).toEqual(['kept@example.com']);
     } finally {
       await again.close();
     }

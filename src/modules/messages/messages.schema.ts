@@ -31,7 +31,7 @@ export const messages = pgTable(
       .references(() => tenants.id, { onDelete: 'cascade' }),
     conversationId: uuid('conversation_id').notNull(),
     /**
-     * The conversation's team now, copied by the database (migration report_message_team: a trigger
+     * The conversation's team now, copied by the database (migration 0019_report_indexes: a trigger
      * fills it on insert and another follows the conversation's team_id when it changes), never
      * written by the application: a team's report counts its messages with one index-only scan
      * instead of joining every message of the period to the team's conversations (measured over
