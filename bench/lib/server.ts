@@ -46,6 +46,16 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
+export const BENCH_METRICS_TOKEN = 'bench-metrics-token';
+
+/** A counter or gauge of the server's /metrics (NaN when absent). */
+export async function serverMetric(origin: string, name: string): Promise<number> {
+  const res = await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } });
+  const text = await res.text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : NaN;
+}
+
 export function serverEnv(opts: ServerOptions): Record<string, string> {
   const env: Record<string, string> = Object.fromEntries(configKeys().map((k) => [k, '']));
   Object.assign(env, {
@@ -68,6 +78,8 @@ export function serverEnv(opts: ServerOptions): Record<string, string> {
     // round) cost more statements per second than ingest at 1,000 webhooks/s.
     // The harness reads the schema to skip scenarios whose operations are not there.
     GRAPHQL_INTROSPECTION: 'true',
+    // /metrics in production needs a token; the harness reads db_statements_total.
+    METRICS_TOKEN: BENCH_METRICS_TOKEN,
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : { DATA_DIR: opts.dataDir ?? '' }),
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     ...opts.extraEnv,

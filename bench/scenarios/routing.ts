@@ -4,18 +4,19 @@
  * ROUND_ROBIN team with two ONLINE agents (capacity 10,000, never reached) and an OFFLINE one, in
  * the "off" set the numbers have no team. Every webhook comes from a new sender, so each one opens
  * a conversation and (on) runs the whole routing path: guards, a pass under row locks, the
- * assignment event, the onQueued check. Runs alternate off/on/off/on at the saturation
- * concurrency; the server process's CPU time (/proc, user + system) is read around each run plus
+ * assignment event, the onQueued check. Runs alternate in ABBA order (off, on, on, off, ...) at the
+ * saturation concurrency; the server process's CPU time (/proc, user + system) is read around each run plus
  * the wait until every conversation of the run is assigned (routing runs after the answer), so
  * work left after the last answer is counted. Other sessions on the machine do not add to the
  * server's own CPU time, but they do slow it (cache, frequency): compare the two arms, not runs.
  */
 import { loadLine, runLoad, type Ctx } from '../lib/context.js';
 import { gqlOk } from '../lib/gql.js';
-import { processCpuMs } from '../lib/cpu.js';
+import { postgresCpuMs, processCpuMs } from '../lib/cpu.js';
 import { createAgents, seedTenants, type Tenant } from '../lib/seed.js';
 import { fmt } from '../lib/stats.js';
 import { prepareWebhooks, writeRequests } from '../lib/webhooks.js';
+import { serverMetric } from '../lib/server.js';
 
 const S = '10 routing';
 /** Issue 10: routing adds no more than 10% to ingest CPU per webhook. */
@@ -29,7 +30,7 @@ export async function routingScenario(ctx: Ctx): Promise<void> {
   }
   const tenantsPerArm = quick ? 6 : 20;
   const perRun = quick ? 600 : 4000;
-  const rounds = 2;
+  const rounds = quick ? 2 : 4;
   const url = ctx.server.graphqlUrl;
 
   ctx.log(`routing: seeding ${tenantsPerArm} tenants without routing and ${tenantsPerArm} with a team`);
@@ -44,15 +45,21 @@ export async function routingScenario(ctx: Ctx): Promise<void> {
     senderOffset += perRun;
     const file = writeRequests(ctx.tmp, phase, prepared.requests);
     const measure = async () => {
+      // The counter's own request stays outside the CPU window.
+      const statements0 = await serverMetric(ctx.server.origin, 'db_statements_total');
       const cpu0 = processCpuMs(ctx.server.pid);
+      const pg0 = postgresCpuMs();
       const load = await runLoad({ origin: ctx.server.origin, requestsFile: file, amount: perRun, connections: ctx.sizes.saturationConnections });
       const settled = await settle(ctx, tenants, arm === 'on');
-      return { load, settled, serverMs: processCpuMs(ctx.server.pid) - cpu0 };
+      const serverMs = processCpuMs(ctx.server.pid) - cpu0;
+      const postgresMs = postgresCpuMs() - pg0;
+      const statements = (await serverMetric(ctx.server.origin, 'db_statements_total')) - statements0;
+      return { load, settled, serverMs, postgresMs, statements };
     };
     // Scored runs only in the profiles (--profile): one per arm and round.
-    const { load, settled, serverMs } = round < 0 ? await measure() : await ctx.profiler.around(phase, measure);
+    const { load, settled, serverMs, postgresMs, statements } = round < 0 ? await measure() : await ctx.profiler.around(phase, measure);
     report.detail(S, loadLine(`${arm}, round ${round + 1}: ${perRun} webhooks, each opening a conversation`, load));
-    report.detail(S, `${arm}, round ${round + 1}: server CPU ${fmt(serverMs / Math.max(1, load.ok2xx), 3)} ms per webhook (${fmt(serverMs)} ms for ${load.ok2xx} answered 2xx)${settled ? '' : '; NOT every conversation was assigned within 120 s'}`);
+    report.detail(S, `${arm}, round ${round + 1}: server CPU ${fmt(serverMs / Math.max(1, load.ok2xx), 3)} ms per webhook (${fmt(serverMs)} ms for ${load.ok2xx} answered 2xx); Postgres CPU ${fmt(postgresMs / Math.max(1, load.ok2xx), 3)} ms per webhook; ${fmt(statements / Math.max(1, load.ok2xx), 3)} statements per webhook${settled ? '' : '; NOT every conversation was assigned within 120 s'}`);
     return { serverMs, ok: load.ok2xx, failed: load.non2xx + load.errors, settled };
   };
 
@@ -63,8 +70,12 @@ export async function routingScenario(ctx: Ctx): Promise<void> {
 
   const totals = { off: { ms: 0, ok: 0, failed: 0 }, on: { ms: 0, ok: 0, failed: 0 } };
   let allSettled = true;
+  // ABBA order (off, on, on, off, ...): each arm runs as often early as late, so what drifts over
+  // the run (JIT warming, tables and indexes growing, autovacuum) weighs on both alike.
+  const order = Array.from({ length: rounds }, (_, round) => (round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)));
   for (let round = 0; round < rounds; round++) {
-    for (const [arm, tenants] of [['off', off], ['on', on]] as const) {
+    for (const arm of order[round]!) {
+      const tenants = arm === 'off' ? off : on;
       ctx.log(`routing: ${arm}, round ${round + 1}/${rounds}`);
       const r = await run(arm, tenants, round);
       totals[arm].ms += r.serverMs;

@@ -46,6 +46,16 @@ export function registerMetrics(
     },
   });
 
+  new Counter({
+    name: 'db_statements_total',
+    help: 'SQL statements this instance sent through its query builder (round trips are most of the server CPU a statement costs)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(deps.database.stats.statements);
+    },
+  });
+
   deps.ingest.registerMetrics(registry);
   // Identical subscriptions share one execution per event: executions ≤ deliveries.
   const live = gauges.live;

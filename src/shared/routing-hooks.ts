@@ -11,7 +11,7 @@ export interface RoutingHooks {
    * settles once the guards ran and the pass and any `onQueued` listeners are done (automations
    * decides GREETING vs ALL_AGENTS_BUSY after it).
    */
-  conversationOpened(tenantId: string, conversationId: string, teamId: string): Promise<void>;
+  conversationOpened(opened: OpenedConversation): Promise<void>;
   /**
    * Assigns what waits in the tenant's queues (one team's, when given) to eligible agents, oldest
    * first: call it after anything that can make an agent eligible or free capacity.
@@ -38,6 +38,12 @@ export interface OpenedConversation {
   tenantId: string;
   conversationId: string;
   teamId: string;
+  /**
+   * Whether the conversation's number has an operating-hours schedule, when the caller read it
+   * (ingest does, in its statement): a guard about hours skips its query for those known to have
+   * none. Undefined: unknown, ask the database.
+   */
+  numberHasHours?: boolean;
 }
 
 /** A beforeRouting guard: hold this conversation's automatic assignment until a date, or not (null/undefined). */

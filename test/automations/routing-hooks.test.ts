@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contacts, conversations } from '../../src/db/schema.js';
 import type { Router } from '../../src/modules/routing/router.js';
+import { UNCHECKED_GRACE_SECONDS } from '../../src/modules/routing/routing.repository.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -108,14 +109,15 @@ describe('operating hours hold routing', () => {
 describe('a crash between the inbound commit and the routing guard', () => {
   /**
    * The state a process killed (kill -9) right after the inbound commit leaves behind: contact,
-   * conversation in its number's team, unassigned, its guards never run (route_after null).
+   * conversation in its number's team, unassigned, its guards never run (route_after null),
+   * queued before the sweep's grace for openings still in flight (UNCHECKED_GRACE_SECONDS).
    */
-  async function orphanedOpening(inbox: Inbox, teamId: string): Promise<string> {
+  async function orphanedOpening(inbox: Inbox, teamId: string, queuedSecondsAgo = UNCHECKED_GRACE_SECONDS + 5): Promise<string> {
     const db = server.app.deps.db;
     const [contact] = await db.insert(contacts).values({ tenantId: inbox.tenant.tenantId, phoneNumber: randomUsNumber() }).returning();
     const [row] = await db
       .insert(conversations)
-      .values({ tenantId: inbox.tenant.tenantId, contactId: contact!.id, phoneNumberId: inbox.number.id, teamId })
+      .values({ tenantId: inbox.tenant.tenantId, contactId: contact!.id, phoneNumberId: inbox.number.id, teamId, queuedAt: new Date(Date.now() - queuedSecondsAgo * 1000) })
       .returning();
     expect(row!.routeAfter).toBeNull();
     return row!.id;
@@ -147,6 +149,11 @@ describe('a crash between the inbound commit and the routing guard', () => {
     expect((await rowOf(closed)).assigneeId).toBeNull();
 
     clock.set('2030-06-05T14:00:00Z'); // Wednesday 10:00 EDT: open
+    // Just opened: in flight on the process that opened it, so not the sweep's (yet).
+    const young = await orphanedOpening(inbox, team.id, 0);
+    await router.sweep();
+    expect((await rowOf(young)).assigneeId).toBeNull();
+    expect((await rowOf(young)).routeAfter).toBeNull();
     const open = await orphanedOpening(inbox, team.id);
     await router.sweep();
     const routed = await rowOf(open);

@@ -92,7 +92,10 @@ export class AutomationEngine implements AutomationsPort {
    * database clock). One query for the lot; answers in the order asked.
    */
   async holdWhileClosed(opened: readonly OpenedConversation[]): Promise<Array<Date | null>> {
-    const hoursBy = await hoursOfConversations(this.deps.db, opened);
+    // Openings whose number is known to have no schedule are never held: no query for a burst of those.
+    const unknown = opened.filter((o) => o.numberHasHours !== false);
+    if (unknown.length === 0) return opened.map(() => null);
+    const hoursBy = await hoursOfConversations(this.deps.db, unknown);
     const now = this.deps.clock.now();
     return opened.map(({ conversationId }) => {
       const hours = hoursBy.get(conversationId);

@@ -197,7 +197,10 @@ export async function hoursOfConversations(
     .innerJoin(phoneNumbers, and(eq(phoneNumbers.id, conversations.phoneNumberId), eq(phoneNumbers.tenantId, conversations.tenantId)))
     .innerJoin(operatingHours, and(eq(operatingHours.id, phoneNumbers.operatingHoursId), eq(operatingHours.tenantId, phoneNumbers.tenantId)))
     .where(
-      sql`(${conversations.tenantId}, ${conversations.id}) in (select * from unnest(${`{${valid.map((o) => o.tenantId).join(',')}}`}::uuid[], ${`{${valid.map((o) => o.conversationId).join(',')}}`}::uuid[]))`,
+      // The ids first, so the plan starts from the primary key: matching on the pairs alone, the
+      // planner read every conversation of the tenants' numbers (a growing scan per burst).
+      sql`${conversations.id} = any(${`{${valid.map((o) => o.conversationId).join(',')}}`}::uuid[])
+        and (${conversations.tenantId}, ${conversations.id}) in (select * from unnest(${`{${valid.map((o) => o.tenantId).join(',')}}`}::uuid[], ${`{${valid.map((o) => o.conversationId).join(',')}}`}::uuid[]))`,
     );
   return new Map(rows.map((r) => [r.conversationId, r.hours]));
 }

@@ -93,17 +93,24 @@ export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise
         opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
     ),
     -- A Twilio retry of a stored message writes nothing (the single-row statement learns it from
-    -- the unique violation, which here would undo the whole batch).
+    -- the unique violation, which here would undo the whole batch). A lateral probe per item, so
+    -- the plan is always one look-up of messages_account_sid_uq each: written as NOT EXISTS, the
+    -- planner chose a hash anti-join over a sequential scan of every message whenever the
+    -- table's statistics lagged its growth (a new database, a burst), and each webhook then cost
+    -- a read of the whole table.
     fresh as (
       select input.* from input
-      where not exists (
-        select 1 from ${messages} m
+      left join lateral (
+        select true as stored from ${messages} m
         where ${col('m', messages.twilioAccountId)} = input.a and ${col('m', messages.twilioSid)} = input.sid
           and ${col('m', messages.tenantId)} = input.t
-      )
+        limit 1
+      ) known on true
+      where known.stored is null
     ),
     number as (
-      select distinct on (f.idx) f.idx, ${col('p', phoneNumbers.id)} as id, ${col('p', phoneNumbers.teamId)} as team_id
+      select distinct on (f.idx) f.idx, ${col('p', phoneNumbers.id)} as id, ${col('p', phoneNumbers.teamId)} as team_id,
+        ${col('p', phoneNumbers.operatingHoursId)} is not null as hours
       from fresh f join ${phoneNumbers} p
         on ${col('p', phoneNumbers.tenantId)} = f.t and ${col('p', phoneNumbers.twilioAccountId)} = f.a
         and ${col('p', phoneNumbers.e164)} = f."to"
@@ -131,7 +138,7 @@ export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise
     ),
     -- One row per item whose number matched: its contact and number.
     target as (
-      select f.*, number.id as number_id, number.team_id, contact.id as contact_id, contact.blocked
+      select f.*, number.id as number_id, number.team_id, number.hours, contact.id as contact_id, contact.blocked
       from fresh f join number on number.idx = f.idx
         join contact on contact.tenant_id = f.t and contact.phone_number = f.fr
     ),
@@ -204,6 +211,7 @@ export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise
     select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
       message.id as "messageId", message.conversation_id as "conversationId",
       cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+      t.hours as "numberHasHours",
       t.idx is not null and exists (
         select 1 from ${automatedMessages} am
         where ${col('am', automatedMessages.tenantId)} = t.t and ${col('am', automatedMessages.phoneNumberId)} = t.number_id
@@ -226,6 +234,7 @@ export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise
     opened: boolean | null;
     contactId: string | null;
     contactBlocked: boolean | null;
+    numberHasHours: boolean | null;
     answerable: boolean;
   };
   const out: BatchOutcome[] = items.map(() => ({ kind: 'retry-alone' }));
@@ -244,6 +253,7 @@ export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise
           contactId: row.contactId,
           contactBlocked: row.contactBlocked === true,
           answerable: row.answerable === true,
+          numberHasHours: row.numberHasHours === true,
         },
       };
     }

@@ -29,6 +29,11 @@ export interface IngestResult {
    * automated answer worth deciding (read in the same statement: no extra round trip).
    */
   answerable?: boolean;
+  /**
+   * The number has an operating-hours schedule (routing's hours guard needs no query for an
+   * opening whose number has none); undefined when this path did not read it.
+   */
+  numberHasHours?: boolean;
   /** The conversation's team (its number's when opened). */
   teamId: string | null;
   /** This message opened the conversation (first text, or a new one after RESOLVED). */

@@ -119,7 +119,10 @@ export class InboundService {
     );
     // After the commit and without waiting: routing never delays Twilio's answer (the sweep
     // routes it should this process die first).
-    const routing = stored.opened && stored.teamId ? this.deps.routing.conversationOpened(tenantId, conversationId, stored.teamId) : undefined;
+    const routing =
+      stored.opened && stored.teamId
+        ? this.deps.routing.conversationOpened({ tenantId, conversationId, teamId: stored.teamId, numberHasHours: stored.numberHasHours })
+        : undefined;
     // Debug: one line per message is the largest cost at thousands of webhooks/s (see /metrics).
     this.log.debug(
       { ...ctx, messageId: stored.messageId, conversationId: stored.conversationId, media: sms.media.length, mediaDropped: sms.mediaDropped },

@@ -67,8 +67,8 @@ export class Router implements RoutingHooks {
     this.queuedListeners.push(listener);
   }
 
-  conversationOpened(tenantId: string, conversationId: string, teamId: string): Promise<void> {
-    const done = new Promise<void>((resolve) => this.openings.push({ opened: { tenantId, conversationId, teamId }, done: resolve }));
+  conversationOpened(opened: OpenedConversation): Promise<void> {
+    const done = new Promise<void>((resolve) => this.openings.push({ opened, done: resolve }));
     if (!this.flushing) {
       this.flushing = true;
       setTimeout(() => void this.track(this.flushOpenings()), OPENINGS_WINDOW_MS);

@@ -10,6 +10,10 @@ export interface Candidate {
 }
 
 /**
+ * The rules of the routing choice, stated once in TypeScript: the pass itself runs them inside the
+ * database (route_pass, migration 0020_routing_pass_sql, one statement per pass), and
+ * test/routing/route-pass.test.ts holds the two to the same answers on random teams and queues.
+ *
  * Who gets the next conversation: its previous assignee (a thread the customer reopened) when
  * still eligible; else ROUND_ROBIN takes the member whose turn is oldest, LEAST_BUSY the one with
  * the fewest live conversations (ties: least recently assigned). Only members below capacity.

@@ -172,11 +172,8 @@ select avg("rating")
 
 -- hoursOfConversations
 -- every tenant: routing's operating-hours guard for a burst of openings of every tenant at once; each (tenant, conversation) pair is matched on both
-select "conversations"."id", "operating_hours"."id", "operating_hours"."tenant_id", "operating_hours"."name", "operating_hours"."time_zone", "operating_hours"."weekly", "operating_hours"."closed_dates", "operating_hours"."created_at", "operating_hours"."updated_at"
-  from "conversations"
-  inner join "phone_numbers" on ("phone_numbers"."id" = "conversations"."phone_number_id" and "phone_numbers"."tenant_id" = "conversations"."tenant_id")
-  inner join "operating_hours" on ("operating_hours"."id" = "phone_numbers"."operating_hours_id" and "operating_hours"."tenant_id" = "phone_numbers"."tenant_id")
-  where ("conversations"."tenant_id", "conversations"."id") in (select * from unnest($1::uuid[], $2::uuid[]));
+select "conversations"."id", "operating_hours"."id", "operating_hours"."tenant_id", "operating_hours"."name", "operating_hours"."time_zone", "operating_hours"."weekly", "operating_hours"."closed_dates", "operating_hours"."created_at", "operating_hours"."updated_at" from "conversations" inner join "phone_numbers" on ("phone_numbers"."id" = "conversations"."phone_number_id" and "phone_numbers"."tenant_id" = "conversations"."tenant_id") inner join "operating_hours" on ("operating_hours"."id" = "phone_numbers"."operating_hours_id" and "operating_hours"."tenant_id" = "phone_numbers"."tenant_id") where "conversations"."id" = any($1::uuid[])
+        and ("conversations"."tenant_id", "conversations"."id") in (select * from unnest($2::uuid[], $3::uuid[]));
 
 -- surveysReadyToSend
 -- every tenant: the CSAT sweeper of every instance finds waiting surveys of every tenant; each is then handled by repositories bound to its tenant

@@ -222,17 +222,24 @@ select "id", "conversation_id"
       opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
   ),
   -- A Twilio retry of a stored message writes nothing (the single-row statement learns it from
-  -- the unique violation, which here would undo the whole batch).
+  -- the unique violation, which here would undo the whole batch). A lateral probe per item, so
+  -- the plan is always one look-up of messages_account_sid_uq each: written as NOT EXISTS, the
+  -- planner chose a hash anti-join over a sequential scan of every message whenever the
+  -- table's statistics lagged its growth (a new database, a burst), and each webhook then cost
+  -- a read of the whole table.
   fresh as (
     select input.* from input
-    where not exists (
-      select 1 from "messages" m
+    left join lateral (
+      select true as stored from "messages" m
       where "m"."twilio_account_id" = input.a and "m"."twilio_sid" = input.sid
         and "m"."tenant_id" = input.t
-    )
+      limit 1
+    ) known on true
+    where known.stored is null
   ),
   number as (
-    select distinct on (f.idx) f.idx, "p"."id" as id, "p"."team_id" as team_id
+    select distinct on (f.idx) f.idx, "p"."id" as id, "p"."team_id" as team_id,
+      "p"."operating_hours_id" is not null as hours
     from fresh f join "phone_numbers" p
       on "p"."tenant_id" = f.t and "p"."twilio_account_id" = f.a
       and "p"."e164" = f."to"
@@ -260,7 +267,7 @@ select "id", "conversation_id"
   ),
   -- One row per item whose number matched: its contact and number.
   target as (
-    select f.*, number.id as number_id, number.team_id, contact.id as contact_id, contact.blocked
+    select f.*, number.id as number_id, number.team_id, number.hours, contact.id as contact_id, contact.blocked
     from fresh f join number on number.idx = f.idx
       join contact on contact.tenant_id = f.t and contact.phone_number = f.fr
   ),
@@ -342,6 +349,7 @@ select "id", "conversation_id"
   select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
     message.id as "messageId", message.conversation_id as "conversationId",
     cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+    t.hours as "numberHasHours",
     t.idx is not null and exists (
       select 1 from "automated_messages" am
       where "am"."tenant_id" = t.t and "am"."phone_number_id" = t.number_id
