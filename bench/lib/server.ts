@@ -83,6 +83,13 @@ export function serverEnv(opts: ServerOptions): Record<string, string> {
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : { DATA_DIR: opts.dataDir ?? '' }),
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     ...opts.extraEnv,
+    // Experiments: BENCH_SERVER_ENV="INGEST_BATCH_MAX=64,INGEST_BATCH_CONCURRENCY=1" overrides any setting.
+    ...Object.fromEntries(
+      (process.env.BENCH_SERVER_ENV ?? '')
+        .split(',')
+        .filter((kv) => kv.includes('='))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')).trim(), kv.slice(kv.indexOf('=') + 1).trim()]),
+    ),
   });
   return env;
 }
