@@ -4,15 +4,17 @@ import { conversationReassignedEvent } from '../../events/live-events.js';
 import { ROUTING_BATCH, RoutingRepository, routeTeams, teamsWithWorkAnywhere, type Assignment, type TeamAssignments, type TeamWork } from './routing.repository.js';
 
 /**
- * Openings are routed in batches, at most one batch per this many ms: the first opening of a
- * burst waits this long for others, and those that arrive meanwhile go in the next batch. Routing
- * one opening at a time cost ~10 statements each; a batch costs about 7, whatever its tenants and
- * teams. Group-committed ingest writes ~30 webhooks per statement, so at 1,000 openings/s a 25 ms
- * window made routing's statements outnumber ingest's; at 100 ms a pass takes ~100 openings. The
- * delay is routing's only (the webhook's answer never waits for it), and a tenth of a second
- * before an agent is assigned is not one a person notices.
+ * Openings are routed in batches: at most one pass per OPENINGS_WINDOW_MS, and an opening after a
+ * quiet spell (no pass for a window) waits only FIRST_OPENING_WAIT_MS for companions. So a lone
+ * text is assigned within a few tens of milliseconds, and under a burst passes take what arrived
+ * in the last quarter second. A pass is one statement (route_pass) and one live-event batch
+ * whatever its size; at 1,000 openings/s a 100 ms window made those fixed costs several percent of
+ * the webhooks' own CPU, 250 ms makes them about 1%. The delay is routing's only (the webhook's
+ * answer never waits for it), and a quarter second before an agent is assigned is not one a
+ * person notices.
  */
-const OPENINGS_WINDOW_MS = 100;
+const OPENINGS_WINDOW_MS = 250;
+const FIRST_OPENING_WAIT_MS = 20;
 
 interface Opening {
   opened: OpenedConversation;
@@ -52,6 +54,8 @@ export class Router implements RoutingHooks {
   private readonly guards: Array<RoutingGuard | BatchRoutingGuard> = [];
   private openings: Opening[] = [];
   private flushing = false;
+  /** When the last batch of openings started (Date.now()); 0: never. */
+  private lastPassAt = 0;
   private readonly queuedListeners: Array<(queued: OpenedConversation) => void | Promise<void>> = [];
   private readonly pending = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
@@ -71,7 +75,9 @@ export class Router implements RoutingHooks {
     const done = new Promise<void>((resolve) => this.openings.push({ opened, done: resolve }));
     if (!this.flushing) {
       this.flushing = true;
-      setTimeout(() => void this.track(this.flushOpenings()), OPENINGS_WINDOW_MS);
+      const sinceLastPass = Date.now() - this.lastPassAt;
+      const wait = sinceLastPass >= OPENINGS_WINDOW_MS ? FIRST_OPENING_WAIT_MS : OPENINGS_WINDOW_MS - sinceLastPass;
+      setTimeout(() => void this.track(this.flushOpenings()), wait);
     }
     return this.track(done);
   }
@@ -121,13 +127,14 @@ export class Router implements RoutingHooks {
   /** Routes the openings waiting, batch after batch, until none is left. Never throws. */
   private async flushOpenings(): Promise<void> {
     try {
-      // The first batch waited its window already (conversationOpened's timer).
-      let started = 0;
+      // The first batch waited already (conversationOpened's timer).
+      let first = true;
       while (this.openings.length > 0) {
         // At most one batch per window: under a burst, fewer and larger batches.
-        const wait = started + OPENINGS_WINDOW_MS - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        started = Date.now();
+        const wait = this.lastPassAt + OPENINGS_WINDOW_MS - Date.now();
+        if (!first && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        first = false;
+        this.lastPassAt = Date.now();
         const batch = this.openings;
         this.openings = [];
         try {
