@@ -78,6 +78,9 @@ async function measure(ctx: Ctx, server: ServerUnderTest, inspector: Inspector |
   await webhookPerTenant(ctx.tenants, 'memwarm');
   await sleep(sizes.memorySettleMs);
   const before = await sample(server.pid, inspector, sizes.memorySamples, 250);
+  // BENCH_HEAP_SNAPSHOT=<prefix>: heap snapshots before and with the subscriptions, to see where the memory goes.
+  const snapshots = process.env.BENCH_HEAP_SNAPSHOT;
+  if (snapshots && inspector) await inspector.heapSnapshot(`${snapshots}-before.heapsnapshot`);
 
   ctx.log(`memory: opening ${sizes.memorySubs} idle subscriptions`);
   const subs = await openSubscribers(server.wsUrl, ctx.tenants, sizes.memorySubs, 100);
@@ -85,6 +88,7 @@ async function measure(ctx: Ctx, server: ServerUnderTest, inspector: Inspector |
     const counts = await awaitAllSubscribed(subs, ctx.tenants, 120_000);
     await sleep(sizes.memorySettleMs);
     const after = await sample(server.pid, inspector, sizes.memorySamples, 250);
+    if (snapshots && inspector) await inspector.heapSnapshot(`${snapshots}-after.heapsnapshot`);
     const n = Math.max(1, subs.connect.connected);
     const perSub = (after.rss - before.rss) / n;
     const heapPerSub = after.heapUsed !== null && before.heapUsed !== null ? (after.heapUsed - before.heapUsed) / n : null;

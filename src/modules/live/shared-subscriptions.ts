@@ -36,14 +36,21 @@ export function visibilityClass(principal: Principal): string {
 
 /**
  * The context graphql-ws holds for a subscription over a socket: where its frames go, its group
- * key, and how to build the operation's RequestContext should it start the group.
+ * key, and how to build the operation's RequestContext should it start the group. graphql-ws keeps
+ * it for as long as the subscription lives; the key and the builder are needed only until the
+ * subscription has joined its group, and are dropped then (`settled`).
  */
 export class LiveOperation {
   constructor(
     readonly target: LiveTarget,
-    readonly key: string,
-    readonly context: () => unknown,
+    public key: string,
+    public context: (() => unknown) | null,
   ) {}
+
+  settled(): void {
+    this.key = '';
+    this.context = null;
+  }
 }
 
 /** A socket writing more slowly than events come: frames beyond this many buffered bytes are dropped (like a full subscriber queue). */
@@ -214,16 +221,20 @@ export class SharedSubscriptions {
     if (!(operation instanceof LiveOperation)) return graphqlSubscribe(args);
     for (;;) {
       let group = this.groups.get(operation.key);
-      if (!group) this.groups.set(operation.key, (group = new Group(this, operation.key, { ...args, contextValue: operation.context() })));
+      if (!group) this.groups.set(operation.key, (group = new Group(this, operation.key, { ...args, contextValue: operation.context!() })));
       group.pending++;
       try {
         await group.ready;
       } finally {
         group.pending--;
       }
-      if (group.refusal) return group.refusal;
+      if (group.refusal) {
+        operation.settled();
+        return group.refusal;
+      }
       // The group ended while this one waited (its source ended): start another.
       if (group.closed) continue;
+      operation.settled();
       return group.join(operation.target);
     }
   }
