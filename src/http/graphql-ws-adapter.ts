@@ -34,6 +34,41 @@ export interface WsAdapterOptions {
 
 const INTERNAL_ERROR = 'Internal server error';
 
+/**
+ * What graphql-ws writes to and reads from (its `WebSocket`). A class, not an object literal of
+ * arrow functions: its methods are shared by every socket (and a function created per socket under
+ * a name, as in `{ send: (data) => … }`, gets its own property dictionary with esbuild's keepNames,
+ * as tsx runs the server: some 300 bytes per function).
+ */
+class Transport {
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly internalError: (socket: WebSocket, err: unknown, what: string) => void,
+  ) {}
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  send(data: string): Promise<void> | undefined {
+    const { socket } = this;
+    if (socket.readyState !== socket.OPEN) return undefined;
+    return new Promise<void>((resolve, reject) => socket.send(data, (err) => (err ? reject(err) : resolve())));
+  }
+
+  close(code?: number, reason?: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(cb: (data: string) => Promise<void>): void {
+    // Not an async listener: graphql-ws's handler of a subscribe message runs for as long as the
+    // subscription lives, and an enclosing frame would keep the raw message too.
+    this.socket.on('message', (data) => {
+      cb(String(data)).catch((err: unknown) => this.internalError(this.socket, err, 'graphql-ws: error while handling a message'));
+    });
+  }
+}
+
 export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E extends WsExtra>(
   wss: WebSocketServer,
   options: ServerOptions<P, E>,
@@ -47,6 +82,10 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
     if (timer === undefined) return;
     clearTimeout(timer);
     awaitingInit.delete(socket);
+  };
+  const initTimedOut = (socket: WebSocket) => {
+    awaitingInit.delete(socket);
+    if (socket.readyState === socket.OPEN) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
   };
   const server = makeServer<P, E>({
     ...options,
@@ -92,31 +131,8 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
   wss.on('connection', (socket, request) => {
     socket.on('error', onSocketError);
     socket.on('pong', onPong);
-    awaitingInit.set(
-      socket,
-      setTimeout(() => {
-        awaitingInit.delete(socket);
-        if (socket.readyState === socket.OPEN) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
-      }, connectionInitWaitMs),
-    );
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) => {
-          if (socket.readyState !== socket.OPEN) return;
-          return new Promise<void>((resolve, reject) => socket.send(data, (err) => (err ? reject(err) : resolve())));
-        },
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (cb) => {
-          // Not an async listener: graphql-ws's handler of a subscribe message runs for as long
-          // as the subscription lives, and an enclosing frame would keep the raw message too.
-          socket.on('message', (data) => {
-            cb(String(data)).catch((err: unknown) => internalError(socket, err, 'graphql-ws: error while handling a message'));
-          });
-        },
-      },
-      extra(socket, request),
-    );
+    awaitingInit.set(socket, setTimeout(initTimedOut, connectionInitWaitMs, socket));
+    const closed = server.opened(new Transport(socket, internalError), extra(socket, request));
     // `on`, not `once` (a socket closes once): no wrapper kept per socket.
     socket.on('close', (code, reason) => {
       initDone(socket);

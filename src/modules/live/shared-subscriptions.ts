@@ -79,8 +79,8 @@ const DONE: IteratorResult<never> = { value: undefined, done: true };
 
 /** What graphql-ws iterates for one member: nothing, until the group ends or the member leaves. */
 class Member implements AsyncIterableIterator<never> {
-  private settle: ((result: IteratorResult<never>) => void) | null = null;
-  private fail: ((err: unknown) => void) | null = null;
+  /** Settles the pending next(); a failure settles it with a rejected promise (one function kept, not two). */
+  private settle: ((result: IteratorResult<never> | Promise<never>) => void) | null = null;
   private ended = false;
   private error: unknown = null;
 
@@ -91,9 +91,8 @@ class Member implements AsyncIterableIterator<never> {
 
   next(): Promise<IteratorResult<never>> {
     if (this.ended) return this.error ? Promise.reject(this.error) : Promise.resolve(DONE);
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       this.settle = resolve;
-      this.fail = reject;
     });
   }
 
@@ -115,9 +114,10 @@ class Member implements AsyncIterableIterator<never> {
     if (this.ended) return;
     this.ended = true;
     this.error = error;
-    if (error) this.fail?.(error);
-    else this.settle?.(DONE);
-    this.settle = this.fail = null;
+    const settle = this.settle;
+    this.settle = null;
+    // No pending next(): the next call answers from `ended` (no rejected promise left unhandled).
+    if (settle) settle(error ? Promise.reject(error) : DONE);
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<never> {
