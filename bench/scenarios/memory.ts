@@ -103,9 +103,9 @@ async function measure(ctx: Ctx, server: ServerUnderTest, inspector: Inspector |
       scenario: S,
       metric: 'RSS per idle subscription (KiB)',
       value: (perSub / 1024).toFixed(1),
-      target: '≤ 20 KiB',
+      target: '≤ 10 KiB',
       // On a reused server the heap has already grown: the figure is indicative only.
-      verdict: sizes.memoryFreshServer ? verdict(perSub <= 20 * 1024 && subs.connect.connected === sizes.memorySubs) : '',
+      verdict: sizes.memoryFreshServer ? verdict(perSub <= 10 * 1024 && subs.connect.connected === sizes.memorySubs) : '',
     });
     report.headline.kibPerSub = (perSub / 1024).toFixed(1);
   } finally {
