@@ -97,12 +97,13 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
   });
   wss.options.handleProtocols = handleProtocols;
 
-  const internalError = (socket: WebSocket, err: unknown, what: string) => {
-    logger.error({ err }, what);
+  const internalError = (socket: WebSocket, err: unknown, what: string, level: 'warn' | 'error' = 'error') => {
+    logger[level]({ err }, what);
     if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(CloseCode.InternalServerError, INTERNAL_ERROR);
   };
   function onSocketError(this: WebSocket, err: Error) {
-    internalError(this, err, 'graphql-ws: error on a WebSocket');
+    // A client's doing, mostly (a frame over maxPayload, an invalid frame): ws has already closed the socket.
+    internalError(this, err, 'graphql-ws: error on a WebSocket', 'warn');
   }
   // Keep-alive: a socket in here was pinged and has not answered yet (weakly held: a socket that
   // closes is simply forgotten).

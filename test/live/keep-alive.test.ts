@@ -6,11 +6,14 @@ import { waitFor } from '../helpers/wait.js';
 
 // The WebSocket adapter (src/http/graphql-ws-adapter.ts): keep-alive by one sweep over all
 // sockets, the connection-init timeout, and what a closed socket gives back.
+// A short keep-alive on its own server: the other tests keep the default (12 s), so a client slow
+// to answer a ping on a busy machine cannot end their sockets first.
+let pinging: TestServer;
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({ WS_KEEPALIVE_MS: '200', WS_MAX_SOCKETS_PER_USER: '1' });
+  [pinging, server] = await Promise.all([startTestServer({ WS_KEEPALIVE_MS: '1000' }), startTestServer({ WS_MAX_SOCKETS_PER_USER: '1' })]);
 });
-afterAll(async () => server?.close());
+afterAll(async () => Promise.all([pinging?.close(), server?.close()]));
 
 interface RawSocket {
   ws: WebSocket;
@@ -19,8 +22,8 @@ interface RawSocket {
   messages: Array<{ type: string; payload?: unknown }>;
 }
 
-function raw(options: WebSocket.ClientOptions = {}): Promise<RawSocket> {
-  const ws = new WebSocket(server.wsUrl, 'graphql-transport-ws', options);
+function raw(options: WebSocket.ClientOptions = {}, on: TestServer = server): Promise<RawSocket> {
+  const ws = new WebSocket(on.wsUrl, 'graphql-transport-ws', options);
   const s: RawSocket = { ws, pings: 0, closed: null, messages: [] };
   ws.on('ping', () => s.pings++);
   ws.on('message', (data) => s.messages.push(JSON.parse(String(data)) as RawSocket['messages'][number]));
@@ -31,8 +34,8 @@ function raw(options: WebSocket.ClientOptions = {}): Promise<RawSocket> {
   });
 }
 
-async function connected(token: string, options: WebSocket.ClientOptions = {}): Promise<RawSocket> {
-  const s = await raw(options);
+async function connected(token: string, options: WebSocket.ClientOptions = {}, on: TestServer = server): Promise<RawSocket> {
+  const s = await raw(options, on);
   s.ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
   await waitFor(() => s.messages.some((m) => m.type === 'connection_ack') || s.closed !== null, { what: 'the connection ack' });
   return s;
@@ -40,18 +43,18 @@ async function connected(token: string, options: WebSocket.ClientOptions = {}): 
 
 describe('WebSocket keep-alive and connection limits', () => {
   it('terminates a socket that does not answer pings; one that answers stays open', async () => {
-    const a = await signUpTenant(server);
-    const b = await signUpTenant(server);
-    const answering = await connected(a.token);
-    const silent = await connected(b.token, { autoPong: false });
+    const a = await signUpTenant(pinging);
+    const b = await signUpTenant(pinging);
+    const answering = await connected(a.token, {}, pinging);
+    const silent = await connected(b.token, { autoPong: false }, pinging);
     expect(answering.closed).toBeNull();
     expect(silent.closed).toBeNull();
     // Terminated (no close frame: 1006) at the sweep after its unanswered ping.
-    await waitFor(() => silent.closed !== null, { what: 'the silent socket to be terminated', timeoutMs: 5000 });
+    await waitFor(() => silent.closed !== null, { what: 'the silent socket to be terminated', timeoutMs: 8000 });
     expect(silent.closed!.code).toBe(1006);
     expect(silent.pings).toBeGreaterThanOrEqual(1);
     // The same sweeps pinged the answering socket, which is still open.
-    await waitFor(() => answering.pings >= 3, { what: 'three pings', timeoutMs: 5000 });
+    await waitFor(() => answering.pings >= 3, { what: 'three pings', timeoutMs: 10_000 });
     expect(answering.closed).toBeNull();
     expect(answering.ws.readyState).toBe(WebSocket.OPEN);
     answering.ws.close();
