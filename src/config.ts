@@ -119,6 +119,7 @@ const envSchema = z.object({
   SIGNUP_WINDOW_SECONDS: z.coerce.number().int().min(1).max(7 * 86400).default(3600),
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(10_000).default(50),
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+  WS_KEEPALIVE_MS: z.coerce.number().int().min(100).max(600_000).default(12_000),
   AUTH_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   GRAPHQL_INTROSPECTION: booleanString.optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -225,7 +226,7 @@ export interface Config {
   /** Where tenant-supplied URLs (Twilio API roots, media) may lead; see src/shared/outbound-guard.ts. */
   outbound: { allowPrivate: boolean; trustedHosts: string[]; requireHttps: boolean };
   signUp: { maxPerAddress: number; windowSeconds: number };
-  ws: { maxSubscriptionsPerSocket: number; maxSocketsPerUser: number };
+  ws: { maxSubscriptionsPerSocket: number; maxSocketsPerUser: number; keepAliveMs: number };
   /** How long a session's state (user active, role, revoked) is cached when no change event arrives. */
   authCacheTtlSeconds: number;
   introspection: boolean;
@@ -414,7 +415,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
       requireHttps: e.NODE_ENV === 'production',
     },
     signUp: { maxPerAddress: e.SIGNUP_MAX_PER_ADDRESS, windowSeconds: e.SIGNUP_WINDOW_SECONDS },
-    ws: { maxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET, maxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER },
+    ws: { maxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET, maxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER, keepAliveMs: e.WS_KEEPALIVE_MS },
     authCacheTtlSeconds: e.AUTH_CACHE_TTL_SECONDS,
     introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
     metricsToken: e.METRICS_TOKEN ?? null,

@@ -4,7 +4,7 @@
  * inspector protocol (Profiler.start / Profiler.stop) around each scored run, writing one
  * .cpuprofile per window to bench/profiles/ and a summary (bench/profile.ts) beside it.
  */
-import { writeFileSync } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { summarizeProfile } from '../profile.js';
@@ -27,11 +27,15 @@ export const noProfiler: WindowProfiler = {
 export class Inspector {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly listeners = new Map<string, (params: unknown) => void>();
 
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
-      if (msg.id === undefined) return;
+      const msg = JSON.parse(String(data)) as { id?: number; method?: string; params?: unknown; result?: unknown; error?: { message: string } };
+      if (msg.id === undefined) {
+        if (msg.method) this.listeners.get(msg.method)?.(msg.params);
+        return;
+      }
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -54,6 +58,24 @@ export class Inspector {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.socket.send(JSON.stringify({ id, method, params }));
     });
+  }
+
+  /** Inspector notifications of one method (one listener per method). */
+  on(method: string, listener: ((params: unknown) => void) | null): void {
+    if (listener) this.listeners.set(method, listener);
+    else this.listeners.delete(method);
+  }
+
+  /** Writes a V8 heap snapshot of the inspected process to `file` (loadable in Chrome DevTools). */
+  async heapSnapshot(file: string): Promise<void> {
+    const out = createWriteStream(file);
+    this.on('HeapProfiler.addHeapSnapshotChunk', (params) => out.write((params as { chunk: string }).chunk));
+    try {
+      await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+    } finally {
+      this.on('HeapProfiler.addHeapSnapshotChunk', null);
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    }
   }
 
   close(): void {

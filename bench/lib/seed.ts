@@ -21,6 +21,11 @@ export interface Tenant {
   webhookUrl: string;
   numberId: string;
   e164: string;
+  /**
+   * Tokens of more agents of the tenant (logged in), created on demand by ensureAgentTokens when
+   * a scenario holds more sockets per tenant than one user may open (WS_MAX_SOCKETS_PER_USER).
+   */
+  moreAgentTokens?: string[];
 }
 
 const PASSWORD = 'bench password 1';
@@ -123,4 +128,34 @@ export async function seedTenants(
   };
   await Promise.all(Array.from({ length: Math.min(count, opts.concurrency ?? 6) }, worker));
   return out;
+}
+
+/**
+ * Gives every tenant at least `count` agent tokens (agentToken plus moreAgentTokens), creating and
+ * logging in the missing agents through the API, a few at a time (two scrypt hashes each).
+ */
+export async function ensureAgentTokens(graphqlUrl: string, tenants: readonly Tenant[], count: number, runId: string, concurrency = 6): Promise<void> {
+  const jobs: Tenant[] = [];
+  for (const t of tenants) for (let k = 1 + (t.moreAgentTokens?.length ?? 0); k < count; k++) jobs.push(t);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const t = jobs[next++]!;
+      const email = `agent-${runId}-t${t.index}-m${randomBytes(4).toString('hex')}@bench.example.com`;
+      await gqlOk(
+        graphqlUrl,
+        `mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }`,
+        { input: { email, name: `More Agent ${t.index}`, password: PASSWORD, role: 'AGENT' } },
+        t.adminToken,
+      );
+      const me = await gqlOk<{ me: { tenant: { slug: string } } }>(graphqlUrl, '{ me { tenant { slug } } }', {}, t.adminToken);
+      const login = await gqlOk<{ logIn: { token: string } }>(
+        graphqlUrl,
+        `mutation($input: LogInInput!) { logIn(input: $input) { token } }`,
+        { input: { email, password: PASSWORD, tenantSlug: me.me.tenant.slug } },
+      );
+      (t.moreAgentTokens ??= []).push(login.logIn.token);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs.length, concurrency) }, worker));
 }

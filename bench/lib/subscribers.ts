@@ -19,13 +19,33 @@ export interface Subscribers {
 /** The client process holding the subscriptions, shared by the scenarios that need one. */
 export const subscriberProcess = persistentWorker('subscribers', 'bench/workers/subscribers.ts', { echoStderr: true });
 
+/**
+ * Sockets the harness opens per user: half the server's WS_MAX_SOCKETS_PER_USER default (20, a
+ * security cap the bench keeps), so sockets of an earlier scenario whose release is still on its
+ * way to the database (quick mode reuses the server) cannot push a user over it.
+ */
+export const SOCKETS_PER_USER = 10;
+
+/** Agent tokens each tenant needs for `count` subscriptions spread evenly over `tenants`. */
+export function usersPerTenant(tenants: readonly Tenant[], count: number): number {
+  return Math.ceil(Math.ceil(count / Math.max(1, tenants.length)) / SOCKETS_PER_USER);
+}
+
+/**
+ * Opens `count` subscriptions, spread round-robin over the tenants and, within a tenant, over its
+ * agents' tokens at most SOCKETS_PER_USER each (see ensureAgentTokens in seed.ts).
+ */
 export async function openSubscribers(wsUrl: string, tenants: readonly Tenant[], count: number, concurrency: number): Promise<Subscribers> {
   const call = <T>(cmd: SubscribersCommand, timeoutMs = 120_000) => subscriberProcess.call<T>(cmd, timeoutMs);
   const perTenant = new Map<number, number>();
   const subs = Array.from({ length: count }, (_, j) => {
     const t = tenants[j % tenants.length]!;
-    perTenant.set(t.index, (perTenant.get(t.index) ?? 0) + 1);
-    return { tenant: t.index, token: t.agentToken };
+    const k = perTenant.get(t.index) ?? 0;
+    perTenant.set(t.index, k + 1);
+    const tokens = [t.agentToken, ...(t.moreAgentTokens ?? [])];
+    const user = Math.floor(k / SOCKETS_PER_USER);
+    if (user >= tokens.length) throw new Error(`tenant ${t.index}: ${tokens.length} agent token(s) for more than ${k} sockets (at most ${SOCKETS_PER_USER} per user); call ensureAgentTokens first`);
+    return { tenant: t.index, token: tokens[user]! };
   });
   try {
     const connect = await call<ConnectResult>({ type: 'connect', wsUrl, subs, query: MESSAGE_ADDED, concurrency }, 600_000);

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { FastifyInstance } from 'fastify';
 import { GraphQLError, getOperationAST, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RequestContext } from '../graphql/context.js';
 import { formatGraphQLError } from '../graphql/format-error.js';
@@ -20,6 +18,7 @@ import { authenticate } from '../graphql/authenticate.js';
 import { authenticateApiKey } from '../modules/api-keys/api-key-auth.js';
 import { looksLikeApiKey } from '../modules/api-keys/api-key-secret.js';
 import { isApiKey, type ApiKeyPrincipal, type Principal } from '../shared/principal.js';
+import { serveGraphQLWs, type WsExtra as AdapterExtra } from './graphql-ws-adapter.js';
 import { LiveOperation, SharedSubscriptions, visibilityClass, type SharedSubscriptionStats } from '../modules/live/shared-subscriptions.js';
 
 const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -27,13 +26,19 @@ const MAX_TOKENS = 5000;
 /** Parsed and validated subscription documents kept by their text (dashboards send a handful of distinct ones). */
 const MAX_CACHED_DOCUMENTS = 500;
 
-type WsExtra = {
-  socket: WebSocket;
-  /** Dropped once connected (the client address is kept): an idle socket need not hold its upgrade request. */
-  request?: IncomingMessage;
-  clientIp?: string;
-  auth?: Principal;
+type WsExtra = AdapterExtra & {
+  clientIp: string | undefined;
+  auth: Principal | undefined;
+  /** What closing the socket undoes (set once the user's socket is counted). */
+  opened: OpenedSocket | undefined;
 };
+
+/** A user's socket as counted: its live_sockets row, its entry in the per-user set, its expiry timer. */
+interface OpenedSocket {
+  registration: string | null;
+  entry: { socket: WebSocket; auth: AuthUser };
+  expiry: NodeJS.Timeout;
+}
 
 /**
  * Close code when the socket's session ends: the user was deactivated, the session revoked
@@ -157,7 +162,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       }
     }
   });
-  const { maxSubscriptionsPerSocket, maxSocketsPerUser } = deps.config.ws;
+  const { maxSubscriptionsPerSocket, maxSocketsPerUser, keepAliveMs } = deps.config.ws;
   // Open sockets per user on every instance: WS_MAX_SOCKETS_PER_USER is checked there.
   const socketRegistry = new SocketRegistry(deps.db, deps.logger);
   socketRegistry.start();
@@ -185,8 +190,10 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
   // (live/shared-subscriptions.ts).
   const live = new SharedSubscriptions((delta) => deps.events.countShared(delta), deps.logger);
   // The same text parses and validates to the same document: done once, and the AST is shared.
-  const documents = new Map<string, DocumentNode>();
-  const validDocument = (query: string): DocumentNode | readonly GraphQLError[] => {
+  // Each entry keeps its text too: a subscription's payload then points at this one copy instead of
+  // the text parsed from its own message (graphql-ws keeps the payload while the subscription lives).
+  const documents = new Map<string, { document: DocumentNode; query: string }>();
+  const validDocument = (query: string): { document: DocumentNode; query: string } | readonly GraphQLError[] => {
     const cached = documents.get(query);
     if (cached) return cached;
     let document;
@@ -198,18 +205,32 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
     const errors = validate(schema, document, rules);
     if (errors.length > 0) return errors;
     if (documents.size >= MAX_CACHED_DOCUMENTS) documents.delete(documents.keys().next().value!);
-    documents.set(query, document);
-    return document;
+    const entry = { document, query };
+    documents.set(query, entry);
+    return entry;
   };
 
-  const wsServer = useServer<Record<string, unknown> | undefined, WsExtra>(
+  const forgetSocket = (opened: OpenedSocket) => {
+    clearTimeout(opened.expiry);
+    if (opened.registration) socketRegistry.close(opened.registration);
+    const { auth } = opened.entry;
+    const open = socketsPerUser.get(auth.userId);
+    if (!open) return;
+    open.delete(opened.entry);
+    if (open.size === 0) socketsPerUser.delete(auth.userId);
+  };
+
+  const wsServer = serveGraphQLWs<Record<string, unknown> | undefined, WsExtra>(
+    wss,
     {
       schema,
       // No valid token in connectionParams.authorization → close with 4403 before any subscription.
       onConnect: async (ctx) => {
         ctx.extra.clientIp = ctx.extra.request?.socket.remoteAddress ?? '';
-        delete (ctx.extra as { request?: IncomingMessage }).request;
+        ctx.extra.request = undefined;
         const params = ctx.connectionParams ?? {};
+        // Read once: graphql-ws would otherwise keep the token's text for the socket's whole life.
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         const token = TokenService.fromHeader(params.authorization ?? params.Authorization);
         if (token && looksLikeApiKey(token)) {
           const key = await authenticateApiKey(deps, token);
@@ -249,14 +270,10 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         const entry = { socket, auth };
         open.add(entry);
         // A subscription never outlives its token.
-        const expiry = setTimeout(() => closeEnded(socket, 'token expired'), Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1));
+        const expiry = setTimeout(closeEnded, Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1), socket, 'token expired');
         expiry.unref();
-        socket.once('close', () => {
-          clearTimeout(expiry);
-          if (registration) socketRegistry.close(registration);
-          open.delete(entry);
-          if (open.size === 0 && socketsPerUser.get(auth.userId) === open) socketsPerUser.delete(auth.userId);
-        });
+        // Undone in onClose (graphql-ws calls it once the socket has closed).
+        ctx.extra.opened = { registration, entry, expiry };
         ctx.extra.auth = auth;
         deps.presence.socketOpened(auth);
         return true;
@@ -265,6 +282,11 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
       onDisconnect: (ctx) => {
         // Presence is a person's: sockets of API keys do not count.
         if (ctx.extra.auth && !isApiKey(ctx.extra.auth)) deps.presence.socketClosed(ctx.extra.auth);
+      },
+      onClose: (ctx) => {
+        const { opened } = ctx.extra;
+        ctx.extra.opened = undefined;
+        if (opened) forgetSocket(opened);
       },
       onSubscribe: (ctx, id, payload) => {
         // graphql-ws has already registered this one: more than the cap means one too many.
@@ -276,8 +298,9 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
           ];
         }
         const valid = validDocument(payload.query);
-        if (!('kind' in valid)) return [...valid];
-        const document: DocumentNode = valid;
+        if (!('document' in valid)) return [...valid];
+        const { document } = valid;
+        (payload as { query: string }).query = valid.query;
         try {
           assertNoNulInput(document, payload.variables, { http: false });
         } catch (err) {
@@ -311,7 +334,8 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         for (const error of errors) formatGraphQLError({ message: error.message }, error, deps.logger);
       },
     },
-    wss,
+    (socket, request) => ({ socket, request, clientIp: undefined, auth: undefined, opened: undefined }),
+    { keepAliveMs, connectionInitWaitMs: 3000, logger: deps.logger },
   );
 
   return {

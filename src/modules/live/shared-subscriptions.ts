@@ -36,14 +36,21 @@ export function visibilityClass(principal: Principal): string {
 
 /**
  * The context graphql-ws holds for a subscription over a socket: where its frames go, its group
- * key, and how to build the operation's RequestContext should it start the group.
+ * key, and how to build the operation's RequestContext should it start the group. graphql-ws keeps
+ * it for as long as the subscription lives; the key and the builder are needed only until the
+ * subscription has joined its group, and are dropped then (`settled`).
  */
 export class LiveOperation {
   constructor(
     readonly target: LiveTarget,
-    readonly key: string,
-    readonly context: () => unknown,
+    public key: string,
+    public context: (() => unknown) | null,
   ) {}
+
+  settled(): void {
+    this.key = '';
+    this.context = null;
+  }
 }
 
 /** A socket writing more slowly than events come: frames beyond this many buffered bytes are dropped (like a full subscriber queue). */
@@ -72,8 +79,8 @@ const DONE: IteratorResult<never> = { value: undefined, done: true };
 
 /** What graphql-ws iterates for one member: nothing, until the group ends or the member leaves. */
 class Member implements AsyncIterableIterator<never> {
-  private settle: ((result: IteratorResult<never>) => void) | null = null;
-  private fail: ((err: unknown) => void) | null = null;
+  /** Settles the pending next(); a failure settles it with a rejected promise (one function kept, not two). */
+  private settle: ((result: IteratorResult<never> | Promise<never>) => void) | null = null;
   private ended = false;
   private error: unknown = null;
 
@@ -84,9 +91,8 @@ class Member implements AsyncIterableIterator<never> {
 
   next(): Promise<IteratorResult<never>> {
     if (this.ended) return this.error ? Promise.reject(this.error) : Promise.resolve(DONE);
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       this.settle = resolve;
-      this.fail = reject;
     });
   }
 
@@ -108,9 +114,10 @@ class Member implements AsyncIterableIterator<never> {
     if (this.ended) return;
     this.ended = true;
     this.error = error;
-    if (error) this.fail?.(error);
-    else this.settle?.(DONE);
-    this.settle = this.fail = null;
+    const settle = this.settle;
+    this.settle = null;
+    // No pending next(): the next call answers from `ended` (no rejected promise left unhandled).
+    if (settle) settle(error ? Promise.reject(error) : DONE);
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<never> {
@@ -214,16 +221,20 @@ export class SharedSubscriptions {
     if (!(operation instanceof LiveOperation)) return graphqlSubscribe(args);
     for (;;) {
       let group = this.groups.get(operation.key);
-      if (!group) this.groups.set(operation.key, (group = new Group(this, operation.key, { ...args, contextValue: operation.context() })));
+      if (!group) this.groups.set(operation.key, (group = new Group(this, operation.key, { ...args, contextValue: operation.context!() })));
       group.pending++;
       try {
         await group.ready;
       } finally {
         group.pending--;
       }
-      if (group.refusal) return group.refusal;
+      if (group.refusal) {
+        operation.settled();
+        return group.refusal;
+      }
       // The group ended while this one waited (its source ended): start another.
       if (group.closed) continue;
+      operation.settled();
       return group.join(operation.target);
     }
   }
