@@ -6,7 +6,8 @@
  * sees another tenant's message.
  */
 import { lat, runPaced, verdict, type Ctx } from '../lib/context.js';
-import { awaitAllSubscribed, awaitDelivery, openSubscribers } from '../lib/subscribers.js';
+import { awaitAllSubscribed, awaitDelivery, openSubscribers, type Subscribers } from '../lib/subscribers.js';
+import type { ServerUnderTest } from '../lib/server.js';
 import { processCpuMs } from '../lib/cpu.js';
 import { fmt } from '../lib/stats.js';
 
@@ -31,35 +32,8 @@ export async function liveScenario(ctx: Ctx): Promise<void> {
     let wrongTotal = 0;
     let dupTotal = 0;
     for (const rate of sizes.liveRates) {
-      const phase = `live${rate}`;
-      await subs.call({ type: 'phase', phase });
       ctx.log(`live: ${rate} msg/s for ${sizes.liveSeconds} s`);
-      const cpu0 = processCpuMs(ctx.server.pid);
-      const { sent, expected, storedTotal, r } = await ctx.profiler.around(`live-${rate}`, async () => {
-        const sent = await runPaced({
-          origin: ctx.server.origin,
-          targets: ctx.tenants.map((t) => ({ tenant: t.index, url: t.webhookUrl, authToken: t.authToken, accountSid: t.accountSid, to: t.e164 })),
-          rate,
-          count: rate * sizes.liveSeconds,
-          phase,
-          sendersPerTenant: sizes.sendersPerTenant,
-          maxInFlight: 256,
-        });
-        // Every message stored must reach every subscriber of its tenant: count them in the database
-        // (a webhook answered non-2xx stored nothing and is not expected).
-        const stored = await ctx.db.sql<{ tenant: string; n: number }[]>`
-          select substring(body from ${`^bench\\|${phase}\\|t(\\d+)\\|`}) as tenant, count(*)::int as n
-          from messages where body like ${`bench|${phase}|%`} group by 1`;
-        let expected = 0;
-        let storedTotal = 0;
-        for (const { tenant, n } of stored) {
-          expected += n * (subs.perTenant.get(Number(tenant)) ?? 0);
-          storedTotal += n;
-        }
-        const r = await awaitDelivery(subs, phase, expected);
-        return { sent, expected, storedTotal, r };
-      });
-      const cpuPerMessage = (processCpuMs(ctx.server.pid) - cpu0) / Math.max(1, storedTotal);
+      const { sent, expected, storedTotal, r, cpuPerMessage } = await measureDelivery(ctx, ctx.server, subs, rate, sizes.liveSeconds, `live${rate}`);
       wrongTotal += r.wrongTenant;
       dupTotal += r.duplicates;
       report.detail(
@@ -88,4 +62,40 @@ export async function liveScenario(ctx: Ctx): Promise<void> {
   } finally {
     await subs.close();
   }
+}
+
+/**
+ * Inbound texts at `rate`/s for `seconds` through the open-loop sender, to every tenant, and the
+ * delivery of each to every subscription of its tenant (phase-tagged bodies): what was sent and
+ * stored, what each subscriber received and when, and the server's CPU per stored message.
+ */
+export async function measureDelivery(ctx: Ctx, server: ServerUnderTest, subs: Subscribers, rate: number, seconds: number, phase: string) {
+  await subs.call({ type: 'phase', phase });
+  const cpu0 = processCpuMs(server.pid);
+  const { sent, expected, storedTotal, r } = await ctx.profiler.around(phase, async () => {
+    const sent = await runPaced({
+      origin: server.origin,
+      targets: ctx.tenants.map((t) => ({ tenant: t.index, url: t.webhookUrl, authToken: t.authToken, accountSid: t.accountSid, to: t.e164 })),
+      rate,
+      count: rate * seconds,
+      phase,
+      sendersPerTenant: ctx.sizes.sendersPerTenant,
+      maxInFlight: 256,
+    });
+    // Every message stored must reach every subscriber of its tenant: count them in the database
+    // (a webhook answered non-2xx stored nothing and is not expected).
+    const stored = await ctx.db.sql<{ tenant: string; n: number }[]>`
+      select substring(body from ${`^bench\\|${phase}\\|t(\\d+)\\|`}) as tenant, count(*)::int as n
+      from messages where body like ${`bench|${phase}|%`} group by 1`;
+    let expected = 0;
+    let storedTotal = 0;
+    for (const { tenant, n } of stored) {
+      expected += n * (subs.perTenant.get(Number(tenant)) ?? 0);
+      storedTotal += n;
+    }
+    const r = await awaitDelivery(subs, phase, expected);
+    return { sent, expected, storedTotal, r };
+  });
+  const cpuPerMessage = (processCpuMs(server.pid) - cpu0) / Math.max(1, storedTotal);
+  return { sent, expected, storedTotal, r, cpuPerMessage };
 }
