@@ -1,3 +1,4 @@
+import type { SQL } from 'drizzle-orm';
 import type { Config } from '../config.js';
 import type { Database, Db } from '../db/client.js';
 import type { EventBus } from '../events/event-bus.js';
@@ -140,6 +141,12 @@ export interface MediaCopyPort {
  */
 export interface OutboxPort {
   enqueue(tx: Db, tenantId: string, messageId: string, phoneNumberId: string): Promise<void>;
+  /**
+   * The same jobs' INSERT as a fragment of a statement that writes their messages (a data-modifying
+   * CTE), so the message and its job are written by one statement: `rows` selects
+   * (tenant_id, message_id, phone_number_id).
+   */
+  enqueueSql(rows: SQL): SQL;
   /** Called after commit. */
   notifyEnqueued(): void;
   /** The dispatcher of this instance registers (or with null, removes) its wake-up. */

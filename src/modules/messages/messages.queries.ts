@@ -1,4 +1,6 @@
 import { FIXTURE, repositoryQueries } from '../../db/query-catalog.js';
+import { enqueueSql } from '../outbox/outbox.repository.js';
+import { Role } from '../users/role.js';
 import { MessagesRepository } from './messages.repository.js';
 
 const cursor = { ts: '2024-03-01T12:00:00.000000Z', id: FIXTURE.messageId };
@@ -21,6 +23,15 @@ export default [
           segments: 1,
           idempotencyKey: 'snapshot-new-key',
         }),
+      sendReply: {
+        // An agent: the visibility rule is part of the statement.
+        agent: (r) =>
+          r.sendReply(
+            { conversationId: FIXTURE.conversationId, body: 'Hello', media: [], authorId: FIXTURE.userId, segments: 1, idempotencyKey: null },
+            { userId: FIXTURE.userId, role: Role.AGENT },
+            enqueueSql,
+          ),
+      },
       pages: {
         'first pages': (r) => r.pages([FIXTURE.conversationId], 20, null),
         // A list of conversations (a dashboard page's lastMessage) is one array parameter.
