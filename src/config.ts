@@ -76,7 +76,7 @@ const envSchema = z.object({
   INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(1),
   INGEST_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   DISPATCHER_ENABLED: booleanString.default(true),
-  DISPATCHER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  DISPATCHER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
   DISPATCHER_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   DISPATCHER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   DISPATCHER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
