@@ -22,6 +22,7 @@ import type { RoutingHooks } from './routing-hooks.js';
 import type { MembershipCache } from '../modules/teams/memberships.js';
 import type { PresenceTracker } from '../modules/routing/presence.js';
 import type { IngestBatcher } from '../modules/inbound/ingest-batcher.js';
+import type { ReplyBatcher } from '../modules/messages/reply-batcher.js';
 
 /** Everything long-lived the services need, built once in src/app.ts. */
 export interface AppDeps {
@@ -68,6 +69,8 @@ export interface AppDeps {
   twilioDeletions: TwilioDeletionSignal;
   /** Group commit of inbound texts (src/modules/inbound/ingest-batcher.ts). */
   ingest: IngestBatcher;
+  /** Group commit of agents' replies (src/modules/messages/reply-batcher.ts). */
+  replies: ReplyBatcher;
 }
 
 /** An inbound text just committed, which GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY may answer. */

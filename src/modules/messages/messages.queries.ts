@@ -1,7 +1,8 @@
-import { FIXTURE, repositoryQueries } from '../../db/query-catalog.js';
+import { FIXTURE, functionQueries, repositoryQueries } from '../../db/query-catalog.js';
 import { enqueueSql } from '../outbox/outbox.repository.js';
 import { Role } from '../users/role.js';
 import { MessagesRepository } from './messages.repository.js';
+import { sendReplies } from './reply-batch.repository.js';
 
 const cursor = { ts: '2024-03-01T12:00:00.000000Z', id: FIXTURE.messageId };
 
@@ -39,6 +40,25 @@ export default [
         'older pages': (r) => r.pages([FIXTURE.conversationId], 20, cursor),
       },
       recordFailure: (r) => r.recordFailure(FIXTURE.outboundMessageId, 30007, 'Carrier violation'),
+    },
+  }),
+  functionQueries({
+    sendReplies: {
+      run: (db) =>
+        sendReplies(
+          db,
+          [
+            {
+              tenantId: FIXTURE.tenantId,
+              messageId: FIXTURE.newId,
+              viewer: { userId: FIXTURE.userId, role: Role.AGENT },
+              values: { conversationId: FIXTURE.conversationId, body: 'Hello', media: [], authorId: FIXTURE.userId, segments: 1, idempotencyKey: null },
+            },
+          ],
+          enqueueSql,
+        ),
+      crossTenant:
+        "group commit: one statement writes the replies of several tenants; each row carries its caller's tenant, and every join and write uses that row's own tenant_id",
     },
   }),
 ];

@@ -62,8 +62,11 @@ export class MessagesService {
     // the contact and number checks, and the writes (MessagesRepository.sendReply).
     let outcome: ReplyOutcome;
     try {
-      outcome = await this.messages.sendReply(
-        {
+      // Group-committed with other replies unless it carries a key (ReplyBatcher).
+      outcome = await this.scope.deps.replies.send({
+        tenantId: this.scope.tenantId,
+        viewer: this.scope.user,
+        values: {
           conversationId: args.conversationId,
           body,
           media,
@@ -71,9 +74,7 @@ export class MessagesService {
           segments: countSegments(body).segments,
           idempotencyKey,
         },
-        this.scope.user,
-        (rows) => this.scope.deps.outbox.enqueueSql(rows),
-      );
+      });
     } catch (err) {
       // The same key sent twice at once: the other request won the unique index; answer its message.
       if (idempotencyKey && isUniqueViolation(err, 'messages_tenant_idempotency_uq')) {
