@@ -71,14 +71,28 @@ function repliesStatement(enqueueSql: (rows: SQL) => SQL) {
       with input as (
         select * from json_to_recordset(${sql.placeholder('rows')}::json) as input(i int, t uuid, c uuid, r boolean, u uuid, mid uuid, b text, m jsonb, au uuid, s int)
       ),
+      -- Lateral look-ups ("limit 1" keeps the planner from flattening them into joins), so each row is
+      -- always found by its keys through the indexes: as joins,
+      -- the planner hashed a sequential scan of phone_numbers while its statistics said it was
+      -- tiny (a new database), which turns into a read of the whole table per batch as it grows.
       target as (
-        select input.*, ${C.phoneNumberId} as phone_number_id, ${phoneNumbers.twilioAccountId} as twilio_account_id,
-          ${contacts.optedOut} as opted_out, ${contacts.blocked} as blocked, ${phoneNumbers.removedAt} is not null as number_removed
+        select input.*, conv.phone_number_id, number.twilio_account_id, contact.opted_out, contact.blocked, number.removed_at is not null as number_removed
         from input
-        inner join ${C} on ${C.tenantId} = input.t and ${C.id} = input.c
-        inner join ${contacts} on ${contacts.tenantId} = input.t and ${contacts.id} = ${C.contactId}
-        inner join ${phoneNumbers} on ${phoneNumbers.tenantId} = input.t and ${phoneNumbers.id} = ${C.phoneNumberId}
-        where (not input.r or ${agentVisibility(sql`input.t`, sql`input.u`)})
+        cross join lateral (
+          select ${C.phoneNumberId} as phone_number_id, ${C.contactId} as contact_id from ${C}
+          where ${C.tenantId} = input.t and ${C.id} = input.c and (not input.r or ${agentVisibility(sql`input.t`, sql`input.u`)})
+          limit 1
+        ) conv
+        cross join lateral (
+          select ${contacts.optedOut} as opted_out, ${contacts.blocked} as blocked from ${contacts}
+          where ${contacts.tenantId} = input.t and ${contacts.id} = conv.contact_id
+          limit 1
+        ) contact
+        cross join lateral (
+          select ${phoneNumbers.twilioAccountId} as twilio_account_id, ${phoneNumbers.removedAt} as removed_at from ${phoneNumbers}
+          where ${phoneNumbers.tenantId} = input.t and ${phoneNumbers.id} = conv.phone_number_id
+          limit 1
+        ) number
       ),
       message as (
         insert into ${messages} (${columnList(
@@ -104,13 +118,17 @@ function repliesStatement(enqueueSql: (rows: SQL) => SQL) {
       recorded as (
         update ${C} set ${setClauses(C, recordMessageSet(sql`message.id`, { authorId: sql`message.author_id` }))}
         from message
+        -- The "= any(array(...))" lets the planner go by the primary key: with the input's estimate
+        -- (a function: 100 rows) it hashed a sequential scan of every conversation (and contact).
         where ${C.tenantId} = message.tenant_id and ${C.id} = message.conversation_id
+          and ${C.id} = any(array(select conversation_id from message))
         returning ${C.tenantId}, ${C.contactId}
       ),
       contact as (
         update ${contacts} set ${setClauses(contacts, recordContactActivity(sql`now()`))}
         from (select distinct tenant_id, contact_id from recorded) r
         where ${contacts.tenantId} = r.tenant_id and ${contacts.id} = r.contact_id
+          and ${contacts.id} = any(array(select contact_id from recorded))
       )
       select target.i as "input.i", target.opted_out as "target.opted_out", target.blocked as "target.blocked",
         target.number_removed as "target.number_removed", message.*

@@ -97,16 +97,30 @@ update "messages" set "status" = $1, "error_code" = $2, "error_message" = $3, "u
   with input as (
     select * from json_to_recordset($1::json) as input(i int, t uuid, c uuid, r boolean, u uuid, mid uuid, b text, m jsonb, au uuid, s int)
   ),
+  -- Lateral look-ups ("limit 1" keeps the planner from flattening them into joins), so each row is
+  -- always found by its keys through the indexes: as joins,
+  -- the planner hashed a sequential scan of phone_numbers while its statistics said it was
+  -- tiny (a new database), which turns into a read of the whole table per batch as it grows.
   target as (
-    select input.*, "conversations"."phone_number_id" as phone_number_id, "phone_numbers"."twilio_account_id" as twilio_account_id,
-      "contacts"."opted_out" as opted_out, "contacts"."blocked" as blocked, "phone_numbers"."removed_at" is not null as number_removed
+    select input.*, conv.phone_number_id, number.twilio_account_id, contact.opted_out, contact.blocked, number.removed_at is not null as number_removed
     from input
-    inner join "conversations" on "conversations"."tenant_id" = input.t and "conversations"."id" = input.c
-    inner join "contacts" on "contacts"."tenant_id" = input.t and "contacts"."id" = "conversations"."contact_id"
-    inner join "phone_numbers" on "phone_numbers"."tenant_id" = input.t and "phone_numbers"."id" = "conversations"."phone_number_id"
-    where (not input.r or ("conversations"."assignee_id" = input.u::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+    cross join lateral (
+      select "conversations"."phone_number_id" as phone_number_id, "conversations"."contact_id" as contact_id from "conversations"
+      where "conversations"."tenant_id" = input.t and "conversations"."id" = input.c and (not input.r or ("conversations"."assignee_id" = input.u::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
 select "team_members"."team_id" from "team_members"
 where "team_members"."tenant_id" = input.t::uuid and "team_members"."user_id" = input.u::uuid)))
+      limit 1
+    ) conv
+    cross join lateral (
+      select "contacts"."opted_out" as opted_out, "contacts"."blocked" as blocked from "contacts"
+      where "contacts"."tenant_id" = input.t and "contacts"."id" = conv.contact_id
+      limit 1
+    ) contact
+    cross join lateral (
+      select "phone_numbers"."twilio_account_id" as twilio_account_id, "phone_numbers"."removed_at" as removed_at from "phone_numbers"
+      where "phone_numbers"."tenant_id" = input.t and "phone_numbers"."id" = conv.phone_number_id
+      limit 1
+    ) number
   ),
   message as (
     insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "status", "source", "author_id", "segments")
@@ -122,13 +136,17 @@ where "team_members"."tenant_id" = input.t::uuid and "team_members"."user_id" = 
       then message.author_id::uuid else "conversations"."first_responder_id" end, "first_response_at" = case when "conversations"."first_response_at" is null and "conversations"."first_inbound_at" is not null
       then now() else "conversations"."first_response_at" end, "last_message_id" = case when now() >= "conversations"."last_message_at" then message.id else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()), "updated_at" = now()
     from message
+    -- The "= any(array(...))" lets the planner go by the primary key: with the input's estimate
+    -- (a function: 100 rows) it hashed a sequential scan of every conversation (and contact).
     where "conversations"."tenant_id" = message.tenant_id and "conversations"."id" = message.conversation_id
+      and "conversations"."id" = any(array(select conversation_id from message))
     returning "conversations"."tenant_id", "conversations"."contact_id"
   ),
   contact as (
     update "contacts" set "last_activity_at" = greatest("contacts"."last_activity_at", now())
     from (select distinct tenant_id, contact_id from recorded) r
     where "contacts"."tenant_id" = r.tenant_id and "contacts"."id" = r.contact_id
+      and "contacts"."id" = any(array(select contact_id from recorded))
   )
   select target.i as "input.i", target.opted_out as "target.opted_out", target.blocked as "target.blocked",
     target.number_removed as "target.number_removed", message.*
