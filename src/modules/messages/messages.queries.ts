@@ -1,8 +1,17 @@
 import { FIXTURE, functionQueries, repositoryQueries } from '../../db/query-catalog.js';
-import { enqueueSql } from '../outbox/outbox.repository.js';
+import { sql, type SQL } from 'drizzle-orm';
+import { outbox } from '../../db/schema.js';
+import { columnList } from '../../db/sql.js';
 import { Role } from '../users/role.js';
 import { MessagesRepository } from './messages.repository.js';
 import { sendReplies } from './reply-batch.repository.js';
+
+/**
+ * The outbox's INSERT as the app hands it in (OutboxPort.enqueueSql, outbox/outbox.repository.ts);
+ * written here from the table because messages may not import the outbox module (it is the other
+ * way round). The text is the same.
+ */
+const enqueueSql = (rows: SQL) => sql`insert into ${outbox} (${columnList(outbox.tenantId, outbox.messageId, outbox.phoneNumberId)}) ${rows}`;
 
 const cursor = { ts: '2024-03-01T12:00:00.000000Z', id: FIXTURE.messageId };
 
