@@ -24,6 +24,7 @@ import { OutboxSignal } from './modules/outbox/outbox-signal.js';
 import { WebhookAccountCache } from './modules/twilio-accounts/account-cache.js';
 import { PresenceTracker } from './modules/routing/presence.js';
 import { IngestBatcher } from './modules/inbound/ingest-batcher.js';
+import { ReplyBatcher } from './modules/messages/reply-batcher.js';
 import { Router } from './modules/routing/router.js';
 import { MembershipCache } from './modules/teams/memberships.js';
 import { WebhookWorker } from './modules/webhooks/webhook-worker.js';
@@ -137,6 +138,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     twilioDeletions: new TwilioDeletionSignal(),
     // Read through deps (declared below) so the batcher uses the same handle as every other path.
     ingest: new IngestBatcher(() => deps.db, config.ingestBatch, logger),
+    replies: new ReplyBatcher(() => deps.db, config.replyBatch, (rows) => deps.outbox.enqueueSql(rows), logger),
   };
   const deps = graph as AppDeps;
   const router = new Router(deps);

@@ -75,8 +75,11 @@ const envSchema = z.object({
   INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(32),
   INGEST_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(1),
   INGEST_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  REPLY_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(32),
+  REPLY_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(1),
+  REPLY_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   DISPATCHER_ENABLED: booleanString.default(true),
-  DISPATCHER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  DISPATCHER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
   DISPATCHER_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   DISPATCHER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   DISPATCHER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
@@ -182,6 +185,8 @@ export interface Config {
   login: { maxFailures: number; maxFailuresPerAddress: number; windowSeconds: number };
   /** Group commit of inbound texts: at most `max` per statement (1: off), gathered for `waitMs`, `concurrency` statements at once. */
   ingestBatch: { max: number; waitMs: number; concurrency: number };
+  /** Group commit of agents' replies (sendMessage without idempotencyKey), as ingestBatch. */
+  replyBatch: { max: number; waitMs: number; concurrency: number };
   dispatcher: {
     enabled: boolean;
     concurrency: number;
@@ -359,6 +364,11 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
       // Few statements in flight make large batches (the rest gather meanwhile); PGlite runs one
       // statement at a time anyway.
       concurrency: e.INGEST_BATCH_CONCURRENCY ?? (e.DATABASE_URL ? Math.max(1, Math.min(4, Math.floor(e.DATABASE_POOL_SIZE / 4))) : 1),
+    },
+    replyBatch: {
+      max: e.REPLY_BATCH_MAX,
+      waitMs: e.REPLY_BATCH_WAIT_MS,
+      concurrency: e.REPLY_BATCH_CONCURRENCY ?? (e.DATABASE_URL ? Math.max(1, Math.min(4, Math.floor(e.DATABASE_POOL_SIZE / 4))) : 1),
     },
     dispatcher: {
       enabled: e.DISPATCHER_ENABLED,

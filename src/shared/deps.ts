@@ -1,3 +1,4 @@
+import type { SQL } from 'drizzle-orm';
 import type { Config } from '../config.js';
 import type { Database, Db } from '../db/client.js';
 import type { EventBus } from '../events/event-bus.js';
@@ -21,6 +22,7 @@ import type { RoutingHooks } from './routing-hooks.js';
 import type { MembershipCache } from '../modules/teams/memberships.js';
 import type { PresenceTracker } from '../modules/routing/presence.js';
 import type { IngestBatcher } from '../modules/inbound/ingest-batcher.js';
+import type { ReplyBatcher } from '../modules/messages/reply-batcher.js';
 
 /** Everything long-lived the services need, built once in src/app.ts. */
 export interface AppDeps {
@@ -67,6 +69,8 @@ export interface AppDeps {
   twilioDeletions: TwilioDeletionSignal;
   /** Group commit of inbound texts (src/modules/inbound/ingest-batcher.ts). */
   ingest: IngestBatcher;
+  /** Group commit of agents' replies (src/modules/messages/reply-batcher.ts). */
+  replies: ReplyBatcher;
 }
 
 /** An inbound text just committed, which GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY may answer. */
@@ -140,6 +144,12 @@ export interface MediaCopyPort {
  */
 export interface OutboxPort {
   enqueue(tx: Db, tenantId: string, messageId: string, phoneNumberId: string): Promise<void>;
+  /**
+   * The same jobs' INSERT as a fragment of a statement that writes their messages (a data-modifying
+   * CTE), so the message and its job are written by one statement: `rows` selects
+   * (tenant_id, message_id, phone_number_id).
+   */
+  enqueueSql(rows: SQL): SQL;
   /** Called after commit. */
   notifyEnqueued(): void;
   /** The dispatcher of this instance registers (or with null, removes) its wake-up. */

@@ -16,7 +16,9 @@ let server: TestServer;
 let fake: FakeTwilio;
 
 beforeAll(async () => {
-  [server, fake] = await Promise.all([startTestServer(), startFakeTwilio()]);
+  // Without pacing a campaign keeps DISPATCHER_CONCURRENCY texts in the outbox at once: fewer than
+  // the 60 recipients of the pause test, so the pause finds some still pending.
+  [server, fake] = await Promise.all([startTestServer({ DISPATCHER_CONCURRENCY: '16' }), startFakeTwilio()]);
 });
 afterAll(async () => {
   await Promise.all([server?.close(), fake?.close()]);

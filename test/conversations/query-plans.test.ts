@@ -3,6 +3,10 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../../src/db/client.js';
 import { ConversationsRepository } from '../../src/modules/conversations/conversations.repository.js';
 import { MessagesRepository } from '../../src/modules/messages/messages.repository.js';
+import { sendReplies } from '../../src/modules/messages/reply-batch.repository.js';
+import { OutboxQueue, enqueueSql } from '../../src/modules/outbox/outbox.repository.js';
+import { OutboxBatchRepository } from '../../src/modules/outbox/outbox-send.repository.js';
+import { Role } from '../../src/modules/users/role.js';
 import { captureSql, explain } from '../helpers/capture-sql.js';
 import { describe, expect, it } from 'vitest';
 import type { FakeTwilio } from '../helpers/fake-twilio.js';
@@ -60,5 +64,50 @@ describe('query plans', () => {
     // ranked rows are sorted at the end.
     expect(text).toMatch(/WindowAgg[\s\S]*Index (Only )?Scan Backward using messages_tenant_conversation_idx/);
     expect(text).not.toMatch(/Seq Scan on messages/);
+  });
+
+  // Each sendMessage writes through this statement (group commit): every row of the batch must be
+  // found by index (a hash join over a sequential scan would read the whole table per batch, as
+  // the ingest statement's NOT EXISTS once did when statistics lagged).
+  it('writes a batch of replies by per-row look-ups: no sequential scan of conversations, contacts or messages, no hash join', async () => {
+    const viewer = { userId: inbox.tenant.userId, role: Role.AGENT };
+    const text = await planOf((db) =>
+      sendReplies(
+        db,
+        seeded.slice(0, 3).map((c) => ({
+          tenantId: inbox.tenant.tenantId,
+          messageId: crypto.randomUUID(),
+          viewer,
+          values: { conversationId: c.id, body: 'Hi', media: [], authorId: inbox.tenant.userId, segments: 1, idempotencyKey: null },
+        })),
+        enqueueSql,
+      ),
+    );
+    if (process.env['SHOW_PLAN']) console.log(text);
+    expect(text).not.toMatch(/Seq Scan on (conversations|contacts|messages)\b/);
+    expect(text).toMatch(/Index Scan using conversations_tenant_id_uq on conversations/);
+    expect(text).toMatch(/Index Scan using contacts_tenant_id_uq on contacts/);
+    // The fixture's one number: a one-page table may be read whole, but per row (under its
+    // Limit), never hashed for a join.
+    expect(text).toMatch(/Limit[^\n]*\n\s*->\s*(Index|Seq) Scan[^\n]* on phone_numbers/);
+    expect(text).not.toMatch(/Hash\s*\([^\n]*\n\s*->\s*Seq Scan on phone_numbers/);
+  });
+
+  // The dispatcher's statements for a batch of jobs: each message found by its key, whatever the
+  // batch (an unnest of arrays, estimated at 100 rows, must not turn into a hash join over a
+  // sequential scan of every message).
+  it("runs the dispatcher's batch statements by key: no sequential scan of messages, conversations or contacts", async () => {
+    const jobs = seeded.slice(0, 8).map((c, i) => ({ id: i + 1, tenantId: inbox.tenant.tenantId, messageId: c.lastMessageId }));
+    const batches = (db: Db) => new OutboxBatchRepository(db, 'plan-test');
+    const plans = [
+      await planOf((db) => new OutboxQueue(db, 'plan-test').claim({ limit: 32, leaseSeconds: 30, pacing: null })),
+      await planOf((db) => batches(db).load(jobs)),
+      await planOf((db) => batches(db).markSending(jobs.map((j) => ({ ...j, holdMs: 30_000 })))),
+      await planOf((db) => batches(db).recordSent(jobs.map((j) => ({ ...j, twilioSid: `SM${j.id}` })))),
+    ];
+    for (const text of plans) {
+      if (process.env['SHOW_PLAN']) console.log(text);
+      expect(text).not.toMatch(/Seq Scan on (messages|conversations|contacts)\b/);
+    }
   });
 });

@@ -2,7 +2,7 @@ import { desc, eq, inArray, isNotNull, isNull, lte, ne, sql, type SQL } from 'dr
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
-import { recordActivity } from './conversations.sql.js';
+import { recordMessageSet } from './conversations.sql.js';
 import { setClauses } from '../../db/sql.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { recordContactActivity } from '../contacts/contacts.sql.js';
@@ -290,17 +290,9 @@ export class ConversationsRepository extends TenantRepository {
   /** `agentReply`: an agent's message, which is the conversation's first response if none came since the customer's first text. */
   async recordMessage(id: string, messageId: string, agentReply?: { authorId: string | null }): Promise<void> {
     const t = this.tenantId;
-    const firstResponse = agentReply
-      ? {
-          firstResponderId: sql`case when ${conversations.firstResponseAt} is null and ${conversations.firstInboundAt} is not null
-            then ${agentReply.authorId}::uuid else ${conversations.firstResponderId} end`,
-          firstResponseAt: sql`case when ${conversations.firstResponseAt} is null and ${conversations.firstInboundAt} is not null
-            then now() else ${conversations.firstResponseAt} end`,
-        }
-      : {};
     await this.db.execute(sql`
       with recorded as (
-        update ${conversations} set ${setClauses(conversations, { ...firstResponse, ...recordActivity(sql`now()`, sql`${messageId}::uuid`), updatedAt: sql`now()` })}
+        update ${conversations} set ${setClauses(conversations, recordMessageSet(sql`${messageId}::uuid`, agentReply))}
         where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = ${id}::uuid
         returning ${conversations.contactId}
       )

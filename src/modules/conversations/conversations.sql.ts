@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { conversations } from './conversations.schema.js';
 
 /**
@@ -12,4 +12,25 @@ export function recordActivity(at: SQL, messageId: SQL): { lastMessageId: SQL; l
     lastMessageId: sql`case when ${at} >= ${conversations.lastMessageAt} then ${messageId} else ${conversations.lastMessageId} end`,
     lastMessageAt: sql`greatest(${conversations.lastMessageAt}, ${at})`,
   };
+}
+
+/**
+ * What recording a message now changes on its conversation (the SET of an UPDATE of
+ * `conversations`): the activity rule, and for an agent's reply (`agentReply`) the first response
+ * when the customer wrote first. Written once; used by ConversationsRepository.recordMessage and
+ * the sendMessage statement (MessagesRepository.sendReply).
+ */
+export function recordMessageSet(
+  messageId: SQL,
+  agentReply?: { authorId: string | null | SQLWrapper },
+): Partial<Record<keyof typeof conversations._.columns, SQL>> {
+  const firstResponse = agentReply
+    ? {
+        firstResponderId: sql`case when ${conversations.firstResponseAt} is null and ${conversations.firstInboundAt} is not null
+          then ${agentReply.authorId}::uuid else ${conversations.firstResponderId} end`,
+        firstResponseAt: sql`case when ${conversations.firstResponseAt} is null and ${conversations.firstInboundAt} is not null
+          then now() else ${conversations.firstResponseAt} end`,
+      }
+    : {};
+  return { ...firstResponse, ...recordActivity(sql`now()`, messageId), updatedAt: sql`now()` };
 }

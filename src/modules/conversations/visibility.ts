@@ -15,9 +15,17 @@ export type Viewer = Pick<AuthUser, 'role'> & { userId?: string };
 /** As a WHERE condition on `conversations` (undefined: no restriction). One statement, no extra round trip. */
 export function visibleTo(tenantId: string, viewer: Viewer | undefined): SQL | undefined {
   if (!viewer || viewer.role === Role.ADMIN) return undefined;
-  return sql`(${conversations.assigneeId} = ${viewer.userId ?? null}::uuid or ${conversations.teamId} is null or ${conversations.teamId} in (
+  return agentVisibility(tenantId, viewer.userId ?? null);
+}
+
+/**
+ * The rule for a viewer who is not ADMIN, with the tenant and user id as any SQL value (a
+ * parameter, or a placeholder of a statement built once); null user: an API key.
+ */
+export function agentVisibility(tenantId: unknown, userId: unknown): SQL {
+  return sql`(${conversations.assigneeId} = ${userId}::uuid or ${conversations.teamId} is null or ${conversations.teamId} in (
     select ${teamMembers.teamId} from ${teamMembers}
-    where ${teamMembers.tenantId} = ${tenantId}::uuid and ${teamMembers.userId} = ${viewer.userId ?? null}::uuid))`;
+    where ${teamMembers.tenantId} = ${tenantId}::uuid and ${teamMembers.userId} = ${userId}::uuid))`;
 }
 
 /** The same rule on a loaded row, given the viewer's team ids (live events). */

@@ -12,7 +12,7 @@ import { conversationUpdatedEvent, messageAddedEvent } from '../../events/live-e
 import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { MediaFilesRepository } from '../media-files/media-files.repository.js';
 import { MAX_MEDIA, MAX_MEDIA_BYTES, normalizeRecipient, optionalIdempotencyKey, requireBody, requireMediaUrls } from './message-input.js';
-import { MessagesRepository } from './messages.repository.js';
+import { MessagesRepository, type ReplyOutcome } from './messages.repository.js';
 import type { MessageRow, StoredMedia } from './messages.schema.js';
 
 export interface SendMessageArgs {
@@ -58,21 +58,23 @@ export class MessagesService {
       if (first) return sameRequestOrConflict(first, args.conversationId, body, media);
     }
 
-    // Visibility rule: a conversation the caller may not see is NOT_FOUND.
-    const conversation = await new ConversationsRepository(this.db, this.scope.tenantId).findById(args.conversationId, this.scope.user);
-    if (!conversation) throw notFound('Conversation');
-    const [contact, number] = await Promise.all([
-      new ContactsRepository(this.db, this.scope.tenantId).findById(conversation.contactId),
-      new PhoneNumbersRepository(this.db, this.scope.tenantId).findById(conversation.phoneNumberId),
-    ]);
-    if (!contact || !number) throw new Error(`conversation ${conversation.id} points at a missing contact or number`);
-    if (contact.optedOut) throw optedOut();
-    if (contact.blocked) throw blocked();
-    assertCanSend(number);
-
-    let message: MessageRow;
+    // One statement: the visibility rule (a conversation the caller may not see is NOT_FOUND),
+    // the contact and number checks, and the writes (MessagesRepository.sendReply).
+    let outcome: ReplyOutcome;
     try {
-      message = await this.db.transaction((tx) => this.enqueue(tx, conversation, number, body, media, idempotencyKey));
+      // Group-committed with other replies unless it carries a key (ReplyBatcher).
+      outcome = await this.scope.deps.replies.send({
+        tenantId: this.scope.tenantId,
+        viewer: this.scope.user,
+        values: {
+          conversationId: args.conversationId,
+          body,
+          media,
+          authorId: userIdOf(this.scope.user),
+          segments: countSegments(body).segments,
+          idempotencyKey,
+        },
+      });
     } catch (err) {
       // The same key sent twice at once: the other request won the unique index; answer its message.
       if (idempotencyKey && isUniqueViolation(err, 'messages_tenant_idempotency_uq')) {
@@ -81,7 +83,18 @@ export class MessagesService {
       }
       throw err;
     }
-    this.afterCommit(message, conversation);
+    switch (outcome.kind) {
+      case 'not-found':
+        throw notFound('Conversation');
+      case 'opted-out':
+        throw optedOut();
+      case 'blocked':
+        throw blocked();
+      case 'number-removed':
+        throw numberRemoved();
+    }
+    const { message } = outcome;
+    this.afterCommit(message, { id: message.conversationId, tenantId: message.tenantId });
     return message;
   }
 
@@ -155,14 +168,16 @@ export class MessagesService {
   }
 
   /** Only once committed: live subscribers and the dispatcher must never see a rolled-back message. */
-  private afterCommit(message: MessageRow, conversation: ConversationRow): void {
+  private afterCommit(message: MessageRow, conversation: { id: string; tenantId: string }): void {
     this.scope.deps.events.publish(messageAddedEvent(message), conversationUpdatedEvent(conversation));
     this.scope.deps.outbox.notifyEnqueued();
   }
 }
 
+const numberRemoved = () => badInput('This phone number was removed; messages cannot be sent from it', 'phoneNumberId');
+
 function assertCanSend(number: PhoneNumberRow): void {
-  if (number.removedAt) throw badInput('This phone number was removed; messages cannot be sent from it', 'phoneNumberId');
+  if (number.removedAt) throw numberRemoved();
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/client.js';
 import type { OutboxPort } from '../../shared/deps.js';
-import { OutboxRepository } from './outbox.repository.js';
+import type { SQL } from 'drizzle-orm';
+import { OutboxRepository, enqueueSql } from './outbox.repository.js';
 
 /**
  * The outbox as the modules that write messages see it (AppDeps.outbox, built in src/app.ts), so
@@ -13,6 +14,10 @@ export class OutboxSignal implements OutboxPort {
 
   enqueue(tx: Db, tenantId: string, messageId: string, phoneNumberId: string): Promise<void> {
     return new OutboxRepository(tx, tenantId).enqueue(messageId, phoneNumberId);
+  }
+
+  enqueueSql(rows: SQL): SQL {
+    return enqueueSql(rows);
   }
 
   onEnqueued(wake: (() => void) | null): void {

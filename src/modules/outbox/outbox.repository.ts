@@ -1,4 +1,5 @@
-import { and, asc, eq, inArray, isNull, lt, lte, or, sql, type SQLWrapper } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { columnList } from '../../db/sql.js';
 import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { messages } from '../messages/messages.schema.js';
@@ -11,6 +12,14 @@ export class OutboxRepository extends TenantRepository {
   async enqueue(messageId: string, phoneNumberId: string): Promise<void> {
     await this.db.insert(outbox).values({ tenantId: this.tenantId, messageId, phoneNumberId });
   }
+}
+
+/**
+ * Jobs inserted from `rows` (tenant_id, message_id, phone_number_id), as a CTE of the statement
+ * that writes their messages; the columns OutboxRepository.enqueue fills, the rest defaulted.
+ */
+export function enqueueSql(rows: SQL): SQL {
+  return sql`insert into ${outbox} (${columnList(outbox.tenantId, outbox.messageId, outbox.phoneNumberId)}) ${rows}`;
 }
 
 export interface ClaimedJob {
