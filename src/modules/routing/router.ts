@@ -16,9 +16,11 @@ import { ROUTING_BATCH, RoutingRepository, routeTeams, teamsWithWorkAnywhere, ty
 const OPENINGS_WINDOW_MS = 250;
 const FIRST_OPENING_WAIT_MS = 20;
 
-interface Opening {
-  opened: OpenedConversation;
-  done: () => void;
+/** The openings gathered for the next pass, and the one promise they all settle with. */
+interface Batch {
+  openings: OpenedConversation[];
+  done: Promise<void>;
+  settle: () => void;
 }
 
 /** A guard's answer for one conversation; 'failed': the guard threw (the conversation stays unchecked). */
@@ -52,7 +54,7 @@ interface Run {
 export class Router implements RoutingHooks {
   private readonly runs = new Map<string, Run>();
   private readonly guards: Array<RoutingGuard | BatchRoutingGuard> = [];
-  private openings: Opening[] = [];
+  private batch: Batch | null = null;
   private flushing = false;
   /** When the last batch of openings started (Date.now()); 0: never. */
   private lastPassAt = 0;
@@ -72,14 +74,23 @@ export class Router implements RoutingHooks {
   }
 
   conversationOpened(opened: OpenedConversation): Promise<void> {
-    const done = new Promise<void>((resolve) => this.openings.push({ opened, done: resolve }));
+    // One promise per batch, not per opening (thousands a second under a burst): each opening's
+    // promise settles with its pass anyway.
+    let batch = this.batch;
+    if (!batch) {
+      let settle!: () => void;
+      const done = new Promise<void>((resolve) => (settle = resolve));
+      batch = this.batch = { openings: [], done, settle };
+      this.track(done);
+    }
+    batch.openings.push(opened);
     if (!this.flushing) {
       this.flushing = true;
       const sinceLastPass = Date.now() - this.lastPassAt;
       const wait = sinceLastPass >= OPENINGS_WINDOW_MS ? FIRST_OPENING_WAIT_MS : OPENINGS_WINDOW_MS - sinceLastPass;
       setTimeout(() => void this.track(this.flushOpenings()), wait);
     }
-    return this.track(done);
+    return batch.done;
   }
 
   async routeWaiting(tenantId: string, teamId?: string | null): Promise<void> {
@@ -129,18 +140,18 @@ export class Router implements RoutingHooks {
     try {
       // The first batch waited already (conversationOpened's timer).
       let first = true;
-      while (this.openings.length > 0) {
+      while (this.batch) {
         // At most one batch per window: under a burst, fewer and larger batches.
         const wait = this.lastPassAt + OPENINGS_WINDOW_MS - Date.now();
         if (!first && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         first = false;
         this.lastPassAt = Date.now();
-        const batch = this.openings;
-        this.openings = [];
+        const batch = this.batch;
+        this.batch = null;
         try {
-          await this.routeOpenings(batch.map((o) => o.opened));
+          await this.routeOpenings(batch.openings);
         } finally {
-          for (const o of batch) o.done();
+          batch.settle();
         }
       }
     } finally {
