@@ -1,6 +1,6 @@
 import type { AppDeps } from '../../shared/deps.js';
 import type { BatchRoutingGuard, OpenedConversation, RoutingGuard, RoutingHooks } from '../../shared/routing-hooks.js';
-import { conversationReassignedEvent } from '../../events/live-events.js';
+import { conversationUpdatedEvent } from '../../events/live-events.js';
 import { ROUTING_BATCH, RoutingRepository, routeTeams, teamsWithWorkAnywhere, type Assignment, type TeamAssignments, type TeamWork } from './routing.repository.js';
 
 /**
@@ -264,7 +264,10 @@ export class Router implements RoutingHooks {
   private published(tenantId: string, teamId: string, assignments: readonly Assignment[]): void {
     if (assignments.length === 0) return;
     this.deps.events.publish(
-      ...assignments.map((a) => conversationReassignedEvent({ id: a.conversationId, tenantId }, { teamId, assigneeId: null })),
+      // A plain update, not a reassignment with its previous holder: the conversation stays in its
+      // team and its new assignee is a member, so nobody who saw it loses sight of it (no
+      // conversationRemoved to work out for every subscriber, and a smaller payload).
+      ...assignments.map((a) => conversationUpdatedEvent({ id: a.conversationId, tenantId }, 'assigned')),
     );
     this.deps.logger.debug({ tenantId, teamId, assigned: assignments.length }, 'conversations routed');
   }

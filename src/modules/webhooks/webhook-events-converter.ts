@@ -59,7 +59,7 @@ function candidates(event: LiveEvent): WebhookEventType[] {
       if (event.change === 'opened') return [WebhookEventType.CONVERSATION_OPENED];
       if (event.change === 'assigned') return [WebhookEventType.CONVERSATION_ASSIGNED];
       if (event.change === 'resolved') return [WebhookEventType.CONVERSATION_RESOLVED];
-      // Routing passes, transfers and blocks publish without a change hint.
+      // Transfers and blocks publish without a change hint (routing passes say 'assigned').
       return [WebhookEventType.CONVERSATION_OPENED, WebhookEventType.CONVERSATION_ASSIGNED, WebhookEventType.CONVERSATION_RESOLVED];
     default:
       return [];
