@@ -1,20 +1,12 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Db } from '../../db/client.js';
+import { GroupCommitQueue, rounds, type GroupCommitOptions } from '../../shared/group-commit.js';
 import type { Logger } from '../../shared/logger.js';
 import { ingestBatch, type IngestItem } from './inbound-batch.repository.js';
 import { InboundRepository, type IngestResult } from './inbound.repository.js';
 
-export interface IngestBatchOptions {
-  /** Most webhooks per statement; 1 turns group commit off (one statement per webhook). */
-  max: number;
-  /** How long the first webhook of a batch waits for others (ms); 0: those of the same event-loop turn. */
-  waitMs: number;
-  /**
-   * Batch statements in flight at once; while all are busy, arriving webhooks gather for the
-   * next one (so batches grow with the load, and a lone webhook at rest waits only `waitMs`).
-   */
-  concurrency: number;
-}
+/** Group commit of inbound texts (INGEST_BATCH_MAX, _WAIT_MS, _CONCURRENCY). */
+export type IngestBatchOptions = GroupCommitOptions;
 
 /** The message's (account, MessageSid) is already stored: the webhook is a retry, answered 200. */
 export class AlreadyStored extends Error {
@@ -44,11 +36,7 @@ interface Pending {
  *   single-row statement, so only a bad item fails, and only its own request.
  */
 export class IngestBatcher {
-  private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-  /** The oldest queued webhook has waited long enough (or a batch is full): go at the next free slot. */
-  private due = false;
-  private inFlight = 0;
+  private readonly queue: GroupCommitQueue<Pending>;
   private sizes: Histogram | null = null;
   private fallbacks: Counter | null = null;
   /** Counters for tests and the benchmark (also on /metrics). */
@@ -59,7 +47,12 @@ export class IngestBatcher {
     private readonly database: () => Db,
     private readonly options: IngestBatchOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.queue = new GroupCommitQueue<Pending>(options, (batch) => this.run(batch), (err, batch) => {
+      this.logger.error({ err }, 'ingest batch failed unexpectedly');
+      for (const p of batch) p.reject(err);
+    });
+  }
 
   get enabled(): boolean {
     return this.options.max > 1;
@@ -98,45 +91,8 @@ export class IngestBatcher {
       () => {},
       () => {},
     );
-    this.queue.push({ item, resolve, reject, settled });
-    if (this.queue.length >= this.options.max) {
-      this.due = true;
-      this.pump();
-    } else if (!this.due && this.timer === null) {
-      const expire = () => {
-        this.timer = null;
-        this.due = true;
-        this.pump();
-      };
-      this.timer = this.options.waitMs > 0 ? setTimeout(expire, this.options.waitMs) : setImmediate(expire);
-    }
+    this.queue.add({ item, resolve, reject, settled });
     return promise;
-  }
-
-  /** Starts batches while some are due and a slot is free. */
-  private pump(): void {
-    while (this.due && this.queue.length > 0 && this.inFlight < this.options.concurrency) {
-      const batch = this.queue.splice(0, this.options.max);
-      this.inFlight++;
-      void this.run(batch)
-        .catch((err: unknown) => {
-          // Not expected (every statement error is handled per item): never leave a request hanging.
-          this.logger.error({ err }, 'ingest batch failed unexpectedly');
-          for (const p of batch) p.reject(err);
-        })
-        .finally(() => {
-          this.inFlight--;
-          this.pump();
-        });
-    }
-    if (this.queue.length === 0) {
-      this.due = false;
-      if (this.timer !== null) {
-        clearTimeout(this.timer as NodeJS.Timeout);
-        clearImmediate(this.timer as NodeJS.Immediate);
-        this.timer = null;
-      }
-    }
   }
 
   private async run(batch: Pending[]): Promise<void> {
@@ -156,15 +112,7 @@ export class IngestBatcher {
       }
     }
     // Rounds: the n-th item of a contact goes to the n-th statement.
-    const rounds: Pending[][] = [];
-    const seen = new Map<string, number>();
-    for (const p of leaders) {
-      const key = `${p.item.tenantId}\n${p.item.sms.from}`;
-      const n = seen.get(key) ?? 0;
-      seen.set(key, n + 1);
-      (rounds[n] ??= []).push(p);
-    }
-    for (const round of rounds) await this.runRound(round);
+    for (const round of rounds(leaders, (p) => `${p.item.tenantId}\n${p.item.sms.from}`)) await this.runRound(round);
   }
 
   private async runRound(round: Pending[]): Promise<void> {

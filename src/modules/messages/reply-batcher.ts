@@ -2,18 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { isUuid } from '../../shared/ids.js';
+import { GroupCommitQueue, rounds, type GroupCommitOptions } from '../../shared/group-commit.js';
 import type { Logger } from '../../shared/logger.js';
 import { MessagesRepository, type ReplyOutcome } from './messages.repository.js';
 import { sendReplies, type ReplyItem } from './reply-batch.repository.js';
 
-export interface ReplyBatchOptions {
-  /** Most replies per statement; 1 turns group commit off (one statement per sendMessage). */
-  max: number;
-  /** How long the first reply of a batch waits for others (ms); 0: those of the same event-loop turn. */
-  waitMs: number;
-  /** Batch statements in flight at once; while all are busy, arriving replies gather for the next one. */
-  concurrency: number;
-}
+/** Group commit of agents' replies (REPLY_BATCH_MAX, _WAIT_MS, _CONCURRENCY). */
+export type ReplyBatchOptions = GroupCommitOptions;
 
 interface Pending {
   item: Omit<ReplyItem, 'messageId'>;
@@ -35,10 +30,7 @@ interface Pending {
  *   and only its own request.
  */
 export class ReplyBatcher {
-  private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-  private due = false;
-  private inFlight = 0;
+  private readonly queue: GroupCommitQueue<Pending>;
   /** Counters for tests and the benchmark. */
   readonly stats = { batches: 0, items: 0, largest: 0, fallbacks: 0 };
 
@@ -49,64 +41,22 @@ export class ReplyBatcher {
     /** The outbox's INSERT of the jobs (OutboxPort.enqueueSql). */
     private readonly enqueueSql: (rows: SQL) => SQL,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.queue = new GroupCommitQueue<Pending>(options, (batch) => this.run(batch), (err, batch) => {
+      this.logger.error({ err }, 'reply batch failed unexpectedly');
+      for (const p of batch) p.reject(err);
+    });
+  }
 
   /** Like MessagesRepository.sendReply (the item's values must carry no idempotency key). */
   send(item: Omit<ReplyItem, 'messageId'>): Promise<ReplyOutcome> {
     if (this.options.max <= 1 || item.values.idempotencyKey !== null || !isUuid(item.values.conversationId)) return this.alone(item);
-    return new Promise<ReplyOutcome>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      if (this.queue.length >= this.options.max) {
-        this.due = true;
-        this.pump();
-      } else if (!this.due && this.timer === null) {
-        const expire = () => {
-          this.timer = null;
-          this.due = true;
-          this.pump();
-        };
-        this.timer = this.options.waitMs > 0 ? setTimeout(expire, this.options.waitMs) : setImmediate(expire);
-      }
-    });
-  }
-
-  /** Starts batches while some are due and a slot is free. */
-  private pump(): void {
-    while (this.due && this.queue.length > 0 && this.inFlight < this.options.concurrency) {
-      const batch = this.queue.splice(0, this.options.max);
-      this.inFlight++;
-      void this.run(batch)
-        .catch((err: unknown) => {
-          // Not expected (every statement error is handled per item): never leave a request hanging.
-          this.logger.error({ err }, 'reply batch failed unexpectedly');
-          for (const p of batch) p.reject(err);
-        })
-        .finally(() => {
-          this.inFlight--;
-          this.pump();
-        });
-    }
-    if (this.queue.length === 0) {
-      this.due = false;
-      if (this.timer !== null) {
-        clearTimeout(this.timer as NodeJS.Timeout);
-        clearImmediate(this.timer as NodeJS.Immediate);
-        this.timer = null;
-      }
-    }
+    return new Promise<ReplyOutcome>((resolve, reject) => this.queue.add({ item, resolve, reject }));
   }
 
   private async run(batch: Pending[]): Promise<void> {
     // Rounds: the n-th reply of a conversation goes to the n-th statement.
-    const rounds: Pending[][] = [];
-    const seen = new Map<string, number>();
-    for (const p of batch) {
-      const key = `${p.item.tenantId}\n${p.item.values.conversationId}`;
-      const n = seen.get(key) ?? 0;
-      seen.set(key, n + 1);
-      (rounds[n] ??= []).push(p);
-    }
-    for (const round of rounds) await this.runRound(round);
+    for (const round of rounds(batch, (p) => `${p.item.tenantId}\n${p.item.values.conversationId}`)) await this.runRound(round);
   }
 
   private async runRound(round: Pending[]): Promise<void> {
