@@ -124,6 +124,17 @@ export function processCpuMs(pid: number): number {
   }
 }
 
+/** A process's CPU time so far, user and system (kernel: syscalls, loopback TCP, page faults) apart, in ms. */
+export function processCpuSplitMs(pid: number): { user: number; system: number } {
+  try {
+    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(f[11]) * 10, system: Number(f[12]) * 10 };
+  } catch {
+    return { user: NaN, system: NaN };
+  }
+}
+
 /** CPU time used by all Postgres processes so far (ms); includes other clients of the same server. */
 export function postgresCpuMs(): number {
   let ticks = 0;
