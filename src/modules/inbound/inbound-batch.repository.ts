@@ -1,6 +1,7 @@
 import { inArray, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { rowsOf, type Db } from '../../db/client.js';
+import { fixedStatement } from '../../db/fixed-statement.js';
 import { columnList, excluded, literal, setClauses } from '../../db/sql.js';
 import { AutomatedMessageTrigger } from '../automations/automation.enums.js';
 import { automatedMessages } from '../automations/automations.schema.js';
@@ -46,49 +47,14 @@ function col(alias: string, column: PgColumn): SQL {
 }
 
 /**
- * The multi-row form of InboundRepository.ingest (group commit): many webhooks, of any tenants,
- * stored by ONE statement, i.e. one round trip and one commit. Same rules, same fragments:
- * contact upsert (geo merge, STOP/START, activity), the live conversation found or opened
- * (`conversations_live_uq`, `xmax = 0` tells opened), a blocked contact's text kept silently,
- * the message keyed on (account, MessageSid), media copy jobs, `answerable`.
- *
- * The rows come as one JSON parameter (the statement text never changes with the batch size, so
- * it is prepared once). Tenant isolation: every row carries the tenant of the account its
- * webhook key resolved to, and every join and insert uses that row's own `tenant_id`, so rows
- * of different tenants never meet (composite foreign keys check it again).
- *
- * The caller guarantees, within one call: at most one item per (tenant, From) (so each contact
- * and conversation row is touched once: ON CONFLICT DO UPDATE refuses to touch a row twice) and
- * at most one per (account, MessageSid). A MessageSid already stored is skipped and reported
- * `duplicate`; one stored concurrently by another transaction raises the unique violation, and
- * then the whole statement is undone (the caller re-runs each item alone).
- * Rows are written in (tenant, phone) order so that concurrent batches lock contacts and
- * conversations in one order (no deadlock between batches).
+ * The statement of ingestBatch, its text built once (fixedStatement): the rows come as one JSON
+ * parameter, `rowsJson`.
  */
-export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise<BatchOutcome[]> {
-  const rows = items.map((it, idx) => ({
-    idx,
-    t: it.tenantId,
-    a: it.accountId,
-    m: it.messageId,
-    to: it.sms.to,
-    fr: it.sms.from,
-    city: it.sms.geo.city ?? null,
-    st: it.sms.geo.state ?? null,
-    zip: it.sms.geo.zip ?? null,
-    ctry: it.sms.geo.country ?? null,
-    opt: it.sms.optChange === null ? null : it.sms.optChange === 'OPT_OUT',
-    body: it.sms.body,
-    media: it.sms.media,
-    dropped: it.sms.mediaDropped,
-    sid: it.sms.messageSid,
-    seg: it.sms.segments,
-    copy: it.copyMedia,
-  }));
+function buildIngestBatchStatement(rowsJson: string): SQL {
   const activity = recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId));
-  const result = await db.execute(sql`
+  return sql`
     with input as (
-      select * from json_to_recordset(${JSON.stringify(rows)}::json) as i(
+      select * from json_to_recordset(${rowsJson}::json) as i(
         idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
         opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
     ),
@@ -223,7 +189,56 @@ export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise
       left join conversation cv on cv.idx = i.idx
       left join message on message.id = t.m
     order by i.idx
-  `);
+  `;
+}
+const ingestBatchStatement = fixedStatement(buildIngestBatchStatement);
+
+/** The statement as run and as its template builds it, for the test that holds them equal. */
+export function ingestBatchStatementForTests(rowsJson: string): { fixed: SQL; direct: SQL } {
+  return { fixed: ingestBatchStatement(rowsJson), direct: buildIngestBatchStatement(rowsJson) };
+}
+
+/**
+ * The multi-row form of InboundRepository.ingest (group commit): many webhooks, of any tenants,
+ * stored by ONE statement, i.e. one round trip and one commit. Same rules, same fragments:
+ * contact upsert (geo merge, STOP/START, activity), the live conversation found or opened
+ * (`conversations_live_uq`, `xmax = 0` tells opened), a blocked contact's text kept silently,
+ * the message keyed on (account, MessageSid), media copy jobs, `answerable`.
+ *
+ * The rows come as one JSON parameter (the statement text never changes with the batch size, so
+ * it is prepared once). Tenant isolation: every row carries the tenant of the account its
+ * webhook key resolved to, and every join and insert uses that row's own `tenant_id`, so rows
+ * of different tenants never meet (composite foreign keys check it again).
+ *
+ * The caller guarantees, within one call: at most one item per (tenant, From) (so each contact
+ * and conversation row is touched once: ON CONFLICT DO UPDATE refuses to touch a row twice) and
+ * at most one per (account, MessageSid). A MessageSid already stored is skipped and reported
+ * `duplicate`; one stored concurrently by another transaction raises the unique violation, and
+ * then the whole statement is undone (the caller re-runs each item alone).
+ * Rows are written in (tenant, phone) order so that concurrent batches lock contacts and
+ * conversations in one order (no deadlock between batches).
+ */
+export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise<BatchOutcome[]> {
+  const rows = items.map((it, idx) => ({
+    idx,
+    t: it.tenantId,
+    a: it.accountId,
+    m: it.messageId,
+    to: it.sms.to,
+    fr: it.sms.from,
+    city: it.sms.geo.city ?? null,
+    st: it.sms.geo.state ?? null,
+    zip: it.sms.geo.zip ?? null,
+    ctry: it.sms.geo.country ?? null,
+    opt: it.sms.optChange === null ? null : it.sms.optChange === 'OPT_OUT',
+    body: it.sms.body,
+    media: it.sms.media,
+    dropped: it.sms.mediaDropped,
+    sid: it.sms.messageSid,
+    seg: it.sms.segments,
+    copy: it.copyMedia,
+  }));
+  const result = await db.execute(ingestBatchStatement(JSON.stringify(rows)));
   type Row = {
     idx: number;
     fresh: boolean;
