@@ -1,5 +1,4 @@
 import { desc, eq, or, sql } from 'drizzle-orm';
-import { anyUuid } from '../../db/sql.js';
 import { foldedLike, type SearchTerm } from '../../shared/search.js';
 import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
@@ -96,9 +95,7 @@ export class ContactsRepository extends TenantRepository {
   }
 
   async findByIds(ids: readonly string[]): Promise<ContactRow[]> {
-    const valid = ids.filter(isUuid);
-    if (valid.length === 0) return [];
-    return this.db.select().from(contacts).where(this.scoped(contacts, anyUuid(contacts.id, valid)));
+    return this.rowsByIds(contacts, ids);
   }
 
   /** Records an opt-out (STOP, or Twilio's 21610) or an opt-in (START). */

@@ -1,14 +1,15 @@
-import { desc, eq, inArray, isNotNull, isNull, lte, ne, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lte, ne, sql, type SQL } from 'drizzle-orm';
+import { rowsOf } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
 import { recordMessageSet } from './conversations.sql.js';
-import { setClauses } from '../../db/sql.js';
+import { allColumns, builtOnce, setClauses, tableRow } from '../../db/sql.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { recordContactActivity } from '../contacts/contacts.sql.js';
 import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
-import { visibleTo, type Viewer } from './visibility.js';
+import { agentVisibility, visibleTo, type Viewer } from './visibility.js';
 import { inboxFilterConditions, type InboxFilter } from './inbox-filters.js';
 import { recordWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 
@@ -43,24 +44,22 @@ export class ConversationsRepository extends TenantRepository {
     filter: ConversationListFilter = {},
     viewer?: Viewer,
   ): Promise<ConversationListRow[]> {
-    const rows = await this.db
-      .select({ row: conversations, cursorTs: cursorText(conversations.lastMessageAt) })
-      .from(conversations)
-      .where(
-        this.scoped(
-          conversations,
-          filter.status ? eq(conversations.status, filter.status) : undefined,
-          filter.assigneeId ? eq(conversations.assigneeId, filter.assigneeId) : undefined,
-          ...routingFilters(filter),
-          visibleTo(this.tenantId, viewer),
-          after ? olderThan(conversations.lastMessageAt, conversations.id, after) : undefined,
-          ...inboxFilterConditions(this.tenantId, filter),
-        ),
-      )
-      // Matches conversations_tenant_activity_idx (tenant_id, last_message_at desc, id desc).
-      .orderBy(desc(conversations.lastMessageAt), desc(conversations.id))
-      .limit(limit + 1);
-    return rows.map((r) => ({ row: r.row, id: r.row.id, cursorTs: r.cursorTs }));
+    const values: Record<ListParam, unknown> = {
+      tenantId: this.tenantId,
+      userId: viewer?.userId ?? null,
+      afterTs: after?.ts ?? null,
+      afterId: after?.id ?? null,
+      limit: limit + 1,
+    };
+    const shape = { agent: visibleTo(this.tenantId, viewer) !== undefined, after: after !== null };
+    // No filter (the inbox as it opens, page after page): one of four statements built once.
+    const unfiltered = Object.values(filter).every((v) => v === null || v === undefined);
+    const statement = unfiltered ? usualListStatement(shape)(values) : listStatement(values, shape, filter);
+    const rows = rowsOf<Record<string, unknown>>(await this.db.execute(statement));
+    return rows.map((r) => {
+      const row = tableRow(conversations, r);
+      return { row, id: row.id, cursorTs: r.cursorTs as string };
+    });
   }
 
   /**
@@ -309,4 +308,52 @@ function routingFilters(filter: ConversationListFilter): Array<SQL | undefined> 
     filter.unassigned === true ? isNull(conversations.assigneeId) : filter.unassigned === false ? isNotNull(conversations.assigneeId) : undefined,
     filter.phoneNumberId ? eq(conversations.phoneNumberId, filter.phoneNumberId) : undefined,
   ];
+}
+
+type ListParam = 'tenantId' | 'userId' | 'afterTs' | 'afterId' | 'limit';
+interface ListShape {
+  /** The viewer is not ADMIN: the visibility rule joins the WHERE. */
+  agent: boolean;
+  /** After a cursor (a next page). */
+  after: boolean;
+}
+
+/**
+ * The list's statement: the tenant's conversations the viewer may see, with the filters, most
+ * recent activity first. `values` are the call's values, or placeholders (usualListStatement).
+ * Hand-written (db.execute, rows mapped by tableRow) rather than a query builder call: the builder
+ * walks every column and fragment again on every request.
+ */
+function listStatement(values: Record<ListParam, unknown>, shape: ListShape, filter: ConversationListFilter): SQL {
+  const conditions = [
+    // The tenant filter (TenantRepository.scoped's, written here for a statement built once).
+    sql`${conversations.tenantId} = ${values.tenantId}::uuid`,
+    filter.status ? eq(conversations.status, filter.status) : undefined,
+    filter.assigneeId ? eq(conversations.assigneeId, filter.assigneeId) : undefined,
+    ...routingFilters(filter),
+    shape.agent ? agentVisibility(values.tenantId, values.userId) : undefined,
+    shape.after ? olderThan(conversations.lastMessageAt, conversations.id, { ts: values.afterTs, id: values.afterId } as KeysetCursor) : undefined,
+    ...inboxFilterConditions(values.tenantId as string, filter),
+  ];
+  return sql`select ${allColumns(conversations)}, ${cursorText(conversations.lastMessageAt)} as "cursorTs"
+    from ${conversations}
+    where ${and(...conditions)}
+    -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
+    order by ${conversations.lastMessageAt} desc, ${conversations.id} desc
+    limit ${values.limit}`;
+}
+
+/** The unfiltered list's four statements (ADMIN or not, first page or not), each built once. */
+const usualListStatements = new Map<string, (values: Record<ListParam, unknown>) => SQL>();
+
+function usualListStatement(shape: ListShape): (values: Record<ListParam, unknown>) => SQL {
+  const key = `${shape.agent}:${shape.after}`;
+  let statement = usualListStatements.get(key);
+  if (!statement) {
+    const p = (name: ListParam) => sql.placeholder(name);
+    const placeholders: Record<ListParam, unknown> = { tenantId: p('tenantId'), userId: p('userId'), afterTs: p('afterTs'), afterId: p('afterId'), limit: p('limit') };
+    statement = builtOnce<ListParam>(() => listStatement(placeholders, shape, {}));
+    usualListStatements.set(key, statement);
+  }
+  return statement;
 }

@@ -133,9 +133,7 @@ export class MessagesRepository extends TenantRepository {
   }
 
   async findByIds(ids: readonly string[]): Promise<MessageRow[]> {
-    const valid = ids.filter(isUuid);
-    if (valid.length === 0) return [];
-    return this.db.select().from(messages).where(this.scoped(messages, anyUuid(messages.id, valid)));
+    return this.rowsByIds(messages, ids);
   }
 
   async findByIdempotencyKey(key: string): Promise<MessageRow | undefined> {

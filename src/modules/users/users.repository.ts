@@ -1,5 +1,4 @@
 import { and, asc, eq } from 'drizzle-orm';
-import { anyUuid } from '../../db/sql.js';
 import type { Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { isUuid } from '../../shared/ids.js';
@@ -15,9 +14,7 @@ export class UsersRepository extends TenantRepository {
   }
 
   async findByIds(ids: readonly string[]): Promise<UserRow[]> {
-    const valid = ids.filter(isUuid);
-    if (valid.length === 0) return [];
-    return this.db.select().from(users).where(this.scoped(users, anyUuid(users.id, valid)));
+    return this.rowsByIds(users, ids);
   }
 
   /** At most 1,000, oldest first. */

@@ -41,9 +41,8 @@ select "id", "tenant_id", "phone_number", "name", "opted_out", "opted_out_at", "
   limit $3;
 
 -- ContactsRepository.findByIds
-select "id", "tenant_id", "phone_number", "name", "opted_out", "opted_out_at", "city", "state", "zip", "country", "blocked", "last_activity_at", "created_at", "updated_at"
-  from "contacts"
-  where ("contacts"."tenant_id" = $1 and "contacts"."id" = any($2::uuid[]));
+select "contacts"."id", "contacts"."tenant_id", "contacts"."phone_number", "contacts"."name", "contacts"."opted_out", "contacts"."opted_out_at", "contacts"."city", "contacts"."state", "contacts"."zip", "contacts"."country", "contacts"."blocked", "contacts"."last_activity_at", "contacts"."created_at", "contacts"."updated_at" from "contacts"
+          where "contacts"."tenant_id" = $1::uuid and "contacts"."id" = any($2::uuid[]);
 
 -- ContactsRepository.setOptedOut
 update "contacts" set "opted_out" = $1, "opted_out_at" = now(), "updated_at" = now()

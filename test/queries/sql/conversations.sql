@@ -12,21 +12,38 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked"))) "ranked" on "ranked"."id" = "conversations"."id" where ("conversations"."tenant_id" = $8 and "rn" <= $9) order by "conversations"."contact_id", "conversations"."last_message_at" desc, "conversations"."id" desc;
 
 -- ConversationsRepository.list (first page)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
-      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked")) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $2;
+select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
+    from "conversations"
+    where ("conversations"."tenant_id" = $1::uuid and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked"))
+    -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
+    order by "conversations"."last_message_at" desc, "conversations"."id" desc
+    limit $2;
 
 -- ConversationsRepository.list (next page, filtered)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."status" = $2 and "conversations"."assignee_id" = $3 and ("conversations"."last_message_at", "conversations"."id") < ($4::timestamptz, $5::uuid) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
-      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked")) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $6;
+select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
+    from "conversations"
+    where ("conversations"."tenant_id" = $1::uuid and "conversations"."status" = $2 and "conversations"."assignee_id" = $3 and ("conversations"."last_message_at", "conversations"."id") < ($4::timestamptz, $5::uuid) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked"))
+    -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
+    order by "conversations"."last_message_at" desc, "conversations"."id" desc
+    limit $6;
 
 -- ConversationsRepository.list (routing filters, as an agent)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."team_id" = $2 and "conversations"."assignee_id" is null and "conversations"."phone_number_id" = $3 and ("conversations"."assignee_id" = $4::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
+    from "conversations"
+    where ("conversations"."tenant_id" = $1::uuid and "conversations"."team_id" = $2 and "conversations"."assignee_id" is null and "conversations"."phone_number_id" = $3 and ("conversations"."assignee_id" = $4::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
     select "team_members"."team_id" from "team_members"
     where "team_members"."tenant_id" = $5::uuid and "team_members"."user_id" = $6::uuid)) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
-      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked")) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $7;
+      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked"))
+    -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
+    order by "conversations"."last_message_at" desc, "conversations"."id" desc
+    limit $7;
 
 -- ConversationsRepository.list (inbox filters)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') from "conversations" where ("conversations"."tenant_id" = $1 and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
+    from "conversations"
+    where ("conversations"."tenant_id" = $1::uuid and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked") and "conversations"."contact_id" = $2::uuid and "conversations"."id" in (select "conversation_labels"."conversation_id" from "conversation_labels"
       where "conversation_labels"."tenant_id" = $3::uuid and "conversation_labels"."key" = $4) and (
       (case when (select count(*) from (select 1 from "messages" where "messages"."tenant_id" = $5::uuid and "messages"."body_folded" like inbox_fold($6::text) limit $7) as sample) <= $8
@@ -34,7 +51,10 @@ select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_i
         else coalesce((select true from "messages" where "messages"."tenant_id" = $11::uuid and "messages"."body_folded" like inbox_fold($12::text) and "messages"."conversation_id" = "conversations"."id" limit 1), false)
       end)
       or "conversations"."contact_id" in (select "contacts"."id" from "contacts"
-        where "contacts"."tenant_id" = $13::uuid and inbox_fold("contacts"."name") like inbox_fold($14::text)))) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $15;
+        where "contacts"."tenant_id" = $13::uuid and inbox_fold("contacts"."name") like inbox_fold($14::text))))
+    -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
+    order by "conversations"."last_message_at" desc, "conversations"."id" desc
+    limit $15;
 
 -- ConversationsRepository.findById (as an admin)
 select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after"

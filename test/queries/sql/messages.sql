@@ -15,9 +15,8 @@ select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "m
   limit $3;
 
 -- MessagesRepository.findByIds
-select "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"
-  from "messages"
-  where ("messages"."tenant_id" = $1 and "messages"."id" = any($2::uuid[]));
+select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at" from "messages"
+          where "messages"."tenant_id" = $1::uuid and "messages"."id" = any($2::uuid[]);
 
 -- MessagesRepository.findByIdempotencyKey
 select "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"

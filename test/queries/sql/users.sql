@@ -8,9 +8,8 @@ select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at"
   limit $3;
 
 -- UsersRepository.findByIds
-select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up"
-  from "users"
-  where ("users"."tenant_id" = $1 and "users"."id" = any($2::uuid[]));
+select "users"."id", "users"."tenant_id", "users"."email", "users"."name", "users"."role", "users"."password_hash", "users"."created_at", "users"."active", "users"."signed_up" from "users"
+          where "users"."tenant_id" = $1::uuid and "users"."id" = any($2::uuid[]);
 
 -- UsersRepository.list (all)
 select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up"
