@@ -113,17 +113,6 @@ export function foreignCores(a: CpuSnapshot, b: CpuSnapshot, cores: number): num
   return Math.max(0, (systemBusyTicks - known) / 100 / seconds);
 }
 
-/** CPU time (user + system) a process has used so far, in ms. */
-export function processCpuMs(pid: number): number {
-  try {
-    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
 /** A process's CPU time so far, user and system (kernel: syscalls, loopback TCP, page faults) apart, in ms. */
 export function processCpuSplitMs(pid: number): { user: number; system: number } {
   try {
@@ -133,6 +122,12 @@ export function processCpuSplitMs(pid: number): { user: number; system: number }
   } catch {
     return { user: NaN, system: NaN };
   }
+}
+
+/** CPU time (user + system) a process has used so far, in ms. */
+export function processCpuMs(pid: number): number {
+  const { user, system } = processCpuSplitMs(pid);
+  return user + system;
 }
 
 /** CPU time used by all Postgres processes so far (ms); includes other clients of the same server. */
