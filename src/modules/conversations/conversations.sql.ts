@@ -18,7 +18,7 @@ export function recordActivity(at: SQL, messageId: SQL): { lastMessageId: SQL; l
  * What recording a message now changes on its conversation (the SET of an UPDATE of
  * `conversations`): the activity rule, and for an agent's reply (`agentReply`) the first response
  * when the customer wrote first. Written once; used by ConversationsRepository.recordMessage and
- * the sendMessage statement (MessagesRepository.sendReply).
+ * the sendMessage statement (sendReplies, messages/reply-batch.repository.ts).
  */
 export function recordMessageSet(
   messageId: SQL,

@@ -33,15 +33,6 @@ export default [
           segments: 1,
           idempotencyKey: 'snapshot-new-key',
         }),
-      sendReply: {
-        // An agent: the visibility rule is part of the statement.
-        agent: (r) =>
-          r.sendReply(
-            { conversationId: FIXTURE.conversationId, body: 'Hello', media: [], authorId: FIXTURE.userId, segments: 1, idempotencyKey: null },
-            { userId: FIXTURE.userId, role: Role.AGENT },
-            enqueueSql,
-          ),
-      },
       pages: {
         'first pages': (r) => r.pages([FIXTURE.conversationId], 20, null),
         // A list of conversations (a dashboard page's lastMessage) is one array parameter.

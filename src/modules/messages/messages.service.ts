@@ -12,7 +12,8 @@ import { conversationUpdatedEvent, messageAddedEvent } from '../../events/live-e
 import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { MediaFilesRepository } from '../media-files/media-files.repository.js';
 import { MAX_MEDIA, MAX_MEDIA_BYTES, normalizeRecipient, optionalIdempotencyKey, requireBody, requireMediaUrls } from './message-input.js';
-import { MessagesRepository, type ReplyOutcome } from './messages.repository.js';
+import { MessagesRepository } from './messages.repository.js';
+import type { ReplyOutcome } from './reply-batch.repository.js';
 import type { MessageRow, StoredMedia } from './messages.schema.js';
 
 export interface SendMessageArgs {
@@ -59,7 +60,7 @@ export class MessagesService {
     }
 
     // One statement: the visibility rule (a conversation the caller may not see is NOT_FOUND),
-    // the contact and number checks, and the writes (MessagesRepository.sendReply).
+    // the contact and number checks, and the writes (sendReplies, reply-batch.repository.ts).
     let outcome: ReplyOutcome;
     try {
       // Group-committed with other replies unless it carries a key (ReplyBatcher).

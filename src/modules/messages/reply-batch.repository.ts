@@ -6,11 +6,31 @@ import { recordContactActivity } from '../contacts/contacts.sql.js';
 import { conversations } from '../conversations/conversations.schema.js';
 import { recordMessageSet } from '../conversations/conversations.sql.js';
 import { agentVisibility, type Viewer } from '../conversations/visibility.js';
+import { isUuid } from '../../shared/ids.js';
 import { Role } from '../users/role.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { MessageDirection, MessageSource, MessageStatus } from './message.enums.js';
-import type { ReplyOutcome, ReplyValues } from './messages.repository.js';
-import { messages } from './messages.schema.js';
+import { messages, type MessageRow, type StoredMedia } from './messages.schema.js';
+
+/** An agent's reply: the rest comes from the conversation. */
+export interface ReplyValues {
+  conversationId: string;
+  body: string;
+  media: StoredMedia[];
+  authorId: string | null;
+  segments: number;
+  idempotencyKey: string | null;
+}
+
+/** What sendReplies did for one reply: the message written, or why nothing was. */
+export type ReplyOutcome =
+  | { kind: 'sent'; message: MessageRow }
+  /** No such conversation, or the viewer may not see it. */
+  | { kind: 'not-found' }
+  | { kind: 'opted-out' }
+  | { kind: 'blocked' }
+  /** The conversation's number was removed. */
+  | { kind: 'number-removed' };
 
 /** One sendMessage of a batch: its tenant and viewer come from the caller's session. */
 export interface ReplyItem {
@@ -22,9 +42,9 @@ export interface ReplyItem {
 }
 
 /**
- * The multi-row form of MessagesRepository.sendReply (group commit): many replies, of any
- * tenants and viewers, written by ONE statement, i.e. one round trip and one commit. Same rules,
- * same fragments: each item's conversation read under its own viewer's visibility rule with its
+ * sendMessage's statement (group commit: one reply, or many of any tenants and viewers), written
+ * as ONE statement, i.e. one round trip and one commit, with no transaction around several:
+ * each item's conversation read under its own viewer's visibility rule with its
  * contact and number, and only when the contact may be texted from a number still ours: the
  * message QUEUED, its outbox job, the conversation's activity and first response, the contact's
  * activity. Answers one outcome per item, in order.
@@ -33,10 +53,15 @@ export interface ReplyItem {
  * once). Tenant isolation: every join and write uses the item's own tenant_id (composite foreign
  * keys check it again). The caller guarantees at most one item per conversation (a statement
  * updates each conversation row once, and two replies written by one statement would share
- * created_at) and no idempotency keys (a used key would undo the whole statement).
+ * created_at). An idempotency key already used raises the unique violation
+ * messages_tenant_idempotency_uq and undoes the whole statement: ReplyBatcher writes a reply with
+ * a key alone.
  */
 export async function sendReplies(db: Db, items: readonly ReplyItem[], enqueueSql: (rows: SQL) => SQL): Promise<ReplyOutcome[]> {
-  const rows = items.map((it, i) => ({
+  // A conversation id that is no uuid names no conversation (and would fail the statement's cast).
+  const valid = items.flatMap((it, i) => (isUuid(it.values.conversationId) ? [{ it, i }] : []));
+  if (valid.length === 0) return items.map(() => ({ kind: 'not-found' }));
+  const rows = valid.map(({ it, i }) => ({
     i,
     t: it.tenantId,
     c: it.values.conversationId,
@@ -47,6 +72,7 @@ export async function sendReplies(db: Db, items: readonly ReplyItem[], enqueueSq
     m: it.values.media,
     au: it.values.authorId,
     s: it.values.segments,
+    k: it.values.idempotencyKey,
   }));
   statement ??= repliesStatement(enqueueSql);
   const result = await db.execute(statement({ rows: JSON.stringify(rows) }));
@@ -69,7 +95,7 @@ function repliesStatement(enqueueSql: (rows: SQL) => SQL) {
     const C = conversations;
     return sql`
       with input as (
-        select * from json_to_recordset(${sql.placeholder('rows')}::json) as input(i int, t uuid, c uuid, r boolean, u uuid, mid uuid, b text, m jsonb, au uuid, s int)
+        select * from json_to_recordset(${sql.placeholder('rows')}::json) as input(i int, t uuid, c uuid, r boolean, u uuid, mid uuid, b text, m jsonb, au uuid, s int, k text)
       ),
       -- Lateral look-ups ("limit 1" keeps the planner from flattening them into joins), so each row is
       -- always found by its keys through the indexes: as joins,
@@ -107,9 +133,10 @@ function repliesStatement(enqueueSql: (rows: SQL) => SQL) {
           messages.source,
           messages.authorId,
           messages.segments,
+          messages.idempotencyKey,
         )})
         select target.mid, target.t, target.c, target.twilio_account_id, ${MessageDirection.OUTBOUND}::message_direction, target.b,
-          target.m, ${MessageStatus.QUEUED}::message_status, ${MessageSource.AGENT}::message_source, target.au, target.s
+          target.m, ${MessageStatus.QUEUED}::message_status, ${MessageSource.AGENT}::message_source, target.au, target.s, target.k
         from target where not target.opted_out and not target.blocked and not target.number_removed
         order by target.i
         returning ${allColumns(messages)}

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { isUuid } from '../../shared/ids.js';
 import { GroupCommitQueue, rounds, type GroupCommitOptions } from '../../shared/group-commit.js';
 import type { Logger } from '../../shared/logger.js';
-import { MessagesRepository, type ReplyOutcome } from './messages.repository.js';
-import { sendReplies, type ReplyItem } from './reply-batch.repository.js';
+import { sendReplies, type ReplyItem, type ReplyOutcome } from './reply-batch.repository.js';
 
 /** Group commit of agents' replies (REPLY_BATCH_MAX, _WAIT_MS, _CONCURRENCY). */
 export type ReplyBatchOptions = GroupCommitOptions;
@@ -26,7 +24,7 @@ interface Pending {
  *   a statement updates each conversation once, and the second reply must be written after the
  *   first (its own created_at, so the thread keeps their order).
  * - Any failure of a batch statement (a bad row, a deadlock) undoes the whole statement; each of
- *   its replies is then written alone by the single-reply statement, so only a bad reply fails,
+ *   its replies is then written alone (the same statement, one row), so only a bad reply fails,
  *   and only its own request.
  */
 export class ReplyBatcher {
@@ -48,9 +46,9 @@ export class ReplyBatcher {
     });
   }
 
-  /** Like MessagesRepository.sendReply (the item's values must carry no idempotency key). */
+  /** One sendMessage's writes (sendReplies); a reply with an idempotency key is written alone. */
   send(item: Omit<ReplyItem, 'messageId'>): Promise<ReplyOutcome> {
-    if (this.options.max <= 1 || item.values.idempotencyKey !== null || !isUuid(item.values.conversationId)) return this.alone(item);
+    if (this.options.max <= 1 || item.values.idempotencyKey !== null) return this.alone(item);
     return new Promise<ReplyOutcome>((resolve, reject) => this.queue.add({ item, resolve, reject }));
   }
 
@@ -63,10 +61,6 @@ export class ReplyBatcher {
     this.stats.batches++;
     this.stats.items += round.length;
     this.stats.largest = Math.max(this.stats.largest, round.length);
-    if (round.length === 1) {
-      await this.settle(round[0]!, this.alone(round[0]!.item));
-      return;
-    }
     let outcomes: ReplyOutcome[];
     try {
       outcomes = await sendReplies(
@@ -75,6 +69,11 @@ export class ReplyBatcher {
         this.enqueueSql,
       );
     } catch (err) {
+      // A lone reply's failure is its own.
+      if (round.length === 1) {
+        round[0]!.reject(err);
+        return;
+      }
       this.stats.fallbacks++;
       this.logger.warn({ err, size: round.length }, 'reply batch failed: writing its replies one by one');
       await Promise.all(round.map((p) => this.settle(p, this.alone(p.item))));
@@ -87,8 +86,9 @@ export class ReplyBatcher {
     return outcome.then(p.resolve, p.reject);
   }
 
-  /** The single-reply statement (group commit off, a key, a batch's fallback, a lone reply). */
-  private alone(item: Omit<ReplyItem, 'messageId'>): Promise<ReplyOutcome> {
-    return new MessagesRepository(this.database(), item.tenantId).sendReply(item.values, item.viewer, this.enqueueSql);
+  /** One reply by itself (group commit off, a key, a batch's fallback): the same statement, one row. */
+  private async alone(item: Omit<ReplyItem, 'messageId'>): Promise<ReplyOutcome> {
+    const [outcome] = await sendReplies(this.database(), [{ ...item, messageId: randomUUID() }], this.enqueueSql);
+    return outcome!;
   }
 }

@@ -29,42 +29,6 @@ insert into "messages" ("id", "tenant_id", "conversation_id", "team_id", "twilio
   values (default, $1, $2, default, $3, $4, $5, $6, default, $7, default, default, default, $8, $9, $10, $11, default, default, default)
   returning "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at";
 
--- MessagesRepository.sendReply (agent)
-  with target as (
-    select "conversations"."id" as conversation_id, "conversations"."phone_number_id" as phone_number_id, "phone_numbers"."twilio_account_id" as twilio_account_id,
-      "contacts"."opted_out" as opted_out, "contacts"."blocked" as blocked, "phone_numbers"."removed_at" is not null as number_removed
-    from "conversations"
-    inner join "contacts" on "contacts"."tenant_id" = "conversations"."tenant_id" and "contacts"."id" = "conversations"."contact_id"
-    inner join "phone_numbers" on "phone_numbers"."tenant_id" = "conversations"."tenant_id" and "phone_numbers"."id" = "conversations"."phone_number_id"
-    where "conversations"."tenant_id" = $1::uuid and "conversations"."id" = $2::uuid
-      and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
-select "team_members"."team_id" from "team_members"
-where "team_members"."tenant_id" = $4::uuid and "team_members"."user_id" = $5::uuid))
-  ),
-  message as (
-    insert into "messages" ("tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "status", "source", "author_id", "segments", "idempotency_key")
-    select $6::uuid, target.conversation_id, target.twilio_account_id, $7::message_direction, $8::text,
-      $9::jsonb, $10::message_status, $11::message_source,
-      $12::uuid, $13::int, $14::text
-    from target where not target.opted_out and not target.blocked and not target.number_removed
-    returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at"
-  ),
-  job as (insert into "outbox" ("tenant_id", "message_id", "phone_number_id") select message.tenant_id, message.id, target.phone_number_id from message, target),
-  recorded as (
-    update "conversations" set "first_responder_id" = case when "conversations"."first_response_at" is null and "conversations"."first_inbound_at" is not null
-      then $15::uuid else "conversations"."first_responder_id" end, "first_response_at" = case when "conversations"."first_response_at" is null and "conversations"."first_inbound_at" is not null
-      then now() else "conversations"."first_response_at" end, "last_message_id" = case when now() >= "conversations"."last_message_at" then message.id else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()), "updated_at" = now()
-    from message
-    where "conversations"."tenant_id" = $16::uuid and "conversations"."id" = message.conversation_id
-    returning "conversations"."contact_id"
-  ),
-  contact as (
-    update "contacts" set "last_activity_at" = greatest("contacts"."last_activity_at", now())
-    where "contacts"."tenant_id" = $17::uuid and "contacts"."id" = (select contact_id from recorded)
-  )
-  select target.opted_out as "target.opted_out", target.blocked as "target.blocked", target.number_removed as "target.number_removed", message.*
-  from target left join message on true;
-
 -- MessagesRepository.pages (first pages)
 select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
   from "messages"
@@ -94,7 +58,7 @@ update "messages" set "status" = $1, "error_code" = $2, "error_message" = $3, "u
 -- sendReplies
 -- every tenant: group commit: one statement writes the replies of several tenants; each row carries its caller's tenant, and every join and write uses that row's own tenant_id
   with input as (
-    select * from json_to_recordset($1::json) as input(i int, t uuid, c uuid, r boolean, u uuid, mid uuid, b text, m jsonb, au uuid, s int)
+    select * from json_to_recordset($1::json) as input(i int, t uuid, c uuid, r boolean, u uuid, mid uuid, b text, m jsonb, au uuid, s int, k text)
   ),
   -- Lateral look-ups ("limit 1" keeps the planner from flattening them into joins), so each row is
   -- always found by its keys through the indexes: as joins,
@@ -122,9 +86,9 @@ where "team_members"."tenant_id" = input.t::uuid and "team_members"."user_id" = 
     ) number
   ),
   message as (
-    insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "status", "source", "author_id", "segments")
+    insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "status", "source", "author_id", "segments", "idempotency_key")
     select target.mid, target.t, target.c, target.twilio_account_id, $2::message_direction, target.b,
-      target.m, $3::message_status, $4::message_source, target.au, target.s
+      target.m, $3::message_status, $4::message_source, target.au, target.s, target.k
     from target where not target.opted_out and not target.blocked and not target.number_removed
     order by target.i
     returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at"
