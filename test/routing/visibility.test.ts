@@ -105,10 +105,16 @@ describe('queries and mutations', () => {
     // so that its statements are not counted as the list's.
     await (server.app.deps.routing as Router).settled();
     await (server.app.deps.automations as AutomationEngine).drain();
+    // The counter is the server's: a background poll (outbox, webhook deliveries, sweeps) can land
+    // inside one request's count, never inside all three, so the fewest is the request's own.
     const count = async (token: string, variables: Record<string, unknown>) => {
-      const before = stats.statements;
-      must(await server.gql(LIST, variables, token), 'list');
-      return stats.statements - before;
+      const counts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = stats.statements;
+        must(await server.gql(LIST, variables, token), 'list');
+        counts.push(stats.statements - before);
+      }
+      return Math.min(...counts);
     };
     // Warm each caller's per-instance caches (user row, memberships) first: a cold or expired
     // entry costs a statement of its own, which is not the list's.
