@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logger.js';
  * wrapper around each incoming message that stays suspended for as long as a subscription lasts,
  * holding the message's raw Buffer and its string. Here:
  *
- * - keep-alive is one sweep over every socket (see `keepAliveMs`);
+ * - keep-alive is one timer for every socket, spread over the interval (see `keepAlive`);
  * - the connection-init timer is dropped once the client has sent `connection_init`;
  * - messages go to graphql-ws without an enclosing async frame.
  *
@@ -105,24 +105,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
     // A client's doing, mostly (a frame over maxPayload, an invalid frame): ws has already closed the socket.
     internalError(this, err, 'graphql-ws: error on a WebSocket', 'warn');
   }
-  // Keep-alive: a socket in here was pinged and has not answered yet (weakly held: a socket that
-  // closes is simply forgotten).
-  const unanswered = new WeakSet<WebSocket>();
-  function onPong(this: WebSocket) {
-    unanswered.delete(this);
-  }
-  const heartbeat = setInterval(() => {
-    for (const socket of wss.clients) {
-      if (socket.readyState !== socket.OPEN) continue;
-      if (unanswered.has(socket)) {
-        socket.terminate();
-        continue;
-      }
-      unanswered.add(socket);
-      socket.ping();
-    }
-  }, keepAliveMs);
-  heartbeat.unref();
+  const heartbeat = keepAlive(wss, keepAliveMs);
 
   wss.once('error', (err) => {
     logger.error({ err }, 'graphql-ws: error on the WebSocket server');
@@ -131,7 +114,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
 
   wss.on('connection', (socket, request) => {
     socket.on('error', onSocketError);
-    socket.on('pong', onPong);
+    socket.on('pong', heartbeat.onPong);
     awaitingInit.set(socket, setTimeout(initTimedOut, connectionInitWaitMs, socket));
     const closed = server.opened(new Transport(socket, internalError), extra(socket, request));
     // `on`, not `once` (a socket closes once): no wrapper kept per socket.
@@ -143,11 +126,71 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
 
   return {
     async dispose() {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       for (const socket of awaitingInit.keys()) initDone(socket);
       for (const client of wss.clients) client.close(1001, 'Going away');
       wss.removeAllListeners();
       await new Promise<void>((resolve, reject) => wss.close((err) => (err ? reject(err) : resolve())));
     },
+  };
+}
+
+/** A keep-alive cycle visits every socket in this many slices, one per tick. */
+const KEEPALIVE_SLICES = 100;
+
+/**
+ * Pings every open socket once per `keepAliveMs` and terminates one that has not answered its
+ * previous ping. Spread over the interval, a slice of the sockets per tick: each ping is a write
+ * to a socket, and 10,000 of them in one loop held the event loop for a few hundred
+ * milliseconds, during which no event was delivered and no webhook answered. The cycle visits
+ * sockets in `wss.clients` order (a Set: sockets opened meanwhile are visited at its end), starts
+ * no sooner than `keepAliveMs` after the previous one started, and a socket is terminated only if
+ * its unanswered ping is at least half an interval old (when many sockets close, the survivors
+ * move up the order and come round sooner).
+ */
+function keepAlive(wss: WebSocketServer, keepAliveMs: number): { onPong(this: WebSocket): void; stop(): void } {
+  // Sockets pinged and not answered yet, with when (tenths of a second since start: a small
+  // integer, so an entry costs no more than a WeakSet's); weakly held: a closed socket is forgotten.
+  const unanswered = new WeakMap<WebSocket, number>();
+  const started = performance.now();
+  const now = () => Math.floor((performance.now() - started) / 100);
+  const patience = Math.floor(keepAliveMs / 200);
+  let cycle: Iterator<WebSocket> | null = null;
+  let cycleStart = -Infinity;
+  let perTick = 1;
+  const visit = (socket: WebSocket) => {
+    if (socket.readyState !== socket.OPEN) return;
+    const pingedAt = unanswered.get(socket);
+    if (pingedAt !== undefined) {
+      if (now() - pingedAt >= patience) socket.terminate();
+      return;
+    }
+    unanswered.set(socket, now());
+    socket.ping();
+  };
+  const tick = () => {
+    if (!cycle) {
+      if (performance.now() - cycleStart < keepAliveMs) return;
+      cycleStart = performance.now();
+      cycle = wss.clients.values();
+      perTick = Math.max(1, Math.ceil(wss.clients.size / KEEPALIVE_SLICES));
+    }
+    for (let n = 0; n < perTick; n++) {
+      const next = cycle.next();
+      if (next.done) {
+        cycle = null;
+        return;
+      }
+      visit(next.value);
+    }
+  };
+  // The first cycle starts one tick in, as the first sweep of an interval timer would start later.
+  const timer = setInterval(tick, Math.max(5, Math.floor(keepAliveMs / KEEPALIVE_SLICES)));
+  timer.unref();
+  return {
+    onPong(this: WebSocket) {
+      unanswered.delete(this);
+    },
+    stop: () => clearInterval(timer),
   };
 }
