@@ -14,12 +14,15 @@ export interface WindowProfiler {
   around<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Summaries written so far: name → text. */
   readonly summaries: Map<string, string>;
+  /** Profiles another server from now on (the memory scenario restarts it); a no-op without --profile. */
+  retarget(inspectorUrl: string): Promise<void>;
   close(): Promise<void>;
 }
 
 export const noProfiler: WindowProfiler = {
   around: (_name, fn) => fn(),
   summaries: new Map(),
+  retarget: async () => {},
   close: async () => {},
 };
 
@@ -85,9 +88,13 @@ export class Inspector {
 
 /** Connects to a server started with --inspect; `inspectorUrl` is the ws:// URL it printed. */
 export async function connectProfiler(inspectorUrl: string, dir: string, label: string): Promise<WindowProfiler> {
-  const inspector = await Inspector.connect(inspectorUrl);
-  await inspector.call('Profiler.enable');
-  await inspector.call('Profiler.setSamplingInterval', { interval: 200 });
+  const attach = async (url: string) => {
+    const connected = await Inspector.connect(url);
+    await connected.call('Profiler.enable');
+    await connected.call('Profiler.setSamplingInterval', { interval: 200 });
+    return connected;
+  };
+  let inspector = await attach(inspectorUrl);
   const summaries = new Map<string, string>();
   return {
     summaries,
@@ -103,6 +110,10 @@ export async function connectProfiler(inspectorUrl: string, dir: string, label: 
         writeFileSync(file.replace(/\.cpuprofile$/, '.txt'), `${summary}\n`);
         summaries.set(name, summary);
       }
+    },
+    async retarget(url) {
+      inspector.close();
+      inspector = await attach(url);
     },
     async close() {
       await inspector.call('Profiler.disable').catch(() => {});

@@ -6,9 +6,9 @@
  * sees another tenant's message.
  */
 import { lat, runPaced, verdict, type Ctx } from '../lib/context.js';
-import { awaitAllSubscribed, awaitDelivery, openSubscribers, type Subscribers } from '../lib/subscribers.js';
+import { awaitAllSubscribed, awaitDelivery, openSubscribers, subscriberProcess, type Subscribers } from '../lib/subscribers.js';
 import type { ServerUnderTest } from '../lib/server.js';
-import { processCpuMs } from '../lib/cpu.js';
+import { processCpuSplitMs, processCpuMs } from '../lib/cpu.js';
 import { fmt } from '../lib/stats.js';
 
 const S = '2 live';
@@ -33,12 +33,12 @@ export async function liveScenario(ctx: Ctx): Promise<void> {
     let dupTotal = 0;
     for (const rate of sizes.liveRates) {
       ctx.log(`live: ${rate} msg/s for ${sizes.liveSeconds} s`);
-      const { sent, expected, storedTotal, r, cpuPerMessage } = await measureDelivery(ctx, ctx.server, subs, rate, sizes.liveSeconds, `live${rate}`);
+      const { sent, expected, storedTotal, r, cpuPerMessage, cpuSplit } = await measureDelivery(ctx, ctx.server, subs, rate, sizes.liveSeconds, `live${rate}`);
       wrongTotal += r.wrongTenant;
       dupTotal += r.duplicates;
       report.detail(
         S,
-        `${rate} msg/s: sent ${sent.sent} (${sent.ok} answered 2xx, ${sent.non2xx} non-2xx, ${sent.errors} errors; ${storedTotal} stored) at ${fmt(sent.achievedRate)}/s, webhook ${lat(sent.httpLatencyMs)}; events ${r.received}/${expected}; delivery ${lat(r.latencyMs)}; wrong tenant ${r.wrongTenant}, duplicates ${r.duplicates}, untagged ${r.untagged}; server CPU ${fmt(cpuPerMessage, 2)} ms per message (ingest + fan-out to ${fmt(expected / Math.max(1, storedTotal), 1)} subscribers)`,
+        `${rate} msg/s: sent ${sent.sent} (${sent.ok} answered 2xx, ${sent.non2xx} non-2xx, ${sent.errors} errors; ${storedTotal} stored) at ${fmt(sent.achievedRate)}/s, webhook ${lat(sent.httpLatencyMs)}; events ${r.received}/${expected}; delivery ${lat(r.latencyMs)}; wrong tenant ${r.wrongTenant}, duplicates ${r.duplicates}, untagged ${r.untagged}; server CPU ${fmt(cpuPerMessage, 2)} ms per message (ingest + fan-out to ${fmt(expected / Math.max(1, storedTotal), 1)} subscribers; ${cpuSplit})`,
       );
       const isTarget = rate === 500;
       report.add({
@@ -71,7 +71,9 @@ export async function liveScenario(ctx: Ctx): Promise<void> {
  */
 export async function measureDelivery(ctx: Ctx, server: ServerUnderTest, subs: Subscribers, rate: number, seconds: number, phase: string) {
   await subs.call({ type: 'phase', phase });
-  const cpu0 = processCpuMs(server.pid);
+  const clientPid = (await subscriberProcess.child).pid;
+  const cpu0 = processCpuSplitMs(server.pid);
+  const client0 = processCpuMs(clientPid);
   const { sent, expected, storedTotal, r } = await ctx.profiler.around(phase, async () => {
     const sent = await runPaced({
       origin: server.origin,
@@ -96,6 +98,11 @@ export async function measureDelivery(ctx: Ctx, server: ServerUnderTest, subs: S
     const r = await awaitDelivery(subs, phase, expected);
     return { sent, expected, storedTotal, r };
   });
-  const cpuPerMessage = (processCpuMs(server.pid) - cpu0) / Math.max(1, storedTotal);
-  return { sent, expected, storedTotal, r, cpuPerMessage };
+  const cpu1 = processCpuSplitMs(server.pid);
+  const stored = Math.max(1, storedTotal);
+  const cpuPerMessage = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / stored;
+  // Where the server's time goes (system: mostly socket writes) and what the receiving side costs,
+  // on the same two cores: a saturated machine queues every frame.
+  const cpuSplit = `user ${fmt((cpu1.user - cpu0.user) / stored, 2)} + system ${fmt((cpu1.system - cpu0.system) / stored, 2)}; subscriber client ${fmt((processCpuMs(clientPid) - client0) / stored, 2)} ms per message`;
+  return { sent, expected, storedTotal, r, cpuPerMessage, cpuSplit };
 }

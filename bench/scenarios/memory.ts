@@ -48,6 +48,7 @@ export async function memoryScenario(ctx: Ctx): Promise<ServerUnderTest> {
     await ctx.server.stop();
     // With the inspector: a full garbage collection before each sample, and the JS heap size.
     server = await startServer({ ...ctx.serverOptions, inspect: true });
+    if (server.inspectorUrl) await ctx.profiler.retarget(server.inspectorUrl);
   }
   const inspector = server.inspectorUrl ? await Inspector.connect(server.inspectorUrl) : null;
   try {
@@ -114,10 +115,10 @@ async function measure(ctx: Ctx, server: ServerUnderTest, inspector: Inspector |
     // Issue 16: the same sockets, no longer idle: 100 msg/s to 10,000 subscriptions on one instance.
     const rate = 100;
     ctx.log(`memory: ${rate} msg/s to the ${subs.connect.connected} subscriptions for ${sizes.liveSeconds} s`);
-    const { sent, expected, storedTotal, r, cpuPerMessage } = await measureDelivery(ctx, server, subs, rate, sizes.liveSeconds, 'many100');
+    const { sent, expected, storedTotal, r, cpuPerMessage, cpuSplit } = await measureDelivery(ctx, server, subs, rate, sizes.liveSeconds, 'many100');
     report.detail(
       S,
-      `${rate} msg/s to ${subs.connect.connected} subscriptions: sent ${sent.sent} (${sent.ok} answered 2xx; ${storedTotal} stored), webhook ${lat(sent.httpLatencyMs)}; events ${r.received}/${expected}; delivery ${lat(r.latencyMs)}; wrong tenant ${r.wrongTenant}, duplicates ${r.duplicates}; server CPU ${fmt(cpuPerMessage, 2)} ms per message (ingest + fan-out to ${fmt(expected / Math.max(1, storedTotal), 1)} subscribers)`,
+      `${rate} msg/s to ${subs.connect.connected} subscriptions: sent ${sent.sent} (${sent.ok} answered 2xx; ${storedTotal} stored), webhook ${lat(sent.httpLatencyMs)}; events ${r.received}/${expected}; delivery ${lat(r.latencyMs)}; wrong tenant ${r.wrongTenant}, duplicates ${r.duplicates}; server CPU ${fmt(cpuPerMessage, 2)} ms per message (ingest + fan-out to ${fmt(expected / Math.max(1, storedTotal), 1)} subscribers; ${cpuSplit})`,
     );
     const full = subs.connect.connected >= 10_000;
     report.add({
