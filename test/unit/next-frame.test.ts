@@ -1,11 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Receiver } from 'ws';
+import type { EventEmitter } from 'node:events';
+import * as ws from 'ws';
 import { nextFrame } from '../../src/modules/live/shared-subscriptions.js';
 
 // The live fan-out writes graphql-ws `next` messages as frames it builds itself (one buffer per
 // socket, the result encoded once): a WebSocket client's own parser must read back exactly the
 // message ws.send would have produced, at every length encoding (7-bit, 16-bit, 64-bit).
+// ws's frame parser (exported at run time, absent from @types/ws).
+const { Receiver } = ws as unknown as { Receiver: new (options: { isServer: boolean }) => EventEmitter & { write(chunk: Buffer): void } };
+
 function parse(frame: Buffer): unknown[] {
   const receiver = new Receiver({ isServer: false });
   const messages: unknown[] = [];
