@@ -7,7 +7,6 @@
  * so each received event gives its delivery latency (sender and receiver share the machine's
  * clock) and whether it reached a subscriber of the right tenant.
  */
-import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { epochMs, summarize, type LatencySummary } from '../lib/stats.js';
 import { serve } from './ipc.js';
@@ -57,7 +56,7 @@ const TAG = /^bench\|([^|]+)\|t(\d+)\|s(\d+)\|ts([\d.]+)\|/;
 
 interface Sub {
   tenant: number;
-  client: Client;
+  socket: WebSocket;
   total: number;
   seen: Set<string>;
   closed: boolean;
@@ -94,6 +93,14 @@ function onEvent(sub: Sub, body: unknown): void {
   stats.latencies.push(now - Number(ts));
 }
 
+/**
+ * One subscription over its own socket, speaking graphql-transport-ws directly (connection_init,
+ * connection_ack, subscribe; `next` frames) rather than through graphql-ws's client: this process
+ * shares the two cores with the server, and at 10,000 frames a second the client library's
+ * per-message work was as costly as the server's own per-frame work (bench/results.md). Every
+ * frame is still parsed as JSON and checked (tenant tag, duplicates); WebSocket pings are
+ * answered by ws itself.
+ */
 function connectOne(wsUrl: string, spec: SubscriberSpec, query: string): Promise<string | null> {
   return new Promise((resolve) => {
     let settled = false;
@@ -103,35 +110,27 @@ function connectOne(wsUrl: string, spec: SubscriberSpec, query: string): Promise
         resolve(err);
       }
     };
-    const sub: Sub = { tenant: spec.tenant, client: undefined as unknown as Client, total: 0, seen: new Set(), closed: false };
-    sub.client = createClient({
-      url: wsUrl,
-      webSocketImpl: WebSocket,
-      lazy: false,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${spec.token}` },
-      on: {
-        connected: () => settle(null),
-        closed: (event) => {
-          sub.closed = true;
-          settle(`closed: ${(event as { code?: number }).code ?? '?'}`);
-        },
-        error: (err) => {
-          errors++;
-          settle(`error: ${err instanceof Error ? err.message : String(err)}`);
-        },
-      },
+    const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
+    const sub: Sub = { tenant: spec.tenant, socket, total: 0, seen: new Set(), closed: false };
+    socket.on('open', () => {
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${spec.token}` } }));
     });
-    sub.client.subscribe<{ messageAdded?: { body?: string } }>(
-      { query },
-      {
-        next: (value) => onEvent(sub, value.data?.messageAdded?.body),
-        error: () => {
-          errors++;
-        },
-        complete: () => {},
-      },
-    );
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; payload?: { data?: { messageAdded?: { body?: string } } } };
+      if (message.type === 'next') onEvent(sub, message.payload?.data?.messageAdded?.body);
+      else if (message.type === 'connection_ack') {
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+        settle(null);
+      } else if (message.type === 'error') errors++;
+    });
+    socket.on('close', (code) => {
+      sub.closed = true;
+      settle(`closed: ${code}`);
+    });
+    socket.on('error', (err) => {
+      errors++;
+      settle(`error: ${err.message}`);
+    });
     subs.push(sub);
   });
 }
@@ -177,7 +176,16 @@ serve<SubscribersCommand & { [k: string]: unknown }>(async (cmd) => {
       return { phase: cmd.phase, ...rest, latencyMs: summarize(latencies) } satisfies PhaseReport;
     }
     case 'close':
-      await Promise.allSettled(subs.map((s) => s.client.dispose()));
+      await Promise.allSettled(
+        subs.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              if (s.socket.readyState === WebSocket.CLOSED) return resolve();
+              s.socket.once('close', () => resolve());
+              s.socket.close(1000);
+            }),
+        ),
+      );
       subs.length = 0;
       return { ok: true };
     default:
