@@ -1,6 +1,6 @@
 /**
  * What row-level security would cost on the two hottest statements: the webhook's ingest
- * (InboundRepository.ingest) and the inbox list (ConversationsRepository.list, first page).
+ * (ingestBatch, one webhook per statement) and the inbox list (ConversationsRepository.list, first page).
  * Sequential calls (one at a time), the real repositories, a fresh database with 4 tenants x 2000
  * conversations, three variants interleaved in rounds (so machine load hits them alike):
  *
@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { sql } from 'drizzle-orm';
 import { migrateDatabase, openDatabase, type Db } from '../src/db/client.js';
 import { ConversationsRepository } from '../src/modules/conversations/conversations.repository.js';
-import { InboundRepository } from '../src/modules/inbound/inbound.repository.js';
+import { ingestBatch } from '../src/modules/inbound/inbound-batch.repository.js';
 import { createBenchDatabase, DEFAULT_ADMIN_URL } from './lib/db.js';
 
 const N = Number(process.argv[2] ?? 600);
@@ -81,18 +81,26 @@ try {
     const t = tenants[seq % TENANTS]!;
     const n = seq++;
     return inTenant(variant, t.tenantId, (db) =>
-      new InboundRepository(db, t.tenantId, t.accountId).ingest(randomUUID(), {
-        messageSid: `SM${n.toString(16).padStart(32, '0')}`,
-        from: `+1556${String((n % CONVERSATIONS) + 1).padStart(7, '0')}`,
-        to: t.e164,
-        body: 'Hello',
-        geo: {},
-        media: [],
-        mediaDropped: 0,
-        segments: 1,
-        optChange: null,
-      }).then((r) => {
-        if (!r) throw new Error('ingest stored nothing');
+      ingestBatch(db, [
+        {
+          tenantId: t.tenantId,
+          accountId: t.accountId,
+          messageId: randomUUID(),
+          copyMedia: 0,
+          sms: {
+            messageSid: `SM${n.toString(16).padStart(32, '0')}`,
+            from: `+1556${String((n % CONVERSATIONS) + 1).padStart(7, '0')}`,
+            to: t.e164,
+            body: 'Hello',
+            geo: {},
+            media: [],
+            mediaDropped: 0,
+            segments: 1,
+            optChange: null,
+          },
+        },
+      ]).then(([outcome]) => {
+        if (outcome?.kind !== 'stored') throw new Error('ingest stored nothing');
       }),
     );
   };

@@ -6,8 +6,8 @@
  *
  * The tables are copies of ours (CREATE TABLE ... (LIKE public.x INCLUDING ALL): same columns,
  * defaults, indexes, partial unique indexes) with the same foreign keys, in a schema of their
- * own, dropped afterwards. The statement mirrors InboundRepository.ingest
- * (src/modules/inbound/inbound.repository.ts) and takes its rules (the contact-location merge,
+ * own, dropped afterwards. The statement mirrors our ingest statement for one webhook (ingestBatch,
+ * src/modules/inbound/inbound-batch.repository.ts) and takes its rules (the contact-location merge,
  * the conversation activity that never moves back) from the same SQL fragments.
  * (c), with `batch` > 1: the same writes, `batch` messages per statement (group commit).
  */

@@ -5,7 +5,7 @@ import { contacts } from './contacts.schema.js';
 /**
  * The contact-location merge rule, in ON CONFLICT (tenant_id, phone_number) DO UPDATE: geo fields
  * fill in and never blank out. Written once; used by ContactsRepository.upsertByPhone, the ingest
- * statement (InboundRepository.ingest) and the benchmark's ceiling.
+ * statement (ingestBatch) and the benchmark's ceiling.
  */
 export function mergeContactLocation(): { city: SQL; state: SQL; zip: SQL; country: SQL } {
   return {

@@ -58,8 +58,8 @@ function buildIngestBatchStatement(rows: unknown = sql.placeholder('rows')): SQL
         idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
         opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
     ),
-    -- A Twilio retry of a stored message writes nothing (the single-row statement learns it from
-    -- the unique violation, which here would undo the whole batch). A lateral probe per item, so
+    -- A Twilio retry of a stored message writes nothing (not left to the unique violation, which
+    -- would undo the whole batch). A lateral probe per item, so
     -- the plan is always one look-up of messages_account_sid_uq each: written as NOT EXISTS, the
     -- planner chose a hash anti-join over a sequential scan of every message whenever the
     -- table's statistics lagged its growth (a new database, a burst), and each webhook then cost
@@ -199,11 +199,21 @@ export function ingestBatchStatementForTests(rowsJson: string): { builtOnce: SQL
 }
 
 /**
- * The multi-row form of InboundRepository.ingest (group commit): many webhooks, of any tenants,
- * stored by ONE statement, i.e. one round trip and one commit. Same rules, same fragments:
- * contact upsert (geo merge, STOP/START, activity), the live conversation found or opened
- * (`conversations_live_uq`, `xmax = 0` tells opened), a blocked contact's text kept silently,
- * the message keyed on (account, MessageSid), media copy jobs, `answerable`.
+ * Stores inbound texts, many webhooks of any tenants in ONE statement (group commit: one round
+ * trip and one commit), or one by itself (the same statement, so one set of rules). Per text:
+ *
+ * - number: `To` must be an active INBOUND_OUTBOUND number of its tenant and account, else
+ *   nothing is written for it (`not-our-number`).
+ * - contact: upserted on (tenant, phone); geo fills in and never blanks out; STOP/START applied;
+ *   its activity (the contacts list order) moves forward.
+ * - conversation: the live one (not RESOLVED) of (tenant, number, contact), opened if none.
+ *   Concurrent first messages meet at the partial unique index conversations_live_uq: the
+ *   loser's insert becomes the update of the winner's row (ON CONFLICT ... DO UPDATE); `xmax = 0`
+ *   tells opened. A blocked contact's text opens nothing and raises no unread count: it joins
+ *   their latest conversation on this number as it is (RESOLVED since the block), or a new
+ *   RESOLVED one.
+ * - message: keyed on (account, MessageSid); media copy jobs, outgoing webhook events and
+ *   `answerable` (an enabled automated answer on the number) in the same statement.
  *
  * The rows come as one JSON parameter (the statement text never changes with the batch size, so
  * it is prepared once). Tenant isolation: every row carries the tenant of the account its
@@ -213,8 +223,9 @@ export function ingestBatchStatementForTests(rowsJson: string): { builtOnce: SQL
  * The caller guarantees, within one call: at most one item per (tenant, From) (so each contact
  * and conversation row is touched once: ON CONFLICT DO UPDATE refuses to touch a row twice) and
  * at most one per (account, MessageSid). A MessageSid already stored is skipped and reported
- * `duplicate`; one stored concurrently by another transaction raises the unique violation, and
- * then the whole statement is undone (the caller re-runs each item alone).
+ * `duplicate`; one stored concurrently by another transaction raises the unique violation on
+ * messages_account_sid_uq, and then the whole statement is undone (the caller re-runs each item
+ * alone, and a lone item's caller treats the violation as "already stored").
  * Rows are written in (tenant, phone) order so that concurrent batches lock contacts and
  * conversations in one order (no deadlock between batches).
  */

@@ -14,8 +14,6 @@ export default [
     repository: InboundRepository,
     create: (db) => new InboundRepository(db, FIXTURE.tenantId, FIXTURE.accountId),
     calls: {
-      ingest: (r) =>
-        r.ingest(FIXTURE.newId, sampleSms('2')),
       ingestOnOutboundOnlyNumber: (r) =>
         r.ingestOnOutboundOnlyNumber(FIXTURE.newId, sampleSms('4', { city: null, state: null, zip: null, country: null })),
       findBySid: (r) => r.findBySid(`SM${'3'.repeat(32)}`),

@@ -1,9 +1,7 @@
-import { eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { rowsOf, type Db } from '../../db/client.js';
-import { columnList, excluded, literal, setClauses } from '../../db/sql.js';
-import { AutomatedMessageTrigger } from '../automations/automation.enums.js';
-import { automatedMessages } from '../automations/automations.schema.js';
+import { columnList, literal, setClauses } from '../../db/sql.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { mergeContactLocation, recordContactActivity } from '../contacts/contacts.sql.js';
 import { ConversationStatus } from '../conversations/conversation-status.js';
@@ -17,9 +15,6 @@ import { statusesBefore } from '../messages/message-status.js';
 import { mediaCopyJobs } from '../media/media-copy.schema.js';
 import { insertWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 import type { InboundSms } from './webhook-params.js';
-
-/** The triggers that answer an inbound text (the ingest tells whether the number has one enabled). */
-const ANSWERING_TRIGGERS = [AutomatedMessageTrigger.GREETING, AutomatedMessageTrigger.OUT_OF_HOURS, AutomatedMessageTrigger.ALL_AGENTS_BUSY];
 
 export interface IngestResult {
   messageId: string;
@@ -150,103 +145,6 @@ export class InboundRepository extends TenantRepository {
           and ${phoneNumbers.e164} = ${to}
           and ${phoneNumbers.removedAt} is null and ${phoneNumbers.direction} = ${literal(direction)}
         limit 1`;
-  }
-
-  /**
-   * Stores one inbound message, or returns null when `To` is not an active INBOUND_OUTBOUND number
-   * of this tenant and account (then nothing is written).
-   *
-   * - contact: upserted on (tenant, phone); geo fills in and never blanks out; STOP/START applied;
-   *   its activity (the contacts list order) moves forward.
-   * - conversation: the live one (not RESOLVED) of (tenant, number, contact), opened if none.
-   *   Concurrent first messages meet at the partial unique index conversations_live_uq: the
-   *   loser's insert becomes the update of the winner's row (ON CONFLICT ... DO UPDATE).
-   * - media_copy_jobs: one per kept media item (`copyMedia`), copied into our storage later.
-   *   A blocked contact's text opens nothing and raises no unread count: it joins their latest
-   *   conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
-   * - message: keyed on (account, MessageSid). A retry raises a unique violation on
-   *   messages_account_sid_uq, which undoes the whole statement (the contact and conversation
-   *   changes too): the caller treats it as "already stored".
-   */
-  async ingest(messageId: string, sms: InboundSms, copyMedia = 0): Promise<IngestResult | null> {
-    const t = this.tenantId;
-    const result = await this.db.execute(sql`
-      with number as (${this.receivingNumber(sms.to, NumberDirection.INBOUND_OUTBOUND)}),
-      contact as (${upsertContact(t, sms, { recordActivity: true })}),
-      live_conversation as (
-        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId, conversations.firstInboundAt)})
-        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.OPEN)}, 1, now(), ${messageId}::uuid, number.team_id, now()
-        from number, contact
-        where not contact.blocked
-        -- The predicate of conversations_live_uq, word for word.
-        on conflict (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId)}) where status <> ${literal(ConversationStatus.RESOLVED)} do update set
-          ${sql.identifier(conversations.unreadCount.name)} = ${conversations.unreadCount} + 1,
-          -- PENDING waits for the customer (e.g. after a campaign text): their reply opens it.
-          ${sql.identifier(conversations.status.name)} = case when ${conversations.status} = ${literal(ConversationStatus.PENDING)}
-            then ${literal(ConversationStatus.OPEN)} else ${conversations.status} end,
-          ${sql.identifier(conversations.firstInboundAt.name)} = coalesce(${conversations.firstInboundAt}, ${excluded(conversations.firstInboundAt)}),
-          ${setClauses(conversations, recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId)))},
-          ${sql.identifier(conversations.updatedAt.name)} = now()
-        -- xmax is 0 only on a row this statement inserted (not on the conflict's update): routing.
-        returning ${conversations.id}, ${conversations.teamId}, (xmax = 0) as opened
-      ),
-      -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
-      -- conversation on this number as it is (RESOLVED since the block), or a new RESOLVED one.
-      blocked_latest as (
-        select ${conversations.id} from ${conversations}, number, contact
-        where contact.blocked and ${conversations.tenantId} = ${t}::uuid
-          and ${conversations.phoneNumberId} = number.id and ${conversations.contactId} = contact.id
-        order by ${conversations.lastMessageAt} desc, ${conversations.id} desc
-        limit 1
-      ),
-      blocked_kept as (
-        update ${conversations} set
-          ${setClauses(conversations, recordActivity(sql`now()`, sql`${messageId}::uuid`))},
-          ${sql.identifier(conversations.updatedAt.name)} = now()
-        from blocked_latest
-        where ${conversations.tenantId} = ${t}::uuid and ${conversations.id} = blocked_latest.id
-        returning ${conversations.id}
-      ),
-      blocked_opened as (
-        insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId)})
-        select ${t}::uuid, number.id, contact.id, ${literal(ConversationStatus.RESOLVED)}, 0, now(), ${messageId}::uuid, number.team_id
-        from number, contact
-        where contact.blocked and not exists (select 1 from blocked_latest)
-        returning ${conversations.id}
-      ),
-      conversation as (
-        select id, team_id, opened from live_conversation
-        union all select id, null::uuid, false from blocked_kept
-        union all select id, null::uuid, false from blocked_opened
-      ),
-      message as (
-        insert into ${messages} (${columnList(messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body, messages.media, messages.mediaDropped, messages.status, messages.twilioSid, messages.segments)})
-        select ${messageId}::uuid, ${t}::uuid, conversation.id, ${this.accountId}::uuid, ${literal(MessageDirection.INBOUND)}, ${sms.body},
-          ${JSON.stringify(sms.media)}::jsonb, ${sms.mediaDropped}::int, ${literal(MessageStatus.RECEIVED)}, ${sms.messageSid}, ${sms.segments}::int
-        from conversation
-        returning ${messages.id}, ${messages.conversationId}
-      ),
-      ${mediaJobs(t, copyMedia)},
-      -- Outgoing webhooks (committed with the text; only for a tenant with a subscribed endpoint).
-      -- A blocked contact's text announces nothing.
-      webhook_events as (${insertWebhookEvents(sql`
-        select ${t}::uuid as tenant_id, v.event_type, case when v.ord = 3 then conversation.id else message.id end as subject_id,
-          message.conversation_id, v.ord
-        from message, conversation, contact, ${INGEST_EVENTS} as v(ord, event_type)
-        where not contact.blocked and (v.ord = 1 or (v.ord = 2 and ${sms.optChange === 'OPT_OUT'}::boolean) or (v.ord = 3 and conversation.opened))
-      `)})
-      select message.id as "messageId", message.conversation_id as "conversationId",
-        conversation.team_id as "teamId", conversation.opened as "opened",
-        contact.id as "contactId", contact.blocked as "contactBlocked",
-        exists (
-          select 1 from ${automatedMessages}
-          where ${automatedMessages.tenantId} = ${t}::uuid and ${automatedMessages.phoneNumberId} = (select id from number)
-            and ${automatedMessages.enabled} and ${inArray(automatedMessages.trigger, ANSWERING_TRIGGERS)}
-        ) as "answerable"
-      from message, conversation, contact
-    `);
-    const [row] = rowsOf<IngestResult>(result);
-    return row ?? null;
   }
 
   /**

@@ -2,8 +2,8 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Db } from '../../db/client.js';
 import { GroupCommitQueue, rounds, type GroupCommitOptions } from '../../shared/group-commit.js';
 import type { Logger } from '../../shared/logger.js';
-import { ingestBatch, type IngestItem } from './inbound-batch.repository.js';
-import { InboundRepository, type IngestResult } from './inbound.repository.js';
+import { ingestBatch, type BatchOutcome, type IngestItem } from './inbound-batch.repository.js';
+import type { IngestResult } from './inbound.repository.js';
 
 /** Group commit of inbound texts (INGEST_BATCH_MAX, _WAIT_MS, _CONCURRENCY). */
 export type IngestBatchOptions = GroupCommitOptions;
@@ -32,8 +32,8 @@ interface Pending {
  * - Two items with the same (account, MessageSid) (a Twilio retry racing its original): the
  *   second runs alone once the first settled, and learns it is a duplicate as a retry would.
  * - Any failure of a batch statement (a bad row, a deadlock, a sid stored meanwhile by another
- *   transaction) undoes the whole statement; each of its items is then run alone by the
- *   single-row statement, so only a bad item fails, and only its own request.
+ *   transaction) undoes the whole statement; each of its items is then run alone (the same
+ *   statement with one row), so only a bad item fails, and only its own request.
  */
 export class IngestBatcher {
   private readonly queue: GroupCommitQueue<Pending>;
@@ -74,7 +74,7 @@ export class IngestBatcher {
   }
 
   /**
-   * Stores one inbound text like `InboundRepository.ingest`: the result, or null when `To` is
+   * Stores one inbound text (see `ingestBatch` for the rules): the result, or null when `To` is
    * not an active INBOUND_OUTBOUND number of the account (nothing written). Throws AlreadyStored
    * (or the unique violation on messages_account_sid_uq) for a retry; any other error is this
    * item's own.
@@ -120,10 +120,6 @@ export class IngestBatcher {
     this.stats.items += round.length;
     this.stats.largest = Math.max(this.stats.largest, round.length);
     this.sizes?.observe(round.length);
-    // A lone item too goes through the batch statement: its text is built once (builtOnce), where
-    // the single-row statement is rebuilt by drizzle on every call, and at moderate rates (500
-    // webhooks/s, where most rounds hold one item) that rebuilding was ~0.1 ms of server CPU per
-    // webhook. The single-row statement stays the fallback.
     let outcomes;
     try {
       outcomes = await ingestBatch(
@@ -133,28 +129,18 @@ export class IngestBatcher {
     } catch (err) {
       this.stats.fallbacks++;
       this.fallbacks?.inc();
-      // A lone item's failure is its own (e.g. its MessageSid stored meanwhile by another
-      // instance): run alone, it answers as before. Only a batch's is worth a warning.
-      if (round.length > 1) this.logger.warn({ err, size: round.length }, 'ingest batch failed: storing its texts one by one');
+      // A lone item's failure is its own (e.g. the unique violation when another instance stored
+      // its MessageSid meanwhile, which the caller answers as a retry); a batch's items are each
+      // stored by themselves, so one bad row fails only its own request.
+      if (round.length === 1) return void (await this.settle(round[0]!, Promise.reject(err)));
+      this.logger.warn({ err, size: round.length }, 'ingest batch failed: storing its texts one by one');
       await Promise.all(round.map((p) => this.settle(p, this.alone(p.item))));
       return;
     }
     await Promise.all(
       round.map((p, i) => {
         const outcome = outcomes[i]!;
-        switch (outcome.kind) {
-          case 'stored':
-            p.resolve(outcome.result);
-            return p.settled;
-          case 'duplicate':
-            p.reject(new AlreadyStored('inbound message already stored'));
-            return p.settled;
-          case 'not-our-number':
-            p.resolve(null);
-            return p.settled;
-          case 'retry-alone':
-            return this.settle(p, this.alone(p.item));
-        }
+        return this.settle(p, outcome.kind === 'retry-alone' ? this.alone(p.item) : answer(outcome));
       }),
     );
   }
@@ -164,8 +150,26 @@ export class IngestBatcher {
     return p.settled;
   }
 
-  /** The single-row statement (group commit off, a batch's fallback, a duplicate MessageSid's second item). */
-  private alone(item: IngestItem): Promise<IngestResult | null> {
-    return new InboundRepository(this.database(), item.tenantId, item.accountId).ingest(item.messageId, item.sms, item.copyMedia);
+  /**
+   * One item by itself (group commit off, a failed batch's items, a duplicate MessageSid's second
+   * item): the same statement with one row, so there is one set of rules. Its error (e.g. the
+   * unique violation when another instance stored the MessageSid meanwhile) is the item's own.
+   */
+  private async alone(item: IngestItem): Promise<IngestResult | null> {
+    const [outcome] = await ingestBatch(this.database(), [item]);
+    if (outcome!.kind === 'retry-alone') throw new Error('the ingest statement stored nothing for a matched number');
+    return answer(outcome!);
+  }
+}
+
+/** What an item's caller gets for its outcome: the stored result, null (not our number), or AlreadyStored. */
+function answer(outcome: Exclude<BatchOutcome, { kind: 'retry-alone' }>): Promise<IngestResult | null> {
+  switch (outcome.kind) {
+    case 'stored':
+      return Promise.resolve(outcome.result);
+    case 'not-our-number':
+      return Promise.resolve(null);
+    case 'duplicate':
+      return Promise.reject(new AlreadyStored('inbound message already stored'));
   }
 }
