@@ -1,6 +1,6 @@
-import { and, eq, lte, sql } from 'drizzle-orm';
+import { and, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { liveSockets, rateLimitCounters } from './limits.schema.js';
+import { liveInstances, liveSockets, rateLimitCounters } from './limits.schema.js';
 
 /**
  * Takes one point of a fixed-window counter, atomically on every instance (an upsert locks the
@@ -40,9 +40,12 @@ export async function pruneCounters(db: Db): Promise<void> {
 }
 
 /**
- * Registers a socket of the user unless the user already has `max` live ones on any instance.
- * A transaction-scoped advisory lock per user serializes concurrent registrations of one user
- * (on every instance), so the count and the insert cannot interleave. Null when over the cap.
+ * Registers a socket of the user unless the user already has `max` live ones on any instance
+ * (sockets of an instance whose row has expired do not count). A transaction-scoped advisory
+ * lock per user serializes concurrent registrations of one user (on every instance), so the
+ * count and the insert cannot interleave. Null when over the cap. The instance's row is created
+ * with its first socket (and revived if it had expired while this instance stalled); otherwise
+ * the registration leaves it alone, so registrations of different users do not queue on it.
  */
 export async function registerLiveSocket(
   db: Db,
@@ -50,16 +53,17 @@ export async function registerLiveSocket(
 ): Promise<string | null> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`live-sockets:${input.userId}`}, 0))`);
-    await tx.delete(liveSockets).where(and(eq(liveSockets.userId, input.userId), lte(liveSockets.expiresAt, sql`now()`)));
+    await tx
+      .insert(liveInstances)
+      .values({ instanceId: input.instanceId, expiresAt: sql`now() + make_interval(secs => ${input.ttlSeconds})` })
+      .onConflictDoUpdate({ target: liveInstances.instanceId, set: { expiresAt: sql`excluded.expires_at` }, setWhere: lte(liveInstances.expiresAt, sql`now()`) });
     const [{ n } = { n: 0 }] = await tx
       .select({ n: sql<number>`count(*)::int` })
       .from(liveSockets)
-      .where(eq(liveSockets.userId, input.userId));
+      .innerJoin(liveInstances, eq(liveInstances.instanceId, liveSockets.instanceId))
+      .where(and(eq(liveSockets.userId, input.userId), gt(liveInstances.expiresAt, sql`now()`)));
     if (n >= input.max) return null;
-    const [row] = await tx
-      .insert(liveSockets)
-      .values({ userId: input.userId, instanceId: input.instanceId, expiresAt: sql`now() + make_interval(secs => ${input.ttlSeconds})` })
-      .returning({ id: liveSockets.id });
+    const [row] = await tx.insert(liveSockets).values({ userId: input.userId, instanceId: input.instanceId }).returning({ id: liveSockets.id });
     return row!.id;
   });
 }
@@ -68,16 +72,19 @@ export async function releaseLiveSocket(db: Db, id: string): Promise<void> {
   await db.delete(liveSockets).where(eq(liveSockets.id, id));
 }
 
-/** Keeps this instance's rows alive and drops every expired row (sockets of instances that died). */
+/**
+ * Keeps this instance's row alive (one row, however many sockets) and drops every expired
+ * instance, with its sockets (cascade): those of instances that died without closing them.
+ */
 export async function heartbeatLiveSockets(db: Db, instanceId: string, ttlSeconds: number): Promise<void> {
   await db
-    .update(liveSockets)
-    .set({ expiresAt: sql`now() + make_interval(secs => ${ttlSeconds})` })
-    .where(eq(liveSockets.instanceId, instanceId));
-  await db.delete(liveSockets).where(lte(liveSockets.expiresAt, sql`now()`));
+    .insert(liveInstances)
+    .values({ instanceId, expiresAt: sql`now() + make_interval(secs => ${ttlSeconds})` })
+    .onConflictDoUpdate({ target: liveInstances.instanceId, set: { expiresAt: sql`excluded.expires_at` } });
+  await db.delete(liveInstances).where(lte(liveInstances.expiresAt, sql`now()`));
 }
 
-/** At shutdown: this instance's sockets are closed. */
+/** At shutdown: this instance's sockets are closed (its row goes, and its sockets' rows with it). */
 export async function releaseInstanceSockets(db: Db, instanceId: string): Promise<void> {
-  await db.delete(liveSockets).where(eq(liveSockets.instanceId, instanceId));
+  await db.delete(liveInstances).where(eq(liveInstances.instanceId, instanceId));
 }

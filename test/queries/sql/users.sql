@@ -107,14 +107,17 @@ delete
 -- registerLiveSocket
 -- every tenant: sockets per user (user ids are unique across tenants), counted across instances
 select pg_advisory_xact_lock(hashtextextended($1, 0));
-delete
-  from "live_sockets"
-  where ("live_sockets"."user_id" = $1 and "live_sockets"."expires_at" <= now());
+insert into "live_instances" ("instance_id", "expires_at")
+  values ($1, now() + make_interval(secs => $2))
+  on conflict ("instance_id")
+  do update set "expires_at" = excluded.expires_at
+  where "live_instances"."expires_at" <= now();
 select count(*)::int
   from "live_sockets"
-  where "live_sockets"."user_id" = $1;
-insert into "live_sockets" ("id", "user_id", "instance_id", "expires_at")
-  values (default, $1, $2, now() + make_interval(secs => $3))
+  inner join "live_instances" on "live_instances"."instance_id" = "live_sockets"."instance_id"
+  where ("live_sockets"."user_id" = $1 and "live_instances"."expires_at" > now());
+insert into "live_sockets" ("id", "user_id", "instance_id")
+  values (default, $1, $2)
   returning "id";
 
 -- releaseLiveSocket
@@ -125,17 +128,19 @@ delete
 
 -- heartbeatLiveSockets
 -- every tenant: one instance’s sockets of every tenant
-update "live_sockets" set "expires_at" = now() + make_interval(secs => $1)
-  where "live_sockets"."instance_id" = $2;
+insert into "live_instances" ("instance_id", "expires_at")
+  values ($1, now() + make_interval(secs => $2))
+  on conflict ("instance_id")
+  do update set "expires_at" = excluded.expires_at;
 delete
-  from "live_sockets"
-  where "live_sockets"."expires_at" <= now();
+  from "live_instances"
+  where "live_instances"."expires_at" <= now();
 
 -- releaseInstanceSockets
 -- every tenant: one instance’s sockets of every tenant
 delete
-  from "live_sockets"
-  where "live_sockets"."instance_id" = $1;
+  from "live_instances"
+  where "live_instances"."instance_id" = $1;
 
 -- loadSessionState
 select "sessions"."id", "sessions"."user_id", "sessions"."tenant_id", "users"."role", "users"."active", "sessions"."revoked_at", "sessions"."expires_at"
