@@ -127,12 +127,12 @@ export class IngestBatcher {
         round.map((p) => p.item),
       );
     } catch (err) {
+      // A lone item's failure is its own (e.g. the unique violation when another instance stored
+      // its MessageSid meanwhile, which the caller answers as a retry): nothing to fall back to.
+      if (round.length === 1) return void (await this.settle(round[0]!, Promise.reject(err)));
+      // A batch's items are each stored by themselves, so one bad row fails only its own request.
       this.stats.fallbacks++;
       this.fallbacks?.inc();
-      // A lone item's failure is its own (e.g. the unique violation when another instance stored
-      // its MessageSid meanwhile, which the caller answers as a retry); a batch's items are each
-      // stored by themselves, so one bad row fails only its own request.
-      if (round.length === 1) return void (await this.settle(round[0]!, Promise.reject(err)));
       this.logger.warn({ err, size: round.length }, 'ingest batch failed: storing its texts one by one');
       await Promise.all(round.map((p) => this.settle(p, this.alone(p.item))));
       return;
