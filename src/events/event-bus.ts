@@ -48,9 +48,13 @@ export interface LiveEvent {
 /** Called on the publishing instance for every event it publishes (outgoing webhooks). */
 export type PublishListener = (events: readonly LiveEvent[]) => void;
 
-/** Carries events between server instances. The in-process one is used with PGlite or one instance. */
+/**
+ * Carries events to the other server instances. The bus delivers to its own subscribers itself,
+ * at once: a transport skips what it sent when it comes back on its channel.
+ */
 export interface EventTransport {
   readonly name: string;
+  /** `deliver` receives the events other instances published. */
   start(deliver: (events: LiveEvent[]) => void): Promise<void>;
   publish(events: LiveEvent[]): Promise<void>;
   close(): Promise<void>;
@@ -58,23 +62,15 @@ export interface EventTransport {
   ping?(): Promise<void>;
 }
 
+/** With PGlite or a single instance there is nobody else to tell: the bus's local delivery is all. */
 export class InProcessTransport implements EventTransport {
   readonly name = 'in-process';
-  private deliver: ((events: LiveEvent[]) => void) | null = null;
 
-  async start(deliver: (events: LiveEvent[]) => void): Promise<void> {
-    this.deliver = deliver;
-  }
+  async start(): Promise<void> {}
 
-  async publish(events: LiveEvent[]): Promise<void> {
-    // A copy, as a remote transport would deliver (without local hints): local subscribers never share the publisher's object.
-    const copies = events.map(({ change: _localHint, ...event }) => event);
-    queueMicrotask(() => this.deliver?.(copies));
-  }
+  async publish(): Promise<void> {}
 
-  async close(): Promise<void> {
-    this.deliver = null;
-  }
+  async close(): Promise<void> {}
 }
 
 export interface SubscribeFilter {
@@ -144,8 +140,10 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
 }
 
 /**
- * Tenant-scoped live events. Services publish after commit; the transport carries them to every
- * instance; each instance hands them to its local subscribers of that tenant only. Every local
+ * Tenant-scoped live events. Services publish after commit; the bus hands them to its local
+ * subscribers at once (no round trip through Postgres or Redis on the way) and the transport
+ * carries them to the other instances; each instance hands them to its local subscribers of that
+ * tenant only. Every local
  * subscriber of an event receives the same object, so a row loader memoised on it loads once per
  * instance however many subscribers there are.
  */
@@ -183,6 +181,10 @@ export class EventBus {
         this.logger.error({ err }, 'live event publish listener failed');
       }
     }
+    // A copy without local hints, as another instance would receive it: local subscribers never
+    // share the publisher's objects. Delivered after the publisher's synchronous work, in order.
+    const copies = events.map(({ change: _localHint, ...event }) => event);
+    queueMicrotask(() => this.deliverLocally(copies));
     this.transport.publish(events).catch((err: unknown) => {
       this.logger.error({ err, count: events.length }, 'live event publish failed');
     });

@@ -1,7 +1,7 @@
 import type { Database, NotificationListener } from '../db/client.js';
 import type { Logger } from '../shared/logger.js';
 import type { EventTransport, LiveEvent } from './event-bus.js';
-import { Coalescer, decodeBatch, encodeBatches } from './wire.js';
+import { Coalescer, decodeBatch, encodeBatches, newOrigin, sentBy } from './wire.js';
 
 export const PG_CHANNEL = 'sms_inbox_live';
 /** Postgres refuses NOTIFY payloads of 8,000 bytes or more; keep a margin. */
@@ -10,8 +10,8 @@ export const PG_MAX_PAYLOAD_BYTES = 7900;
 /**
  * Live events between instances through Postgres LISTEN/NOTIFY: no extra infrastructure, and
  * NOTIFY is per database, so instances on one database share events and nothing else does.
- * Every instance, the publisher included, delivers what it hears on the channel: one path for
- * local and remote subscribers.
+ * The publisher's own subscribers have the events from its bus at once; its payloads coming back
+ * on the channel are skipped by their origin tag.
  *
  * Delivery is best effort, like any pub/sub: events sent while the LISTEN connection is being
  * re-established are lost (clients refetch on reconnect).
@@ -20,6 +20,7 @@ export class PgTransport implements EventTransport {
   readonly name = 'postgres';
   private listener: NotificationListener | null = null;
   private readonly coalescer: Coalescer;
+  private readonly origin = newOrigin();
 
   constructor(
     private readonly database: Database,
@@ -32,6 +33,7 @@ export class PgTransport implements EventTransport {
 
   async start(deliver: (events: LiveEvent[]) => void): Promise<void> {
     this.listener = await this.database.listen!(this.channel, (payload) => {
+      if (sentBy(payload, this.origin)) return;
       const events = decodeBatch(payload);
       if (events.length > 0) deliver(events);
       else this.logger.warn({ bytes: payload.length }, 'ignored a malformed live event payload');
@@ -49,7 +51,7 @@ export class PgTransport implements EventTransport {
    */
   private async notify(events: LiveEvent[]): Promise<void> {
     const sql = this.database.sql!;
-    const payloads = encodeBatches(events, PG_MAX_PAYLOAD_BYTES);
+    const payloads = encodeBatches(events, PG_MAX_PAYLOAD_BYTES, this.origin);
     if (payloads.length === 1) await sql`select pg_notify(${this.channel}, ${payloads[0]!})`;
     else if (payloads.length > 1) await sql`select pg_notify(${this.channel}, p) from unnest(${payloads}::text[]) as p`;
   }

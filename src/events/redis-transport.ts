@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../shared/logger.js';
 import type { EventTransport, LiveEvent } from './event-bus.js';
-import { Coalescer, decodeBatch, encodeBatches } from './wire.js';
+import { Coalescer, decodeBatch, encodeBatches, newOrigin, sentBy } from './wire.js';
 
 export const REDIS_CHANNEL = 'sms-inbox:live';
 /** Redis has no small limit; batches stay small so one slow subscriber read never grows large. */
@@ -10,8 +10,8 @@ const CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * Live events between instances through Redis pub/sub (REDIS_URL). Two connections: a
- * subscribed connection can do nothing but listen. As with Postgres, every instance, the
- * publisher included, delivers what it hears on the channel.
+ * subscribed connection can do nothing but listen. As with Postgres, the publisher's own
+ * subscribers have the events from its bus; its payloads coming back are skipped by origin tag.
  */
 export class RedisTransport implements EventTransport {
   readonly name = 'redis';
@@ -25,6 +25,7 @@ export class RedisTransport implements EventTransport {
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly coalescer: Coalescer;
+  private readonly origin = newOrigin();
 
   private constructor(
     RedisClient: typeof Redis,
@@ -46,7 +47,7 @@ export class RedisTransport implements EventTransport {
     try {
       await withTimeout(Promise.all([this.pub.connect(), this.sub.connect()]), CONNECT_TIMEOUT_MS, 'Redis did not answer');
       this.sub.on('message', (channel: string, payload: string) => {
-        if (channel !== this.channel) return;
+        if (channel !== this.channel || sentBy(payload, this.origin)) return;
         const events = decodeBatch(payload);
         if (events.length > 0) deliver(events);
       });
@@ -63,7 +64,7 @@ export class RedisTransport implements EventTransport {
   }
 
   private async send(events: LiveEvent[]): Promise<void> {
-    for (const payload of encodeBatches(events, REDIS_MAX_PAYLOAD_BYTES)) await this.pub.publish(this.channel, payload);
+    for (const payload of encodeBatches(events, REDIS_MAX_PAYLOAD_BYTES, this.origin)) await this.pub.publish(this.channel, payload);
   }
 
   /** Both connections up and the server answering: else /readyz fails (events would be lost). */

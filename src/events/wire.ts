@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { LiveEvent, LiveEventType } from './event-bus.js';
 
 /**
- * The wire format shared by the cross-instance transports: a JSON array of compact events
- * ([type code, tenant id, id, conversation id, optional extra]), in batches kept under a byte limit (Postgres
- * NOTIFY refuses payloads of 8,000 bytes or more). Ids only: receivers load the rows.
+ * The wire format shared by the cross-instance transports: a JSON array led by the sending
+ * instance's origin tag, then compact events ([type code, tenant id, id, conversation id, optional
+ * extra]), in batches kept under a byte limit (Postgres NOTIFY refuses payloads of 8,000 bytes or
+ * more). Ids only: receivers load the rows. The origin tag lets an instance skip its own payloads
+ * when they come back on the channel: its bus has delivered them locally already.
  */
 const CODES: Record<LiveEventType, string> = {
   messageAdded: 'a',
@@ -20,30 +23,42 @@ const CODES: Record<LiveEventType, string> = {
 };
 const TYPES: Record<string, LiveEventType> = Object.fromEntries(Object.entries(CODES).map(([type, code]) => [code, type as LiveEventType]));
 
-/** Splits events into payloads of at most maxBytes each (UTF-8), preserving order. */
-export function encodeBatches(events: readonly LiveEvent[], maxBytes: number): string[] {
+/** A fresh origin tag for one transport (one instance): 12 hex characters. */
+export function newOrigin(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/** True when `payload` was sent by the transport tagged `origin` (cheap: no parsing). */
+export function sentBy(payload: string, origin: string): boolean {
+  return payload.startsWith(`["${origin}"`);
+}
+
+/** Splits events into payloads of at most maxBytes each (UTF-8), preserving order, each led by `origin`. */
+export function encodeBatches(events: readonly LiveEvent[], maxBytes: number, origin: string): string[] {
+  const head = `[${JSON.stringify(origin)}`;
+  const empty = Buffer.byteLength(head) + 1; // the tag and the closing bracket
   const payloads: string[] = [];
   let parts: string[] = [];
-  let size = 2; // the brackets
+  let size = empty;
   for (const e of events) {
     const fields = [CODES[e.type], e.tenantId, e.id, e.conversationId];
     if (e.extra !== undefined) fields.push(e.extra);
     const part = JSON.stringify(fields);
-    const bytes = Buffer.byteLength(part);
-    if (2 + bytes > maxBytes) throw new Error(`a live event does not fit in ${maxBytes} bytes`);
-    if (parts.length > 0 && size + 1 + bytes > maxBytes) {
-      payloads.push(`[${parts.join(',')}]`);
+    const bytes = Buffer.byteLength(part) + 1; // with its comma
+    if (empty + bytes > maxBytes) throw new Error(`a live event does not fit in ${maxBytes} bytes`);
+    if (parts.length > 0 && size + bytes > maxBytes) {
+      payloads.push(`${head},${parts.join(',')}]`);
       parts = [];
-      size = 2;
+      size = empty;
     }
-    size += (parts.length > 0 ? 1 : 0) + bytes;
+    size += bytes;
     parts.push(part);
   }
-  if (parts.length > 0) payloads.push(`[${parts.join(',')}]`);
+  if (parts.length > 0) payloads.push(`${head},${parts.join(',')}]`);
   return payloads;
 }
 
-/** The events of one payload; malformed entries (another sender on the channel) are dropped. */
+/** The events of one payload (its origin tag skipped); malformed entries (another sender on the channel) are dropped. */
 export function decodeBatch(payload: string): LiveEvent[] {
   let parsed: unknown;
   try {
@@ -54,6 +69,7 @@ export function decodeBatch(payload: string): LiveEvent[] {
   if (!Array.isArray(parsed)) return [];
   const events: LiveEvent[] = [];
   for (const item of parsed) {
+    if (typeof item === 'string') continue; // the origin tag
     if (!Array.isArray(item) || (item.length !== 4 && item.length !== 5) || !item.every((x) => typeof x === 'string')) continue;
     const [code, tenantId, id, conversationId, extra] = item as string[];
     const type = TYPES[code!];

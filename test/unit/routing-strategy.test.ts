@@ -1,4 +1,4 @@
-import { decodeBatch, encodeBatches } from '../../src/events/wire.js';
+import { decodeBatch, encodeBatches, newOrigin } from '../../src/events/wire.js';
 import { conversationReassignedEvent, conversationRemovedEvent, previousHolderOf, teamsChangedEvent, userUpdatedEvent } from '../../src/events/live-events.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -70,7 +70,7 @@ describe('routing events on the wire between instances', () => {
       userUpdatedEvent({ id, tenantId }),
       teamsChangedEvent(tenantId, id),
     ];
-    const decoded = encodeBatches(events, 7999).flatMap(decodeBatch);
+    const decoded = encodeBatches(events, 7999, newOrigin()).flatMap(decodeBatch);
     expect(decoded).toEqual(events);
     expect(previousHolderOf(decoded[0]!)).toEqual({ teamId: null, assigneeId: id });
     expect(previousHolderOf(decoded[3]!)).toBeNull();
