@@ -54,6 +54,20 @@ export function anyUuid(column: PgColumn, ids: Iterable<string>): SQL {
 }
 
 /**
+ * A Postgres array literal, one parameter whatever the list's size (a list of parameters would
+ * make each size a new statement). Every element quoted: a value from outside (a SID from a
+ * tenant's API root) must not be able to split into two elements.
+ */
+export function arrayLiteral(values: ReadonlyArray<string | number>): string {
+  return `{${values.map((v) => `"${String(v).replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+}
+
+/** `column = any($1::text[])`: like anyUuid, for text values. */
+export function anyText(column: PgColumn, values: Iterable<string>): SQL {
+  return sql`${column} = any(${arrayLiteral([...values])}::text[])`;
+}
+
+/**
  * A row of `table` from a hand-written statement's answer (db.execute: column names, driver
  * values), mapped as drizzle maps a builder's rows (timestamps to Dates, jsonb parsed): the same
  * object a `select().from(table)` gives. The answer must carry every column under its own name.

@@ -431,6 +431,7 @@ export async function startFakeTwilio(options: SimulatorOptions = {}): Promise<F
       return sendJson(res, 200, numberJson(n));
     }
     if (rest === '/Messages.json') {
+      if (method === 'GET') return sendJson(res, 200, listMessages(account, url));
       if (method !== 'POST') return methodNotAllowed(res);
       return createMessage(account, parseForm(rawBody), res);
     }
@@ -729,6 +730,53 @@ export async function startFakeTwilio(options: SimulatorOptions = {}): Promise<F
       next_page_uri: (page + 1) * pageSize < all.length ? pageUri(page + 1) : null,
       page,
       incoming_phone_numbers: slice.map(numberJson),
+    };
+  }
+
+  /** GET Messages.json: the account's messages, newest first, filtered by To and From; first page only. */
+  function listMessages(account: Account, url: URL) {
+    const to = url.searchParams.get('To');
+    const from = url.searchParams.get('From');
+    const pageSize = clampInt(url.searchParams.get('PageSize'), 50, 1, 1000);
+    const found: SimulatedMessage[] = [];
+    for (let i = messages.length - 1; i >= 0 && found.length < pageSize; i--) {
+      const m = messages[i]!;
+      if (m.accountSid !== account.sid || (to !== null && m.to !== to) || (from !== null && m.from !== from)) continue;
+      found.push(m);
+    }
+    const uri = `${API}/Accounts/${account.sid}/Messages.json?${url.searchParams.toString()}`;
+    return {
+      first_page_uri: uri,
+      end: Math.max(0, found.length - 1),
+      previous_page_uri: null,
+      uri,
+      page_size: pageSize,
+      start: 0,
+      // The first page only: enough for what the server asks (a recent message to one number).
+      next_page_uri: null,
+      page: 0,
+      messages: found.map((m) => ({
+        account_sid: m.accountSid,
+        api_version: '2010-04-01',
+        body: m.body,
+        date_created: rfc2822(m.at),
+        date_sent: m.status === 'queued' || m.status === 'accepted' ? null : rfc2822(m.at),
+        date_updated: rfc2822(m.at),
+        direction: m.direction === 'inbound' ? 'inbound' : 'outbound-api',
+        error_code: m.errorCode,
+        error_message: null,
+        from: m.from.startsWith('MG') ? null : m.from,
+        messaging_service_sid: m.from.startsWith('MG') ? m.from : null,
+        num_media: String(m.media.length),
+        num_segments: String(Math.max(1, countSegments(m.body).segments)),
+        price: null,
+        price_unit: 'USD',
+        sid: m.sid,
+        status: m.status,
+        subresource_uris: { media: `${API}/Accounts/${m.accountSid}/Messages/${m.sid}/Media.json` },
+        to: m.to,
+        uri: `${API}/Accounts/${m.accountSid}/Messages/${m.sid}.json`,
+      })),
     };
   }
 

@@ -9,7 +9,8 @@ import { sendStatus } from '../helpers/twilio-setup.js';
 import { waitFor } from '../helpers/wait.js';
 
 // A send that times out may still have been taken by Twilio: the retry waits
-// DISPATCHER_AMBIGUOUS_RETRY_MS, in which Twilio's status callback records the SID.
+// DISPATCHER_AMBIGUOUS_RETRY_MS, in which Twilio's status callback records the SID; without one,
+// the retry looks for the message in Twilio's Messages list before sending it again.
 const AMBIGUOUS_RETRY_MS = 1500;
 
 let server: TestServer;
@@ -39,15 +40,15 @@ async function messageOf(conversationId: string, id: string) {
     .find((m) => m.id === id)!;
 }
 
-async function replySlowly(body: string): Promise<{ conversationId: string; messageId: string; customer: string }> {
+/** Twilio answers the first POST of `body` after our 300 ms deadline: it takes the message, or (`refused`) answers 503. */
+async function replySlowly(body: string, refused = false): Promise<{ conversationId: string; messageId: string; customer: string }> {
   const customer = randomUsNumber('628');
   const conversationId = await customerTexts(server, inbox, customer, 'hi');
-  // Twilio takes the message but answers after our 300 ms deadline, once.
   let slowed = false;
   fake.onMessage(({ params }) => {
     if (params['Body'] !== body || slowed) return {};
     slowed = true;
-    return { delayMs: 800 };
+    return refused ? { delayMs: 800, error: { status: 503 } } : { delayMs: 800 };
   });
   const res = await server.gql(SEND, { input: { conversationId, body } }, inbox.tenant.token);
   expect(res.errors).toBeUndefined();
@@ -74,12 +75,50 @@ describe('a send that timed out', () => {
     expect(await messageOf(conversationId, messageId)).toMatchObject({ status: 'SENT', twilioSid: first.sid });
   });
 
-  it('without a callback is retried, but not before DISPATCHER_AMBIGUOUS_RETRY_MS', async () => {
-    const body = 'ambiguous, never confirmed';
-    const { conversationId, messageId } = await replySlowly(body);
-    await waitFor(() => (posts(body).length >= 2 ? posts(body) : undefined), { what: 'the retry', timeoutMs: 10_000 });
+  it('without a callback, the retry finds the message at Twilio and records it instead of sending it again', async () => {
+    const body = 'ambiguous, taken, never confirmed';
+    const { conversationId, messageId, customer } = await replySlowly(body);
+    const first = await waitFor(() => (posts(body)[0]?.sid ? posts(body)[0] : undefined), { what: 'the first POST answered' });
+    const lookups = () => fake.requests.filter((r) => r.method === 'GET' && r.path.includes('/Messages.json?') && r.path.includes(encodeURIComponent(customer)));
+    await waitFor(async () => ((await messageOf(conversationId, messageId)).status === 'SENT' ? true : undefined), { what: 'SENT', timeoutMs: 20_000 });
+    expect(await messageOf(conversationId, messageId)).toMatchObject({ status: 'SENT', twilioSid: first.sid });
+    // Looked up once the ambiguity wait was over, and the message was posted once.
+    expect(lookups()).toHaveLength(1);
+    expect(lookups()[0]!.at - first.at).toBeGreaterThanOrEqual(AMBIGUOUS_RETRY_MS);
+    expect(posts(body)).toHaveLength(1);
+  });
+
+  it('that Twilio did not take is sent again after the look-up, not before DISPATCHER_AMBIGUOUS_RETRY_MS', async () => {
+    const body = 'ambiguous, refused';
+    const { conversationId, messageId } = await replySlowly(body, true);
+    await waitFor(() => (posts(body).length >= 2 ? posts(body) : undefined), { what: 'the retry', timeoutMs: 20_000 });
     const [first, second] = posts(body);
+    expect(first!.sid).toBeNull(); // not created (the 503 came after our deadline)
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(AMBIGUOUS_RETRY_MS);
     await waitFor(async () => ((await messageOf(conversationId, messageId)).status === 'SENT' ? true : undefined), { what: 'SENT' });
+    expect((await messageOf(conversationId, messageId)).twilioSid).toBe(second!.sid);
+  });
+
+  it('does not take the SID of an identical earlier message of ours', async () => {
+    // The same words sent before to the same customer, and sent fine: their copy at Twilio is
+    // not this message's.
+    const body = 'same words twice';
+    const customer = randomUsNumber('628');
+    const conversationId = await customerTexts(server, inbox, customer, 'hi');
+    const sent = await server.gql(SEND, { input: { conversationId, body } }, inbox.tenant.token);
+    const firstId = sent.data!.sendMessage.id as string;
+    await waitFor(async () => ((await messageOf(conversationId, firstId)).status === 'SENT' ? true : undefined), { what: 'the first SENT' });
+    let slowed = false;
+    fake.onMessage(({ params }) => {
+      if (params['Body'] !== body || slowed) return {};
+      slowed = true;
+      return { delayMs: 800, error: { status: 503 } };
+    });
+    const again = await server.gql(SEND, { input: { conversationId, body } }, inbox.tenant.token);
+    const secondId = again.data!.sendMessage.id as string;
+    await waitFor(async () => ((await messageOf(conversationId, secondId)).status === 'SENT' ? true : undefined), { what: 'the second SENT', timeoutMs: 20_000 });
+    const [one, two] = [await messageOf(conversationId, firstId), await messageOf(conversationId, secondId)];
+    expect(two.twilioSid).not.toBe(one.twilioSid);
+    expect(posts(body).filter((p) => p.status === 201)).toHaveLength(2);
   });
 });

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
-import { allColumns, anyUuid, builtOnce, tableRow } from '../../db/sql.js';
+import { allColumns, anyText, anyUuid, builtOnce, tableRow } from '../../db/sql.js';
 import { rowsOf } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
@@ -117,6 +117,16 @@ export class MessagesRepository extends TenantRepository {
       .where(and(this.scoped(messages), lte(ranked.rn, limit + 1)))
       .orderBy(asc(messages.conversationId), desc(messages.createdAt), desc(messages.id));
     return rows.map((r) => ({ row: r.row, id: r.row.id, cursorTs: r.cursorTs }));
+  }
+
+  /** Which of these Twilio SIDs of the account some message of ours already holds. */
+  async knownTwilioSids(twilioAccountId: string, sids: readonly string[]): Promise<Set<string>> {
+    if (sids.length === 0) return new Set();
+    const rows = await this.db
+      .select({ sid: messages.twilioSid })
+      .from(messages)
+      .where(this.scoped(messages, eq(messages.twilioAccountId, twilioAccountId), anyText(messages.twilioSid, sids)));
+    return new Set(rows.map((r) => r.sid!));
   }
 
   async recordFailure(id: string, errorCode: number | null, errorMessage: string): Promise<MessageRow | undefined> {

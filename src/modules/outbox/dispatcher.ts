@@ -19,6 +19,8 @@ interface HeldJob {
   sendAt: number;
   /** How much longer than the lease the job may wait for its turn, as planned at mark time. */
   plannedWait: number;
+  /** An earlier attempt left the message SENDING without a SID: look for it at Twilio first. */
+  reconcile: boolean;
 }
 
 /**
@@ -31,9 +33,11 @@ interface HeldJob {
  * The parts: OutboxQueue (claiming, leases), OutboxBatchRepository (the batch's statements),
  * SenderPacer (pacing), TwilioSender (the Twilio call), SendResults (SENT, retries, failures).
  *
- * Delivery is at-least-once towards Twilio only in one window: Twilio accepted the message and
- * this process died before committing SENT. Once SENT (or a Twilio SID) is recorded, the job is
- * never sent again, whoever holds it.
+ * Once SENT (or a Twilio SID) is recorded, the job is never sent again, whoever holds it. An
+ * attempt whose outcome is unknown (it timed out, the connection broke, or its process died after
+ * Twilio accepted and before SENT was committed) leaves the message SENDING without a SID; the next
+ * attempt first looks for the message in Twilio's Messages list (TwilioSender.findEarlier) and
+ * records the copy it finds instead of texting the customer twice.
  */
 export class OutboxDispatcher {
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -179,7 +183,10 @@ export class OutboxDispatcher {
       } else {
         const sendAt = claimedAt + job.delayMs;
         const plannedWait = Math.max(0, this.pacer.plannedTurn(pacedSend(ctx), sendAt) - Date.now());
-        ready.push({ job, hold: { ctx, sendAt, plannedWait } });
+        // SENDING already: an earlier attempt may have reached Twilio (a timeout, a broken
+        // connection, a process that died before recording the answer).
+        const reconcile = ctx.message.status === MessageStatus.SENDING;
+        ready.push({ job, hold: { ctx, sendAt, plannedWait, reconcile } });
       }
     }
     if (ready.length > 0) {
@@ -213,7 +220,7 @@ export class OutboxDispatcher {
   private async sendOne(job: ClaimedJob, prepared: Promise<Map<number, HeldJob>>): Promise<void> {
     const hold = (await prepared).get(job.id);
     if (!hold) return; // settled during preparation, or not ours any more
-    const { ctx, sendAt, plannedWait } = hold;
+    const { ctx, sendAt, plannedWait, reconcile } = hold;
     // Built only when something is logged: most sends log nothing.
     const log = () => this.log(job);
     try {
@@ -231,12 +238,16 @@ export class OutboxDispatcher {
       }
 
       let sid: string;
+      let earlier: string | null = null;
       try {
-        sid = await this.sender.send(ctx);
+        if (reconcile) earlier = await this.sender.findEarlier(ctx);
+        sid = earlier ?? (await this.sender.send(ctx));
       } catch (err) {
+        // A failed look-up leaves the message SENDING: the retry looks again before sending.
         await this.results.sendFailed(job, ctx, err, log());
         return;
       }
+      if (earlier) log().info({ twilioSid: earlier }, 'an earlier attempt reached Twilio: its SID recorded, the message not sent again');
       await this.results.sent(job, ctx.message, sid);
       if (this.deps.logger.isLevelEnabled('debug')) log().debug({ twilioSid: sid }, 'message sent');
     } catch (err) {

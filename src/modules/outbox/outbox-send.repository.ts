@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
-import { setClauses } from '../../db/sql.js';
+import { arrayLiteral, setClauses } from '../../db/sql.js';
 import { contacts, type ContactRow } from '../contacts/contacts.schema.js';
 import { conversations } from '../conversations/conversations.schema.js';
 import { MessageStatus } from '../messages/message.enums.js';
@@ -34,14 +34,6 @@ export interface LeaseHold extends JobRef {
 export interface SentResult extends JobRef {
   twilioSid: string;
 }
-
-/**
- * A Postgres array literal, one parameter whatever the batch size (a list of parameters would
- * make each batch size a new statement). Every element quoted: a SID comes from the tenant's
- * API root and must not be able to split into two elements.
- */
-const arrayLiteral = (values: ReadonlyArray<string | number>) =>
-  `{${values.map((v) => `"${String(v).replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 
 /** The batch as a derived table `v(job_id, tenant_id, message_id, ...)`, one row per job. */
 function jobsTable(jobs: readonly JobRef[], extra?: { name: string; type: 'int' | 'text'; values: ReadonlyArray<string | number> }) {

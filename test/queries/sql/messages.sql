@@ -23,6 +23,11 @@ select "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "di
   where ("messages"."tenant_id" = $1 and "messages"."idempotency_key" = $2)
   limit $3;
 
+-- MessagesRepository.knownTwilioSids
+select "twilio_sid"
+  from "messages"
+  where ("messages"."tenant_id" = $1 and "messages"."twilio_account_id" = $2 and "messages"."twilio_sid" = any($3::text[]));
+
 -- MessagesRepository.insertOutbound
 insert into "messages" ("id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at")
   values (default, $1, $2, default, $3, $4, $5, $6, default, $7, default, default, default, $8, $9, $10, $11, default, default, default)
