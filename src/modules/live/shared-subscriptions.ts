@@ -95,7 +95,7 @@ function plainFrameSocket(socket: WebSocket): NetSocket | null {
  * concatenation, encoding and two-chunk corked write were a large share of the fan-out's CPU.
  */
 export function nextFrame(id: string, tail: Buffer): Buffer {
-  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const head = nextMessageHead(id);
   const headBytes = Buffer.byteLength(head);
   const length = headBytes + tail.length;
   const offset = length < 126 ? 2 : length < 65_536 ? 4 : 10;
@@ -113,6 +113,11 @@ export function nextFrame(id: string, tail: Buffer): Buffer {
   frame.write(head, offset, 'utf8');
   tail.copy(frame, offset + headBytes);
   return frame;
+}
+
+/** A graphql-ws `next` message for operation `id` up to its payload: what the ready-made frame and the ws.send fallback share. */
+function nextMessageHead(id: string): string {
+  return `{"id":${JSON.stringify(id)},"type":"next","payload":`;
 }
 
 const DONE: IteratorResult<never> = { value: undefined, done: true };
@@ -313,7 +318,7 @@ export class SharedSubscriptions {
       try {
         const raw = plainFrameSocket(socket);
         if (raw) raw.write(nextFrame(id, (tail ??= Buffer.from(`${payload}}`))));
-        else socket.send(`{"id":${JSON.stringify(id)},"type":"next","payload":${payload}}`);
+        else socket.send(`${nextMessageHead(id)}${payload}}`);
         this.stats.deliveries++;
       } catch (err) {
         // One socket's failure is its own: the others still get the frame.
