@@ -308,7 +308,7 @@ describe('webhook deliveries', () => {
           const list = await deliveries(s, inbox.tenant.token);
           return list[0]!.enabled === false ? list : undefined;
         },
-        { timeoutMs: 15_000, what: 'the endpoint disabled' },
+        { timeoutMs: 30_000, what: 'the endpoint disabled' },
       );
       expect(endpoint!.disabledReason).toMatch(/failed/);
       const node = await waitFor(
@@ -323,5 +323,7 @@ describe('webhook deliveries', () => {
     } finally {
       await s.close();
     }
-  });
+    // Its own server (PGlite's start-up and migrations) plus the window: two suites at once on two
+    // cores once took more than the default 30 s.
+  }, 90_000);
 });
