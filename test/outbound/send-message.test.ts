@@ -132,6 +132,8 @@ describe('sendMessage', () => {
 
   it('retries 5xx with backoff: 500 twice then 201 → SENT after 3 POSTs, never a 4th', async () => {
     const { id: conversationId } = await newConversation();
+    const lookups = () => fake.requests.filter((r) => r.method === 'GET' && r.path.includes('/Messages.json')).length;
+    const lookupsBefore = lookups();
     fake.failNextMessages(2, { status: 500 });
     const res = await send({ conversationId, body: 'retry me' });
     const sent = await settled(conversationId, res.data!.sendMessage.id);
@@ -139,6 +141,8 @@ describe('sendMessage', () => {
     expect(postsFor('retry me').map((p) => p.status)).toEqual([500, 500, 201]);
     await dispatcherDrained();
     expect(postsFor('retry me')).toHaveLength(3);
+    // Twilio answered each failed POST: nothing of them is at Twilio, so no retry looked first.
+    expect(lookups()).toBe(lookupsBefore);
   });
 
   it('gives up after DISPATCHER_MAX_ATTEMPTS transient failures', async () => {

@@ -19,8 +19,6 @@ interface HeldJob {
   sendAt: number;
   /** How much longer than the lease the job may wait for its turn, as planned at mark time. */
   plannedWait: number;
-  /** An earlier attempt left the message SENDING without a SID: look for it at Twilio first. */
-  reconcile: boolean;
 }
 
 /**
@@ -35,9 +33,9 @@ interface HeldJob {
  *
  * Once SENT (or a Twilio SID) is recorded, the job is never sent again, whoever holds it. An
  * attempt whose outcome is unknown (it timed out, the connection broke, or its process died after
- * Twilio accepted and before SENT was committed) leaves the message SENDING without a SID; the next
- * attempt first looks for the message in Twilio's Messages list (TwilioSender.findEarlier) and
- * records the copy it finds instead of texting the customer twice.
+ * Twilio accepted and before SENT was committed) leaves its job `maybe_sent`; the next attempt
+ * first looks for the message in Twilio's Messages list (TwilioSender.findEarlier) and records the
+ * copy it finds instead of texting the customer twice.
  */
 export class OutboxDispatcher {
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -183,10 +181,7 @@ export class OutboxDispatcher {
       } else {
         const sendAt = claimedAt + job.delayMs;
         const plannedWait = Math.max(0, this.pacer.plannedTurn(pacedSend(ctx), sendAt) - Date.now());
-        // SENDING already: an earlier attempt may have reached Twilio (a timeout, a broken
-        // connection, a process that died before recording the answer).
-        const reconcile = ctx.message.status === MessageStatus.SENDING;
-        ready.push({ job, hold: { ctx, sendAt, plannedWait, reconcile } });
+        ready.push({ job, hold: { ctx, sendAt, plannedWait } });
       }
     }
     if (ready.length > 0) {
@@ -220,7 +215,7 @@ export class OutboxDispatcher {
   private async sendOne(job: ClaimedJob, prepared: Promise<Map<number, HeldJob>>): Promise<void> {
     const hold = (await prepared).get(job.id);
     if (!hold) return; // settled during preparation, or not ours any more
-    const { ctx, sendAt, plannedWait, reconcile } = hold;
+    const { ctx, sendAt, plannedWait } = hold;
     // Built only when something is logged: most sends log nothing.
     const log = () => this.log(job);
     try {
@@ -239,12 +234,14 @@ export class OutboxDispatcher {
 
       let sid: string;
       let earlier: string | null = null;
+      let lookingUp = job.maybeSent;
       try {
-        if (reconcile) earlier = await this.sender.findEarlier(ctx);
+        if (lookingUp) earlier = await this.sender.findEarlier(ctx);
+        lookingUp = false;
         sid = earlier ?? (await this.sender.send(ctx));
       } catch (err) {
-        // A failed look-up leaves the message SENDING: the retry looks again before sending.
-        await this.results.sendFailed(job, ctx, err, log());
+        // A failed look-up leaves the job maybe_sent: the retry looks again before sending.
+        await this.results.sendFailed(job, ctx, err, log(), lookingUp);
         return;
       }
       if (earlier) log().info({ twilioSid: earlier }, 'an earlier attempt reached Twilio: its SID recorded, the message not sent again');

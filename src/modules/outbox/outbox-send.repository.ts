@@ -86,7 +86,7 @@ export class OutboxBatchRepository {
     const result = await this.db.execute(sql`
       with v as (select * from ${v}),
       lease as (
-        update ${outbox} set ${setClauses(outbox, { lockedUntil: sql`now() + v.hold_ms * interval '1 millisecond'` })}
+        update ${outbox} set ${setClauses(outbox, { lockedUntil: sql`now() + v.hold_ms * interval '1 millisecond'`, maybeSent: sql`true` })}
         from v
         where ${outbox.id} = v.job_id and ${outbox.tenantId} = v.tenant_id and ${outbox.lockedBy} = ${this.workerId}
         returning ${outbox.id} as job_id, v.tenant_id, v.message_id

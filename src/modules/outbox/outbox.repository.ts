@@ -29,6 +29,8 @@ export interface ClaimedJob {
   phoneNumberId: string;
   /** Claims so far, this one included. */
   attempts: number;
+  /** An earlier attempt may have reached Twilio (outbox.maybe_sent): look before sending. */
+  maybeSent: boolean;
   /** How long to wait before sending, so the sender keeps its pace (0 without pacing). */
   delayMs: number;
 }
@@ -164,6 +166,7 @@ export class OutboxQueue {
         messageId: outbox.messageId,
         phoneNumberId: outbox.phoneNumberId,
         attempts: outbox.attempts,
+        maybeSent: outbox.maybeSent,
       });
   }
 
@@ -216,8 +219,11 @@ export class OutboxQueue {
     await this.db.delete(outbox).where(and(eq(outbox.id, jobId), eq(outbox.lockedBy, this.workerId)));
   }
 
-  /** Back in the queue after a transient failure, due again after `delayMs`. */
-  async reschedule(jobId: number, delayMs: number, lastError: string): Promise<void> {
+  /**
+   * Back in the queue after a transient failure, due again after `delayMs`. `notTaken`: Twilio
+   * answered this attempt with an error, so nothing of it is at Twilio to look for.
+   */
+  async reschedule(jobId: number, delayMs: number, lastError: string, notTaken = false): Promise<void> {
     await this.db
       .update(outbox)
       .set({
@@ -225,6 +231,7 @@ export class OutboxQueue {
         lockedBy: null,
         lockedUntil: null,
         lastError: lastError.slice(0, 1000),
+        ...(notTaken ? { maybeSent: false } : {}),
       })
       .where(and(eq(outbox.id, jobId), eq(outbox.lockedBy, this.workerId)));
   }
@@ -236,7 +243,7 @@ export class OutboxQueue {
   async releaseHeld(): Promise<number> {
     const rows = await this.db
       .update(outbox)
-      .set({ lockedBy: null, lockedUntil: null, attempts: sql`greatest(${outbox.attempts} - 1, 0)` })
+      .set({ lockedBy: null, lockedUntil: null, attempts: sql`greatest(${outbox.attempts} - 1, 0)`, maybeSent: false })
       .where(eq(outbox.lockedBy, this.workerId))
       .returning({ id: outbox.id });
     return rows.length;

@@ -1,4 +1,4 @@
-import { bigserial, foreignKey, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, foreignKey, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { messages } from '../messages/messages.schema.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
@@ -19,6 +19,12 @@ export const outbox = pgTable(
     lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
     lockedBy: text('locked_by'),
     lastError: text('last_error'),
+    /**
+     * An attempt may have reached Twilio without our recording its answer (set when the message
+     * goes SENDING; cleared when Twilio answered an error, or the job was given back unstarted):
+     * the next attempt looks for the message at Twilio before sending it.
+     */
+    maybeSent: boolean('maybe_sent').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [

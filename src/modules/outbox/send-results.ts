@@ -71,8 +71,11 @@ export class SendResults {
     }
   }
 
-  /** Twilio refused or could not be reached: a retry later when that may help, FAILED otherwise. */
-  async sendFailed(job: ClaimedJob, ctx: SendContext, err: unknown, log: Logger): Promise<void> {
+  /**
+   * Twilio refused or could not be reached: a retry later when that may help, FAILED otherwise.
+   * `lookingUp`: the error came from looking for an earlier attempt, whose outcome stays unknown.
+   */
+  async sendFailed(job: ClaimedJob, ctx: SendContext, err: unknown, log: Logger, lookingUp = false): Promise<void> {
     const apiError = err instanceof TwilioApiError ? err : null;
     const code = apiError?.code ?? null;
     if (apiError?.transient && job.attempts < this.settings.maxAttempts) {
@@ -82,7 +85,9 @@ export class SendResults {
       const delayMs =
         apiError.kind === 'timeout' ? Math.max(this.settings.ambiguousRetryMs, this.backoff(job.attempts)) : this.backoff(job.attempts);
       log.warn({ code, status: apiError.status, kind: apiError.kind, delayMs }, 'transient Twilio error; will retry');
-      await this.queue.reschedule(job.id, delayMs, publicTwilioErrorText(apiError));
+      // Twilio answered this POST with an error: it took nothing, the retry need not look first.
+      const notTaken = !lookingUp && apiError.kind === 'api';
+      await this.queue.reschedule(job.id, delayMs, publicTwilioErrorText(apiError), notTaken);
       return;
     }
     const text = (code !== null ? twilioErrorMessage(code) : null) ?? (apiError ? publicTwilioErrorText(apiError) : `Could not send: ${errorText(err)}`);

@@ -2,14 +2,14 @@
 -- Every statement the repositories send, for review in diffs (docs/architecture.md, "SQL snapshots").
 
 -- OutboxRepository.enqueue
-insert into "outbox" ("id", "tenant_id", "message_id", "phone_number_id", "attempts", "next_attempt_at", "locked_until", "locked_by", "last_error", "created_at")
-  values (default, $1, $2, $3, default, default, default, default, default, default);
+insert into "outbox" ("id", "tenant_id", "message_id", "phone_number_id", "attempts", "next_attempt_at", "locked_until", "locked_by", "last_error", "maybe_sent", "created_at")
+  values (default, $1, $2, $3, default, default, default, default, default, default, default);
 
 -- OutboxQueue.claim (unpaced)
 -- every tenant: the dispatchers' queue claims due jobs of every tenant; each job is then handled by repositories bound to its tenant
 update "outbox" set "attempts" = "outbox"."attempts" + 1, "locked_until" = now() + $1 * interval '1 millisecond', "locked_by" = $2
   where "outbox"."id" in (select "id" from "outbox" where ("outbox"."next_attempt_at" <= now() and ("outbox"."locked_until" is null or "outbox"."locked_until" < now())) order by "outbox"."next_attempt_at" asc, "outbox"."id" asc limit $3 for update skip locked)
-  returning "id", "tenant_id", "message_id", "phone_number_id", "attempts";
+  returning "id", "tenant_id", "message_id", "phone_number_id", "attempts", "maybe_sent";
 
 -- OutboxQueue.claim (paced)
 -- every tenant: the dispatchers' queue claims due jobs of every tenant; each job is then handled by repositories bound to its tenant
@@ -34,7 +34,7 @@ update "sender_pacing" set "next_send_at" = to_timestamp($1::float8)
   where "sender_pacing"."phone_number_id" = $2;
 update "outbox" set "attempts" = "outbox"."attempts" + 1, "locked_until" = now() + $1 * interval '1 millisecond', "locked_by" = $2
   where "outbox"."id" in ($3)
-  returning "id", "tenant_id", "message_id", "phone_number_id", "attempts";
+  returning "id", "tenant_id", "message_id", "phone_number_id", "attempts", "maybe_sent";
 
 -- OutboxQueue.complete
 -- every tenant: the dispatchers' queue claims due jobs of every tenant; each job is then handled by repositories bound to its tenant
@@ -49,8 +49,8 @@ update "outbox" set "next_attempt_at" = now() + $1 * interval '1 millisecond', "
 
 -- OutboxQueue.releaseHeld
 -- every tenant: the dispatchers' queue claims due jobs of every tenant; each job is then handled by repositories bound to its tenant
-update "outbox" set "attempts" = greatest("outbox"."attempts" - 1, 0), "locked_until" = $1, "locked_by" = $2
-  where "outbox"."locked_by" = $3
+update "outbox" set "attempts" = greatest("outbox"."attempts" - 1, 0), "locked_until" = $1, "locked_by" = $2, "maybe_sent" = $3
+  where "outbox"."locked_by" = $4
   returning "id";
 
 -- OutboxBatchRepository.load
@@ -67,7 +67,7 @@ select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "m
 -- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
     with v as (select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::int[]) as v(job_id, tenant_id, message_id, hold_ms)),
     lease as (
-      update "outbox" set "locked_until" = now() + v.hold_ms * interval '1 millisecond'
+      update "outbox" set "locked_until" = now() + v.hold_ms * interval '1 millisecond', "maybe_sent" = true
       from v
       where "outbox"."id" = v.job_id and "outbox"."tenant_id" = v.tenant_id and "outbox"."locked_by" = $5
       returning "outbox"."id" as job_id, v.tenant_id, v.message_id
