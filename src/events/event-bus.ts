@@ -143,9 +143,8 @@ class Subscriber implements AsyncIterableIterator<LiveEvent> {
  * Tenant-scoped live events. Services publish after commit; the bus hands them to its local
  * subscribers at once (no round trip through Postgres or Redis on the way) and the transport
  * carries them to the other instances; each instance hands them to its local subscribers of that
- * tenant only. Every local
- * subscriber of an event receives the same object, so a row loader memoised on it loads once per
- * instance however many subscribers there are.
+ * tenant only. Every local subscriber of an event receives the same object, so a row loader
+ * memoised on it loads once per instance however many subscribers there are.
  */
 export class EventBus {
   private readonly byTenant = new Map<string, Set<Subscriber>>();

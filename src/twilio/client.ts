@@ -80,10 +80,10 @@ export interface TwilioApi {
   updateMessagingService(serviceSid: string, settings: MessagingServiceSettings): Promise<void>;
   createMessage(input: CreateMessageInput): Promise<{ sid: string; status: string }>;
   /**
-   * The account's most recent messages to `to` (and from `from` when given), newest first: one
-   * page of at most `limit`. Finds out whether a create that timed out was taken after all.
+   * The account's most recent messages from `from` to `to`, newest first: one page of at most
+   * `limit`. Finds out whether a create that timed out was taken after all.
    */
-  listRecentMessages(filter: { to: string; from?: string }, limit: number): Promise<ListedMessage[]>;
+  listRecentMessages(filter: { to: string; from: string }, limit: number): Promise<ListedMessage[]>;
   /** DELETE the message and its media at Twilio (erasure, retention). A message still being sent is refused: retry later. */
   deleteMessage(messageSid: string): Promise<void>;
 }
@@ -91,9 +91,6 @@ export interface TwilioApi {
 /** A message as the Messages list shows it: what tells a create that timed out from others. */
 export interface ListedMessage {
   sid: string;
-  to: string;
-  from: string | null;
-  messagingServiceSid: string | null;
   body: string;
   dateCreated: Date | null;
 }
@@ -403,20 +400,8 @@ export function createTwilioApi(creds: TwilioCredentials, opts: TwilioApiOptions
 
     listRecentMessages: (filter, limit) =>
       call(async (c) => {
-        const page = await account(c).messages.list({
-          to: filter.to,
-          ...(filter.from !== undefined ? { from: filter.from } : {}),
-          pageSize: limit,
-          limit,
-        });
-        return page.map((m) => ({
-          sid: m.sid,
-          to: m.to,
-          from: m.from || null,
-          messagingServiceSid: m.messagingServiceSid || null,
-          body: m.body ?? '',
-          dateCreated: m.dateCreated ?? null,
-        }));
+        const page = await account(c).messages.list({ to: filter.to, from: filter.from, pageSize: limit, limit });
+        return page.map((m) => ({ sid: m.sid, body: m.body ?? '', dateCreated: m.dateCreated ?? null }));
       }),
 
     deleteMessage: (messageSid) =>
