@@ -46,13 +46,23 @@ export interface Database {
   readonly pgliteDataDir: 'existing' | 'image' | 'initdb' | null;
   readonly db: Db;
   /** SQL statements issued through drizzle since start; tests and the benchmark read it. */
-  readonly stats: { statements: number };
+  readonly stats: StatementStats;
   ping(): Promise<void>;
   /** Postgres LISTEN (postgres.js keeps one dedicated connection for it); null on PGlite. */
   listen: ((channel: string, onPayload: (payload: string) => void) => Promise<NotificationListener>) | null;
   /** Raw postgres.js client, for the few statements drizzle cannot express well (NOTIFY batches). */
   readonly sql: postgres.Sql | null;
   close(): Promise<void>;
+}
+
+export interface StatementStats {
+  statements: number;
+  /**
+   * Called with each drizzle statement and its parameters. Tests that count the statements of one
+   * action watch for the ids it touches, so a periodic worker's statement in the same window
+   * (routing sweep, maintenance) does not count. Empty in production: one size check per statement.
+   */
+  readonly watchers: Set<(query: string, params: unknown[]) => void>;
 }
 
 export interface OpenDatabaseOptions {
@@ -97,8 +107,13 @@ function preparingClient<T extends postgres.Sql | postgres.TransactionSql>(clien
 }
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
-  const stats = { statements: 0 };
-  const drizzleLogger = { logQuery: () => void stats.statements++ };
+  const stats: StatementStats = { statements: 0, watchers: new Set() };
+  const drizzleLogger = {
+    logQuery(query: string, params: unknown[]) {
+      stats.statements++;
+      if (stats.watchers.size > 0) for (const watch of stats.watchers) watch(query, params);
+    },
+  };
 
   if (opts.databaseUrl) {
     const client = postgres(opts.databaseUrl, {
