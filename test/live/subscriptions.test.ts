@@ -185,7 +185,7 @@ describe('live subscriptions', () => {
     // Only statements about this message count: a periodic worker may run in the same window.
     const { watchers } = server.app.deps.database.stats;
     const loads: string[] = [];
-    const watch = (query: string, params: unknown[]) => void (params.includes(messageId) && loads.push(query));
+    const watch = (query: string, params: unknown[]) => void (params.some((p) => String(p).includes(messageId)) && loads.push(query));
     watchers.add(watch);
     try {
       bus().publish({ type: 'messageAdded', tenantId: a.tenant.tenantId, id: messageId, conversationId });
@@ -195,6 +195,46 @@ describe('live subscriptions', () => {
     }
     expect(subscribers.map((s) => s.events[0]!.id)).toEqual(subscribers.map(() => messageId));
     expect(loads).toHaveLength(1);
+  });
+
+  it("loads the rows of one tick's events of several tenants in one statement, each row only in its event's tenant", async () => {
+    const aConversation = await customerTexts(server, a, randomUsNumber('650'), 'a row');
+    const aMessage = await server.gql(`query($id: ID!) { conversation(id: $id) { lastMessage { id } } }`, { id: aConversation }, agent.token);
+    const aMessageId = aMessage.data!.conversation.lastMessage.id as string;
+    const bMessageRow = await bMessage('b row');
+    const base = bus().subscriberCount;
+    const light = `subscription { messageAdded { id body } }`;
+    const clients = [server.ws(agent.token), server.ws(b.tenant.token)];
+    onTestFinished(async () => {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await waitFor(() => bus().subscriberCount <= base, { what: "the test's subscribers to be removed" });
+    });
+    const [mine, theirs] = clients.map((client) => collect(client, light));
+    await subscribed(bus(), base + 2);
+
+    const { watchers } = server.app.deps.database.stats;
+    const loads: string[] = [];
+    const watch = (query: string, params: unknown[]) =>
+      void (params.some((p) => String(p).includes(aMessageId) || String(p).includes(bMessageRow.id)) && loads.push(query));
+    watchers.add(watch);
+    try {
+      bus().publish(
+        { type: 'messageAdded', tenantId: a.tenant.tenantId, id: aMessageId, conversationId: aConversation },
+        { type: 'messageAdded', tenantId: b.tenant.tenantId, id: bMessageRow.id, conversationId: bMessageRow.conversationId },
+      );
+      expect((await mine!.waitForCount(1)).map((e) => e.body)).toEqual(['a row']);
+      expect((await theirs!.waitForCount(1)).map((e) => e.body)).toEqual(['b row']);
+    } finally {
+      watchers.delete(watch);
+    }
+    expect(loads).toHaveLength(1);
+
+    // An event of tenant A naming B's message (a forged or corrupted event) finds no row: A's
+    // subscriber gets nothing of it, and the marker after it (A's own message) comes next.
+    bus().publish({ type: 'messageAdded', tenantId: a.tenant.tenantId, id: bMessageRow.id, conversationId: bMessageRow.conversationId });
+    bus().publish({ type: 'messageAdded', tenantId: a.tenant.tenantId, id: aMessageId, conversationId: aConversation });
+    expect((await mine!.waitForCount(2)).map((e) => e.id)).toEqual([aMessageId, aMessageId]);
+    expect(mine!.errors).toEqual([]);
   });
 
   it('ends the subscription on the bus when the client unsubscribes', async () => {

@@ -3,55 +3,24 @@ import type { AuthUser } from '../../shared/deps.js';
 import { canSee, type Viewer } from '../conversations/visibility.js';
 import { Role } from '../users/role.js';
 import { User } from '../users/user.type.js';
-import type { UserRow } from '../users/users.schema.js';
 import { previousHolderOf } from '../../events/live-events.js';
 import type { LiveEvent, LiveEventType } from '../../events/event-bus.js';
 import type { RequestContext } from '../../graphql/context.js';
 import type { AppDeps } from '../../shared/deps.js';
 import { notFound } from '../../shared/errors.js';
-import { TenantContext } from '../../tenant-context.js';
 import { Conversation } from '../conversations/conversation.type.js';
-import type { ConversationRow } from '../conversations/conversations.schema.js';
 import { Message } from '../messages/message.type.js';
-import type { MessageRow } from '../messages/messages.schema.js';
 import { HydratingIterator } from './hydrating-iterator.js';
+import { LiveRowLoader, type Hydrated } from './live-rows.js';
 import { Contact } from '../contacts/contact.type.js';
-import type { ContactRow } from '../contacts/contacts.schema.js';
 
-/**
- * The row behind each event, loaded once per event per instance: every local subscriber gets the
- * same LiveEvent object (see EventBus), so a thousand dashboards watching one tenant cost one
- * query per event, not a thousand. The repository is bound to the event's tenant, which the bus
- * already matched to the subscriber's verified tenant.
- */
-type Hydrated = { row: MessageRow | ConversationRow | UserRow | ContactRow; holder: { teamId: string | null; assigneeId: string | null } | null };
-const rows = new WeakMap<LiveEvent, Promise<Hydrated | null>>();
+/** One row loader per server (deps): live-rows.ts batches the loads of a tick into one statement. */
+const rowLoaders = new WeakMap<AppDeps, LiveRowLoader>();
 
-/** The row of an event and, for conversation and message events, who holds the conversation. */
 function hydrate(deps: AppDeps, event: LiveEvent): Promise<Hydrated | null> {
-  let row = rows.get(event);
-  if (!row) {
-    const tenant = new TenantContext(deps, event.tenantId, null);
-    const load: Promise<Hydrated | undefined> =
-      event.type === 'conversationUpdated'
-        ? tenant.conversations.findById(event.id).then((r) => r && { row: r, holder: r })
-        : event.type === 'userUpdated'
-          ? tenant.users.findById(event.id).then((r) => r && { row: r, holder: null })
-          : event.type === 'contactUpdated'
-            ? tenant.contacts.findById(event.id).then((r) => r && { row: r, holder: null })
-            : tenant.messages
-                .findWithHolder(event.id)
-                .then((r) => r && { row: r.message, holder: { teamId: r.teamId, assigneeId: r.assigneeId } });
-    row = load.then(
-      (r) => r ?? null,
-      (err: unknown) => {
-        deps.logger.error({ err, event }, 'could not load the row of a live event');
-        return null;
-      },
-    );
-    rows.set(event, row);
-  }
-  return row;
+  let loader = rowLoaders.get(deps);
+  if (!loader) rowLoaders.set(deps, (loader = new LiveRowLoader(deps.db, deps.logger)));
+  return loader.load(event);
 }
 
 /**

@@ -20,7 +20,6 @@ export default [
     repository: MessagesRepository,
     calls: {
       findById: (r) => r.findById(FIXTURE.messageId),
-      findWithHolder: (r) => r.findWithHolder(FIXTURE.messageId),
       findByIds: (r) => r.findByIds([FIXTURE.messageId, FIXTURE.outboundMessageId]),
       findByIdempotencyKey: (r) => r.findByIdempotencyKey('snapshot-key'),
       knownTwilioSids: (r) => r.knownTwilioSids(FIXTURE.accountId, ['SM' + '0'.repeat(32), 'SM' + '1'.repeat(32)]),

@@ -1,6 +1,5 @@
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
-import { allColumns, anyText, anyUuid, builtOnce, tableRow } from '../../db/sql.js';
-import { rowsOf } from '../../db/client.js';
+import { anyText, anyUuid } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
@@ -31,30 +30,11 @@ export interface MessagePageRow {
   cursorTs: string;
 }
 
-const messageWithHolder = builtOnce<'tenantId' | 'id'>(
-  () => sql`select ${allColumns(messages)}, ${conversations.teamId} as holder_team_id, ${conversations.assigneeId} as holder_assignee_id
-    from ${messages} join ${conversations} on ${conversations.tenantId} = ${messages.tenantId} and ${conversations.id} = ${messages.conversationId}
-    where ${messages.tenantId} = ${sql.placeholder('tenantId')}::uuid and ${messages.id} = ${sql.placeholder('id')}::uuid
-    limit 1`,
-);
-
 export class MessagesRepository extends TenantRepository {
   async findById(id: string): Promise<MessageRow | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db.select().from(messages).where(this.scoped(messages, eq(messages.id, id))).limit(1);
     return row;
-  }
-
-  /**
-   * A message with who holds its conversation (team, assignee): a live event's row and its
-   * visibility, in one query. Built once (builtOnce): it runs once per live event per instance,
-   * and building it through the query builder each time cost ~0.4 ms of CPU (bench scenario 5).
-   */
-  async findWithHolder(id: string): Promise<{ message: MessageRow; teamId: string | null; assigneeId: string | null } | undefined> {
-    if (!isUuid(id)) return undefined;
-    const [raw] = rowsOf<Record<string, unknown>>(await this.db.execute(messageWithHolder({ tenantId: this.tenantId, id })));
-    if (!raw) return undefined;
-    return { message: tableRow(messages, raw), teamId: raw.holder_team_id as string | null, assigneeId: raw.holder_assignee_id as string | null };
   }
 
   async findByIds(ids: readonly string[]): Promise<MessageRow[]> {

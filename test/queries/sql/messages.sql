@@ -7,12 +7,6 @@ select "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "di
   where ("messages"."tenant_id" = $1 and "messages"."id" = $2)
   limit $3;
 
--- MessagesRepository.findWithHolder
-select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", "conversations"."team_id" as holder_team_id, "conversations"."assignee_id" as holder_assignee_id
-    from "messages" join "conversations" on "conversations"."tenant_id" = "messages"."tenant_id" and "conversations"."id" = "messages"."conversation_id"
-    where "messages"."tenant_id" = $1::uuid and "messages"."id" = $2::uuid
-    limit 1;
-
 -- MessagesRepository.findByIds
 select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at" from "messages"
           where "messages"."tenant_id" = $1::uuid and "messages"."id" = any($2::uuid[]);
