@@ -46,6 +46,12 @@ export class OutboxDispatcher {
   private readonly results: SendResults;
   /** One promise per claimed job until it is settled (sent and recorded, rescheduled, failed, or dropped). */
   private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Claimed jobs that were maybe_sent before this instance touched them (an earlier attempt may
+   * have reached Twilio): released at shutdown, they keep the flag, so whoever takes them next
+   * still looks before sending. The flag this instance set itself is cleared (it never called).
+   */
+  private readonly claimedMaybeSent = new Set<number>();
   private readonly stopping = new AbortController();
   private running = false;
   private loop: Promise<void> | null = null;
@@ -104,7 +110,7 @@ export class OutboxDispatcher {
       await this.loop;
       await Promise.allSettled([...this.inFlight]);
       try {
-        const released = await this.queue.releaseHeld();
+        const released = await this.queue.releaseHeld([...this.claimedMaybeSent]);
         if (released > 0) this.deps.logger.info({ released }, 'outbox jobs released on shutdown');
       } catch (err) {
         // Their leases expire on their own; another instance picks them up then.
@@ -143,8 +149,11 @@ export class OutboxDispatcher {
     const claimedAt = Date.now();
     const prepared = this.prepare(jobs, claimedAt);
     for (const job of jobs) {
+      if (job.maybeSent) this.claimedMaybeSent.add(job.id);
       const work = this.sendOne(job, prepared).finally(() => {
         this.inFlight.delete(work);
+        // While stopping, a job that gave up waiting for its turn is still held: stop() needs its entry.
+        if (this.running) this.claimedMaybeSent.delete(job.id);
         // Claim again once half the slots are free: one claim per batch, not per finished send.
         if (this.inFlight.size <= this.settings.concurrency / 2) this.wake();
       });

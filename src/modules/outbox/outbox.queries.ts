@@ -28,7 +28,7 @@ export default [
       },
       complete: (q) => q.complete(FIXTURE.outboxJobId),
       reschedule: (q) => q.reschedule(FIXTURE.outboxJobId, 1000, 'timeout'),
-      releaseHeld: (q) => q.releaseHeld(),
+      releaseHeld: (q) => q.releaseHeld([FIXTURE.outboxJobId]),
     },
   }),
   repositoryQueries({

@@ -238,12 +238,19 @@ export class OutboxQueue {
 
   /**
    * On shutdown: jobs claimed but not started go back to the queue at once (rather than after
-   * their lease), and the claim does not count as an attempt.
+   * their lease), and the claim does not count as an attempt. This attempt never called Twilio,
+   * so the maybe_sent it set goes; `stillMaybeSent` are the jobs that were maybe_sent when
+   * claimed (an earlier attempt's outcome is still unknown): they keep it.
    */
-  async releaseHeld(): Promise<number> {
+  async releaseHeld(stillMaybeSent: readonly number[] = []): Promise<number> {
     const rows = await this.db
       .update(outbox)
-      .set({ lockedBy: null, lockedUntil: null, attempts: sql`greatest(${outbox.attempts} - 1, 0)`, maybeSent: false })
+      .set({
+        lockedBy: null,
+        lockedUntil: null,
+        attempts: sql`greatest(${outbox.attempts} - 1, 0)`,
+        maybeSent: sql`${outbox.id} = any(${`{${stillMaybeSent.join(',')}}`}::bigint[])`,
+      })
       .where(eq(outbox.lockedBy, this.workerId))
       .returning({ id: outbox.id });
     return rows.length;

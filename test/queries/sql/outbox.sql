@@ -49,7 +49,7 @@ update "outbox" set "next_attempt_at" = now() + $1 * interval '1 millisecond', "
 
 -- OutboxQueue.releaseHeld
 -- every tenant: the dispatchers' queue claims due jobs of every tenant; each job is then handled by repositories bound to its tenant
-update "outbox" set "attempts" = greatest("outbox"."attempts" - 1, 0), "locked_until" = $1, "locked_by" = $2, "maybe_sent" = $3
+update "outbox" set "attempts" = greatest("outbox"."attempts" - 1, 0), "locked_until" = $1, "locked_by" = $2, "maybe_sent" = "outbox"."id" = any($3::bigint[])
   where "outbox"."locked_by" = $4
   returning "id";
 
