@@ -10,7 +10,11 @@ export default class RetryReporter implements Reporter {
   onTestCaseResult(testCase: TestCase): void {
     const diagnostic = testCase.diagnostic();
     if (!diagnostic || diagnostic.retryCount === 0) return;
-    const line = `RETRIED x${diagnostic.retryCount} (${testCase.result().state}) ${testCase.module.moduleId.replace(process.cwd() + '/', '')} > ${testCase.fullName}`;
+    const result = testCase.result();
+    // Vitest keeps the failed attempts' errors on a test that passed on its retry: the first says why it flaked.
+    const first = 'errors' in result ? result.errors?.[0]?.message : undefined;
+    const why = first ? ` (first attempt: ${first.split('\n')[0]!.slice(0, 300)})` : '';
+    const line = `RETRIED x${diagnostic.retryCount} (${result.state}) ${testCase.module.moduleId.replace(process.cwd() + '/', '')} > ${testCase.fullName}${why}`;
     console.log(line);
     try {
       appendFileSync('.ci/out/retried.txt', `[${process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite'}] ${line}\n`);
