@@ -50,10 +50,21 @@ export const BENCH_METRICS_TOKEN = 'bench-metrics-token';
 
 /** A counter or gauge of the server's /metrics (NaN when absent). */
 export async function serverMetric(origin: string, name: string): Promise<number> {
+  return (await serverMetrics(origin, [name]))[0]!;
+}
+
+/**
+ * Several unlabelled metrics from one scrape, in the order asked (NaN when absent). A scrape also
+ * resets prom-client's event-loop-lag histogram, so a scrape before a window and one after it
+ * give the lag within the window.
+ */
+export async function serverMetrics(origin: string, names: string[]): Promise<number[]> {
   const res = await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } });
-  const text = await res.text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(name.length + 1)) : NaN;
+  const lines = (await res.text()).split('\n');
+  return names.map((name) => {
+    const line = lines.find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.slice(name.length + 1)) : NaN;
+  });
 }
 
 export function serverEnv(opts: ServerOptions): Record<string, string> {

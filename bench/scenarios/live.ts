@@ -7,7 +7,7 @@
  */
 import { lat, runPaced, verdict, type Ctx } from '../lib/context.js';
 import { awaitAllSubscribed, awaitDelivery, openSubscribers, subscriberProcess, type Subscribers } from '../lib/subscribers.js';
-import type { ServerUnderTest } from '../lib/server.js';
+import { serverMetrics, type ServerUnderTest } from '../lib/server.js';
 import { processCpuSplitMs, processCpuMs } from '../lib/cpu.js';
 import { fmt } from '../lib/stats.js';
 
@@ -72,6 +72,7 @@ export async function liveScenario(ctx: Ctx): Promise<void> {
 export async function measureDelivery(ctx: Ctx, server: ServerUnderTest, subs: Subscribers, rate: number, seconds: number, phase: string) {
   await subs.call({ type: 'phase', phase });
   const clientPid = (await subscriberProcess.child).pid;
+  await serverMetrics(server.origin, []); // resets the event-loop-lag histogram: the next scrape reads this window
   const cpu0 = processCpuSplitMs(server.pid);
   const client0 = processCpuMs(clientPid);
   const { sent, expected, storedTotal, r } = await ctx.profiler.around(phase, async () => {
@@ -99,10 +100,11 @@ export async function measureDelivery(ctx: Ctx, server: ServerUnderTest, subs: S
     return { sent, expected, storedTotal, r };
   });
   const cpu1 = processCpuSplitMs(server.pid);
+  const [lagP99, lagMax] = await serverMetrics(server.origin, ['nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds']);
   const stored = Math.max(1, storedTotal);
   const cpuPerMessage = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / stored;
   // Where the server's time goes (system: mostly socket writes) and what the receiving side costs,
   // on the same two cores: a saturated machine queues every frame.
-  const cpuSplit = `user ${fmt((cpu1.user - cpu0.user) / stored, 2)} + system ${fmt((cpu1.system - cpu0.system) / stored, 2)}; subscriber client ${fmt((processCpuMs(clientPid) - client0) / stored, 2)} ms per message`;
+  const cpuSplit = `user ${fmt((cpu1.user - cpu0.user) / stored, 2)} + system ${fmt((cpu1.system - cpu0.system) / stored, 2)}; subscriber client ${fmt((processCpuMs(clientPid) - client0) / stored, 2)} ms per message; server event-loop lag p99 ${fmt(lagP99! * 1000, 1)} / max ${fmt(lagMax! * 1000, 1)} ms`;
   return { sent, expected, storedTotal, r, cpuPerMessage, cpuSplit };
 }
