@@ -107,11 +107,14 @@ delete
 -- registerLiveSocket
 -- every tenant: sockets per user (user ids are unique across tenants), counted across instances
 select pg_advisory_xact_lock(hashtextextended($1, 0));
-insert into "live_instances" ("instance_id", "expires_at")
-  values ($1, now() + make_interval(secs => $2))
-  on conflict ("instance_id")
-  do update set "expires_at" = excluded.expires_at
-  where "live_instances"."expires_at" <= now();
+with created as (
+        insert into "live_instances" ("instance_id", "expires_at")
+        values ($1, now() + make_interval(secs => $2))
+        on conflict ("instance_id") do nothing
+        returning 1
+      )
+      update "live_instances" set "expires_at" = now() + make_interval(secs => $3)
+      where "live_instances"."instance_id" = $4 and "live_instances"."expires_at" <= now();
 select count(*)::int
   from "live_sockets"
   inner join "live_instances" on "live_instances"."instance_id" = "live_sockets"."instance_id"
