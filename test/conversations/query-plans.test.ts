@@ -85,8 +85,8 @@ describe('query plans', () => {
     );
     if (process.env['SHOW_PLAN']) console.log(text);
     expect(text).not.toMatch(/Seq Scan on (conversations|contacts|messages)\b/);
-    expect(text).toMatch(/Index Scan using conversations_tenant_id_uq on conversations/);
-    expect(text).toMatch(/Index Scan using contacts_tenant_id_uq on contacts/);
+    expect(text).toMatch(/Index Scan using conversations_pkey on conversations/);
+    expect(text).toMatch(/Index Scan using contacts_pkey on contacts/);
     // The fixture's one number: a one-page table may be read whole, but per row (under its
     // Limit), never hashed for a join.
     expect(text).toMatch(/Limit[^\n]*\n\s*->\s*(Index|Seq) Scan[^\n]* on phone_numbers/);

@@ -63,24 +63,35 @@ function buildIngestBatchStatement(rows: unknown = sql.placeholder('rows')): SQL
     -- the plan is always one look-up of messages_account_sid_uq each: written as NOT EXISTS, the
     -- planner chose a hash anti-join over a sequential scan of every message whenever the
     -- table's statistics lagged its growth (a new database, a burst), and each webhook then cost
-    -- a read of the whole table.
+    -- a read of the whole table. The probe names the index's columns only: given tenant_id too,
+    -- a plan made while messages was small walked messages_tenant_created_idx (every message of
+    -- the tenant) instead. The key is the unique index the insert would hit, and an account
+    -- belongs to one tenant (messages_twilio_account_fk), so the row found is the tenant's own.
     fresh as (
       select input.* from input
       left join lateral (
         select true as stored from ${messages} m
         where ${col('m', messages.twilioAccountId)} = input.a and ${col('m', messages.twilioSid)} = input.sid
-          and ${col('m', messages.tenantId)} = input.t
         limit 1
       ) known on true
       where known.stored is null
     ),
+    -- Lateral as well: as a join, a plan made while phone_numbers looked tiny read every active
+    -- number for each webhook (an unparameterised scan of phone_numbers_active_e164_uq). The probe
+    -- is by the active number (unique) and its account; the tenant is compared on the row found,
+    -- outside, so that no plan walks a tenant's numbers by phone_numbers_tenant_idx.
     number as (
-      select distinct on (f.idx) f.idx, ${col('p', phoneNumbers.id)} as id, ${col('p', phoneNumbers.teamId)} as team_id,
-        ${col('p', phoneNumbers.operatingHoursId)} is not null as hours
-      from fresh f join ${phoneNumbers} p
-        on ${col('p', phoneNumbers.tenantId)} = f.t and ${col('p', phoneNumbers.twilioAccountId)} = f.a
-        and ${col('p', phoneNumbers.e164)} = f."to"
-        and ${col('p', phoneNumbers.removedAt)} is null and ${col('p', phoneNumbers.direction)} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
+      select f.idx, p.id, p.team_id, p.hours
+      from fresh f cross join lateral (
+        select ${col('p', phoneNumbers.id)} as id, ${col('p', phoneNumbers.tenantId)} as tenant_id, ${col('p', phoneNumbers.teamId)} as team_id,
+          ${col('p', phoneNumbers.operatingHoursId)} is not null as hours
+        from ${phoneNumbers} p
+        where ${col('p', phoneNumbers.e164)} = f."to" and ${col('p', phoneNumbers.removedAt)} is null
+          and ${col('p', phoneNumbers.twilioAccountId)} = f.a
+          and ${col('p', phoneNumbers.direction)} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
+        limit 1
+      ) p
+      where p.tenant_id = f.t
       order by f.idx
     ),
     contact as (
@@ -128,12 +139,15 @@ function buildIngestBatchStatement(rows: unknown = sql.placeholder('rows')): SQL
     -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
     -- conversation on this number as it is, or a new RESOLVED one.
     blocked_latest as (
-      select distinct on (t.idx) t.idx, ${col('c', conversations.id)} as id
-      from target t join ${conversations} c
-        on ${col('c', conversations.tenantId)} = t.t and ${col('c', conversations.phoneNumberId)} = t.number_id
-        and ${col('c', conversations.contactId)} = t.contact_id
+      select t.idx, c.id
+      from target t cross join lateral (
+        select ${col('c', conversations.id)} as id from ${conversations} c
+        where ${col('c', conversations.tenantId)} = t.t and ${col('c', conversations.phoneNumberId)} = t.number_id
+          and ${col('c', conversations.contactId)} = t.contact_id
+        order by ${col('c', conversations.lastMessageAt)} desc, ${col('c', conversations.id)} desc
+        limit 1
+      ) c
       where t.blocked
-      order by t.idx, ${col('c', conversations.lastMessageAt)} desc, ${col('c', conversations.id)} desc
     ),
     blocked_kept as (
       update ${conversations} set
@@ -178,16 +192,20 @@ function buildIngestBatchStatement(rows: unknown = sql.placeholder('rows')): SQL
       message.id as "messageId", message.conversation_id as "conversationId",
       cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
       t.hours as "numberHasHours",
-      t.idx is not null and exists (
-        select 1 from ${automatedMessages} am
-        where ${col('am', automatedMessages.tenantId)} = t.t and ${col('am', automatedMessages.phoneNumberId)} = t.number_id
-          and ${col('am', automatedMessages.enabled)} and ${inArray(sql`${col('am', automatedMessages.trigger)}`, ANSWERING_TRIGGERS)}
-      ) as "answerable"
+      answer.yes is not null as "answerable"
     from input i
       left join fresh f on f.idx = i.idx
       left join target t on t.idx = i.idx
       left join conversation cv on cv.idx = i.idx
       left join message on message.id = t.m
+      -- A probe of automated_messages_number_trigger_uq per stored text: as EXISTS, the planner
+      -- hashed a sequential scan of every tenant's automated messages for each batch.
+      left join lateral (
+        select true as yes from ${automatedMessages} am
+        where ${col('am', automatedMessages.tenantId)} = t.t and ${col('am', automatedMessages.phoneNumberId)} = t.number_id
+          and ${inArray(sql`${col('am', automatedMessages.trigger)}`, ANSWERING_TRIGGERS)} and ${col('am', automatedMessages.enabled)}
+        limit 1
+      ) answer on true
     order by i.idx
   `;
 }

@@ -41,7 +41,7 @@ export default [
           },
         ]),
       crossTenant:
-        "group commit: one statement stores the webhooks of several tenants; each row carries the tenant of the account its webhook key resolved to, and every join and insert uses that row's own tenant_id",
+        "group commit: one statement stores the webhooks of several tenants; each row carries the tenant of the account its webhook key resolved to, and every join and insert uses that row's own tenant_id (the retry probe and the number look-up find their row by a unique key of the row's account, which belongs to that one tenant, and the number's tenant is compared with the row's)",
     },
   }),
 ];

@@ -28,11 +28,22 @@ function pairArrays(keys: readonly TenantKey[]): { tenantIds: string; ids: strin
 
 export type MessageWithHolder = { message: InferSelectModel<typeof messages>; teamId: string | null; assigneeId: string | null };
 
+// Lateral probes ("limit 1" keeps the planner from flattening them into joins), so each key is
+// one look-up of a primary key: as joins, a generic plan made while messages was small hashed
+// the keys over a sequential scan of the whole table, and kept doing so as it grew (bench, issue
+// 16: 0.7 ms per load at 5,000 messages, a third of Postgres's CPU at 500 msg/s). The probe names
+// the id alone and the tenant is compared on the row found, outside the probe: given the tenant
+// too, a plan made before the table's first analysis walked messages_tenant_created_idx (all of
+// the tenant's messages) as often as the key (test/queries/hot-plans.test.ts).
 const messagesWithHolders = builtOnce<'tenantIds' | 'ids'>(
-  () => sql`select ${allColumns(messages)}, ${conversations.teamId} as holder_team_id, ${conversations.assigneeId} as holder_assignee_id
+  () => sql`select m.*, c.holder_team_id, c.holder_assignee_id
     from unnest(${sql.placeholder('tenantIds')}::uuid[], ${sql.placeholder('ids')}::uuid[]) as k(tenant_id, id)
-    join ${messages} on ${messages.tenantId} = k.tenant_id and ${messages.id} = k.id
-    join ${conversations} on ${conversations.tenantId} = ${messages.tenantId} and ${conversations.id} = ${messages.conversationId}`,
+    cross join lateral (select ${allColumns(messages)} from ${messages} where ${messages.id} = k.id limit 1) m
+    cross join lateral (
+      select ${conversations.tenantId} as holder_tenant_id, ${conversations.teamId} as holder_team_id, ${conversations.assigneeId} as holder_assignee_id
+      from ${conversations} where ${conversations.id} = m.conversation_id limit 1
+    ) c
+    where m.tenant_id = k.tenant_id and c.holder_tenant_id = m.tenant_id`,
 );
 
 /** Messages with who holds their conversation (team, assignee): the row and its visibility. */
@@ -56,9 +67,10 @@ async function rowsByPairs<T extends KeyedTable>(db: Db, table: T, keys: readonl
   let statement = byPairsStatements.get(table);
   if (!statement) {
     statement = builtOnce<'tenantIds' | 'ids'>(
-      () => sql`select ${allColumns(table)}
+      () => sql`select r.*
         from unnest(${sql.placeholder('tenantIds')}::uuid[], ${sql.placeholder('ids')}::uuid[]) as k(tenant_id, id)
-        join ${table} on ${table.tenantId} = k.tenant_id and ${table.id} = k.id`,
+        cross join lateral (select ${allColumns(table)} from ${table} where ${table.id} = k.id limit 1) r
+        where r.tenant_id = k.tenant_id`,
     );
     byPairsStatements.set(table, statement);
   }

@@ -101,24 +101,28 @@ function repliesStatement(enqueueSql: (rows: SQL) => SQL) {
       -- always found by its keys through the indexes: as joins,
       -- the planner hashed a sequential scan of phone_numbers while its statistics said it was
       -- tiny (a new database), which turns into a read of the whole table per batch as it grows.
+      -- Each probe is by the primary key alone and the tenant is compared on the row found (the
+      -- limit keeps that comparison out of the probe): given the tenant too, a plan made before
+      -- the tables' first analysis could walk all of a tenant's rows by an index on tenant_id.
       target as (
         select input.*, conv.phone_number_id, number.twilio_account_id, contact.opted_out, contact.blocked, number.removed_at is not null as number_removed
         from input
         cross join lateral (
-          select ${C.phoneNumberId} as phone_number_id, ${C.contactId} as contact_id from ${C}
-          where ${C.tenantId} = input.t and ${C.id} = input.c and (not input.r or ${agentVisibility(sql`input.t`, sql`input.u`)})
+          select ${C.tenantId} as tenant_id, ${C.phoneNumberId} as phone_number_id, ${C.contactId} as contact_id from ${C}
+          where ${C.id} = input.c and (not input.r or ${agentVisibility(sql`input.t`, sql`input.u`)})
           limit 1
         ) conv
         cross join lateral (
-          select ${contacts.optedOut} as opted_out, ${contacts.blocked} as blocked from ${contacts}
-          where ${contacts.tenantId} = input.t and ${contacts.id} = conv.contact_id
+          select ${contacts.tenantId} as tenant_id, ${contacts.optedOut} as opted_out, ${contacts.blocked} as blocked from ${contacts}
+          where ${contacts.id} = conv.contact_id
           limit 1
         ) contact
         cross join lateral (
-          select ${phoneNumbers.twilioAccountId} as twilio_account_id, ${phoneNumbers.removedAt} as removed_at from ${phoneNumbers}
-          where ${phoneNumbers.tenantId} = input.t and ${phoneNumbers.id} = conv.phone_number_id
+          select ${phoneNumbers.tenantId} as tenant_id, ${phoneNumbers.twilioAccountId} as twilio_account_id, ${phoneNumbers.removedAt} as removed_at from ${phoneNumbers}
+          where ${phoneNumbers.id} = conv.phone_number_id
           limit 1
         ) number
+        where conv.tenant_id = input.t and contact.tenant_id = input.t and number.tenant_id = input.t
       ),
       message as (
         insert into ${messages} (${columnList(

@@ -108,7 +108,7 @@ select "id", "conversation_id"
     from target left join updated on true;
 
 -- ingestBatch
--- every tenant: group commit: one statement stores the webhooks of several tenants; each row carries the tenant of the account its webhook key resolved to, and every join and insert uses that row's own tenant_id
+-- every tenant: group commit: one statement stores the webhooks of several tenants; each row carries the tenant of the account its webhook key resolved to, and every join and insert uses that row's own tenant_id (the retry probe and the number look-up find their row by a unique key of the row's account, which belongs to that one tenant, and the number's tenant is compared with the row's)
   with input as (
     select * from json_to_recordset($1::json) as i(
       idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
@@ -119,24 +119,35 @@ select "id", "conversation_id"
   -- the plan is always one look-up of messages_account_sid_uq each: written as NOT EXISTS, the
   -- planner chose a hash anti-join over a sequential scan of every message whenever the
   -- table's statistics lagged its growth (a new database, a burst), and each webhook then cost
-  -- a read of the whole table.
+  -- a read of the whole table. The probe names the index's columns only: given tenant_id too,
+  -- a plan made while messages was small walked messages_tenant_created_idx (every message of
+  -- the tenant) instead. The key is the unique index the insert would hit, and an account
+  -- belongs to one tenant (messages_twilio_account_fk), so the row found is the tenant's own.
   fresh as (
     select input.* from input
     left join lateral (
       select true as stored from "messages" m
       where "m"."twilio_account_id" = input.a and "m"."twilio_sid" = input.sid
-        and "m"."tenant_id" = input.t
       limit 1
     ) known on true
     where known.stored is null
   ),
+  -- Lateral as well: as a join, a plan made while phone_numbers looked tiny read every active
+  -- number for each webhook (an unparameterised scan of phone_numbers_active_e164_uq). The probe
+  -- is by the active number (unique) and its account; the tenant is compared on the row found,
+  -- outside, so that no plan walks a tenant's numbers by phone_numbers_tenant_idx.
   number as (
-    select distinct on (f.idx) f.idx, "p"."id" as id, "p"."team_id" as team_id,
-      "p"."operating_hours_id" is not null as hours
-    from fresh f join "phone_numbers" p
-      on "p"."tenant_id" = f.t and "p"."twilio_account_id" = f.a
-      and "p"."e164" = f."to"
-      and "p"."removed_at" is null and "p"."direction" = 'INBOUND_OUTBOUND'
+    select f.idx, p.id, p.team_id, p.hours
+    from fresh f cross join lateral (
+      select "p"."id" as id, "p"."tenant_id" as tenant_id, "p"."team_id" as team_id,
+        "p"."operating_hours_id" is not null as hours
+      from "phone_numbers" p
+      where "p"."e164" = f."to" and "p"."removed_at" is null
+        and "p"."twilio_account_id" = f.a
+        and "p"."direction" = 'INBOUND_OUTBOUND'
+      limit 1
+    ) p
+    where p.tenant_id = f.t
     order by f.idx
   ),
   contact as (
@@ -184,12 +195,15 @@ select "id", "conversation_id"
   -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
   -- conversation on this number as it is, or a new RESOLVED one.
   blocked_latest as (
-    select distinct on (t.idx) t.idx, "c"."id" as id
-    from target t join "conversations" c
-      on "c"."tenant_id" = t.t and "c"."phone_number_id" = t.number_id
-      and "c"."contact_id" = t.contact_id
+    select t.idx, c.id
+    from target t cross join lateral (
+      select "c"."id" as id from "conversations" c
+      where "c"."tenant_id" = t.t and "c"."phone_number_id" = t.number_id
+        and "c"."contact_id" = t.contact_id
+      order by "c"."last_message_at" desc, "c"."id" desc
+      limit 1
+    ) c
     where t.blocked
-    order by t.idx, "c"."last_message_at" desc, "c"."id" desc
   ),
   blocked_kept as (
     update "conversations" set
@@ -243,14 +257,18 @@ select "id", "conversation_id"
     message.id as "messageId", message.conversation_id as "conversationId",
     cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
     t.hours as "numberHasHours",
-    t.idx is not null and exists (
-      select 1 from "automated_messages" am
-      where "am"."tenant_id" = t.t and "am"."phone_number_id" = t.number_id
-        and "am"."enabled" and "am"."trigger" in ($2, $3, $4)
-    ) as "answerable"
+    answer.yes is not null as "answerable"
   from input i
     left join fresh f on f.idx = i.idx
     left join target t on t.idx = i.idx
     left join conversation cv on cv.idx = i.idx
     left join message on message.id = t.m
+    -- A probe of automated_messages_number_trigger_uq per stored text: as EXISTS, the planner
+    -- hashed a sequential scan of every tenant's automated messages for each batch.
+    left join lateral (
+      select true as yes from "automated_messages" am
+      where "am"."tenant_id" = t.t and "am"."phone_number_id" = t.number_id
+        and "am"."trigger" in ($2, $3, $4) and "am"."enabled"
+      limit 1
+    ) answer on true
   order by i.idx;

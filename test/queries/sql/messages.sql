@@ -62,26 +62,30 @@ update "messages" set "status" = $1, "error_code" = $2, "error_message" = $3, "u
   -- always found by its keys through the indexes: as joins,
   -- the planner hashed a sequential scan of phone_numbers while its statistics said it was
   -- tiny (a new database), which turns into a read of the whole table per batch as it grows.
+  -- Each probe is by the primary key alone and the tenant is compared on the row found (the
+  -- limit keeps that comparison out of the probe): given the tenant too, a plan made before
+  -- the tables' first analysis could walk all of a tenant's rows by an index on tenant_id.
   target as (
     select input.*, conv.phone_number_id, number.twilio_account_id, contact.opted_out, contact.blocked, number.removed_at is not null as number_removed
     from input
     cross join lateral (
-      select "conversations"."phone_number_id" as phone_number_id, "conversations"."contact_id" as contact_id from "conversations"
-      where "conversations"."tenant_id" = input.t and "conversations"."id" = input.c and (not input.r or ("conversations"."assignee_id" = input.u::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+      select "conversations"."tenant_id" as tenant_id, "conversations"."phone_number_id" as phone_number_id, "conversations"."contact_id" as contact_id from "conversations"
+      where "conversations"."id" = input.c and (not input.r or ("conversations"."assignee_id" = input.u::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
 select "team_members"."team_id" from "team_members"
 where "team_members"."tenant_id" = input.t::uuid and "team_members"."user_id" = input.u::uuid)))
       limit 1
     ) conv
     cross join lateral (
-      select "contacts"."opted_out" as opted_out, "contacts"."blocked" as blocked from "contacts"
-      where "contacts"."tenant_id" = input.t and "contacts"."id" = conv.contact_id
+      select "contacts"."tenant_id" as tenant_id, "contacts"."opted_out" as opted_out, "contacts"."blocked" as blocked from "contacts"
+      where "contacts"."id" = conv.contact_id
       limit 1
     ) contact
     cross join lateral (
-      select "phone_numbers"."twilio_account_id" as twilio_account_id, "phone_numbers"."removed_at" as removed_at from "phone_numbers"
-      where "phone_numbers"."tenant_id" = input.t and "phone_numbers"."id" = conv.phone_number_id
+      select "phone_numbers"."tenant_id" as tenant_id, "phone_numbers"."twilio_account_id" as twilio_account_id, "phone_numbers"."removed_at" as removed_at from "phone_numbers"
+      where "phone_numbers"."id" = conv.phone_number_id
       limit 1
     ) number
+    where conv.tenant_id = input.t and contact.tenant_id = input.t and number.tenant_id = input.t
   ),
   message as (
     insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "status", "source", "author_id", "segments", "idempotency_key")
