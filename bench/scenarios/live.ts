@@ -8,7 +8,7 @@
 import { lat, runPaced, verdict, type Ctx } from '../lib/context.js';
 import { awaitAllSubscribed, awaitDelivery, openSubscribers, subscriberProcess, type Subscribers } from '../lib/subscribers.js';
 import { serverMetrics, type ServerUnderTest } from '../lib/server.js';
-import { processCpuSplitMs, processCpuMs } from '../lib/cpu.js';
+import { postgresCpuMs, processCpuSplitMs, processCpuMs } from '../lib/cpu.js';
 import { fmt } from '../lib/stats.js';
 
 const S = '2 live';
@@ -77,6 +77,7 @@ export async function measureDelivery(ctx: Ctx, server: ServerUnderTest, subs: S
   await serverMetrics(server.origin, []); // resets the event-loop-lag histogram: the next scrape reads this window
   const cpu0 = processCpuSplitMs(server.pid);
   const client0 = processCpuMs(clientPid);
+  const postgres0 = postgresCpuMs();
   const { sent, expected, storedTotal, r } = await ctx.profiler.around(phase, async () => {
     const sent = await runPaced({
       origin: server.origin,
@@ -107,6 +108,6 @@ export async function measureDelivery(ctx: Ctx, server: ServerUnderTest, subs: S
   const cpuPerMessage = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / stored;
   // Where the server's time goes (system: mostly socket writes) and what the receiving side costs,
   // on the same two cores: a saturated machine queues every frame.
-  const cpuSplit = `user ${fmt((cpu1.user - cpu0.user) / stored, 2)} + system ${fmt((cpu1.system - cpu0.system) / stored, 2)}; subscriber client ${fmt((processCpuMs(clientPid) - client0) / stored, 2)} ms per message; server event-loop delay p99 ${fmt(lagP99! * 1000 - LAG_TIMER_MS, 1)} / max ${fmt(lagMax! * 1000 - LAG_TIMER_MS, 1)} ms`;
+  const cpuSplit = `user ${fmt((cpu1.user - cpu0.user) / stored, 2)} + system ${fmt((cpu1.system - cpu0.system) / stored, 2)}; subscriber client ${fmt((processCpuMs(clientPid) - client0) / stored, 2)} ms, Postgres ${fmt((postgresCpuMs() - postgres0) / stored, 2)} ms per message; server event-loop delay p99 ${fmt(lagP99! * 1000 - LAG_TIMER_MS, 1)} / max ${fmt(lagMax! * 1000 - LAG_TIMER_MS, 1)} ms`;
   return { sent, expected, storedTotal, r, cpuPerMessage, cpuSplit };
 }
