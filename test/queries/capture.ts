@@ -150,6 +150,28 @@ function isRepositoryEntry(entry: QueryCatalogEntry): entry is RepositoryQueries
   return 'repository' in entry;
 }
 
+type SnapshotDatabase = Awaited<ReturnType<typeof openSnapshotDatabase>>;
+type Recorded = Awaited<ReturnType<SnapshotDatabase['record']>>;
+
+/** Runs `fn` (after `setUp`) in a transaction rolled back afterwards, recording the SQL `fn` sends. */
+export async function recordRolledBack(
+  database: SnapshotDatabase,
+  fn: (db: Db) => Promise<unknown>,
+  setUp?: (db: Db) => Promise<void>,
+): Promise<Recorded> {
+  let inner: Recorded = { statements: [] };
+  await database.db
+    .transaction(async (tx) => {
+      await setUp?.(tx as unknown as Db);
+      inner = await database.record(() => fn(tx as unknown as Db));
+      throw new Rollback();
+    })
+    .catch((e: unknown) => {
+      if (!(e instanceof Rollback)) throw e;
+    });
+  return inner;
+}
+
 /** Runs every call of the catalogs, each in a transaction rolled back afterwards, and records its SQL. */
 export async function captureAll(catalogs: CatalogFile[]): Promise<Map<string, CapturedCall[]>> {
   const database = await openSnapshotDatabase();
@@ -163,16 +185,7 @@ export async function captureAll(catalogs: CatalogFile[]): Promise<Map<string, C
         fn: (db: Db) => Promise<unknown>,
         setUp?: (db: Db) => Promise<void>,
       ) => {
-        let inner: { statements: Array<{ sql: string; params: unknown[] }>; error?: unknown } = { statements: [] };
-        await database.db
-          .transaction(async (tx) => {
-            await setUp?.(tx as unknown as Db);
-            inner = await database.record(() => fn(tx as unknown as Db));
-            throw new Rollback();
-          })
-          .catch((e: unknown) => {
-            if (!(e instanceof Rollback)) throw e;
-          });
+        const inner = await recordRolledBack(database, fn, setUp);
         calls.push({
           title,
           crossTenant,
