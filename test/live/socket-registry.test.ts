@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { rowsOf } from '../../src/db/client.js';
-import { heartbeatLiveSockets } from '../../src/modules/users/limits.repository.js';
+import { rowsOf, type Db } from '../../src/db/client.js';
+import { heartbeatLiveSockets, registerLiveSocket } from '../../src/modules/users/limits.repository.js';
 import { signUpTenant } from '../helpers/factories.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { usingPostgres } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait.js';
 
 // The sockets-per-user cap across instances (live_instances, live_sockets): a socket counts while
@@ -75,6 +76,65 @@ describe('sockets per user across instances', () => {
     expect(await query(sql`select id from live_sockets where instance_id = ${deadInstance}`)).toEqual([]);
     expect(await query(sql`select id from live_sockets where instance_id = ${liveInstance}`)).toHaveLength(1);
     accepted.ws.close();
+  });
+
+  /** The instance of this server: the one holding the user's socket. */
+  async function instanceOf(userId: string): Promise<string> {
+    const [row] = await query<{ instance_id: string }>(sql`select instance_id from live_sockets where user_id = ${userId}`);
+    return row!.instance_id;
+  }
+
+  // Registrations on one instance must not queue on its row: the former ON CONFLICT DO UPDATE
+  // ... WHERE locked it (FOR NO KEY UPDATE) even when its WHERE was false, until its commit, so
+  // each registration waited for the previous one (1,000 sockets connecting at once: ~20 ms each,
+  // in turn). Here one registration is held open while a socket connects. Needs two connections.
+  it.skipIf(!usingPostgres)('registers a socket while another registration on the instance is still open', async () => {
+    const [first, second, third] = await Promise.all(Array.from({ length: 3 }, () => signUpTenant(server)));
+    const opened = [await connect(first!.token)];
+    expect(opened[0]!.outcome).toBe('ack');
+    const instance = await instanceOf(first!.userId);
+
+    let registered!: () => void;
+    const open = new Promise<void>((resolve) => (registered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    class Undone extends Error {}
+    const held = db()
+      .transaction(async (tx) => {
+        const id = await registerLiveSocket(tx as unknown as Db, { userId: second!.userId, instanceId: instance, ttlSeconds: 60, max: 10 });
+        expect(id).not.toBeNull();
+        registered();
+        await released;
+        throw new Undone();
+      })
+      .catch((e: unknown) => {
+        if (!(e instanceof Undone)) throw e;
+      });
+    await open;
+    try {
+      const meanwhile = await connect(third!.token);
+      opened.push(meanwhile);
+      expect(meanwhile.outcome).toBe('ack');
+    } finally {
+      release();
+      await held;
+    }
+    for (const o of opened) o.ws.close();
+  });
+
+  it('a registration revives its instance’s row if it expired while the instance stalled', async () => {
+    const [first, second] = await Promise.all([signUpTenant(server), signUpTenant(server)]);
+    const opened = [await connect(first!.token)];
+    expect(opened[0]!.outcome).toBe('ack');
+    const instance = await instanceOf(first!.userId);
+    const alive = async () =>
+      (await query<{ alive: boolean }>(sql`select expires_at > now() as alive from live_instances where instance_id = ${instance}`))[0]!.alive;
+    await db().execute(sql`update live_instances set expires_at = now() - interval '1 second' where instance_id = ${instance}`);
+    expect(await alive()).toBe(false);
+    opened.push(await connect(second!.token));
+    expect(opened[1]!.outcome).toBe('ack');
+    expect(await alive()).toBe(true);
+    for (const o of opened) o.ws.close();
   });
 
   it('a heartbeat renews the instance’s one row and rewrites none of its sockets’ rows', async () => {

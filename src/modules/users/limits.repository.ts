@@ -61,7 +61,6 @@ export async function registerLiveSocket(
         insert into ${liveInstances} (${sql.identifier(liveInstances.instanceId.name)}, ${sql.identifier(liveInstances.expiresAt.name)})
         values (${input.instanceId}, now() + make_interval(secs => ${input.ttlSeconds}))
         on conflict (${sql.identifier(liveInstances.instanceId.name)}) do nothing
-        returning 1
       )
       update ${liveInstances} set ${sql.identifier(liveInstances.expiresAt.name)} = now() + make_interval(secs => ${input.ttlSeconds})
       where ${liveInstances.instanceId} = ${input.instanceId} and ${liveInstances.expiresAt} <= now()`);

@@ -111,7 +111,6 @@ with created as (
         insert into "live_instances" ("instance_id", "expires_at")
         values ($1, now() + make_interval(secs => $2))
         on conflict ("instance_id") do nothing
-        returning 1
       )
       update "live_instances" set "expires_at" = now() + make_interval(secs => $3)
       where "live_instances"."instance_id" = $4 and "live_instances"."expires_at" <= now();
