@@ -303,6 +303,75 @@ describe('group commit of inbound texts', { timeout: 120_000 }, () => {
     expect(got.some((ev) => ev.type === 'contactUpdated' && ev.id === s.contact.id)).toBe(true);
   });
 
+  it('a batch without media (the lean statement) hands its blocked contacts to the full one: their texts stored as when alone, the rest untouched', async () => {
+    const t = await tenantWithNumber(server, fake);
+    const tenantId = t.tenant.tenantId;
+    const blockedKnown = randomUsNumber();
+    const blockedNew = randomUsNumber();
+    const neighbour = randomUsNumber();
+    await textAlone(t, blockedKnown, 'earlier');
+    await textAlone(t, neighbour, 'earlier');
+    // A contact blocked before ever texting: a contact row without any conversation.
+    await dbOf(server).insert(contacts).values({ tenantId, phoneNumber: blockedNew, blocked: true });
+    await dbOf(server)
+      .update(contacts)
+      .set({ blocked: true })
+      .where(and(eq(contacts.tenantId, tenantId), eq(contacts.phoneNumber, blockedKnown)));
+    const live = listen([tenantId]);
+    const before = await batchMetrics();
+    const send = (from: string, body: string, extra?: Record<string, string | undefined>) =>
+      sendInbound(server, t.account, { from, to: t.number.e164, body, extra });
+    const answers = await Promise.all([
+      send(blockedKnown, 'STOP', { FromCity: 'TULSA', FromState: 'OK' }),
+      send(blockedNew, 'hello?'),
+      send(neighbour, 'still there?'),
+      send(randomUsNumber(), 'new here'),
+      send(randomUsNumber(), 'me too'),
+    ]);
+    for (const res of answers) expect(res.status).toBe(200);
+    const d = delta(before, await batchMetrics());
+    expect(d.over4).toBeGreaterThanOrEqual(1);
+    expect(d.fallbacks).toBe(0);
+
+    const all = await messagesOf(server, tenantId);
+    const convs = await conversationsOf(server, tenantId);
+    const threadOf = async (phone: string) => {
+      const contact = (await contactOf(server, tenantId, phone))!;
+      const own = convs.filter((c) => c.contactId === contact.id);
+      expect(own).toHaveLength(1);
+      return { contact, conv: own[0]!, msgs: all.filter((m) => m.conversationId === own[0]!.id) };
+    };
+    // The known blocked contact: the text joins their conversation, unread unchanged; STOP and the
+    // location applied once (the lean statement had already upserted the contact).
+    const known = await threadOf(blockedKnown);
+    expect(known.msgs.map((m) => m.body)).toEqual(['earlier', 'STOP']);
+    expect(known.conv.unreadCount).toBe(1);
+    expect(known.conv.lastMessageId).toBe(known.msgs[1]!.id);
+    expect(known.contact).toMatchObject({ blocked: true, optedOut: true, city: 'TULSA', state: 'OK' });
+    expect(known.contact.optedOutAt).not.toBeNull();
+    // The blocked contact without a conversation: a new RESOLVED one, nothing unread.
+    const fresh = await threadOf(blockedNew);
+    expect(fresh.msgs.map((m) => m.body)).toEqual(['hello?']);
+    expect(fresh.conv).toMatchObject({ status: 'RESOLVED', unreadCount: 0 });
+    // Each text stored once, the neighbours' as usual.
+    expect(all.filter((m) => ['STOP', 'hello?', 'still there?', 'new here', 'me too'].includes(m.body))).toHaveLength(5);
+    const n = await threadOf(neighbour);
+    expect(n.conv.unreadCount).toBe(2);
+
+    // Live: the neighbours' texts, none of the blocked contacts'.
+    const marker = randomUsNumber();
+    await textAlone(t, marker, 'marker');
+    const markerContact = (await contactOf(server, tenantId, marker))!;
+    const markerConv = (await conversationsOf(server, tenantId)).find((c) => c.contactId === markerContact.id)!.id;
+    await waitFor(() => live.events.get(tenantId)!.some((ev) => ev.conversationId === markerConv), { what: 'the marker event', timeoutMs: 20_000 });
+    await live.stop();
+    const got = live.events.get(tenantId)!;
+    const blockedTexts = new Set([...known.msgs, ...fresh.msgs].map((m) => m.id));
+    expect(got.filter((ev) => blockedTexts.has(ev.id))).toEqual([]);
+    const others = all.filter((m) => ['still there?', 'new here', 'me too'].includes(m.body)).map((m) => m.id);
+    for (const id of others) expect(got.some((ev) => ev.type === 'messageAdded' && ev.id === id)).toBe(true);
+  });
+
   it('reports per text what routing and automations act on: opened, contact, blocked (the batcher, on the real database)', async () => {
     const t = await tenantWithNumber(server, fake);
     const known = randomUsNumber();

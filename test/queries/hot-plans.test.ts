@@ -21,7 +21,7 @@ import { loadCatalogs, openSnapshotDatabase, recordRolledBack } from './capture.
 // Here: the snapshot fixture, in each state below, then each statement's generic plan.
 
 /** The catalog calls (src/modules/<feature>/<feature>.queries.ts) whose statements are hot. */
-const HOT = ['ingestBatch', 'loadMessagesWithHolders', 'loadConversations', 'loadUsers', 'loadContacts', 'sendReplies'];
+const HOT = ['ingestBatch', 'ingestBatchWithMedia', 'ingestBatchBlockedContact', 'loadMessagesWithHolders', 'loadConversations', 'loadUsers', 'loadContacts', 'sendReplies'];
 
 /** Tables that grow with traffic or tenants: each read of one must be a look-up by key. */
 const GROWING = new Set(['messages', 'conversations', 'contacts', 'phone_numbers', 'automated_messages', 'users']);

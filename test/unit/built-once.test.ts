@@ -38,13 +38,22 @@ describe('builtOnce: a statement rendered by drizzle once, then run with new val
     expect(() => dollar({ a: 'x' })).toThrow(/numbering/);
   });
 
-  it('the ingest batch statement: the same text and parameters as its template with the rows in place', () => {
+  it('the ingest batch statements: the same text and parameters as its template with the rows in place', () => {
     const rows = JSON.stringify([{ idx: 0, t: 'tenant', body: 'hello $1' }]);
-    const { builtOnce: viaOnce, direct } = ingestBatchStatementForTests(rows);
-    const a = dialect.sqlToQuery(viaOnce);
-    const b = dialect.sqlToQuery(direct);
-    expect(a.sql).toBe(b.sql);
-    expect(a.params).toEqual(b.params);
-    expect(a.params[0]).toBe(rows);
+    const variants = ingestBatchStatementForTests(rows);
+    for (const { builtOnce: viaOnce, direct } of [variants.lean, variants.full]) {
+      const a = dialect.sqlToQuery(viaOnce);
+      const b = dialect.sqlToQuery(direct);
+      expect(a.sql).toBe(b.sql);
+      expect(a.params).toEqual(b.params);
+      expect(a.params[0]).toBe(rows);
+    }
+    // The lean statement is the full one without the media jobs and the blocked contact's branch.
+    const lean = dialect.sqlToQuery(variants.lean.direct).sql;
+    const full = dialect.sqlToQuery(variants.full.direct).sql;
+    for (const cte of ['media_jobs as', 'blocked_latest as', 'blocked_kept as', 'blocked_opened as']) {
+      expect(full).toContain(cte);
+      expect(lean).not.toContain(cte);
+    }
   });
 });

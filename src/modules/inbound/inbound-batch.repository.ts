@@ -46,12 +46,64 @@ function col(alias: string, column: PgColumn): SQL {
 }
 
 /**
+ * Which statement stores a batch. `lean`, the common case (no media, no blocked contact), leaves
+ * out the CTEs only those need: Postgres initialises every node of a plan on each execution,
+ * whether or not rows reach it, and at one or two texts per statement (the live rates) that start-up
+ * was the largest share of the statement's cost (bench, issue 16). `full` handles everything.
+ */
+type IngestVariant = 'lean' | 'full';
+
+/**
+ * A blocked contact's text opens nothing and raises no unread count: it joins their latest
+ * conversation on this number as it is, or a new RESOLVED one (the `full` statement only).
+ */
+function blockedConversations(): SQL {
+  return sql`
+    blocked_latest as (
+      select t.idx, c.id
+      from target t cross join lateral (
+        select ${col('c', conversations.id)} as id from ${conversations} c
+        where ${col('c', conversations.tenantId)} = t.t and ${col('c', conversations.phoneNumberId)} = t.number_id
+          and ${col('c', conversations.contactId)} = t.contact_id
+        order by ${col('c', conversations.lastMessageAt)} desc, ${col('c', conversations.id)} desc
+        limit 1
+      ) c
+      where t.blocked
+    ),
+    blocked_kept as (
+      update ${conversations} set
+        ${setClauses(conversations, recordActivity(sql`now()`, sql`t.m`))},
+        ${sql.identifier(conversations.updatedAt.name)} = now()
+      from blocked_latest b join target t on t.idx = b.idx
+      where ${conversations.tenantId} = t.t and ${conversations.id} = b.id
+      returning ${conversations.id}, b.idx
+    ),
+    blocked_opened as (
+      insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId)})
+      select t.t, t.number_id, t.contact_id, ${literal(ConversationStatus.RESOLVED)}, 0, now(), t.m, t.team_id
+      from target t
+      where t.blocked and not exists (select 1 from blocked_latest b where b.idx = t.idx)
+      returning ${conversations.id}, ${conversations.tenantId}, ${conversations.phoneNumberId}, ${conversations.contactId}
+    ),`;
+}
+
+/** The media copy jobs of the stored texts (`copy` per text; the `full` statement only). */
+function mediaCopyJobsOf(): SQL {
+  return sql`
+    media_jobs as (
+      insert into ${mediaCopyJobs} (${columnList(mediaCopyJobs.tenantId, mediaCopyJobs.messageId, mediaCopyJobs.mediaIndex)})
+      select t.t, message.id, g from message join target t on t.m = message.id, generate_series(0, t.copy - 1) as g
+    ),`;
+}
+
+/**
  * The statement of ingestBatch, built by drizzle once (builtOnce): the rows come as one JSON
  * parameter, `rows`. Walking its few hundred chunks on every batch was about a tenth of the
  * server's CPU per webhook (issue 16, bench profile).
  */
-function buildIngestBatchStatement(rows: unknown = sql.placeholder('rows')): SQL {
+function buildIngestBatchStatement(variant: IngestVariant, rows: unknown = sql.placeholder('rows')): SQL {
   const activity = recordActivity(excluded(conversations.lastMessageAt), excluded(conversations.lastMessageId));
+  const full = variant === 'full';
   return sql`
     with input as (
       select * from json_to_recordset(${rows}::json) as i(
@@ -135,40 +187,17 @@ function buildIngestBatchStatement(rows: unknown = sql.placeholder('rows')): SQL
       returning ${conversations.id}, ${conversations.teamId}, (xmax = 0) as opened,
         ${conversations.tenantId}, ${conversations.phoneNumberId}, ${conversations.contactId}
     ),
-    -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
-    -- conversation on this number as it is, or a new RESOLVED one.
-    blocked_latest as (
-      select t.idx, c.id
-      from target t cross join lateral (
-        select ${col('c', conversations.id)} as id from ${conversations} c
-        where ${col('c', conversations.tenantId)} = t.t and ${col('c', conversations.phoneNumberId)} = t.number_id
-          and ${col('c', conversations.contactId)} = t.contact_id
-        order by ${col('c', conversations.lastMessageAt)} desc, ${col('c', conversations.id)} desc
-        limit 1
-      ) c
-      where t.blocked
-    ),
-    blocked_kept as (
-      update ${conversations} set
-        ${setClauses(conversations, recordActivity(sql`now()`, sql`t.m`))},
-        ${sql.identifier(conversations.updatedAt.name)} = now()
-      from blocked_latest b join target t on t.idx = b.idx
-      where ${conversations.tenantId} = t.t and ${conversations.id} = b.id
-      returning ${conversations.id}, b.idx
-    ),
-    blocked_opened as (
-      insert into ${conversations} (${columnList(conversations.tenantId, conversations.phoneNumberId, conversations.contactId, conversations.status, conversations.unreadCount, conversations.lastMessageAt, conversations.lastMessageId, conversations.teamId)})
-      select t.t, t.number_id, t.contact_id, ${literal(ConversationStatus.RESOLVED)}, 0, now(), t.m, t.team_id
-      from target t
-      where t.blocked and not exists (select 1 from blocked_latest b where b.idx = t.idx)
-      returning ${conversations.id}, ${conversations.tenantId}, ${conversations.phoneNumberId}, ${conversations.contactId}
-    ),
+    ${full ? blockedConversations() : sql``}
     conversation as (
       select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
         join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
-      union all select bk.idx, bk.id, null::uuid, false from blocked_kept bk
+      ${
+        full
+          ? sql`union all select bk.idx, bk.id, null::uuid, false from blocked_kept bk
       union all select t.idx, bo.id, null::uuid, false from blocked_opened bo
-        join target t on t.t = bo.tenant_id and t.number_id = bo.phone_number_id and t.contact_id = bo.contact_id and t.blocked
+        join target t on t.t = bo.tenant_id and t.number_id = bo.phone_number_id and t.contact_id = bo.contact_id and t.blocked`
+          : sql``
+      }
     ),
     message as (
       insert into ${messages} (${columnList(messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body, messages.media, messages.mediaDropped, messages.status, messages.twilioSid, messages.segments)})
@@ -176,10 +205,7 @@ function buildIngestBatchStatement(rows: unknown = sql.placeholder('rows')): SQL
       from target t join conversation cv on cv.idx = t.idx
       returning ${messages.id}, ${messages.conversationId}
     ),
-    media_jobs as (
-      insert into ${mediaCopyJobs} (${columnList(mediaCopyJobs.tenantId, mediaCopyJobs.messageId, mediaCopyJobs.mediaIndex)})
-      select t.t, message.id, g from message join target t on t.m = message.id, generate_series(0, t.copy - 1) as g
-    ),
+    ${full ? mediaCopyJobsOf() : sql``}
     -- Outgoing webhooks, committed with the texts (only tenants with a subscribed endpoint write any).
     webhook_events as (${insertWebhookEvents(sql`
       select t.t as tenant_id, v.event_type, case when v.ord = 3 then cv.id else message.id end as subject_id,
@@ -212,11 +238,18 @@ function buildIngestBatchStatement(rows: unknown = sql.placeholder('rows')): SQL
     order by i.idx
   `;
 }
-const ingestBatchStatement = builtOnce<'rows'>(() => buildIngestBatchStatement());
+const ingestBatchStatements: Record<IngestVariant, (values: { rows: unknown }) => SQL> = {
+  lean: builtOnce<'rows'>(() => buildIngestBatchStatement('lean')),
+  full: builtOnce<'rows'>(() => buildIngestBatchStatement('full')),
+};
 
-/** The statement as run and as its template builds it with the value in place, for the test that holds them equal. */
-export function ingestBatchStatementForTests(rowsJson: string): { builtOnce: SQL; direct: SQL } {
-  return { builtOnce: ingestBatchStatement({ rows: rowsJson }), direct: buildIngestBatchStatement(rowsJson) };
+/** The statements as run and as their template builds them with the value in place, for the test that holds them equal. */
+export function ingestBatchStatementForTests(rowsJson: string): Record<IngestVariant, { builtOnce: SQL; direct: SQL }> {
+  const both = (variant: IngestVariant) => ({
+    builtOnce: ingestBatchStatements[variant]({ rows: rowsJson }),
+    direct: buildIngestBatchStatement(variant, rowsJson),
+  });
+  return { lean: both('lean'), full: both('full') };
 }
 
 /**
@@ -236,8 +269,13 @@ export function ingestBatchStatementForTests(rowsJson: string): { builtOnce: SQL
  * - message: keyed on (account, MessageSid); media copy jobs, outgoing webhook events and
  *   `answerable` (an enabled automated answer on the number) in the same statement.
  *
+ * Two statements hold these rules: `full`, and `lean` without the media jobs and the blocked
+ * contact's branch (IngestVariant). A batch with media goes to `full`; otherwise `lean` runs,
+ * and the texts of blocked contacts it meets (it stores nothing for them but their contact's
+ * upsert) go through `full` next, before any caller is answered.
+ *
  * The rows come as one JSON parameter (the statement text never changes with the batch size, so
- * it is prepared once). Tenant isolation: every row carries the tenant of the account its
+ * each is prepared once). Tenant isolation: every row carries the tenant of the account its
  * webhook key resolved to, and every join and insert uses that row's own `tenant_id`, so rows
  * of different tenants never meet (composite foreign keys check it again).
  *
@@ -251,6 +289,21 @@ export function ingestBatchStatementForTests(rowsJson: string): { builtOnce: SQL
  * conversations in one order (no deadlock between batches).
  */
 export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise<BatchOutcome[]> {
+  const out = await runIngestStatement(db, items.some((it) => it.copyMedia > 0) ? 'full' : 'lean', items);
+  // A blocked contact's texts go through the full statement. The lean one wrote only their
+  // contacts' upserts, which the full one repeats to the same effect (location merged, opt-out
+  // kept with its first time, activity now).
+  const blocked = out.flatMap((o, idx) => (o.kind === 'blocked' ? [idx] : []));
+  if (blocked.length > 0) {
+    const again = await runIngestStatement(db, 'full', blocked.map((idx) => items[idx]!));
+    blocked.forEach((idx, i) => (out[idx] = again[i]!));
+  }
+  // (`full` never answers `blocked`.)
+  return out.map((o) => (o.kind === 'blocked' ? { kind: 'retry-alone' } : o));
+}
+
+/** One execution of a variant: each item's outcome, or `blocked` (lean only: its contact is blocked, nothing but the contact written). */
+async function runIngestStatement(db: Db, variant: IngestVariant, items: readonly IngestItem[]): Promise<Array<BatchOutcome | { kind: 'blocked' }>> {
   const rows = items.map((it, idx) => ({
     idx,
     t: it.tenantId,
@@ -270,7 +323,7 @@ export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise
     seg: it.sms.segments,
     copy: it.copyMedia,
   }));
-  const result = await db.execute(ingestBatchStatement({ rows: JSON.stringify(rows) }));
+  const result = await db.execute(ingestBatchStatements[variant]({ rows: JSON.stringify(rows) }));
   type Row = {
     idx: number;
     fresh: boolean;
@@ -284,11 +337,12 @@ export async function ingestBatch(db: Db, items: readonly IngestItem[]): Promise
     numberHasHours: boolean | null;
     answerable: boolean;
   };
-  const out: BatchOutcome[] = items.map(() => ({ kind: 'retry-alone' }));
+  const out: Array<BatchOutcome | { kind: 'blocked' }> = items.map(() => ({ kind: 'retry-alone' }));
   for (const row of rowsOf<Row>(result)) {
     const idx = Number(row.idx);
     if (!row.fresh) out[idx] = { kind: 'duplicate' };
     else if (!row.matched) out[idx] = { kind: 'not-our-number' };
+    else if (variant === 'lean' && row.contactBlocked === true && !row.messageId) out[idx] = { kind: 'blocked' };
     else if (row.messageId && row.conversationId && row.contactId) {
       out[idx] = {
         kind: 'stored',

@@ -191,8 +191,438 @@ select "id", "conversation_id"
     returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
       "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
-  -- A blocked contact's text opens nothing and raises no unread count: it joins their latest
-  -- conversation on this number as it is, or a new RESOLVED one.
+  conversation as (
+    select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+      join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
+  ),
+  message as (
+    insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
+    select t.m, t.t, cv.id, t.a, 'INBOUND', t.body, t.media, t.dropped, 'RECEIVED', t.sid, t.seg
+    from target t join conversation cv on cv.idx = t.idx
+    returning "messages"."id", "messages"."conversation_id"
+  ),
+  -- Outgoing webhooks, committed with the texts (only tenants with a subscribed endpoint write any).
+  webhook_events as (
+  insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+  select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+  from (
+    select t.t as tenant_id, v.event_type, case when v.ord = 3 then cv.id else message.id end as subject_id,
+      message.conversation_id, t.idx * 4 + v.ord as ord
+    from message join target t on t.m = message.id join conversation cv on cv.idx = t.idx, (values (1, 'MESSAGE_RECEIVED'), (2, 'CONTACT_OPTED_OUT'), (3, 'CONVERSATION_OPENED')) as v(ord, event_type)
+    where not t.blocked and (v.ord = 1 or (v.ord = 2 and t.opt is true) or (v.ord = 3 and cv.opened))
+  ) r
+  where exists (
+    select 1 from webhook_endpoints we
+    where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+  )
+  order by r.ord
+)
+  select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
+    message.id as "messageId", message.conversation_id as "conversationId",
+    cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+    t.hours as "numberHasHours",
+    answer.yes is not null as "answerable"
+  from input i
+    left join fresh f on f.idx = i.idx
+    left join target t on t.idx = i.idx
+    left join conversation cv on cv.idx = i.idx
+    left join message on message.id = t.m
+    -- A probe of automated_messages_number_trigger_uq per stored text: as EXISTS, the planner
+    -- hashed a sequential scan of every tenant's automated messages for each batch. The index
+    -- is searched by (tenant, number) and the number's few triggers are filtered as text: with
+    -- the trigger list in the index condition too (three descents), a plan made before the
+    -- table's first analysis preferred walking all of the tenant's automated messages by
+    -- automated_messages_tenant_id_uq.
+    left join lateral (
+      select true as yes from "automated_messages" am
+      where "am"."tenant_id" = t.t and "am"."phone_number_id" = t.number_id
+        and "am"."trigger"::text in ($2, $3, $4) and "am"."enabled"
+      limit 1
+    ) answer on true
+  order by i.idx;
+
+-- ingestBatchWithMedia
+-- every tenant: group commit: one statement stores the webhooks of several tenants; each row carries the tenant of the account its webhook key resolved to, and every join and insert uses that row's own tenant_id (the retry probe and the number look-up find their row by a unique key of the row's account, which belongs to that one tenant, and the number's tenant is compared with the row's)
+  with input as (
+    select * from json_to_recordset($1::json) as i(
+      idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
+      opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
+  ),
+  -- A Twilio retry of a stored message writes nothing (not left to the unique violation, which
+  -- would undo the whole batch). A lateral probe per item, so
+  -- the plan is always one look-up of messages_account_sid_uq each: written as NOT EXISTS, the
+  -- planner chose a hash anti-join over a sequential scan of every message whenever the
+  -- table's statistics lagged its growth (a new database, a burst), and each webhook then cost
+  -- a read of the whole table. The probe names the index's columns only: given tenant_id too,
+  -- a plan made while messages was small walked messages_tenant_created_idx (every message of
+  -- the tenant) instead. The key is the unique index the insert would hit, and an account
+  -- belongs to one tenant (messages_twilio_account_fk), so the row found is the tenant's own.
+  fresh as (
+    select input.* from input
+    left join lateral (
+      select true as stored from "messages" m
+      where "m"."twilio_account_id" = input.a and "m"."twilio_sid" = input.sid
+      limit 1
+    ) known on true
+    where known.stored is null
+  ),
+  -- Lateral as well: as a join, a plan made while phone_numbers looked tiny read every active
+  -- number for each webhook (an unparameterised scan of phone_numbers_active_e164_uq). The probe
+  -- is by the active number (unique) and its account; the tenant is compared on the row found,
+  -- outside, so that no plan walks a tenant's numbers by phone_numbers_tenant_idx.
+  number as (
+    select f.idx, p.id, p.team_id, p.hours
+    from fresh f cross join lateral (
+      select "p"."id" as id, "p"."tenant_id" as tenant_id, "p"."team_id" as team_id,
+        "p"."operating_hours_id" is not null as hours
+      from "phone_numbers" p
+      where "p"."e164" = f."to" and "p"."removed_at" is null
+        and "p"."twilio_account_id" = f.a
+        and "p"."direction" = 'INBOUND_OUTBOUND'
+      limit 1
+    ) p
+    where p.tenant_id = f.t
+  ),
+  contact as (
+    insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
+    select f.t, f.fr, f.city, f.st, f.zip, f.ctry, coalesce(f.opt, false), case when f.opt then now() end
+    from fresh f join number on number.idx = f.idx
+    order by f.t, f.fr
+    on conflict ("tenant_id", "phone_number") do update set
+      "city" = coalesce(excluded."city", "contacts"."city"), "state" = coalesce(excluded."state", "contacts"."state"), "zip" = coalesce(excluded."zip", "contacts"."zip"), "country" = coalesce(excluded."country", "contacts"."country"),
+      "opted_out" = coalesce(
+        (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1),
+        "contacts"."opted_out"),
+      "opted_out_at" = case
+        when (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1) is null
+          then "contacts"."opted_out_at"
+        when excluded."opted_out" then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
+        else null end,
+      "last_activity_at" = greatest("contacts"."last_activity_at", now()),
+      "updated_at" = now()
+    returning "contacts"."id", "contacts"."blocked", "contacts"."tenant_id", "contacts"."phone_number"
+  ),
+  -- One row per item whose number matched: its contact and number.
+  target as (
+    select f.*, number.id as number_id, number.team_id, number.hours, contact.id as contact_id, contact.blocked
+    from fresh f join number on number.idx = f.idx
+      join contact on contact.tenant_id = f.t and contact.phone_number = f.fr
+  ),
+  live_conversation as (
+    insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id", "first_inbound_at")
+    select t.t, t.number_id, t.contact_id, 'OPEN', 1, now(), t.m, t.team_id, now()
+    from target t
+    where not t.blocked
+    order by t.t, t.number_id, t.contact_id
+    -- The predicate of conversations_live_uq, word for word.
+    on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED' do update set
+      "unread_count" = "conversations"."unread_count" + 1,
+      "status" = case when "conversations"."status" = 'PENDING'
+        then 'OPEN' else "conversations"."status" end,
+      "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
+      "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
+      "updated_at" = now()
+    returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
+      "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
+  ),
+  blocked_latest as (
+    select t.idx, c.id
+    from target t cross join lateral (
+      select "c"."id" as id from "conversations" c
+      where "c"."tenant_id" = t.t and "c"."phone_number_id" = t.number_id
+        and "c"."contact_id" = t.contact_id
+      order by "c"."last_message_at" desc, "c"."id" desc
+      limit 1
+    ) c
+    where t.blocked
+  ),
+  blocked_kept as (
+    update "conversations" set
+      "last_message_id" = case when now() >= "conversations"."last_message_at" then t.m else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()),
+      "updated_at" = now()
+    from blocked_latest b join target t on t.idx = b.idx
+    where "conversations"."tenant_id" = t.t and "conversations"."id" = b.id
+    returning "conversations"."id", b.idx
+  ),
+  blocked_opened as (
+    insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id")
+    select t.t, t.number_id, t.contact_id, 'RESOLVED', 0, now(), t.m, t.team_id
+    from target t
+    where t.blocked and not exists (select 1 from blocked_latest b where b.idx = t.idx)
+    returning "conversations"."id", "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
+  ),
+  conversation as (
+    select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+      join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
+    union all select bk.idx, bk.id, null::uuid, false from blocked_kept bk
+    union all select t.idx, bo.id, null::uuid, false from blocked_opened bo
+      join target t on t.t = bo.tenant_id and t.number_id = bo.phone_number_id and t.contact_id = bo.contact_id and t.blocked
+  ),
+  message as (
+    insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
+    select t.m, t.t, cv.id, t.a, 'INBOUND', t.body, t.media, t.dropped, 'RECEIVED', t.sid, t.seg
+    from target t join conversation cv on cv.idx = t.idx
+    returning "messages"."id", "messages"."conversation_id"
+  ),
+  media_jobs as (
+    insert into "media_copy_jobs" ("tenant_id", "message_id", "media_index")
+    select t.t, message.id, g from message join target t on t.m = message.id, generate_series(0, t.copy - 1) as g
+  ),
+  -- Outgoing webhooks, committed with the texts (only tenants with a subscribed endpoint write any).
+  webhook_events as (
+  insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+  select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+  from (
+    select t.t as tenant_id, v.event_type, case when v.ord = 3 then cv.id else message.id end as subject_id,
+      message.conversation_id, t.idx * 4 + v.ord as ord
+    from message join target t on t.m = message.id join conversation cv on cv.idx = t.idx, (values (1, 'MESSAGE_RECEIVED'), (2, 'CONTACT_OPTED_OUT'), (3, 'CONVERSATION_OPENED')) as v(ord, event_type)
+    where not t.blocked and (v.ord = 1 or (v.ord = 2 and t.opt is true) or (v.ord = 3 and cv.opened))
+  ) r
+  where exists (
+    select 1 from webhook_endpoints we
+    where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+  )
+  order by r.ord
+)
+  select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
+    message.id as "messageId", message.conversation_id as "conversationId",
+    cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+    t.hours as "numberHasHours",
+    answer.yes is not null as "answerable"
+  from input i
+    left join fresh f on f.idx = i.idx
+    left join target t on t.idx = i.idx
+    left join conversation cv on cv.idx = i.idx
+    left join message on message.id = t.m
+    -- A probe of automated_messages_number_trigger_uq per stored text: as EXISTS, the planner
+    -- hashed a sequential scan of every tenant's automated messages for each batch. The index
+    -- is searched by (tenant, number) and the number's few triggers are filtered as text: with
+    -- the trigger list in the index condition too (three descents), a plan made before the
+    -- table's first analysis preferred walking all of the tenant's automated messages by
+    -- automated_messages_tenant_id_uq.
+    left join lateral (
+      select true as yes from "automated_messages" am
+      where "am"."tenant_id" = t.t and "am"."phone_number_id" = t.number_id
+        and "am"."trigger"::text in ($2, $3, $4) and "am"."enabled"
+      limit 1
+    ) answer on true
+  order by i.idx;
+
+-- ingestBatchBlockedContact
+-- every tenant: group commit: one statement stores the webhooks of several tenants; each row carries the tenant of the account its webhook key resolved to, and every join and insert uses that row's own tenant_id (the retry probe and the number look-up find their row by a unique key of the row's account, which belongs to that one tenant, and the number's tenant is compared with the row's)
+  with input as (
+    select * from json_to_recordset($1::json) as i(
+      idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
+      opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
+  ),
+  -- A Twilio retry of a stored message writes nothing (not left to the unique violation, which
+  -- would undo the whole batch). A lateral probe per item, so
+  -- the plan is always one look-up of messages_account_sid_uq each: written as NOT EXISTS, the
+  -- planner chose a hash anti-join over a sequential scan of every message whenever the
+  -- table's statistics lagged its growth (a new database, a burst), and each webhook then cost
+  -- a read of the whole table. The probe names the index's columns only: given tenant_id too,
+  -- a plan made while messages was small walked messages_tenant_created_idx (every message of
+  -- the tenant) instead. The key is the unique index the insert would hit, and an account
+  -- belongs to one tenant (messages_twilio_account_fk), so the row found is the tenant's own.
+  fresh as (
+    select input.* from input
+    left join lateral (
+      select true as stored from "messages" m
+      where "m"."twilio_account_id" = input.a and "m"."twilio_sid" = input.sid
+      limit 1
+    ) known on true
+    where known.stored is null
+  ),
+  -- Lateral as well: as a join, a plan made while phone_numbers looked tiny read every active
+  -- number for each webhook (an unparameterised scan of phone_numbers_active_e164_uq). The probe
+  -- is by the active number (unique) and its account; the tenant is compared on the row found,
+  -- outside, so that no plan walks a tenant's numbers by phone_numbers_tenant_idx.
+  number as (
+    select f.idx, p.id, p.team_id, p.hours
+    from fresh f cross join lateral (
+      select "p"."id" as id, "p"."tenant_id" as tenant_id, "p"."team_id" as team_id,
+        "p"."operating_hours_id" is not null as hours
+      from "phone_numbers" p
+      where "p"."e164" = f."to" and "p"."removed_at" is null
+        and "p"."twilio_account_id" = f.a
+        and "p"."direction" = 'INBOUND_OUTBOUND'
+      limit 1
+    ) p
+    where p.tenant_id = f.t
+  ),
+  contact as (
+    insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
+    select f.t, f.fr, f.city, f.st, f.zip, f.ctry, coalesce(f.opt, false), case when f.opt then now() end
+    from fresh f join number on number.idx = f.idx
+    order by f.t, f.fr
+    on conflict ("tenant_id", "phone_number") do update set
+      "city" = coalesce(excluded."city", "contacts"."city"), "state" = coalesce(excluded."state", "contacts"."state"), "zip" = coalesce(excluded."zip", "contacts"."zip"), "country" = coalesce(excluded."country", "contacts"."country"),
+      "opted_out" = coalesce(
+        (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1),
+        "contacts"."opted_out"),
+      "opted_out_at" = case
+        when (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1) is null
+          then "contacts"."opted_out_at"
+        when excluded."opted_out" then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
+        else null end,
+      "last_activity_at" = greatest("contacts"."last_activity_at", now()),
+      "updated_at" = now()
+    returning "contacts"."id", "contacts"."blocked", "contacts"."tenant_id", "contacts"."phone_number"
+  ),
+  -- One row per item whose number matched: its contact and number.
+  target as (
+    select f.*, number.id as number_id, number.team_id, number.hours, contact.id as contact_id, contact.blocked
+    from fresh f join number on number.idx = f.idx
+      join contact on contact.tenant_id = f.t and contact.phone_number = f.fr
+  ),
+  live_conversation as (
+    insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id", "first_inbound_at")
+    select t.t, t.number_id, t.contact_id, 'OPEN', 1, now(), t.m, t.team_id, now()
+    from target t
+    where not t.blocked
+    order by t.t, t.number_id, t.contact_id
+    -- The predicate of conversations_live_uq, word for word.
+    on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED' do update set
+      "unread_count" = "conversations"."unread_count" + 1,
+      "status" = case when "conversations"."status" = 'PENDING'
+        then 'OPEN' else "conversations"."status" end,
+      "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
+      "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
+      "updated_at" = now()
+    returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
+      "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
+  ),
+  conversation as (
+    select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+      join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
+  ),
+  message as (
+    insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
+    select t.m, t.t, cv.id, t.a, 'INBOUND', t.body, t.media, t.dropped, 'RECEIVED', t.sid, t.seg
+    from target t join conversation cv on cv.idx = t.idx
+    returning "messages"."id", "messages"."conversation_id"
+  ),
+  -- Outgoing webhooks, committed with the texts (only tenants with a subscribed endpoint write any).
+  webhook_events as (
+  insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
+  select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
+  from (
+    select t.t as tenant_id, v.event_type, case when v.ord = 3 then cv.id else message.id end as subject_id,
+      message.conversation_id, t.idx * 4 + v.ord as ord
+    from message join target t on t.m = message.id join conversation cv on cv.idx = t.idx, (values (1, 'MESSAGE_RECEIVED'), (2, 'CONTACT_OPTED_OUT'), (3, 'CONVERSATION_OPENED')) as v(ord, event_type)
+    where not t.blocked and (v.ord = 1 or (v.ord = 2 and t.opt is true) or (v.ord = 3 and cv.opened))
+  ) r
+  where exists (
+    select 1 from webhook_endpoints we
+    where we.tenant_id = r.tenant_id and we.enabled and r.event_type = any(we.events)
+  )
+  order by r.ord
+)
+  select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
+    message.id as "messageId", message.conversation_id as "conversationId",
+    cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+    t.hours as "numberHasHours",
+    answer.yes is not null as "answerable"
+  from input i
+    left join fresh f on f.idx = i.idx
+    left join target t on t.idx = i.idx
+    left join conversation cv on cv.idx = i.idx
+    left join message on message.id = t.m
+    -- A probe of automated_messages_number_trigger_uq per stored text: as EXISTS, the planner
+    -- hashed a sequential scan of every tenant's automated messages for each batch. The index
+    -- is searched by (tenant, number) and the number's few triggers are filtered as text: with
+    -- the trigger list in the index condition too (three descents), a plan made before the
+    -- table's first analysis preferred walking all of the tenant's automated messages by
+    -- automated_messages_tenant_id_uq.
+    left join lateral (
+      select true as yes from "automated_messages" am
+      where "am"."tenant_id" = t.t and "am"."phone_number_id" = t.number_id
+        and "am"."trigger"::text in ($2, $3, $4) and "am"."enabled"
+      limit 1
+    ) answer on true
+  order by i.idx;
+  with input as (
+    select * from json_to_recordset($1::json) as i(
+      idx int, t uuid, a uuid, m uuid, "to" text, fr text, city text, st text, zip text, ctry text,
+      opt boolean, body text, media jsonb, dropped int, sid text, seg int, copy int)
+  ),
+  -- A Twilio retry of a stored message writes nothing (not left to the unique violation, which
+  -- would undo the whole batch). A lateral probe per item, so
+  -- the plan is always one look-up of messages_account_sid_uq each: written as NOT EXISTS, the
+  -- planner chose a hash anti-join over a sequential scan of every message whenever the
+  -- table's statistics lagged its growth (a new database, a burst), and each webhook then cost
+  -- a read of the whole table. The probe names the index's columns only: given tenant_id too,
+  -- a plan made while messages was small walked messages_tenant_created_idx (every message of
+  -- the tenant) instead. The key is the unique index the insert would hit, and an account
+  -- belongs to one tenant (messages_twilio_account_fk), so the row found is the tenant's own.
+  fresh as (
+    select input.* from input
+    left join lateral (
+      select true as stored from "messages" m
+      where "m"."twilio_account_id" = input.a and "m"."twilio_sid" = input.sid
+      limit 1
+    ) known on true
+    where known.stored is null
+  ),
+  -- Lateral as well: as a join, a plan made while phone_numbers looked tiny read every active
+  -- number for each webhook (an unparameterised scan of phone_numbers_active_e164_uq). The probe
+  -- is by the active number (unique) and its account; the tenant is compared on the row found,
+  -- outside, so that no plan walks a tenant's numbers by phone_numbers_tenant_idx.
+  number as (
+    select f.idx, p.id, p.team_id, p.hours
+    from fresh f cross join lateral (
+      select "p"."id" as id, "p"."tenant_id" as tenant_id, "p"."team_id" as team_id,
+        "p"."operating_hours_id" is not null as hours
+      from "phone_numbers" p
+      where "p"."e164" = f."to" and "p"."removed_at" is null
+        and "p"."twilio_account_id" = f.a
+        and "p"."direction" = 'INBOUND_OUTBOUND'
+      limit 1
+    ) p
+    where p.tenant_id = f.t
+  ),
+  contact as (
+    insert into "contacts" ("tenant_id", "phone_number", "city", "state", "zip", "country", "opted_out", "opted_out_at")
+    select f.t, f.fr, f.city, f.st, f.zip, f.ctry, coalesce(f.opt, false), case when f.opt then now() end
+    from fresh f join number on number.idx = f.idx
+    order by f.t, f.fr
+    on conflict ("tenant_id", "phone_number") do update set
+      "city" = coalesce(excluded."city", "contacts"."city"), "state" = coalesce(excluded."state", "contacts"."state"), "zip" = coalesce(excluded."zip", "contacts"."zip"), "country" = coalesce(excluded."country", "contacts"."country"),
+      "opted_out" = coalesce(
+        (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1),
+        "contacts"."opted_out"),
+      "opted_out_at" = case
+        when (select i.opt from input i where i.t = excluded."tenant_id" and i.fr = excluded."phone_number" limit 1) is null
+          then "contacts"."opted_out_at"
+        when excluded."opted_out" then coalesce(case when "contacts"."opted_out" then "contacts"."opted_out_at" end, now())
+        else null end,
+      "last_activity_at" = greatest("contacts"."last_activity_at", now()),
+      "updated_at" = now()
+    returning "contacts"."id", "contacts"."blocked", "contacts"."tenant_id", "contacts"."phone_number"
+  ),
+  -- One row per item whose number matched: its contact and number.
+  target as (
+    select f.*, number.id as number_id, number.team_id, number.hours, contact.id as contact_id, contact.blocked
+    from fresh f join number on number.idx = f.idx
+      join contact on contact.tenant_id = f.t and contact.phone_number = f.fr
+  ),
+  live_conversation as (
+    insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status", "unread_count", "last_message_at", "last_message_id", "team_id", "first_inbound_at")
+    select t.t, t.number_id, t.contact_id, 'OPEN', 1, now(), t.m, t.team_id, now()
+    from target t
+    where not t.blocked
+    order by t.t, t.number_id, t.contact_id
+    -- The predicate of conversations_live_uq, word for word.
+    on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED' do update set
+      "unread_count" = "conversations"."unread_count" + 1,
+      "status" = case when "conversations"."status" = 'PENDING'
+        then 'OPEN' else "conversations"."status" end,
+      "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
+      "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
+      "updated_at" = now()
+    returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
+      "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
+  ),
   blocked_latest as (
     select t.idx, c.id
     from target t cross join lateral (
