@@ -179,7 +179,7 @@ describe.each(STATES)('hot statements, statistics $name: generic plans find rows
 
 // A GIN index with fastupdate collects new entries in a pending list, and the insert that overflows
 // the list merges all of it into the index. At Postgres's 4 MB default that was an ingest
-// statement of 55-75 ms every few seconds at 500 texts a second (bench/results.md, seventh
+// statement of 55-95 ms every few seconds at 500 texts a second (bench/results.md, seventh
 // session); migration 0024 keeps the lists of the indexes an inbound text writes at 128 kB.
 describe('GIN indexes written by an inbound text', () => {
   it('keep a pending list of 128 kB, not the 4 MB default', async () => {
