@@ -70,13 +70,14 @@ export function anyText(column: PgColumn, values: Iterable<string>): SQL {
 /**
  * A row of `table` from a hand-written statement's answer (db.execute: column names, driver
  * values), mapped as drizzle maps a builder's rows (timestamps to Dates, jsonb parsed): the same
- * object a `select().from(table)` gives. The answer must carry every column under its own name.
+ * object a `select().from(table)` gives. The answer must carry every column under its own name,
+ * or under `prefix` + its name (aliasedColumns: several tables in one row).
  */
-export function tableRow<T extends PgTable>(table: T, raw: Record<string, unknown>): InferSelectModel<T> {
+export function tableRow<T extends PgTable>(table: T, raw: Record<string, unknown>, prefix = ''): InferSelectModel<T> {
   const row: Record<string, unknown> = {};
   for (const [key, column] of Object.entries(getTableColumns(table) as Record<string, PgColumn>)) {
-    const value = raw[column.name];
-    if (value === undefined) throw new Error(`${column.name} is missing from the row`);
+    const value = raw[prefix + column.name];
+    if (value === undefined) throw new Error(`${prefix}${column.name} is missing from the row`);
     row[key] = value === null ? null : column.mapFromDriverValue(value);
   }
   return row as InferSelectModel<T>;
@@ -85,6 +86,14 @@ export function tableRow<T extends PgTable>(table: T, raw: Record<string, unknow
 /** Every column of `table` by its own name (`"t"."a", "t"."b", ...`), for a RETURNING that tableRow maps. */
 export function allColumns(table: PgTable): SQL {
   return sql.join(Object.values(getTableColumns(table) as Record<string, PgColumn>), sql`, `);
+}
+
+/** Every column of `table` named `prefix` + its name (`"t"."a" as "p.a", ...`): tables joined in one row, for tableRow(table, raw, prefix). */
+export function aliasedColumns(table: PgTable, prefix: string): SQL {
+  return sql.join(
+    Object.values(getTableColumns(table) as Record<string, PgColumn>).map((c) => sql`${c} as ${sql.identifier(prefix + c.name)}`),
+    sql`, `,
+  );
 }
 
 /**

@@ -1,11 +1,30 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
-import { columnList } from '../../db/sql.js';
-import type { Db } from '../../db/client.js';
+import { allColumns, builtOnce, columnList, setClauses, tableRow } from '../../db/sql.js';
+import { rowsOf, type Db } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { messages } from '../messages/messages.schema.js';
 import { NumberType } from '../phone-numbers/phone-number.enums.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { outbox, senderPacing } from './outbox.schema.js';
+
+/**
+ * The unpaced claim (see claimUnpaced), built by drizzle once (builtOnce) rather than at every
+ * claim: the same statement lease() writes over its locking subquery, every column returned.
+ */
+const claimUnpacedStatement = builtOnce<'leaseMs' | 'workerId' | 'limit'>(() => {
+  const p = sql.placeholder;
+  return sql`update ${outbox} set ${setClauses(outbox, {
+    attempts: sql`${outbox.attempts} + 1`,
+    lockedUntil: sql`now() + ${p('leaseMs')} * interval '1 millisecond'`,
+    lockedBy: sql`${p('workerId')}`,
+  })}
+    where ${outbox.id} in (select ${outbox.id} from ${outbox}
+      where ${and(lte(outbox.nextAttemptAt, sql`now()`), or(isNull(outbox.lockedUntil), lt(outbox.lockedUntil, sql`now()`)))}
+      order by ${outbox.nextAttemptAt} asc, ${outbox.id} asc
+      limit ${p('limit')}
+      for update skip locked)
+    returning ${allColumns(outbox)}`;
+});
 
 /** Writes a tenant's outbox jobs, inside the transaction that writes their messages. */
 export class OutboxRepository extends TenantRepository {
@@ -139,15 +158,13 @@ export class OutboxQueue {
    * this dispatcher and counted as an attempt, in one UPDATE over its own locking subquery.
    */
   private async claimUnpaced(limit: number, leaseSeconds: number): Promise<ClaimedJob[]> {
-    const due = this.db
-      .select({ id: outbox.id })
-      .from(outbox)
-      .where(and(lte(outbox.nextAttemptAt, sql`now()`), or(isNull(outbox.lockedUntil), lt(outbox.lockedUntil, sql`now()`))))
-      .orderBy(asc(outbox.nextAttemptAt), asc(outbox.id))
-      .limit(limit)
-      .for('update', { skipLocked: true });
-    const claimed = await this.lease(this.db, due, leaseSeconds * 1000);
-    return claimed.map((row) => ({ ...row, delayMs: 0 })).sort((a, b) => a.id - b.id);
+    const result = await this.db.execute(claimUnpacedStatement({ leaseMs: leaseSeconds * 1000, workerId: this.workerId, limit }));
+    return rowsOf<Record<string, unknown>>(result)
+      .map((raw) => {
+        const row = tableRow(outbox, raw);
+        return { id: row.id, tenantId: row.tenantId, messageId: row.messageId, phoneNumberId: row.phoneNumberId, attempts: row.attempts, maybeSent: row.maybeSent, delayMs: 0 };
+      })
+      .sort((a, b) => a.id - b.id);
   }
 
   /** Leases the jobs (ids, or a locking subquery of them) to this dispatcher for `leaseMs` and counts an attempt. */
