@@ -75,12 +75,24 @@ export function anyText(column: PgColumn, values: Iterable<string>): SQL {
  */
 export function tableRow<T extends PgTable>(table: T, raw: Record<string, unknown>, prefix = ''): InferSelectModel<T> {
   const row: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(getTableColumns(table) as Record<string, PgColumn>)) {
+  for (const [key, column] of columnsOf(table)) {
     const value = raw[prefix + column.name];
     if (value === undefined) throw new Error(`${prefix}${column.name} is missing from the row`);
     row[key] = value === null ? null : column.mapFromDriverValue(value);
   }
   return row as InferSelectModel<T>;
+}
+
+/** A table's [property, column] pairs, listed once per table: getTableColumns copies the map at every call (tableRow runs per row). */
+const columnPairs = new WeakMap<PgTable, ReadonlyArray<readonly [string, PgColumn]>>();
+
+function columnsOf(table: PgTable): ReadonlyArray<readonly [string, PgColumn]> {
+  let pairs = columnPairs.get(table);
+  if (!pairs) {
+    pairs = Object.entries(getTableColumns(table) as Record<string, PgColumn>);
+    columnPairs.set(table, pairs);
+  }
+  return pairs;
 }
 
 /** Every column of `table` by its own name (`"t"."a", "t"."b", ...`), for a RETURNING that tableRow maps. */
