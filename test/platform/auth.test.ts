@@ -4,6 +4,7 @@ import { users } from '../../src/db/schema.js';
 import { eq } from 'drizzle-orm';
 import { AUTH_FIELDS, createAgent, signUpTenant, uniqueEmail } from '../helpers/factories.js';
 import { errorCode, startTestServer, type TestServer } from '../helpers/test-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -162,6 +163,20 @@ describe('tokens', () => {
     const t = await signUpTenant(server);
     const expired = jwt.sign({ sub: t.userId, tid: t.tenantId, role: 'ADMIN', exp: Math.floor(Date.now() / 1000) - 10 }, server.app.deps.config.jwtSecret, { algorithm: 'HS256' });
     expect(errorCode(await server.gql(ME, {}, expired))).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a token from the second it expires, though it was accepted before and its session lives on', async () => {
+    // The server keeps the tokens it verified (TokenService): a kept one must still expire. Its
+    // session outlives it here, so only the token's own expiry can refuse it.
+    const t = await signUpTenant(server);
+    const { sid } = jwt.decode(t.token) as { sid: string };
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = jwt.sign({ sub: t.userId, tid: t.tenantId, sid, exp }, server.app.deps.config.jwtSecret, { algorithm: 'HS256' });
+    expect((await server.gql(ME, {}, shortLived)).errors).toBeUndefined();
+    expect((await server.gql(ME, {}, shortLived)).errors).toBeUndefined();
+    await waitFor(() => Date.now() >= exp * 1000, { timeoutMs: 5000, what: 'the token to expire' });
+    expect(errorCode(await server.gql(ME, {}, shortLived))).toBe('UNAUTHENTICATED');
+    expect((await server.gql(ME, {}, t.token)).errors).toBeUndefined();
   });
 
   it('refuses a tampered token (payload changed to another tenant) and one signed with another key or alg none', async () => {
