@@ -35,12 +35,14 @@ export interface SentResult extends JobRef {
   twilioSid: string;
 }
 
-/** The values of a batch statement: the jobs as three array literals, and the step's own. */
-type JobParam = 'ids' | 'tenants' | 'messageIds' | 'extra' | 'workerId';
+/** The jobs as the placeholders jobsTable reads: three array literals. */
+type JobParam = 'ids' | 'tenants' | 'messageIds';
+/** A step's statement adds its own column (`extra`) and the lease's fence (`workerId`). */
+type StepParam = JobParam | 'extra' | 'workerId';
 
 /**
  * The batch as a derived table `v(job_id, tenant_id, message_id[, extra])`, one row per job, from
- * the placeholders jobValues fills (the statements below are built once: builtOnce).
+ * placeholders (the statements below are built once: builtOnce); jobValues gives their values.
  */
 function jobsTable(extra?: { name: string; type: 'int' | 'text' }) {
   const p = sql.placeholder;
@@ -48,19 +50,17 @@ function jobsTable(extra?: { name: string; type: 'int' | 'text' }) {
   return sql`unnest(${p('ids')}::bigint[], ${p('tenants')}::uuid[], ${p('messageIds')}::uuid[], ${p('extra')}::${sql.raw(extra.type)}[]) as v(job_id, tenant_id, message_id, ${sql.raw(extra.name)})`;
 }
 
-function jobValues(jobs: readonly JobRef[], extra: ReadonlyArray<string | number> = [], workerId = ''): Record<JobParam, unknown> {
+function jobValues(jobs: readonly JobRef[]): Record<JobParam, string> {
   return {
     ids: arrayLiteral(jobs.map((j) => j.id)),
     tenants: arrayLiteral(jobs.map((j) => j.tenantId)),
     messageIds: arrayLiteral(jobs.map((j) => j.messageId)),
-    extra: arrayLiteral(extra),
-    workerId,
   };
 }
 
 /**
- * The batch statements, each built by drizzle once (builtOnce) rather than at every batch: their
- * column lists, joins and CTEs were ~5% of the server's CPU per message sent (issue 16).
+ * The batch statements, each built by drizzle once (builtOnce) rather than at every batch: drizzle
+ * was 13.5% of the server's CPU in the outbound profile, most of it rebuilding these (issue 16).
  */
 const loadStatement = builtOnce<JobParam>(
   () => sql`select ${aliasedColumns(messages, 'm.')}, ${aliasedColumns(contacts, 'c.')}, ${aliasedColumns(phoneNumbers, 'n.')}, ${aliasedColumns(twilioAccounts, 'a.')}
@@ -72,7 +72,7 @@ const loadStatement = builtOnce<JobParam>(
     where (${messages.tenantId}, ${messages.id}) in (select v.tenant_id, v.message_id from ${jobsTable()})`,
 );
 
-const markSendingStatement = builtOnce<JobParam>(
+const markSendingStatement = builtOnce<StepParam>(
   () => sql`
     with v as (select * from ${jobsTable({ name: 'hold_ms', type: 'int' })}),
     lease as (
@@ -97,7 +97,7 @@ const markSendingStatement = builtOnce<JobParam>(
   `,
 );
 
-const recordSentStatement = builtOnce<JobParam>(
+const recordSentStatement = builtOnce<StepParam>(
   () => sql`
     with v as (select * from ${jobsTable({ name: 'twilio_sid', type: 'text' })}),
     done as (
@@ -164,7 +164,11 @@ export class OutboxBatchRepository {
    */
   async markSending(jobs: readonly LeaseHold[]): Promise<Map<number, { moved: boolean }>> {
     if (jobs.length === 0) return new Map();
-    const result = await this.db.execute(markSendingStatement(jobValues(jobs, jobs.map((j) => Math.ceil(j.holdMs)), this.workerId)));
+    const result = await this.db.execute(markSendingStatement({
+        ...jobValues(jobs),
+        extra: arrayLiteral(jobs.map((j) => Math.ceil(j.holdMs))),
+        workerId: this.workerId,
+      }));
     return new Map(rowsOf<{ job_id: string; moved: boolean }>(result).map((r) => [Number(r.job_id), { moved: r.moved === true }]));
   }
 
@@ -176,7 +180,11 @@ export class OutboxBatchRepository {
    */
   async recordSent(results: readonly SentResult[]): Promise<Set<string>> {
     if (results.length === 0) return new Set();
-    const result = await this.db.execute(recordSentStatement(jobValues(results, results.map((r) => r.twilioSid), this.workerId)));
+    const result = await this.db.execute(recordSentStatement({
+        ...jobValues(results),
+        extra: arrayLiteral(results.map((r) => r.twilioSid)),
+        workerId: this.workerId,
+      }));
     return new Set(rowsOf<{ id: string }>(result).map((r) => r.id));
   }
 }

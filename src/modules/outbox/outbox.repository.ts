@@ -7,19 +7,29 @@ import { NumberType } from '../phone-numbers/phone-number.enums.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { outbox, senderPacing } from './outbox.schema.js';
 
+/** A job that may be claimed: due, and not leased (or its lease ran out, e.g. its dispatcher crashed). */
+function dueConditions(): SQL[] {
+  return [lte(outbox.nextAttemptAt, sql`now()`), or(isNull(outbox.lockedUntil), lt(outbox.lockedUntil, sql`now()`))!];
+}
+
+/** A claim's SET: leased to `workerId` for `leaseMs`, one attempt more (values, or placeholders of a statement built once). */
+function leaseClauses(leaseMs: unknown, workerId: unknown) {
+  return {
+    attempts: sql`${outbox.attempts} + 1`,
+    lockedUntil: sql`now() + ${leaseMs} * interval '1 millisecond'`,
+    lockedBy: sql`${workerId}`,
+  };
+}
+
 /**
  * The unpaced claim (see claimUnpaced), built by drizzle once (builtOnce) rather than at every
- * claim: the same statement lease() writes over its locking subquery, every column returned.
+ * claim: lease()'s statement over its locking subquery, every column returned.
  */
 const claimUnpacedStatement = builtOnce<'leaseMs' | 'workerId' | 'limit'>(() => {
   const p = sql.placeholder;
-  return sql`update ${outbox} set ${setClauses(outbox, {
-    attempts: sql`${outbox.attempts} + 1`,
-    lockedUntil: sql`now() + ${p('leaseMs')} * interval '1 millisecond'`,
-    lockedBy: sql`${p('workerId')}`,
-  })}
+  return sql`update ${outbox} set ${setClauses(outbox, leaseClauses(p('leaseMs'), p('workerId')))}
     where ${outbox.id} in (select ${outbox.id} from ${outbox}
-      where ${and(lte(outbox.nextAttemptAt, sql`now()`), or(isNull(outbox.lockedUntil), lt(outbox.lockedUntil, sql`now()`)))}
+      where ${and(...dueConditions())}
       order by ${outbox.nextAttemptAt} asc, ${outbox.id} asc
       limit ${p('limit')}
       for update skip locked)
@@ -121,8 +131,7 @@ export class OutboxQueue {
         .leftJoin(senderPacing, eq(senderPacing.phoneNumberId, outbox.phoneNumberId))
         .where(
           and(
-            lte(outbox.nextAttemptAt, sql`now()`),
-            or(isNull(outbox.lockedUntil), lt(outbox.lockedUntil, sql`now()`)),
+            ...dueConditions(),
             // Senders booked beyond the horizon are left out, so they do not crowd the others out.
             horizon ? or(isNull(senderPacing.nextSendAt), lte(senderPacing.nextSendAt, horizon)) : undefined,
           ),
@@ -171,11 +180,7 @@ export class OutboxQueue {
   private lease(db: Db, ids: number[] | SQLWrapper, leaseMs: number) {
     return db
       .update(outbox)
-      .set({
-        lockedBy: this.workerId,
-        lockedUntil: sql`now() + ${leaseMs} * interval '1 millisecond'`,
-        attempts: sql`${outbox.attempts} + 1`,
-      })
+      .set(leaseClauses(leaseMs, this.workerId))
       .where(inArray(outbox.id, ids))
       .returning({
         id: outbox.id,
