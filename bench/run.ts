@@ -19,6 +19,7 @@ import { createBenchDatabase, DEFAULT_ADMIN_URL } from './lib/db.js';
 import { busyFraction, cpuSnapshot, foreignCores, loadAverage, waitForIdle } from './lib/cpu.js';
 import { detectFeatures } from './lib/gql.js';
 import { machineInfo } from './lib/machine.js';
+import { pgStatementsUnavailable, withPgStatements } from './lib/pg-statements.js';
 import { connectProfiler, noProfiler } from './lib/profiler.js';
 import { installExitHandlers, interrupted, onCleanup, ROOT, shutdown } from './lib/procs.js';
 import { Report, renderResults, writeResults } from './lib/report.js';
@@ -46,17 +47,20 @@ interface Args {
   write: boolean;
   only: Set<Scenario>;
   profile: boolean;
+  /** Postgres's statement statistics over each scored window (pg_stat_statements). */
+  pgStatements: boolean;
   redis: boolean;
   /** Wait up to this many seconds for the machine to be idle before starting (0: do not wait). */
   waitIdleS: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, write: true, only: new Set(SCENARIOS), profile: false, redis: false, waitIdleS: 0 };
+  const args: Args = { quick: false, write: true, only: new Set(SCENARIOS), profile: false, pgStatements: false, redis: false, waitIdleS: 0 };
   for (const a of argv) {
     if (a === '--quick') args.quick = true;
     else if (a === '--no-write') args.write = false;
     else if (a === '--profile') args.profile = true;
+    else if (a === '--pg-statements') args.pgStatements = true;
     else if (a === '--redis') args.redis = true;
     else if (a === '--wait-idle') args.waitIdleS = 600;
     else if (a.startsWith('--wait-idle=')) args.waitIdleS = Number(a.slice('--wait-idle='.length)) || 0;
@@ -73,11 +77,12 @@ function parseArgs(argv: string[]): Args {
 function usage(error?: string): never {
   if (error) process.stderr.write(`${error}\n`);
   process.stderr.write(
-    `usage: npm run bench -- [--quick] [--no-write] [--only=${SCENARIOS.join(',')}] [--profile] [--redis] [--wait-idle[=s]]\n` +
+    `usage: npm run bench -- [--quick] [--no-write] [--only=${SCENARIOS.join(',')}] [--profile] [--pg-statements] [--redis] [--wait-idle[=s]]\n` +
       '  --quick     small counts, under a minute (CI smoke); still every scenario\n' +
       '  --no-write  print the table only; do not write bench/results.md\n' +
       '  --only=…    run only these scenarios (comma-separated)\n' +
       '  --profile   CPU-profile the server over each scored window (inspector); summaries printed, files in bench/profiles/\n' +
+      '  --pg-statements  the costliest Postgres statements over each scored window (needs pg_stat_statements loaded); files in bench/profiles/\n' +
       '  --redis     live events through Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379) instead of LISTEN/NOTIFY\n' +
       '  --wait-idle[=s]  first wait (default at most 600 s) until the machine is under 15% busy\n',
   );
@@ -113,7 +118,7 @@ async function main(): Promise<number> {
   onCleanup(() => fake.close());
 
   const profDir = resolve(ROOT, 'bench/profiles');
-  if (args.profile) mkdirSync(profDir, { recursive: true });
+  if (args.profile || args.pgStatements) mkdirSync(profDir, { recursive: true });
   const secrets = { jwtSecret: randomBytes(36).toString('base64url'), encryptionKey: randomBytes(32).toString('base64') };
   const serverOptions: ServerOptions = {
     name: 'server',
@@ -184,7 +189,13 @@ async function main(): Promise<number> {
     profiler: noProfiler,
     log,
   };
-  if (args.profile && server.inspectorUrl) ctx.profiler = await connectProfiler(server.inspectorUrl, profDir, `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '')}`);
+  const profileLabel = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '');
+  if (args.profile && server.inspectorUrl) ctx.profiler = await connectProfiler(server.inspectorUrl, profDir, profileLabel);
+  if (args.pgStatements) {
+    const unavailable = await pgStatementsUnavailable(db.sql);
+    if (unavailable) log(`--pg-statements: ${unavailable}`);
+    else ctx.profiler = withPgStatements(ctx.profiler, db.sql, profDir, profileLabel);
+  }
 
   const foreign: string[] = [];
   const guard = async (scenario: string, fn: () => Promise<void>) => {
