@@ -9,7 +9,7 @@ import { ConversationStatus } from '../../src/modules/conversations/conversation
 import { MessageDirection, MessageStatus } from '../../src/modules/messages/message.enums.js';
 import { NumberDirection, NumberType } from '../../src/modules/phone-numbers/phone-number.enums.js';
 import { Role } from '../../src/modules/users/role.js';
-import type { FunctionQueries } from '../../src/db/query-catalog.js';
+import { FIXTURE, type FunctionQueries, type QueryCall, type RepositoryQueries } from '../../src/db/query-catalog.js';
 import { loadCatalogs, openSnapshotDatabase, recordRolledBack } from './capture.js';
 
 // The statements on the paths that run once per webhook or per live event must find their rows by
@@ -21,7 +21,17 @@ import { loadCatalogs, openSnapshotDatabase, recordRolledBack } from './capture.
 // Here: the snapshot fixture, in each state below, then each statement's generic plan.
 
 /** The catalog calls (src/modules/<feature>/<feature>.queries.ts) whose statements are hot. */
-const HOT = ['ingestBatch', 'ingestBatchWithMedia', 'ingestBatchBlockedContact', 'loadMessagesWithHolders', 'loadConversations', 'loadUsers', 'loadContacts', 'sendReplies'];
+const HOT_FUNCTIONS = ['ingestBatch', 'ingestBatchWithMedia', 'ingestBatchBlockedContact', 'loadMessagesWithHolders', 'loadConversations', 'loadUsers', 'loadContacts', 'sendReplies'];
+/** Repository calls run per batch of outbound messages (the dispatcher's), by class and method. */
+const HOT_METHODS: Record<string, string[]> = { OutboxBatchRepository: ['load', 'markSending', 'recordSent'] };
+/**
+ * Known and left (bench/results.md, ninth session): the SENDING step's update keeps its status
+ * condition (re-checked on a row changed meanwhile), and on a table never analysed the planner
+ * estimates that condition to keep two rows and prefers scanning the table to a look-up by key.
+ * Its walk of the tenant's rows is gone, and analysed tables plan it by key (both checked here).
+ */
+const SCANS_WHILE_YOUNG: Record<string, string[]> = { 'OutboxBatchRepository.markSending': ['Seq Scan on messages'] };
+const HOT = [...HOT_FUNCTIONS, ...Object.entries(HOT_METHODS).flatMap(([cls, methods]) => methods.map((m) => `${cls}.${m}`))];
 
 /** Tables that grow with traffic or tenants: each read of one must be a look-up by key. */
 const GROWING = new Set(['messages', 'conversations', 'contacts', 'phone_numbers', 'automated_messages', 'users']);
@@ -58,8 +68,9 @@ function unkeyedReads(plan: PlanNode): string[] {
     const type = node['Node Type'];
     if (!table || !GROWING.has(table) || type === 'ModifyTable') continue;
     if (type === 'Index Scan' || type === 'Index Only Scan') byIndex(table, node);
-    else if (type === 'Bitmap Heap Scan') for (const under of walk(node)) if (under['Node Type'] === 'Bitmap Index Scan') byIndex(table, under);
-    else problems.push(`${type} on ${table}`);
+    else if (type === 'Bitmap Heap Scan') {
+      for (const under of walk(node)) if (under['Node Type'] === 'Bitmap Index Scan') byIndex(table, under);
+    } else problems.push(`${type} on ${table}`);
   }
   return problems;
 }
@@ -131,11 +142,21 @@ describe.each(STATES)('hot statements, statistics $name: generic plans find rows
 
   beforeAll(async () => {
     database = await openSnapshotDatabase();
-    const calls = (await loadCatalogs())
-      .flatMap((c) => c.entries)
+    const entries = (await loadCatalogs()).flatMap((c) => c.entries);
+    const functions = entries
       .flatMap((e) => ('functions' in e ? Object.entries((e as FunctionQueries).functions) : []))
-      .filter(([name]) => HOT.includes(name));
-    for (const [name, call] of calls) {
+      .filter(([name]) => HOT_FUNCTIONS.includes(name));
+    const methods = entries.flatMap((e) => {
+      if ('functions' in e) return [];
+      const entry = e as RepositoryQueries<Record<string, unknown>>;
+      const wanted = HOT_METHODS[entry.repository.name] ?? [];
+      return wanted.map((method) => {
+        const call = (entry.calls as Record<string, unknown>)[method] as QueryCall<Record<string, unknown>>;
+        const create = entry.create ?? ((db: Db) => new (entry.repository as unknown as new (db: Db, tenantId: string) => Record<string, unknown>)(db, FIXTURE.tenantId));
+        return [`${entry.repository.name}.${method}`, { run: (db: Db) => call(create(db)), setUp: entry.setUp }] as const;
+      });
+    });
+    for (const [name, call] of [...functions, ...methods]) {
       // The catalog's own call, recorded in a transaction rolled back (the calls share fixture ids).
       const { statements: sent, error } = await recordRolledBack(database, call.run, call.setUp);
       if (error) throw error;
@@ -169,7 +190,8 @@ describe.each(STATES)('hot statements, statistics $name: generic plans find rows
       const plan = rows[0]!['QUERY PLAN'][0]!.Plan;
       if (process.env.SHOW_PLAN) console.log(JSON.stringify(plan, null, 1));
       expect([...walk(plan)].some((n) => n['Relation Name'] && GROWING.has(n['Relation Name']))).toBe(true);
-      expect(unkeyedReads(plan)).toEqual([]);
+      const known = !state.analyse ? (SCANS_WHILE_YOUNG[name] ?? []) : [];
+      expect(unkeyedReads(plan).filter((p) => !known.includes(p))).toEqual([]);
     } finally {
       await db.execute(sql.raw(`deallocate all`));
       await db.execute(sql.raw(`reset plan_cache_mode`));

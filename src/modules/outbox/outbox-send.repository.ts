@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
 import { aliasedColumns, arrayLiteral, builtOnce, setClauses, tableRow } from '../../db/sql.js';
 import { contacts, type ContactRow } from '../contacts/contacts.schema.js';
@@ -62,15 +62,43 @@ function jobValues(jobs: readonly JobRef[]): Record<JobParam, string> {
  * The batch statements, each built by drizzle once (builtOnce) rather than at every batch: drizzle
  * was 13.5% of the server's CPU in the outbound profile, most of it rebuilding these (issue 16).
  */
-const loadStatement = builtOnce<JobParam>(
-  () => sql`select ${aliasedColumns(messages, 'm.')}, ${aliasedColumns(contacts, 'c.')}, ${aliasedColumns(phoneNumbers, 'n.')}, ${aliasedColumns(twilioAccounts, 'a.')}
-    from ${messages}
-    inner join ${conversations} on ${and(eq(conversations.id, messages.conversationId), eq(conversations.tenantId, messages.tenantId))}
-    inner join ${contacts} on ${and(eq(contacts.id, conversations.contactId), eq(contacts.tenantId, messages.tenantId))}
-    inner join ${phoneNumbers} on ${and(eq(phoneNumbers.id, conversations.phoneNumberId), eq(phoneNumbers.tenantId, messages.tenantId))}
-    inner join ${twilioAccounts} on ${and(eq(twilioAccounts.id, messages.twilioAccountId), eq(twilioAccounts.tenantId, messages.tenantId))}
-    where (${messages.tenantId}, ${messages.id}) in (select v.tenant_id, v.message_id from ${jobsTable()})`,
-);
+// Each row is probed by its primary key alone in a lateral "limit 1" look-up and its tenant then
+// compared with the job's (the ingest and reply statements do the same). As joins on (tenant_id,
+// id), the planner walked every message, contact and number of the job's tenant by an index on
+// tenant_id whenever its statistics were young (seen in the bench: 1,068 buffers read to load 12
+// messages, growing with the tenant; test/queries/hot-plans.test.ts).
+const loadStatement = builtOnce<JobParam>(() => {
+  const col = (alias: string, prefix: string, name: string) => sql`${sql.raw(alias)}.${sql.identifier(prefix + name)}`;
+  return sql`select m.*, c.*, n.*, a.*
+    from ${jobsTable()}
+    cross join lateral (select ${aliasedColumns(messages, 'm.')} from ${messages} where ${messages.id} = v.message_id limit 1) m
+    cross join lateral (
+      select ${conversations.tenantId} as tenant_id, ${conversations.contactId} as contact_id, ${conversations.phoneNumberId} as phone_number_id
+      from ${conversations} where ${conversations.id} = ${col('m', 'm.', messages.conversationId.name)} limit 1
+    ) conv
+    cross join lateral (select ${aliasedColumns(contacts, 'c.')} from ${contacts} where ${contacts.id} = conv.contact_id limit 1) c
+    cross join lateral (select ${aliasedColumns(phoneNumbers, 'n.')} from ${phoneNumbers} where ${phoneNumbers.id} = conv.phone_number_id limit 1) n
+    cross join lateral (
+      select ${aliasedColumns(twilioAccounts, 'a.')} from ${twilioAccounts} where ${twilioAccounts.id} = ${col('m', 'm.', messages.twilioAccountId.name)} limit 1
+    ) a
+    where ${col('m', 'm.', messages.tenantId.name)} = v.tenant_id and conv.tenant_id = v.tenant_id
+      and ${col('c', 'c.', contacts.tenantId.name)} = v.tenant_id and ${col('n', 'n.', phoneNumbers.tenantId.name)} = v.tenant_id
+      and ${col('a', 'a.', twilioAccounts.tenantId.name)} = v.tenant_id`;
+});
+
+/**
+ * The jobs' messages (`jobs`: a CTE with tenant_id and message_id), each probed by its primary key
+ * and kept only when it is the job's tenant's, as the ids an UPDATE then joins on alone. Joined on
+ * (tenant_id, id), the updates of the two steps below walked the tenant's messages by an index on
+ * tenant_id under young statistics, and the SENT step hashed a sequential scan of them all (its
+ * cached plan made while the table was small: 769 buffers read for 9 messages at 10,000 rows in
+ * the bench; test/queries/hot-plans.test.ts).
+ */
+function messagesOfJobs(jobs: 'lease' | 'v', carry?: 'twilio_sid') {
+  return sql`select m.id${carry ? sql.raw(`, ${jobs}.${carry}`) : sql``} from ${sql.raw(jobs)}
+      cross join lateral (select ${messages.id} as id, ${messages.tenantId} as tenant_id from ${messages} where ${messages.id} = ${sql.raw(jobs)}.message_id limit 1) m
+      where m.tenant_id = ${sql.raw(jobs)}.tenant_id`;
+}
 
 const markSendingStatement = builtOnce<StepParam>(
   () => sql`
@@ -81,10 +109,11 @@ const markSendingStatement = builtOnce<StepParam>(
       where ${outbox.id} = v.job_id and ${outbox.tenantId} = v.tenant_id and ${outbox.lockedBy} = ${sql.placeholder('workerId')}
       returning ${outbox.id} as job_id, v.tenant_id, v.message_id
     ),
+    target as (${messagesOfJobs('lease')}),
     moved as (
       update ${messages} set ${setClauses(messages, { status: sql`${MessageStatus.SENDING}`, updatedAt: sql`now()` })}
-      from lease
-      where ${messages.tenantId} = lease.tenant_id and ${messages.id} = lease.message_id
+      from target
+      where ${messages.id} = target.id
         and ${messages.status} in (${sql.join(statusesBefore(MessageStatus.SENDING).map((s) => sql`${s}`), sql`, `)})
       returning ${messages.id}, ${messages.tenantId}, ${messages.conversationId}, ${messages.createdAt}
     ),
@@ -104,15 +133,16 @@ const recordSentStatement = builtOnce<StepParam>(
       delete from ${outbox} using v
       where ${outbox.id} = v.job_id and ${outbox.tenantId} = v.tenant_id and ${outbox.lockedBy} = ${sql.placeholder('workerId')}
     ),
+    target as (${messagesOfJobs('v', 'twilio_sid')}),
     sent as (
       update ${messages} set ${setClauses(messages, {
-        twilioSid: sql`coalesce(${messages.twilioSid}, v.twilio_sid)`,
+        twilioSid: sql`coalesce(${messages.twilioSid}, target.twilio_sid)`,
         status: sql`case when ${messages.status} in (${sql.join(statusesBefore(MessageStatus.SENT).map((s) => sql`${s}`), sql`, `)})
           then ${MessageStatus.SENT}::message_status else ${messages.status} end`,
         updatedAt: sql`now()`,
       })}
-      from v
-      where ${messages.tenantId} = v.tenant_id and ${messages.id} = v.message_id
+      from target
+      where ${messages.id} = target.id
       returning ${messages.id}, ${messages.tenantId}, ${messages.conversationId}, ${messages.status}, ${messages.createdAt}
     ),
     -- SENT now (a callback that got further first leaves only the SID to fill: no event).

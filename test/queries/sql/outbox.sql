@@ -59,13 +59,21 @@ update "outbox" set "attempts" = greatest("outbox"."attempts" - 1, 0), "locked_u
 
 -- OutboxBatchRepository.load
 -- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
-select "messages"."id" as "m.id", "messages"."tenant_id" as "m.tenant_id", "messages"."conversation_id" as "m.conversation_id", "messages"."team_id" as "m.team_id", "messages"."twilio_account_id" as "m.twilio_account_id", "messages"."direction" as "m.direction", "messages"."body" as "m.body", "messages"."media" as "m.media", "messages"."media_dropped" as "m.media_dropped", "messages"."status" as "m.status", "messages"."twilio_sid" as "m.twilio_sid", "messages"."error_code" as "m.error_code", "messages"."error_message" as "m.error_message", "messages"."source" as "m.source", "messages"."author_id" as "m.author_id", "messages"."segments" as "m.segments", "messages"."idempotency_key" as "m.idempotency_key", "messages"."campaign_id" as "m.campaign_id", "messages"."created_at" as "m.created_at", "messages"."updated_at" as "m.updated_at", "contacts"."id" as "c.id", "contacts"."tenant_id" as "c.tenant_id", "contacts"."phone_number" as "c.phone_number", "contacts"."name" as "c.name", "contacts"."opted_out" as "c.opted_out", "contacts"."opted_out_at" as "c.opted_out_at", "contacts"."city" as "c.city", "contacts"."state" as "c.state", "contacts"."zip" as "c.zip", "contacts"."country" as "c.country", "contacts"."blocked" as "c.blocked", "contacts"."last_activity_at" as "c.last_activity_at", "contacts"."created_at" as "c.created_at", "contacts"."updated_at" as "c.updated_at", "phone_numbers"."id" as "n.id", "phone_numbers"."tenant_id" as "n.tenant_id", "phone_numbers"."twilio_account_id" as "n.twilio_account_id", "phone_numbers"."e164" as "n.e164", "phone_numbers"."type" as "n.type", "phone_numbers"."direction" as "n.direction", "phone_numbers"."description" as "n.description", "phone_numbers"."messaging_service_sid" as "n.messaging_service_sid", "phone_numbers"."twilio_number_sid" as "n.twilio_number_sid", "phone_numbers"."configured_sms_url" as "n.configured_sms_url", "phone_numbers"."configured_sms_fallback_url" as "n.configured_sms_fallback_url", "phone_numbers"."created_at" as "n.created_at", "phone_numbers"."removed_at" as "n.removed_at", "phone_numbers"."operating_hours_id" as "n.operating_hours_id", "phone_numbers"."team_id" as "n.team_id", "twilio_accounts"."id" as "a.id", "twilio_accounts"."tenant_id" as "a.tenant_id", "twilio_accounts"."account_sid" as "a.account_sid", "twilio_accounts"."auth_token_sealed" as "a.auth_token_sealed", "twilio_accounts"."friendly_name" as "a.friendly_name", "twilio_accounts"."api_base_url" as "a.api_base_url", "twilio_accounts"."webhook_key" as "a.webhook_key", "twilio_accounts"."media_enabled" as "a.media_enabled", "twilio_accounts"."accepted_media_types" as "a.accepted_media_types", "twilio_accounts"."previous_auth_token_sealed" as "a.previous_auth_token_sealed", "twilio_accounts"."previous_token_expires_at" as "a.previous_token_expires_at", "twilio_accounts"."disconnected_at" as "a.disconnected_at", "twilio_accounts"."sandbox" as "a.sandbox", "twilio_accounts"."created_at" as "a.created_at", "twilio_accounts"."updated_at" as "a.updated_at"
-    from "messages"
-    inner join "conversations" on ("conversations"."id" = "messages"."conversation_id" and "conversations"."tenant_id" = "messages"."tenant_id")
-    inner join "contacts" on ("contacts"."id" = "conversations"."contact_id" and "contacts"."tenant_id" = "messages"."tenant_id")
-    inner join "phone_numbers" on ("phone_numbers"."id" = "conversations"."phone_number_id" and "phone_numbers"."tenant_id" = "messages"."tenant_id")
-    inner join "twilio_accounts" on ("twilio_accounts"."id" = "messages"."twilio_account_id" and "twilio_accounts"."tenant_id" = "messages"."tenant_id")
-    where ("messages"."tenant_id", "messages"."id") in (select v.tenant_id, v.message_id from unnest($1::bigint[], $2::uuid[], $3::uuid[]) as v(job_id, tenant_id, message_id));
+select m.*, c.*, n.*, a.*
+    from unnest($1::bigint[], $2::uuid[], $3::uuid[]) as v(job_id, tenant_id, message_id)
+    cross join lateral (select "messages"."id" as "m.id", "messages"."tenant_id" as "m.tenant_id", "messages"."conversation_id" as "m.conversation_id", "messages"."team_id" as "m.team_id", "messages"."twilio_account_id" as "m.twilio_account_id", "messages"."direction" as "m.direction", "messages"."body" as "m.body", "messages"."media" as "m.media", "messages"."media_dropped" as "m.media_dropped", "messages"."status" as "m.status", "messages"."twilio_sid" as "m.twilio_sid", "messages"."error_code" as "m.error_code", "messages"."error_message" as "m.error_message", "messages"."source" as "m.source", "messages"."author_id" as "m.author_id", "messages"."segments" as "m.segments", "messages"."idempotency_key" as "m.idempotency_key", "messages"."campaign_id" as "m.campaign_id", "messages"."created_at" as "m.created_at", "messages"."updated_at" as "m.updated_at" from "messages" where "messages"."id" = v.message_id limit 1) m
+    cross join lateral (
+      select "conversations"."tenant_id" as tenant_id, "conversations"."contact_id" as contact_id, "conversations"."phone_number_id" as phone_number_id
+      from "conversations" where "conversations"."id" = m."m.conversation_id" limit 1
+    ) conv
+    cross join lateral (select "contacts"."id" as "c.id", "contacts"."tenant_id" as "c.tenant_id", "contacts"."phone_number" as "c.phone_number", "contacts"."name" as "c.name", "contacts"."opted_out" as "c.opted_out", "contacts"."opted_out_at" as "c.opted_out_at", "contacts"."city" as "c.city", "contacts"."state" as "c.state", "contacts"."zip" as "c.zip", "contacts"."country" as "c.country", "contacts"."blocked" as "c.blocked", "contacts"."last_activity_at" as "c.last_activity_at", "contacts"."created_at" as "c.created_at", "contacts"."updated_at" as "c.updated_at" from "contacts" where "contacts"."id" = conv.contact_id limit 1) c
+    cross join lateral (select "phone_numbers"."id" as "n.id", "phone_numbers"."tenant_id" as "n.tenant_id", "phone_numbers"."twilio_account_id" as "n.twilio_account_id", "phone_numbers"."e164" as "n.e164", "phone_numbers"."type" as "n.type", "phone_numbers"."direction" as "n.direction", "phone_numbers"."description" as "n.description", "phone_numbers"."messaging_service_sid" as "n.messaging_service_sid", "phone_numbers"."twilio_number_sid" as "n.twilio_number_sid", "phone_numbers"."configured_sms_url" as "n.configured_sms_url", "phone_numbers"."configured_sms_fallback_url" as "n.configured_sms_fallback_url", "phone_numbers"."created_at" as "n.created_at", "phone_numbers"."removed_at" as "n.removed_at", "phone_numbers"."operating_hours_id" as "n.operating_hours_id", "phone_numbers"."team_id" as "n.team_id" from "phone_numbers" where "phone_numbers"."id" = conv.phone_number_id limit 1) n
+    cross join lateral (
+      select "twilio_accounts"."id" as "a.id", "twilio_accounts"."tenant_id" as "a.tenant_id", "twilio_accounts"."account_sid" as "a.account_sid", "twilio_accounts"."auth_token_sealed" as "a.auth_token_sealed", "twilio_accounts"."friendly_name" as "a.friendly_name", "twilio_accounts"."api_base_url" as "a.api_base_url", "twilio_accounts"."webhook_key" as "a.webhook_key", "twilio_accounts"."media_enabled" as "a.media_enabled", "twilio_accounts"."accepted_media_types" as "a.accepted_media_types", "twilio_accounts"."previous_auth_token_sealed" as "a.previous_auth_token_sealed", "twilio_accounts"."previous_token_expires_at" as "a.previous_token_expires_at", "twilio_accounts"."disconnected_at" as "a.disconnected_at", "twilio_accounts"."sandbox" as "a.sandbox", "twilio_accounts"."created_at" as "a.created_at", "twilio_accounts"."updated_at" as "a.updated_at" from "twilio_accounts" where "twilio_accounts"."id" = m."m.twilio_account_id" limit 1
+    ) a
+    where m."m.tenant_id" = v.tenant_id and conv.tenant_id = v.tenant_id
+      and c."c.tenant_id" = v.tenant_id and n."n.tenant_id" = v.tenant_id
+      and a."a.tenant_id" = v.tenant_id;
 
 -- OutboxBatchRepository.markSending
 -- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
@@ -76,10 +84,13 @@ select "messages"."id" as "m.id", "messages"."tenant_id" as "m.tenant_id", "mess
     where "outbox"."id" = v.job_id and "outbox"."tenant_id" = v.tenant_id and "outbox"."locked_by" = $5
     returning "outbox"."id" as job_id, v.tenant_id, v.message_id
   ),
+  target as (select m.id from lease
+    cross join lateral (select "messages"."id" as id, "messages"."tenant_id" as tenant_id from "messages" where "messages"."id" = lease.message_id limit 1) m
+    where m.tenant_id = lease.tenant_id),
   moved as (
     update "messages" set "status" = $6, "updated_at" = now()
-    from lease
-    where "messages"."tenant_id" = lease.tenant_id and "messages"."id" = lease.message_id
+    from target
+    where "messages"."id" = target.id
       and "messages"."status" in ($7, $8)
     returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."created_at"
   ),
@@ -106,11 +117,14 @@ select "messages"."id" as "m.id", "messages"."tenant_id" as "m.tenant_id", "mess
     delete from "outbox" using v
     where "outbox"."id" = v.job_id and "outbox"."tenant_id" = v.tenant_id and "outbox"."locked_by" = $5
   ),
+  target as (select m.id, v.twilio_sid from v
+    cross join lateral (select "messages"."id" as id, "messages"."tenant_id" as tenant_id from "messages" where "messages"."id" = v.message_id limit 1) m
+    where m.tenant_id = v.tenant_id),
   sent as (
-    update "messages" set "twilio_sid" = coalesce("messages"."twilio_sid", v.twilio_sid), "status" = case when "messages"."status" in ($6, $7, $8)
+    update "messages" set "twilio_sid" = coalesce("messages"."twilio_sid", target.twilio_sid), "status" = case when "messages"."status" in ($6, $7, $8)
         then $9::message_status else "messages"."status" end, "updated_at" = now()
-    from v
-    where "messages"."tenant_id" = v.tenant_id and "messages"."id" = v.message_id
+    from target
+    where "messages"."id" = target.id
     returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."status", "messages"."created_at"
   ),
   -- SENT now (a callback that got further first leaves only the SID to fill: no event).
