@@ -28,6 +28,7 @@ import { ReplyBatcher } from './modules/messages/reply-batcher.js';
 import { Router } from './modules/routing/router.js';
 import { MembershipCache } from './modules/teams/memberships.js';
 import { WebhookWorker } from './modules/webhooks/webhook-worker.js';
+import { GinPendingListMerger } from './db/gin-pending-merge.js';
 import { MaintenanceWorker } from './modules/privacy/maintenance-worker.js';
 import { TwilioDeletionSignal } from './modules/privacy/twilio-deletion-signal.js';
 import { WebhookEndpointCache } from './modules/webhooks/webhook-endpoint-cache.js';
@@ -139,6 +140,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     // Read through deps (declared below) so the batcher uses the same handle as every other path.
     ingest: new IngestBatcher(() => deps.db, config.ingestBatch, logger),
     replies: new ReplyBatcher(() => deps.db, config.replyBatch, (rows) => deps.outbox.enqueueSql(rows), logger),
+    searchIndexMerge: new GinPendingListMerger(() => deps.db, config.searchIndexMergeMs || 1000, logger),
   };
   const deps = graph as AppDeps;
   const router = new Router(deps);
@@ -185,6 +187,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   webhooks.start();
   const maintenance = new MaintenanceWorker(deps);
   maintenance.start();
+  if (config.searchIndexMergeMs > 0) deps.searchIndexMerge.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -195,6 +198,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
       await mediaCopy?.stop();
       await webhooks.stop();
       await maintenance.stop();
+      await deps.searchIndexMerge.stop();
       await graphql.closeSockets();
       sessions.stop();
       // After the sockets (their close is recorded), before the database closes.

@@ -128,6 +128,7 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PRESENCE_OFFLINE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   ROUTING_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
+  SEARCH_INDEX_MERGE_MS: z.coerce.number().int().min(0).max(3_600_000).default(1000),
   SANDBOX: booleanString.default(false),
   WEBHOOK_ENDPOINTS_ALLOW_PRIVATE: booleanString.default(false),
   WEBHOOK_DELIVERY_ENABLED: booleanString.default(true),
@@ -241,6 +242,8 @@ export interface Config {
   presenceOfflineAfterSeconds: number;
   /** How often each instance routes conversations left waiting (a crash, a missed trigger, a hold that ended). */
   routingSweepIntervalMs: number;
+  /** How often this instance merges the search (GIN) indexes' pending lists; 0: never (inserts merge at 4 MB). */
+  searchIndexMergeMs: number;
   webhooks: {
     /** Lets endpoints be http:// on loopback/private addresses (tests, sandbox, local development); refused in production. */
     allowPrivate: boolean;
@@ -431,6 +434,7 @@ export function loadConfig(rawEnv: RawEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN ?? null,
     presenceOfflineAfterSeconds: e.PRESENCE_OFFLINE_AFTER_SECONDS,
     routingSweepIntervalMs: e.ROUTING_SWEEP_INTERVAL_MS,
+    searchIndexMergeMs: e.SEARCH_INDEX_MERGE_MS,
     sandbox: e.SANDBOX,
     webhooks: {
       allowPrivate: e.WEBHOOK_ENDPOINTS_ALLOW_PRIVATE,

@@ -80,6 +80,8 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
       if (dropped) return;
       dropped = true;
       await sql.end({ timeout: 2 }).catch(() => {});
+      // Kept for a look afterwards (pg_waldump's relations, EXPLAIN on the run's data); the next run drops it.
+      if (process.env.BENCH_KEEP_DB) return;
       const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
       try {
         await a.unsafe(`drop database if exists "${name}" with (force)`);

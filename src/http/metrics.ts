@@ -57,6 +57,7 @@ export function registerMetrics(
   });
 
   deps.ingest.registerMetrics(registry);
+  deps.searchIndexMerge.registerMetrics(registry);
   // Identical subscriptions share one execution per event: executions ≤ deliveries.
   const live = gauges.live;
   if (live) {

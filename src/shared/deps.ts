@@ -21,6 +21,7 @@ import type { SessionAuthenticator } from '../modules/users/session-authenticato
 import type { RoutingHooks } from './routing-hooks.js';
 import type { MembershipCache } from '../modules/teams/memberships.js';
 import type { PresenceTracker } from '../modules/routing/presence.js';
+import type { GinPendingListMerger } from '../db/gin-pending-merge.js';
 import type { IngestBatcher } from '../modules/inbound/ingest-batcher.js';
 import type { ReplyBatcher } from '../modules/messages/reply-batcher.js';
 
@@ -71,6 +72,8 @@ export interface AppDeps {
   ingest: IngestBatcher;
   /** Group commit of agents' replies (src/modules/messages/reply-batcher.ts). */
   replies: ReplyBatcher;
+  /** Merges the search indexes' pending lists in the background (src/db/gin-pending-merge.ts); started with the app when SEARCH_INDEX_MERGE_MS > 0. */
+  searchIndexMerge: GinPendingListMerger;
 }
 
 /** An inbound text just committed, which GREETING, OUT_OF_HOURS or ALL_AGENTS_BUSY may answer. */

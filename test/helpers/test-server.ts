@@ -51,6 +51,8 @@ export async function startTestServer(
     // Background automation polls (survey sweeper, openings watcher) stay out of statement counts;
     // the automation tests set their own.
     AUTOMATION_POLL_MS: '60000',
+    // The search indexes' background merge (one statement a second) likewise; its own test sets it.
+    SEARCH_INDEX_MERGE_MS: '0',
     FALLBACK_CACHE_REFRESH_MS: '600000',
     // The fake Twilio listens on loopback: tests opt in, as the sandbox does.
     OUTBOUND_ALLOW_PRIVATE: 'true',

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { waitFor } from '../helpers/wait.js';
+
+// The search (GIN trigram) indexes keep new entries in a pending list, merged into the index by
+// the server in the background (SEARCH_INDEX_MERGE_MS, src/db/gin-pending-merge.ts) rather than
+// by the inbound text whose insert overflows the list. Through the real server: texts leave
+// pending pages when nothing merges them, the background task merges them, and search finds the
+// texts before and after the merge.
+
+let fake: FakeTwilio;
+
+beforeAll(async () => {
+  fake = await startFakeTwilio();
+});
+
+afterAll(async () => {
+  await fake?.close();
+});
+
+/** The conversations a search finds, by id. */
+async function searchIds(server: TestServer, inbox: Inbox, term: string): Promise<string[]> {
+  const res = await server.gql(`query($s: String) { conversations(search: $s, first: 50) { edges { node { id } } } }`, { s: term }, inbox.tenant.token);
+  expect(res.errors).toBeUndefined();
+  return (res.data!.conversations.edges as Array<{ node: { id: string } }>).map((e) => e.node.id).sort();
+}
+
+/** `count` customers text a word no other text has; returns the word and their conversations. */
+async function textsWithWord(server: TestServer, inbox: Inbox, count: number): Promise<{ word: string; conversations: string[] }> {
+  const word = `zq${randomUUID().slice(0, 8)}`;
+  const conversations: string[] = [];
+  for (let i = 0; i < count; i++) conversations.push(await customerTexts(server, inbox, randomUsNumber(), `Is the ${word} ready? (${i})`));
+  return { word, conversations: conversations.sort() };
+}
+
+describe('search indexes: pending lists merged in the background', () => {
+  it('with the task off, texts wait in the pending lists; one merge empties them and search still finds the texts', async () => {
+    const server = await startTestServer({ SEARCH_INDEX_MERGE_MS: '0' });
+    try {
+      const inbox = await setUpInbox(server, fake);
+      const { word, conversations } = await textsWithWord(server, inbox, 5);
+      expect(server.app.deps.searchIndexMerge.stats.runs).toBe(0);
+      expect(await searchIds(server, inbox, word)).toEqual(conversations);
+      // The pages the texts left pending (message bodies, contact numbers), merged now.
+      expect(await server.app.deps.searchIndexMerge.merge()).toBeGreaterThan(0);
+      expect(await server.app.deps.searchIndexMerge.merge()).toBe(0);
+      expect(await searchIds(server, inbox, word)).toEqual(conversations);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+
+  it('the running server merges what texts leave pending, counted on /metrics', async () => {
+    const server = await startTestServer({ SEARCH_INDEX_MERGE_MS: '50' });
+    try {
+      const inbox = await setUpInbox(server, fake);
+      const merger = server.app.deps.searchIndexMerge;
+      const { word, conversations } = await textsWithWord(server, inbox, 5);
+      await waitFor(async () => merger.stats.pages > 0, { timeoutMs: 20_000, what: 'the background merge of the texts’ pending pages' });
+      // A run that started after the texts were stored has merged them all: nothing left for this one.
+      const runs = merger.stats.runs;
+      await waitFor(async () => merger.stats.runs > runs + 1, { timeoutMs: 20_000, what: 'two more background runs' });
+      expect(await merger.merge()).toBe(0);
+      expect(await searchIds(server, inbox, word)).toEqual(conversations);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const merged = Number(/^gin_pending_pages_merged_total (\d+)/m.exec(metrics)?.[1]);
+      expect(merged).toBe(merger.stats.pages);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+});
