@@ -1,6 +1,6 @@
 /**
  * SQL statements per GraphQL request, counted exactly: the server's own code (startApp) runs in
- * this process on the bench database (dispatcher off, so nothing else issues statements), and
+ * this process on the bench database (dispatcher and search-index merge off, so nothing else issues statements), and
  * app.deps.database.stats.statements (drizzle's query logger: every statement drizzle sends)
  * is read before and after each request. Each variant runs twice and the second (warm) count is
  * reported. The app is started (`start`) while the harness seeds, ahead of the counting (`job`). Statements sent outside drizzle (raw postgres.js: NOTIFY) are not counted; a query
@@ -29,7 +29,8 @@ let app: RunningApp | null = null;
 
 /** Starts the server's code here (dispatcher off) on the database given by env; done ahead of the counting. */
 async function start(env: Record<string, string>): Promise<{ ok: true }> {
-  const config = loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', DISPATCHER_ENABLED: 'false', LOG_LEVEL: 'warn' });
+  // The search indexes' background merge (one statement a second) off too: it would land inside requests' counts.
+  const config = loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', DISPATCHER_ENABLED: 'false', SEARCH_INDEX_MERGE_MS: '0', LOG_LEVEL: 'warn' });
   app = await startApp(config);
   return { ok: true };
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { Counter, type Registry } from 'prom-client';
+import { postgresError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { PeriodicTask } from '../shared/periodic-task.js';
 import { rowsOf, type Db } from './client.js';
@@ -77,7 +78,8 @@ export class GinPendingListMerger {
       );
       pages = Number(row?.pages ?? 0);
     } catch (err) {
-      if ((err as { code?: string }).code === '42501') {
+      // insufficient_privilege: not the indexes' owner.
+      if (postgresError(err, '42501')) {
         this.logger.warn({ err }, 'cannot merge the search indexes\' pending lists (not their owner): left to inserts and autovacuum');
         void this.task.stop();
         return 0;

@@ -58,14 +58,19 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+type PostgresErrorFields = { code?: unknown; constraint_name?: unknown; constraint?: unknown };
+
+/** The Postgres error with SQLSTATE `code` in `error` or its causes (drizzle wraps the driver's), whichever driver raised it (postgres.js or PGlite). */
+export function postgresError(error: unknown, code: string): PostgresErrorFields | null {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as PostgresErrorFields).code === code) return e as PostgresErrorFields;
+  }
+  return null;
+}
+
 /** Postgres unique_violation, whichever driver raised it (postgres.js or PGlite), possibly wrapped by drizzle. */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const pgError = e as { code?: unknown; constraint_name?: unknown; constraint?: unknown };
-    if (pgError.code === '23505') {
-      if (!constraint) return true;
-      return pgError.constraint_name === constraint || pgError.constraint === constraint;
-    }
-  }
-  return false;
+  const pgError = postgresError(error, '23505');
+  if (!pgError) return false;
+  return !constraint || pgError.constraint_name === constraint || pgError.constraint === constraint;
 }

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import type { Db } from '../../src/db/client.js';
+import { GinPendingListMerger } from '../../src/db/gin-pending-merge.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
+import { usingPostgres } from '../helpers/test-db.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -69,6 +76,37 @@ describe('search indexes: pending lists merged in the background', () => {
       const merged = Number(/^gin_pending_pages_merged_total (\d+)/m.exec(metrics)?.[1]);
       expect(merged).toBe(merger.stats.pages);
     } finally {
+      await server.close();
+    }
+  }, 120_000);
+
+  it.skipIf(!usingPostgres)('a role that does not own the indexes gets a warning, not an error, and nothing is merged', async () => {
+    const server = await startTestServer({ SEARCH_INDEX_MERGE_MS: '0' });
+    const role = 'sms_test_not_owner';
+    const admin = postgres(server.database.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
+    const url = new URL(server.database.env.DATABASE_URL!);
+    url.username = role;
+    const client = postgres(url.toString(), { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(`do $$ begin if not exists (select 1 from pg_roles where rolname = '${role}') then create role ${role} login; end if; end $$`);
+      const inbox = await setUpInbox(server, fake);
+      await textsWithWord(server, inbox, 2);
+      const lines: string[] = [];
+      const sink = new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      });
+      const merger = new GinPendingListMerger(() => drizzle(client) as unknown as Db, 60_000, createLogger('warn', sink));
+      expect(await merger.merge()).toBe(0);
+      expect(merger.stats.runs).toBe(0);
+      expect(lines.filter((l) => l.includes('not their owner'))).toHaveLength(1);
+      // The owner's merge still finds the texts' pages pending: the refused call merged nothing.
+      expect(await server.app.deps.searchIndexMerge.merge()).toBeGreaterThan(0);
+    } finally {
+      await client.end({ timeout: 2 });
+      await admin.end({ timeout: 2 });
       await server.close();
     }
   }, 120_000);
