@@ -140,7 +140,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     // Read through deps (declared below) so the batcher uses the same handle as every other path.
     ingest: new IngestBatcher(() => deps.db, config.ingestBatch, logger),
     replies: new ReplyBatcher(() => deps.db, config.replyBatch, (rows) => deps.outbox.enqueueSql(rows), logger),
-    searchIndexMerge: new GinPendingListMerger(() => deps.db, config.searchIndexMergeMs || 1000, logger),
+    searchIndexMerge: new GinPendingListMerger(() => deps.db, config.searchIndexMergeMs, logger),
   };
   const deps = graph as AppDeps;
   const router = new Router(deps);
@@ -187,7 +187,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
   webhooks.start();
   const maintenance = new MaintenanceWorker(deps);
   maintenance.start();
-  if (config.searchIndexMergeMs > 0) deps.searchIndexMerge.start();
+  deps.searchIndexMerge.start();
 
   let closing: Promise<void> | null = null;
   const close = () =>

@@ -25,15 +25,14 @@ import { rowsOf, type Db } from './client.js';
  */
 export class GinPendingListMerger {
   private readonly task: PeriodicTask;
-  /** The indexes' oids, as a Postgres array literal (numbers only). */
-  private indexes: string | null = null;
   private mergedPages: Counter | null = null;
   /** Runs and pending-list pages merged into their indexes (tests, /metrics). */
   readonly stats = { runs: 0, pages: 0 };
 
   constructor(
     private readonly database: () => Db,
-    intervalMs: number,
+    /** 0: never started (SEARCH_INDEX_MERGE_MS=0); `merge()` still works when called. */
+    private readonly intervalMs: number,
     private readonly logger: Logger,
   ) {
     this.task = new PeriodicTask('gin-pending-merge', intervalMs, () => this.merge(), logger);
@@ -49,32 +48,22 @@ export class GinPendingListMerger {
   }
 
   start(): void {
-    this.task.start();
+    if (this.intervalMs > 0) this.task.start();
   }
 
   stop(): Promise<void> {
     return this.task.stop();
   }
 
-  /** One round: every GIN index of the schema, one statement. */
+  /** One round: every GIN index of the schema (found in the catalog each time, a few rows), one statement. */
   async merge(): Promise<number> {
-    const db = this.database();
-    // Found once: the schema's indexes change only with a migration, which runs before start.
-    if (this.indexes === null) {
-      const oids = rowsOf<{ oid: number | string }>(
-        await db.execute(sql`
-          select i.oid::int8 as oid
-          from pg_class i join pg_am am on am.oid = i.relam
-          where am.amname = 'gin' and i.relkind = 'i' and i.relnamespace = current_schema()::regnamespace
-          order by 1`),
-      ).map((r) => Number(r.oid));
-      this.indexes = `{${oids.join(',')}}`;
-    }
-    if (this.indexes === '{}') return 0;
     let pages: number;
     try {
       const [row] = rowsOf<{ pages: number | string }>(
-        await db.execute(sql`select coalesce(sum(gin_clean_pending_list(i::regclass)), 0)::int as pages from unnest(${this.indexes}::oid[]) as i`),
+        await this.database().execute(sql`
+          select coalesce(sum(gin_clean_pending_list(i.oid::regclass)), 0)::int as pages
+          from pg_class i join pg_am am on am.oid = i.relam
+          where am.amname = 'gin' and i.relkind = 'i' and i.relnamespace = current_schema()::regnamespace`),
       );
       pages = Number(row?.pages ?? 0);
     } catch (err) {
