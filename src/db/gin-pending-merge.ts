@@ -51,6 +51,11 @@ export class GinPendingListMerger {
     if (this.intervalMs > 0) this.task.start();
   }
 
+  /** Merging every interval: started, and not stopped (by `stop()` or for want of ownership). */
+  get active(): boolean {
+    return this.task.active;
+  }
+
   stop(): Promise<void> {
     return this.task.stop();
   }

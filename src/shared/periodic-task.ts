@@ -16,6 +16,11 @@ export class PeriodicTask {
     private readonly logger: Logger,
   ) {}
 
+  /** Started and not stopped since (a run may be under way or the next one scheduled). */
+  get active(): boolean {
+    return !this.stopped && (this.timer !== null || this.running !== null);
+  }
+
   start(): void {
     this.stopped = false;
     this.schedule(this.intervalMs);

@@ -55,6 +55,7 @@ describe('search indexes: pending lists merged in the background', () => {
       expect(await server.app.deps.searchIndexMerge.merge()).toBeGreaterThan(0);
       expect(await server.app.deps.searchIndexMerge.merge()).toBe(0);
       expect(await searchIds(server, inbox, word)).toEqual(conversations);
+      expect(server.app.deps.searchIndexMerge.active).toBe(false);
     } finally {
       await server.close();
     }
@@ -75,6 +76,9 @@ describe('search indexes: pending lists merged in the background', () => {
       const metrics = await (await fetch(`${server.url}/metrics`)).text();
       const merged = Number(/^gin_pending_pages_merged_total (\d+)/m.exec(metrics)?.[1]);
       expect(merged).toBe(merger.stats.pages);
+      expect(merger.active).toBe(true);
+      await merger.stop();
+      expect(merger.active).toBe(false);
     } finally {
       await server.close();
     }
@@ -98,10 +102,16 @@ describe('search indexes: pending lists merged in the background', () => {
           done();
         },
       });
-      const merger = new GinPendingListMerger(() => drizzle(client) as unknown as Db, 60_000, createLogger('warn', sink));
+      // Running on its own: the first run is refused, warns once and stops the task.
+      const merger = new GinPendingListMerger(() => drizzle(client) as unknown as Db, 20, createLogger('warn', sink));
+      merger.start();
+      expect(merger.active).toBe(true);
+      await waitFor(async () => lines.some((l) => l.includes('not their owner')), { timeoutMs: 20_000, what: 'the not-owner warning' });
+      expect(merger.active).toBe(false);
+      // Called directly it is refused the same way (one more warning), and nothing was counted.
       expect(await merger.merge()).toBe(0);
       expect(merger.stats.runs).toBe(0);
-      expect(lines.filter((l) => l.includes('not their owner'))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes('not their owner'))).toHaveLength(2);
       // The owner's merge still finds the texts' pages pending: the refused call merged nothing.
       expect(await server.app.deps.searchIndexMerge.merge()).toBeGreaterThan(0);
     } finally {
