@@ -129,7 +129,7 @@ function comparable(page: Page): string {
 }
 
 /** Several windows of one side as one: 2xx answers over their summed time, CPU per request weighted. */
-function combined(runs: MeasuredLoad[]): Side {
+export function combined(runs: MeasuredLoad[]): Side {
   const ok = runs.reduce((n, r) => n + r.ok2xx, 0);
   const elapsed = runs.reduce((n, r) => n + r.elapsedMs, 0);
   const weighted = (pick: (c: NonNullable<MeasuredLoad['cpu']>) => number) => runs.reduce((n, r) => n + pick(r.cpu!) * r.ok2xx, 0) / ok;
