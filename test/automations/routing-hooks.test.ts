@@ -149,11 +149,8 @@ describe('a crash between the inbound commit and the routing guard', () => {
     expect((await rowOf(closed)).assigneeId).toBeNull();
 
     clock.set('2030-06-05T14:00:00Z'); // Wednesday 10:00 EDT: open
-    // Just opened: in flight on the process that opened it, so not the sweep's (yet).
-    const young = await orphanedOpening(inbox, team.id, 0);
-    await router.sweep();
-    expect((await rowOf(young)).assigneeId).toBeNull();
-    expect((await rowOf(young)).routeAfter).toBeNull();
+    // The openings watcher (every AUTOMATION_POLL_MS) may route this tenant's waiting work now
+    // too, guards first; either way the orphan is assigned only after its guards let it through.
     const open = await orphanedOpening(inbox, team.id);
     await router.sweep();
     const routed = await rowOf(open);
@@ -163,6 +160,30 @@ describe('a crash between the inbound commit and the routing guard', () => {
     // already, or by this call: the same release), then routed.
     await engineOf(server).releaseOpened([{ tenantId: inbox.tenant.tenantId, phoneNumberId: inbox.number.id }]);
     expect((await rowOf(closed)).assigneeId).toBe(agent!.id);
+  }, 90_000);
+
+  it('the sweep leaves an opening younger than UNCHECKED_GRACE_SECONDS to the process that opened it', async () => {
+    // A tenant of its own, with no operating hours: no openings watcher passes over its queue,
+    // so only the sweep under test could touch the orphan (in the test above, the watcher's pass
+    // at opening may legitimately route a young one: every pass runs the guards first).
+    const inbox = await setUpInbox(server, fake);
+    const [agent] = await agents(server, inbox.tenant.token, 1);
+    await setAvailability(server, agent!.token, 'ONLINE');
+    const team = await createTeam(server, inbox.tenant.token, { strategy: 'ROUND_ROBIN', memberIds: [agent!.id] });
+    await updateNumber(inbox, { teamId: team.id });
+    const router = server.app.deps.routing as Router;
+    // Just opened: in flight on the process that opened it, so not the sweep's (yet).
+    const young = await orphanedOpening(inbox, team.id, 0);
+    await router.sweep();
+    expect((await rowOf(young)).assigneeId).toBeNull();
+    expect((await rowOf(young)).routeAfter).toBeNull();
+    // Past the grace, what a crash left behind gives the team a sweep pass; a pass checks every
+    // unchecked opening of its team (guards first), the young one with it.
+    const orphan = await orphanedOpening(inbox, team.id);
+    await router.sweep();
+    expect((await rowOf(orphan)).assigneeId).toBe(agent!.id);
+    expect((await rowOf(young)).assigneeId).toBe(agent!.id);
+    expect((await rowOf(young)).routeAfter).not.toBeNull();
   }, 90_000);
 });
 
