@@ -129,7 +129,7 @@ function comparable(page: Page): string {
 }
 
 /** Several windows of one side as one: 2xx answers over their summed time, CPU per request weighted. */
-export function combined(runs: MeasuredLoad[]): Side {
+function combined(runs: MeasuredLoad[]): Side {
   const ok = runs.reduce((n, r) => n + r.ok2xx, 0);
   const elapsed = runs.reduce((n, r) => n + r.elapsedMs, 0);
   const weighted = (pick: (c: NonNullable<MeasuredLoad['cpu']>) => number) => runs.reduce((n, r) => n + pick(r.cpu!) * r.ok2xx, 0) / ok;
@@ -175,23 +175,54 @@ export async function compareWithPeers(ctx: Ctx, peers: ReadPeer[], scenario: st
     scenario,
     `against the peers: ${rounds} window(s) of ${seconds} s per side, ours always between the two PostGraphile set-ups; each side's req/s = its 2xx answers over its windows' time (these rows, not our ${sizes.querySeconds} s run above)`,
   );
-  const runs = new Map<PeerKind | 'ours', MeasuredLoad[]>([['ours', []], ...peers.map((p) => [p.kind, []] as [PeerKind, MeasuredLoad[]])]);
-  const window = async (peer: ReadPeer | 'ours') => {
-    const load = { amount: 0, durationSec: seconds, connections: sizes.queryConnections };
-    const r =
-      peer === 'ours'
-        ? await runLoad({ origin: ctx.server.origin, request: ours, ...load }, ctx.server.pid)
-        : await runLoad({ origin: peer.origin, request: requests.get(peer.kind)!, ...load }, peer.child.pid);
-    const list = runs.get(peer === 'ours' ? 'ours' : peer.kind)!;
-    list.push(r);
-    report.detail(scenario, loadLine(`${peer === 'ours' ? 'ours' : peer.label}, window ${list.length}/${rounds}, ${seconds} s, ${sizes.queryConnections} connections`, r));
-  };
+  const sides: WindowSide[] = [
+    { key: 'ours', label: 'ours', origin: ctx.server.origin, request: ours, pid: ctx.server.pid },
+    ...peers.map((p) => ({ key: p.kind, label: p.label, origin: p.origin, request: requests.get(p.kind)!, pid: p.child.pid })),
+  ];
+  // ours always between the two peers: rls, ours, condition; condition, ours, rls; ...
+  const measured = await alternateWindows(ctx, scenario, sides, rounds, seconds, (i) => {
+    const order = (i % 2 === 0 ? peers : [...peers].reverse()).map((p) => p.kind as string);
+    return [order[0]!, 'ours', ...order.slice(1)];
+  });
+  const side = (kind: PeerKind) => measured.get(kind) ?? combined([]);
+  return { rounds, seconds, ours: measured.get('ours')!, peers: { rls: side('rls'), condition: side('condition') } };
+}
+
+/** One side of a windowed comparison: where its load goes and whose CPU is counted. */
+export interface WindowSide {
+  key: string;
+  /** How its windows are named in the details. */
+  label: string;
+  origin: string;
+  request: LoadRequest;
+  pid: number;
+}
+
+/**
+ * The same load on every side in windows of `seconds`, `rounds` rounds, each round in the order
+ * `orderOf(round)` gives (side keys); each side's windows combined. Alternating sides spreads
+ * whatever else the shared machine does over all of them alike, which one long window per side
+ * does not.
+ */
+export async function alternateWindows(
+  ctx: Ctx,
+  scenario: string,
+  sides: WindowSide[],
+  rounds: number,
+  seconds: number,
+  orderOf: (round: number) => string[],
+): Promise<Map<string, Side>> {
+  const { sizes, report } = ctx;
+  const runs = new Map<string, MeasuredLoad[]>(sides.map((side) => [side.key, []]));
+  const byKey = new Map(sides.map((side) => [side.key, side]));
   for (let i = 0; i < rounds; i++) {
-    const order = i % 2 === 0 ? peers : [...peers].reverse();
-    await window(order[0]!);
-    await window('ours');
-    for (const peer of order.slice(1)) await window(peer);
+    for (const key of orderOf(i)) {
+      const side = byKey.get(key)!;
+      const r = await runLoad({ origin: side.origin, request: side.request, amount: 0, durationSec: seconds, connections: sizes.queryConnections }, side.pid);
+      const list = runs.get(key)!;
+      list.push(r);
+      report.detail(scenario, loadLine(`${side.label}, window ${list.length}/${rounds}, ${seconds} s, ${sizes.queryConnections} connections`, r));
+    }
   }
-  const side = (kind: PeerKind) => combined(runs.get(kind) ?? []);
-  return { rounds, seconds, ours: combined(runs.get('ours')!), peers: { rls: side('rls'), condition: side('condition') } };
+  return new Map([...runs].map(([key, list]) => [key, combined(list)]));
 }

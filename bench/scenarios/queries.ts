@@ -12,12 +12,12 @@
  * with ours (lib/read-peer.ts).
  */
 import type { ProbeJob, ProbeResult } from '../workers/statements-probe.js';
-import { loadLine, runLoad, verdict, type Ctx, type MeasuredLoad } from '../lib/context.js';
+import { loadLine, runLoad, verdict, type Ctx } from '../lib/context.js';
 import { gqlOk } from '../lib/gql.js';
 import { persistentWorker, type PersistentWorker } from '../lib/procs.js';
 import { createAgents, seedTenant } from '../lib/seed.js';
 import { spawnNode } from '../lib/procs.js';
-import { combined, compareWithPeers, peersReady, startReadPeers, type PeerComparison, type ReadPeer, type Side } from '../lib/read-peer.js';
+import { alternateWindows, compareWithPeers, peersReady, startReadPeers, type PeerComparison, type ReadPeer, type Side } from '../lib/read-peer.js';
 import { freePort, serverEnv } from '../lib/server.js';
 import { fmt } from '../lib/stats.js';
 import { prepareWebhooks, verifyIngest, writeRequests } from '../lib/webhooks.js';
@@ -284,18 +284,18 @@ async function compareWithBareCeiling(
     const rounds = Math.max(1, sizes.queryPeerRounds);
     const seconds = Math.max(1, Math.round(sizes.querySeconds / rounds));
     report.detail(S, `against the bare-SQL ceiling: ${rounds} window(s) of ${seconds} s per side, in the order ours, bare, bare, ours, ...; each side's req/s = its 2xx answers over its windows' time`);
-    const runs = { ours: [] as MeasuredLoad[], bare: [] as MeasuredLoad[] };
-    const window = async (side: 'ours' | 'bare') => {
-      const load = { request, amount: 0, durationSec: seconds, connections: sizes.queryConnections };
-      const r = side === 'ours' ? await runLoad({ origin: ctx.server.origin, ...load }, ctx.server.pid) : await runLoad({ origin, ...load }, bare.pid);
-      runs[side].push(r);
-      const label = side === 'ours' ? 'ours' : 'ceiling: bare Fastify + the same SQL, same page and JSON';
-      report.detail(S, loadLine(`${label}, window ${runs[side].length}/${rounds}, ${seconds} s, ${sizes.queryConnections} connections`, r));
-    };
-    for (let i = 0; i < rounds; i++) {
-      for (const side of i % 2 === 0 ? (['ours', 'bare'] as const) : (['bare', 'ours'] as const)) await window(side);
-    }
-    return { ours: combined(runs.ours), bare: combined(runs.bare) };
+    const measured = await alternateWindows(
+      ctx,
+      S,
+      [
+        { key: 'ours', label: 'ours', origin: ctx.server.origin, request, pid: ctx.server.pid },
+        { key: 'bare', label: 'ceiling: bare Fastify + the same SQL, same page and JSON', origin, request, pid: bare.pid },
+      ],
+      rounds,
+      seconds,
+      (i) => (i % 2 === 0 ? ['ours', 'bare'] : ['bare', 'ours']),
+    );
+    return { ours: measured.get('ours')!, bare: measured.get('bare')! };
   } finally {
     await bare.stop(3000);
   }
