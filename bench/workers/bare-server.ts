@@ -7,13 +7,14 @@
  *
  * Reads (with READ_DATABASE_URL, READ_TENANT_ID and READ_USER_ID): POST /graphql answers the inbox
  * page of the queries scenario (`conversations(first: 20)` with contact, assignee and last message,
- * as that AGENT sees it) by running the same SQL our server sends for it (the list with the
- * visibility rule, then contacts, users and messages by `= any($1)`, prepared, in parallel on a
- * pool of the same size) and writing the same JSON; no GraphQL, no authentication. The scenario
- * checks the two answers are equal before measuring.
+ * as that AGENT sees it) by running the same SQL our server sends for it (one statement: the list
+ * with the visibility rule, its contact, assignee and last message joined; prepared, on a pool of
+ * the same size) and writing the same JSON; no GraphQL, no authentication. The scenario checks
+ * the two answers are equal before measuring.
  *
  * Prints "bare server ready at <url>" on stdout.
  */
+import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import postgres from 'postgres';
 
@@ -32,57 +33,49 @@ if (readUrl) {
   const first = Number(process.env.READ_FIRST ?? 20);
   db = postgres(readUrl, { max: Number(process.env.READ_POOL_SIZE ?? 10), prepare: true, onnotice: () => {} });
   const sql = db;
-  // The statements of test/queries/sql/*.sql (ConversationsRepository.list as an agent, and the
-  // findByIds of contacts, users and messages), with the same parameters.
-  const LIST = `select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after", to_char("last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursor_ts" from "conversations" where ("conversations"."tenant_id" = $1 and ("conversations"."assignee_id" = $2::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
-    select "team_members"."team_id" from "team_members"
-    where "team_members"."tenant_id" = $3::uuid and "team_members"."user_id" = $4::uuid)) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
-      and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked")) order by "conversations"."last_message_at" desc, "conversations"."id" desc limit $5`;
-  const CONTACTS = `select "id", "tenant_id", "phone_number", "name", "opted_out", "opted_out_at", "city", "state", "zip", "country", "blocked", "last_activity_at", "created_at", "updated_at"
-  from "contacts" where ("contacts"."tenant_id" = $1 and "contacts"."id" = any($2::uuid[]))`;
-  const USERS = `select "id", "tenant_id", "email", "name", "role", "password_hash", "created_at", "active", "signed_up"
-  from "users" where ("users"."tenant_id" = $1 and "users"."id" = any($2::uuid[]))`;
-  const MESSAGES = `select "id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at"
-  from "messages" where ("messages"."tenant_id" = $1 and "messages"."id" = any($2::uuid[]))`;
+  // Our statement for this page, read from its committed snapshot (test/queries/sql/inbox.sql:
+  // ConversationsRepository.list as an agent, with the contact, assignee and last message joined),
+  // so the ceiling always runs the very SQL our server sends, with the same parameters.
+  // The snapshot is the page of 20 (LIMIT 21, written in the text as ours is); another size, its own LIMIT.
+  const LIST = pageStatement().replace(/\blimit 21\)/, `limit ${first + 1})`);
   type Row = Record<string, any>;
-  const ids = (rows: Row[], column: string) => `{${[...new Set(rows.map((r) => r[column]).filter(Boolean))].join(',')}}`;
-  const byId = (rows: Row[]) => new Map(rows.map((r) => [r.id as string, r]));
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.post('/graphql', async (_request, reply) => {
-    const rows = await sql.unsafe<Row[]>(LIST, [tenantId, userId, tenantId, userId, first + 1], { prepare: true });
+    const rows = await sql.unsafe<Row[]>(LIST, [tenantId, userId, tenantId, userId], { prepare: true });
     const page = rows.slice(0, first);
-    const [contacts, users, messages] = await Promise.all([
-      sql.unsafe<Row[]>(CONTACTS, [tenantId, ids(page, 'contact_id')], { prepare: true }),
-      sql.unsafe<Row[]>(USERS, [tenantId, ids(page, 'assignee_id')], { prepare: true }),
-      sql.unsafe<Row[]>(MESSAGES, [tenantId, ids(page, 'last_message_id')], { prepare: true }),
-    ]);
-    const contactOf = byId(contacts);
-    const userOf = byId(users);
-    const messageOf = byId(messages);
-    const edges = page.map((c) => {
-      const contact = contactOf.get(c.contact_id);
-      const assignee = c.assignee_id ? userOf.get(c.assignee_id) : undefined;
-      const last = c.last_message_id ? messageOf.get(c.last_message_id) : undefined;
-      return {
-        cursor: Buffer.from(`${c.cursor_ts}|${c.id}`, 'utf8').toString('base64url'),
-        node: {
-          id: c.id,
-          status: c.status,
-          unreadCount: c.unread_count,
-          lastMessageAt: iso(c.last_message_at),
-          contact: contact ? { id: contact.id, phoneNumber: contact.phone_number, name: contact.name, optedOut: contact.opted_out } : null,
-          assignee: assignee ? { id: assignee.id, name: assignee.name, email: assignee.email } : null,
-          lastMessage: last ? { id: last.id, body: last.body, direction: last.direction, status: last.status, createdAt: iso(last.created_at) } : null,
-        },
-      };
-    });
+    const edges = page.map((c) => ({
+      cursor: Buffer.from(`${c.cursorTs}|${c.id}`, 'utf8').toString('base64url'),
+      node: {
+        id: c.id,
+        status: c.status,
+        unreadCount: c.unread_count,
+        lastMessageAt: iso(c.last_message_at),
+        contact: c['contact.id'] ? { id: c['contact.id'], phoneNumber: c['contact.phone_number'], name: c['contact.name'], optedOut: c['contact.opted_out'] } : null,
+        assignee: c['assignee.id'] ? { id: c['assignee.id'], name: c['assignee.name'], email: c['assignee.email'] } : null,
+        lastMessage: c['last_message.id']
+          ? { id: c['last_message.id'], body: c['last_message.body'], direction: c['last_message.direction'], status: c['last_message.status'], createdAt: iso(c['last_message.created_at']) }
+          : null,
+      },
+    }));
     const body = {
       data: { conversations: { edges, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.length ? edges[edges.length - 1]!.cursor : null } } },
     };
     return reply.code(200).type('application/json; charset=utf-8').send(JSON.stringify(body));
   });
+}
+
+/** The snapshot's statement for the inbox page as an agent (see LIST). */
+function pageStatement(): string {
+  const label = '-- inbox page with contact, assignee and last message, as an agent\n';
+  const text = readFileSync(new URL('../../test/queries/sql/inbox.sql', import.meta.url), 'utf8');
+  const at = text.indexOf(label);
+  if (at < 0) throw new Error(`test/queries/sql/inbox.sql has no statement labelled ${label.trim()}`);
+  const rest = text.slice(at + label.length);
+  const statement = rest.slice(0, rest.indexOf(';\n'));
+  if (!/\blimit 21\)/.test(statement)) throw new Error('the inbox page statement no longer says "limit 21)": update bare-server.ts');
+  return statement;
 }
 
 const port = Number(process.env.PORT ?? 0);

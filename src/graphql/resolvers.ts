@@ -1,6 +1,7 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { UserResolver } from '../modules/users/users.resolver.js';
 import { ConversationResolver } from '../modules/conversations/conversations.resolver.js';
+import { InboxResolver } from '../modules/inbox/inbox.resolver.js';
 import { MessageResolver } from '../modules/messages/messages.resolver.js';
 import { LiveResolver } from '../modules/live/live.resolver.js';
 import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-accounts.resolver.js';
@@ -30,6 +31,7 @@ import { QuickReplyResolver } from '../modules/quick-replies/quick-replies.resol
 export const resolvers: NonEmptyArray<Function> = [
   UserResolver,
   ConversationResolver,
+  InboxResolver,
   MessageResolver,
   LiveResolver,
   TwilioAccountResolver,

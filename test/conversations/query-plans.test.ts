@@ -7,7 +7,8 @@ import { sendReplies } from '../../src/modules/messages/reply-batch.repository.j
 import { OutboxQueue, enqueueSql } from '../../src/modules/outbox/outbox.repository.js';
 import { OutboxBatchRepository } from '../../src/modules/outbox/outbox-send.repository.js';
 import { Role } from '../../src/modules/users/role.js';
-import { captureSql, explain } from '../helpers/capture-sql.js';
+import { captureSql, explain, explainGeneric, planCacheUse } from '../helpers/capture-sql.js';
+import { joinsFor } from '../../src/modules/inbox/inbox-joins.js';
 import { describe, expect, it } from 'vitest';
 import type { FakeTwilio } from '../helpers/fake-twilio.js';
 import { setUpInbox, type Inbox } from '../helpers/inbox.js';
@@ -56,6 +57,42 @@ describe('query plans', () => {
     );
     expect(text).toMatch(/Index (Only )?Scan Backward using conversations_tenant_activity_idx/);
     expect(text).not.toMatch(/Sort/);
+  });
+
+  // The inbox page reads its contact, assignee and last message in its own statement (inbox-joins.ts).
+  // Its generic plan (what a prepared statement runs after five calls) estimates LIMIT $n blind:
+  // as plain joins, that plan hashed the contacts, users and messages tables whole on every page
+  // (bench: the page cost Postgres more than the four statements it replaced). Each relation must
+  // be a probe by key under the page.
+  it('reads the inbox page and its relations by key in the generic plan: no sequential scan, no hash join', async () => {
+    const db = server.app.deps.db;
+    const relations = joinsFor(new Set(['contact', 'assignee', 'lastMessage', 'phoneNumber']));
+    for (const viewer of [undefined, { userId: inbox.tenant.userId, role: Role.AGENT }]) {
+      const [statement] = await captureSql(db, (c) => new ConversationsRepository(c, inbox.tenant.tenantId).list(20, null, {}, viewer, relations));
+      const text = await explainGeneric(db, statement!);
+      if (process.env['SHOW_PLAN']) console.log(text);
+      expect(text).toMatch(/Index Scan Backward using conversations_tenant_activity_idx/);
+      expect(text).not.toMatch(/Seq Scan on (conversations|contacts|messages)\b/);
+      expect(text).not.toMatch(/Hash/);
+      expect(text).toMatch(/Index Scan using \w+ on contacts[^\n]*\n\s*Index Cond: \(\(tenant_id = conversations.tenant_id\) AND \(id = conversations.contact_id\)\)/);
+      expect(text).toMatch(/Index Scan using \w+ on messages[^\n]*\n\s*Index Cond: \(\(tenant_id = conversations.tenant_id\) AND \(id = conversations.last_message_id\)\)/);
+      // The fixture's one user and one number: a one-page table may be read whole, but per row
+      // (under its Limit), never hashed for a join.
+      for (const table of ['users', 'phone_numbers']) expect(text).toMatch(new RegExp(`Limit[^\\n]*\\n\\s*->\\s*(Index|Seq) Scan[^\\n]* on ${table}`));
+    }
+  });
+
+  // Planned afresh on every call, the page spent more in planning (0.4 ms) than in execution
+  // (0.15 ms): its LIMIT was a parameter, so the generic plan looked costlier than any custom one.
+  it('keeps the generic plan of the inbox page after five executions (no planning per page)', async () => {
+    const db = server.app.deps.db;
+    for (const [first, viewer] of [[20, { userId: inbox.tenant.userId, role: Role.AGENT }], [50, undefined]] as const) {
+      const [statement] = await captureSql(db, (c) =>
+        new ConversationsRepository(c, inbox.tenant.tenantId).list(first, null, {}, viewer, joinsFor(new Set(['contact', 'assignee', 'lastMessage']))),
+      );
+      const plans = await planCacheUse(db, statement!, 8);
+      expect(plans).toEqual({ custom: 5, generic: 3 });
+    }
   });
 
   it("pages a conversation's messages newest first from messages_tenant_conversation_idx", async () => {

@@ -1,39 +1,15 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { contactLoader, phoneNumberLoader, userLoader } from '../../graphql/loaders.js';
 import { Contact } from '../contacts/contact.type.js';
 import { PhoneNumber } from '../phone-numbers/phone-number.type.js';
 import { User } from '../users/user.type.js';
-import { ConversationConnection } from './conversation-connection.type.js';
 import { ConversationStatus } from './conversation-status.js';
 import { Conversation } from './conversation.type.js';
 import { labelsLoader } from '../../graphql/loaders.js';
 
 @Resolver(() => Conversation)
 export class ConversationResolver {
-  @Authorized()
-  @Query(() => ConversationConnection, { description: 'Most recent activity first.' })
-  conversations(
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Arg('status', () => ConversationStatus, { nullable: true }) status: ConversationStatus | null,
-    @Arg('assigneeId', () => ID, { nullable: true }) assigneeId: string | null,
-    @Ctx() ctx: RequestContext,
-    // Routing filters: they combine with the visibility rule.
-    @Arg('teamId', () => ID, { nullable: true }) teamId: string | null,
-    @Arg('unassigned', () => Boolean, { nullable: true, description: 'true: no assignee; false: assigned.' }) unassigned: boolean | null,
-    @Arg('phoneNumberId', () => ID, { nullable: true }) phoneNumberId: string | null,
-    // Inbox tools (issue 11): label and search filters.
-    @Arg('label', () => String, { nullable: true, description: 'Conversations carrying this label (case-insensitive).' }) label: string | null,
-    @Arg('search', () => String, {
-      nullable: true,
-      description: "At least 2 characters: a substring of message text, the contact's name (case and accents ignored) or digits of their number.",
-    })
-    search: string | null,
-  ): Promise<ConversationConnection> {
-    return ctx.tenant().conversationsService.list({ first, after, status, assigneeId, teamId, unassigned, phoneNumberId, label, search });
-  }
-
   @Authorized()
   @Query(() => Conversation, { nullable: true })
   conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Conversation | null> {

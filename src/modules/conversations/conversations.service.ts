@@ -7,12 +7,17 @@ import { labelKey } from './inbox-filters.js';
 import { conversationReassignedEvent, conversationUpdatedEvent } from '../../events/live-events.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { ConversationStatus } from './conversation-status.js';
-import { ConversationsRepository, type ConversationListFilter, type Reassigned } from './conversations.repository.js';
+import { ConversationsRepository, type ConversationListFilter, type ListJoin, type Reassigned } from './conversations.repository.js';
 import type { ConversationChange } from '../../events/event-bus.js';
 import { audit } from '../audit/audit.js';
 import type { ConversationRow } from './conversations.schema.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
+
+/** A page of conversations and the rows of its joins (join name → the rows found, at most one per conversation). */
+export interface ConversationList extends Page<ConversationRow> {
+  joined: Record<string, Array<Record<string, unknown>>>;
+}
 
 export interface ListConversationsArgs extends Omit<ConversationListFilter, 'search'> {
   first?: number | null;
@@ -32,7 +37,11 @@ export class ConversationsService {
     this.conversations = new ConversationsRepository(scope.deps.db, scope.tenantId);
   }
 
-  async list(args: ListConversationsArgs): Promise<Page<ConversationRow>> {
+  /**
+   * `joins`: rows of other tables to read with each conversation in the same statement (see
+   * ListJoin); the page answers them in `joined`, by join name, for the caller's loaders.
+   */
+  async list(args: ListConversationsArgs, joins: readonly ListJoin[] = []): Promise<ConversationList> {
     const limit = pageSize(args.first);
     const after = decodeCursor(args.after, 'after');
     // An id that cannot exist matches nothing (and must not reach a uuid cast).
@@ -40,7 +49,7 @@ export class ConversationsService {
     if (args.label !== null && args.label !== undefined && labelKey(refuseNul(args.label, 'label')) === '') throw badInput('label cannot be blank', 'label');
     const ids = [args.assigneeId, args.teamId, args.phoneNumberId, args.contactId];
     if (ids.some((id) => id !== null && id !== undefined && !isUuid(id))) {
-      return toPage([], limit, after !== null);
+      return { ...toPage([], limit, after !== null), joined: {} };
     }
     const rows = await this.conversations.list(
       limit,
@@ -56,8 +65,11 @@ export class ConversationsService {
         contactId: args.contactId,
       },
       this.scope.user,
+      joins,
     );
-    return toPage(rows, limit, after !== null);
+    const joined: ConversationList['joined'] = {};
+    for (const join of joins) joined[join.name] = rows.slice(0, limit).flatMap((r) => (r.joined[join.name] ? [r.joined[join.name]!] : []));
+    return { ...toPage(rows, limit, after !== null), joined };
   }
 
   /** Another tenant's id, or a conversation the caller may not see, reads as absent. */

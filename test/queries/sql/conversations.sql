@@ -18,7 +18,7 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked"))
     -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
     order by "conversations"."last_message_at" desc, "conversations"."id" desc
-    limit $2;
+    limit 21;
 
 -- ConversationsRepository.list (next page, filtered)
 select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
@@ -27,7 +27,7 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked"))
     -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
     order by "conversations"."last_message_at" desc, "conversations"."id" desc
-    limit $6;
+    limit 21;
 
 -- ConversationsRepository.list (routing filters, as an agent)
 select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
@@ -38,7 +38,7 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked"))
     -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
     order by "conversations"."last_message_at" desc, "conversations"."id" desc
-    limit $7;
+    limit 21;
 
 -- ConversationsRepository.list (inbox filters)
 select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
@@ -54,7 +54,7 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
         where "contacts"."tenant_id" = $13::uuid and inbox_fold("contacts"."name") like inbox_fold($14::text))))
     -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
     order by "conversations"."last_message_at" desc, "conversations"."id" desc
-    limit $15;
+    limit 21;
 
 -- ConversationsRepository.findById (as an admin)
 select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after"
