@@ -182,7 +182,6 @@ describe.each(STATES)('hot statements, statistics $name: generic plans find rows
     await db.execute(sql.raw(`set plan_cache_mode = force_generic_plan`));
     try {
       await db.execute(sql.raw(`prepare hot as ${text}`));
-      const literal = (p: unknown) => (p === null ? 'null' : `'${(Array.isArray(p) ? `{${p.join(',')}}` : String(p)).replaceAll("'", "''")}'`);
       const args = params.map(literal);
       const rows = rowsOf<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
         await db.execute(sql.raw(`explain (format json) execute hot${args.length ? `(${args.join(', ')})` : ''}`)),
@@ -197,7 +196,38 @@ describe.each(STATES)('hot statements, statistics $name: generic plans find rows
       await db.execute(sql.raw(`reset plan_cache_mode`));
     }
   });
+
+  // A prepared statement is planned for its parameters five times, then Postgres keeps the generic
+  // plan unless that one looks costlier than the custom ones: an estimate that moves with a
+  // parameter (an unnest of an array of known length, a LIMIT $n) keeps it custom, and every call
+  // is planned afresh. The live row load was: 0.37 ms of planning for 0.11 ms of execution, per
+  // live event (bench, pg_stat_statements with track_planning).
+  it.each(HOT)('%s is planned once, then runs its generic plan (not planned again on every call)', async (name) => {
+    const { sql: text, params } = statements.get(name)!;
+    const args = params.length ? `(${params.map(literal).join(', ')})` : '';
+    const plans = await database.db.transaction(async (tx) => {
+      await tx.execute(sql.raw(`prepare hot_cached as ${text}`));
+      for (let run = 0; run < 8; run++) {
+        // Each run undone (a write would find the previous run's rows); a run that fails (a row
+        // of the catalog's setUp missing here) was planned all the same.
+        await tx.execute(sql.raw('savepoint run'));
+        await tx.execute(sql.raw(`execute hot_cached${args}`)).catch(() => undefined);
+        await tx.execute(sql.raw('rollback to savepoint run'));
+      }
+      const [row] = rowsOf<{ generic_plans: number | string; custom_plans: number | string }>(
+        await tx.execute(sql.raw(`select generic_plans, custom_plans from pg_prepared_statements where name = 'hot_cached'`)),
+      );
+      await tx.execute(sql.raw('deallocate hot_cached'));
+      return { custom: Number(row!.custom_plans), generic: Number(row!.generic_plans) };
+    });
+    expect(plans).toEqual({ custom: 5, generic: 3 });
+  });
 });
+
+/** A parameter as SQL literal text (arrays in Postgres's `{a,b}` form). */
+function literal(p: unknown): string {
+  return p === null ? 'null' : `'${(Array.isArray(p) ? `{${p.join(',')}}` : String(p)).replaceAll("'", "''")}'`;
+}
 
 // A GIN index with fastupdate collects new entries in a pending list, and the insert that overflows
 // the list merges all of it into the index. The server merges the lists in the background

@@ -43,11 +43,13 @@ type StepParam = JobParam | 'extra' | 'workerId';
 /**
  * The batch as a derived table `v(job_id, tenant_id, message_id[, extra])`, one row per job, from
  * placeholders (the statements below are built once: builtOnce); jobValues gives their values.
+ * Each array is read through a sub-select, `(select $n::uuid[])`: see pairArrays in
+ * src/modules/live/live.repository.ts for why.
  */
 function jobsTable(extra?: { name: string; type: 'int' | 'text' }) {
   const p = sql.placeholder;
-  if (!extra) return sql`unnest(${p('ids')}::bigint[], ${p('tenants')}::uuid[], ${p('messageIds')}::uuid[]) as v(job_id, tenant_id, message_id)`;
-  return sql`unnest(${p('ids')}::bigint[], ${p('tenants')}::uuid[], ${p('messageIds')}::uuid[], ${p('extra')}::${sql.raw(extra.type)}[]) as v(job_id, tenant_id, message_id, ${sql.raw(extra.name)})`;
+  if (!extra) return sql`unnest((select ${p('ids')}::bigint[]), (select ${p('tenants')}::uuid[]), (select ${p('messageIds')}::uuid[])) as v(job_id, tenant_id, message_id)`;
+  return sql`unnest((select ${p('ids')}::bigint[]), (select ${p('tenants')}::uuid[]), (select ${p('messageIds')}::uuid[]), (select ${p('extra')}::${sql.raw(extra.type)}[])) as v(job_id, tenant_id, message_id, ${sql.raw(extra.name)})`;
 }
 
 function jobValues(jobs: readonly JobRef[]): Record<JobParam, string> {

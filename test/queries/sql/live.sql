@@ -4,7 +4,7 @@
 -- loadMessagesWithHolders
 -- every tenant: the rows of one tick's live events, whatever their tenants (one statement instead of one per event); every row is matched on its (tenant, id) pair
 select m.*, c.holder_team_id, c.holder_assignee_id
-    from unnest($1::uuid[], $2::uuid[]) as k(tenant_id, id)
+    from unnest((select $1::uuid[]), (select $2::uuid[])) as k(tenant_id, id)
     cross join lateral (select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at" from "messages" where "messages"."id" = k.id limit 1) m
     cross join lateral (
       select "conversations"."tenant_id" as holder_tenant_id, "conversations"."team_id" as holder_team_id, "conversations"."assignee_id" as holder_assignee_id
@@ -15,20 +15,20 @@ select m.*, c.holder_team_id, c.holder_assignee_id
 -- loadConversations
 -- every tenant: the rows of one tick's live events, whatever their tenants (one statement instead of one per event); every row is matched on its (tenant, id) pair
 select r.*
-        from unnest($1::uuid[], $2::uuid[]) as k(tenant_id, id)
+        from unnest((select $1::uuid[]), (select $2::uuid[])) as k(tenant_id, id)
         cross join lateral (select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after" from "conversations" where "conversations"."id" = k.id limit 1) r
         where r.tenant_id = k.tenant_id;
 
 -- loadUsers
 -- every tenant: the rows of one tick's live events, whatever their tenants (one statement instead of one per event); every row is matched on its (tenant, id) pair
 select r.*
-        from unnest($1::uuid[], $2::uuid[]) as k(tenant_id, id)
+        from unnest((select $1::uuid[]), (select $2::uuid[])) as k(tenant_id, id)
         cross join lateral (select "users"."id", "users"."tenant_id", "users"."email", "users"."name", "users"."role", "users"."password_hash", "users"."created_at", "users"."active", "users"."signed_up" from "users" where "users"."id" = k.id limit 1) r
         where r.tenant_id = k.tenant_id;
 
 -- loadContacts
 -- every tenant: the rows of one tick's live events, whatever their tenants (one statement instead of one per event); every row is matched on its (tenant, id) pair
 select r.*
-        from unnest($1::uuid[], $2::uuid[]) as k(tenant_id, id)
+        from unnest((select $1::uuid[]), (select $2::uuid[])) as k(tenant_id, id)
         cross join lateral (select "contacts"."id", "contacts"."tenant_id", "contacts"."phone_number", "contacts"."name", "contacts"."opted_out", "contacts"."opted_out_at", "contacts"."city", "contacts"."state", "contacts"."zip", "contacts"."country", "contacts"."blocked", "contacts"."last_activity_at", "contacts"."created_at", "contacts"."updated_at" from "contacts" where "contacts"."id" = k.id limit 1) r
         where r.tenant_id = k.tenant_id;

@@ -60,7 +60,7 @@ update "outbox" set "attempts" = greatest("outbox"."attempts" - 1, 0), "locked_u
 -- OutboxBatchRepository.load
 -- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
 select m.*, c.*, n.*, a.*
-    from unnest($1::bigint[], $2::uuid[], $3::uuid[]) as v(job_id, tenant_id, message_id)
+    from unnest((select $1::bigint[]), (select $2::uuid[]), (select $3::uuid[])) as v(job_id, tenant_id, message_id)
     cross join lateral (select "messages"."id" as "m.id", "messages"."tenant_id" as "m.tenant_id", "messages"."conversation_id" as "m.conversation_id", "messages"."team_id" as "m.team_id", "messages"."twilio_account_id" as "m.twilio_account_id", "messages"."direction" as "m.direction", "messages"."body" as "m.body", "messages"."media" as "m.media", "messages"."media_dropped" as "m.media_dropped", "messages"."status" as "m.status", "messages"."twilio_sid" as "m.twilio_sid", "messages"."error_code" as "m.error_code", "messages"."error_message" as "m.error_message", "messages"."source" as "m.source", "messages"."author_id" as "m.author_id", "messages"."segments" as "m.segments", "messages"."idempotency_key" as "m.idempotency_key", "messages"."campaign_id" as "m.campaign_id", "messages"."created_at" as "m.created_at", "messages"."updated_at" as "m.updated_at" from "messages" where "messages"."id" = v.message_id limit 1) m
     cross join lateral (
       select "conversations"."tenant_id" as tenant_id, "conversations"."contact_id" as contact_id, "conversations"."phone_number_id" as phone_number_id
@@ -77,7 +77,7 @@ select m.*, c.*, n.*, a.*
 
 -- OutboxBatchRepository.markSending
 -- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
-  with v as (select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::int[]) as v(job_id, tenant_id, message_id, hold_ms)),
+  with v as (select * from unnest((select $1::bigint[]), (select $2::uuid[]), (select $3::uuid[]), (select $4::int[])) as v(job_id, tenant_id, message_id, hold_ms)),
   lease as (
     update "outbox" set "locked_until" = now() + v.hold_ms * interval '1 millisecond', "maybe_sent" = true
     from v
@@ -112,7 +112,7 @@ select m.*, c.*, n.*, a.*
 
 -- OutboxBatchRepository.recordSent
 -- every tenant: a dispatcher's batch spans tenants; every row is matched on its job's (tenant_id, id) pair, and joined rows on the message's tenant
-  with v as (select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::text[]) as v(job_id, tenant_id, message_id, twilio_sid)),
+  with v as (select * from unnest((select $1::bigint[]), (select $2::uuid[]), (select $3::uuid[]), (select $4::text[])) as v(job_id, tenant_id, message_id, twilio_sid)),
   done as (
     delete from "outbox" using v
     where "outbox"."id" = v.job_id and "outbox"."tenant_id" = v.tenant_id and "outbox"."locked_by" = $5
