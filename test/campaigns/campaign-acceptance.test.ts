@@ -130,8 +130,13 @@ describe('a 2,000-recipient campaign', () => {
     // Resume, then restart a process mid-campaign (graceful: its in-flight sends finish).
     expect((await one.gql(`mutation($id: ID!) { startCampaign(id: $id) { status } }`, { id }, token)).data!.startCampaign.status).toBe('RUNNING');
     await waitFor(() => campaignPosts().length >= atPause + 500, { timeoutMs: 120_000, intervalMs: 50, what: '500 more campaign texts' });
+    // The stop comes mid-campaign. With one process (PGlite) nothing leaves while it is down, so
+    // the restarted process sends the rest; on Postgres the second process carries on during the
+    // graceful stop (and may finish the campaign under a loaded machine): what counts there is
+    // that the stop began with texts still to send.
+    const beforeStop = campaignPosts().length;
     await one.stop();
-    expect(campaignPosts().length).toBeLessThan(1850);
+    expect(usingPostgres ? beforeStop : campaignPosts().length).toBeLessThan(1850);
     one = await start();
     if (!usingPostgres) two = one;
 
