@@ -14,7 +14,7 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
 -- ConversationsRepository.list (first page)
 select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
     from "conversations"
-    where ("conversations"."tenant_id" = $1::uuid and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+    where ("conversations"."tenant_id" = (select $1::uuid) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked"))
     -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
     order by "conversations"."last_message_at" desc, "conversations"."id" desc
@@ -23,7 +23,7 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
 -- ConversationsRepository.list (next page, filtered)
 select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
     from "conversations"
-    where ("conversations"."tenant_id" = $1::uuid and "conversations"."status" = $2 and "conversations"."assignee_id" = $3 and ("conversations"."last_message_at", "conversations"."id") < ($4::timestamptz, $5::uuid) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+    where ("conversations"."tenant_id" = (select $1::uuid) and "conversations"."status" = $2 and "conversations"."assignee_id" = $3 and ("conversations"."last_message_at", "conversations"."id") < ((select $4::timestamptz)::timestamptz, (select $5::uuid)::uuid) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked"))
     -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
     order by "conversations"."last_message_at" desc, "conversations"."id" desc
@@ -32,9 +32,9 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
 -- ConversationsRepository.list (routing filters, as an agent)
 select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
     from "conversations"
-    where ("conversations"."tenant_id" = $1::uuid and "conversations"."team_id" = $2 and "conversations"."assignee_id" is null and "conversations"."phone_number_id" = $3 and ("conversations"."assignee_id" = $4::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+    where ("conversations"."tenant_id" = (select $1::uuid) and "conversations"."team_id" = $2 and "conversations"."assignee_id" is null and "conversations"."phone_number_id" = $3 and ("conversations"."assignee_id" = (select $4::uuid)::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
     select "team_members"."team_id" from "team_members"
-    where "team_members"."tenant_id" = $5::uuid and "team_members"."user_id" = $6::uuid)) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+    where "team_members"."tenant_id" = (select $5::uuid)::uuid and "team_members"."user_id" = (select $6::uuid)::uuid)) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked"))
     -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
     order by "conversations"."last_message_at" desc, "conversations"."id" desc
@@ -43,7 +43,7 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
 -- ConversationsRepository.list (inbox filters)
 select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", to_char("conversations"."last_message_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
     from "conversations"
-    where ("conversations"."tenant_id" = $1::uuid and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
+    where ("conversations"."tenant_id" = (select $1::uuid) and not exists (select 1 from "contacts" where "contacts"."tenant_id" = "conversations"."tenant_id"
       and "contacts"."id" = "conversations"."contact_id" and "contacts"."blocked") and "conversations"."contact_id" = $2::uuid and "conversations"."id" in (select "conversation_labels"."conversation_id" from "conversation_labels"
       where "conversation_labels"."tenant_id" = $3::uuid and "conversation_labels"."key" = $4) and (
       (case when (select count(*) from (select 1 from "messages" where "messages"."tenant_id" = $5::uuid and "messages"."body_folded" like inbox_fold($6::text) limit $7) as sample) <= $8
