@@ -75,24 +75,38 @@ export function anyText(column: PgColumn, values: Iterable<string>): SQL {
  */
 export function tableRow<T extends PgTable>(table: T, raw: Record<string, unknown>, prefix = ''): InferSelectModel<T> {
   const row: Record<string, unknown> = {};
-  for (const [key, column] of columnsOf(table)) {
-    const value = raw[prefix + column.name];
-    if (value === undefined) throw new Error(`${prefix}${column.name} is missing from the row`);
+  for (const { key, column, rawName } of columnsOf(table, prefix)) {
+    const value = raw[rawName];
+    if (value === undefined) throw new Error(`${rawName} is missing from the row`);
     row[key] = value === null ? null : column.mapFromDriverValue(value);
   }
   return row as InferSelectModel<T>;
 }
 
-/** A table's [property, column] pairs, listed once per table: getTableColumns copies the map at every call (tableRow runs per row). */
-const columnPairs = new WeakMap<PgTable, ReadonlyArray<readonly [string, PgColumn]>>();
+interface ColumnEntry {
+  /** The row's property. */
+  key: string;
+  column: PgColumn;
+  /** The answer's column name: prefix + the column's name. */
+  rawName: string;
+}
 
-function columnsOf(table: PgTable): ReadonlyArray<readonly [string, PgColumn]> {
-  let pairs = columnPairs.get(table);
-  if (!pairs) {
-    pairs = Object.entries(getTableColumns(table) as Record<string, PgColumn>);
-    columnPairs.set(table, pairs);
+/**
+ * A table's columns with their answer names, listed once per table and prefix: getTableColumns
+ * copies the map at every call, and a name concatenated per look-up (prefix + name, for every
+ * column of every row of a joined page) is a new string to hash each time (bench profile, issue 16).
+ */
+const columnEntries = new WeakMap<PgTable, Map<string, readonly ColumnEntry[]>>();
+
+function columnsOf(table: PgTable, prefix: string): readonly ColumnEntry[] {
+  let byPrefix = columnEntries.get(table);
+  if (!byPrefix) columnEntries.set(table, (byPrefix = new Map()));
+  let entries = byPrefix.get(prefix);
+  if (!entries) {
+    entries = Object.entries(getTableColumns(table) as Record<string, PgColumn>).map(([key, column]) => ({ key, column, rawName: prefix + column.name }));
+    byPrefix.set(prefix, entries);
   }
-  return pairs;
+  return entries;
 }
 
 /** Every column of `table` by its own name (`"t"."a", "t"."b", ...`), for a RETURNING that tableRow maps. */

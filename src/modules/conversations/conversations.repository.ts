@@ -74,10 +74,11 @@ export class ConversationsRepository extends TenantRepository {
     const unfiltered = Object.values(filter).every((v) => v === null || v === undefined);
     const statement = unfiltered ? usualListStatement(shape, joins)(values) : withJoins(listStatement(values, shape, filter), joins);
     const rows = rowsOf<Record<string, unknown>>(await this.db.execute(statement));
+    const named = joins.map((join) => ({ ...join, ...joinColumnNames(join) }));
     return rows.map((r) => {
       const row = tableRow(conversations, r);
       const joined: ConversationListRow['joined'] = {};
-      for (const join of joins) joined[join.name] = r[`${join.name}.id`] === null ? null : tableRow(join.table, r, `${join.name}.`);
+      for (const join of named) joined[join.name] = r[join.idColumn] === null ? null : tableRow(join.table, r, join.prefix);
       return { row, id: row.id, cursorTs: r.cursorTs as string, joined };
     });
   }
@@ -379,6 +380,11 @@ function listStatement(values: Record<ListParam, unknown>, shape: ListShape, fil
     -- Matches conversations_tenant_activity_idx (tenant_id, last_message_at, id), scanned backwards.
     order by ${conversations.lastMessageAt} desc, ${conversations.id} desc
     limit ${sql.raw(String(rowLimit(shape.rows)))}`;
+}
+
+/** A join's columns in the answer are `<name>.<column>`: its prefix and its id column's name. */
+function joinColumnNames(join: ListJoin): { prefix: string; idColumn: string } {
+  return { prefix: `${join.name}.`, idColumn: `${join.name}.id` };
 }
 
 /**
