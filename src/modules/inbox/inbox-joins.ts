@@ -1,13 +1,13 @@
 import type { RequestContext } from '../../graphql/context.js';
 import { contactLoader, messageLoader, phoneNumberLoader, userLoader } from '../../graphql/loaders.js';
-import type { ContactRow } from '../contacts/contacts.schema.js';
+import type DataLoader from 'dataloader';
 import { contacts } from '../contacts/contacts.schema.js';
 import type { ListJoin } from '../conversations/conversations.repository.js';
 import { conversations } from '../conversations/conversations.schema.js';
 import type { ConversationList } from '../conversations/conversations.service.js';
-import { messages, type MessageRow } from '../messages/messages.schema.js';
-import { phoneNumbers, type PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
-import { users, type UserRow } from '../users/users.schema.js';
+import { messages } from '../messages/messages.schema.js';
+import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
+import { users } from '../users/users.schema.js';
 
 /**
  * The relation fields of Conversation an inbox page reads in its own statement, by GraphQL field
@@ -16,31 +16,29 @@ import { users, type UserRow } from '../users/users.schema.js';
  * This module sits above conversations, contacts, users, phone numbers and messages, which is why
  * the `conversations` query lives here (messages depends on conversations, not the reverse).
  */
-const PAGE_JOINS: ReadonlyArray<{ field: string; join: ListJoin; prime: (ctx: RequestContext, rows: Array<Record<string, unknown>>) => void }> = [
-  {
-    field: 'contact',
-    join: { name: 'contact', table: contacts, via: conversations.contactId },
-    prime: (ctx, rows) => primeAll(contactLoader(ctx), rows as ContactRow[]),
-  },
-  {
-    field: 'assignee',
-    join: { name: 'assignee', table: users, via: conversations.assigneeId },
-    prime: (ctx, rows) => primeAll(userLoader(ctx), rows as UserRow[]),
-  },
-  {
-    field: 'lastMessage',
-    join: { name: 'last_message', table: messages, via: conversations.lastMessageId },
-    prime: (ctx, rows) => primeAll(messageLoader(ctx), rows as MessageRow[]),
-  },
-  {
-    field: 'phoneNumber',
-    join: { name: 'phone_number', table: phoneNumbers, via: conversations.phoneNumberId },
-    prime: (ctx, rows) => primeAll(phoneNumberLoader(ctx), rows as PhoneNumberRow[]),
-  },
+const PAGE_JOINS: readonly PageJoin[] = [
+  relation('contact', { name: 'contact', table: contacts, via: conversations.contactId }, contactLoader),
+  relation('assignee', { name: 'assignee', table: users, via: conversations.assigneeId }, userLoader),
+  relation('lastMessage', { name: 'last_message', table: messages, via: conversations.lastMessageId }, messageLoader),
+  relation('phoneNumber', { name: 'phone_number', table: phoneNumbers, via: conversations.phoneNumberId }, phoneNumberLoader),
 ];
 
-function primeAll<V extends { id: string }>(loader: { prime: (key: string, value: V | null) => unknown }, rows: V[]): void {
-  for (const row of rows) loader.prime(row.id, row);
+interface PageJoin {
+  field: string;
+  join: ListJoin;
+  prime: (ctx: RequestContext, rows: Array<Record<string, unknown>>) => void;
+}
+
+/** A relation field, its join, and its loader (primed with the joined rows, which are that loader's rows). */
+function relation<V extends { id: string }>(field: string, join: ListJoin, loader: (ctx: RequestContext) => DataLoader<string, V | null>): PageJoin {
+  return {
+    field,
+    join,
+    prime: (ctx, rows) => {
+      const primed = loader(ctx);
+      for (const row of rows as unknown as V[]) primed.prime(row.id, row);
+    },
+  };
 }
 
 /** The joins the selected fields of a page's nodes need. */
