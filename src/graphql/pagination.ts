@@ -62,8 +62,11 @@ export function cursorText(column: PgColumn): SQL<string> {
   return sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
-/** Rows strictly after `cursor` in (ts desc, id desc) order. */
-export function olderThan(tsColumn: PgColumn, idColumn: PgColumn, cursor: KeysetCursor): SQL {
+/**
+ * Rows strictly after `cursor` in (ts desc, id desc) order. The cursor's parts are values, or any
+ * SQL giving them (a placeholder, a sub-select: see ConversationsRepository's list).
+ */
+export function olderThan(tsColumn: PgColumn, idColumn: PgColumn, cursor: KeysetCursor | { ts: SQL; id: SQL }): SQL {
   return sql`(${tsColumn}, ${idColumn}) < (${cursor.ts}::timestamptz, ${cursor.id}::uuid)`;
 }
 

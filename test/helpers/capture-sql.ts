@@ -44,24 +44,38 @@ export async function explain(db: Db, statement: CapturedStatement): Promise<str
  * EXECUTE under plan_cache_mode = force_generic_plan, in one transaction (one connection).
  */
 export async function explainGeneric(db: Db, statement: CapturedStatement): Promise<string> {
+  const rows = await explainGenericRows<Record<string, string>>(db, statement, 'explain');
+  return rows.map((r) => r['QUERY PLAN']).join('\n');
+}
+
+/** The same generic plan as EXPLAIN's JSON: its root node (`Node Type`, `Relation Name`, `Plans`, ...). */
+export async function explainGenericJson<Node>(db: Db, statement: CapturedStatement): Promise<Node> {
+  const [row] = await explainGenericRows<{ 'QUERY PLAN': Array<{ Plan: Node }> }>(db, statement, 'explain (format json)');
+  return row!['QUERY PLAN'][0]!.Plan;
+}
+
+async function explainGenericRows<R>(db: Db, statement: CapturedStatement, explain: string): Promise<R[]> {
   return db.transaction(async (tx) => {
     await tx.execute(sql.raw(`set local plan_cache_mode = force_generic_plan`));
-    return withPrepared(tx, statement, async (execute) => {
-      const rows = rowsOf<Record<string, string>>(await tx.execute(sql.raw(`explain ${execute}`)));
-      return rows.map((r) => r['QUERY PLAN']).join('\n');
-    });
+    return withPrepared(tx, statement, async (execute) => rowsOf<R>(await tx.execute(sql.raw(`${explain} ${execute}`))));
   });
 }
 
 /**
  * How Postgres plans a captured statement prepared once and run `runs` times with its parameters
  * (plan_cache_mode auto, as the server's prepared statements): after five custom plans it keeps
- * the generic one unless that one looks costlier, and then it plans every execution afresh.
+ * the generic one unless that one looks costlier, and then it plans every execution afresh. Each
+ * run is undone (rolled back to a savepoint: a write would find the previous run's rows); a run
+ * that fails (a row the call's set-up had is missing here) was planned all the same.
  */
 export async function planCacheUse(db: Db, statement: CapturedStatement, runs = 8): Promise<{ generic: number; custom: number }> {
   return db.transaction(async (tx) =>
     withPrepared(tx, statement, async (execute, name) => {
-      for (let i = 0; i < runs; i++) await tx.execute(sql.raw(execute));
+      for (let i = 0; i < runs; i++) {
+        await tx.execute(sql.raw('savepoint plan_cache_run'));
+        await tx.execute(sql.raw(execute)).catch(() => undefined);
+        await tx.execute(sql.raw('rollback to savepoint plan_cache_run'));
+      }
       const [row] = rowsOf<{ generic_plans: number | string; custom_plans: number | string }>(
         await tx.execute(sql.raw(`select generic_plans, custom_plans from pg_prepared_statements where name = '${name}'`)),
       );
@@ -73,14 +87,19 @@ export async function planCacheUse(db: Db, statement: CapturedStatement, runs = 
 /** PREPAREs the statement, hands `fn` its EXECUTE (parameters as literals), DEALLOCATEs it. */
 async function withPrepared<T>(tx: Db, statement: CapturedStatement, fn: (execute: string, name: string) => Promise<T>): Promise<T> {
   const name = 'captured_statement_probe';
-  const literal = (v: unknown) => (v === null || v === undefined ? 'null' : typeof v === 'number' ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
   await tx.execute(sql.raw(`prepare ${name} as ${statement.sql}`));
   try {
-    const args = statement.params.length ? `(${statement.params.map(literal).join(', ')})` : '';
+    const args = statement.params.length ? `(${statement.params.map(sqlLiteral).join(', ')})` : '';
     return await fn(`execute ${name}${args}`, name);
   } finally {
     await tx.execute(sql.raw(`deallocate ${name}`));
   }
+}
+
+/** A parameter as SQL literal text (arrays in Postgres's `{a,b}` form). */
+function sqlLiteral(p: unknown): string {
+  if (p === null || p === undefined) return 'null';
+  return `'${(Array.isArray(p) ? `{${p.join(',')}}` : String(p)).replaceAll("'", "''")}'`;
 }
 
 function isPglite(client: unknown): client is PGlite {

@@ -11,6 +11,7 @@ import { NumberDirection, NumberType } from '../../src/modules/phone-numbers/pho
 import { Role } from '../../src/modules/users/role.js';
 import { FIXTURE, type FunctionQueries, type QueryCall, type RepositoryQueries } from '../../src/db/query-catalog.js';
 import { loadCatalogs, openSnapshotDatabase, recordRolledBack } from './capture.js';
+import { explainGenericJson, planCacheUse } from '../helpers/capture-sql.js';
 
 // The statements on the paths that run once per webhook or per live event must find their rows by
 // key whatever the statistics say. Postgres caches a generic plan per prepared statement and keeps
@@ -177,24 +178,11 @@ describe.each(STATES)('hot statements, statistics $name: generic plans find rows
   });
 
   it.each(HOT)('%s reads every growing table by key, never by a scan or by the tenant alone', async (name) => {
-    const { sql: text, params } = statements.get(name)!;
-    const db = database.db;
-    await db.execute(sql.raw(`set plan_cache_mode = force_generic_plan`));
-    try {
-      await db.execute(sql.raw(`prepare hot as ${text}`));
-      const args = params.map(literal);
-      const rows = rowsOf<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-        await db.execute(sql.raw(`explain (format json) execute hot${args.length ? `(${args.join(', ')})` : ''}`)),
-      );
-      const plan = rows[0]!['QUERY PLAN'][0]!.Plan;
-      if (process.env.SHOW_PLAN) console.log(JSON.stringify(plan, null, 1));
-      expect([...walk(plan)].some((n) => n['Relation Name'] && GROWING.has(n['Relation Name']))).toBe(true);
-      const known = !state.analyse ? (SCANS_WHILE_YOUNG[name] ?? []) : [];
-      expect(unkeyedReads(plan).filter((p) => !known.includes(p))).toEqual([]);
-    } finally {
-      await db.execute(sql.raw(`deallocate all`));
-      await db.execute(sql.raw(`reset plan_cache_mode`));
-    }
+    const plan = await explainGenericJson<PlanNode>(database.db, statements.get(name)!);
+    if (process.env.SHOW_PLAN) console.log(JSON.stringify(plan, null, 1));
+    expect([...walk(plan)].some((n) => n['Relation Name'] && GROWING.has(n['Relation Name']))).toBe(true);
+    const known = !state.analyse ? (SCANS_WHILE_YOUNG[name] ?? []) : [];
+    expect(unkeyedReads(plan).filter((p) => !known.includes(p))).toEqual([]);
   });
 
   // A prepared statement is planned for its parameters five times, then Postgres keeps the generic
@@ -203,31 +191,10 @@ describe.each(STATES)('hot statements, statistics $name: generic plans find rows
   // is planned afresh. The live row load was: 0.37 ms of planning for 0.11 ms of execution, per
   // live event (bench, pg_stat_statements with track_planning).
   it.each(HOT)('%s is planned once, then runs its generic plan (not planned again on every call)', async (name) => {
-    const { sql: text, params } = statements.get(name)!;
-    const args = params.length ? `(${params.map(literal).join(', ')})` : '';
-    const plans = await database.db.transaction(async (tx) => {
-      await tx.execute(sql.raw(`prepare hot_cached as ${text}`));
-      for (let run = 0; run < 8; run++) {
-        // Each run undone (a write would find the previous run's rows); a run that fails (a row
-        // of the catalog's setUp missing here) was planned all the same.
-        await tx.execute(sql.raw('savepoint run'));
-        await tx.execute(sql.raw(`execute hot_cached${args}`)).catch(() => undefined);
-        await tx.execute(sql.raw('rollback to savepoint run'));
-      }
-      const [row] = rowsOf<{ generic_plans: number | string; custom_plans: number | string }>(
-        await tx.execute(sql.raw(`select generic_plans, custom_plans from pg_prepared_statements where name = 'hot_cached'`)),
-      );
-      await tx.execute(sql.raw('deallocate hot_cached'));
-      return { custom: Number(row!.custom_plans), generic: Number(row!.generic_plans) };
-    });
-    expect(plans).toEqual({ custom: 5, generic: 3 });
+    expect(await planCacheUse(database.db, statements.get(name)!, 8)).toEqual({ custom: 5, generic: 3 });
   });
 });
 
-/** A parameter as SQL literal text (arrays in Postgres's `{a,b}` form). */
-function literal(p: unknown): string {
-  return p === null ? 'null' : `'${(Array.isArray(p) ? `{${p.join(',')}}` : String(p)).replaceAll("'", "''")}'`;
-}
 
 // A GIN index with fastupdate collects new entries in a pending list, and the insert that overflows
 // the list merges all of it into the index. The server merges the lists in the background

@@ -370,7 +370,7 @@ function listStatement(values: Record<ListParam, unknown>, shape: ListShape, fil
     ...routingFilters(filter),
     shape.agent ? agentVisibility(tenantId, userId) : undefined,
     shape.after
-      ? olderThan(conversations.lastMessageAt, conversations.id, { ts: sql`(select ${values.afterTs}::timestamptz)`, id: sql`(select ${values.afterId}::uuid)` } as unknown as KeysetCursor)
+      ? olderThan(conversations.lastMessageAt, conversations.id, { ts: sql`(select ${values.afterTs}::timestamptz)`, id: sql`(select ${values.afterId}::uuid)` })
       : undefined,
     ...inboxFilterConditions(values.tenantId as string, filter),
   ];
