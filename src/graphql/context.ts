@@ -4,6 +4,41 @@ import type { Principal } from '../shared/principal.js';
 import { unauthenticated } from '../shared/errors.js';
 import { TenantContext } from '../tenant-context.js';
 
+/**
+ * A DataLoader of rows by id that also knows, synchronously, the rows this operation has already
+ * read in a statement of its own (an inbox page's joins, primed with `known`). A relation field
+ * answered with `loadNow` then returns the row itself, not a promise: graphql-js completes such a
+ * field, and the object around it, without promises (on an inbox page of 20 conversations with
+ * contact, assignee and last message, that promise machinery was a tenth of the server's CPU;
+ * bench profile, issue 16).
+ */
+export class RowLoader<V extends { id: string }> extends DataLoader<string, V | null> {
+  private readonly rows = new Map<string, V>();
+
+  /** Rows this operation read elsewhere: answered at once by loadNow, and by load without a fetch. */
+  known(rows: Iterable<V>): void {
+    for (const row of rows) {
+      this.rows.set(row.id, row);
+      this.prime(row.id, row);
+    }
+  }
+
+  /** The row itself when this operation already has it, otherwise a batched load. */
+  loadNow(id: string): V | null | Promise<V | null> {
+    return this.rows.get(id) ?? this.load(id);
+  }
+
+  override clear(id: string): this {
+    this.rows.delete(id);
+    return super.clear(id);
+  }
+
+  override clearAll(): this {
+    this.rows.clear();
+    return super.clearAll();
+  }
+}
+
 /** Per-operation context, for HTTP requests and for each graphql-ws subscription alike. */
 export class RequestContext {
   private readonly loaders = new Map<string, DataLoader<string, unknown>>();
@@ -36,11 +71,16 @@ export class RequestContext {
    * A per-operation DataLoader over rows keyed by id: one query per field per level of a result,
    * whatever the page size. Rows the fetch does not return load as null.
    */
-  byId<V extends { id: string }>(name: string, fetch: (ids: readonly string[]) => Promise<V[]>): DataLoader<string, V | null> {
-    return this.loader<string, V | null>(name, async (ids) => {
-      const byId = new Map((await fetch(ids)).map((r) => [r.id, r]));
-      return ids.map((id) => byId.get(id) ?? null);
-    });
+  byId<V extends { id: string }>(name: string, fetch: (ids: readonly string[]) => Promise<V[]>): RowLoader<V> {
+    let loader = this.loaders.get(name) as unknown as RowLoader<V> | undefined;
+    if (!loader) {
+      loader = new RowLoader<V>(async (ids) => {
+        const byId = new Map((await fetch(ids)).map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id) ?? null);
+      });
+      this.loaders.set(name, loader as unknown as DataLoader<string, unknown>);
+    }
+    return loader;
   }
 
   /**

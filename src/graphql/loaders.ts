@@ -10,7 +10,7 @@ import type { TwilioAccountRow } from '../modules/twilio-accounts/twilio-account
 import type { UserRow } from '../modules/users/users.schema.js';
 import { Availability } from '../modules/routing/availability.js';
 import type { TeamRow } from '../modules/teams/teams.schema.js';
-import type { RequestContext } from './context.js';
+import type { RequestContext, RowLoader } from './context.js';
 import type { KeysetCursor } from './pagination.js';
 
 /**
@@ -18,24 +18,37 @@ import type { KeysetCursor } from './pagination.js';
  * level of a result, bound to the caller's tenant (ctx.tenant()), whatever the page size.
  * A new relation field adds its loader here.
  */
-export function contactLoader(ctx: RequestContext): DataLoader<string, ContactRow | null> {
+export function contactLoader(ctx: RequestContext): RowLoader<ContactRow> {
   return ctx.byId('contacts.byId', (ids) => ctx.tenant().contacts.findByIds(ids));
 }
 
-export function phoneNumberLoader(ctx: RequestContext): DataLoader<string, PhoneNumberRow | null> {
+export function phoneNumberLoader(ctx: RequestContext): RowLoader<PhoneNumberRow> {
   return ctx.byId('phoneNumbers.byId', (ids) => ctx.tenant().phoneNumbers.findByIds(ids));
 }
 
-export function userLoader(ctx: RequestContext): DataLoader<string, UserRow | null> {
+export function userLoader(ctx: RequestContext): RowLoader<UserRow> {
   return ctx.byId('users.byId', (ids) => ctx.tenant().users.findByIds(ids));
 }
 
-export function messageLoader(ctx: RequestContext): DataLoader<string, MessageRow | null> {
+export function messageLoader(ctx: RequestContext): RowLoader<MessageRow> {
   return ctx.byId('messages.byId', (ids) => ctx.tenant().messages.findByIds(ids));
 }
 
-export function twilioAccountLoader(ctx: RequestContext): DataLoader<string, TwilioAccountRow | null> {
+export function twilioAccountLoader(ctx: RequestContext): RowLoader<TwilioAccountRow> {
   return ctx.byId('twilioAccount', (ids) => ctx.tenant().twilioAccounts.findByIds(ids));
+}
+
+/**
+ * A required relation's row, at once (loadNow) or once loaded. A missing one is a broken
+ * invariant (an internal error), never a null the schema does not allow.
+ */
+export function required<V>(row: V | null | Promise<V | null>, missing: () => string): V | Promise<V> {
+  return row instanceof Promise ? row.then((loaded) => present(loaded, missing)) : present(row, missing);
+}
+
+function present<V>(row: V | null, missing: () => string): V {
+  if (!row) throw new Error(missing());
+  return row;
 }
 
 /** Active numbers of many accounts, in one query. */
@@ -50,7 +63,7 @@ export function phoneNumbersByAccountLoader(ctx: RequestContext): DataLoader<str
  * Tenant rows by id. Not tenant-bound (the tenants table is the root of isolation) and needs no
  * caller: signUp's answer resolves its new user's tenant before any token exists.
  */
-export function tenantLoader(ctx: RequestContext): DataLoader<string, TenantRow | null> {
+export function tenantLoader(ctx: RequestContext): RowLoader<TenantRow> {
   return ctx.byId('tenant', (ids) => new TenantsRepository(ctx.deps.db).findByIds(ids));
 }
 
@@ -69,7 +82,7 @@ export function messagePageLoader(ctx: RequestContext, limit: number, before: Ke
   });
 }
 
-export function teamLoader(ctx: RequestContext): DataLoader<string, TeamRow | null> {
+export function teamLoader(ctx: RequestContext): RowLoader<TeamRow> {
   return ctx.byId('teams.byId', (ids) => ctx.tenant().teams.findByIds(ids));
 }
 

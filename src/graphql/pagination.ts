@@ -6,7 +6,7 @@ import { badInput } from '../shared/errors.js';
 import { pageFrom } from '../shared/seq-page.js';
 
 /** Relay page info, shared by every connection of the API (contract: PageInfo). */
-@ObjectType('PageInfo')
+@ObjectType('PageInfo', { simpleResolvers: true })
 export class PageInfo {
   @Field(() => Boolean)
   hasNextPage!: boolean;

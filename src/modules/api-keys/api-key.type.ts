@@ -2,6 +2,7 @@ import { Field, ID, InputType, ObjectType } from 'type-graphql';
 import { Role } from '../users/role.js';
 
 @ObjectType('ApiKey', {
+  simpleResolvers: true,
   description: 'A key for server-to-server GraphQL clients: `Authorization: Bearer <secret>`; acts with its role in its tenant.',
 })
 export class ApiKey {
@@ -27,7 +28,7 @@ export class ApiKey {
   revokedAt!: Date | null;
 }
 
-@ObjectType('CreatedApiKey')
+@ObjectType('CreatedApiKey', { simpleResolvers: true })
 export class CreatedApiKey {
   @Field(() => ApiKey)
   apiKey!: ApiKey;

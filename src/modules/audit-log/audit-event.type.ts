@@ -2,6 +2,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { PageInfo } from '../../graphql/pagination.js';
 
 @ObjectType('AuditEvent', {
+  simpleResolvers: true,
   description: "Who did what to which object, for every mutation that changes settings, people, contacts or conversations' ownership.",
 })
 export class AuditEvent {
@@ -28,7 +29,7 @@ export class AuditEvent {
   at!: Date;
 }
 
-@ObjectType('AuditEventEdge')
+@ObjectType('AuditEventEdge', { simpleResolvers: true })
 export class AuditEventEdge {
   @Field(() => String)
   cursor!: string;
@@ -37,7 +38,7 @@ export class AuditEventEdge {
   node!: AuditEvent;
 }
 
-@ObjectType('AuditEventConnection')
+@ObjectType('AuditEventConnection', { simpleResolvers: true })
 export class AuditEventConnection {
   @Field(() => [AuditEventEdge])
   edges!: AuditEventEdge[];

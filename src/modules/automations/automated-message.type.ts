@@ -15,7 +15,7 @@ registerEnumType(AutomatedMessageTrigger, {
   },
 });
 
-@ObjectType('AutomatedMessage', { description: "A text sent automatically on this number, through the same outbox as agents' replies." })
+@ObjectType('AutomatedMessage', { simpleResolvers: true, description: "A text sent automatically on this number, through the same outbox as agents' replies." })
 export class AutomatedMessage {
   @Field(() => ID)
   id!: string;

@@ -7,7 +7,7 @@ import { CampaignRecipientStatus, CampaignStatus } from './campaign.enums.js';
 registerEnumType(CampaignStatus, { name: 'CampaignStatus' });
 registerEnumType(CampaignRecipientStatus, { name: 'CampaignRecipientStatus' });
 
-@ObjectType('CampaignStats')
+@ObjectType('CampaignStats', { simpleResolvers: true })
 export class CampaignStats {
   @Field(() => Int)
   recipients!: number;
@@ -31,7 +31,7 @@ export class CampaignStats {
   replied!: number;
 }
 
-@ObjectType('CampaignRecipient')
+@ObjectType('CampaignRecipient', { simpleResolvers: true })
 export class CampaignRecipient {
   @Field(() => String)
   phoneNumber!: string;
@@ -52,7 +52,7 @@ export class CampaignRecipient {
   repliedAt!: Date | null;
 }
 
-@ObjectType('CampaignRecipientEdge')
+@ObjectType('CampaignRecipientEdge', { simpleResolvers: true })
 export class CampaignRecipientEdge {
   @Field(() => String)
   cursor!: string;
@@ -61,7 +61,7 @@ export class CampaignRecipientEdge {
   node!: CampaignRecipient;
 }
 
-@ObjectType('CampaignRecipientConnection')
+@ObjectType('CampaignRecipientConnection', { simpleResolvers: true })
 export class CampaignRecipientConnection {
   @Field(() => [CampaignRecipientEdge])
   edges!: CampaignRecipientEdge[];
@@ -71,7 +71,7 @@ export class CampaignRecipientConnection {
 }
 
 /** `phoneNumber`, `stats` and `recipients` are field resolvers. */
-@ObjectType('Campaign', { description: 'One text to many recipients from one number, each sent exactly once, paced and opt-out aware.' })
+@ObjectType('Campaign', { simpleResolvers: true, description: 'One text to many recipients from one number, each sent exactly once, paced and opt-out aware.' })
 export class Campaign {
   @Field(() => ID)
   id!: string;
@@ -109,7 +109,7 @@ export class Campaign {
   completedAt!: Date | null;
 }
 
-@ObjectType('CampaignEdge')
+@ObjectType('CampaignEdge', { simpleResolvers: true })
 export class CampaignEdge {
   @Field(() => String)
   cursor!: string;
@@ -118,7 +118,7 @@ export class CampaignEdge {
   node!: Campaign;
 }
 
-@ObjectType('CampaignConnection')
+@ObjectType('CampaignConnection', { simpleResolvers: true })
 export class CampaignConnection {
   @Field(() => [CampaignEdge])
   edges!: CampaignEdge[];

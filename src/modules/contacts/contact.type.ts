@@ -2,7 +2,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { PageInfo } from '../../graphql/pagination.js';
 
 /** `conversations` is a field resolver of the conversations module (it depends on contacts, not the reverse). */
-@ObjectType('Contact')
+@ObjectType('Contact', { simpleResolvers: true })
 export class Contact {
   @Field(() => ID)
   id!: string;
@@ -38,7 +38,7 @@ export class Contact {
   createdAt!: Date;
 }
 
-@ObjectType('ContactEdge')
+@ObjectType('ContactEdge', { simpleResolvers: true })
 export class ContactEdge {
   @Field(() => String)
   cursor!: string;
@@ -47,7 +47,7 @@ export class ContactEdge {
   node!: Contact;
 }
 
-@ObjectType('ContactConnection')
+@ObjectType('ContactConnection', { simpleResolvers: true })
 export class ContactConnection {
   @Field(() => [ContactEdge])
   edges!: ContactEdge[];

@@ -2,7 +2,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { PageInfo } from '../../graphql/pagination.js';
 import { Conversation } from './conversation.type.js';
 
-@ObjectType('ConversationEdge')
+@ObjectType('ConversationEdge', { simpleResolvers: true })
 export class ConversationEdge {
   @Field(() => String)
   cursor!: string;
@@ -11,7 +11,7 @@ export class ConversationEdge {
   node!: Conversation;
 }
 
-@ObjectType('ConversationConnection')
+@ObjectType('ConversationConnection', { simpleResolvers: true })
 export class ConversationConnection {
   @Field(() => [ConversationEdge])
   edges!: ConversationEdge[];

@@ -4,7 +4,7 @@ import { ConversationStatus } from './conversation-status.js';
 registerEnumType(ConversationStatus, { name: 'ConversationStatus' });
 
 /** `contact`, `phoneNumber`, `assignee` and `messages` are field resolvers (conversations resolver). */
-@ObjectType('Conversation')
+@ObjectType('Conversation', { simpleResolvers: true })
 export class Conversation {
   @Field(() => ID)
   id!: string;

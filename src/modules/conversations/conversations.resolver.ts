@@ -1,12 +1,11 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { contactLoader, phoneNumberLoader, userLoader } from '../../graphql/loaders.js';
+import { contactLoader, labelsLoader, phoneNumberLoader, required, userLoader } from '../../graphql/loaders.js';
 import { Contact } from '../contacts/contact.type.js';
 import { PhoneNumber } from '../phone-numbers/phone-number.type.js';
 import { User } from '../users/user.type.js';
 import { ConversationStatus } from './conversation-status.js';
 import { Conversation } from './conversation.type.js';
-import { labelsLoader } from '../../graphql/loaders.js';
 
 @Resolver(() => Conversation)
 export class ConversationResolver {
@@ -58,21 +57,20 @@ export class ConversationResolver {
   }
 
   @FieldResolver(() => Contact)
-  async contact(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<Contact> {
-    const contact = await contactLoader(ctx).load(conversation.contactId);
-    if (!contact) throw new Error(`contact ${conversation.contactId} of conversation ${conversation.id} is missing`);
-    return contact;
+  contact(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Contact | Promise<Contact> {
+    return required(contactLoader(ctx).loadNow(conversation.contactId), () => `contact ${conversation.contactId} of conversation ${conversation.id} is missing`);
   }
 
   @FieldResolver(() => PhoneNumber)
-  async phoneNumber(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<PhoneNumber> {
-    const number = await phoneNumberLoader(ctx).load(conversation.phoneNumberId);
-    if (!number) throw new Error(`phone number ${conversation.phoneNumberId} of conversation ${conversation.id} is missing`);
-    return number;
+  phoneNumber(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): PhoneNumber | Promise<PhoneNumber> {
+    return required(
+      phoneNumberLoader(ctx).loadNow(conversation.phoneNumberId),
+      () => `phone number ${conversation.phoneNumberId} of conversation ${conversation.id} is missing`,
+    );
   }
 
   @FieldResolver(() => User, { nullable: true })
-  assignee(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<User | null> {
-    return conversation.assigneeId ? userLoader(ctx).load(conversation.assigneeId) : Promise.resolve(null);
+  assignee(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): User | null | Promise<User | null> {
+    return conversation.assigneeId ? userLoader(ctx).loadNow(conversation.assigneeId) : null;
   }
 }

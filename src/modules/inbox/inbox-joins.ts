@@ -1,6 +1,5 @@
-import type { RequestContext } from '../../graphql/context.js';
+import type { RequestContext, RowLoader } from '../../graphql/context.js';
 import { contactLoader, messageLoader, phoneNumberLoader, userLoader } from '../../graphql/loaders.js';
-import type DataLoader from 'dataloader';
 import { contacts } from '../contacts/contacts.schema.js';
 import type { ListJoin } from '../conversations/conversations.repository.js';
 import { conversations } from '../conversations/conversations.schema.js';
@@ -29,16 +28,9 @@ interface PageJoin {
   prime: (ctx: RequestContext, rows: Array<Record<string, unknown>>) => void;
 }
 
-/** A relation field, its join, and its loader (primed with the joined rows, which are that loader's rows). */
-function relation<V extends { id: string }>(field: string, join: ListJoin, loader: (ctx: RequestContext) => DataLoader<string, V | null>): PageJoin {
-  return {
-    field,
-    join,
-    prime: (ctx, rows) => {
-      const primed = loader(ctx);
-      for (const row of rows as unknown as V[]) primed.prime(row.id, row);
-    },
-  };
+/** A relation field, its join, and its loader (told the joined rows, which are that loader's rows). */
+function relation<V extends { id: string }>(field: string, join: ListJoin, loader: (ctx: RequestContext) => RowLoader<V>): PageJoin {
+  return { field, join, prime: (ctx, rows) => loader(ctx).known(rows as unknown as V[]) };
 }
 
 /** The joins the selected fields of a page's nodes need. */

@@ -13,8 +13,8 @@ import { Message } from './message.type.js';
 @Resolver(() => Conversation)
 export class ConversationMessagesResolver {
   @FieldResolver(() => Message, { nullable: true, description: 'The newest message, for inbox lists.' })
-  lastMessage(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Promise<Message | null> {
-    return conversation.lastMessageId ? messageLoader(ctx).load(conversation.lastMessageId) : Promise.resolve(null);
+  lastMessage(@Root() conversation: Conversation, @Ctx() ctx: RequestContext): Message | null | Promise<Message | null> {
+    return conversation.lastMessageId ? messageLoader(ctx).loadNow(conversation.lastMessageId) : null;
   }
 
   @FieldResolver(() => MessageConnection, { description: 'Newest first; `before` is a cursor from an earlier page.' })

@@ -2,7 +2,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { PageInfo } from '../../graphql/pagination.js';
 import { Message } from './message.type.js';
 
-@ObjectType('MessageEdge')
+@ObjectType('MessageEdge', { simpleResolvers: true })
 export class MessageEdge {
   @Field(() => String)
   cursor!: string;
@@ -11,7 +11,7 @@ export class MessageEdge {
   node!: Message;
 }
 
-@ObjectType('MessageConnection')
+@ObjectType('MessageConnection', { simpleResolvers: true })
 export class MessageConnection {
   @Field(() => [MessageEdge])
   edges!: MessageEdge[];

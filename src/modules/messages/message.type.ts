@@ -5,7 +5,7 @@ registerEnumType(MessageDirection, { name: 'MessageDirection' });
 registerEnumType(MessageStatus, { name: 'MessageStatus' });
 registerEnumType(MessageSource, { name: 'MessageSource' });
 
-@ObjectType('Media')
+@ObjectType('Media', { simpleResolvers: true })
 export class Media {
   @Field(() => String, { description: 'For inbound media, our own short-lived signed link (never Twilio credentials).' })
   url!: string;
@@ -18,7 +18,7 @@ export class Media {
  * `media` (signed links for inbound media) and `author` are field resolvers, so a raw row can be
  * returned wherever a Message is expected.
  */
-@ObjectType('Message')
+@ObjectType('Message', { simpleResolvers: true })
 export class Message {
   @Field(() => ID)
   id!: string;

@@ -2,7 +2,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { PageInfo } from '../../graphql/pagination.js';
 
 /** `author` is a field resolver (notes resolver). */
-@ObjectType('Note', { description: "An agent's internal note on a conversation; never sent to the customer." })
+@ObjectType('Note', { simpleResolvers: true, description: "An agent's internal note on a conversation; never sent to the customer." })
 export class Note {
   @Field(() => ID)
   id!: string;
@@ -19,7 +19,7 @@ export class Note {
   authorId!: string;
 }
 
-@ObjectType('NoteEdge')
+@ObjectType('NoteEdge', { simpleResolvers: true })
 export class NoteEdge {
   @Field(() => String)
   cursor!: string;
@@ -28,7 +28,7 @@ export class NoteEdge {
   node!: Note;
 }
 
-@ObjectType('NoteConnection')
+@ObjectType('NoteConnection', { simpleResolvers: true })
 export class NoteConnection {
   @Field(() => [NoteEdge])
   edges!: NoteEdge[];

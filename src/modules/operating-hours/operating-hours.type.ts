@@ -4,7 +4,7 @@ import { Weekday } from './schedule.js';
 
 registerEnumType(Weekday, { name: 'Weekday' });
 
-@ObjectType('OpeningPeriod')
+@ObjectType('OpeningPeriod', { simpleResolvers: true })
 export class OpeningPeriod {
   @Field(() => Weekday)
   day!: Weekday;
@@ -17,7 +17,7 @@ export class OpeningPeriod {
 }
 
 /** `openNow` is a field resolver (operating-hours resolver), answered on the server's clock. */
-@ObjectType('OperatingHours')
+@ObjectType('OperatingHours', { simpleResolvers: true })
 export class OperatingHours {
   @Field(() => ID)
   id!: string;

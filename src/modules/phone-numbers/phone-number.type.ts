@@ -5,7 +5,7 @@ registerEnumType(NumberType, { name: 'NumberType' });
 registerEnumType(NumberDirection, { name: 'NumberDirection' });
 
 /** `twilioAccount` is a field resolver (phone-numbers resolver). */
-@ObjectType('PhoneNumber')
+@ObjectType('PhoneNumber', { simpleResolvers: true })
 export class PhoneNumber {
   @Field(() => ID)
   id!: string;

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, ObjectType } from 'type-graphql';
 
-@ObjectType('QuickReply', { description: 'A saved reply. {{contact.name}}, {{agent.name}} and {{tenant.name}} are filled in by renderQuickReply.' })
+@ObjectType('QuickReply', { simpleResolvers: true, description: 'A saved reply. {{contact.name}}, {{agent.name}} and {{tenant.name}} are filled in by renderQuickReply.' })
 export class QuickReply {
   @Field(() => ID)
   id!: string;

@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { User } from '../users/user.type.js';
 
-@ObjectType('AgentReport')
+@ObjectType('AgentReport', { simpleResolvers: true })
 export class AgentReport {
   @Field(() => User)
   agent!: User;
@@ -17,6 +17,7 @@ export class AgentReport {
 }
 
 @ObjectType('Report', {
+  simpleResolvers: true,
   description: "Figures over a period: first response is from a conversation's first inbound text to the first agent reply.",
 })
 export class Report {

@@ -11,7 +11,7 @@ registerEnumType(AssignmentStrategy, {
 });
 
 /** `members` is a field resolver (teams resolver). */
-@ObjectType('Team', { description: 'A group of agents that conversations are routed to (a department, a workstream).' })
+@ObjectType('Team', { simpleResolvers: true, description: 'A group of agents that conversations are routed to (a department, a workstream).' })
 export class Team {
   @Field(() => ID)
   id!: string;

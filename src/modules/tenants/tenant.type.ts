@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 
-@ObjectType('Tenant')
+@ObjectType('Tenant', { simpleResolvers: true })
 export class Tenant {
   @Field(() => ID)
   id!: string;

@@ -4,7 +4,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
  * The auth token is never a field. `inboundWebhookUrl`, `statusCallbackUrl` and `phoneNumbers`
  * are field resolvers (twilio-accounts resolver), derived from the row's webhook key.
  */
-@ObjectType('TwilioAccount')
+@ObjectType('TwilioAccount', { simpleResolvers: true })
 export class TwilioAccount {
   @Field(() => ID)
   id!: string;

@@ -2,7 +2,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { PageInfo } from '../../graphql/pagination.js';
 import { TwilioAccount } from '../twilio-accounts/twilio-account.type.js';
 
-@ObjectType('UnroutedMessage', { description: 'A signed inbound text to a number not registered (as inbound) in this tenant.' })
+@ObjectType('UnroutedMessage', { simpleResolvers: true, description: 'A signed inbound text to a number not registered (as inbound) in this tenant.' })
 export class UnroutedMessage {
   @Field(() => ID)
   id!: string;
@@ -26,7 +26,7 @@ export class UnroutedMessage {
   receivedAt!: Date;
 }
 
-@ObjectType('UnroutedMessageEdge')
+@ObjectType('UnroutedMessageEdge', { simpleResolvers: true })
 export class UnroutedMessageEdge {
   @Field(() => String)
   cursor!: string;
@@ -35,7 +35,7 @@ export class UnroutedMessageEdge {
   node!: UnroutedMessage;
 }
 
-@ObjectType('UnroutedMessageConnection')
+@ObjectType('UnroutedMessageConnection', { simpleResolvers: true })
 export class UnroutedMessageConnection {
   @Field(() => [UnroutedMessageEdge])
   edges!: UnroutedMessageEdge[];

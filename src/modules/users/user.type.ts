@@ -4,7 +4,7 @@ import { Tenant } from '../tenants/tenant.type.js';
 
 registerEnumType(Role, { name: 'Role' });
 
-@ObjectType('User')
+@ObjectType('User', { simpleResolvers: true })
 export class User {
   @Field(() => ID)
   id!: string;
@@ -28,7 +28,7 @@ export class User {
   createdAt!: Date;
 }
 
-@ObjectType('AuthPayload')
+@ObjectType('AuthPayload', { simpleResolvers: true })
 export class AuthPayload {
   @Field(() => String)
   token!: string;

@@ -19,7 +19,7 @@ export enum WebhookDeliveryStatus {
 }
 registerEnumType(WebhookDeliveryStatus, { name: 'WebhookDeliveryStatus' });
 
-@ObjectType('WebhookDelivery')
+@ObjectType('WebhookDelivery', { simpleResolvers: true })
 export class WebhookDelivery {
   @Field(() => ID)
   id!: string;
@@ -46,7 +46,7 @@ export class WebhookDelivery {
   deliveredAt!: Date | null;
 }
 
-@ObjectType('WebhookDeliveryEdge')
+@ObjectType('WebhookDeliveryEdge', { simpleResolvers: true })
 export class WebhookDeliveryEdge {
   @Field(() => String)
   cursor!: string;
@@ -55,7 +55,7 @@ export class WebhookDeliveryEdge {
   node!: WebhookDelivery;
 }
 
-@ObjectType('WebhookDeliveryConnection')
+@ObjectType('WebhookDeliveryConnection', { simpleResolvers: true })
 export class WebhookDeliveryConnection {
   @Field(() => [WebhookDeliveryEdge])
   edges!: WebhookDeliveryEdge[];
@@ -65,6 +65,7 @@ export class WebhookDeliveryConnection {
 }
 
 @ObjectType('WebhookEndpoint', {
+  simpleResolvers: true,
   description: "A tenant's own URL that receives signed event deliveries (Standard Webhooks headers), retried until acknowledged.",
 })
 export class WebhookEndpoint {
@@ -87,7 +88,7 @@ export class WebhookEndpoint {
   createdAt!: Date;
 }
 
-@ObjectType('CreatedWebhookEndpoint')
+@ObjectType('CreatedWebhookEndpoint', { simpleResolvers: true })
 export class CreatedWebhookEndpoint {
   @Field(() => WebhookEndpoint)
   endpoint!: WebhookEndpoint;
