@@ -32,4 +32,5 @@ EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # Production needs JWT_SECRET and ENCRYPTION_KEY (and usually DATABASE_URL, PUBLIC_URL): see README.
-CMD ["node", "dist/main.js"]
+# --max-semi-space-size: see README ("Two commands").
+CMD ["node", "--max-semi-space-size=32", "dist/main.js"]

@@ -108,7 +108,8 @@ export function serverEnv(opts: ServerOptions): Record<string, string> {
 export async function startServer(opts: ServerOptions, readyTimeoutMs = 60_000): Promise<ServerUnderTest> {
   const child = spawnNode(opts.name, 'src/main.ts', {
     env: serverEnv(opts),
-    nodeArgs: opts.inspect ? ['--inspect=127.0.0.1:0'] : [],
+    // The young-generation size `npm start` and the Docker image run with (README, "Two commands").
+    nodeArgs: ['--max-semi-space-size=32', ...(opts.inspect ? ['--inspect=127.0.0.1:0'] : [])],
     echoStderr: true,
   });
   let inspectorUrl: string | null = null;
