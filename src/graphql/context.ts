@@ -19,7 +19,8 @@ export class RowLoader<V extends { id: string }> extends DataLoader<string, V | 
   known(rows: Iterable<V>): void {
     for (const row of rows) {
       this.rows.set(row.id, row);
-      this.prime(row.id, row);
+      // prime() keeps a value already cached: cleared first, load() answers the same row as loadNow.
+      super.clear(row.id).prime(row.id, row);
     }
   }
 
@@ -72,15 +73,14 @@ export class RequestContext {
    * whatever the page size. Rows the fetch does not return load as null.
    */
   byId<V extends { id: string }>(name: string, fetch: (ids: readonly string[]) => Promise<V[]>): RowLoader<V> {
-    let loader = this.loaders.get(name) as unknown as RowLoader<V> | undefined;
-    if (!loader) {
-      loader = new RowLoader<V>(async (ids) => {
-        const byId = new Map((await fetch(ids)).map((r) => [r.id, r]));
-        return ids.map((id) => byId.get(id) ?? null);
-      });
-      this.loaders.set(name, loader as unknown as DataLoader<string, unknown>);
-    }
-    return loader;
+    return this.cached(
+      name,
+      () =>
+        new RowLoader<V>(async (ids) => {
+          const byId = new Map((await fetch(ids)).map((r) => [r.id, r]));
+          return ids.map((id) => byId.get(id) ?? null);
+        }),
+    );
   }
 
   /**
@@ -93,9 +93,14 @@ export class RequestContext {
 
   /** A per-operation DataLoader with its own key-to-value mapping (e.g. rows keyed by a foreign key). */
   loader<K, V>(name: string, batch: (keys: readonly K[]) => Promise<V[]>): DataLoader<K, V> {
-    let loader = this.loaders.get(name) as unknown as DataLoader<K, V> | undefined;
+    return this.cached(name, () => new DataLoader<K, V>(batch));
+  }
+
+  /** This operation's loader of that name, made on first use. */
+  private cached<L>(name: string, create: () => L): L {
+    let loader = this.loaders.get(name) as L | undefined;
     if (!loader) {
-      loader = new DataLoader<K, V>(batch);
+      loader = create();
       this.loaders.set(name, loader as unknown as DataLoader<string, unknown>);
     }
     return loader;

@@ -34,6 +34,16 @@ describe('RowLoader', () => {
     expect(batches).toEqual([['b']]);
   });
 
+  it('a row told after a load of the same id replaces it, for load() as for loadNow()', async () => {
+    const { loader, batches } = loaderOver([{ id: 'a', name: 'stored' }]);
+    expect(await loader.load('a')).toEqual({ id: 'a', name: 'stored' });
+    const fresher = { id: 'a', name: 'from the page' };
+    loader.known([fresher]);
+    expect(loader.loadNow('a')).toBe(fresher);
+    expect(await loader.load('a')).toBe(fresher);
+    expect(batches).toEqual([['a']]);
+  });
+
   it('forgets a known row when cleared, so the next read fetches it', async () => {
     const { loader, batches } = loaderOver([{ id: 'a', name: 'stored' }]);
     loader.known([{ id: 'a', name: 'stale' }]);

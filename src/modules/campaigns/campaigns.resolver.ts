@@ -1,6 +1,7 @@
 import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { badInput, notFound } from '../../shared/errors.js';
+import { phoneNumberLoader, required } from '../../graphql/loaders.js';
 import { pageSize } from '../../graphql/pagination.js';
 import { HydratingIterator } from '../live/hydrating-iterator.js';
 import { Message } from '../messages/message.type.js';
@@ -109,12 +110,11 @@ export class CampaignResolver {
   }
 
   @FieldResolver(() => PhoneNumber)
-  async phoneNumber(@Root() campaign: Campaign, @Ctx() ctx: RequestContext): Promise<PhoneNumber> {
-    const row = await ctx
-      .byId('campaignPhoneNumber', (ids) => ctx.tenant().phoneNumbers.findByIds(ids))
-      .load(campaign.phoneNumberId);
-    if (!row) throw new Error(`number ${campaign.phoneNumberId} of campaign ${campaign.id} is missing`);
-    return row as PhoneNumber;
+  phoneNumber(@Root() campaign: Campaign, @Ctx() ctx: RequestContext): PhoneNumber | Promise<PhoneNumber> {
+    return required(
+      phoneNumberLoader(ctx).loadNow(campaign.phoneNumberId),
+      () => `number ${campaign.phoneNumberId} of campaign ${campaign.id} is missing`,
+    );
   }
 
   @FieldResolver(() => CampaignStats, {

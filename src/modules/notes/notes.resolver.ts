@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { Conversation } from '../conversations/conversation.type.js';
-import { notePageLoader, userLoader } from '../../graphql/loaders.js';
+import { notePageLoader, required, userLoader } from '../../graphql/loaders.js';
 import { decodeCursor, pageSize, toPage } from '../../graphql/pagination.js';
 import { User } from '../users/user.type.js';
 import { Note, NoteConnection } from './note.type.js';
@@ -19,10 +19,8 @@ export class NoteResolver {
   }
 
   @FieldResolver(() => User)
-  async author(@Root() note: Note, @Ctx() ctx: RequestContext): Promise<User> {
-    const author = await userLoader(ctx).load(note.authorId);
-    if (!author) throw new Error(`author ${note.authorId} of note ${note.id} is missing`);
-    return author;
+  author(@Root() note: Note, @Ctx() ctx: RequestContext): User | Promise<User> {
+    return required(userLoader(ctx).loadNow(note.authorId), () => `author ${note.authorId} of note ${note.id} is missing`);
   }
 }
 

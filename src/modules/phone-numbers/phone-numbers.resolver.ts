@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import type { RequestContext } from '../../graphql/context.js';
 import { OperatingHours } from '../operating-hours/operating-hours.type.js';
 import type { OperatingHoursRow } from '../operating-hours/operating-hours.schema.js';
-import { phoneNumbersByAccountLoader, twilioAccountLoader } from '../../graphql/loaders.js';
+import { phoneNumbersByAccountLoader, required, twilioAccountLoader } from '../../graphql/loaders.js';
 import { TwilioAccount } from '../twilio-accounts/twilio-account.type.js';
 import { Role } from '../users/role.js';
 import { AddPhoneNumberInput } from './add-phone-number.input.js';
@@ -52,10 +52,11 @@ export class PhoneNumberResolver {
   }
 
   @FieldResolver(() => TwilioAccount)
-  async twilioAccount(@Root() phoneNumber: PhoneNumber, @Ctx() ctx: RequestContext): Promise<TwilioAccount> {
-    const account = await twilioAccountLoader(ctx).load(phoneNumber.twilioAccountId);
-    if (!account) throw new Error(`twilio account ${phoneNumber.twilioAccountId} of number ${phoneNumber.id} is missing`);
-    return account;
+  twilioAccount(@Root() phoneNumber: PhoneNumber, @Ctx() ctx: RequestContext): TwilioAccount | Promise<TwilioAccount> {
+    return required(
+      twilioAccountLoader(ctx).loadNow(phoneNumber.twilioAccountId),
+      () => `twilio account ${phoneNumber.twilioAccountId} of number ${phoneNumber.id} is missing`,
+    );
   }
 
   @FieldResolver(() => OperatingHours, {

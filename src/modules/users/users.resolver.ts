@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
-import { tenantLoader } from '../../graphql/loaders.js';
+import { required, tenantLoader } from '../../graphql/loaders.js';
 import { Tenant } from '../tenants/tenant.type.js';
 import { AuthService } from './auth.service.js';
 import { CreateAgentInput } from './create-agent.input.js';
@@ -84,9 +84,7 @@ export class UserResolver {
   }
 
   @FieldResolver(() => Tenant)
-  async tenant(@Root() user: User, @Ctx() ctx: RequestContext): Promise<Tenant> {
-    const tenant = await tenantLoader(ctx).load(user.tenantId);
-    if (!tenant) throw new Error(`tenant ${user.tenantId} of user ${user.id} is missing`);
-    return tenant;
+  tenant(@Root() user: User, @Ctx() ctx: RequestContext): Tenant | Promise<Tenant> {
+    return required(tenantLoader(ctx).loadNow(user.tenantId), () => `tenant ${user.tenantId} of user ${user.id} is missing`);
   }
 }
