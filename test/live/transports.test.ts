@@ -87,6 +87,39 @@ describe('wire format', () => {
     await coalescer.add(a);
     expect(sent).toHaveLength(2);
   });
+
+  it('gathers what is published during a send into one send after it, in order', async () => {
+    const sent: LiveEvent[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const coalescer = new Coalescer(async (batch) => {
+      sent.push(batch);
+      if (sent.length === 1) await gate; // the first send stays in flight
+    });
+    const [a, b, c] = [events(1), events(2), events(3)];
+    const first = coalescer.add(a);
+    await waitFor(() => sent.length === 1, { what: 'the first send' });
+    // Three more ticks while it is in flight: nothing is sent until it ends.
+    const later = [coalescer.add(b)];
+    await new Promise((resolve) => setImmediate(resolve));
+    later.push(coalescer.add(c));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toHaveLength(1);
+    release();
+    await Promise.all([first, ...later]);
+    expect(sent).toEqual([a, [...b, ...c]]);
+  });
+
+  it('reports a failed send to its publishers and goes on with the next batch', async () => {
+    const sent: LiveEvent[][] = [];
+    const coalescer = new Coalescer(async (batch) => {
+      sent.push(batch);
+      if (sent.length === 1) throw new Error('down');
+    });
+    await expect(coalescer.add(events(1))).rejects.toThrow('down');
+    await coalescer.add(events(2));
+    expect(sent.map((batch) => batch.length)).toEqual([1, 2]);
+  });
 });
 
 describe.skipIf(!usingPostgres)('Postgres LISTEN/NOTIFY transport (TEST_DATABASE_URL)', () => {
