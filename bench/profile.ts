@@ -1,8 +1,10 @@
 /**
  * Summarises a V8 CPU profile (.cpuprofile, from `node --cpu-prof`): where the time went, by
  * self time per function, by package or area, and by inclusive time for our own code (src/).
+ * Also summarises a sampled allocation profile (.heapprofile: HeapProfiler.stopSampling, or
+ * `node --heap-prof`): the bytes allocated by each function and area over the window.
  *
- *   npx tsx bench/profile.ts bench/profiles/<file>.cpuprofile [topN]
+ *   npx tsx bench/profile.ts bench/profiles/<file>.cpuprofile|.heapprofile [topN]
  *
  * `npm run bench -- --profile` starts the server with --cpu-prof and runs this on the result.
  * The .cpuprofile also opens as a flame graph in Chrome DevTools (Performance tab) or speedscope.
@@ -120,11 +122,68 @@ export function summarizeProfile(file: string, topN = 30): ProfileSummary {
   return { totalMs: total, busyMs: busy, text: lines.join('\n') };
 }
 
+interface AllocationNode {
+  callFrame: CallFrame;
+  selfSize: number;
+  children: AllocationNode[];
+}
+
+/**
+ * Where a window's memory was allocated (V8's sampling heap profiler, objects a scavenge or a full
+ * GC collected included): bytes by area, by function (self) and by our functions (inclusive).
+ * Allocation is what the young generation's scavenges cost in proportion to (issue 16: GC pauses
+ * behind the 10,000-subscription tail).
+ */
+export function summarizeAllocations(file: string, topN = 20, windowMs?: number): string {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { head: AllocationNode };
+  const byArea = new Map<string, number>();
+  const byFn = new Map<string, number>();
+  const inclusiveOurs = new Map<string, number>();
+  let total = 0;
+  const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
+  const walk = (node: AllocationNode, ours: ReadonlySet<string>): number => {
+    const frame = node.callFrame;
+    const key = `${frame.functionName || '(anonymous)'}  ${where(frame)}`;
+    total += node.selfSize;
+    if (node.selfSize > 0) {
+      add(byArea, area(frame), node.selfSize);
+      add(byFn, key, node.selfSize);
+    }
+    const isOurs = frame.url.includes('/src/') && !frame.url.includes('node_modules');
+    const below = isOurs && !ours.has(key) ? new Set([...ours, key]) : ours;
+    let size = node.selfSize;
+    for (const child of node.children) size += walk(child, below);
+    if (below !== ours) add(inclusiveOurs, key, size);
+    return size;
+  };
+  walk(profile.head, new Set());
+  const mib = (v: number) => `${(v / 2 ** 20).toFixed(1).padStart(7)} MiB  ${((v / total) * 100).toFixed(1).padStart(5)}%`;
+  const top = (m: Map<string, number>, n: number) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `  ${mib(v)}  ${k}`);
+  const rate = windowMs ? ` (${(total / 2 ** 20 / (windowMs / 1000)).toFixed(0)} MiB/s)` : '';
+  return [
+    `Allocations ${file}: ${(total / 2 ** 20).toFixed(0)} MiB sampled${rate}`,
+    '',
+    'Allocated by area:',
+    ...top(byArea, 12),
+    '',
+    `Top ${topN} functions by bytes allocated:`,
+    ...top(byFn, topN),
+    '',
+    'Our code (src/) by inclusive allocation:',
+    ...top(inclusiveOurs, 15),
+  ].join('\n');
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const file = process.argv[2];
   if (!file) {
-    process.stderr.write('usage: tsx bench/profile.ts <file.cpuprofile> [topN]\n');
+    process.stderr.write('usage: tsx bench/profile.ts <file.cpuprofile|file.heapprofile> [topN]\n');
     process.exit(2);
   }
-  process.stdout.write(`${summarizeProfile(file, Number(process.argv[3] ?? 30)).text}\n`);
+  const topN = Number(process.argv[3] ?? 30);
+  process.stdout.write(`${file.endsWith('.heapprofile') ? summarizeAllocations(file, topN) : summarizeProfile(file, topN).text}\n`);
 }

@@ -81,7 +81,7 @@ function usage(error?: string): never {
       '  --quick     small counts, under a minute (CI smoke); still every scenario\n' +
       '  --no-write  print the table only; do not write bench/results.md\n' +
       '  --only=…    run only these scenarios (comma-separated)\n' +
-      '  --profile   CPU-profile the server over each scored window (inspector); summaries printed, files in bench/profiles/\n' +
+      '  --profile   CPU- and allocation-profile the server over each scored window (inspector); summaries printed, files in bench/profiles/\n' +
       '  --pg-statements  the costliest Postgres statements over each scored window (needs pg_stat_statements loaded); files in bench/profiles/\n' +
       '  --redis     live events through Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379) instead of LISTEN/NOTIFY\n' +
       '  --wait-idle[=s]  first wait (default at most 600 s) until the machine is under 15% busy\n',

@@ -2,12 +2,13 @@
  * CPU profiles of the server under test over exactly the measured windows: with --profile the
  * server runs with `--inspect=127.0.0.1:0` and the harness drives V8's profiler through the
  * inspector protocol (Profiler.start / Profiler.stop) around each scored run, writing one
- * .cpuprofile per window to bench/profiles/ and a summary (bench/profile.ts) beside it.
+ * .cpuprofile per window to bench/profiles/ and a summary (bench/profile.ts) beside it. V8's
+ * sampling heap profiler runs over the same window (.heapprofile; its summary follows the CPU one).
  */
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { summarizeProfile } from '../profile.js';
+import { summarizeAllocations, summarizeProfile } from '../profile.js';
 
 export interface WindowProfiler {
   /** Profiles the server while fn runs (a no-op without --profile). */
@@ -92,6 +93,7 @@ export async function connectProfiler(inspectorUrl: string, dir: string, label: 
     const connected = await Inspector.connect(url);
     await connected.call('Profiler.enable');
     await connected.call('Profiler.setSamplingInterval', { interval: 200 });
+    await connected.call('HeapProfiler.enable');
     return connected;
   };
   let inspector = await attach(inspectorUrl);
@@ -100,13 +102,21 @@ export async function connectProfiler(inspectorUrl: string, dir: string, label: 
     summaries,
     async around(name, fn) {
       await inspector.call('Profiler.start');
+      // One sample per 32 KiB allocated, counting objects that GC already collected: a window's
+      // allocation, not what is left of it.
+      await inspector.call('HeapProfiler.startSampling', { samplingInterval: 32_768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      const started = performance.now();
       try {
         return await fn();
       } finally {
+        const windowMs = performance.now() - started;
+        const heap = await inspector.call<{ profile: unknown }>('HeapProfiler.stopSampling');
+        const heapFile = join(dir, `${label}-${name}.heapprofile`);
+        writeFileSync(heapFile, JSON.stringify(heap.profile));
         const { profile } = await inspector.call<{ profile: unknown }>('Profiler.stop');
         const file = join(dir, `${label}-${name}.cpuprofile`);
         writeFileSync(file, JSON.stringify(profile));
-        const summary = summarizeProfile(file, 30).text;
+        const summary = `${summarizeProfile(file, 30).text}\n\n${summarizeAllocations(heapFile, 20, windowMs)}`;
         writeFileSync(file.replace(/\.cpuprofile$/, '.txt'), `${summary}\n`);
         summaries.set(name, summary);
       }
@@ -116,6 +126,7 @@ export async function connectProfiler(inspectorUrl: string, dir: string, label: 
       inspector = await attach(url);
     },
     async close() {
+      await inspector.call('HeapProfiler.disable').catch(() => {});
       await inspector.call('Profiler.disable').catch(() => {});
       inspector.close();
     },
