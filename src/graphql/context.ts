@@ -44,6 +44,12 @@ export class RowLoader<V extends { id: string }> extends DataLoader<string, V | 
 export class RequestContext {
   private readonly loaders = new Map<string, DataLoader<string, unknown>>();
   private tenantContext: TenantContext | null = null;
+  /**
+   * Set on the context of a live group that serves several viewers (live/shared-subscriptions.ts,
+   * `LiveAudience`): its feed then filters nothing by this context's user and reports each row's
+   * holder here, and every member's own visibility rule is applied before its frame is written.
+   */
+  liveAudience: { holder: { teamId: string | null; assigneeId: string | null } | null | undefined } | null = null;
 
   constructor(
     readonly deps: AppDeps,

@@ -19,7 +19,8 @@ import { authenticateApiKey } from '../modules/api-keys/api-key-auth.js';
 import { looksLikeApiKey } from '../modules/api-keys/api-key-secret.js';
 import { isApiKey, type ApiKeyPrincipal, type Principal } from '../shared/principal.js';
 import { serveGraphQLWs, type WsExtra as AdapterExtra } from './graphql-ws-adapter.js';
-import { LiveOperation, SharedSubscriptions, visibilityClass, type SharedSubscriptionStats } from '../modules/live/shared-subscriptions.js';
+import { LiveOperation, SharedSubscriptions, liveClass, type SharedSubscriptionStats } from '../modules/live/shared-subscriptions.js';
+import { visibleToSubscriber } from '../modules/live/live.resolver.js';
 
 const WS_MAX_PAYLOAD_BYTES = 64 * 1024;
 const MAX_TOKENS = 5000;
@@ -188,7 +189,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
 
   // Identical subscriptions of one visibility class share one execution per event
   // (live/shared-subscriptions.ts).
-  const live = new SharedSubscriptions((delta) => deps.events.countShared(delta), deps.logger);
+  const live = new SharedSubscriptions((delta) => deps.events.countShared(delta), deps.logger, (viewer, holder) => visibleToSubscriber(deps, viewer, holder));
   // The same text parses and validates to the same document: done once, and the AST is shared.
   // Each entry keeps its text too: a subscription's payload then points at this one copy instead of
   // the text parsed from its own message (graphql-ws keeps the payload while the subscription lives).
@@ -313,12 +314,17 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         const operation = getOperationAST(document, payload.operationName);
         // A subscription's context is built only if it starts a group (a member that joins one
         // needs none): graphql-ws keeps these arguments for as long as the subscription lives.
+        const liveGroup = auth && operation?.operation === 'subscription' ? liveClass(auth, schema, operation) : null;
         const contextValue =
-          auth && operation?.operation === 'subscription'
+          auth && liveGroup
             ? new LiveOperation(
-                { socket: ctx.extra.socket, id },
-                [visibilityClass(auth), payload.operationName ?? '', JSON.stringify(payload.variables ?? null), payload.query].join('\n'),
-                () => new RequestContext(deps, randomUUID(), auth, clientIp),
+                { socket: ctx.extra.socket, id, viewer: liveGroup.viewer },
+                [liveGroup.key, payload.operationName ?? '', JSON.stringify(payload.variables ?? null), payload.query].join('\n'),
+                (audience) => {
+                  const context = new RequestContext(deps, randomUUID(), auth, clientIp);
+                  context.liveAudience = audience;
+                  return context;
+                },
               )
             : new RequestContext(deps, randomUUID(), auth, clientIp);
         return {

@@ -21,18 +21,21 @@ let inbox: Inbox;
 let other: Inbox;
 let a: Agent; // member of team A
 let b: Agent; // member of team B
+let c: Agent; // in no team: sees team-less conversations (and any assigned to them)
 let numberA: { id: string; e164: string };
 let numberB: { id: string; e164: string };
 const clients: Client[] = [];
 
 const MESSAGE_ADDED = `subscription { messageAdded { id conversationId body direction status author { id } } }`;
+/** Plain fields of the row only: the result cannot differ between agents (liveClass). */
+const PLAIN = `subscription { messageAdded { id conversationId body direction status createdAt __typename } }`;
 const REMOVED = `subscription { conversationRemoved }`;
 
 beforeAll(async () => {
   fake = await startFakeTwilio();
   server = await startTestServer({ DISPATCHER_ENABLED: 'false' });
   [inbox, other] = await Promise.all([setUpInbox(server, fake, { tenantName: 'Shared' }), setUpInbox(server, fake, { tenantName: 'Elsewhere' })]);
-  [a, b] = (await agents(server, inbox.tenant.token, 2)) as [Agent, Agent];
+  [a, b, c] = (await agents(server, inbox.tenant.token, 3)) as [Agent, Agent, Agent];
   // MANUAL: nobody is assigned by routing, so visibility comes from teams alone.
   const teamA = await createTeam(server, inbox.tenant.token, { name: 'A', strategy: 'MANUAL', memberIds: [a.id] });
   const teamB = await createTeam(server, inbox.tenant.token, { name: 'B', strategy: 'MANUAL', memberIds: [b.id] });
@@ -141,6 +144,59 @@ describe('one execution per live event per group of identical subscriptions', ()
     expect(after.executions - before.executions).toBe(8);
     expect(after.deliveries - before.deliveries).toBe(10);
     for (const c of [a1, a2, b1, admin, elsewhere]) c.unsubscribe();
+    await waitFor(() => bus().subscriberCount === base, { what: 'the subscriptions to end' });
+  });
+
+  it("agents' identical documents of plain fields share one execution per event; each agent still gets only what they may see", async () => {
+    const base = bus().subscriberCount;
+    const a1 = collect(socket(a.token), PLAIN);
+    const a2 = collect(socket(a.token), PLAIN);
+    const b1 = collect(socket(b.token), PLAIN);
+    const c1 = collect(socket(c.token), PLAIN);
+    const admin = collect(socket(inbox.tenant.token), PLAIN);
+    const elsewhere = collect(socket(other.tenant.token), PLAIN);
+    await subscribed(bus(), base + 6);
+    const before = await liveCounters();
+
+    await texts(inbox, randomUsNumber('650'), numberA.e164, 'plain for team A');
+    await texts(inbox, randomUsNumber('650'), numberB.e164, 'plain for team B');
+    // Markers: a team-less conversation (every agent sees it; the agents' group decides events
+    // one at a time, so c's receiving it means the two before were decided), then the other tenant's.
+    await texts(inbox, randomUsNumber('650'), inbox.number.e164, 'plain for everyone');
+    await texts(other, randomUsNumber('650'), other.number.e164, 'plain other tenant');
+
+    await admin.waitForCount(3);
+    await a1.waitForCount(2);
+    await a2.waitForCount(2);
+    await b1.waitForCount(2);
+    await c1.waitForCount(1);
+    await elsewhere.waitForCount(1);
+    expect(bodies(a1)).toEqual(['plain for team A', 'plain for everyone']);
+    expect(a2.events).toEqual(a1.events);
+    expect(bodies(b1)).toEqual(['plain for team B', 'plain for everyone']);
+    expect(bodies(c1)).toEqual(['plain for everyone']);
+    expect(bodies(admin)).toEqual(['plain for team A', 'plain for team B', 'plain for everyone']);
+    expect(bodies(elsewhere)).toEqual(['plain other tenant']);
+    // The same payload whoever receives it.
+    expect(c1.events[0]).toEqual(a1.events[1]);
+    expect(b1.events[1]).toEqual(a1.events[1]);
+    for (const x of [a1, a2, b1, c1, admin, elsewhere]) expect(x.errors).toEqual([]);
+
+    const after = await liveCounters();
+    // The three agents' one group: 3 results (one per event of the tenant, each written only to
+    // the sockets whose agent may see it); the admin: 3; the other tenant: 1. Per agent it was 2 + 2 + 1.
+    expect(after.executions - before.executions).toBe(7);
+    expect(after.deliveries - before.deliveries).toBe(11);
+
+    // An agent leaving the shared group does not end it for the others.
+    a1.unsubscribe();
+    a2.unsubscribe();
+    await waitFor(() => bus().subscriberCount === base + 4, { what: "agent a's subscriptions to end" });
+    await texts(inbox, randomUsNumber('650'), inbox.number.e164, 'plain after a left');
+    expect(bodies(await c1.waitForCount(2))).toEqual(['plain for everyone', 'plain after a left']);
+    expect(bodies(await b1.waitForCount(3))).toEqual(['plain for team B', 'plain for everyone', 'plain after a left']);
+    expect(bodies(a1)).toEqual(['plain for team A', 'plain for everyone']);
+    for (const x of [b1, c1, admin, elsewhere]) x.unsubscribe();
     await waitFor(() => bus().subscriberCount === base, { what: 'the subscriptions to end' });
   });
 

@@ -27,7 +27,7 @@ function hydrate(deps: AppDeps, event: LiveEvent): Promise<Hydrated | null> {
  * The visibility rule for one subscriber: ADMINs see everything, AGENTs what is theirs or
  * team-less without more ado, else per their current teams (cached per instance).
  */
-async function visibleToSubscriber(deps: AppDeps, user: Viewer & { tenantId: string }, holder: Hydrated['holder']): Promise<boolean> {
+export async function visibleToSubscriber(deps: AppDeps, user: Viewer & { tenantId: string }, holder: Hydrated['holder']): Promise<boolean> {
   if (user.role === Role.ADMIN || holder === null) return true;
   if (holder.assigneeId === user.userId || holder.teamId === null) return true;
   // An API key (no user) belongs to no team.
@@ -51,10 +51,18 @@ async function subscribe<T>(
   }
   const events = context.deps.events.subscribe(tenantId, { types, conversationId });
   // A row deleted before it could be loaded is skipped rather than sent as an error, and so is
-  // one the subscriber may not see (checked per event: transfers move visibility).
+  // one the subscriber may not see (checked per event: transfers move visibility). A group that
+  // serves several agents (context.liveAudience) passes every row with its holder instead, and
+  // SharedSubscriptions applies this same rule to each member before writing its frame.
+  const audience = context.liveAudience;
   return new HydratingIterator(events, async (event) => {
     const hydrated = await hydrate(context.deps, event);
-    if (!hydrated || !(await visibleToSubscriber(context.deps, context.user, hydrated.holder))) return null;
+    if (!hydrated) return null;
+    if (audience) {
+      audience.holder = hydrated.holder;
+      return hydrated.row as T;
+    }
+    if (!(await visibleToSubscriber(context.deps, context.user, hydrated.holder))) return null;
     return hydrated.row as T;
   });
 }
@@ -146,3 +154,10 @@ function declareRowFeed(field: string, feed: (typeof ROW_FEEDS)[string]): void {
 }
 
 for (const [field, feed] of Object.entries(ROW_FEEDS)) declareRowFeed(field, feed);
+
+/**
+ * The subscription fields whose feed honours `RequestContext.liveAudience` (the row feeds above):
+ * the only ones a group of several viewers may run. conversationRemoved, campaignUpdated and any
+ * feed added later filter by their own context's user, so they stay one group per viewer.
+ */
+export const AUDIENCE_FEEDS: ReadonlySet<string> = new Set(Object.keys(ROW_FEEDS));

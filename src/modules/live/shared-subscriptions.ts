@@ -1,9 +1,21 @@
-import { subscribe as graphqlSubscribe, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import {
+  Kind,
+  getNamedType,
+  isObjectType,
+  subscribe as graphqlSubscribe,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { Socket as NetSocket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { Role } from '../users/role.js';
 import { isApiKey, type Principal } from '../../shared/principal.js';
 import type { Logger } from '../../shared/logger.js';
+import { AUDIENCE_FEEDS } from './live.resolver.js';
 
 /**
  * One execution per live event per group of identical subscriptions, not per subscriber.
@@ -21,6 +33,16 @@ import type { Logger } from '../../shared/logger.js';
 export interface LiveTarget {
   socket: WebSocket;
   id: string;
+  /** In a group of several viewers (see `liveClass`): this member's own principal, whose visibility rule gates each frame. */
+  viewer: Principal | null;
+}
+
+/** Who holds the conversation of the row a feed just passed (null: the row has none, e.g. a user); undefined until a row passes. */
+export type LiveHolder = { teamId: string | null; assigneeId: string | null } | null;
+
+/** The slot through which a feed of a several-viewer group reports each row's holder (RequestContext.liveAudience). */
+export class LiveAudience {
+  holder: LiveHolder | undefined = undefined;
 }
 
 /**
@@ -35,6 +57,44 @@ export function visibilityClass(principal: Principal): string {
 }
 
 /**
+ * The group class of a subscription: its visibility class, or, for an AGENT whose document cannot
+ * give two agents different results, one class for all of the tenant's agents. Such a group runs
+ * one execution per event for every agent in it and writes the frame only to the members whose own
+ * visibility rule passes the event's row (`viewer` set): at 10 agents a tenant, one execution of
+ * `messageAdded { id body ... }` instead of ten (bench, issue 16). A document qualifies when its
+ * one root field is a row feed that reports holders (AUDIENCE_FEEDS), without arguments or
+ * directives, and everything below it is a plain field of the row (no resolver: graphql's default
+ * reads the property, and the schema test forbids roles and middlewares on such fields), with no
+ * fragments. Anything else keeps the per-agent class.
+ */
+export function liveClass(principal: Principal, schema: GraphQLSchema, operation: OperationDefinitionNode | null | undefined): { key: string; viewer: Principal | null } {
+  if (principal.role !== Role.ADMIN && operation && sameForEveryViewer(schema, operation)) return { key: `${principal.tenantId}|agents`, viewer: principal };
+  return { key: visibilityClass(principal), viewer: null };
+}
+
+function sameForEveryViewer(schema: GraphQLSchema, operation: OperationDefinitionNode): boolean {
+  if (operation.operation !== 'subscription' || (operation.directives?.length ?? 0) > 0) return false;
+  const [root, ...more] = operation.selectionSet.selections;
+  if (!root || more.length > 0 || root.kind !== Kind.FIELD || (root.arguments?.length ?? 0) > 0 || (root.directives?.length ?? 0) > 0) return false;
+  if (!AUDIENCE_FEEDS.has(root.name.value)) return false;
+  const field = schema.getSubscriptionType()?.getFields()[root.name.value];
+  const type = field && getNamedType(field.type);
+  return type !== undefined && isObjectType(type) && root.selectionSet !== undefined && onlyPlainFields(type, root.selectionSet);
+}
+
+function onlyPlainFields(type: GraphQLObjectType, selectionSet: SelectionSetNode): boolean {
+  for (const selection of selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD || (selection.arguments?.length ?? 0) > 0 || (selection.directives?.length ?? 0) > 0) return false;
+    if (selection.name.value === '__typename') continue;
+    const field = type.getFields()[selection.name.value];
+    if (!field || field.resolve) return false;
+    const named = getNamedType(field.type);
+    if (isObjectType(named) ? !selection.selectionSet || !onlyPlainFields(named, selection.selectionSet) : selection.selectionSet !== undefined) return false;
+  }
+  return true;
+}
+
+/**
  * The context graphql-ws holds for a subscription over a socket: where its frames go, its group
  * key, and how to build the operation's RequestContext should it start the group. graphql-ws keeps
  * it for as long as the subscription lives; the key and the builder are needed only until the
@@ -44,7 +104,8 @@ export class LiveOperation {
   constructor(
     readonly target: LiveTarget,
     public key: string,
-    public context: (() => unknown) | null,
+    /** Builds the group's context; `audience` is set for a group of several viewers (target.viewer). */
+    public context: ((audience: LiveAudience | null) => unknown) | null,
   ) {}
 
   settled(): void {
@@ -184,6 +245,8 @@ class Group {
     private readonly hub: SharedSubscriptions,
     readonly key: string,
     args: ExecutionArgs,
+    /** Set for a group of several viewers: its feed reports each row's holder here. */
+    private readonly audience: LiveAudience | null,
   ) {
     this.ready = Promise.resolve()
       .then(() => graphqlSubscribe(args))
@@ -229,9 +292,15 @@ class Group {
     let error: unknown = null;
     try {
       for (;;) {
+        if (this.audience) this.audience.holder = undefined;
         const result = await source.next();
         if (result.done) break;
-        this.hub.deliver(this.members, JSON.stringify(result.value));
+        this.hub.stats.executions++;
+        if (this.audience) {
+          // The feed set the holder of the row it passed (the next row waits for this loop).
+          const members = await this.hub.membersWhoSee(this.members, this.audience.holder);
+          if (members.length > 0) this.hub.deliver(members, JSON.stringify(result.value));
+        } else this.hub.deliver(this.members, JSON.stringify(result.value));
       }
     } catch (err) {
       error = err;
@@ -247,10 +316,15 @@ export class SharedSubscriptions {
   private readonly groups = new Map<string, Group>();
   readonly stats: SharedSubscriptionStats = { executions: 0, deliveries: 0, dropped: 0 };
 
-  /** `shared(n)`: n more subscriptions are served by an existing bus subscriber (EventBus.subscriberCount). */
+  /**
+   * `shared(n)`: n more subscriptions are served by an existing bus subscriber (EventBus.subscriberCount).
+   * `visible`: the live visibility rule for one viewer and a row's holder (live.resolver's), applied
+   * per member in groups of several viewers.
+   */
   constructor(
     readonly shared: (delta: number) => void,
     private readonly logger: Logger,
+    private readonly visible: (viewer: Principal, holder: LiveHolder) => Promise<boolean>,
   ) {}
 
   get groupCount(): number {
@@ -266,7 +340,11 @@ export class SharedSubscriptions {
     if (!(operation instanceof LiveOperation)) return graphqlSubscribe(args);
     for (;;) {
       let group = this.groups.get(operation.key);
-      if (!group) this.groups.set(operation.key, (group = new Group(this, operation.key, { ...args, contextValue: operation.context!() })));
+      if (!group) {
+        // The key names the class (liveClass): every member of a several-viewer class has a viewer.
+        const audience = operation.target.viewer ? new LiveAudience() : null;
+        this.groups.set(operation.key, (group = new Group(this, operation.key, { ...args, contextValue: operation.context!(audience) }, audience)));
+      }
       group.pending++;
       try {
         await group.ready;
@@ -284,9 +362,40 @@ export class SharedSubscriptions {
     }
   }
 
+  /**
+   * The members of a several-viewer group allowed to see a row of this holder: each viewer's own
+   * rule, asked once per viewer (an agent's sockets share it). Fails closed: no holder reported,
+   * no viewer, or a rule that failed, and the member gets nothing.
+   */
+  async membersWhoSee(members: ReadonlySet<Member>, holder: LiveHolder | undefined): Promise<Member[]> {
+    if (holder === undefined) {
+      this.logger.warn('a live row came without its holder; not sent');
+      return [];
+    }
+    const verdicts = new Map<string, Promise<boolean>>();
+    const snapshot = [...members];
+    const allowed = await Promise.all(
+      snapshot.map((member) => {
+        const viewer = member.target.viewer;
+        if (!viewer) return false;
+        const key = isApiKey(viewer) ? `key:${viewer.apiKeyId}` : `user:${viewer.userId}`;
+        let verdict = verdicts.get(key);
+        if (!verdict) {
+          verdict = this.visible(viewer, holder).catch((err: unknown) => {
+            this.logger.error({ err }, 'could not decide whether a live row is visible; not sent');
+            return false;
+          });
+          verdicts.set(key, verdict);
+        }
+        return verdict;
+      }),
+    );
+    // A member that left while the rules were asked gets nothing.
+    return snapshot.filter((member, i) => allowed[i] && members.has(member));
+  }
+
   /** Writes one serialised result to every member's socket. */
-  deliver(members: ReadonlySet<Member>, payload: string): void {
-    this.stats.executions++;
+  deliver(members: Iterable<Member>, payload: string): void {
     // Many members share a socket (a dashboard subscribes to several feeds, or many of one kind):
     // corked, a socket's frames of this event leave in one write instead of one syscall each.
     const corked = new Set<NetSocket>();
@@ -304,7 +413,7 @@ export class SharedSubscriptions {
     }
   }
 
-  private write(members: ReadonlySet<Member>, payload: string): void {
+  private write(members: Iterable<Member>, payload: string): void {
     // What every member's frame shares, encoded once: the result and the message's closing brace.
     let tail: Buffer | null = null;
     for (const member of members) {
