@@ -10,6 +10,7 @@ import type { AppDeps } from '../../shared/deps.js';
 import { notFound } from '../../shared/errors.js';
 import { Conversation } from '../conversations/conversation.type.js';
 import { Message } from '../messages/message.type.js';
+import { AUDIENCE_FEEDS } from './audience-feeds.js';
 import { HydratingIterator } from './hydrating-iterator.js';
 import { LiveRowLoader, type Hydrated } from './live-rows.js';
 import { Contact } from '../contacts/contact.type.js';
@@ -155,9 +156,7 @@ function declareRowFeed(field: string, feed: (typeof ROW_FEEDS)[string]): void {
 
 for (const [field, feed] of Object.entries(ROW_FEEDS)) declareRowFeed(field, feed);
 
-/**
- * The subscription fields whose feed honours `RequestContext.liveAudience` (the row feeds above):
- * the only ones a group of several viewers may run. conversationRemoved, campaignUpdated and any
- * feed added later filter by their own context's user, so they stay one group per viewer.
- */
-export const AUDIENCE_FEEDS: ReadonlySet<string> = new Set(Object.keys(ROW_FEEDS));
+// The several-viewer groups (liveClass) rely on every row feed, and only those, reporting holders.
+if ([...AUDIENCE_FEEDS].sort().join() !== Object.keys(ROW_FEEDS).sort().join()) {
+  throw new Error('AUDIENCE_FEEDS (audience-feeds.ts) must name exactly the row feeds of live.resolver.ts');
+}

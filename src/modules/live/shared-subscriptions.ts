@@ -15,7 +15,7 @@ import type { WebSocket } from 'ws';
 import { Role } from '../users/role.js';
 import { isApiKey, type Principal } from '../../shared/principal.js';
 import type { Logger } from '../../shared/logger.js';
-import { AUDIENCE_FEEDS } from './live.resolver.js';
+import { AUDIENCE_FEEDS } from './audience-feeds.js';
 
 /**
  * One execution per live event per group of identical subscriptions, not per subscriber.
