@@ -56,6 +56,14 @@ function area(frame: CallFrame): string {
   return url.replace(/^file:\/\//, '');
 }
 
+/** The `n` largest entries of `m`, one line each: the formatted figure, then the key. */
+function largest(m: Map<string, number>, n: number, figure: (value: number) => string): string[] {
+  return [...m.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `  ${figure(v)}  ${k}`);
+}
+
 export interface ProfileSummary {
   totalMs: number;
   busyMs: number;
@@ -100,11 +108,7 @@ export function summarizeProfile(file: string, topN = 30): ProfileSummary {
   }
   const busy = total - idle;
   const pct = (v: number) => `${((v / busy) * 100).toFixed(1).padStart(5)}%`;
-  const top = (m: Map<string, number>, n: number) =>
-    [...m.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, n)
-      .map(([k, v]) => `  ${pct(v)}  ${v.toFixed(0).padStart(7)} ms  ${k}`);
+  const top = (m: Map<string, number>, n: number) => largest(m, n, (v) => `${pct(v)}  ${v.toFixed(0).padStart(7)} ms`);
 
   const lines = [
     `CPU profile ${file}`,
@@ -158,11 +162,7 @@ export function summarizeAllocations(file: string, topN = 20, windowMs?: number)
   };
   walk(profile.head, new Set());
   const mib = (v: number) => `${(v / 2 ** 20).toFixed(1).padStart(7)} MiB  ${((v / total) * 100).toFixed(1).padStart(5)}%`;
-  const top = (m: Map<string, number>, n: number) =>
-    [...m.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, n)
-      .map(([k, v]) => `  ${mib(v)}  ${k}`);
+  const top = (m: Map<string, number>, n: number) => largest(m, n, mib);
   const rate = windowMs ? ` (${(total / 2 ** 20 / (windowMs / 1000)).toFixed(0)} MiB/s)` : '';
   return [
     `Allocations ${file}: ${(total / 2 ** 20).toFixed(0)} MiB sampled${rate}`,
