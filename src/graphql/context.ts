@@ -3,6 +3,7 @@ import type { AppDeps, TenantScope } from '../shared/deps.js';
 import type { Principal } from '../shared/principal.js';
 import { unauthenticated } from '../shared/errors.js';
 import { TenantContext } from '../tenant-context.js';
+import type { LiveAudience } from '../modules/live/shared-subscriptions.js';
 
 /**
  * A DataLoader of rows by id that also knows, synchronously, the rows this operation has already
@@ -49,7 +50,7 @@ export class RequestContext {
    * `LiveAudience`): its feed then filters nothing by this context's user and reports each row's
    * holder here, and every member's own visibility rule is applied before its frame is written.
    */
-  liveAudience: { holder: { teamId: string | null; assigneeId: string | null } | null | undefined } | null = null;
+  liveAudience: LiveAudience | null = null;
 
   constructor(
     readonly deps: AppDeps,

@@ -315,18 +315,17 @@ export async function registerGraphQL(app: FastifyInstance, deps: AppDeps, schem
         // A subscription's context is built only if it starts a group (a member that joins one
         // needs none): graphql-ws keeps these arguments for as long as the subscription lives.
         const liveGroup = auth && operation?.operation === 'subscription' ? liveClass(auth, schema, operation) : null;
-        const contextValue =
-          auth && liveGroup
-            ? new LiveOperation(
-                { socket: ctx.extra.socket, id, viewer: liveGroup.viewer },
-                [liveGroup.key, payload.operationName ?? '', JSON.stringify(payload.variables ?? null), payload.query].join('\n'),
-                (audience) => {
-                  const context = new RequestContext(deps, randomUUID(), auth, clientIp);
-                  context.liveAudience = audience;
-                  return context;
-                },
-              )
-            : new RequestContext(deps, randomUUID(), auth, clientIp);
+        const contextValue = liveGroup
+          ? new LiveOperation(
+              { socket: ctx.extra.socket, id, viewer: liveGroup.viewer },
+              [liveGroup.key, payload.operationName ?? '', JSON.stringify(payload.variables ?? null), payload.query].join('\n'),
+              (audience) => {
+                const context = new RequestContext(deps, randomUUID(), auth, clientIp);
+                context.liveAudience = audience;
+                return context;
+              },
+            )
+          : new RequestContext(deps, randomUUID(), auth, clientIp);
         return {
           schema,
           document,

@@ -73,6 +73,17 @@ async function liveCounters(): Promise<{ executions: number; deliveries: number 
   return { executions: read('live_executions_total'), deliveries: read('live_deliveries_total') };
 }
 
+/**
+ * One text to team A's number, one to team B's, then the markers: a team-less conversation
+ * (everyone in the tenant sees it), then the other tenant's. Bodies: `${prefix}for team A`, ...
+ */
+async function textsOfEachView(prefix: string): Promise<void> {
+  await texts(inbox, randomUsNumber('650'), numberA.e164, `${prefix}for team A`);
+  await texts(inbox, randomUsNumber('650'), numberB.e164, `${prefix}for team B`);
+  await texts(inbox, randomUsNumber('650'), inbox.number.e164, `${prefix}for everyone`);
+  await texts(other, randomUsNumber('650'), other.number.e164, `${prefix}other tenant`);
+}
+
 const bodies = (c: Collected | Collected['events']) => (Array.isArray(c) ? c : c.events).map((e) => e.body as string);
 
 describe('one execution per live event per group of identical subscriptions', () => {
@@ -121,11 +132,7 @@ describe('one execution per live event per group of identical subscriptions', ()
     await subscribed(bus(), base + 5);
     const before = await liveCounters();
 
-    await texts(inbox, randomUsNumber('650'), numberA.e164, 'for team A');
-    await texts(inbox, randomUsNumber('650'), numberB.e164, 'for team B');
-    // Markers: a team-less conversation (everyone in the tenant sees it), then the other tenant's.
-    await texts(inbox, randomUsNumber('650'), inbox.number.e164, 'for everyone');
-    await texts(other, randomUsNumber('650'), other.number.e164, 'other tenant');
+    await textsOfEachView('');
 
     await admin.waitForCount(3);
     await a1.waitForCount(2);
@@ -158,12 +165,9 @@ describe('one execution per live event per group of identical subscriptions', ()
     await subscribed(bus(), base + 6);
     const before = await liveCounters();
 
-    await texts(inbox, randomUsNumber('650'), numberA.e164, 'plain for team A');
-    await texts(inbox, randomUsNumber('650'), numberB.e164, 'plain for team B');
-    // Markers: a team-less conversation (every agent sees it; the agents' group decides events
-    // one at a time, so c's receiving it means the two before were decided), then the other tenant's.
-    await texts(inbox, randomUsNumber('650'), inbox.number.e164, 'plain for everyone');
-    await texts(other, randomUsNumber('650'), other.number.e164, 'plain other tenant');
+    // The agents' group decides events one at a time: c's receiving the team-less text means the
+    // two before it were decided.
+    await textsOfEachView('plain ');
 
     await admin.waitForCount(3);
     await a1.waitForCount(2);

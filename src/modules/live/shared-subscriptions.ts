@@ -16,6 +16,7 @@ import { Role } from '../users/role.js';
 import { isApiKey, type Principal } from '../../shared/principal.js';
 import type { Logger } from '../../shared/logger.js';
 import { AUDIENCE_FEEDS } from './audience-feeds.js';
+import type { Hydrated } from './live-rows.js';
 
 /**
  * One execution per live event per group of identical subscriptions, not per subscriber.
@@ -37,10 +38,10 @@ export interface LiveTarget {
   viewer: Principal | null;
 }
 
-/** Who holds the conversation of the row a feed just passed (null: the row has none, e.g. a user); undefined until a row passes. */
-export type LiveHolder = { teamId: string | null; assigneeId: string | null } | null;
+/** Who holds the conversation of a feed's row (null: the row has none, e.g. a user). */
+export type LiveHolder = Hydrated['holder'];
 
-/** The slot through which a feed of a several-viewer group reports each row's holder (RequestContext.liveAudience). */
+/** The slot through which a feed of a several-viewer group reports each row's holder (RequestContext.liveAudience); undefined until a row passes. */
 export class LiveAudience {
   holder: LiveHolder | undefined = undefined;
 }
@@ -378,7 +379,7 @@ export class SharedSubscriptions {
       snapshot.map((member) => {
         const viewer = member.target.viewer;
         if (!viewer) return false;
-        const key = isApiKey(viewer) ? `key:${viewer.apiKeyId}` : `user:${viewer.userId}`;
+        const key = visibilityClass(viewer);
         let verdict = verdicts.get(key);
         if (!verdict) {
           verdict = this.visible(viewer, holder).catch((err: unknown) => {
