@@ -114,10 +114,15 @@ export function allColumns(table: PgTable): SQL {
   return sql.join(Object.values(getTableColumns(table) as Record<string, PgColumn>), sql`, `);
 }
 
-/** Every column of `table` named `prefix` + its name (`"t"."a" as "p.a", ...`): tables joined in one row, for tableRow(table, raw, prefix). */
-export function aliasedColumns(table: PgTable, prefix: string): SQL {
+/**
+ * Every column of `table` named `prefix` + its name (`"t"."a" as "p.a", ...`): tables joined in one
+ * row, for tableRow(table, raw, prefix). `from`: read from a CTE or alias of that name instead.
+ */
+export function aliasedColumns(table: PgTable, prefix: string, from?: string): SQL {
   return sql.join(
-    Object.values(getTableColumns(table) as Record<string, PgColumn>).map((c) => sql`${c} as ${sql.identifier(prefix + c.name)}`),
+    Object.values(getTableColumns(table) as Record<string, PgColumn>).map(
+      (c) => sql`${from === undefined ? c : sql`${sql.identifier(from)}.${sql.identifier(c.name)}`} as ${sql.identifier(prefix + c.name)}`,
+    ),
     sql`, `,
   );
 }

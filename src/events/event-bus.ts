@@ -43,6 +43,21 @@ export interface LiveEvent {
   extra?: string;
   /** Local hint for publish listeners (outgoing webhooks); never sent to other instances. */
   change?: ConversationChange | MessageChange;
+  /**
+   * Local only, never sent to other instances: the event's row as the publishing transaction
+   * committed it, so this instance's subscribers need not load it back (one statement and one
+   * round trip less between a webhook's commit and its delivery). Other instances load it by id.
+   */
+  committed?: CommittedRow;
+}
+
+/**
+ * A row a publisher already holds, in the shape live subscribers load (live/live-rows.ts): the
+ * row of the event's type and, for a message or conversation, who holds the conversation.
+ */
+export interface CommittedRow {
+  row: object;
+  holder: { teamId: string | null; assigneeId: string | null } | null;
 }
 
 /** Called on the publishing instance for every event it publishes (outgoing webhooks). */
@@ -180,8 +195,9 @@ export class EventBus {
         this.logger.error({ err }, 'live event publish listener failed');
       }
     }
-    // A copy without local hints, as another instance would receive it: local subscribers never
-    // share the publisher's objects. Delivered after the publisher's synchronous work, in order.
+    // A copy without the listeners' hint: local subscribers never share the publisher's objects.
+    // The committed row stays (it is what a load would return). Delivered after the publisher's
+    // synchronous work, in order.
     const copies = events.map(({ change: _localHint, ...event }) => event);
     queueMicrotask(() => this.deliverLocally(copies));
     this.transport.publish(events).catch((err: unknown) => {

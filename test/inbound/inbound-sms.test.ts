@@ -115,7 +115,13 @@ describe('inbound SMS', () => {
     await live.settle();
     await live.stop();
     expect(live.events.filter((e) => e.type === 'messageAdded')).toEqual([
-      { type: 'messageAdded', tenantId: t.tenant.tenantId, id: msgs[0]!.id, conversationId: conv!.id },
+      {
+        type: 'messageAdded',
+        tenantId: t.tenant.tenantId,
+        id: msgs[0]!.id,
+        conversationId: conv!.id,
+        committed: { row: msgs[0], holder: { teamId: null, assigneeId: null } },
+      },
     ]);
     expect(live.events.filter((e) => e.type === 'conversationUpdated')).toHaveLength(1);
   });
@@ -285,7 +291,14 @@ describe('live events', () => {
 
     const [msg] = await messagesOf(server, a.tenant.tenantId);
     expect(liveA.events).toEqual([
-      { type: 'messageAdded', tenantId: a.tenant.tenantId, id: msg!.id, conversationId: msg!.conversationId },
+      // With the row as stored, column for column (LiveEvent.committed: this instance loads nothing).
+      {
+        type: 'messageAdded',
+        tenantId: a.tenant.tenantId,
+        id: msg!.id,
+        conversationId: msg!.conversationId,
+        committed: { row: msg, holder: { teamId: null, assigneeId: null } },
+      },
       { type: 'conversationUpdated', tenantId: a.tenant.tenantId, id: msg!.conversationId, conversationId: msg!.conversationId },
     ]);
     expect(liveB.events).toEqual([]);

@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createAgent } from '../helpers/factories.js';
-import type { FakeTwilio } from '../helpers/fake-twilio.js';
+import { fakeSid, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { collect, subscribed } from '../helpers/live.js';
 import type { TestServer } from '../helpers/test-server.js';
@@ -195,6 +195,48 @@ describe('live subscriptions', () => {
     }
     expect(subscribers.map((s) => s.events[0]!.id)).toEqual(subscribers.map(() => messageId));
     expect(loads).toHaveLength(1);
+  });
+
+  it('delivers an inbound text from the row its webhook committed: no load here, the fields a query reads', async () => {
+    const FIELDS = `id conversationId direction body status segments mediaDropped source twilioSid errorCode errorMessage createdAt
+      media { contentType } author { id } campaign { id }`;
+    const base = bus().subscriberCount;
+    const full = collect(server.ws(agent.token), `subscription { messageAdded { ${FIELDS} } }`);
+    await subscribed(bus(), base + 1);
+
+    const statements: Array<{ query: string; params: unknown[] }> = [];
+    const watch = (query: string, params: unknown[]) => void statements.push({ query, params });
+    const { watchers } = server.app.deps.database.stats;
+    watchers.add(watch);
+    let delivered: Array<Record<string, unknown>>;
+    try {
+      // A plain text (the lean statement), then one with media (the full statement).
+      expect((await sendInbound(server, a.account, { from: randomUsNumber('650'), to: a.number.e164, body: 'plain text' })).status).toBe(200);
+      const messageSid = fakeSid('MM');
+      const media = [{ url: fake.addMedia(a.account.accountSid, 'image/png', 'png bytes', { messageSid }), contentType: 'image/png' }];
+      const withMedia = { from: randomUsNumber('650'), to: a.number.e164, body: 'with a picture', messageSid, media };
+      expect((await sendInbound(server, a.account, withMedia)).status).toBe(200);
+      delivered = await full.waitForCount(2);
+    } finally {
+      watchers.delete(watch);
+    }
+    expect(delivered.map((e) => e.body)).toEqual(['plain text', 'with a picture']);
+    // Nothing but the ingest statement named the plain text before its delivery (the media one
+    // also has its copy job, which a worker may claim meanwhile).
+    const plainId = delivered[0]!.id as string;
+    const named = statements.filter(({ params }) => params.some((p) => String(p).includes(plainId)));
+    expect(named.map(({ query }) => query.includes('json_to_recordset'))).toEqual([true]);
+
+    for (const event of delivered) {
+      const read = await server.gql(
+        `query($id: ID!) { conversation(id: $id) { messages(first: 5) { edges { node { ${FIELDS} } } } } }`,
+        { id: event.conversationId },
+        agent.token,
+      );
+      const nodes = read.data!.conversation.messages.edges.map((e: { node: Record<string, unknown> }) => e.node);
+      expect(nodes.find((n: Record<string, unknown>) => n.id === event.id)).toEqual(event);
+    }
+    expect(full.errors).toEqual([]);
   });
 
   it("loads the rows of one tick's events of several tenants in one statement, each row only in its event's tenant", async () => {

@@ -1,7 +1,7 @@
 import { inArray, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { rowsOf, type Db } from '../../db/client.js';
-import { builtOnce, columnList, excluded, literal, setClauses } from '../../db/sql.js';
+import { aliasedColumns, allColumns, builtOnce, columnList, excluded, literal, setClauses, tableRow } from '../../db/sql.js';
 import { AutomatedMessageTrigger } from '../automations/automation.enums.js';
 import { automatedMessages } from '../automations/automations.schema.js';
 import { contacts } from '../contacts/contacts.schema.js';
@@ -17,6 +17,9 @@ import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { insertWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 import { INGEST_EVENTS, type IngestResult } from './inbound.repository.js';
 import type { InboundSms } from './webhook-params.js';
+
+/** The stored message's columns in a batch's answer are named `m.` + the column's name. */
+const MESSAGE_PREFIX = 'm.';
 
 const ANSWERING_TRIGGERS = [AutomatedMessageTrigger.GREETING, AutomatedMessageTrigger.OUT_OF_HOURS, AutomatedMessageTrigger.ALL_AGENTS_BUSY];
 
@@ -184,17 +187,17 @@ function buildIngestBatchStatement(variant: IngestVariant, rows: unknown = sql.p
         ${sql.identifier(conversations.firstInboundAt.name)} = coalesce(${conversations.firstInboundAt}, ${excluded(conversations.firstInboundAt)}),
         ${setClauses(conversations, activity)},
         ${sql.identifier(conversations.updatedAt.name)} = now()
-      returning ${conversations.id}, ${conversations.teamId}, (xmax = 0) as opened,
+      returning ${conversations.id}, ${conversations.teamId}, ${conversations.assigneeId}, (xmax = 0) as opened,
         ${conversations.tenantId}, ${conversations.phoneNumberId}, ${conversations.contactId}
     ),
     ${full ? blockedConversations() : sql``}
     conversation as (
-      select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+      select t.idx, lc.id, lc.team_id, lc.assignee_id, lc.opened from live_conversation lc
         join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
       ${
         full
-          ? sql`union all select bk.idx, bk.id, null::uuid, false from blocked_kept bk
-      union all select t.idx, bo.id, null::uuid, false from blocked_opened bo
+          ? sql`union all select bk.idx, bk.id, null::uuid, null::uuid, false from blocked_kept bk
+      union all select t.idx, bo.id, null::uuid, null::uuid, false from blocked_opened bo
         join target t on t.t = bo.tenant_id and t.number_id = bo.phone_number_id and t.contact_id = bo.contact_id and t.blocked`
           : sql``
       }
@@ -203,7 +206,8 @@ function buildIngestBatchStatement(variant: IngestVariant, rows: unknown = sql.p
       insert into ${messages} (${columnList(messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body, messages.media, messages.mediaDropped, messages.status, messages.twilioSid, messages.segments)})
       select t.m, t.t, cv.id, t.a, ${literal(MessageDirection.INBOUND)}, t.body, t.media, t.dropped, ${literal(MessageStatus.RECEIVED)}, t.sid, t.seg
       from target t join conversation cv on cv.idx = t.idx
-      returning ${messages.id}, ${messages.conversationId}
+      -- The whole row: the live events of this instance carry it (LiveEvent.committed).
+      returning ${allColumns(messages)}
     ),
     ${full ? mediaCopyJobsOf() : sql``}
     -- Outgoing webhooks, committed with the texts (only tenants with a subscribed endpoint write any).
@@ -215,9 +219,10 @@ function buildIngestBatchStatement(variant: IngestVariant, rows: unknown = sql.p
     `)})
     select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
       message.id as "messageId", message.conversation_id as "conversationId",
-      cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+      cv.team_id as "teamId", cv.assignee_id as "assigneeId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
       t.hours as "numberHasHours",
-      answer.yes is not null as "answerable"
+      answer.yes is not null as "answerable",
+      ${aliasedColumns(messages, MESSAGE_PREFIX, 'message')}
     from input i
       left join fresh f on f.idx = i.idx
       left join target t on t.idx = i.idx
@@ -331,6 +336,7 @@ async function runIngestStatement(db: Db, variant: IngestVariant, items: readonl
     messageId: string | null;
     conversationId: string | null;
     teamId: string | null;
+    assigneeId: string | null;
     opened: boolean | null;
     contactId: string | null;
     contactBlocked: boolean | null;
@@ -350,6 +356,8 @@ async function runIngestStatement(db: Db, variant: IngestVariant, items: readonl
           messageId: row.messageId,
           conversationId: row.conversationId,
           teamId: row.teamId ?? null,
+          assigneeId: row.assigneeId ?? null,
+          message: tableRow(messages, row, MESSAGE_PREFIX),
           opened: row.opened === true,
           contactId: row.contactId,
           contactBlocked: row.contactBlocked === true,

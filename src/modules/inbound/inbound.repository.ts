@@ -8,7 +8,7 @@ import { ConversationStatus } from '../conversations/conversation-status.js';
 import { conversations } from '../conversations/conversations.schema.js';
 import { recordActivity } from '../conversations/conversations.sql.js';
 import { MessageDirection, MessageStatus } from '../messages/message.enums.js';
-import { messages } from '../messages/messages.schema.js';
+import { messages, type MessageRow } from '../messages/messages.schema.js';
 import { NumberDirection } from '../phone-numbers/phone-number.enums.js';
 import { phoneNumbers } from '../phone-numbers/phone-numbers.schema.js';
 import { statusesBefore } from '../messages/message-status.js';
@@ -31,6 +31,10 @@ export interface IngestResult {
   numberHasHours?: boolean;
   /** The conversation's team (its number's when opened). */
   teamId: string | null;
+  /** The conversation's assignee, when this path read it (with `message`). */
+  assigneeId?: string | null;
+  /** The message row as stored, when this path returned it: this instance's live event carries it. */
+  message?: MessageRow;
   /** This message opened the conversation (first text, or a new one after RESOLVED). */
   opened: boolean;
   contactId: string;

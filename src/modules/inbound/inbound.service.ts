@@ -111,8 +111,10 @@ export class InboundService {
       // Nothing automated answers a blocked contact (the ingest reports it in the same statement).
       return { kind: 'blocked', messageId, conversationId, contactId };
     }
+    const added = messageAddedEvent({ id: messageId, tenantId, conversationId }, sms.optChange === 'OPT_OUT' ? 'optedOut' : undefined);
+    if (stored.message) added.committed = { row: stored.message, holder: { teamId: stored.teamId, assigneeId: stored.assigneeId ?? null } };
     this.deps.events.publish(
-      messageAddedEvent({ id: messageId, tenantId, conversationId }, sms.optChange === 'OPT_OUT' ? 'optedOut' : undefined),
+      added,
       conversationUpdatedEvent({ id: conversationId, tenantId }, stored.opened ? 'opened' : undefined),
       // A keyword may have changed the opt-out state (a repeated STOP publishes a harmless repeat).
       ...(sms.optChange ? [contactUpdatedEvent({ id: contactId, tenantId })] : []),

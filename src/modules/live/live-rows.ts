@@ -69,6 +69,13 @@ export class LiveRowLoader {
     if (row) return row;
     const loader = LOADERS[event.type];
     if (!loader) return Promise.resolve(null);
+    if (event.committed) {
+      // Published here with the row its transaction wrote (LiveEvent.committed): the publisher
+      // attaches the row of the event's own type and tenant, as the loader would return it.
+      row = Promise.resolve(event.committed as Hydrated);
+      this.loaded.set(event, row);
+      return row;
+    }
     row = new Promise<Hydrated | null>((resolve) => {
       let list = this.waiting.get(loader);
       if (!list) this.waiting.set(loader, (list = []));

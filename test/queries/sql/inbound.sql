@@ -188,18 +188,19 @@ select "id", "conversation_id"
       "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
       "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
       "updated_at" = now()
-    returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
+    returning "conversations"."id", "conversations"."team_id", "conversations"."assignee_id", (xmax = 0) as opened,
       "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
   conversation as (
-    select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+    select t.idx, lc.id, lc.team_id, lc.assignee_id, lc.opened from live_conversation lc
       join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
   ),
   message as (
     insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
     select t.m, t.t, cv.id, t.a, 'INBOUND', t.body, t.media, t.dropped, 'RECEIVED', t.sid, t.seg
     from target t join conversation cv on cv.idx = t.idx
-    returning "messages"."id", "messages"."conversation_id"
+    -- The whole row: the live events of this instance carry it (LiveEvent.committed).
+    returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at"
   ),
   -- Outgoing webhooks, committed with the texts (only tenants with a subscribed endpoint write any).
   webhook_events as (
@@ -219,9 +220,10 @@ select "id", "conversation_id"
 )
   select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
     message.id as "messageId", message.conversation_id as "conversationId",
-    cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+    cv.team_id as "teamId", cv.assignee_id as "assigneeId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
     t.hours as "numberHasHours",
-    answer.yes is not null as "answerable"
+    answer.yes is not null as "answerable",
+    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at"
   from input i
     left join fresh f on f.idx = i.idx
     left join target t on t.idx = i.idx
@@ -322,7 +324,7 @@ select "id", "conversation_id"
       "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
       "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
       "updated_at" = now()
-    returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
+    returning "conversations"."id", "conversations"."team_id", "conversations"."assignee_id", (xmax = 0) as opened,
       "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
   blocked_latest as (
@@ -352,17 +354,18 @@ select "id", "conversation_id"
     returning "conversations"."id", "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
   conversation as (
-    select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+    select t.idx, lc.id, lc.team_id, lc.assignee_id, lc.opened from live_conversation lc
       join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
-    union all select bk.idx, bk.id, null::uuid, false from blocked_kept bk
-    union all select t.idx, bo.id, null::uuid, false from blocked_opened bo
+    union all select bk.idx, bk.id, null::uuid, null::uuid, false from blocked_kept bk
+    union all select t.idx, bo.id, null::uuid, null::uuid, false from blocked_opened bo
       join target t on t.t = bo.tenant_id and t.number_id = bo.phone_number_id and t.contact_id = bo.contact_id and t.blocked
   ),
   message as (
     insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
     select t.m, t.t, cv.id, t.a, 'INBOUND', t.body, t.media, t.dropped, 'RECEIVED', t.sid, t.seg
     from target t join conversation cv on cv.idx = t.idx
-    returning "messages"."id", "messages"."conversation_id"
+    -- The whole row: the live events of this instance carry it (LiveEvent.committed).
+    returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at"
   ),
   media_jobs as (
     insert into "media_copy_jobs" ("tenant_id", "message_id", "media_index")
@@ -386,9 +389,10 @@ select "id", "conversation_id"
 )
   select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
     message.id as "messageId", message.conversation_id as "conversationId",
-    cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+    cv.team_id as "teamId", cv.assignee_id as "assigneeId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
     t.hours as "numberHasHours",
-    answer.yes is not null as "answerable"
+    answer.yes is not null as "answerable",
+    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at"
   from input i
     left join fresh f on f.idx = i.idx
     left join target t on t.idx = i.idx
@@ -489,18 +493,19 @@ select "id", "conversation_id"
       "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
       "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
       "updated_at" = now()
-    returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
+    returning "conversations"."id", "conversations"."team_id", "conversations"."assignee_id", (xmax = 0) as opened,
       "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
   conversation as (
-    select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+    select t.idx, lc.id, lc.team_id, lc.assignee_id, lc.opened from live_conversation lc
       join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
   ),
   message as (
     insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
     select t.m, t.t, cv.id, t.a, 'INBOUND', t.body, t.media, t.dropped, 'RECEIVED', t.sid, t.seg
     from target t join conversation cv on cv.idx = t.idx
-    returning "messages"."id", "messages"."conversation_id"
+    -- The whole row: the live events of this instance carry it (LiveEvent.committed).
+    returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at"
   ),
   -- Outgoing webhooks, committed with the texts (only tenants with a subscribed endpoint write any).
   webhook_events as (
@@ -520,9 +525,10 @@ select "id", "conversation_id"
 )
   select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
     message.id as "messageId", message.conversation_id as "conversationId",
-    cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+    cv.team_id as "teamId", cv.assignee_id as "assigneeId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
     t.hours as "numberHasHours",
-    answer.yes is not null as "answerable"
+    answer.yes is not null as "answerable",
+    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at"
   from input i
     left join fresh f on f.idx = i.idx
     left join target t on t.idx = i.idx
@@ -620,7 +626,7 @@ select "id", "conversation_id"
       "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
       "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
       "updated_at" = now()
-    returning "conversations"."id", "conversations"."team_id", (xmax = 0) as opened,
+    returning "conversations"."id", "conversations"."team_id", "conversations"."assignee_id", (xmax = 0) as opened,
       "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
   blocked_latest as (
@@ -650,17 +656,18 @@ select "id", "conversation_id"
     returning "conversations"."id", "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
   conversation as (
-    select t.idx, lc.id, lc.team_id, lc.opened from live_conversation lc
+    select t.idx, lc.id, lc.team_id, lc.assignee_id, lc.opened from live_conversation lc
       join target t on t.t = lc.tenant_id and t.number_id = lc.phone_number_id and t.contact_id = lc.contact_id and not t.blocked
-    union all select bk.idx, bk.id, null::uuid, false from blocked_kept bk
-    union all select t.idx, bo.id, null::uuid, false from blocked_opened bo
+    union all select bk.idx, bk.id, null::uuid, null::uuid, false from blocked_kept bk
+    union all select t.idx, bo.id, null::uuid, null::uuid, false from blocked_opened bo
       join target t on t.t = bo.tenant_id and t.number_id = bo.phone_number_id and t.contact_id = bo.contact_id and t.blocked
   ),
   message as (
     insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "segments")
     select t.m, t.t, cv.id, t.a, 'INBOUND', t.body, t.media, t.dropped, 'RECEIVED', t.sid, t.seg
     from target t join conversation cv on cv.idx = t.idx
-    returning "messages"."id", "messages"."conversation_id"
+    -- The whole row: the live events of this instance carry it (LiveEvent.committed).
+    returning "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at"
   ),
   media_jobs as (
     insert into "media_copy_jobs" ("tenant_id", "message_id", "media_index")
@@ -684,9 +691,10 @@ select "id", "conversation_id"
 )
   select i.idx, (f.idx is not null) as fresh, (t.idx is not null) as matched,
     message.id as "messageId", message.conversation_id as "conversationId",
-    cv.team_id as "teamId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
+    cv.team_id as "teamId", cv.assignee_id as "assigneeId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
     t.hours as "numberHasHours",
-    answer.yes is not null as "answerable"
+    answer.yes is not null as "answerable",
+    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at"
   from input i
     left join fresh f on f.idx = i.idx
     left join target t on t.idx = i.idx
