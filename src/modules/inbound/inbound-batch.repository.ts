@@ -18,9 +18,8 @@ import { insertWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 import { INGEST_EVENTS, type IngestResult } from './inbound.repository.js';
 import type { InboundSms } from './webhook-params.js';
 
-/** The stored message's and its live conversation's columns in a batch's answer: `m.` / `c.` + the column's name. */
+/** The stored message's columns in a batch's answer are named `m.` + the column's name. */
 const MESSAGE_PREFIX = 'm.';
-const CONVERSATION_PREFIX = 'c.';
 
 const ANSWERING_TRIGGERS = [AutomatedMessageTrigger.GREETING, AutomatedMessageTrigger.OUT_OF_HOURS, AutomatedMessageTrigger.ALL_AGENTS_BUSY];
 
@@ -188,8 +187,8 @@ function buildIngestBatchStatement(variant: IngestVariant, rows: unknown = sql.p
         ${sql.identifier(conversations.firstInboundAt.name)} = coalesce(${conversations.firstInboundAt}, ${excluded(conversations.firstInboundAt)}),
         ${setClauses(conversations, activity)},
         ${sql.identifier(conversations.updatedAt.name)} = now()
-      -- The whole row: the live events of this instance carry it (LiveEvent.committed).
-      returning ${allColumns(conversations)}, (xmax = 0) as opened
+      returning ${conversations.id}, ${conversations.teamId}, ${conversations.assigneeId}, (xmax = 0) as opened,
+        ${conversations.tenantId}, ${conversations.phoneNumberId}, ${conversations.contactId}
     ),
     ${full ? blockedConversations() : sql``}
     conversation as (
@@ -223,14 +222,12 @@ function buildIngestBatchStatement(variant: IngestVariant, rows: unknown = sql.p
       cv.team_id as "teamId", cv.assignee_id as "assigneeId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
       t.hours as "numberHasHours",
       answer.yes is not null as "answerable",
-      ${aliasedColumns(messages, MESSAGE_PREFIX, 'message')},
-      ${aliasedColumns(conversations, CONVERSATION_PREFIX, 'lc')}
+      ${aliasedColumns(messages, MESSAGE_PREFIX, 'message')}
     from input i
       left join fresh f on f.idx = i.idx
       left join target t on t.idx = i.idx
       left join conversation cv on cv.idx = i.idx
       left join message on message.id = t.m
-      left join live_conversation lc on lc.id = cv.id
       -- A probe of automated_messages_number_trigger_uq per stored text: as EXISTS, the planner
       -- hashed a sequential scan of every tenant's automated messages for each batch. The index
       -- is searched by (tenant, number) and the number's few triggers are filtered as text: with
@@ -340,8 +337,6 @@ async function runIngestStatement(db: Db, variant: IngestVariant, items: readonl
     conversationId: string | null;
     teamId: string | null;
     assigneeId: string | null;
-    /** The live conversation's id among its columns (CONVERSATION_PREFIX); null for a blocked contact's text. */
-    'c.id': string | null;
     opened: boolean | null;
     contactId: string | null;
     contactBlocked: boolean | null;
@@ -363,8 +358,6 @@ async function runIngestStatement(db: Db, variant: IngestVariant, items: readonl
           teamId: row.teamId ?? null,
           assigneeId: row.assigneeId ?? null,
           message: tableRow(messages, row, MESSAGE_PREFIX),
-          // Absent for a blocked contact's text (its conversation is not the live one).
-          conversation: row['c.id'] === null ? undefined : tableRow(conversations, row, CONVERSATION_PREFIX),
           opened: row.opened === true,
           contactId: row.contactId,
           contactBlocked: row.contactBlocked === true,

@@ -5,7 +5,7 @@ import { columnList, literal, setClauses } from '../../db/sql.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { mergeContactLocation, recordContactActivity } from '../contacts/contacts.sql.js';
 import { ConversationStatus } from '../conversations/conversation-status.js';
-import { conversations, type ConversationRow } from '../conversations/conversations.schema.js';
+import { conversations } from '../conversations/conversations.schema.js';
 import { recordActivity } from '../conversations/conversations.sql.js';
 import { MessageDirection, MessageStatus } from '../messages/message.enums.js';
 import { messages, type MessageRow } from '../messages/messages.schema.js';
@@ -35,8 +35,6 @@ export interface IngestResult {
   assigneeId?: string | null;
   /** The message row as stored, when this path returned it: this instance's live event carries it. */
   message?: MessageRow;
-  /** Likewise the conversation row as this text left it. */
-  conversation?: ConversationRow;
   /** This message opened the conversation (first text, or a new one after RESOLVED). */
   opened: boolean;
   contactId: string;

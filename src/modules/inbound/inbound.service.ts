@@ -111,15 +111,11 @@ export class InboundService {
       // Nothing automated answers a blocked contact (the ingest reports it in the same statement).
       return { kind: 'blocked', messageId, conversationId, contactId };
     }
-    // This instance's subscribers get the rows the statement returned (LiveEvent.committed).
     const added = messageAddedEvent({ id: messageId, tenantId, conversationId }, sms.optChange === 'OPT_OUT' ? 'optedOut' : undefined);
-    const holder = { teamId: stored.teamId, assigneeId: stored.assigneeId ?? null };
-    if (stored.message) added.committed = { row: stored.message, holder };
-    const updated = conversationUpdatedEvent({ id: conversationId, tenantId }, stored.opened ? 'opened' : undefined);
-    if (stored.conversation) updated.committed = { row: stored.conversation, holder };
+    if (stored.message) added.committed = { row: stored.message, holder: { teamId: stored.teamId, assigneeId: stored.assigneeId ?? null } };
     this.deps.events.publish(
       added,
-      updated,
+      conversationUpdatedEvent({ id: conversationId, tenantId }, stored.opened ? 'opened' : undefined),
       // A keyword may have changed the opt-out state (a repeated STOP publishes a harmless repeat).
       ...(sms.optChange ? [contactUpdatedEvent({ id: contactId, tenantId })] : []),
     );

@@ -188,8 +188,8 @@ select "id", "conversation_id"
       "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
       "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
       "updated_at" = now()
-    -- The whole row: the live events of this instance carry it (LiveEvent.committed).
-    returning "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", (xmax = 0) as opened
+    returning "conversations"."id", "conversations"."team_id", "conversations"."assignee_id", (xmax = 0) as opened,
+      "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
   conversation as (
     select t.idx, lc.id, lc.team_id, lc.assignee_id, lc.opened from live_conversation lc
@@ -223,14 +223,12 @@ select "id", "conversation_id"
     cv.team_id as "teamId", cv.assignee_id as "assigneeId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
     t.hours as "numberHasHours",
     answer.yes is not null as "answerable",
-    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at",
-    "lc"."id" as "c.id", "lc"."tenant_id" as "c.tenant_id", "lc"."contact_id" as "c.contact_id", "lc"."phone_number_id" as "c.phone_number_id", "lc"."status" as "c.status", "lc"."assignee_id" as "c.assignee_id", "lc"."unread_count" as "c.unread_count", "lc"."last_message_at" as "c.last_message_at", "lc"."last_message_id" as "c.last_message_id", "lc"."last_read_at" as "c.last_read_at", "lc"."resolved_at" as "c.resolved_at", "lc"."resolved_by_id" as "c.resolved_by_id", "lc"."first_inbound_at" as "c.first_inbound_at", "lc"."first_response_at" as "c.first_response_at", "lc"."first_responder_id" as "c.first_responder_id", "lc"."created_at" as "c.created_at", "lc"."updated_at" as "c.updated_at", "lc"."team_id" as "c.team_id", "lc"."queued_at" as "c.queued_at", "lc"."route_after" as "c.route_after"
+    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at"
   from input i
     left join fresh f on f.idx = i.idx
     left join target t on t.idx = i.idx
     left join conversation cv on cv.idx = i.idx
     left join message on message.id = t.m
-    left join live_conversation lc on lc.id = cv.id
     -- A probe of automated_messages_number_trigger_uq per stored text: as EXISTS, the planner
     -- hashed a sequential scan of every tenant's automated messages for each batch. The index
     -- is searched by (tenant, number) and the number's few triggers are filtered as text: with
@@ -326,8 +324,8 @@ select "id", "conversation_id"
       "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
       "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
       "updated_at" = now()
-    -- The whole row: the live events of this instance carry it (LiveEvent.committed).
-    returning "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", (xmax = 0) as opened
+    returning "conversations"."id", "conversations"."team_id", "conversations"."assignee_id", (xmax = 0) as opened,
+      "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
   blocked_latest as (
     select t.idx, c.id
@@ -394,14 +392,12 @@ select "id", "conversation_id"
     cv.team_id as "teamId", cv.assignee_id as "assigneeId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
     t.hours as "numberHasHours",
     answer.yes is not null as "answerable",
-    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at",
-    "lc"."id" as "c.id", "lc"."tenant_id" as "c.tenant_id", "lc"."contact_id" as "c.contact_id", "lc"."phone_number_id" as "c.phone_number_id", "lc"."status" as "c.status", "lc"."assignee_id" as "c.assignee_id", "lc"."unread_count" as "c.unread_count", "lc"."last_message_at" as "c.last_message_at", "lc"."last_message_id" as "c.last_message_id", "lc"."last_read_at" as "c.last_read_at", "lc"."resolved_at" as "c.resolved_at", "lc"."resolved_by_id" as "c.resolved_by_id", "lc"."first_inbound_at" as "c.first_inbound_at", "lc"."first_response_at" as "c.first_response_at", "lc"."first_responder_id" as "c.first_responder_id", "lc"."created_at" as "c.created_at", "lc"."updated_at" as "c.updated_at", "lc"."team_id" as "c.team_id", "lc"."queued_at" as "c.queued_at", "lc"."route_after" as "c.route_after"
+    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at"
   from input i
     left join fresh f on f.idx = i.idx
     left join target t on t.idx = i.idx
     left join conversation cv on cv.idx = i.idx
     left join message on message.id = t.m
-    left join live_conversation lc on lc.id = cv.id
     -- A probe of automated_messages_number_trigger_uq per stored text: as EXISTS, the planner
     -- hashed a sequential scan of every tenant's automated messages for each batch. The index
     -- is searched by (tenant, number) and the number's few triggers are filtered as text: with
@@ -497,8 +493,8 @@ select "id", "conversation_id"
       "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
       "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
       "updated_at" = now()
-    -- The whole row: the live events of this instance carry it (LiveEvent.committed).
-    returning "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", (xmax = 0) as opened
+    returning "conversations"."id", "conversations"."team_id", "conversations"."assignee_id", (xmax = 0) as opened,
+      "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
   conversation as (
     select t.idx, lc.id, lc.team_id, lc.assignee_id, lc.opened from live_conversation lc
@@ -532,14 +528,12 @@ select "id", "conversation_id"
     cv.team_id as "teamId", cv.assignee_id as "assigneeId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
     t.hours as "numberHasHours",
     answer.yes is not null as "answerable",
-    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at",
-    "lc"."id" as "c.id", "lc"."tenant_id" as "c.tenant_id", "lc"."contact_id" as "c.contact_id", "lc"."phone_number_id" as "c.phone_number_id", "lc"."status" as "c.status", "lc"."assignee_id" as "c.assignee_id", "lc"."unread_count" as "c.unread_count", "lc"."last_message_at" as "c.last_message_at", "lc"."last_message_id" as "c.last_message_id", "lc"."last_read_at" as "c.last_read_at", "lc"."resolved_at" as "c.resolved_at", "lc"."resolved_by_id" as "c.resolved_by_id", "lc"."first_inbound_at" as "c.first_inbound_at", "lc"."first_response_at" as "c.first_response_at", "lc"."first_responder_id" as "c.first_responder_id", "lc"."created_at" as "c.created_at", "lc"."updated_at" as "c.updated_at", "lc"."team_id" as "c.team_id", "lc"."queued_at" as "c.queued_at", "lc"."route_after" as "c.route_after"
+    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at"
   from input i
     left join fresh f on f.idx = i.idx
     left join target t on t.idx = i.idx
     left join conversation cv on cv.idx = i.idx
     left join message on message.id = t.m
-    left join live_conversation lc on lc.id = cv.id
     -- A probe of automated_messages_number_trigger_uq per stored text: as EXISTS, the planner
     -- hashed a sequential scan of every tenant's automated messages for each batch. The index
     -- is searched by (tenant, number) and the number's few triggers are filtered as text: with
@@ -632,8 +626,8 @@ select "id", "conversation_id"
       "first_inbound_at" = coalesce("conversations"."first_inbound_at", excluded."first_inbound_at"),
       "last_message_id" = case when excluded."last_message_at" >= "conversations"."last_message_at" then excluded."last_message_id" else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", excluded."last_message_at"),
       "updated_at" = now()
-    -- The whole row: the live events of this instance carry it (LiveEvent.committed).
-    returning "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after", (xmax = 0) as opened
+    returning "conversations"."id", "conversations"."team_id", "conversations"."assignee_id", (xmax = 0) as opened,
+      "conversations"."tenant_id", "conversations"."phone_number_id", "conversations"."contact_id"
   ),
   blocked_latest as (
     select t.idx, c.id
@@ -700,14 +694,12 @@ select "id", "conversation_id"
     cv.team_id as "teamId", cv.assignee_id as "assigneeId", cv.opened as "opened", t.contact_id as "contactId", t.blocked as "contactBlocked",
     t.hours as "numberHasHours",
     answer.yes is not null as "answerable",
-    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at",
-    "lc"."id" as "c.id", "lc"."tenant_id" as "c.tenant_id", "lc"."contact_id" as "c.contact_id", "lc"."phone_number_id" as "c.phone_number_id", "lc"."status" as "c.status", "lc"."assignee_id" as "c.assignee_id", "lc"."unread_count" as "c.unread_count", "lc"."last_message_at" as "c.last_message_at", "lc"."last_message_id" as "c.last_message_id", "lc"."last_read_at" as "c.last_read_at", "lc"."resolved_at" as "c.resolved_at", "lc"."resolved_by_id" as "c.resolved_by_id", "lc"."first_inbound_at" as "c.first_inbound_at", "lc"."first_response_at" as "c.first_response_at", "lc"."first_responder_id" as "c.first_responder_id", "lc"."created_at" as "c.created_at", "lc"."updated_at" as "c.updated_at", "lc"."team_id" as "c.team_id", "lc"."queued_at" as "c.queued_at", "lc"."route_after" as "c.route_after"
+    "message"."id" as "m.id", "message"."tenant_id" as "m.tenant_id", "message"."conversation_id" as "m.conversation_id", "message"."team_id" as "m.team_id", "message"."twilio_account_id" as "m.twilio_account_id", "message"."direction" as "m.direction", "message"."body" as "m.body", "message"."media" as "m.media", "message"."media_dropped" as "m.media_dropped", "message"."status" as "m.status", "message"."twilio_sid" as "m.twilio_sid", "message"."error_code" as "m.error_code", "message"."error_message" as "m.error_message", "message"."source" as "m.source", "message"."author_id" as "m.author_id", "message"."segments" as "m.segments", "message"."idempotency_key" as "m.idempotency_key", "message"."campaign_id" as "m.campaign_id", "message"."created_at" as "m.created_at", "message"."updated_at" as "m.updated_at"
   from input i
     left join fresh f on f.idx = i.idx
     left join target t on t.idx = i.idx
     left join conversation cv on cv.idx = i.idx
     left join message on message.id = t.m
-    left join live_conversation lc on lc.id = cv.id
     -- A probe of automated_messages_number_trigger_uq per stored text: as EXISTS, the planner
     -- hashed a sequential scan of every tenant's automated messages for each batch. The index
     -- is searched by (tenant, number) and the number's few triggers are filtered as text: with
