@@ -51,6 +51,19 @@ describe('wire format', () => {
     expect(payloads.some((p) => sentBy(p, newOrigin()))).toBe(false);
   });
 
+  it('carries ids only: a committed row and a local hint stay on the publishing instance', () => {
+    const [plain] = events(1);
+    const local: LiveEvent = {
+      ...plain!,
+      change: 'opened',
+      committed: { row: { id: plain!.id, body: 'a customer’s private text' }, holder: { teamId: null, assigneeId: null } },
+    };
+    const origin = newOrigin();
+    const payloads = encodeBatches([local], PG_MAX_PAYLOAD_BYTES, origin);
+    expect(payloads).toEqual(encodeBatches([plain!], PG_MAX_PAYLOAD_BYTES, origin));
+    expect(payloads.flatMap(decodeBatch)).toEqual([plain]);
+  });
+
   it('keeps every payload within any byte limit and loses nothing (property)', () => {
     const text = fc.string({ unit: 'binary', maxLength: 40 });
     const event = fc.record({
