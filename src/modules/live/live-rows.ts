@@ -1,4 +1,4 @@
-import type { LiveEvent, LiveEventType } from '../../events/event-bus.js';
+import type { CommittedRow, LiveEvent, LiveEventType } from '../../events/event-bus.js';
 import type { Db } from '../../db/client.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ContactRow } from '../contacts/contacts.schema.js';
@@ -7,11 +7,11 @@ import type { MessageRow } from '../messages/messages.schema.js';
 import type { UserRow } from '../users/users.schema.js';
 import { loadContacts, loadConversations, loadMessagesWithHolders, loadUsers, type TenantKey } from './live.repository.js';
 
-/** The row behind a live event and, for conversation and message events, who holds the conversation. */
-export type Hydrated = {
-  row: MessageRow | ConversationRow | UserRow | ContactRow;
-  holder: { teamId: string | null; assigneeId: string | null } | null;
-};
+/**
+ * The row behind a live event and, for conversation and message events, who holds the
+ * conversation: a CommittedRow (what a publisher may attach to its event) of one of these tables.
+ */
+export type Hydrated = CommittedRow & { row: MessageRow | ConversationRow | UserRow | ContactRow };
 
 type Loader = (db: Db, keys: readonly TenantKey[]) => Promise<Map<string, Hydrated>>;
 
