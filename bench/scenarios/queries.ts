@@ -249,6 +249,91 @@ async function measure(
   });
   report.headline.listRps = fmt(run.throughput);
   report.headline.statements = String(counted[1] ?? '–');
+
+  ctx.log('queries: one conversation\'s thread, messages(first: 50)');
+  await measureThread(ctx, tenant, probeReady ? probe : null);
+}
+
+const THREAD_QUERY = `query Thread($id: ID!, $first: Int) {
+  conversation(id: $id) {
+    id status
+    messages(first: $first) { edges { cursor node { id body direction status createdAt segments } } pageInfo { hasNextPage hasPreviousPage } }
+  }
+}`;
+
+/** Texts in the measured thread: more than one page of 50, so the page is full and has more behind it. */
+const THREAD_MESSAGES = 60;
+
+interface ThreadPage {
+  conversation: { id: string; messages: { edges: unknown[]; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean } } } | null;
+}
+
+/**
+ * The issue's other read figure: `conversation(id) { messages(first: 50) }` (stretch ≥ 1,000 req/s).
+ * One customer writes THREAD_MESSAGES texts through the webhook path (one conversation), assigned
+ * to the agent of the list; then the same load as the list's run, with the agent's token.
+ */
+async function measureThread(ctx: Ctx, tenant: Awaited<ReturnType<typeof seedTenant>>, probe: PersistentWorker | null): Promise<void> {
+  const { sizes, report } = ctx;
+  const seed = prepareWebhooks([tenant], THREAD_MESSAGES, { phase: 'thread', sendersPerTenant: 1, senderOffset: 7_000_000 });
+  const seedRun = await runLoad({ origin: ctx.server.origin, requestsFile: writeRequests(ctx.tmp, 'thread-seed', seed.requests), amount: seed.requests.length, connections: 4 });
+  const check = await verifyIngest(ctx.db.sql, seed.expected);
+  const [conversation] = await ctx.db.sql<Array<{ id: string; texts: number }>>`
+    update conversations c set assignee_id = ${tenant.agentId}::uuid
+    from (select conversation_id, count(*)::int as texts from messages
+          where tenant_id = ${tenant.tenantId}::uuid and twilio_sid = any(${seed.expected.map((e) => e.sid)}::text[])
+          group by conversation_id) m
+    where c.tenant_id = ${tenant.tenantId}::uuid and c.id = m.conversation_id
+    returning c.id, m.texts`;
+  if (!conversation || conversation.texts !== THREAD_MESSAGES || check.stored !== THREAD_MESSAGES || seedRun.non2xx > 0) {
+    throw new Error(`the thread was not seeded: ${check.stored}/${THREAD_MESSAGES} stored, conversation ${JSON.stringify(conversation ?? null)}`);
+  }
+  const variables = { id: conversation.id, first: 50 };
+  const page = await gqlOk<ThreadPage>(ctx.server.graphqlUrl, THREAD_QUERY, variables, tenant.agentToken);
+  const messages = page.conversation?.messages;
+  if (messages?.edges.length !== 50) throw new Error(`the thread page is not complete (${messages?.edges.length ?? 'no conversation'})`);
+  report.detail(
+    S,
+    `thread: one conversation with ${conversation.texts} texts from one customer (seeded through webhooks), assigned to the agent; one page: ${messages.edges.length} messages, hasNextPage ${messages.pageInfo.hasNextPage}, hasPreviousPage ${messages.pageInfo.hasPreviousPage}`,
+  );
+  const request = {
+    path: '/graphql',
+    body: JSON.stringify({ query: THREAD_QUERY, variables }),
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tenant.agentToken}` },
+  };
+  await runLoad({ origin: ctx.server.origin, request, amount: 0, durationSec: sizes.queryWarmupSeconds, connections: sizes.queryConnections });
+  const run = await ctx.profiler.around('thread', () =>
+    runLoad({ origin: ctx.server.origin, request, amount: 0, durationSec: sizes.querySeconds, connections: sizes.queryConnections }, ctx.server.pid),
+  );
+  report.detail(S, loadLine(`conversation(id) { messages(first: 50) } for ${sizes.querySeconds} s, ${sizes.queryConnections} connections`, run));
+  report.add({
+    scenario: S,
+    metric: 'conversation(id) { messages(first: 50) } (req/s)',
+    value: fmt(run.throughput),
+    target: '≥ 1,000 req/s (stretch)',
+    verdict: verdict(run.throughput >= 1000 && run.non2xx === 0 && run.errors === 0),
+  });
+  const cpu = run.cpu ? `; CPU per request, server / Postgres ${fmt(run.cpu.serverMsPerRequest, 2)} / ${fmt(run.cpu.postgresMsPerRequest, 2)} ms` : '';
+  report.add({
+    scenario: S,
+    metric: 'thread latency p50/p95/p99 (ms); CPU per request',
+    value: `${fmt(run.latencyMs.p50, 2)} / ${fmt(run.latencyMs.p95, 2)} / ${fmt(run.latencyMs.p99, 2)}${cpu}`,
+  });
+  if (probe) {
+    const job: ProbeJob = { token: tenant.agentToken, variants: [10, 50, 100].map((first) => ({ name: `messages(first: ${first})`, query: THREAD_QUERY, variables: { ...variables, first } })) };
+    // Twice, keeping the lower warm count, as for the list (the probe's own timers).
+    const [a, b] = [await probe.call<ProbeResult>({ type: 'job', job }, 120_000), await probe.call<ProbeResult>({ type: 'job', job }, 120_000)];
+    const counted = a.variants.map((v, i) => ({ ...v, statements: Math.min(v.statements, b.variants[i]!.statements), errors: v.errors ?? b.variants[i]!.errors }));
+    for (const v of counted) report.detail(S, `thread statements per request, ${v.name}: ${v.statements} (first call ${v.cold})${v.errors ? `; errors: ${v.errors}` : ''}`);
+    const counts = counted.map((v) => v.statements);
+    report.add({
+      scenario: S,
+      metric: 'thread SQL statements per request (messages first 10/50/100)',
+      value: counts.join('/'),
+      target: 'constant',
+      verdict: verdict(counts.every((n) => n === counts[0]) && counted.every((v) => !v.errors)),
+    });
+  }
 }
 
 /**
