@@ -117,14 +117,12 @@ export class ConversationsRepository extends TenantRepository {
   }
 
   /** With a viewer, a conversation they may not see reads as absent. */
+  /** The conversation if the viewer may see it; a statement built once per shape (every thread view starts here). */
   async findById(id: string, viewer?: Viewer): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
-    const [row] = await this.db
-      .select()
-      .from(conversations)
-      .where(this.scoped(conversations, eq(conversations.id, id), visibleTo(this.tenantId, viewer)))
-      .limit(1);
-    return row;
+    const statement = findByIdStatements[visibleTo(this.tenantId, viewer) === undefined ? 'all' : 'agent'];
+    const [row] = rowsOf<Record<string, unknown>>(await this.db.execute(statement({ tenantId: this.tenantId, id, userId: viewer?.userId ?? null })));
+    return row ? tableRow(conversations, row) : undefined;
   }
 
   /**
@@ -436,3 +434,18 @@ function usualListStatement(shape: ListShape, joins: readonly ListJoin[]): (valu
   }
   return statement;
 }
+
+type FindByIdParam = 'tenantId' | 'id' | 'userId';
+
+/** findById's statement: `all` for a viewer who sees every conversation (ADMIN), `agent` with the visibility rule. */
+function findByIdStatement(shape: 'all' | 'agent'): (values: Record<FindByIdParam, unknown>) => SQL {
+  const p = (name: FindByIdParam) => sql.placeholder(name);
+  return builtOnce<FindByIdParam>(
+    () => sql`select ${allColumns(conversations)} from ${conversations}
+      where ${conversations.tenantId} = ${p('tenantId')}::uuid and ${conversations.id} = ${p('id')}::uuid
+        ${shape === 'agent' ? sql`and ${agentVisibility(p('tenantId'), p('userId'))}` : sql``}
+      limit 1`,
+  );
+}
+
+const findByIdStatements = { all: findByIdStatement('all'), agent: findByIdStatement('agent') };

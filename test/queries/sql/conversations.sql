@@ -57,15 +57,17 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
     limit 21;
 
 -- ConversationsRepository.findById (as an admin)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after"
-  from "conversations"
-  where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2)
-  limit $3;
+select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after" from "conversations"
+      where "conversations"."tenant_id" = $1::uuid and "conversations"."id" = $2::uuid
+      limit 1;
 
 -- ConversationsRepository.findById (as an agent)
-select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after" from "conversations" where ("conversations"."tenant_id" = $1 and "conversations"."id" = $2 and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after" from "conversations"
+      where "conversations"."tenant_id" = $1::uuid and "conversations"."id" = $2::uuid
+        and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
     select "team_members"."team_id" from "team_members"
-    where "team_members"."tenant_id" = $4::uuid and "team_members"."user_id" = $5::uuid))) limit $6;
+    where "team_members"."tenant_id" = $4::uuid and "team_members"."user_id" = $5::uuid))
+      limit 1;
 
 -- ConversationsRepository.reassign (assign)
 select "team_id", "assignee_id"

@@ -28,25 +28,40 @@ insert into "messages" ("id", "tenant_id", "conversation_id", "team_id", "twilio
   returning "id", "tenant_id", "conversation_id", "team_id", "twilio_account_id", "direction", "body", "media", "media_dropped", "status", "twilio_sid", "error_code", "error_message", "source", "author_id", "segments", "idempotency_key", "campaign_id", "created_at", "updated_at";
 
 -- MessagesRepository.pages (first pages)
-select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-  from "messages"
-  inner join (select "id", row_number() over (partition by "conversation_id" order by "created_at" desc, "id" desc) as "rn" from "messages" where ("messages"."tenant_id" = $1 and "messages"."conversation_id" = $2)) "ranked" on "ranked"."id" = "messages"."id"
-  where ("messages"."tenant_id" = $3 and "rn" <= $4)
-  order by "messages"."conversation_id" asc, "messages"."created_at" desc, "messages"."id" desc;
+select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
+      from "messages"
+      inner join (
+        select "messages"."id" as id,
+          row_number() over (partition by "messages"."conversation_id" order by "messages"."created_at" desc, "messages"."id" desc) as rn
+        from "messages"
+        where "messages"."tenant_id" = $1::uuid and "messages"."conversation_id" = $2::uuid
+      ) ranked on ranked.id = "messages"."id"
+      where "messages"."tenant_id" = $3::uuid and ranked.rn <= $4
+      order by "messages"."conversation_id" asc, "messages"."created_at" desc, "messages"."id" desc;
 
 -- MessagesRepository.pages (first pages, several conversations)
-select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-  from "messages"
-  inner join (select "id", row_number() over (partition by "conversation_id" order by "created_at" desc, "id" desc) as "rn" from "messages" where ("messages"."tenant_id" = $1 and "messages"."conversation_id" = any($2::uuid[]))) "ranked" on "ranked"."id" = "messages"."id"
-  where ("messages"."tenant_id" = $3 and "rn" <= $4)
-  order by "messages"."conversation_id" asc, "messages"."created_at" desc, "messages"."id" desc;
+select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
+      from "messages"
+      inner join (
+        select "messages"."id" as id,
+          row_number() over (partition by "messages"."conversation_id" order by "messages"."created_at" desc, "messages"."id" desc) as rn
+        from "messages"
+        where "messages"."tenant_id" = $1::uuid and "messages"."conversation_id" = any($2::uuid[])
+      ) ranked on ranked.id = "messages"."id"
+      where "messages"."tenant_id" = $3::uuid and ranked.rn <= $4
+      order by "messages"."conversation_id" asc, "messages"."created_at" desc, "messages"."id" desc;
 
 -- MessagesRepository.pages (older pages)
-select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-  from "messages"
-  inner join (select "id", row_number() over (partition by "conversation_id" order by "created_at" desc, "id" desc) as "rn" from "messages" where ("messages"."tenant_id" = $1 and "messages"."conversation_id" = $2 and ("messages"."created_at", "messages"."id") < ($3::timestamptz, $4::uuid))) "ranked" on "ranked"."id" = "messages"."id"
-  where ("messages"."tenant_id" = $5 and "rn" <= $6)
-  order by "messages"."conversation_id" asc, "messages"."created_at" desc, "messages"."id" desc;
+select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
+      from "messages"
+      inner join (
+        select "messages"."id" as id,
+          row_number() over (partition by "messages"."conversation_id" order by "messages"."created_at" desc, "messages"."id" desc) as rn
+        from "messages"
+        where "messages"."tenant_id" = $1::uuid and "messages"."conversation_id" = $2::uuid and ("messages"."created_at", "messages"."id") < ($3::timestamptz, $4::uuid)
+      ) ranked on ranked.id = "messages"."id"
+      where "messages"."tenant_id" = $5::uuid and ranked.rn <= $6
+      order by "messages"."conversation_id" asc, "messages"."created_at" desc, "messages"."id" desc;
 
 -- MessagesRepository.recordFailure
 update "messages" set "status" = $1, "error_code" = $2, "error_message" = $3, "updated_at" = now()
