@@ -22,7 +22,8 @@ export interface ProbeJob {
 }
 
 export interface ProbeResult {
-  variants: Array<{ name: string; statements: number; cold: number; errors: string | null }>;
+  /** statements: the lowest of the warm counts (see count()). */
+  variants: Array<{ name: string; statements: number; cold: number; warm: number[]; errors: string | null }>;
 }
 
 let app: RunningApp | null = null;
@@ -57,7 +58,8 @@ async function count(job: ProbeJob): Promise<ProbeResult> {
       if (json.errors) errors = JSON.stringify(json.errors).slice(0, 300);
       counts.push(app.deps.database.stats.statements - before);
     }
-    out.push({ name: v.name, statements: Math.min(...counts.slice(1)), cold: counts[0]!, errors });
+    const warm = counts.slice(1);
+    out.push({ name: v.name, statements: Math.min(...warm), cold: counts[0]!, warm, errors });
   }
   return { variants: out };
 }

@@ -359,4 +359,31 @@ describe('Conversation.messages', () => {
     const bad = await server.gql(Q, { id, before: 'zzz' }, a.tenant.token);
     expect(errorCode(bad)).toBe('BAD_USER_INPUT');
   });
+
+  it("pages several conversations of a list in one request, each with its own newest messages, before a cursor too", async () => {
+    // A tenant of its own, so the list holds exactly these three conversations.
+    const inbox = await setUpInbox(server, fake, { tenantName: 'Threads Co' });
+    const [x, y, z] = [randomUsNumber('708'), randomUsNumber('709'), randomUsNumber('710')];
+    for (const body of ['x1', 'x2', 'x3']) await customerTexts(server, inbox, x, body);
+    const yId = await customerTexts(server, inbox, y, 'y1');
+    for (const body of ['y2', 'y3']) await customerTexts(server, inbox, y, body);
+    await customerTexts(server, inbox, z, 'z1');
+    const LIST = `query($before: String) { conversations(first: 10) { edges { node { contact { phoneNumber }
+      messages(first: 2, before: $before) { edges { node { body } } pageInfo { hasNextPage } } } } } }`;
+    const threads = async (before: string | null) => {
+      const res: GqlResult = await server.gql(LIST, { before }, inbox.tenant.token);
+      expect(res.errors).toBeUndefined();
+      const edges: Array<{ node: { contact: { phoneNumber: string }; messages: { edges: Array<{ node: { body: string } }>; pageInfo: { hasNextPage: boolean } } } }> = (
+        res.data as Record<string, any>
+      ).conversations.edges;
+      return Object.fromEntries(edges.map((e) => [e.node.contact.phoneNumber, [e.node.messages.edges.map((m) => m.node.body), e.node.messages.pageInfo.hasNextPage]]));
+    };
+    expect(await threads(null)).toEqual({ [x]: [['x3', 'x2'], true], [y]: [['y3', 'y2'], true], [z]: [['z1'], false] });
+
+    // y2's cursor (from y's own thread) under the list: every conversation's messages older than y2.
+    const Y = `query($id: ID!) { conversation(id: $id) { messages(first: 3) { edges { cursor node { body } } } } }`;
+    const yThread: GqlResult = await server.gql(Y, { id: yId }, inbox.tenant.token);
+    const y2 = (yThread.data as Record<string, any>).conversation.messages.edges.find((e: { node: { body: string } }) => e.node.body === 'y2').cursor as string;
+    expect(await threads(y2)).toEqual({ [x]: [['x3', 'x2'], true], [y]: [['y1'], false], [z]: [[], false] });
+  });
 });

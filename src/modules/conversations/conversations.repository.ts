@@ -10,7 +10,7 @@ import { contacts } from '../contacts/contacts.schema.js';
 import { recordContactActivity } from '../contacts/contacts.sql.js';
 import { cursorText, MAX_PAGE_SIZE, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
-import { agentVisibility, visibleTo, type Viewer } from './visibility.js';
+import { agentVisibility, seesEveryConversation, visibleTo, type Viewer } from './visibility.js';
 import { inboxFilterConditions, type InboxFilter } from './inbox-filters.js';
 import { recordWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 
@@ -69,7 +69,7 @@ export class ConversationsRepository extends TenantRepository {
       afterTs: after?.ts ?? null,
       afterId: after?.id ?? null,
     };
-    const shape = { agent: visibleTo(this.tenantId, viewer) !== undefined, after: after !== null, rows: limit + 1 };
+    const shape = { agent: !seesEveryConversation(viewer), after: after !== null, rows: limit + 1 };
     // No filter (the inbox as it opens, page after page): one of four statements built once.
     const unfiltered = Object.values(filter).every((v) => v === null || v === undefined);
     const statement = unfiltered ? usualListStatement(shape, joins)(values) : withJoins(listStatement(values, shape, filter), joins);
@@ -116,11 +116,13 @@ export class ConversationsRepository extends TenantRepository {
     return rows.map((r) => ({ row: r.row, id: r.row.id, cursorTs: r.cursorTs, joined: {} }));
   }
 
-  /** With a viewer, a conversation they may not see reads as absent. */
-  /** The conversation if the viewer may see it; a statement built once per shape (every thread view starts here). */
+  /**
+   * With a viewer, a conversation they may not see reads as absent. One of two statements built
+   * once (the viewer sees everything, or the agent's rule): every thread view starts here.
+   */
   async findById(id: string, viewer?: Viewer): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
-    const statement = findByIdStatements[visibleTo(this.tenantId, viewer) === undefined ? 'all' : 'agent'];
+    const statement = findByIdStatements[seesEveryConversation(viewer) ? 'all' : 'agent'];
     const [row] = rowsOf<Record<string, unknown>>(await this.db.execute(statement({ tenantId: this.tenantId, id, userId: viewer?.userId ?? null })));
     return row ? tableRow(conversations, row) : undefined;
   }

@@ -12,10 +12,15 @@ import { conversations } from './conversations.schema.js';
 /** A user, or an API key (no userId: it sees what a member of no team sees, or all as ADMIN). */
 export type Viewer = Pick<AuthUser, 'role'> & { userId?: string };
 
+/** No viewer (the system) or an ADMIN: every conversation of the tenant, no condition. */
+export function seesEveryConversation(viewer: Viewer | undefined): boolean {
+  return !viewer || viewer.role === Role.ADMIN;
+}
+
 /** As a WHERE condition on `conversations` (undefined: no restriction). One statement, no extra round trip. */
 export function visibleTo(tenantId: string, viewer: Viewer | undefined): SQL | undefined {
-  if (!viewer || viewer.role === Role.ADMIN) return undefined;
-  return agentVisibility(tenantId, viewer.userId ?? null);
+  if (seesEveryConversation(viewer)) return undefined;
+  return agentVisibility(tenantId, viewer!.userId ?? null);
 }
 
 /**
