@@ -8,6 +8,7 @@ import { TwilioAccountResolver } from '../modules/twilio-accounts/twilio-account
 import { PhoneNumberResolver, TwilioAccountNumbersResolver } from '../modules/phone-numbers/phone-numbers.resolver.js';
 import { MessageMediaResolver } from '../modules/media/message-media.resolver.js';
 import { ConversationMessagesResolver } from '../modules/messages/conversation-messages.resolver.js';
+import { ThreadResolver } from '../modules/messages/thread.resolver.js';
 import { OperatingHoursResolver } from '../modules/operating-hours/operating-hours.resolver.js';
 import { AutomatedMessageResolver, ConversationCsatResolver, PhoneNumberAutomationsResolver, TeamCsatResolver, UserCsatResolver } from '../modules/automations/automations.resolver.js';
 import { CampaignResolver, MessageCampaignResolver } from '../modules/campaigns/campaigns.resolver.js';
@@ -38,6 +39,7 @@ export const resolvers: NonEmptyArray<Function> = [
   PhoneNumberResolver,
   MessageMediaResolver,
   ConversationMessagesResolver,
+  ThreadResolver,
   TwilioAccountNumbersResolver,
   UnroutedMessageResolver,
   TeamResolver,

@@ -1,4 +1,4 @@
-import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { Kind, getArgumentValues, getNamedType, isObjectType, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 
 /**
  * The names of the fields selected at `path` below the field being resolved (through inline
@@ -12,6 +12,22 @@ export function selectedFieldsAt(info: GraphQLResolveInfo, path: readonly string
     sets = sets.flatMap((set) => fieldsOf(set, info).flatMap((field) => (field.name.value === name && field.selectionSet ? [field.selectionSet] : [])));
   }
   return new Set(sets.flatMap((set) => fieldsOf(set, info).map((field) => field.name.value)));
+}
+
+/**
+ * The arguments of each selection of the field `name` directly below the field being resolved
+ * (an alias is a selection of its own), with variables and defaults applied as graphql-js will
+ * apply them when it resolves that field: what a resolver reads to fetch a child's rows with its
+ * own. Empty when the field is not selected.
+ */
+export function argumentsOfSelected(info: GraphQLResolveInfo, name: string): Array<Record<string, unknown>> {
+  const type = getNamedType(info.returnType);
+  const field = isObjectType(type) ? type.getFields()[name] : undefined;
+  if (!field) return [];
+  return info.fieldNodes
+    .flatMap((node) => (node.selectionSet ? fieldsOf(node.selectionSet, info) : []))
+    .filter((node) => node.name.value === name)
+    .map((node) => getArgumentValues(field, node, info.variableValues));
 }
 
 function fieldsOf(set: SelectionSetNode, info: GraphQLResolveInfo, seen = new Set<string>()): FieldNode[] {

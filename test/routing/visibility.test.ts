@@ -139,6 +139,62 @@ describe('queries and mutations', () => {
     expect(seen).not.toContain(conv.b);
   });
 
+  it('a thread (the conversation and its page of messages) is one statement, by the same rule, the same page as the list reads', async () => {
+    const THREAD = `query($id: ID!, $first: Int, $before: String) { conversation(id: $id) {
+      id status messages(first: $first, before: $before) { edges { cursor node { body direction } } pageInfo { hasNextPage } } } }`;
+    type Thread = { conversation: { id: string; status: string; messages: { edges: Array<{ cursor: string; node: { body: string } }>; pageInfo: { hasNextPage: boolean } } } | null };
+    const stats = server.app.deps.database.stats;
+    await (server.app.deps.routing as Router).settled();
+    await (server.app.deps.automations as AutomationEngine).drain();
+    // The fewest of three: a background poll can land inside one request's count, never inside all three.
+    const thread = async (token: string, variables: Record<string, unknown>) => {
+      let fewest = Infinity;
+      let data: Thread | undefined;
+      for (let i = 0; i < 3; i++) {
+        const before = stats.statements;
+        data = must<Thread>(await server.gql<Thread>(THREAD, variables, token), 'thread');
+        fewest = Math.min(fewest, stats.statements - before);
+      }
+      return { statements: fewest, conversation: data!.conversation };
+    };
+    await texts(customer.b, numberB.e164, 'for B, again');
+    await thread(b.token, { id: conv.b });
+
+    // An ADMIN and B's member read team B's thread in one statement each, newest first.
+    const admin = await thread(inbox.tenant.token, { id: conv.b, first: 1 });
+    expect(admin.statements).toBe(1);
+    expect(admin.conversation).toMatchObject({ id: conv.b, status: 'OPEN' });
+    expect(admin.conversation!.messages.edges.map((e) => e.node.body)).toEqual(['for B, again']);
+    expect(admin.conversation!.messages.pageInfo.hasNextPage).toBe(true);
+    const member = await thread(b.token, { id: conv.b, first: 1 });
+    expect(member).toEqual(admin);
+    // A's member does not see it: absent, as a made-up id and another tenant's are, still one statement.
+    expect(await thread(a.token, { id: conv.b, first: 1 })).toEqual({ statements: 1, conversation: null });
+    expect(await thread(a.token, { id: conv.a, first: 5 })).toMatchObject({ statements: 1, conversation: { id: conv.a } });
+
+    // Before the newest: the older text; before the oldest: an empty page of a conversation still there.
+    const older = await thread(b.token, { id: conv.b, before: admin.conversation!.messages.edges[0]!.cursor });
+    expect(older.statements).toBe(1);
+    expect(older.conversation!.messages.edges.map((e) => e.node.body)).toEqual(['for B']);
+    const none = await thread(b.token, { id: conv.b, before: older.conversation!.messages.edges[0]!.cursor });
+    expect(none.conversation).toMatchObject({ id: conv.b, messages: { edges: [], pageInfo: { hasNextPage: false } } });
+
+    // The same page the list reads for that conversation (MessagesRepository.pages).
+    const listed = must(
+      await server.gql(`query { conversations(first: 20, teamId: "${teamB.id}") { edges { node { id messages(first: 5) { edges { cursor node { body direction } } pageInfo { hasNextPage } } } } } }`, {}, b.token),
+      'list',
+    ).conversations.edges.find((e: { node: { id: string } }) => e.node.id === conv.b).node.messages;
+    expect((await thread(b.token, { id: conv.b, first: 5 })).conversation!.messages).toEqual(listed);
+
+    // Two selections of messages with their own arguments: each answers its own page.
+    const both = must(
+      await server.gql(`query($id: ID!) { conversation(id: $id) { newest: messages(first: 1) { edges { node { body } } } all: messages(first: 10) { edges { node { body } } } } }`, { id: conv.b }, b.token),
+      'aliases',
+    ).conversation;
+    expect(both.newest.edges.map((e: { node: { body: string } }) => e.node.body)).toEqual(['for B, again']);
+    expect(both.all.edges.map((e: { node: { body: string } }) => e.node.body)).toEqual(['for B, again', 'for B']);
+  });
+
   it("an agent sees a conversation assigned to them even in another team's queue", async () => {
     const customerX = randomUsNumber('650');
     await texts(customerX, numberB.e164, 'assign me to a');

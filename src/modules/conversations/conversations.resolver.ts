@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { contactLoader, labelsLoader, phoneNumberLoader, required, userLoader } from '../../graphql/loaders.js';
 import { Contact } from '../contacts/contact.type.js';
@@ -7,14 +7,9 @@ import { User } from '../users/user.type.js';
 import { ConversationStatus } from './conversation-status.js';
 import { Conversation } from './conversation.type.js';
 
+/** Conversation's mutations and relations; the `conversation(id)` query is the messages module's ThreadResolver (it reads the thread's first page with it). */
 @Resolver(() => Conversation)
 export class ConversationResolver {
-  @Authorized()
-  @Query(() => Conversation, { nullable: true })
-  conversation(@Arg('id', () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Conversation | null> {
-    return ctx.tenant().conversationsService.get(id);
-  }
-
   @Authorized()
   @Mutation(() => Conversation)
   assignConversation(

@@ -39,6 +39,12 @@ export default [
         'first pages, several conversations': (r) => r.pages([FIXTURE.conversationId, FIXTURE.conversationId], 1, null),
         'older pages': (r) => r.pages([FIXTURE.conversationId], 20, cursor),
       },
+      conversationWithPage: {
+        // An ADMIN sees every conversation; an AGENT through the visibility rule.
+        'first page, ADMIN': (r) => r.conversationWithPage(FIXTURE.conversationId, { role: Role.ADMIN, userId: FIXTURE.userId }, 20, null),
+        'first page, AGENT': (r) => r.conversationWithPage(FIXTURE.conversationId, { role: Role.AGENT, userId: FIXTURE.userId }, 20, null),
+        'older page, AGENT': (r) => r.conversationWithPage(FIXTURE.conversationId, { role: Role.AGENT, userId: FIXTURE.userId }, 20, cursor),
+      },
       recordFailure: (r) => r.recordFailure(FIXTURE.outboundMessageId, 30007, 'Carrier violation'),
     },
   }),

@@ -1,9 +1,11 @@
 import { eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { rowsOf } from '../../db/client.js';
-import { allColumns, anyText, builtOnce, tableRow } from '../../db/sql.js';
+import { aliasedColumns, allColumns, anyText, builtOnce, tableRow } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
+import { conversations, type ConversationRow } from '../conversations/conversations.schema.js';
+import { agentVisibility, seesEveryConversation, type Viewer } from '../conversations/visibility.js';
 import { MessageDirection, MessageSource, MessageStatus } from './message.enums.js';
 import { statusesBefore } from './message-status.js';
 import { messages, type MessageRow, type StoredMedia } from './messages.schema.js';
@@ -28,6 +30,12 @@ export interface MessagePageRow {
   id: string;
   /** createdAt as exact cursor text. */
   cursorTs: string;
+}
+
+/** A conversation with one page of its messages (newest first, `limit + 1` rows), read together. */
+export interface ThreadRows {
+  conversation: ConversationRow;
+  page: MessagePageRow[];
 }
 
 export class MessagesRepository extends TenantRepository {
@@ -91,6 +99,38 @@ export class MessagesRepository extends TenantRepository {
     });
   }
 
+  /**
+   * A conversation the viewer may see (as ConversationsRepository.findById decides) with one page
+   * of its messages, the same rows `pages([id], limit, before)` answers: one statement for the
+   * thread view instead of two round trips (the conversation, then its page). Undefined where
+   * findById finds nothing.
+   */
+  async conversationWithPage(conversationId: string, viewer: Viewer | undefined, limit: number, before: KeysetCursor | null): Promise<ThreadRows | undefined> {
+    if (!isUuid(conversationId)) return undefined;
+    const statement = threadStatements[seesEveryConversation(viewer) ? 'all' : 'agent'][before ? 'before' : 'first'];
+    const result = await this.db.execute(
+      statement({
+        tenantId: this.tenantId,
+        id: conversationId,
+        userId: viewer?.userId ?? null,
+        beforeTs: before?.ts ?? null,
+        beforeId: before?.id ?? null,
+        rows: limit + 1,
+      }),
+    );
+    const raw = rowsOf<Record<string, unknown>>(result);
+    if (raw.length === 0) return undefined;
+    const conversation = tableRow(conversations, raw[0]!, THREAD_CONVERSATION_PREFIX);
+    // A conversation without messages (or none older than the cursor) answers one row whose message columns are null.
+    const page = raw
+      .filter((r) => r.id !== null)
+      .map((r) => {
+        const row = tableRow(messages, r);
+        return { row, id: row.id, cursorTs: r.cursorTs as string };
+      });
+    return { conversation, page };
+  }
+
   /** Which of these Twilio SIDs of the account some message of ours already holds. */
   async knownTwilioSids(twilioAccountId: string, sids: readonly string[]): Promise<Set<string>> {
     if (sids.length === 0) return new Set();
@@ -142,4 +182,44 @@ function pageStatement(conversationCount: 'one' | 'many', page: 'first' | 'befor
 const pageStatements = {
   one: { first: pageStatement('one', 'first'), before: pageStatement('one', 'before') },
   many: { first: pageStatement('many', 'first'), before: pageStatement('many', 'before') },
+};
+
+type ThreadParam = 'tenantId' | 'id' | 'userId' | 'beforeTs' | 'beforeId' | 'rows';
+
+/** The conversation's columns in conversationWithPage's answer: `conversation.<column>`, beside the message's own names. */
+const THREAD_CONVERSATION_PREFIX = 'conversation.';
+
+/**
+ * conversationWithPage's statement, for a viewer who sees every conversation (`all`) or the
+ * visibility rule (`agent`), from the first page or `before` a cursor: the conversation (the
+ * same look-up as findById) and, laterally, its newest `rows` messages by the index
+ * (tenant_id, conversation_id, created_at, id) read backwards, one answer row per message.
+ */
+function threadStatement(shape: 'all' | 'agent', page: 'first' | 'before'): (values: Record<ThreadParam, unknown>) => SQL {
+  const p = (name: ThreadParam) => sql.placeholder(name);
+  return builtOnce<ThreadParam>(() => {
+    const conversation = sql.identifier('conversation');
+    const threadPage = sql.identifier('page');
+    const older = page === 'before' ? sql` and ${olderThan(messages.createdAt, messages.id, { ts: sql`${p('beforeTs')}`, id: sql`${p('beforeId')}` })}` : sql``;
+    return sql`select ${aliasedColumns(conversations, THREAD_CONVERSATION_PREFIX, 'conversation')}, ${threadPage}.*
+      from (
+        select ${allColumns(conversations)} from ${conversations}
+        where ${conversations.tenantId} = ${p('tenantId')}::uuid and ${conversations.id} = ${p('id')}::uuid
+          ${shape === 'agent' ? sql`and ${agentVisibility(p('tenantId'), p('userId'))}` : sql``}
+        limit 1
+      ) as ${conversation}
+      left join lateral (
+        select ${allColumns(messages)}, ${cursorText(messages.createdAt)} as "cursorTs"
+        from ${messages}
+        where ${messages.tenantId} = ${p('tenantId')}::uuid and ${messages.conversationId} = ${conversation}.${sql.identifier(conversations.id.name)}${older}
+        order by ${messages.createdAt} desc, ${messages.id} desc
+        limit ${p('rows')}
+      ) as ${threadPage} on true
+      order by ${threadPage}.${sql.identifier(messages.createdAt.name)} desc, ${threadPage}.${sql.identifier(messages.id.name)} desc`;
+  });
+}
+
+const threadStatements = {
+  all: { first: threadStatement('all', 'first'), before: threadStatement('all', 'before') },
+  agent: { first: threadStatement('agent', 'first'), before: threadStatement('agent', 'before') },
 };

@@ -12,7 +12,8 @@ import { conversationUpdatedEvent, messageAddedEvent } from '../../events/live-e
 import type { PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { MediaFilesRepository } from '../media-files/media-files.repository.js';
 import { MAX_MEDIA, MAX_MEDIA_BYTES, normalizeRecipient, optionalIdempotencyKey, requireBody, requireMediaUrls } from './message-input.js';
-import { MessagesRepository } from './messages.repository.js';
+import { MessagesRepository, type ThreadRows } from './messages.repository.js';
+import type { KeysetCursor } from '../../graphql/pagination.js';
 import type { ReplyOutcome } from './reply-batch.repository.js';
 import type { MessageRow, StoredMedia } from './messages.schema.js';
 
@@ -45,6 +46,14 @@ export class MessagesService {
 
   private get db(): Db {
     return this.scope.deps.db;
+  }
+
+  /**
+   * The thread view: a conversation the caller may see (as ConversationsService.get decides) with
+   * one page of its messages, in one statement. Undefined where get() answers null.
+   */
+  thread(conversationId: string, limit: number, before: KeysetCursor | null): Promise<ThreadRows | undefined> {
+    return this.messages.conversationWithPage(conversationId, this.scope.user, limit, before);
   }
 
   async send(args: SendMessageArgs): Promise<MessageRow> {

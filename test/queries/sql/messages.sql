@@ -63,6 +63,60 @@ select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "m
       where "messages"."tenant_id" = $5::uuid and ranked.rn <= $6
       order by "messages"."conversation_id" asc, "messages"."created_at" desc, "messages"."id" desc;
 
+-- MessagesRepository.conversationWithPage (first page, ADMIN)
+select "conversation"."id" as "conversation.id", "conversation"."tenant_id" as "conversation.tenant_id", "conversation"."contact_id" as "conversation.contact_id", "conversation"."phone_number_id" as "conversation.phone_number_id", "conversation"."status" as "conversation.status", "conversation"."assignee_id" as "conversation.assignee_id", "conversation"."unread_count" as "conversation.unread_count", "conversation"."last_message_at" as "conversation.last_message_at", "conversation"."last_message_id" as "conversation.last_message_id", "conversation"."last_read_at" as "conversation.last_read_at", "conversation"."resolved_at" as "conversation.resolved_at", "conversation"."resolved_by_id" as "conversation.resolved_by_id", "conversation"."first_inbound_at" as "conversation.first_inbound_at", "conversation"."first_response_at" as "conversation.first_response_at", "conversation"."first_responder_id" as "conversation.first_responder_id", "conversation"."created_at" as "conversation.created_at", "conversation"."updated_at" as "conversation.updated_at", "conversation"."team_id" as "conversation.team_id", "conversation"."queued_at" as "conversation.queued_at", "conversation"."route_after" as "conversation.route_after", "page".*
+      from (
+        select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after" from "conversations"
+        where "conversations"."tenant_id" = $1::uuid and "conversations"."id" = $2::uuid
+        limit 1
+      ) as "conversation"
+      left join lateral (
+        select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
+        from "messages"
+        where "messages"."tenant_id" = $3::uuid and "messages"."conversation_id" = "conversation"."id"
+        order by "messages"."created_at" desc, "messages"."id" desc
+        limit $4
+      ) as "page" on true
+      order by "page"."created_at" desc, "page"."id" desc;
+
+-- MessagesRepository.conversationWithPage (first page, AGENT)
+select "conversation"."id" as "conversation.id", "conversation"."tenant_id" as "conversation.tenant_id", "conversation"."contact_id" as "conversation.contact_id", "conversation"."phone_number_id" as "conversation.phone_number_id", "conversation"."status" as "conversation.status", "conversation"."assignee_id" as "conversation.assignee_id", "conversation"."unread_count" as "conversation.unread_count", "conversation"."last_message_at" as "conversation.last_message_at", "conversation"."last_message_id" as "conversation.last_message_id", "conversation"."last_read_at" as "conversation.last_read_at", "conversation"."resolved_at" as "conversation.resolved_at", "conversation"."resolved_by_id" as "conversation.resolved_by_id", "conversation"."first_inbound_at" as "conversation.first_inbound_at", "conversation"."first_response_at" as "conversation.first_response_at", "conversation"."first_responder_id" as "conversation.first_responder_id", "conversation"."created_at" as "conversation.created_at", "conversation"."updated_at" as "conversation.updated_at", "conversation"."team_id" as "conversation.team_id", "conversation"."queued_at" as "conversation.queued_at", "conversation"."route_after" as "conversation.route_after", "page".*
+      from (
+        select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after" from "conversations"
+        where "conversations"."tenant_id" = $1::uuid and "conversations"."id" = $2::uuid
+          and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+    select "team_members"."team_id" from "team_members"
+    where "team_members"."tenant_id" = $4::uuid and "team_members"."user_id" = $5::uuid))
+        limit 1
+      ) as "conversation"
+      left join lateral (
+        select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
+        from "messages"
+        where "messages"."tenant_id" = $6::uuid and "messages"."conversation_id" = "conversation"."id"
+        order by "messages"."created_at" desc, "messages"."id" desc
+        limit $7
+      ) as "page" on true
+      order by "page"."created_at" desc, "page"."id" desc;
+
+-- MessagesRepository.conversationWithPage (older page, AGENT)
+select "conversation"."id" as "conversation.id", "conversation"."tenant_id" as "conversation.tenant_id", "conversation"."contact_id" as "conversation.contact_id", "conversation"."phone_number_id" as "conversation.phone_number_id", "conversation"."status" as "conversation.status", "conversation"."assignee_id" as "conversation.assignee_id", "conversation"."unread_count" as "conversation.unread_count", "conversation"."last_message_at" as "conversation.last_message_at", "conversation"."last_message_id" as "conversation.last_message_id", "conversation"."last_read_at" as "conversation.last_read_at", "conversation"."resolved_at" as "conversation.resolved_at", "conversation"."resolved_by_id" as "conversation.resolved_by_id", "conversation"."first_inbound_at" as "conversation.first_inbound_at", "conversation"."first_response_at" as "conversation.first_response_at", "conversation"."first_responder_id" as "conversation.first_responder_id", "conversation"."created_at" as "conversation.created_at", "conversation"."updated_at" as "conversation.updated_at", "conversation"."team_id" as "conversation.team_id", "conversation"."queued_at" as "conversation.queued_at", "conversation"."route_after" as "conversation.route_after", "page".*
+      from (
+        select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after" from "conversations"
+        where "conversations"."tenant_id" = $1::uuid and "conversations"."id" = $2::uuid
+          and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
+    select "team_members"."team_id" from "team_members"
+    where "team_members"."tenant_id" = $4::uuid and "team_members"."user_id" = $5::uuid))
+        limit 1
+      ) as "conversation"
+      left join lateral (
+        select "messages"."id", "messages"."tenant_id", "messages"."conversation_id", "messages"."team_id", "messages"."twilio_account_id", "messages"."direction", "messages"."body", "messages"."media", "messages"."media_dropped", "messages"."status", "messages"."twilio_sid", "messages"."error_code", "messages"."error_message", "messages"."source", "messages"."author_id", "messages"."segments", "messages"."idempotency_key", "messages"."campaign_id", "messages"."created_at", "messages"."updated_at", to_char("messages"."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorTs"
+        from "messages"
+        where "messages"."tenant_id" = $6::uuid and "messages"."conversation_id" = "conversation"."id" and ("messages"."created_at", "messages"."id") < ($7::timestamptz, $8::uuid)
+        order by "messages"."created_at" desc, "messages"."id" desc
+        limit $9
+      ) as "page" on true
+      order by "page"."created_at" desc, "page"."id" desc;
+
 -- MessagesRepository.recordFailure
 update "messages" set "status" = $1, "error_code" = $2, "error_message" = $3, "updated_at" = now()
   where ("messages"."tenant_id" = $4 and "messages"."id" = $5 and "messages"."status" in ($6, $7, $8, $9, $10))
