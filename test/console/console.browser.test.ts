@@ -335,7 +335,9 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await agentPage.reload();
     const rows = agentPage.locator('button.conversation');
     await agentPage.getByRole('button', { name: 'Load more conversations' }).click();
-    await agentPage.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('button.conversation').length > 50);
+    // More than the 52 texted above: the second page is there (a live event alone can add a row to
+    // the first page, so "more than one page of 50" is not yet the second page).
+    await agentPage.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('button.conversation').length > 52);
     expect(await rows.count()).toBeGreaterThan(52);
 
     await agentPage.locator('button.conversation', { hasText: formatted(one) }).click();
