@@ -94,10 +94,7 @@ export class MessagesRepository extends TenantRepository {
         rows: limit + 1,
       }),
     );
-    return rowsOf<Record<string, unknown>>(result).map((r) => {
-      const row = tableRow(messages, r);
-      return { row, id: row.id, cursorTs: r.cursorTs as string };
-    });
+    return rowsOf<Record<string, unknown>>(result).map(pageRow);
   }
 
   /**
@@ -123,12 +120,7 @@ export class MessagesRepository extends TenantRepository {
     if (raw.length === 0) return undefined;
     const conversation = tableRow(conversations, raw[0]!, THREAD_CONVERSATION_PREFIX);
     // A conversation without messages (or none older than the cursor) answers one row whose message columns are null.
-    const page = raw
-      .filter((r) => r.id !== null)
-      .map((r) => {
-        const row = tableRow(messages, r);
-        return { row, id: row.id, cursorTs: r.cursorTs as string };
-      });
+    const page = raw.filter((r) => r.id !== null).map(pageRow);
     return { conversation, page };
   }
 
@@ -150,6 +142,12 @@ export class MessagesRepository extends TenantRepository {
       .returning();
     return row;
   }
+}
+
+/** A message of a page statement's answer (the message's columns and its "cursorTs"). */
+function pageRow(raw: Record<string, unknown>): MessagePageRow {
+  const row = tableRow(messages, raw);
+  return { row, id: row.id, cursorTs: raw.cursorTs as string };
 }
 
 type PageParam = 'tenantId' | 'conversations' | 'beforeTs' | 'beforeId' | 'rows';
