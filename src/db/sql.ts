@@ -117,12 +117,15 @@ export function allColumns(table: PgTable): SQL {
 /**
  * Every column of `table` named `prefix` + its name (`"t"."a" as "p.a", ...`): tables joined in one
  * row, for tableRow(table, raw, prefix). `from`: read from a CTE or alias of that name instead.
+ * `onlyWhen`: the columns are null on rows where that condition does not hold (a parent's row sent
+ * once beside its children's, not parsed again on each).
  */
-export function aliasedColumns(table: PgTable, prefix: string, from?: string): SQL {
+export function aliasedColumns(table: PgTable, prefix: string, from?: string, onlyWhen?: SQL): SQL {
   return sql.join(
-    Object.values(getTableColumns(table) as Record<string, PgColumn>).map(
-      (c) => sql`${from === undefined ? c : sql`${sql.identifier(from)}.${sql.identifier(c.name)}`} as ${sql.identifier(prefix + c.name)}`,
-    ),
+    Object.values(getTableColumns(table) as Record<string, PgColumn>).map((c) => {
+      const value = from === undefined ? sql`${c}` : sql`${sql.identifier(from)}.${sql.identifier(c.name)}`;
+      return sql`${onlyWhen === undefined ? value : sql`case when ${onlyWhen} then ${value} end`} as ${sql.identifier(prefix + c.name)}`;
+    }),
     sql`, `,
   );
 }

@@ -93,8 +93,17 @@ describe('API keys', () => {
         ),
       ),
     ).toBe('FORBIDDEN');
+    // The thread, conversation and messages read together: a key has no user id, and sees a team-less conversation.
+    const THREAD = `query($id: ID!) { conversation(id: $id) { id messages(first: 5) { edges { node { body direction } } } } }`;
+    const thread = await server.gql(THREAD, { id: conversationId }, key.secret);
+    expect(thread.errors).toBeUndefined();
+    expect(thread.data!.conversation).toEqual({
+      id: conversationId,
+      messages: { edges: [{ node: { body: 'Answer from the bot', direction: 'OUTBOUND' } }, { node: { body: 'Hello there', direction: 'INBOUND' } }] },
+    });
     const foreign = await customerTexts(server, b, randomUsNumber(), 'Other tenant');
     expect((await server.gql(`query($id: ID!) { conversation(id: $id) { id } }`, { id: foreign }, key.secret)).data!.conversation).toBeNull();
+    expect((await server.gql(THREAD, { id: foreign }, key.secret)).data!.conversation).toBeNull();
   });
 
   it('uploads an attachment with POST /media and sends it; a revoked key is refused there too', async () => {

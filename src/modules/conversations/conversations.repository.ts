@@ -4,7 +4,7 @@ import { rowsOf } from '../../db/client.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { ConversationStatus } from './conversation-status.js';
 import { conversations, type ConversationRow } from './conversations.schema.js';
-import { recordMessageSet } from './conversations.sql.js';
+import { conversationById, recordMessageSet } from './conversations.sql.js';
 import { allColumns, builtOnce, setClauses, tableRow } from '../../db/sql.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { recordContactActivity } from '../contacts/contacts.sql.js';
@@ -442,12 +442,7 @@ type FindByIdParam = 'tenantId' | 'id' | 'userId';
 /** findById's statement: `all` for a viewer who sees every conversation (ADMIN), `agent` with the visibility rule. */
 function findByIdStatement(shape: 'all' | 'agent'): (values: Record<FindByIdParam, unknown>) => SQL {
   const p = (name: FindByIdParam) => sql.placeholder(name);
-  return builtOnce<FindByIdParam>(
-    () => sql`select ${allColumns(conversations)} from ${conversations}
-      where ${conversations.tenantId} = ${p('tenantId')}::uuid and ${conversations.id} = ${p('id')}::uuid
-        ${shape === 'agent' ? sql`and ${agentVisibility(p('tenantId'), p('userId'))}` : sql``}
-      limit 1`,
-  );
+  return builtOnce<FindByIdParam>(() => conversationById(shape, { tenantId: p('tenantId'), id: p('id'), userId: p('userId') }));
 }
 
 const findByIdStatements = { all: findByIdStatement('all'), agent: findByIdStatement('agent') };

@@ -1,5 +1,20 @@
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { allColumns } from '../../db/sql.js';
 import { conversations } from './conversations.schema.js';
+import { agentVisibility } from './visibility.js';
+
+/**
+ * One conversation as a viewer may see it: `all` for a viewer who sees every conversation, `agent`
+ * under the visibility rule. The values are any SQL (placeholders of a statement built once).
+ * Written once; ConversationsRepository.findById runs it, and the thread statement
+ * (MessagesRepository.conversationWithPage) reads its page beside it.
+ */
+export function conversationById(shape: 'all' | 'agent', values: { tenantId: unknown; id: unknown; userId: unknown }): SQL {
+  return sql`select ${allColumns(conversations)} from ${conversations}
+    where ${conversations.tenantId} = ${values.tenantId}::uuid and ${conversations.id} = ${values.id}::uuid
+      ${shape === 'agent' ? sql`and ${agentVisibility(values.tenantId, values.userId)}` : sql``}
+    limit 1`;
+}
 
 /**
  * The activity rule of a conversation recording a message written at `at` with id `messageId`:

@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { messageLoader, messagePageLoader } from '../../graphql/loaders.js';
-import { decodeCursor, pageSize, toPage } from '../../graphql/pagination.js';
+import { decodeCursor, pageSize, toPage, type KeysetCursor } from '../../graphql/pagination.js';
 import { Conversation } from '../conversations/conversation.type.js';
 import { MessageConnection } from './message-connection.type.js';
 import { Message } from './message.type.js';
@@ -24,9 +24,16 @@ export class ConversationMessagesResolver {
     @Arg('before', () => String, { nullable: true }) before: string | null,
     @Ctx() ctx: RequestContext,
   ): Promise<MessageConnection> {
-    const limit = pageSize(first);
-    const cursor = decodeCursor(before, 'before');
+    const { limit, cursor } = messagePage(first, before);
     const rows = await messagePageLoader(ctx, limit, cursor).load(conversation.id);
     return toPage(rows, limit, cursor !== null);
   }
+}
+
+/**
+ * The page `messages(first, before)` asks for (refused arguments throw BAD_USER_INPUT): its size
+ * and cursor name the loader, so a resolver priming that loader (ThreadResolver) reads them here too.
+ */
+export function messagePage(first: number | null | undefined, before: string | null | undefined): { limit: number; cursor: KeysetCursor | null } {
+  return { limit: pageSize(first), cursor: decodeCursor(before, 'before') };
 }

@@ -1,12 +1,12 @@
-import { eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import { eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { rowsOf } from '../../db/client.js';
-import { allColumns, anyText, builtOnce, tableRow } from '../../db/sql.js';
+import { aliasedColumns, allColumns, anyText, builtOnce, tableRow } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { cursorText, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
 import { conversations, type ConversationRow } from '../conversations/conversations.schema.js';
-import { agentVisibility, seesEveryConversation, type Viewer } from '../conversations/visibility.js';
+import { conversationById } from '../conversations/conversations.sql.js';
+import { seesEveryConversation, type Viewer } from '../conversations/visibility.js';
 import { MessageDirection, MessageSource, MessageStatus } from './message.enums.js';
 import { statusesBefore } from './message-status.js';
 import { messages, type MessageRow, type StoredMedia } from './messages.schema.js';
@@ -204,20 +204,9 @@ function threadStatement(shape: 'all' | 'agent', page: 'first' | 'before'): (val
     const threadPage = sql.identifier('page');
     // No message (an empty page) still answers one row, the conversation's.
     const firstRow = sql`coalesce(${threadPage}."rn", 1) = 1`;
-    const conversationColumns = sql.join(
-      Object.values(getTableColumns(conversations) as Record<string, PgColumn>).map(
-        (c) => sql`case when ${firstRow} then ${conversation}.${sql.identifier(c.name)} end as ${sql.identifier(THREAD_CONVERSATION_PREFIX + c.name)}`,
-      ),
-      sql`, `,
-    );
     const older = page === 'before' ? sql` and ${olderThan(messages.createdAt, messages.id, { ts: sql`${p('beforeTs')}`, id: sql`${p('beforeId')}` })}` : sql``;
-    return sql`select ${conversationColumns}, ${threadPage}.*
-      from (
-        select ${allColumns(conversations)} from ${conversations}
-        where ${conversations.tenantId} = ${p('tenantId')}::uuid and ${conversations.id} = ${p('id')}::uuid
-          ${shape === 'agent' ? sql`and ${agentVisibility(p('tenantId'), p('userId'))}` : sql``}
-        limit 1
-      ) as ${conversation}
+    return sql`select ${aliasedColumns(conversations, THREAD_CONVERSATION_PREFIX, 'conversation', firstRow)}, ${threadPage}.*
+      from (${conversationById(shape, { tenantId: p('tenantId'), id: p('id'), userId: p('userId') })}) as ${conversation}
       left join lateral (
         select ${allColumns(messages)}, ${cursorText(messages.createdAt)} as "cursorTs",
           row_number() over (order by ${messages.createdAt} desc, ${messages.id} desc) as "rn"

@@ -2,10 +2,11 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, ID, Info, Query, Resolver } from 'type-graphql';
 import type { RequestContext } from '../../graphql/context.js';
 import { messagePageLoader } from '../../graphql/loaders.js';
-import { decodeCursor, pageSize, type KeysetCursor } from '../../graphql/pagination.js';
+import type { KeysetCursor } from '../../graphql/pagination.js';
 import { argumentsOfSelected } from '../../graphql/selection.js';
 import { DomainError } from '../../shared/errors.js';
 import { Conversation } from '../conversations/conversation.type.js';
+import { messagePage } from './conversation-messages.resolver.js';
 
 /**
  * `conversation(id)`, the thread view. When the selection asks for the conversation's messages,
@@ -38,7 +39,7 @@ function selectedMessagePage(info: GraphQLResolveInfo): { limit: number; cursor:
   const [args] = argumentsOfSelected(info, 'messages');
   if (!args) return null;
   try {
-    return { limit: pageSize(args.first as number | null | undefined), cursor: decodeCursor(args.before as string | null | undefined, 'before') };
+    return messagePage(args.first as number | null | undefined, args.before as string | null | undefined);
   } catch (error) {
     if (error instanceof DomainError) return null;
     throw error;
