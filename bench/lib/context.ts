@@ -22,6 +22,13 @@ export interface Sizes {
   fixedSeconds: number;
   saturation: number;
   saturationConnections: number;
+  /**
+   * Connections of ingest's scored saturation run and of its bare-Fastify ceiling (a): as many
+   * webhooks in flight as ceiling (b) has statements in flight (64). A group-commit server is
+   * not saturated by fewer: its batches grow with what is waiting. The run at
+   * saturationConnections (32, the load of runs before 2026-12-05) stays as a detail line.
+   */
+  ingestConnections: number;
   fixedConnections: number;
   dbCeilingWarmup: number;
   liveSubs: number;
@@ -55,6 +62,7 @@ export const FULL: Sizes = {
   fixedSeconds: 20,
   saturation: 30_000,
   saturationConnections: 32,
+  ingestConnections: 64,
   fixedConnections: 16,
   dbCeilingWarmup: 2000,
   liveSubs: 1000,
@@ -85,6 +93,7 @@ export const QUICK: Sizes = {
   fixedSeconds: 1,
   saturation: 1500,
   saturationConnections: 32,
+  ingestConnections: 64,
   fixedConnections: 16,
   dbCeilingWarmup: 200,
   liveSubs: 100,

@@ -3,10 +3,14 @@
  *
  * Signed webhooks prepared beforehand (100 tenants, random senders among a pool per tenant),
  * posted by autocannon in its own process: a warm-up, a fixed-rate run (autocannon overallRate),
- * the same rate evenly paced by our open-loop sender, and a saturation run. Then the database
- * must hold every MessageSid exactly once, under the right tenant, number and contact.
+ * the same rate evenly paced by our open-loop sender, and a saturation run at ingestConnections
+ * (64: as many webhooks in flight as ceiling (b) has statements in flight), then an unscored one
+ * at saturationConnections (32, the load of earlier runs: group commit's batches, and so its
+ * throughput, grow with what is waiting). Then the database must hold every MessageSid exactly
+ * once, under the right tenant, number and contact.
  *
- * Ceiling (a): a bare Fastify process answering the same requests with a constant TwiML.
+ * Ceiling (a): a bare Fastify process answering the same requests with a constant TwiML, under
+ * the same load as the scored saturation run.
  * Ceiling (b): the same writes issued straight to Postgres (workers/db-ceiling.ts), one message
  * per statement (and commit).
  * Ceiling (c): the same writes, 32 messages per statement (what the server's group commit does,
@@ -16,7 +20,7 @@
 import type { DbCeilingJob } from '../workers/db-ceiling.js';
 import { lat, loadLine, runDbCeiling, runLoad, runPaced, verdict, type Ctx, type MeasuredLoad } from '../lib/context.js';
 import { spawnNode } from '../lib/procs.js';
-import { freePort } from '../lib/server.js';
+import { freePort, serverMetrics } from '../lib/server.js';
 import { fmt } from '../lib/stats.js';
 import { prepareWebhooks, verifyIngest, writeRequests, type ExpectedMessage } from '../lib/webhooks.js';
 
@@ -36,13 +40,15 @@ export async function ingestScenario(ctx: Ctx): Promise<void> {
     return { file: writeRequests(ctx.tmp, `ingest-${name}`, p.requests), count };
   };
 
-  ctx.log(`ingest: preparing and signing ${sizes.ingestWarmup + sizes.fixedRate * sizes.fixedSeconds + sizes.saturation} webhooks`);
+  const fewerCount = Math.floor(sizes.saturation / 2);
+  ctx.log(`ingest: preparing and signing ${sizes.ingestWarmup + sizes.fixedRate * sizes.fixedSeconds + sizes.saturation + fewerCount} webhooks`);
   const warm = prep('warm', sizes.ingestWarmup);
   const fixedFile = prep('fixed', sizes.fixedRate * sizes.fixedSeconds);
   const sat = prep('sat', sizes.saturation);
+  const fewer = prep('sat-fewer', fewerCount);
 
   ctx.log('ingest: warm-up');
-  const warmRun = await runLoad({ origin, requestsFile: warm.file, amount: warm.count, connections: sizes.saturationConnections });
+  const warmRun = await runLoad({ origin, requestsFile: warm.file, amount: warm.count, connections: sizes.ingestConnections });
   report.detail(S, loadLine('warm-up (not scored)', warmRun));
 
   ctx.log(`ingest: fixed rate ${sizes.fixedRate}/s for ${sizes.fixedSeconds} s (autocannon overallRate)`);
@@ -68,15 +74,22 @@ export async function ingestScenario(ctx: Ctx): Promise<void> {
     `fixed rate ${sizes.fixedRate}/s evenly paced, open loop (workers/paced-sender.ts): ${paced.ok}/${paced.sent} 2xx at ${fmt(paced.achievedRate)}/s; ${lat(paced.httpLatencyMs)}; non-2xx ${paced.non2xx}, errors ${paced.errors}; sender max lag ${fmt(paced.maxLagMs, 1)} ms`,
   );
 
-  ctx.log(`ingest: saturation, ${sat.count} webhooks over ${sizes.saturationConnections} connections`);
+  ctx.log(`ingest: saturation, ${sat.count} webhooks over ${sizes.ingestConnections} connections`);
+  const beforeSaturation = await batchCounts(origin);
   const saturation = await ctx.profiler.around('ingest-saturation', () =>
-    runLoad({ origin, requestsFile: sat.file, amount: sat.count, connections: sizes.saturationConnections }, ctx.server.pid),
+    runLoad({ origin, requestsFile: sat.file, amount: sat.count, connections: sizes.ingestConnections }, ctx.server.pid),
   );
-  report.detail(S, loadLine(`saturation, ${sizes.saturationConnections} connections`, saturation));
+  const afterSaturation = await batchCounts(origin);
+  report.detail(S, `${loadLine(`saturation, ${sizes.ingestConnections} connections`, saturation)}; ${batchLine(beforeSaturation, afterSaturation)}`);
+
+  ctx.log(`ingest: ${fewer.count} webhooks over ${sizes.saturationConnections} connections (not scored)`);
+  const fewerRun = await runLoad({ origin, requestsFile: fewer.file, amount: fewer.count, connections: sizes.saturationConnections }, ctx.server.pid);
+  const afterFewer = await batchCounts(origin);
+  report.detail(S, `${loadLine(`${sizes.saturationConnections} connections, the load of earlier runs (not scored)`, fewerRun)}; ${batchLine(afterSaturation, afterFewer)}`);
 
   ctx.log('ingest: verifying the database');
   const check = await verifyIngest(ctx.db.sql, expected);
-  const failedRequests = [warmRun, fixed, saturation].reduce((n, r) => n + r.non2xx + r.errors, 0);
+  const failedRequests = [warmRun, fixed, saturation, fewerRun].reduce((n, r) => n + r.non2xx + r.errors, 0);
   const missing = check.expected - check.stored;
   const [pacedRow] = await ctx.db.sql<{ rows: number; sids: number }[]>`
     select count(*)::int as rows, count(distinct twilio_sid)::int as sids from messages where body like 'bench|ingest-paced|%'`;
@@ -115,8 +128,8 @@ export async function ingestScenario(ctx: Ctx): Promise<void> {
     S,
     `ceiling (c) direct writes batched (the same writes, ${batchedJob.batch} messages per statement from one JSON parameter, postgres.js pool of ${batchedJob.poolSize}, ${batchedJob.inFlight} statements in flight): ${dbb.count} in ${(dbb.elapsedMs / 1000).toFixed(2)} s = ${fmt(dbb.throughput)}/s; statement ${lat(dbb.latencyMs)}; ${dbb.stored} rows stored`,
   );
-  const batches = await batchSizes(origin);
-  if (batches) report.detail(S, `server group commit (/metrics inbound_batch_size over the whole scenario): ${batches.sum} texts in ${batches.count} statements, ${fmt(batches.sum / Math.max(1, batches.count), 1)} per statement on average; ${batches.fallbacks} batches re-run one by one`);
+  const total = await batchCounts(origin);
+  if (total) report.detail(S, `whole scenario: ${batchLine({ count: 0, sum: 0, fallbacks: 0 }, total)}`);
 
   // Rows.
   const ceiling = Math.min(bare.throughput, dbb.throughput);
@@ -177,17 +190,25 @@ export async function ingestScenario(ctx: Ctx): Promise<void> {
   report.headline.ceilingRatio = `${(ratio * 100).toFixed(0)}%`;
 }
 
-/** The server's group-commit histogram (inbound_batch_size) from /metrics; null when absent. */
-async function batchSizes(origin: string): Promise<{ count: number; sum: number; fallbacks: number } | null> {
+type BatchCounts = { count: number; sum: number; fallbacks: number };
+
+/** The server's group-commit histogram (inbound_batch_size) and fallbacks from /metrics; null when absent. */
+async function batchCounts(origin: string): Promise<BatchCounts | null> {
   try {
-    const text = await (await fetch(`${origin}/metrics`)).text();
-    const count = /^inbound_batch_size_count (\d+)$/m.exec(text);
-    const sum = /^inbound_batch_size_sum (\d+)$/m.exec(text);
-    if (!count || !sum) return null;
-    return { count: Number(count[1]), sum: Number(sum[1]), fallbacks: Number(/^inbound_batch_fallbacks_total (\d+)$/m.exec(text)?.[1] ?? 0) };
+    const [count, sum, fallbacks] = await serverMetrics(origin, ['inbound_batch_size_count', 'inbound_batch_size_sum', 'inbound_batch_fallbacks_total']);
+    if (!Number.isFinite(count) || !Number.isFinite(sum)) return null;
+    return { count: count!, sum: sum!, fallbacks: Number.isFinite(fallbacks) ? fallbacks! : 0 };
   } catch {
     return null;
   }
+}
+
+/** Texts per ingest statement between two scrapes. */
+function batchLine(from: BatchCounts | null, to: BatchCounts | null): string {
+  if (!from || !to) return 'group commit: no /metrics';
+  const statements = to.count - from.count;
+  const texts = to.sum - from.sum;
+  return `group commit (/metrics inbound_batch_size): ${texts} texts in ${statements} statements, ${fmt(texts / Math.max(1, statements), 1)} per statement; ${to.fallbacks - from.fallbacks} batches re-run one by one`;
 }
 
 function triple(r: MeasuredLoad): string {
@@ -200,8 +221,8 @@ async function bareCeiling(ctx: Ctx, warmFile: string, warmCount: number, file: 
   try {
     await bare.waitForLine(/bare server ready at/, 30_000);
     const origin = `http://127.0.0.1:${port}`;
-    await runLoad({ origin, requestsFile: warmFile, amount: warmCount, connections: ctx.sizes.saturationConnections });
-    return await runLoad({ origin, requestsFile: file, amount: count, connections: ctx.sizes.saturationConnections }, bare.pid);
+    await runLoad({ origin, requestsFile: warmFile, amount: warmCount, connections: ctx.sizes.ingestConnections });
+    return await runLoad({ origin, requestsFile: file, amount: count, connections: ctx.sizes.ingestConnections }, bare.pid);
   } finally {
     await bare.stop(3000);
   }
