@@ -10,7 +10,7 @@ import { contacts } from '../contacts/contacts.schema.js';
 import { recordContactActivity } from '../contacts/contacts.sql.js';
 import { cursorText, MAX_PAGE_SIZE, olderThan, type KeysetCursor } from '../../graphql/pagination.js';
 import { isUuid } from '../../shared/ids.js';
-import { agentVisibility, seesEveryConversation, visibleTo, type Viewer } from './visibility.js';
+import { agentVisibility, seesEveryConversation, visibilityShape, visibleTo, type Viewer, type VisibilityShape } from './visibility.js';
 import { inboxFilterConditions, type InboxFilter } from './inbox-filters.js';
 import { recordWebhookEvents } from '../webhook-events/webhook-events.sql.js';
 
@@ -122,7 +122,7 @@ export class ConversationsRepository extends TenantRepository {
    */
   async findById(id: string, viewer?: Viewer): Promise<ConversationRow | undefined> {
     if (!isUuid(id)) return undefined;
-    const statement = findByIdStatements[seesEveryConversation(viewer) ? 'all' : 'agent'];
+    const statement = findByIdStatements[visibilityShape(viewer)];
     const [row] = rowsOf<Record<string, unknown>>(await this.db.execute(statement({ tenantId: this.tenantId, id, userId: viewer?.userId ?? null })));
     return row ? tableRow(conversations, row) : undefined;
   }
@@ -440,7 +440,7 @@ function usualListStatement(shape: ListShape, joins: readonly ListJoin[]): (valu
 type FindByIdParam = 'tenantId' | 'id' | 'userId';
 
 /** findById's statement: `all` for a viewer who sees every conversation (ADMIN), `agent` with the visibility rule. */
-function findByIdStatement(shape: 'all' | 'agent'): (values: Record<FindByIdParam, unknown>) => SQL {
+function findByIdStatement(shape: VisibilityShape): (values: Record<FindByIdParam, unknown>) => SQL {
   const p = (name: FindByIdParam) => sql.placeholder(name);
   return builtOnce<FindByIdParam>(() => conversationById(shape, { tenantId: p('tenantId'), id: p('id'), userId: p('userId') }));
 }

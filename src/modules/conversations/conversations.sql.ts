@@ -1,7 +1,7 @@
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { allColumns } from '../../db/sql.js';
 import { conversations } from './conversations.schema.js';
-import { agentVisibility } from './visibility.js';
+import { agentVisibility, type VisibilityShape } from './visibility.js';
 
 /**
  * One conversation as a viewer may see it: `all` for a viewer who sees every conversation, `agent`
@@ -9,7 +9,7 @@ import { agentVisibility } from './visibility.js';
  * Written once; ConversationsRepository.findById runs it, and the thread statement
  * (MessagesRepository.conversationWithPage) reads its page beside it.
  */
-export function conversationById(shape: 'all' | 'agent', values: { tenantId: unknown; id: unknown; userId: unknown }): SQL {
+export function conversationById(shape: VisibilityShape, values: { tenantId: unknown; id: unknown; userId: unknown }): SQL {
   return sql`select ${allColumns(conversations)} from ${conversations}
     where ${conversations.tenantId} = ${values.tenantId}::uuid and ${conversations.id} = ${values.id}::uuid
       ${shape === 'agent' ? sql`and ${agentVisibility(values.tenantId, values.userId)}` : sql``}

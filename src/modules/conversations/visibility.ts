@@ -17,6 +17,16 @@ export function seesEveryConversation(viewer: Viewer | undefined): boolean {
   return !viewer || viewer.role === Role.ADMIN;
 }
 
+/**
+ * Which of the two shapes of a statement built once serves this viewer: `all` (no condition) or
+ * `agent` (agentVisibility with the viewer's user id as a parameter).
+ */
+export type VisibilityShape = 'all' | 'agent';
+
+export function visibilityShape(viewer: Viewer | undefined): VisibilityShape {
+  return seesEveryConversation(viewer) ? 'all' : 'agent';
+}
+
 /** As a WHERE condition on `conversations` (undefined: no restriction). One statement, no extra round trip. */
 export function visibleTo(tenantId: string, viewer: Viewer | undefined): SQL | undefined {
   if (seesEveryConversation(viewer)) return undefined;

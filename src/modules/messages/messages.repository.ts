@@ -6,7 +6,7 @@ import { cursorText, olderThan, type KeysetCursor } from '../../graphql/paginati
 import { isUuid } from '../../shared/ids.js';
 import { conversations, type ConversationRow } from '../conversations/conversations.schema.js';
 import { conversationById } from '../conversations/conversations.sql.js';
-import { seesEveryConversation, type Viewer } from '../conversations/visibility.js';
+import { visibilityShape, type Viewer, type VisibilityShape } from '../conversations/visibility.js';
 import { MessageDirection, MessageSource, MessageStatus } from './message.enums.js';
 import { statusesBefore } from './message-status.js';
 import { messages, type MessageRow, type StoredMedia } from './messages.schema.js';
@@ -105,7 +105,7 @@ export class MessagesRepository extends TenantRepository {
    */
   async conversationWithPage(conversationId: string, viewer: Viewer | undefined, limit: number, before: KeysetCursor | null): Promise<ThreadRows | undefined> {
     if (!isUuid(conversationId)) return undefined;
-    const statement = threadStatements[seesEveryConversation(viewer) ? 'all' : 'agent'][before ? 'before' : 'first'];
+    const statement = threadStatements[visibilityShape(viewer)][before ? 'before' : 'first'];
     const result = await this.db.execute(
       statement({
         tenantId: this.tenantId,
@@ -197,7 +197,7 @@ const THREAD_CONVERSATION_PREFIX = 'conversation.';
  * others): the driver parses every timestamp it is sent into a Date, and the conversation's
  * nine repeated on each of 50 rows cost more server CPU than the round trip saved (bench).
  */
-function threadStatement(shape: 'all' | 'agent', page: 'first' | 'before'): (values: Record<ThreadParam, unknown>) => SQL {
+function threadStatement(shape: VisibilityShape, page: 'first' | 'before'): (values: Record<ThreadParam, unknown>) => SQL {
   const p = (name: ThreadParam) => sql.placeholder(name);
   return builtOnce<ThreadParam>(() => {
     const conversation = sql.identifier('conversation');
