@@ -181,10 +181,16 @@ describe('inbound SMS', () => {
     const from = randomUsNumber();
     await sendInbound(server, t.account, { from, to: t.number.e164, body: 'warm-up' });
     const stats = server.app.deps.database.stats;
-    const before = stats.statements;
-    await expectEmptyTwiml(await sendInbound(server, t.account, { from: randomUsNumber(), to: t.number.e164, body: 'new customer' }));
-    await expectEmptyTwiml(await sendInbound(server, t.account, { from, to: t.number.e164, body: 'known customer' }));
-    expect(stats.statements - before).toBe(2);
+    // The counter is the server's: a background poll (search index merge, automations, media
+    // copies) can land inside one try's count, never inside all three, so the fewest is the webhooks' own.
+    const counts: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = stats.statements;
+      await expectEmptyTwiml(await sendInbound(server, t.account, { from: randomUsNumber(), to: t.number.e164, body: 'new customer' }));
+      await expectEmptyTwiml(await sendInbound(server, t.account, { from, to: t.number.e164, body: 'known customer' }));
+      counts.push(stats.statements - before);
+    }
+    expect(Math.min(...counts)).toBe(2);
   });
 
   it('accepts a JSON body signed with the bodySHA256 scheme', async () => {
