@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { makePng } from '../helpers/png.js';
@@ -181,8 +181,49 @@ describe.skipIf(!chromiumAvailable)('agent console tools in Chromium (sandbox mo
     await agentPage.locator('li.note', { hasText: note }).getByText(`Internal note · ${agent().name}`).waitFor();
     await agentPage.reload();
     await agentPage.locator('li.note', { hasText: note }).waitFor();
+    // The next tests text in and expect the row live: the reloaded page's socket must be up.
+    await agentPage.getByText('Live', { exact: true }).waitFor();
     const phone = (await (await fetch(`${server.url}/sandbox/phone?number=${encodeURIComponent(customer)}`)).json()) as { messages: { body: string }[] };
     expect(phone.messages.map((m) => m.body)).not.toContain(note);
+  });
+
+  it('shows a text that arrived while the page was still connecting, once its socket is up', async () => {
+    // The page's first list query and its socket start together. Here the socket is held back
+    // until a customer has texted in: the list already answered without the text, and the live
+    // event went out before any subscription of this page existed. Only the refetch when the
+    // socket connects (useRefetchOnConnect) can bring the row.
+    const page = await newPage();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.routeWebSocket(/\/graphql$/, (ws) => {
+      const early: Array<string | Buffer> = [];
+      let server: WebSocketRoute | null = null;
+      ws.onMessage((message) => (server ? server.send(message) : early.push(message)));
+      void held.then(() => {
+        server = ws.connectToServer();
+        for (const message of early) server.send(message);
+      });
+    });
+    page.setDefaultTimeout(WAIT);
+    await page.goto(`${origin}/`);
+    await page.getByLabel('Email', { exact: true }).fill(agent().email);
+    await page.getByLabel('Password', { exact: true }).fill(agent().password);
+    await page.getByLabel(/^Workspace/).fill(info.tenantSlug);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // The list has answered (a seeded row is there) and the socket is not up.
+    await page.locator('button.conversation', { hasText: 'Maria Lopez' }).waitFor();
+    await page.getByText('Connecting…', { exact: true }).waitFor();
+
+    const body = `Are you open on Saturday? (${run})`;
+    await customerTexts(newCustomer(), body);
+    // The text is committed and its event published; a marker for "nothing came meanwhile": the
+    // held page still shows no row for it, while the agent's connected page does.
+    await row(body).waitFor();
+    expect(await page.locator('button.conversation', { hasText: body }).count()).toBe(0);
+
+    release();
+    await page.getByText('Live', { exact: true }).waitFor();
+    await page.locator('button.conversation', { hasText: body }).waitFor();
   });
 
   it('applies a label, shows it on the row, and filters the inbox by it', async () => {

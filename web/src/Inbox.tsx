@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useClient, useQuery } from 'urql';
 import type { Session } from './auth';
-import { formatPhone, formatTime, useLiveEvents } from './hooks';
+import { formatPhone, formatTime, useLiveEvents, useRefetchOnConnect } from './hooks';
 import { NewConversation } from './NewConversation';
 import { usePeople, Presence } from './people';
 import { CONVERSATIONS, CONVERSATION_REMOVED, CONVERSATION_UPDATED, PAGE_SIZE, type ConversationStatus, type ConversationView } from './queries';
@@ -71,10 +71,7 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
     setNextCursor(edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null);
   }
 
-  // After a reconnect: what changed while the socket was down is only in a fresh query.
-  useEffect(() => {
-    if (epoch > 0) reexecute({ requestPolicy: 'network-only' });
-  }, [epoch, reexecute]);
+  useRefetchOnConnect(epoch, () => reexecute({ requestPolicy: 'network-only' }));
 
   const matches = useCallback(
     (c: ConversationView) =>

@@ -3,7 +3,7 @@ import { useClient, useMutation, useQuery } from 'urql';
 import type { Session } from './auth';
 import { Composer } from './Composer';
 import { ConversationDetails } from './ConversationDetails';
-import { formatPhone, formatTime, useLiveEvents } from './hooks';
+import { formatPhone, formatTime, useLiveEvents, useRefetchOnConnect } from './hooks';
 import {
   ADD_NOTE,
   ASSIGN,
@@ -91,13 +91,11 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
     });
   }, [messagesResult.data]);
 
-  useEffect(() => {
-    if (epoch > 0) {
-      reexecute({ requestPolicy: 'network-only' });
-      reexecuteMessages({ requestPolicy: 'network-only' });
-      reexecuteNotes({ requestPolicy: 'network-only' });
-    }
-  }, [epoch, reexecute, reexecuteMessages, reexecuteNotes]);
+  useRefetchOnConnect(epoch, () => {
+    reexecute({ requestPolicy: 'network-only' });
+    reexecuteMessages({ requestPolicy: 'network-only' });
+    reexecuteNotes({ requestPolicy: 'network-only' });
+  });
 
   // Opening a conversation reads it; so does a customer text arriving while it is open.
   useEffect(() => {

@@ -8,7 +8,11 @@ export interface Connection {
   client: Client;
   /** Current state and a subscription to its changes (for the offline indicator). */
   state(): ConnectionState;
-  /** Increments after every reconnect: views refetch what they may have missed meanwhile. */
+  /**
+   * Counts the connections made so far (the first one too): a view refetches when it changes after
+   * the view mounted, since what happened while the socket was down, or not yet up, is missed by
+   * its subscriptions (useRefetchOnConnect).
+   */
   epoch(): number;
   subscribe(listener: () => void): () => void;
   dispose(): void;
@@ -19,7 +23,6 @@ const MAX_BACKOFF_MS = 15_000;
 export function createConnection(token: string, onUnauthorized: () => void): Connection {
   let state: ConnectionState = 'connecting';
   let epoch = 0;
-  let everConnected = false;
   const listeners = new Set<() => void>();
   const emit = () => listeners.forEach((l) => l());
   const setState = (next: ConnectionState) => {
@@ -48,8 +51,7 @@ export function createConnection(token: string, onUnauthorized: () => void): Con
     },
     on: {
       connected: () => {
-        if (everConnected) epoch += 1;
-        everConnected = true;
+        epoch += 1;
         setState('online');
         emit();
       },

@@ -10,6 +10,23 @@ export function useEpoch(connection: Connection) {
   return useSyncExternalStore(connection.subscribe, connection.epoch);
 }
 
+/**
+ * Calls `refetch` when the socket (re)connects after this view mounted. A view's subscriptions
+ * miss what happens while the socket is down, and also what happens between the view's first
+ * query and the socket's first connection (a page load sends both at once): only a fresh query
+ * has it. A view mounted once the socket is up refetches at the next reconnect only.
+ */
+export function useRefetchOnConnect(epoch: number, refetch: () => void): void {
+  const seen = useRef(epoch);
+  const refetchRef = useRef(refetch);
+  refetchRef.current = refetch;
+  useEffect(() => {
+    if (epoch === seen.current) return;
+    seen.current = epoch;
+    refetchRef.current();
+  }, [epoch]);
+}
+
 /** Phone numbers as people read them: +1 415 555 0111 for NANP, E.164 otherwise. */
 export function formatPhone(e164: string): string {
   const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);

@@ -1,6 +1,6 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
 import { useQuery } from 'urql';
-import { useLiveEvents } from './hooks';
+import { useLiveEvents, useRefetchOnConnect } from './hooks';
 import { PEOPLE, USER_UPDATED, type Availability, type Person, type TeamView } from './queries';
 
 interface People {
@@ -24,9 +24,7 @@ export function PeopleProvider({ epoch, children }: { epoch: number; children: R
     if (result.data) setUsers(result.data.users);
   }, [result.data]);
 
-  useEffect(() => {
-    if (epoch > 0) reexecute({ requestPolicy: 'network-only' });
-  }, [epoch, reexecute]);
+  useRefetchOnConnect(epoch, () => reexecute({ requestPolicy: 'network-only' }));
 
   const update = (user: Person) => setUsers((list) => (list.some((u) => u.id === user.id) ? list.map((u) => (u.id === user.id ? user : u)) : [...list, user]));
   useLiveEvents<{ userUpdated: Person }>(USER_UPDATED, {}, 'people', ({ userUpdated }) => update(userUpdated));

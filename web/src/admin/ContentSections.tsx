@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { formatPhone, formatTime, useLiveEvents } from '../hooks';
+import { formatPhone, formatTime, useLiveEvents, useRefetchOnConnect } from '../hooks';
 import type { QuickReplyView } from '../queries';
 import { useForm, useRun } from './common';
 
@@ -114,9 +114,7 @@ export function CampaignsSection({ epoch, numbers }: { epoch: number; numbers: {
   useEffect(() => {
     if (result.data) setItems(result.data.campaigns.edges.map((e) => e.node));
   }, [result.data]);
-  useEffect(() => {
-    if (epoch > 0) refetch({ requestPolicy: 'network-only' });
-  }, [epoch, refetch]);
+  useRefetchOnConnect(epoch, () => refetch({ requestPolicy: 'network-only' }));
   // campaignUpdated comes as recipients are handed over and at completion, not with each delivery
   // receipt: while texts of a running or just-finished campaign await their receipts, ask again.
   const awaitingReceipts = items.some(
