@@ -333,6 +333,9 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await texts((i) => [`Long thread ${i + 1} (${run})`, one], 51);
 
     await agentPage.reload();
+    // Once the socket is up: connecting refetches the first page (what arrived before the socket
+    // was up), which would put back a second page loaded before it.
+    await agentPage.getByText('Live', { exact: true }).waitFor();
     const rows = agentPage.locator('button.conversation');
     await agentPage.getByRole('button', { name: 'Load more conversations' }).click();
     // More than the 52 texted above: the second page is there (a live event alone can add a row to
