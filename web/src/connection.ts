@@ -51,8 +51,9 @@ export function createConnection(token: string, onUnauthorized: () => void): Con
     },
     on: {
       connected: () => {
+        // One notification for both: the epoch changes on every connection, the state with it.
         epoch += 1;
-        setState('online');
+        state = 'online';
         emit();
       },
       closed: (event) => {
