@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchChromium } from '../helpers/browser.js';
 import { makePng } from '../helpers/png.js';
@@ -32,6 +32,8 @@ let agentContext: BrowserContext;
 let agentPage: Page;
 /** While true the agent page's WebSockets are refused (its HTTP still works). */
 let refuseSockets = false;
+/** The agent page's current socket, page side: closing it is a dropped connection. */
+let agentSocket: WebSocketRoute | undefined;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 async function customerTexts(body: string, media: { contentType: string; dataBase64: string }[] = [], from = customer) {
@@ -85,7 +87,10 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     agentPage = await agentContext.newPage();
     await agentPage.routeWebSocket(/\/graphql$/, (ws) => {
       if (refuseSockets) ws.close({ code: 1013, reason: 'test: refused' });
-      else ws.connectToServer();
+      else {
+        ws.connectToServer();
+        agentSocket = ws;
+      }
     });
     mkdirSync(DOCS, { recursive: true });
   }, 480_000);
@@ -342,6 +347,20 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     // the first page, so "more than one page of 50" is not yet the second page).
     await agentPage.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('button.conversation').length > 52);
     expect(await rows.count()).toBeGreaterThan(52);
+
+    // The connection drops and comes back: the console re-reads both pages, not only the first
+    // (which would leave 50 rows), and shows what arrived while it was down.
+    const shown = await rows.count();
+    refuseSockets = true;
+    await agentSocket!.close({ code: 1012, reason: 'test: dropped' });
+    await agentPage.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+    const whileDown = `Sent while the socket was down (${run})`;
+    await customerTexts(whileDown, [], `+1415555${String(Math.floor(1000 + Math.random() * 8999))}`);
+    refuseSockets = false;
+    await agentPage.getByText('Live', { exact: true }).waitFor({ timeout: 30_000 });
+    await agentPage.locator('button.conversation', { hasText: whileDown }).waitFor();
+    expect(await rows.count()).toBe(shown + 1);
+    await agentPage.locator('button.conversation', { hasText: `Bulk 0 (${run})` }).waitFor();
 
     await agentPage.locator('button.conversation', { hasText: formatted(one) }).click();
     await agentPage.locator('li.message', { hasText: 'Long thread' }).first().waitFor();

@@ -8,6 +8,11 @@ import { CONVERSATIONS, CONVERSATION_REMOVED, CONVERSATION_UPDATED, PAGE_SIZE, t
 
 type Page = { conversations: { edges: { cursor: string; node: ConversationView }[] } };
 
+type ListUpdate = (list: ConversationView[]) => ConversationView[];
+
+/** A reconnection re-reads at most this many rows (ten pages); more load on demand again. */
+const MAX_REFRESHED_ROWS = 500;
+
 type StatusFilter = ConversationStatus | 'ALL';
 type AssigneeFilter = 'ANYONE' | 'MINE' | 'UNASSIGNED';
 
@@ -71,7 +76,49 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
     setNextCursor(edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null);
   }
 
-  useRefetchOnConnect(epoch, () => reexecute({ requestPolicy: 'network-only' }));
+  // A (re)connection re-reads what the list shows, every page loaded, not only the first: a
+  // reset to the first page would drop the pages the agent had scrolled to. Live events that land
+  // while the pages are read are applied again on top of them (a page read before an event must not
+  // undo it); a filter changed meanwhile has its own query, so this one's answer is dropped.
+  const itemsRef = useRef(items);
+  itemsRef.current = items;
+  const variablesKey = JSON.stringify(variables);
+  const variablesKeyRef = useRef(variablesKey);
+  variablesKeyRef.current = variablesKey;
+  const refreshGeneration = useRef(0);
+  const eventsDuringRefresh = useRef<ListUpdate[] | null>(null);
+  const applyLive = (update: ListUpdate) => {
+    setItems(update);
+    eventsDuringRefresh.current?.push(update);
+  };
+
+  async function refreshShown() {
+    const generation = ++refreshGeneration.current;
+    const key = variablesKey;
+    const wanted = Math.min(Math.max(itemsRef.current.length, 1), MAX_REFRESHED_ROWS);
+    const updates: ListUpdate[] = [];
+    eventsDuringRefresh.current = updates;
+    const rows: ConversationView[] = [];
+    let after: string | null = null;
+    try {
+      do {
+        const page = await client.query<Page>(CONVERSATIONS, { ...variables, after }).toPromise();
+        const edges: Page['conversations']['edges'] | undefined = page.data?.conversations.edges;
+        // Not answered (the server went again): what is shown stays; the next connection retries.
+        if (!edges) return;
+        rows.push(...edges.map((e) => e.node));
+        after = edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null;
+      } while (after && rows.length < wanted && generation === refreshGeneration.current);
+    } finally {
+      if (eventsDuringRefresh.current === updates) eventsDuringRefresh.current = null;
+    }
+    if (generation !== refreshGeneration.current || key !== variablesKeyRef.current) return;
+    const unique = [...new Map(rows.map((c) => [c.id, c])).values()].sort(newestFirst);
+    setItems(updates.reduce((list, update) => update(list), unique));
+    setNextCursor(after);
+  }
+
+  useRefetchOnConnect(epoch, () => void refreshShown());
 
   const matches = useCallback(
     (c: ConversationView) =>
@@ -84,7 +131,7 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
 
   useLiveEvents<{ conversationUpdated: ConversationView }>(CONVERSATION_UPDATED, {}, 'all', (event) => {
     const c = event.conversationUpdated;
-    setItems((list) => {
+    applyLive((list) => {
       const rest = list.filter((x) => x.id !== c.id);
       // A search is the server's to answer: live, only rows already listed are kept current.
       if (search && rest.length === list.length) return list;
@@ -94,7 +141,7 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
 
   // Transferred away from the agent's teams, or the contact blocked: the row goes.
   useLiveEvents<{ conversationRemoved: string }>(CONVERSATION_REMOVED, {}, 'inbox-removed', ({ conversationRemoved }) => {
-    setItems((list) => list.filter((x) => x.id !== conversationRemoved));
+    applyLive((list) => list.filter((x) => x.id !== conversationRemoved));
   });
 
   const knownLabels = [...new Set(items.flatMap((c) => c.labels))].sort();
