@@ -95,7 +95,9 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
   async function refreshShown() {
     const generation = ++refreshGeneration.current;
     const key = variablesKey;
-    const wanted = Math.min(Math.max(itemsRef.current.length, 1), MAX_REFRESHED_ROWS);
+    // As many rows as the list shows now, read again at each page: a "Load more" answered while
+    // this runs makes the list longer, and its rows must not be dropped by the answer below.
+    const wanted = () => Math.min(Math.max(itemsRef.current.length, 1), MAX_REFRESHED_ROWS);
     const updates: ListUpdate[] = [];
     eventsDuringRefresh.current = updates;
     const rows: ConversationView[] = [];
@@ -108,7 +110,7 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
         if (!edges) return;
         rows.push(...edges.map((e) => e.node));
         after = edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null;
-      } while (after && rows.length < wanted && generation === refreshGeneration.current);
+      } while (after && rows.length < wanted() && generation === refreshGeneration.current);
     } finally {
       if (eventsDuringRefresh.current === updates) eventsDuringRefresh.current = null;
     }
