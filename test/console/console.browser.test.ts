@@ -371,6 +371,44 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     expect(await agentPage.locator('li.message', { hasText: 'Long thread' }).count()).toBe(52);
   }, 90_000);
 
+  it('keeps a live change that lands while a reconnection re-reads the inbox', async () => {
+    // The re-read's answer is made by the server at once but handed to the page only when
+    // released: a text that comes live meanwhile is not in it, and must not be undone by it.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let rereadsHeld = 0;
+    await agentPage.route('**/graphql', async (route) => {
+      if (!route.request().postData()?.includes('query Conversations')) return route.fallback();
+      const response = await route.fetch();
+      rereadsHeld++;
+      await released;
+      await route.fulfill({ response });
+    });
+    try {
+      refuseSockets = true;
+      await agentSocket!.close({ code: 1012, reason: 'test: dropped' });
+      await agentPage.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+      const whileDown = `Sent before the re-read (${run})`;
+      await customerTexts(whileDown, [], `+1415444${String(Math.floor(1000 + Math.random() * 8999))}`);
+      refuseSockets = false;
+      await agentPage.getByText('Live', { exact: true }).waitFor({ timeout: 30_000 });
+      await expect.poll(() => rereadsHeld, { timeout: 10_000 }).toBeGreaterThan(0);
+
+      const meanwhile = `Sent while the inbox was re-read (${run})`;
+      await customerTexts(meanwhile, [], `+1415333${String(Math.floor(1000 + Math.random() * 8999))}`);
+      const meanwhileRow = agentPage.locator('button.conversation', { hasText: meanwhile });
+      await meanwhileRow.waitFor();
+      release();
+      // The re-read's answer is in once the text sent while the socket was down shows (it came in
+      // no live event); the row that came live meanwhile is still there beside it.
+      await agentPage.locator('button.conversation', { hasText: whileDown }).waitFor();
+      expect(await meanwhileRow.count()).toBe(1);
+    } finally {
+      release();
+      await agentPage.unroute('**/graphql');
+    }
+  });
+
   it('lets an admin see the webhook URLs to copy and add an agent who can then sign in', async () => {
     const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     cleanups.push(() => adminContext.close());

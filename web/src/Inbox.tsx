@@ -4,7 +4,7 @@ import type { Session } from './auth';
 import { formatPhone, formatTime, useLiveEvents, useRefetchOnConnect } from './hooks';
 import { NewConversation } from './NewConversation';
 import { usePeople, Presence } from './people';
-import { CONVERSATIONS, CONVERSATION_REMOVED, CONVERSATION_UPDATED, PAGE_SIZE, type ConversationStatus, type ConversationView } from './queries';
+import { CONVERSATIONS, CONVERSATION_REMOVED, CONVERSATION_UPDATED, nextPageCursor, type ConversationStatus, type ConversationView } from './queries';
 
 type Page = { conversations: { edges: { cursor: string; node: ConversationView }[] } };
 
@@ -59,7 +59,7 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
     if (!result.data) return;
     const edges = result.data.conversations.edges;
     setItems([...edges.map((e) => e.node)].sort(newestFirst));
-    setNextCursor(edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null);
+    setNextCursor(nextPageCursor(edges));
   }, [result.data]);
 
   async function loadMore() {
@@ -73,7 +73,7 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
       const known = new Set(list.map((c) => c.id));
       return [...list, ...edges.map((e) => e.node).filter((c) => !known.has(c.id))].sort(newestFirst);
     });
-    setNextCursor(edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null);
+    setNextCursor(nextPageCursor(edges));
   }
 
   // A (re)connection re-reads what the list shows, every page loaded, not only the first: a
@@ -109,7 +109,7 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
         // Not answered (the server went again): what is shown stays; the next connection retries.
         if (!edges) return;
         rows.push(...edges.map((e) => e.node));
-        after = edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null;
+        after = nextPageCursor(edges);
       } while (after && rows.length < wanted() && generation === refreshGeneration.current);
     } finally {
       if (eventsDuringRefresh.current === updates) eventsDuringRefresh.current = null;

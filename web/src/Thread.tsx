@@ -18,7 +18,7 @@ import {
   SET_STATUS,
   CONVERSATION,
   THREAD_MESSAGES,
-  PAGE_SIZE,
+  nextPageCursor,
   type ConversationView,
   type MessageView,
 } from './queries';
@@ -82,7 +82,7 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
     const page = messagesResult.data?.conversation?.messages;
     if (!page) return;
     // Newest first: the last edge is the oldest message of the page.
-    setOlderCursor((c) => c ?? (page.edges.length === PAGE_SIZE ? page.edges[page.edges.length - 1]!.cursor : null));
+    setOlderCursor((c) => c ?? nextPageCursor(page.edges));
     setMessages((current) => {
       // Keep messages that arrived live but are not on the fetched page yet.
       const byId = new Map(current.map((m) => [m.id, m]));
@@ -119,7 +119,7 @@ export function Thread({ id, session, epoch, onBack }: { id: string; session: Se
       const known = new Set(list.map((m) => m.id));
       return [...list, ...edges.map((e) => e.node).filter((m) => !known.has(m.id))].sort(oldestFirst);
     });
-    setOlderCursor(edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null);
+    setOlderCursor(nextPageCursor(edges));
   }
 
   const upsert = (m: MessageView) =>

@@ -67,6 +67,11 @@ export const THREAD_MESSAGES = `
 /** Pages hold this many items; a full page means there may be more. */
 export const PAGE_SIZE = 50;
 
+/** The cursor to ask for the next page after this one: its last edge's when full, else none. */
+export function nextPageCursor(edges: readonly { cursor: string }[]): string | null {
+  return edges.length === PAGE_SIZE ? edges[edges.length - 1]!.cursor : null;
+}
+
 export const MESSAGE_ADDED = `subscription ($id: ID) { messageAdded(conversationId: $id) { ${MESSAGE_FIELDS} } }`;
 export const MESSAGE_UPDATED = `subscription ($id: ID) { messageUpdated(conversationId: $id) { ${MESSAGE_FIELDS} } }`;
 
