@@ -319,6 +319,76 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await agentPage.locator('button.conversation', { hasText: formatted(to) }).waitFor();
   });
 
+  /** The inbox list's answers are all in: no re-read, "Load more" or filter query pending. */
+  const listSettled = () => agentPage.locator('[data-testid="conversation-list"][aria-busy="false"]').waitFor();
+  // The select's name is its label and its chosen option ("Status Open").
+  const statusFilter = () => agentPage.getByRole('navigation', { name: 'Conversations' }).getByRole('combobox', { name: /^Status/ });
+  /**
+   * In the page: every row shown has this status (or none is shown and the list says so). A
+   * function, not a string: the console's CSP refuses eval.
+   */
+  const onlyShown = (status: string) => {
+    const { document } = globalThis as unknown as {
+      document: { querySelectorAll(s: string): ArrayLike<{ querySelector(s: string): unknown }>; querySelector(s: string): unknown };
+    };
+    const rows = Array.from(document.querySelectorAll('button.conversation'));
+    return rows.every((r) => r.querySelector(`.status-${status}`) !== null) && (rows.length > 0 || document.querySelector('p.empty') !== null);
+  };
+  const rowsMoreThan = (n: number) =>
+    (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('button.conversation').length > n;
+  const rowsExactly = (n: number) =>
+    (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('button.conversation').length === n;
+  /** The list shows the first page of open conversations only (a filter round trip resets it). */
+  async function showFirstOpenPage() {
+    await statusFilter().selectOption('PENDING');
+    await agentPage.waitForFunction(onlyShown, 'pending');
+    await statusFilter().selectOption('OPEN');
+    await agentPage.waitForFunction(rowsExactly, 50);
+    await listSettled();
+  }
+  /** The agent's socket drops and comes back: the console re-reads the inbox. */
+  async function reconnect(whileDown?: string) {
+    refuseSockets = true;
+    await agentSocket!.close({ code: 1012, reason: 'test: dropped' });
+    await agentPage.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+    if (whileDown) await customerTexts(whileDown, [], `+1415444${String(Math.floor(1000 + Math.random() * 8999))}`);
+    refuseSockets = false;
+    await agentPage.getByText('Live', { exact: true }).waitFor({ timeout: 30_000 });
+  }
+  /**
+   * The inbox's list requests that `hold` picks are answered by the server at once but handed to
+   * the page only on `release()`; `held()` counts them.
+   */
+  async function holdListAnswers(hold: (variables: { status?: string | null; after?: string | null }) => boolean) {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = 0;
+    const answering = new Set<Promise<void>>();
+    await agentPage.route('**/graphql', async (route) => {
+      const body = route.request().postData();
+      if (!body?.includes('query Conversations') || !hold((JSON.parse(body) as { variables: object }).variables)) return route.fallback();
+      const answered = (async () => {
+        const response = await route.fetch();
+        held++;
+        await released;
+        await route.fulfill({ response });
+      })();
+      answering.add(answered);
+      await answered;
+    });
+    return {
+      held: () => held,
+      release,
+      async stop() {
+        release();
+        // Every held answer handed over before the route goes (else the page's request is left
+        // to the route's removal and the hand-over fails).
+        await Promise.allSettled([...answering]);
+        await agentPage.unroute('**/graphql');
+      },
+    };
+  }
+
   it('pages: more conversations and earlier messages load on demand', async () => {
     const texts = async (make: (i: number) => [string, string], n: number) => {
       for (let i = 0; i < n; i += 8) {
@@ -345,7 +415,7 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await agentPage.getByRole('button', { name: 'Load more conversations' }).click();
     // More than the 52 texted above: the second page is there (a live event alone can add a row to
     // the first page, so "more than one page of 50" is not yet the second page).
-    await agentPage.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('button.conversation').length > 52);
+    await agentPage.waitForFunction(rowsMoreThan, 52);
     expect(await rows.count()).toBeGreaterThan(52);
 
     // The connection drops and comes back: the console re-reads both pages, not only the first
@@ -372,40 +442,82 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
   }, 90_000);
 
   it('keeps a live change that lands while a reconnection re-reads the inbox', async () => {
-    // The re-read's answer is made by the server at once but handed to the page only when
-    // released: a text that comes live meanwhile is not in it, and must not be undone by it.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let rereadsHeld = 0;
-    await agentPage.route('**/graphql', async (route) => {
-      if (!route.request().postData()?.includes('query Conversations')) return route.fallback();
-      const response = await route.fetch();
-      rereadsHeld++;
-      await released;
-      await route.fulfill({ response });
-    });
+    // A text that comes live while the re-read's answer is held is not in that answer, and must
+    // not be undone by it.
+    const rereads = await holdListAnswers(() => true);
     try {
-      refuseSockets = true;
-      await agentSocket!.close({ code: 1012, reason: 'test: dropped' });
-      await agentPage.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
       const whileDown = `Sent before the re-read (${run})`;
-      await customerTexts(whileDown, [], `+1415444${String(Math.floor(1000 + Math.random() * 8999))}`);
-      refuseSockets = false;
-      await agentPage.getByText('Live', { exact: true }).waitFor({ timeout: 30_000 });
-      await expect.poll(() => rereadsHeld, { timeout: 10_000 }).toBeGreaterThan(0);
+      await reconnect(whileDown);
+      await expect.poll(rereads.held, { timeout: 10_000 }).toBeGreaterThan(0);
 
       const meanwhile = `Sent while the inbox was re-read (${run})`;
       await customerTexts(meanwhile, [], `+1415333${String(Math.floor(1000 + Math.random() * 8999))}`);
       const meanwhileRow = agentPage.locator('button.conversation', { hasText: meanwhile });
       await meanwhileRow.waitFor();
-      release();
+      rereads.release();
       // The re-read's answer is in once the text sent while the socket was down shows (it came in
       // no live event); the row that came live meanwhile is still there beside it.
       await agentPage.locator('button.conversation', { hasText: whileDown }).waitFor();
       expect(await meanwhileRow.count()).toBe(1);
     } finally {
-      release();
-      await agentPage.unroute('**/graphql');
+      await rereads.stop();
+    }
+  });
+
+  it('keeps the rows a "Load more" adds while a reconnection re-reads the inbox', async () => {
+    await showFirstOpenPage();
+    const rows = agentPage.locator('button.conversation');
+    // The re-read's first page is held; "Load more" (a later page) is answered meanwhile.
+    const rereads = await holdListAnswers((v) => !v.after);
+    try {
+      await reconnect();
+      await expect.poll(rereads.held, { timeout: 10_000 }).toBeGreaterThan(0);
+      await agentPage.getByRole('button', { name: 'Load more conversations' }).click();
+      await agentPage.waitForFunction(rowsMoreThan, 50);
+      const loaded = await rows.count();
+      rereads.release();
+      await listSettled();
+      // The re-read read as many rows as were shown when it read, not the 50 of when it began.
+      expect(await rows.count()).toBe(loaded);
+    } finally {
+      await rereads.stop();
+    }
+  });
+
+  it('drops a page of the old filter answered after the filter changed', async () => {
+    await showFirstOpenPage();
+    const nextPages = await holdListAnswers((v) => Boolean(v.after));
+    try {
+      await agentPage.getByRole('button', { name: 'Load more conversations' }).click();
+      await expect.poll(nextPages.held, { timeout: 10_000 }).toBeGreaterThan(0);
+      await statusFilter().selectOption('RESOLVED');
+      await agentPage.waitForFunction(onlyShown, 'resolved');
+      nextPages.release();
+      await listSettled();
+      // The open list's second page is not added to the resolved list.
+      expect(await agentPage.evaluate(onlyShown, 'resolved')).toBe(true);
+    } finally {
+      await nextPages.stop();
+      await showFirstOpenPage();
+    }
+  });
+
+  it("drops a reconnection's re-read of the old filter answered after the filter changed", async () => {
+    const rereads = await holdListAnswers((v) => v.status === 'OPEN');
+    try {
+      const whileDown = `Sent before the filter changed (${run})`;
+      await reconnect(whileDown);
+      await expect.poll(rereads.held, { timeout: 10_000 }).toBeGreaterThan(0);
+      await statusFilter().selectOption('RESOLVED');
+      await agentPage.waitForFunction(onlyShown, 'resolved');
+      rereads.release();
+      await listSettled();
+      // The open list's re-read (with the text sent while the socket was down) replaces nothing.
+      expect(await agentPage.evaluate(onlyShown, 'resolved')).toBe(true);
+      expect(await agentPage.locator('button.conversation', { hasText: whileDown }).count()).toBe(0);
+    } finally {
+      await rereads.stop();
+      await showFirstOpenPage();
     }
   });
 

@@ -62,18 +62,29 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
     setNextCursor(nextPageCursor(edges));
   }, [result.data]);
 
+  // The filter an answer was asked for: an answer for another filter than the one shown is dropped.
+  const variablesKey = JSON.stringify(variables);
+  const variablesKeyRef = useRef(variablesKey);
+  variablesKeyRef.current = variablesKey;
+
   async function loadMore() {
     if (!nextCursor) return;
+    const key = variablesKey;
     setLoadingMore(true);
-    const page = await client.query<Page>(CONVERSATIONS, { ...variables, after: nextCursor }).toPromise();
-    setLoadingMore(false);
-    const edges = page.data?.conversations.edges;
-    if (!edges) return;
-    setItems((list) => {
-      const known = new Set(list.map((c) => c.id));
-      return [...list, ...edges.map((e) => e.node).filter((c) => !known.has(c.id))].sort(newestFirst);
-    });
-    setNextCursor(nextPageCursor(edges));
+    try {
+      const page = await client.query<Page>(CONVERSATIONS, { ...variables, after: nextCursor }).toPromise();
+      // The filter changed while the page was read: it is the old list's next page, not this one's.
+      if (key !== variablesKeyRef.current) return;
+      const edges = page.data?.conversations.edges;
+      if (!edges) return;
+      setItems((list) => {
+        const known = new Set(list.map((c) => c.id));
+        return [...list, ...edges.map((e) => e.node).filter((c) => !known.has(c.id))].sort(newestFirst);
+      });
+      setNextCursor(nextPageCursor(edges));
+    } finally {
+      setLoadingMore(false);
+    }
   }
 
   // A (re)connection re-reads what the list shows, every page loaded, not only the first: a
@@ -82,9 +93,6 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
   // undo it); a filter changed meanwhile has its own query, so this one's answer is dropped.
   const itemsRef = useRef(items);
   itemsRef.current = items;
-  const variablesKey = JSON.stringify(variables);
-  const variablesKeyRef = useRef(variablesKey);
-  variablesKeyRef.current = variablesKey;
   const refreshGeneration = useRef(0);
   const eventsDuringRefresh = useRef<ListUpdate[] | null>(null);
   const applyLive = (update: ListUpdate) => {
@@ -92,7 +100,19 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
     eventsDuringRefresh.current?.push(update);
   };
 
+  // Re-reads in flight: the list is aria-busy meanwhile (assistive technology waits for the
+  // answer instead of announcing rows about to be replaced).
+  const [rereads, setRereads] = useState(0);
   async function refreshShown() {
+    setRereads((n) => n + 1);
+    try {
+      await rereadShown();
+    } finally {
+      setRereads((n) => n - 1);
+    }
+  }
+
+  async function rereadShown() {
     const generation = ++refreshGeneration.current;
     const key = variablesKey;
     // As many rows as the list shows now, read again at each page: a "Load more" answered while
@@ -230,7 +250,13 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
       )}
       {result.fetching && items.length === 0 && <p className="muted">Loading…</p>}
       {!result.fetching && items.length === 0 && !result.error && <p className="empty">No conversations.</p>}
-      <ul ref={listRef} className="conversation-list" onKeyDown={onKeyDown} data-testid="conversation-list">
+      <ul
+        ref={listRef}
+        className="conversation-list"
+        onKeyDown={onKeyDown}
+        data-testid="conversation-list"
+        aria-busy={rereads > 0 || loadingMore || result.fetching}
+      >
         {items.map((c) => (
           <li key={c.id}>
             <button
