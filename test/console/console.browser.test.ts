@@ -346,6 +346,17 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     await agentPage.waitForFunction(rowsExactly, 50);
     await listSettled();
   }
+  /**
+   * The filter goes to Resolved while `held` (open-list answers) waits; once the resolved list
+   * shows, the held answers are handed over, and the list still shows resolved rows only.
+   */
+  async function filterResolvedThenRelease(held: { release(): void }) {
+    await statusFilter().selectOption('RESOLVED');
+    await agentPage.waitForFunction(onlyShown, 'resolved');
+    held.release();
+    await listSettled();
+    expect(await agentPage.evaluate(onlyShown, 'resolved')).toBe(true);
+  }
   /** The agent's socket drops and comes back: the console re-reads the inbox. */
   async function reconnect(whileDown?: string) {
     refuseSockets = true;
@@ -490,12 +501,8 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     try {
       await agentPage.getByRole('button', { name: 'Load more conversations' }).click();
       await expect.poll(nextPages.held, { timeout: 10_000 }).toBeGreaterThan(0);
-      await statusFilter().selectOption('RESOLVED');
-      await agentPage.waitForFunction(onlyShown, 'resolved');
-      nextPages.release();
-      await listSettled();
+      await filterResolvedThenRelease(nextPages);
       // The open list's second page is not added to the resolved list.
-      expect(await agentPage.evaluate(onlyShown, 'resolved')).toBe(true);
     } finally {
       await nextPages.stop();
       await showFirstOpenPage();
@@ -508,12 +515,8 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
       const whileDown = `Sent before the filter changed (${run})`;
       await reconnect(whileDown);
       await expect.poll(rereads.held, { timeout: 10_000 }).toBeGreaterThan(0);
-      await statusFilter().selectOption('RESOLVED');
-      await agentPage.waitForFunction(onlyShown, 'resolved');
-      rereads.release();
-      await listSettled();
-      // The open list's re-read (with the text sent while the socket was down) replaces nothing.
-      expect(await agentPage.evaluate(onlyShown, 'resolved')).toBe(true);
+      await filterResolvedThenRelease(rereads);
+      // The open list's re-read (with the text sent while the socket was down) replaced nothing.
       expect(await agentPage.locator('button.conversation', { hasText: whileDown }).count()).toBe(0);
     } finally {
       await rereads.stop();
