@@ -296,7 +296,9 @@ describe('webhook deliveries', () => {
   it('disables an endpoint that failed for the whole retry window; its deliveries are FAILED', async () => {
     // A window of a few seconds: with 30 ms backoff it holds several attempts even when a loaded
     // machine makes the first one late (the window runs from the event, a 1 s window once held one).
-    const s = await startTestServer({ ...FAST_RETRIES, WEBHOOK_RETRY_WINDOW_SECONDS: '3' });
+    // The receiver answers 503 at once; a 1 s deadline once turned the last attempt into a timeout
+    // (no status recorded) when two suites on two cores held the PGlite server's event loop.
+    const s = await startTestServer({ ...FAST_RETRIES, WEBHOOK_RETRY_WINDOW_SECONDS: '3', WEBHOOK_TIMEOUT_MS: '10000' });
     try {
       const inbox = await setUpInbox(s, fake, { tenantName: 'Failing Co' });
       const r = await receiver();
