@@ -334,16 +334,13 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     const rows = Array.from(document.querySelectorAll('button.conversation'));
     return rows.every((r) => r.querySelector(`.status-${status}`) !== null) && (rows.length > 0 || document.querySelector('p.empty') !== null);
   };
-  const rowsMoreThan = (n: number) =>
-    (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('button.conversation').length > n;
-  const rowsExactly = (n: number) =>
-    (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('button.conversation').length === n;
+  const rowCount = () => agentPage.locator('button.conversation').count();
   /** The list shows the first page of open conversations only (a filter round trip resets it). */
   async function showFirstOpenPage() {
     await statusFilter().selectOption('PENDING');
     await agentPage.waitForFunction(onlyShown, 'pending');
     await statusFilter().selectOption('OPEN');
-    await agentPage.waitForFunction(rowsExactly, 50);
+    await expect.poll(rowCount, { timeout: 10_000 }).toBe(50);
     await listSettled();
   }
   /**
@@ -422,25 +419,18 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     // Once the socket is up: connecting refetches the first page (what arrived before the socket
     // was up), which would put back a second page loaded before it.
     await agentPage.getByText('Live', { exact: true }).waitFor();
-    const rows = agentPage.locator('button.conversation');
     await agentPage.getByRole('button', { name: 'Load more conversations' }).click();
     // More than the 52 texted above: the second page is there (a live event alone can add a row to
     // the first page, so "more than one page of 50" is not yet the second page).
-    await agentPage.waitForFunction(rowsMoreThan, 52);
-    expect(await rows.count()).toBeGreaterThan(52);
+    await expect.poll(rowCount, { timeout: 10_000 }).toBeGreaterThan(52);
 
     // The connection drops and comes back: the console re-reads both pages, not only the first
     // (which would leave 50 rows), and shows what arrived while it was down.
-    const shown = await rows.count();
-    refuseSockets = true;
-    await agentSocket!.close({ code: 1012, reason: 'test: dropped' });
-    await agentPage.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+    const shown = await rowCount();
     const whileDown = `Sent while the socket was down (${run})`;
-    await customerTexts(whileDown, [], `+1415555${String(Math.floor(1000 + Math.random() * 8999))}`);
-    refuseSockets = false;
-    await agentPage.getByText('Live', { exact: true }).waitFor({ timeout: 30_000 });
+    await reconnect(whileDown);
     await agentPage.locator('button.conversation', { hasText: whileDown }).waitFor();
-    expect(await rows.count()).toBe(shown + 1);
+    expect(await rowCount()).toBe(shown + 1);
     await agentPage.locator('button.conversation', { hasText: `Bulk 0 (${run})` }).waitFor();
 
     await agentPage.locator('button.conversation', { hasText: formatted(one) }).click();
@@ -477,19 +467,18 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
 
   it('keeps the rows a "Load more" adds while a reconnection re-reads the inbox', async () => {
     await showFirstOpenPage();
-    const rows = agentPage.locator('button.conversation');
     // The re-read's first page is held; "Load more" (a later page) is answered meanwhile.
     const rereads = await holdListAnswers((v) => !v.after);
     try {
       await reconnect();
       await expect.poll(rereads.held, { timeout: 10_000 }).toBeGreaterThan(0);
       await agentPage.getByRole('button', { name: 'Load more conversations' }).click();
-      await agentPage.waitForFunction(rowsMoreThan, 50);
-      const loaded = await rows.count();
+      await expect.poll(rowCount, { timeout: 10_000 }).toBeGreaterThan(50);
+      const loaded = await rowCount();
       rereads.release();
       await listSettled();
       // The re-read read as many rows as were shown when it read, not the 50 of when it began.
-      expect(await rows.count()).toBe(loaded);
+      expect(await rowCount()).toBe(loaded);
     } finally {
       await rereads.stop();
     }
@@ -501,8 +490,8 @@ describe.skipIf(!chromiumAvailable)('agent console in Chromium (sandbox mode)', 
     try {
       await agentPage.getByRole('button', { name: 'Load more conversations' }).click();
       await expect.poll(nextPages.held, { timeout: 10_000 }).toBeGreaterThan(0);
-      await filterResolvedThenRelease(nextPages);
       // The open list's second page is not added to the resolved list.
+      await filterResolvedThenRelease(nextPages);
     } finally {
       await nextPages.stop();
       await showFirstOpenPage();

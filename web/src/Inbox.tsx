@@ -48,7 +48,7 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
     label: labelFilter || null,
     search: search || null,
   };
-  const [result, reexecute] = useQuery<Page>({ query: CONVERSATIONS, variables });
+  const [result] = useQuery<Page>({ query: CONVERSATIONS, variables });
   const [items, setItems] = useState<ConversationView[]>([]);
   const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
@@ -115,6 +115,8 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
   async function rereadShown() {
     const generation = ++refreshGeneration.current;
     const key = variablesKey;
+    // Neither a later re-read nor another filter took over: pages of a superseded list are not read on.
+    const current = () => generation === refreshGeneration.current && key === variablesKeyRef.current;
     // As many rows as the list shows now, read again at each page: a "Load more" answered while
     // this runs makes the list longer, and its rows must not be dropped by the answer below.
     const wanted = () => Math.min(Math.max(itemsRef.current.length, 1), MAX_REFRESHED_ROWS);
@@ -130,11 +132,11 @@ export function Inbox({ session, epoch, selectedId, onSelect }: Props) {
         if (!edges) return;
         rows.push(...edges.map((e) => e.node));
         after = nextPageCursor(edges);
-      } while (after && rows.length < wanted() && generation === refreshGeneration.current);
+      } while (after && rows.length < wanted() && current());
     } finally {
       if (eventsDuringRefresh.current === updates) eventsDuringRefresh.current = null;
     }
-    if (generation !== refreshGeneration.current || key !== variablesKeyRef.current) return;
+    if (!current()) return;
     const unique = [...new Map(rows.map((c) => [c.id, c])).values()].sort(newestFirst);
     setItems(updates.reduce((list, update) => update(list), unique));
     setNextCursor(after);
