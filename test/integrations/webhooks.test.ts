@@ -16,7 +16,9 @@ const FAST_RETRIES = {
   WEBHOOK_POLL_MS: '50',
   WEBHOOK_BACKOFF_BASE_MS: '30',
   WEBHOOK_BACKOFF_MAX_MS: '100',
-  WEBHOOK_TIMEOUT_MS: '1000',
+  // Local receivers answer at once; the deadline only has to outlast an event loop held by PGlite
+  // while two suites share two cores (a 1 s deadline once expired there and recorded a timeout).
+  WEBHOOK_TIMEOUT_MS: '5000',
   WEBHOOK_CONCURRENCY: '3',
 };
 
