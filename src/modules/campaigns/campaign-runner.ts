@@ -99,7 +99,12 @@ export class CampaignRunner {
       // campaign as it is now, not as the round read it.
       if ((await repo.lockStatus(campaign.id)) !== CampaignStatus.RUNNING) return { handed: 0, done: false };
       const batch = await repo.claimPending(campaign.id, room);
-      if (batch.length === 0) return { handed: 0, done: inFlight === 0 && !(await repo.hasPending(campaign.id)) };
+      // Done only when nothing waits and nothing is in flight, both read now and in this order:
+      // `inFlight` above was read before this transaction, and another instance may since have
+      // handed over the last recipients (it completed the campaign with texts still queued). A
+      // recipient another instance is handing over is still PENDING to the first look until that
+      // commits, and QUEUED to the second once it has.
+      if (batch.length === 0) return { handed: 0, done: !(await repo.hasPending(campaign.id)) && (await repo.inFlight(campaign.id)) === 0 };
       const tenantName = await repo.tenantName();
       let handed = 0;
       for (const recipient of batch) {
