@@ -31,6 +31,8 @@ const MAX_CAMPAIGNS_PER_ROUND = 50;
  */
 export class CampaignRunner {
   private running = false;
+  /** Set by stop(): a pass under way feeds no further campaigns. */
+  private stopping = false;
   private loop: Promise<void> | null = null;
   private readonly idle = new WakeableIdle();
 
@@ -39,12 +41,14 @@ export class CampaignRunner {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopping = false;
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopping = true;
     this.idle.wake();
     await this.loop;
   }
@@ -63,13 +67,16 @@ export class CampaignRunner {
     }
   }
 
-  /** One pass over the campaigns that may have work; true when something was handed over. */
-  private async round(): Promise<boolean> {
+  /**
+   * One pass over the campaigns that may have work; true when something was handed over. The
+   * loop of `start()` runs it; a test drives it one pass at a time.
+   */
+  async round(): Promise<boolean> {
     const db = this.deps.db;
     for (const c of await startDueCampaigns(db)) this.deps.events.publish(campaignUpdatedEvent(c));
     let handed = 0;
     for (const campaign of await runningCampaigns(db, MAX_CAMPAIGNS_PER_ROUND)) {
-      if (!this.running) break;
+      if (this.stopping) break;
       handed += await this.feed(campaign);
     }
     return handed > 0;
