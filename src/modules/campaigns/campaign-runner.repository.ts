@@ -1,11 +1,13 @@
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
-import { literal } from '../../db/sql.js';
+import { anyUuid, arrayLiteral, columnList, literal, setClauses } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
+import { mergeContactLocation, recordContactActivity } from '../contacts/contacts.sql.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { ConversationStatus } from '../conversations/conversation-status.js';
-import { conversations, type ConversationRow } from '../conversations/conversations.schema.js';
-import { MessageStatus } from '../messages/message.enums.js';
+import { conversations } from '../conversations/conversations.schema.js';
+import { recordMessageSet } from '../conversations/conversations.sql.js';
+import { MessageDirection, MessageSource, MessageStatus } from '../messages/message.enums.js';
 import { messages } from '../messages/messages.schema.js';
 import { phoneNumbers, type PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
@@ -24,6 +26,23 @@ export function startDueCampaigns(db: Db): Promise<CampaignRow[]> {
 /** Running campaigns of every tenant, the longest running first. */
 export function runningCampaigns(db: Db, limit: number): Promise<CampaignRow[]> {
   return db.select().from(campaigns).where(eq(campaigns.status, CampaignStatus.RUNNING)).orderBy(campaigns.startedAt).limit(limit);
+}
+
+/** A recipient's contact as the hand-over needs it. */
+export interface RecipientContact {
+  id: string;
+  phoneNumber: string;
+  name: string | null;
+  optedOut: boolean;
+  blocked: boolean;
+}
+
+/** One campaign text to queue: its recipient, where it goes, what it says. */
+export interface CampaignText {
+  recipientId: number;
+  conversationId: string;
+  body: string;
+  segments: number;
 }
 
 /** What the campaign runner reads and writes for one campaign of one tenant. */
@@ -95,19 +114,132 @@ export class CampaignRunRepository extends TenantRepository {
     await this.db.update(campaignRecipients).set(values).where(this.scoped(campaignRecipients, eq(campaignRecipients.id, recipientId)));
   }
 
-  /** The recipient's name for a contact that has none. */
-  async nameContact(contactId: string, name: string): Promise<void> {
-    await this.db.update(contacts).set({ name }).where(this.scoped(contacts, eq(contacts.id, contactId), isNull(contacts.name)));
+  /**
+   * The recipients' contacts, created where missing (one statement for a batch): a phone number
+   * appears once in a campaign, and the caller passes each once.
+   */
+  async upsertContacts(phoneNumbers: readonly string[]): Promise<RecipientContact[]> {
+    if (phoneNumbers.length === 0) return [];
+    // unnest over one array parameter: one statement text whatever the batch's size. Sorted, so
+    // two batches sharing contacts (two campaigns of a tenant) lock them in the same order.
+    const result = await this.db.execute(sql`
+      insert into ${contacts} (${columnList(contacts.tenantId, contacts.phoneNumber)})
+      select ${this.tenantId}::uuid, phone from unnest(${arrayLiteral([...phoneNumbers].sort())}::text[]) as phone
+      on conflict (${columnList(contacts.tenantId, contacts.phoneNumber)})
+      do update set ${setClauses(contacts, { ...mergeContactLocation(), updatedAt: sql`now()` })}
+      returning ${contacts.id}, ${contacts.phoneNumber}, ${contacts.name}, ${contacts.optedOut}, ${contacts.blocked}
+    `);
+    return rowsOf<Record<string, unknown>>(result).map((r) => ({
+      id: String(r['id']),
+      phoneNumber: String(r['phone_number']),
+      name: (r['name'] as string | null) ?? null,
+      optedOut: r['opted_out'] === true,
+      blocked: r['blocked'] === true,
+    }));
   }
 
-  /** A new PENDING conversation (waiting for the customer), unless a live one appeared meanwhile. */
-  async openWaitingConversation(phoneNumberId: string, contactId: string): Promise<ConversationRow | undefined> {
-    const [opened] = await this.db
-      .insert(conversations)
-      .values({ tenantId: this.tenantId, phoneNumberId, contactId, status: ConversationStatus.PENDING })
-      .onConflictDoNothing({ target: [conversations.tenantId, conversations.phoneNumberId, conversations.contactId], where: sql`status <> 'RESOLVED'` })
-      .returning();
-    return opened;
+  /** The recipients' names for contacts that have none (one statement). */
+  async nameContacts(named: ReadonlyArray<{ contactId: string; name: string }>): Promise<void> {
+    if (named.length === 0) return;
+    await this.db.execute(sql`
+      update ${contacts} set ${sql.identifier(contacts.name.name)} = v.name
+      from json_to_recordset(${JSON.stringify(named)}::json) as v("contactId" uuid, name text)
+      where ${contacts.tenantId} = ${this.tenantId}::uuid and ${contacts.id} = v."contactId" and ${contacts.name} is null
+    `);
+  }
+
+  /** The live (not RESOLVED) conversation on this number of each contact that has one, by contact id. */
+  async liveConversations(phoneNumberId: string, contactIds: readonly string[]): Promise<Map<string, string>> {
+    if (contactIds.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: conversations.id, contactId: conversations.contactId })
+      .from(conversations)
+      .where(
+        this.scoped(
+          conversations,
+          eq(conversations.phoneNumberId, phoneNumberId),
+          anyUuid(conversations.contactId, contactIds),
+          ne(conversations.status, ConversationStatus.RESOLVED),
+        ),
+      );
+    return new Map(rows.map((r) => [r.contactId, r.id]));
+  }
+
+  /**
+   * New PENDING conversations (waiting for the customer) for these contacts, by contact id; a
+   * contact whose live conversation appeared meanwhile (an inbound text) is left out.
+   */
+  async openWaitingConversations(phoneNumberId: string, contactIds: readonly string[]): Promise<Map<string, string>> {
+    if (contactIds.length === 0) return new Map();
+    const C = conversations;
+    const result = await this.db.execute(sql`
+      insert into ${C} (${columnList(C.tenantId, C.phoneNumberId, C.contactId, C.status)})
+      select ${this.tenantId}::uuid, ${phoneNumberId}::uuid, contact_id, ${literal(ConversationStatus.PENDING)}::conversation_status
+      from unnest(${arrayLiteral([...contactIds].sort())}::uuid[]) as contact_id
+      on conflict (${columnList(C.tenantId, C.phoneNumberId, C.contactId)}) where status <> 'RESOLVED'
+      do nothing
+      returning ${C.id}, ${C.contactId}
+    `);
+    return new Map(rowsOf<{ id: string; contact_id: string }>(result).map((r) => [String(r.contact_id), String(r.id)]));
+  }
+
+  /**
+   * The campaign's texts as one statement: each message QUEUED, its outbox job (`enqueueSql`),
+   * its conversation's and contact's activity, and its recipient QUEUED with the message. One
+   * text per conversation (a recipient is a distinct number, so a distinct contact). Answers how
+   * many were queued.
+   */
+  async queueTexts(
+    campaign: { id: string; phoneNumberId: string; twilioAccountId: string },
+    texts: readonly CampaignText[],
+    enqueueSql: (rows: SQL) => SQL,
+  ): Promise<number> {
+    if (texts.length === 0) return 0;
+    const t = sql`${this.tenantId}::uuid`;
+    const C = conversations;
+    const R = campaignRecipients;
+    const result = await this.db.execute(sql`
+      with input as (
+        select * from json_to_recordset(${JSON.stringify(texts)}::json) as input("recipientId" bigint, "conversationId" uuid, body text, segments int)
+      ),
+      message as (
+        insert into ${messages} (${columnList(
+          messages.tenantId,
+          messages.conversationId,
+          messages.twilioAccountId,
+          messages.direction,
+          messages.body,
+          messages.status,
+          messages.source,
+          messages.segments,
+          messages.campaignId,
+        )})
+        select ${t}, input."conversationId", ${campaign.twilioAccountId}::uuid, ${literal(MessageDirection.OUTBOUND)}::message_direction, input.body,
+          ${literal(MessageStatus.QUEUED)}::message_status, ${literal(MessageSource.CAMPAIGN)}::message_source, input.segments, ${campaign.id}::uuid
+        from input order by input."recipientId"
+        returning ${messages.id}, ${messages.conversationId}
+      ),
+      job as (${enqueueSql(sql`select ${t}, message.id, ${campaign.phoneNumberId}::uuid from message`)}),
+      recorded as (
+        update ${C} set ${setClauses(C, recordMessageSet(sql`message.id`))}
+        from message
+        -- "= any(array(...))" keeps each look-up on the primary key (see sendReplies: with the
+        -- input's estimate the planner may hash a sequential scan of the table instead).
+        where ${C.tenantId} = ${t} and ${C.id} = message.conversation_id and ${C.id} = any(array(select conversation_id from message))
+        returning ${C.contactId}
+      ),
+      contact as (
+        update ${contacts} set ${setClauses(contacts, recordContactActivity(sql`now()`))}
+        where ${contacts.tenantId} = ${t} and ${contacts.id} = any(array(select contact_id from recorded))
+      ),
+      queued as (
+        update ${R} set ${sql.identifier(R.state.name)} = ${literal(RecipientState.QUEUED)}, ${sql.identifier(R.messageId.name)} = message.id
+        from message join input on input."conversationId" = message.conversation_id
+        where ${R.tenantId} = ${t} and ${R.id} = input."recipientId" and ${R.id} = any(array(select "recipientId" from input))
+      )
+      select count(*)::int as n from message
+    `);
+    return rowsOf<{ n: number }>(result)[0]?.n ?? 0;
   }
 
   /** RUNNING → COMPLETED; undefined when it is not running (another instance completed it, or it was paused). */

@@ -2,6 +2,7 @@ import type { Db } from '../../db/client.js';
 import { FIXTURE, functionQueries, repositoryQueries } from '../../db/query-catalog.js';
 import { CampaignRecipientStatus, CampaignStatus, RecipientState } from './campaign.enums.js';
 import { CampaignRunRepository, runningCampaigns, startDueCampaigns } from './campaign-runner.repository.js';
+import { enqueueSql } from '../messages/messages.queries.js';
 import { CampaignsRepository } from './campaigns.repository.js';
 import { campaignRecipients, campaigns } from './campaigns.schema.js';
 
@@ -62,8 +63,16 @@ export default [
       hasPending: (r) => r.hasPending(CAMPAIGN_ID),
       tenantName: (r) => r.tenantName(),
       setRecipient: (r) => r.setRecipient(7000, { state: RecipientState.SKIPPED, reason: 'opted out' }),
-      nameContact: (r) => r.nameContact(FIXTURE.newContactId, 'Ada'),
-      openWaitingConversation: (r) => r.openWaitingConversation(FIXTURE.phoneNumberId, FIXTURE.newContactId),
+      upsertContacts: (r) => r.upsertContacts([FIXTURE.contactPhone, '+15550100003']),
+      nameContacts: (r) => r.nameContacts([{ contactId: FIXTURE.newContactId, name: 'Ada' }]),
+      liveConversations: (r) => r.liveConversations(FIXTURE.phoneNumberId, [FIXTURE.contactId, FIXTURE.newContactId]),
+      openWaitingConversations: (r) => r.openWaitingConversations(FIXTURE.phoneNumberId, [FIXTURE.newContactId]),
+      queueTexts: (r) =>
+        r.queueTexts(
+          { id: CAMPAIGN_ID, phoneNumberId: FIXTURE.phoneNumberId, twilioAccountId: FIXTURE.accountId },
+          [{ recipientId: 7000, conversationId: FIXTURE.conversationId, body: 'Sale!', segments: 1 }],
+          enqueueSql,
+        ),
       complete: (r) => r.complete(CAMPAIGN_ID),
     },
   }),

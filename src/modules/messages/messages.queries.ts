@@ -9,9 +9,9 @@ import { sendReplies } from './reply-batch.repository.js';
 /**
  * The outbox's INSERT as the app hands it in (OutboxPort.enqueueSql, outbox/outbox.repository.ts);
  * written here from the table because messages may not import the outbox module (it is the other
- * way round). The text is the same.
+ * way round). The text is the same. The campaign runner's catalog uses it too.
  */
-const enqueueSql = (rows: SQL) => sql`insert into ${outbox} (${columnList(outbox.tenantId, outbox.messageId, outbox.phoneNumberId)}) ${rows}`;
+export const enqueueSql = (rows: SQL) => sql`insert into ${outbox} (${columnList(outbox.tenantId, outbox.messageId, outbox.phoneNumberId)}) ${rows}`;
 
 const cursor = { ts: '2024-03-01T12:00:00.000000Z', id: FIXTURE.messageId };
 

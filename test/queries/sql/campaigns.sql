@@ -193,17 +193,61 @@ select "name"
 update "campaign_recipients" set "state" = $1, "reason" = $2
   where ("campaign_recipients"."tenant_id" = $3 and "campaign_recipients"."id" = $4);
 
--- CampaignRunRepository.nameContact
-update "contacts" set "name" = $1
-  where ("contacts"."tenant_id" = $2 and "contacts"."id" = $3 and "contacts"."name" is null);
+-- CampaignRunRepository.upsertContacts
+insert into "contacts" ("tenant_id", "phone_number")
+select $1::uuid, phone from unnest($2::text[]) as phone
+on conflict ("tenant_id", "phone_number")
+do update set "city" = coalesce(excluded."city", "contacts"."city"), "state" = coalesce(excluded."state", "contacts"."state"), "zip" = coalesce(excluded."zip", "contacts"."zip"), "country" = coalesce(excluded."country", "contacts"."country"), "updated_at" = now()
+returning "contacts"."id", "contacts"."phone_number", "contacts"."name", "contacts"."opted_out", "contacts"."blocked";
 
--- CampaignRunRepository.openWaitingConversation
-insert into "conversations" ("id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after")
-  values (default, $1, $2, $3, $4, default, default, default, default, default, default, default, default, default, default, default, default, default, default, default)
-  on conflict ("tenant_id","phone_number_id","contact_id")
-  where status <> 'RESOLVED'
-  do nothing
-  returning "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after";
+-- CampaignRunRepository.nameContacts
+update "contacts" set "name" = v.name
+from json_to_recordset($1::json) as v("contactId" uuid, name text)
+where "contacts"."tenant_id" = $2::uuid and "contacts"."id" = v."contactId" and "contacts"."name" is null;
+
+-- CampaignRunRepository.liveConversations
+select "id", "contact_id"
+  from "conversations"
+  where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = any($3::uuid[]) and "conversations"."status" <> $4);
+
+-- CampaignRunRepository.openWaitingConversations
+insert into "conversations" ("tenant_id", "phone_number_id", "contact_id", "status")
+select $1::uuid, $2::uuid, contact_id, 'PENDING'::conversation_status
+from unnest($3::uuid[]) as contact_id
+on conflict ("tenant_id", "phone_number_id", "contact_id") where status <> 'RESOLVED'
+do nothing
+returning "conversations"."id", "conversations"."contact_id";
+
+-- CampaignRunRepository.queueTexts
+with input as (
+  select * from json_to_recordset($1::json) as input("recipientId" bigint, "conversationId" uuid, body text, segments int)
+),
+message as (
+  insert into "messages" ("tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "status", "source", "segments", "campaign_id")
+  select $2::uuid, input."conversationId", $3::uuid, 'OUTBOUND'::message_direction, input.body,
+    'QUEUED'::message_status, 'CAMPAIGN'::message_source, input.segments, $4::uuid
+  from input order by input."recipientId"
+  returning "messages"."id", "messages"."conversation_id"
+),
+job as (insert into "outbox" ("tenant_id", "message_id", "phone_number_id") select $5::uuid, message.id, $6::uuid from message),
+recorded as (
+  update "conversations" set "last_message_id" = case when now() >= "conversations"."last_message_at" then message.id else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()), "updated_at" = now()
+  from message
+  -- "= any(array(...))" keeps each look-up on the primary key (see sendReplies: with the
+  -- input's estimate the planner may hash a sequential scan of the table instead).
+  where "conversations"."tenant_id" = $7::uuid and "conversations"."id" = message.conversation_id and "conversations"."id" = any(array(select conversation_id from message))
+  returning "conversations"."contact_id"
+),
+contact as (
+  update "contacts" set "last_activity_at" = greatest("contacts"."last_activity_at", now())
+  where "contacts"."tenant_id" = $8::uuid and "contacts"."id" = any(array(select contact_id from recorded))
+),
+queued as (
+  update "campaign_recipients" set "state" = 'QUEUED', "message_id" = message.id
+  from message join input on input."conversationId" = message.conversation_id
+  where "campaign_recipients"."tenant_id" = $9::uuid and "campaign_recipients"."id" = input."recipientId" and "campaign_recipients"."id" = any(array(select "recipientId" from input))
+)
+select count(*)::int as n from message;
 
 -- CampaignRunRepository.complete
 update "campaigns" set "status" = $1, "completed_at" = now(), "updated_at" = now()
