@@ -16,9 +16,10 @@ let server: TestServer;
 let fake: FakeTwilio;
 
 beforeAll(async () => {
-  // Without pacing a campaign keeps DISPATCHER_CONCURRENCY texts in the outbox at once: fewer than
-  // the 60 recipients of the pause test, so the pause finds some still pending.
-  [server, fake] = await Promise.all([startTestServer({ DISPATCHER_CONCURRENCY: '16' }), startFakeTwilio()]);
+  // Without pacing a campaign keeps four times DISPATCHER_CONCURRENCY texts in the outbox at once
+  // (16): well under the 60 recipients of the pause test, so the pause, and the cancel after the
+  // resume, find some still pending.
+  [server, fake] = await Promise.all([startTestServer({ DISPATCHER_CONCURRENCY: '4' }), startFakeTwilio()]);
 });
 afterAll(async () => {
   await Promise.all([server?.close(), fake?.close()]);

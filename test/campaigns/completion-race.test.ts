@@ -67,6 +67,9 @@ describe.skipIf(!usingPostgres)('campaign completion with another instance handi
       await waitFor(async () => (await sql`select 1 from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`).length > 0, {
         what: "the runner's pass to wait for the campaign row",
       });
+      // What a hand-over commits: the recipient QUEUED with its text, a campaign message with its
+      // outbox job on the campaign's number (the reply's job is on that number already).
+      await otherInstance`update messages set campaign_id = ${campaignId}, source = 'CAMPAIGN' where id = ${messageId}`;
       await otherInstance`update campaign_recipients set state = 'QUEUED', message_id = ${messageId} where campaign_id = ${campaignId}`;
       // Committed when this callback returns: the pass resumes and finds nothing pending.
     });
@@ -76,8 +79,11 @@ describe.skipIf(!usingPostgres)('campaign completion with another instance handi
     await runner.round();
     expect((await campaign()).status).toBe('RUNNING');
 
-    // The text leaves the outbox: the next pass completes the campaign.
-    await sql`update messages set status = 'SENT' where id = ${messageId}`;
+    // The text leaves the outbox (as the dispatcher records a send): the next pass completes the campaign.
+    await sql.begin(async (dispatcher) => {
+      await dispatcher`update messages set status = 'SENT' where id = ${messageId}`;
+      await dispatcher`delete from outbox where message_id = ${messageId}`;
+    });
     await runner.round();
     const done = await campaign();
     expect(done.status).toBe('COMPLETED');

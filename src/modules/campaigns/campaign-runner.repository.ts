@@ -9,6 +9,7 @@ import { conversations } from '../conversations/conversations.schema.js';
 import { recordMessageSet } from '../conversations/conversations.sql.js';
 import { MessageDirection, MessageSource, MessageStatus } from '../messages/message.enums.js';
 import { messages } from '../messages/messages.schema.js';
+import { outbox } from '../outbox/outbox.schema.js';
 import { phoneNumbers, type PhoneNumberRow } from '../phone-numbers/phone-numbers.schema.js';
 import { tenants } from '../tenants/tenants.schema.js';
 import { CampaignStatus, RecipientState } from './campaign.enums.js';
@@ -52,15 +53,21 @@ export class CampaignRunRepository extends TenantRepository {
     return row;
   }
 
-  /** Messages of the campaign handed to the outbox and not yet sent (or failed). */
-  async inFlight(campaignId: string): Promise<number> {
-    const r = campaignRecipients;
-    const m = messages;
+  /**
+   * Messages of the campaign handed to the outbox and not yet sent (or failed): its jobs still in
+   * the outbox (a job is deleted once its message is SENT or FAILED). Read from the sending
+   * number's outbox jobs, not from the campaign's recipients: those stay QUEUED once handed over,
+   * so counting through them read every text sent so far on every pass (17 ms at 5,000).
+   */
+  async inFlight(campaignId: string, phoneNumberId: string): Promise<number> {
     const result = await this.db.execute(sql`
-      select count(*)::int as n from ${r}
-      join ${m} on ${m.id} = ${r.messageId} and ${m.tenantId} = ${r.tenantId}
-      where ${r.tenantId} = ${this.tenantId}::uuid and ${r.campaignId} = ${campaignId}::uuid and ${r.state} = ${literal(RecipientState.QUEUED)}
-        and ${m.status} in (${literal(MessageStatus.QUEUED)}, ${literal(MessageStatus.SENDING)})
+      with job as materialized (
+        select ${outbox.messageId} as message_id from ${outbox}
+        where ${outbox.tenantId} = ${this.tenantId}::uuid and ${outbox.phoneNumberId} = ${phoneNumberId}::uuid
+      )
+      select count(*)::int as n from job
+      join ${messages} on ${messages.tenantId} = ${this.tenantId}::uuid and ${messages.id} = job.message_id
+      where ${messages.campaignId} = ${campaignId}::uuid
     `);
     return rowsOf<{ n: number }>(result)[0]?.n ?? 0;
   }

@@ -57,7 +57,7 @@ export default [
     setUp: runningCampaign,
     calls: {
       sendingNumber: (r) => r.sendingNumber(FIXTURE.phoneNumberId),
-      inFlight: (r) => r.inFlight(CAMPAIGN_ID),
+      inFlight: (r) => r.inFlight(CAMPAIGN_ID, FIXTURE.phoneNumberId),
       lockStatus: (r) => r.lockStatus(CAMPAIGN_ID),
       claimPending: (r) => r.claimPending(CAMPAIGN_ID, 10),
       hasPending: (r) => r.hasPending(CAMPAIGN_ID),

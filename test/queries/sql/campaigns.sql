@@ -160,10 +160,13 @@ select "id", "tenant_id", "twilio_account_id", "e164", "type", "direction", "des
   limit $3;
 
 -- CampaignRunRepository.inFlight
-select count(*)::int as n from "campaign_recipients"
-join "messages" on "messages"."id" = "campaign_recipients"."message_id" and "messages"."tenant_id" = "campaign_recipients"."tenant_id"
-where "campaign_recipients"."tenant_id" = $1::uuid and "campaign_recipients"."campaign_id" = $2::uuid and "campaign_recipients"."state" = 'QUEUED'
-  and "messages"."status" in ('QUEUED', 'SENDING');
+with job as materialized (
+  select "outbox"."message_id" as message_id from "outbox"
+  where "outbox"."tenant_id" = $1::uuid and "outbox"."phone_number_id" = $2::uuid
+)
+select count(*)::int as n from job
+join "messages" on "messages"."tenant_id" = $3::uuid and "messages"."id" = job.message_id
+where "messages"."campaign_id" = $4::uuid;
 
 -- CampaignRunRepository.lockStatus
 select "status"
