@@ -28,6 +28,12 @@ const HOT_METHODS: Record<string, string[]> = {
   OutboxBatchRepository: ['load', 'markSending', 'recordSent'],
   // A method of several catalog calls is named with the one checked: `method (call)`.
   MessagesRepository: ['conversationWithPage (first page, AGENT)'],
+  // The campaign runner's per-pass statements, and the stats every progress event carries (a
+  // join on (tenant_id, id) walked the tenant's messages per recipient: 14.7 s at 5,000).
+  // liveConversations probes by key too, but Postgres plans it on each call (its array's length
+  // changes the custom plan's cost), once per batch of up to 256 recipients: not listed.
+  CampaignRunRepository: ['inFlight', 'queueTexts'],
+  CampaignsRepository: ['stats'],
 };
 /**
  * Known and left (bench/results.md, ninth session): the SENDING step's update keeps its status

@@ -1,6 +1,6 @@
-import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
-import { anyUuid, arrayLiteral, columnList, literal, setClauses } from '../../db/sql.js';
+import { arrayLiteral, columnList, literal, setClauses } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { mergeContactLocation, recordContactActivity } from '../contacts/contacts.sql.js';
 import { contacts } from '../contacts/contacts.schema.js';
@@ -65,9 +65,13 @@ export class CampaignRunRepository extends TenantRepository {
         select ${outbox.messageId} as message_id from ${outbox}
         where ${outbox.tenantId} = ${this.tenantId}::uuid and ${outbox.phoneNumberId} = ${phoneNumberId}::uuid
       )
+      -- By primary key alone, the tenant compared on the row found (see CampaignsRepository's
+      -- recipients view: given the tenant, a plan on stale statistics walked the tenant's rows).
       select count(*)::int as n from job
-      join ${messages} on ${messages.tenantId} = ${this.tenantId}::uuid and ${messages.id} = job.message_id
-      where ${messages.campaignId} = ${campaignId}::uuid
+      cross join lateral (
+        select ${messages.tenantId} as tenant_id, ${messages.campaignId} as campaign_id from ${messages} where ${messages.id} = job.message_id limit 1
+      ) m
+      where m.tenant_id = ${this.tenantId}::uuid and m.campaign_id = ${campaignId}::uuid
     `);
     return rowsOf<{ n: number }>(result)[0]?.n ?? 0;
   }
@@ -158,18 +162,19 @@ export class CampaignRunRepository extends TenantRepository {
   /** The live (not RESOLVED) conversation on this number of each contact that has one, by contact id. */
   async liveConversations(phoneNumberId: string, contactIds: readonly string[]): Promise<Map<string, string>> {
     if (contactIds.length === 0) return new Map();
-    const rows = await this.db
-      .select({ id: conversations.id, contactId: conversations.contactId })
-      .from(conversations)
-      .where(
-        this.scoped(
-          conversations,
-          eq(conversations.phoneNumberId, phoneNumberId),
-          anyUuid(conversations.contactId, contactIds),
-          ne(conversations.status, ConversationStatus.RESOLVED),
-        ),
-      );
-    return new Map(rows.map((r) => [r.contactId, r.id]));
+    const C = conversations;
+    // One probe per contact on the live-conversation key (the partial unique index: its predicate
+    // written as a literal, so a generic plan can use it), whatever the statistics say.
+    const result = await this.db.execute(sql`
+      select c.id, c.contact_id from unnest(${arrayLiteral(contactIds)}::uuid[]) as k(contact_id)
+      cross join lateral (
+        select ${C.id} as id, ${C.contactId} as contact_id from ${C}
+        where ${C.tenantId} = ${this.tenantId}::uuid and ${C.phoneNumberId} = ${phoneNumberId}::uuid and ${C.contactId} = k.contact_id
+          and ${C.status} <> ${literal(ConversationStatus.RESOLVED)}
+        limit 1
+      ) c
+    `);
+    return new Map(rowsOf<{ id: string; contact_id: string }>(result).map((r) => [String(r.contact_id), String(r.id)]));
   }
 
   /**

@@ -189,7 +189,16 @@ export class CampaignsRepository extends TenantRepository {
         r.message_id as "messageId",
         case when m.id is not null then ${REPLIED_AT} end as "repliedAt"
       from campaign_recipients r
-      left join messages m on m.id = r.message_id and m.tenant_id = r.tenant_id
+      -- Each message found by its primary key alone, the tenant compared on the row found (the
+      -- limit keeps that comparison out of the probe). As a join on (tenant_id, id), a plan made
+      -- while the statistics said the tenant had no rows probed messages by tenant_id only and
+      -- filtered every row of the tenant for each recipient: 14.7 s for a 5,000-recipient
+      -- campaign's stats after the bench's 290,000-message seed (51 ms this way).
+      left join lateral (
+        select m.id, m.tenant_id, m.status, m.error_message, m.conversation_id, m.created_at from messages m
+        where m.id = r.message_id
+        limit 1
+      ) m on m.tenant_id = r.tenant_id
       where r.tenant_id = ${this.tenantId}::uuid and ${where}`;
   }
 
