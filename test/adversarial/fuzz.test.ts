@@ -16,7 +16,7 @@ import { fakeSid, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twili
 import { customerTexts, randomUsNumber, setUpInbox, type Inbox } from '../helpers/inbox.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { postSignedForm, sendInbound } from '../helpers/twilio-setup.js';
-import { tenantSnapshot } from './snapshot.js';
+import { outboxJobs, tenantSnapshot } from './snapshot.js';
 
 /**
  * Property-based fuzzing (fast-check) of the webhooks and of every GraphQL argument: never a
@@ -150,7 +150,10 @@ async function settledSnapshot(): Promise<Record<string, string>> {
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const current = await tenantSnapshot(server, inbox.tenant.tenantId);
-    if (JSON.stringify(current) === JSON.stringify(previous) || Date.now() > deadline) return current;
+    // Equal twice is not enough while a send is out: under load its POST to the fake Twilio can
+    // outlast the 50 ms, and its SENT lands inside the next call (seen in CI on Postgres).
+    const settled = JSON.stringify(current) === JSON.stringify(previous) && (await outboxJobs(server, inbox.tenant.tenantId)) === 0;
+    if (settled || Date.now() > deadline) return current;
     previous = current;
   }
 }

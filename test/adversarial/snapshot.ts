@@ -16,3 +16,9 @@ export async function tenantSnapshot(server: TestServer, tenantId: string): Prom
   }
   return out;
 }
+
+/** The tenant's outbox jobs: sends accepted earlier and not yet recorded as SENT or FAILED. */
+export async function outboxJobs(server: TestServer, tenantId: string): Promise<number> {
+  const [row] = rowsOf<{ n: number | string }>(await server.app.deps.db.execute(sql`select count(*) as n from outbox where tenant_id = ${tenantId}`));
+  return Number(row?.n ?? 0);
+}
