@@ -201,6 +201,63 @@ describe('running a campaign', () => {
     expect(updates.events.every((e) => e.id === id)).toBe(true);
   });
 
+  it("hands a batch over as the rules say: blocked skipped, a live conversation joined, a new one opened PENDING, names kept or given", async () => {
+    const inbox = await setUpInbox(server, fake, { tenantName: 'Bloom Florists' });
+    const token = inbox.tenant.token;
+    const contactOf = async (conversationId: string) =>
+      (await server.gql(`query($id: ID!) { conversation(id: $id) { contact { id } } }`, { id: conversationId }, token)).data!.conversation.contact.id as string;
+    const updateContact = (id: string, input: Record<string, unknown>) =>
+      server.gql(`mutation($id: ID!, $input: UpdateContactInput!) { updateContact(id: $id, input: $input) { id } }`, { id, input }, token);
+
+    const existing = randomUsNumber('212');
+    const existingConversation = await customerTexts(server, inbox, existing, 'Are you open today?');
+    const blocked = randomUsNumber('213');
+    expect((await updateContact(await contactOf(await customerTexts(server, inbox, blocked, 'spam')), { blocked: true })).errors).toBeUndefined();
+    const named = randomUsNumber('214');
+    expect((await updateContact(await contactOf(await customerTexts(server, inbox, named, 'hello')), { name: 'Olga' })).errors).toBeUndefined();
+    const fresh = randomUsNumber('215');
+
+    const { id } = (
+      await create(inbox, [
+        { phoneNumber: existing, name: 'Ed' },
+        { phoneNumber: blocked, name: 'Bo' },
+        { phoneNumber: named, name: 'Not Olga' },
+        { phoneNumber: fresh, name: 'Nina' },
+      ])
+    ).data!.createCampaign;
+    await server.gql(ACTION('startCampaign'), { id }, token);
+    const done = await waitFor(async () => {
+      const c = await campaign(inbox, id);
+      return c.status === 'COMPLETED' ? c : undefined;
+    }, { timeoutMs: 20_000, what: 'the campaign to complete' });
+    expect(done.stats).toMatchObject({ recipients: 4, sent: 3, skipped: 1, queued: 0 });
+    expect((await recipientsOf(inbox, id, 'SKIPPED')).map((r: { phoneNumber: string; reason: string }) => [r.phoneNumber, r.reason])).toEqual([[blocked, 'blocked']]);
+    const bodies = new Map(fake.messageRequests.filter((r) => [existing, blocked, named, fresh].includes(String(r.params['To']))).map((r) => [r.params['To'], r.params['Body']]));
+    expect(Object.fromEntries(bodies)).toEqual({
+      [existing]: 'Hi Ed, 20% off this week at Bloom Florists!',
+      [named]: 'Hi Not Olga, 20% off this week at Bloom Florists!',
+      [fresh]: 'Hi Nina, 20% off this week at Bloom Florists!',
+    });
+
+    const list = await server.gql(
+      `query { conversations(first: 20) { edges { node { id status contact { phoneNumber name } messages(first: 2) { edges { node { source } } } } } } }`,
+      {},
+      token,
+    );
+    const byPhone = new Map(
+      (list.data!.conversations.edges as Array<{ node: { id: string; status: string; contact: { phoneNumber: string; name: string | null }; messages: { edges: Array<{ node: { source: string } }> } } }>)
+        .filter((e) => e.node.contact.phoneNumber !== blocked)
+        .map((e) => [e.node.contact.phoneNumber, { id: e.node.id, status: e.node.status, name: e.node.contact.name, sources: e.node.messages.edges.map((m) => m.node.source) }]),
+    );
+    // The customer's open conversation got the text (no second one); the new recipient's waits for a reply.
+    expect(byPhone.get(existing)).toEqual({ id: existingConversation, status: 'OPEN', name: 'Ed', sources: ['CAMPAIGN', 'CUSTOMER'] });
+    expect(byPhone.get(named)).toMatchObject({ status: 'OPEN', name: 'Olga', sources: ['CAMPAIGN', 'CUSTOMER'] });
+    expect(byPhone.get(fresh)).toMatchObject({ status: 'PENDING', name: 'Nina', sources: ['CAMPAIGN'] });
+    const conversationsOf = (phone: string) => list.data!.conversations.edges.filter((e: { node: { contact: { phoneNumber: string } } }) => e.node.contact.phoneNumber === phone);
+    expect(conversationsOf(existing)).toHaveLength(1);
+    expect(conversationsOf(named)).toHaveLength(1);
+  });
+
   it('pause stops new sends; start resumes; cancel skips the rest', async () => {
     const inbox = await setUpInbox(server, fake);
     // Twilio answers slowly, so the campaign is still running when we pause it.
