@@ -54,9 +54,19 @@ export async function explainGenericJson<Node>(db: Db, statement: CapturedStatem
   return row!['QUERY PLAN'][0]!.Plan;
 }
 
-async function explainGenericRows<R>(db: Db, statement: CapturedStatement, explain: string): Promise<R[]> {
+/**
+ * The custom plan of a captured statement (planned for its parameters' values, as every call of a
+ * statement Postgres keeps custom, and every statement sent unprepared, `DATABASE_PREPARE=false`),
+ * as EXPLAIN's JSON root node.
+ */
+export async function explainCustomJson<Node>(db: Db, statement: CapturedStatement): Promise<Node> {
+  const [row] = await explainGenericRows<{ 'QUERY PLAN': Array<{ Plan: Node }> }>(db, statement, 'explain (format json)', 'force_custom_plan');
+  return row!['QUERY PLAN'][0]!.Plan;
+}
+
+async function explainGenericRows<R>(db: Db, statement: CapturedStatement, explain: string, mode = 'force_generic_plan'): Promise<R[]> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql.raw(`set local plan_cache_mode = force_generic_plan`));
+    await tx.execute(sql.raw(`set local plan_cache_mode = ${mode}`));
     return withPrepared(tx, statement, async (execute) => rowsOf<R>(await tx.execute(sql.raw(`${explain} ${execute}`))));
   });
 }

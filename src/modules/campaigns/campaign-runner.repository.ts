@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
-import { arrayLiteral, columnList, literal, setClauses } from '../../db/sql.js';
+import { arrayLiteral, columnList, literal, setClauses, tenantParam } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { mergeContactLocation, recordContactActivity } from '../contacts/contacts.sql.js';
 import { contacts } from '../contacts/contacts.schema.js';
@@ -164,12 +164,13 @@ export class CampaignRunRepository extends TenantRepository {
     if (contactIds.length === 0) return new Map();
     const C = conversations;
     // One probe per contact on the live-conversation key (the partial unique index: its predicate
-    // written as a literal, so a generic plan can use it), whatever the statistics say.
+    // written as a literal, so a generic plan can use it), whatever the statistics say of the
+    // tenant (tenantParam: this statement is planned on every call).
     const result = await this.db.execute(sql`
       select c.id, c.contact_id from unnest(${arrayLiteral(contactIds)}::uuid[]) as k(contact_id)
       cross join lateral (
         select ${C.id} as id, ${C.contactId} as contact_id from ${C}
-        where ${C.tenantId} = ${this.tenantId}::uuid and ${C.phoneNumberId} = ${phoneNumberId}::uuid and ${C.contactId} = k.contact_id
+        where ${C.tenantId} = ${tenantParam(this.tenantId)} and ${C.phoneNumberId} = ${phoneNumberId}::uuid and ${C.contactId} = k.contact_id
           and ${C.status} <> ${literal(ConversationStatus.RESOLVED)}
         limit 1
       ) c
@@ -237,17 +238,17 @@ export class CampaignRunRepository extends TenantRepository {
         from message
         -- "= any(array(...))" keeps each look-up on the primary key (see sendReplies: with the
         -- input's estimate the planner may hash a sequential scan of the table instead).
-        where ${C.tenantId} = ${t} and ${C.id} = message.conversation_id and ${C.id} = any(array(select conversation_id from message))
+        where ${C.tenantId} = ${tenantParam(this.tenantId)} and ${C.id} = message.conversation_id and ${C.id} = any(array(select conversation_id from message))
         returning ${C.contactId}
       ),
       contact as (
         update ${contacts} set ${setClauses(contacts, recordContactActivity(sql`now()`))}
-        where ${contacts.tenantId} = ${t} and ${contacts.id} = any(array(select contact_id from recorded))
+        where ${contacts.tenantId} = ${tenantParam(this.tenantId)} and ${contacts.id} = any(array(select contact_id from recorded))
       ),
       queued as (
         update ${R} set ${sql.identifier(R.state.name)} = ${literal(RecipientState.QUEUED)}, ${sql.identifier(R.messageId.name)} = message.id
         from message join input on input."conversationId" = message.conversation_id
-        where ${R.tenantId} = ${t} and ${R.id} = input."recipientId" and ${R.id} = any(array(select "recipientId" from input))
+        where ${R.tenantId} = ${tenantParam(this.tenantId)} and ${R.id} = input."recipientId" and ${R.id} = any(array(select "recipientId" from input))
       )
       select count(*)::int as n from message
     `);

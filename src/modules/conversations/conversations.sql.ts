@@ -1,5 +1,5 @@
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
-import { allColumns } from '../../db/sql.js';
+import { allColumns, tenantParam } from '../../db/sql.js';
 import { conversations } from './conversations.schema.js';
 import { agentVisibility, type VisibilityShape } from './visibility.js';
 
@@ -11,7 +11,7 @@ import { agentVisibility, type VisibilityShape } from './visibility.js';
  */
 export function conversationById(shape: VisibilityShape, values: { tenantId: unknown; id: unknown; userId: unknown }): SQL {
   return sql`select ${allColumns(conversations)} from ${conversations}
-    where ${conversations.tenantId} = ${values.tenantId}::uuid and ${conversations.id} = ${values.id}::uuid
+    where ${conversations.tenantId} = ${tenantParam(values.tenantId)} and ${conversations.id} = ${values.id}::uuid
       ${shape === 'agent' ? sql`and ${agentVisibility(values.tenantId, values.userId)}` : sql``}
     limit 1`;
 }

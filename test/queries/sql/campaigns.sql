@@ -243,7 +243,7 @@ where "contacts"."tenant_id" = $2::uuid and "contacts"."id" = v."contactId" and 
 select c.id, c.contact_id from unnest($1::uuid[]) as k(contact_id)
 cross join lateral (
   select "conversations"."id" as id, "conversations"."contact_id" as contact_id from "conversations"
-  where "conversations"."tenant_id" = $2::uuid and "conversations"."phone_number_id" = $3::uuid and "conversations"."contact_id" = k.contact_id
+  where "conversations"."tenant_id" = (select $2::uuid) and "conversations"."phone_number_id" = $3::uuid and "conversations"."contact_id" = k.contact_id
     and "conversations"."status" <> 'RESOLVED'
   limit 1
 ) c;
@@ -273,17 +273,17 @@ recorded as (
   from message
   -- "= any(array(...))" keeps each look-up on the primary key (see sendReplies: with the
   -- input's estimate the planner may hash a sequential scan of the table instead).
-  where "conversations"."tenant_id" = $7::uuid and "conversations"."id" = message.conversation_id and "conversations"."id" = any(array(select conversation_id from message))
+  where "conversations"."tenant_id" = (select $7::uuid) and "conversations"."id" = message.conversation_id and "conversations"."id" = any(array(select conversation_id from message))
   returning "conversations"."contact_id"
 ),
 contact as (
   update "contacts" set "last_activity_at" = greatest("contacts"."last_activity_at", now())
-  where "contacts"."tenant_id" = $8::uuid and "contacts"."id" = any(array(select contact_id from recorded))
+  where "contacts"."tenant_id" = (select $8::uuid) and "contacts"."id" = any(array(select contact_id from recorded))
 ),
 queued as (
   update "campaign_recipients" set "state" = 'QUEUED', "message_id" = message.id
   from message join input on input."conversationId" = message.conversation_id
-  where "campaign_recipients"."tenant_id" = $9::uuid and "campaign_recipients"."id" = input."recipientId" and "campaign_recipients"."id" = any(array(select "recipientId" from input))
+  where "campaign_recipients"."tenant_id" = (select $9::uuid) and "campaign_recipients"."id" = input."recipientId" and "campaign_recipients"."id" = any(array(select "recipientId" from input))
 )
 select count(*)::int as n from message;
 

@@ -58,12 +58,12 @@ select "conversations"."id", "conversations"."tenant_id", "conversations"."conta
 
 -- ConversationsRepository.findById (as an admin)
 select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after" from "conversations"
-    where "conversations"."tenant_id" = $1::uuid and "conversations"."id" = $2::uuid
+    where "conversations"."tenant_id" = (select $1::uuid) and "conversations"."id" = $2::uuid
     limit 1;
 
 -- ConversationsRepository.findById (as an agent)
 select "conversations"."id", "conversations"."tenant_id", "conversations"."contact_id", "conversations"."phone_number_id", "conversations"."status", "conversations"."assignee_id", "conversations"."unread_count", "conversations"."last_message_at", "conversations"."last_message_id", "conversations"."last_read_at", "conversations"."resolved_at", "conversations"."resolved_by_id", "conversations"."first_inbound_at", "conversations"."first_response_at", "conversations"."first_responder_id", "conversations"."created_at", "conversations"."updated_at", "conversations"."team_id", "conversations"."queued_at", "conversations"."route_after" from "conversations"
-    where "conversations"."tenant_id" = $1::uuid and "conversations"."id" = $2::uuid
+    where "conversations"."tenant_id" = (select $1::uuid) and "conversations"."id" = $2::uuid
       and ("conversations"."assignee_id" = $3::uuid or "conversations"."team_id" is null or "conversations"."team_id" in (
     select "team_members"."team_id" from "team_members"
     where "team_members"."tenant_id" = $4::uuid and "team_members"."user_id" = $5::uuid))
