@@ -38,6 +38,7 @@ import { SessionAuthenticator } from './modules/users/session-authenticator.js';
 import type { AppDeps } from './shared/deps.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { LoginLimiter, SignUpLimiter } from './shared/login-limiter.js';
+import { WorkerSignal } from './shared/worker-signal.js';
 import { DbAttemptCounters } from './modules/users/attempt-counters.js';
 import { SecretBox } from './shared/secret-box.js';
 import type { TwilioApiFactory } from './shared/twilio-factory.js';
@@ -133,6 +134,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     mediaFileLinks: new MediaFileLinkSigner(config.jwtSecret),
     mediaStore: new MediaStore(config.media),
     mediaCopy: new MediaCopySignal(),
+    campaignRunner: new WorkerSignal(),
     assignments: new ConversationAssignments(),
     memberships: new MembershipCache(database.db, events),
     webhookEndpointCache: new WebhookEndpointCache(database.db, (err) => logger.warn({ err }, 'could not load webhook endpoints')),

@@ -118,7 +118,8 @@ export async function campaignsScenario(ctx: Ctx): Promise<void> {
     [1, SUBSCRIBERS],
   ] as const) {
     ctx.log(`campaigns: ${recipients} recipients, ${subscribers} subscribers`);
-    const r = await runCampaign(ctx, tenant, run, recipients, subscribers);
+    // One profiled window per run (--profile, --pg-statements): campaign set-up included, it is short.
+    const r = await ctx.profiler.around(`campaigns-${run}`, () => runCampaign(ctx, tenant, run, recipients, subscribers));
     const exact = r.status === 'COMPLETED' && r.posts === recipients && r.duplicates === 0 && r.missing === 0;
     report.add({
       scenario: S,

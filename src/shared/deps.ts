@@ -56,6 +56,8 @@ export interface AppDeps {
   mediaStore: MediaStore;
   /** Wakes this instance's inbound-media copy worker (implemented by src/modules/media). */
   mediaCopy: MediaCopyPort;
+  /** Wakes this instance's campaign runner when a campaign starts or resumes (src/modules/campaigns). */
+  campaignRunner: WorkerWakePort;
   /** What happens to a user's conversations when they are deactivated (implemented by src/modules/conversations). */
   assignments: AssignmentsPort;
   /** Automatic assignment (src/modules/routing): what other modules call after opening or freeing conversations. */
@@ -136,10 +138,13 @@ export interface AssignmentsPort {
 }
 
 /** The inbound path signals committed media copy jobs without importing the media module's worker. */
-export interface MediaCopyPort {
+/** A polling worker of this instance, woken after a commit that gave it work (src/shared/worker-signal.ts). */
+export interface WorkerWakePort {
   notifyEnqueued(): void;
   onEnqueued(wake: (() => void) | null): void;
 }
+
+export type MediaCopyPort = WorkerWakePort;
 
 /**
  * The outbox seen from the modules that write messages: they enqueue in their own transaction and
@@ -157,6 +162,14 @@ export interface OutboxPort {
   notifyEnqueued(): void;
   /** The dispatcher of this instance registers (or with null, removes) its wake-up. */
   onEnqueued(wake: (() => void) | null): void;
+  /**
+   * Called by this instance's dispatcher when a claim took the last due jobs (the queue it was
+   * working through is empty): whoever keeps the queue topped up (the campaign runner) refills it
+   * now rather than at its next poll.
+   */
+  notifyDrained(): void;
+  /** A worker of this instance registers (or with null, removes) its wake-up on a drained queue. */
+  onDrained(wake: (() => void) | null): void;
 }
 
 /**

@@ -146,6 +146,8 @@ export class CampaignsService {
       throw badInput(`A ${current.status} campaign cannot be ${PAST[action] ?? action}`, 'id');
     }
     this.scope.deps.events.publish(campaignUpdatedEvent(row));
+    // Started or resumed: the first texts leave now, not at the runner's next poll.
+    if (row.status === CampaignStatus.RUNNING) this.scope.deps.campaignRunner.notifyEnqueued();
     this.scope.deps.logger.info({ tenantId: this.scope.tenantId, campaignId: id, status: row.status }, `campaign ${action}`);
     return row;
   }

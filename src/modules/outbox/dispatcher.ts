@@ -46,6 +46,8 @@ export class OutboxDispatcher {
   private readonly results: SendResults;
   /** One promise per claimed job until it is settled (sent and recorded, rescheduled, failed, or dropped). */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Whether the last claim found jobs (see notifyDrained in run()). */
+  private claimedLastRound = false;
   /**
    * Claimed jobs that were maybe_sent before this instance touched them (an earlier attempt may
    * have reached Twilio): released at shutdown, they keep the flag, so whoever takes them next
@@ -131,6 +133,10 @@ export class OutboxDispatcher {
           const jobs = await this.queue.claim({ limit: free, leaseSeconds: this.settings.leaseSeconds, pacing: this.pacer.rates() });
           if (jobs.length > 0) this.dispatch(jobs);
           claimed = jobs.length;
+          // Fewer than asked for, by this claim or after one that found work: nothing more is
+          // due. Said when the queue empties, not on every idle poll.
+          if (claimed < free && (claimed > 0 || this.claimedLastRound)) this.deps.outbox.notifyDrained();
+          this.claimedLastRound = claimed > 0;
         } catch (err) {
           if (this.running) this.deps.logger.error({ err }, 'outbox claim failed');
         }

@@ -7,10 +7,12 @@ import { OutboxRepository, enqueueSql } from './outbox.repository.js';
  * The outbox as the modules that write messages see it (AppDeps.outbox, built in src/app.ts), so
  * they do not import the outbox module. A service that just committed outbox jobs wakes this
  * instance's dispatcher, so a reply leaves at once instead of at the next poll; other instances
- * find the jobs by polling.
+ * find the jobs by polling. The other way, the dispatcher that emptied the queue wakes this
+ * instance's campaign runner, which hands over a campaign's next texts only while few wait.
  */
 export class OutboxSignal implements OutboxPort {
   private waker: (() => void) | null = null;
+  private drainedWaker: (() => void) | null = null;
 
   enqueue(tx: Db, tenantId: string, messageId: string, phoneNumberId: string): Promise<void> {
     return new OutboxRepository(tx, tenantId).enqueue(messageId, phoneNumberId);
@@ -26,5 +28,13 @@ export class OutboxSignal implements OutboxPort {
 
   notifyEnqueued(): void {
     this.waker?.();
+  }
+
+  onDrained(wake: (() => void) | null): void {
+    this.drainedWaker = wake;
+  }
+
+  notifyDrained(): void {
+    this.drainedWaker?.();
   }
 }

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
+import { randomUsNumber, setUpInbox } from '../helpers/inbox.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { waitFor } from '../helpers/wait.js';
+
+/**
+ * The campaign runner keeps only a window of texts in the outbox (four times
+ * DISPATCHER_CONCURRENCY without pacing) and refills it when the dispatcher has emptied the queue,
+ * not at its next poll: with a full window it once slept the whole poll while the dispatcher sat
+ * idle, and campaigns ran at half their pace (bench, twenty-fifth session). Here the poll is the
+ * longest the configuration allows (60 s) and the window 4 texts, so a campaign of 13 recipients
+ * completes within the test's time only if starting it wakes the runner and every refill (at
+ * least three) and the completion follow the dispatcher's signals.
+ */
+describe('a campaign larger than its window', () => {
+  let server: TestServer;
+  let fake: FakeTwilio;
+
+  beforeAll(async () => {
+    [server, fake] = await Promise.all([startTestServer({ DISPATCHER_CONCURRENCY: '1', DISPATCHER_POLL_MS: '60000' }), startFakeTwilio()]);
+  });
+  afterAll(async () => {
+    await Promise.all([server?.close(), fake?.close()]);
+  });
+
+  it('is started at once and refilled as the dispatcher empties the queue, not at the 60 s poll', async () => {
+    const inbox = await setUpInbox(server, fake);
+    const token = inbox.tenant.token;
+    const recipients = Array.from({ length: 13 }, () => ({ phoneNumber: randomUsNumber('917') }));
+    const created = await server.gql(
+      `mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }`,
+      { input: { name: 'Refill', phoneNumberId: inbox.number.id, body: 'Hello {{contact.name}}', recipients } },
+      token,
+    );
+    expect(created.errors).toBeUndefined();
+    const id = created.data!.createCampaign.id as string;
+    const started = await server.gql(`mutation($id: ID!) { startCampaign(id: $id) { status } }`, { id }, token);
+    expect(started.data!.startCampaign.status).toBe('RUNNING');
+
+    const FIELDS = 'status completedAt stats { recipients queued sent skipped }';
+    const done = await waitFor(
+      async () => {
+        const c = (await server.gql(`query($id: ID!) { campaign(id: $id) { ${FIELDS} } }`, { id }, token)).data!.campaign;
+        return c.status === 'COMPLETED' && c;
+      },
+      // Far below the poll: a single wait for it fails the test.
+      { timeoutMs: 30_000, what: 'the campaign to complete' },
+    );
+    expect(done.stats).toEqual({ recipients: 13, queued: 0, sent: 13, skipped: 0 });
+    const posts = fake.messageRequests.filter((r) => recipients.some((p) => p.phoneNumber === r.params['To']));
+    expect(new Set(posts.map((p) => p.params['To'])).size).toBe(13);
+    expect(posts).toHaveLength(13);
+  }, 60_000);
+});
