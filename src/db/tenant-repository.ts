@@ -2,7 +2,7 @@ import { and, eq, sql, type InferSelectModel, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { isUuid } from '../shared/ids.js';
 import { rowsOf, type Db } from './client.js';
-import { allColumns, builtOnce, tableRow } from './sql.js';
+import { allColumns, builtOnce, tableRow, tenantParam } from './sql.js';
 
 /** A tenant-owned table keyed by `id`. */
 type TenantTable = PgTable & { id: PgColumn; tenantId: PgColumn };
@@ -23,6 +23,14 @@ export abstract class TenantRepository {
 
   protected scoped(table: { tenantId: PgColumn }, ...conditions: Array<SQL | undefined>): SQL {
     return and(eq(table.tenantId, this.tenantId), ...conditions)!;
+  }
+
+  /**
+   * `scoped()` for a look-up by a key of the table: the tenant as a sub-select (tenantParam), so
+   * the key's index is used whatever the statistics say of this tenant.
+   */
+  protected scopedToKey(table: { tenantId: PgColumn }, ...conditions: Array<SQL | undefined>): SQL {
+    return and(sql`${table.tenantId} = ${tenantParam(this.tenantId)}`, ...conditions)!;
   }
 
   /**

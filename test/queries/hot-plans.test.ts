@@ -42,8 +42,17 @@ const HOT_METHODS: Record<string, string[]> = {
  * Its walk of the tenant's rows is gone, and analysed tables plan it by key (both checked here).
  */
 const SCANS_WHILE_YOUNG: Record<string, string[]> = { 'OutboxBatchRepository.markSending': ['Seq Scan on messages'] };
-/** Hot statements Postgres plans on every call (custom plans): checked in that mode only. */
-const CUSTOM_PLANNED = ['CampaignRunRepository.liveConversations'];
+/**
+ * Look-ups by key checked in a plan made for the tenant's values only: liveConversations (planned
+ * on every call, once per batch of a campaign), and those of findOrOpen (a conversation started by
+ * an agent or an automation), a rating text, and a blocked contact's conversations.
+ */
+const CUSTOM_PLANNED = [
+  'CampaignRunRepository.liveConversations',
+  'ConversationsRepository.findLive',
+  'CsatRepository.ingestRating',
+  'ConversationsRepository.resolveLiveOfContact',
+];
 const HOT = [...HOT_FUNCTIONS, ...Object.entries(HOT_METHODS).flatMap(([cls, methods]) => methods.map((m) => `${cls}.${m}`))];
 
 /** Tables that grow with traffic or tenants: each read of one must be a look-up by key. */

@@ -1,6 +1,6 @@
 import { and, asc, avg, eq, gte, inArray, isNotNull, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../../db/client.js';
-import { columnList, literal, setClauses } from '../../db/sql.js';
+import { columnList, literal, setClauses, tenantParam } from '../../db/sql.js';
 import { TenantRepository } from '../../db/tenant-repository.js';
 import { contacts } from '../contacts/contacts.schema.js';
 import { ConversationStatus } from '../conversations/conversation-status.js';
@@ -118,14 +118,15 @@ export class CsatRepository extends TenantRepository {
    * violation messages_account_sid_uq, undoing the whole statement, as the ordinary ingest does.
    */
   async ingestRating(text: RatingText): Promise<{ messageId: string; conversationId: string; contactId: string } | null> {
-    const t = this.tenantId;
+    // Key look-ups whatever the statistics say of this tenant (tenantParam).
+    const t = tenantParam(this.tenantId);
     const now = sql`${text.now.toISOString()}::timestamptz`;
     const c = conversations;
     const s = csatSurveys;
     const result = await this.db.execute(sql`
       with number as (
         select ${phoneNumbers.id} from ${phoneNumbers}
-        where ${phoneNumbers.tenantId} = ${t}::uuid and ${phoneNumbers.twilioAccountId} = ${text.twilioAccountId}::uuid
+        where ${phoneNumbers.tenantId} = ${t} and ${phoneNumbers.twilioAccountId} = ${text.twilioAccountId}::uuid
           and ${phoneNumbers.e164} = ${text.to} and ${phoneNumbers.removedAt} is null
           and ${phoneNumbers.direction} = ${literal(NumberDirection.INBOUND_OUTBOUND)}
         limit 1
@@ -133,17 +134,17 @@ export class CsatRepository extends TenantRepository {
       contact as (
         -- A blocked contact's text is never a rating: the ordinary ingest stores it silently.
         select ${contacts.id} from ${contacts}
-        where ${contacts.tenantId} = ${t}::uuid and ${contacts.phoneNumber} = ${text.from} and not ${contacts.blocked}
+        where ${contacts.tenantId} = ${t} and ${contacts.phoneNumber} = ${text.from} and not ${contacts.blocked}
       ),
       live as (
         select 1 from ${c}
-        where ${c.tenantId} = ${t}::uuid and ${c.phoneNumberId} = (select id from number) and ${c.contactId} = (select id from contact)
+        where ${c.tenantId} = ${t} and ${c.phoneNumberId} = (select id from number) and ${c.contactId} = (select id from contact)
           and ${c.status} <> ${literal(ConversationStatus.RESOLVED)}
       ),
       survey as (
         select ${s.conversationId} from ${s}
         join ${c} on ${c.tenantId} = ${s.tenantId} and ${c.id} = ${s.conversationId}
-        where ${s.tenantId} = ${t}::uuid and ${s.state} = ${literal(SurveyState.REQUESTED)}
+        where ${s.tenantId} = ${t} and ${s.state} = ${literal(SurveyState.REQUESTED)}
           and ${s.requestedAt} > ${now} - interval '${sql.raw(String(RATING_WINDOW_HOURS))} hours'
           and ${c.status} = ${literal(ConversationStatus.RESOLVED)}
           and ${c.phoneNumberId} = (select id from number) and ${c.contactId} = (select id from contact)
@@ -154,13 +155,13 @@ export class CsatRepository extends TenantRepository {
       rated as (
         update ${s} set ${setClauses(s, { rating: sql`coalesce(${s.rating}, ${text.rating}::smallint)`, ratedAt: sql`coalesce(${s.ratedAt}, ${now})` })}
         from survey
-        where ${s.tenantId} = ${t}::uuid and ${s.conversationId} = survey.conversation_id
+        where ${s.tenantId} = ${t} and ${s.conversationId} = survey.conversation_id
         returning ${s.conversationId}
       ),
       touched as (
         update ${c} set ${setClauses(c, { ...recordActivity(sql`now()`, sql`${text.messageId}::uuid`), updatedAt: sql`now()` })}
         from rated
-        where ${c.tenantId} = ${t}::uuid and ${c.id} = rated.conversation_id
+        where ${c.tenantId} = ${t} and ${c.id} = rated.conversation_id
         returning ${c.id}
       ),
       message as (
@@ -168,13 +169,13 @@ export class CsatRepository extends TenantRepository {
           messages.id, messages.tenantId, messages.conversationId, messages.twilioAccountId, messages.direction, messages.body,
           messages.status, messages.twilioSid, messages.segments,
         )})
-        select ${text.messageId}::uuid, ${t}::uuid, touched.id, ${text.twilioAccountId}::uuid, ${literal(MessageDirection.INBOUND)},
+        select ${text.messageId}::uuid, ${t}, touched.id, ${text.twilioAccountId}::uuid, ${literal(MessageDirection.INBOUND)},
           ${text.body}, ${literal(MessageStatus.RECEIVED)}, ${text.messageSid}, ${text.segments}::int
         from touched
         returning ${messages.id}, ${messages.conversationId}
       ),
       webhook_events as (${insertWebhookEvents(sql`
-        select ${t}::uuid as tenant_id, 'MESSAGE_RECEIVED' as event_type, message.id as subject_id, message.conversation_id, 1 as ord from message
+        select ${t} as tenant_id, 'MESSAGE_RECEIVED' as event_type, message.id as subject_id, message.conversation_id, 1 as ord from message
       `)})
       select id as "messageId", conversation_id as "conversationId", (select id from contact) as "contactId" from message
     `);

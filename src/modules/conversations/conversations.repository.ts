@@ -167,7 +167,7 @@ export class ConversationsRepository extends TenantRepository {
       .select()
       .from(conversations)
       .where(
-        this.scoped(
+        this.scopedToKey(
           conversations,
           eq(conversations.phoneNumberId, phoneNumberId),
           eq(conversations.contactId, contactId),

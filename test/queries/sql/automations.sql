@@ -111,7 +111,7 @@ select avg("rating")
 -- CsatRepository.ingestRating
     with number as (
       select "phone_numbers"."id" from "phone_numbers"
-      where "phone_numbers"."tenant_id" = $1::uuid and "phone_numbers"."twilio_account_id" = $2::uuid
+      where "phone_numbers"."tenant_id" = (select $1::uuid) and "phone_numbers"."twilio_account_id" = $2::uuid
         and "phone_numbers"."e164" = $3 and "phone_numbers"."removed_at" is null
         and "phone_numbers"."direction" = 'INBOUND_OUTBOUND'
       limit 1
@@ -119,17 +119,17 @@ select avg("rating")
     contact as (
       -- A blocked contact's text is never a rating: the ordinary ingest stores it silently.
       select "contacts"."id" from "contacts"
-      where "contacts"."tenant_id" = $4::uuid and "contacts"."phone_number" = $5 and not "contacts"."blocked"
+      where "contacts"."tenant_id" = (select $4::uuid) and "contacts"."phone_number" = $5 and not "contacts"."blocked"
     ),
     live as (
       select 1 from "conversations"
-      where "conversations"."tenant_id" = $6::uuid and "conversations"."phone_number_id" = (select id from number) and "conversations"."contact_id" = (select id from contact)
+      where "conversations"."tenant_id" = (select $6::uuid) and "conversations"."phone_number_id" = (select id from number) and "conversations"."contact_id" = (select id from contact)
         and "conversations"."status" <> 'RESOLVED'
     ),
     survey as (
       select "csat_surveys"."conversation_id" from "csat_surveys"
       join "conversations" on "conversations"."tenant_id" = "csat_surveys"."tenant_id" and "conversations"."id" = "csat_surveys"."conversation_id"
-      where "csat_surveys"."tenant_id" = $7::uuid and "csat_surveys"."state" = 'REQUESTED'
+      where "csat_surveys"."tenant_id" = (select $7::uuid) and "csat_surveys"."state" = 'REQUESTED'
         and "csat_surveys"."requested_at" > $8::timestamptz - interval '24 hours'
         and "conversations"."status" = 'RESOLVED'
         and "conversations"."phone_number_id" = (select id from number) and "conversations"."contact_id" = (select id from contact)
@@ -140,18 +140,18 @@ select avg("rating")
     rated as (
       update "csat_surveys" set "rating" = coalesce("csat_surveys"."rating", $9::smallint), "rated_at" = coalesce("csat_surveys"."rated_at", $10::timestamptz)
       from survey
-      where "csat_surveys"."tenant_id" = $11::uuid and "csat_surveys"."conversation_id" = survey.conversation_id
+      where "csat_surveys"."tenant_id" = (select $11::uuid) and "csat_surveys"."conversation_id" = survey.conversation_id
       returning "csat_surveys"."conversation_id"
     ),
     touched as (
       update "conversations" set "last_message_id" = case when now() >= "conversations"."last_message_at" then $12::uuid else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()), "updated_at" = now()
       from rated
-      where "conversations"."tenant_id" = $13::uuid and "conversations"."id" = rated.conversation_id
+      where "conversations"."tenant_id" = (select $13::uuid) and "conversations"."id" = rated.conversation_id
       returning "conversations"."id"
     ),
     message as (
       insert into "messages" ("id", "tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "status", "twilio_sid", "segments")
-      select $14::uuid, $15::uuid, touched.id, $16::uuid, 'INBOUND',
+      select $14::uuid, (select $15::uuid), touched.id, $16::uuid, 'INBOUND',
         $17, 'RECEIVED', $18, $19::int
       from touched
       returning "messages"."id", "messages"."conversation_id"
@@ -160,7 +160,7 @@ select avg("rating")
   insert into "webhook_events" ("tenant_id", "event_type", "subject_id", "conversation_id")
   select r.tenant_id, r.event_type, r.subject_id, r.conversation_id
   from (
-      select $20::uuid as tenant_id, 'MESSAGE_RECEIVED' as event_type, message.id as subject_id, message.conversation_id, 1 as ord from message
+      select (select $20::uuid) as tenant_id, 'MESSAGE_RECEIVED' as event_type, message.id as subject_id, message.conversation_id, 1 as ord from message
     ) r
   where exists (
     select 1 from webhook_endpoints we

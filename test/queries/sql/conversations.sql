@@ -101,19 +101,19 @@ update "conversations" set "assignee_id" = $1, "updated_at" = now(), "team_id" =
 -- ConversationsRepository.findLive
 select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
-  where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
+  where ("conversations"."tenant_id" = (select $1::uuid) and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
   limit $5;
 
 -- ConversationsRepository.findOrOpen (live one found)
 select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
-  where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
+  where ("conversations"."tenant_id" = (select $1::uuid) and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
   limit $5;
 
 -- ConversationsRepository.findOrOpen (opened)
 select "id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after"
   from "conversations"
-  where ("conversations"."tenant_id" = $1 and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
+  where ("conversations"."tenant_id" = (select $1::uuid) and "conversations"."phone_number_id" = $2 and "conversations"."contact_id" = $3 and "conversations"."status" <> $4)
   limit $5;
 insert into "conversations" ("id", "tenant_id", "contact_id", "phone_number_id", "status", "assignee_id", "unread_count", "last_message_at", "last_message_id", "last_read_at", "resolved_at", "resolved_by_id", "first_inbound_at", "first_response_at", "first_responder_id", "created_at", "updated_at", "team_id", "queued_at", "route_after")
   values (default, $1, $2, $3, default, $4, default, default, default, default, default, default, default, default, default, default, default, $5, default, default)
