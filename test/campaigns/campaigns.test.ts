@@ -258,6 +258,26 @@ describe('running a campaign', () => {
     expect(conversationsOf(named)).toHaveLength(1);
   });
 
+  it('skips every recipient, with the reason, when the sending number was removed before the campaign ran; nothing is sent', async () => {
+    const inbox = await setUpInbox(server, fake);
+    const people = Array.from({ length: 5 }, () => ({ phoneNumber: randomUsNumber('312') }));
+    const { id } = (await create(inbox, people)).data!.createCampaign;
+    const removed = await server.gql(`mutation($id: ID!) { removePhoneNumber(id: $id) }`, { id: inbox.number.id }, inbox.tenant.token);
+    expect(removed.errors).toBeUndefined();
+    const started = await server.gql(ACTION('startCampaign'), { id }, inbox.tenant.token);
+    expect(started.errors).toBeUndefined();
+    const done = await waitFor(async () => {
+      const c = await campaign(inbox, id);
+      return c.status === 'COMPLETED' && c;
+    }, { timeoutMs: 20_000, what: 'the campaign to complete' });
+    expect(done.stats).toMatchObject({ recipients: 5, queued: 0, sent: 0, skipped: 5 });
+    const rows = await recipientsOf(inbox, id);
+    expect(rows.map((r: { status: string; reason: string; message: unknown }) => [r.status, r.reason, r.message])).toEqual(
+      people.map(() => ['SKIPPED', 'the sending number was removed', null]),
+    );
+    expect(fake.messageRequests.some((r) => people.some((p) => p.phoneNumber === r.params['To']))).toBe(false);
+  });
+
   it('pause stops new sends; start resumes; cancel skips the rest', async () => {
     const inbox = await setUpInbox(server, fake);
     // Twilio answers slowly, so the campaign is still running when we pause it.

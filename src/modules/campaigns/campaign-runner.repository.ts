@@ -39,6 +39,14 @@ export interface RecipientContact {
 }
 
 /** One campaign text to queue: its recipient, where it goes, what it says. */
+/** A recipient that gets no text in this batch: skipped (state and reason), or deferred (notBefore). */
+export interface RecipientChange {
+  id: number;
+  state?: RecipientState;
+  reason?: string;
+  notBefore?: Date;
+}
+
 export interface CampaignText {
   recipientId: number;
   conversationId: string;
@@ -121,8 +129,22 @@ export class CampaignRunRepository extends TenantRepository {
     return row?.name ?? null;
   }
 
-  async setRecipient(recipientId: number, values: Partial<Pick<CampaignRecipientRow, 'state' | 'reason' | 'notBefore' | 'messageId'>>): Promise<void> {
-    await this.db.update(campaignRecipients).set(values).where(this.scoped(campaignRecipients, eq(campaignRecipients.id, recipientId)));
+  /**
+   * Recipients of a batch that get no text now: SKIPPED with a reason, or left PENDING until
+   * `notBefore` (their send window). One statement for the batch; a field not given is kept.
+   */
+  async setRecipients(changes: readonly RecipientChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    const R = campaignRecipients;
+    // One json parameter: one statement text whatever the batch's size.
+    await this.db.execute(sql`
+      update ${R} set
+        ${sql.identifier(R.state.name)} = coalesce(v.state::campaign_recipient_state, ${R.state}),
+        ${sql.identifier(R.reason.name)} = coalesce(v.reason, ${R.reason}),
+        ${sql.identifier(R.notBefore.name)} = coalesce(v."notBefore", ${R.notBefore})
+      from json_to_recordset(${JSON.stringify(changes)}::json) as v(id bigint, state text, reason text, "notBefore" timestamptz)
+      where ${R.tenantId} = ${tenantParam(this.tenantId)} and ${R.id} = v.id
+    `);
   }
 
   /**

@@ -7,7 +7,7 @@ import { WebhookQueueRepository } from '../webhooks/webhook-queue.repository.js'
 import { WebhookEventType } from '../webhooks/webhook.type.js';
 import { CampaignStatus, RecipientState } from './campaign.enums.js';
 import { CAMPAIGN_PROGRESS_EVERY_MS, campaignUpdatedEvent } from '../../events/live-events.js';
-import { CampaignRunRepository, runningCampaigns, startDueCampaigns, type CampaignText, type RecipientContact } from './campaign-runner.repository.js';
+import { CampaignRunRepository, runningCampaigns, startDueCampaigns, type CampaignText, type RecipientChange, type RecipientContact } from './campaign-runner.repository.js';
 import { CampaignsRepository } from './campaigns.repository.js';
 import type { CampaignRecipientRow, CampaignRow } from './campaigns.schema.js';
 import { renderCampaignBody } from './placeholders.js';
@@ -183,7 +183,10 @@ export class CampaignRunner {
    */
   private async handOver(tx: Db, campaign: CampaignRow, number: PhoneNumberRow, batch: readonly CampaignRecipientRow[]): Promise<number> {
     const run = new CampaignRunRepository(tx, campaign.tenantId);
-    const skip = (recipient: CampaignRecipientRow, reason: string) => run.setRecipient(recipient.id, { state: RecipientState.SKIPPED, reason });
+    // Recipients that get no text in this batch (skipped, or deferred to their send window):
+    // written by one statement at the end, not one each.
+    const notSent: RecipientChange[] = [];
+    const skip = (recipient: CampaignRecipientRow, reason: string) => notSent.push({ id: recipient.id, state: RecipientState.SKIPPED, reason });
 
     const ready: CampaignRecipientRow[] = [];
     for (const recipient of batch) {
@@ -191,30 +194,32 @@ export class CampaignRunner {
         const zone = recipientZone(recipient.phoneNumber, number.e164);
         const opening = nextWindowOpening(new Date(), zone, campaign.sendWindowStart, campaign.sendWindowEnd);
         if (opening) {
-          await run.setRecipient(recipient.id, { notBefore: opening });
+          notSent.push({ id: recipient.id, notBefore: opening });
           continue;
         }
       }
-      if (number.removedAt) await skip(recipient, 'the sending number was removed');
+      if (number.removedAt) skip(recipient, 'the sending number was removed');
       else ready.push(recipient);
     }
-    if (ready.length === 0) return 0;
 
-    const contactByPhone = new Map((await run.upsertContacts(ready.map((r) => r.phoneNumber))).map((c) => [c.phoneNumber, c]));
-    await run.nameContacts(
-      ready.flatMap((r) => {
-        const contact = contactByPhone.get(r.phoneNumber);
-        return r.name && contact && !contact.name ? [{ contactId: contact.id, name: r.name }] : [];
-      }),
-    );
     const sendable: Array<{ recipient: CampaignRecipientRow; contact: RecipientContact }> = [];
-    for (const recipient of ready) {
-      const contact = contactByPhone.get(recipient.phoneNumber);
-      if (!contact) throw new Error(`no contact for campaign recipient ${recipient.id}`);
-      if (contact.optedOut) await skip(recipient, 'opted out');
-      else if (contact.blocked) await skip(recipient, 'blocked');
-      else sendable.push({ recipient, contact });
+    if (ready.length > 0) {
+      const contactByPhone = new Map((await run.upsertContacts(ready.map((r) => r.phoneNumber))).map((c) => [c.phoneNumber, c]));
+      await run.nameContacts(
+        ready.flatMap((r) => {
+          const contact = contactByPhone.get(r.phoneNumber);
+          return r.name && contact && !contact.name ? [{ contactId: contact.id, name: r.name }] : [];
+        }),
+      );
+      for (const recipient of ready) {
+        const contact = contactByPhone.get(recipient.phoneNumber);
+        if (!contact) throw new Error(`no contact for campaign recipient ${recipient.id}`);
+        if (contact.optedOut) skip(recipient, 'opted out');
+        else if (contact.blocked) skip(recipient, 'blocked');
+        else sendable.push({ recipient, contact });
+      }
     }
+    await run.setRecipients(notSent);
     if (sendable.length === 0) return 0;
 
     // Each contact's live conversation on this number, else a new PENDING one (waiting for the

@@ -62,7 +62,11 @@ export default [
       claimPending: (r) => r.claimPending(CAMPAIGN_ID, 10),
       hasPending: (r) => r.hasPending(CAMPAIGN_ID),
       tenantName: (r) => r.tenantName(),
-      setRecipient: (r) => r.setRecipient(7000, { state: RecipientState.SKIPPED, reason: 'opted out' }),
+      setRecipients: (r) =>
+        r.setRecipients([
+          { id: 7000, state: RecipientState.SKIPPED, reason: 'opted out' },
+          { id: 7001, notBefore: new Date('2026-01-01T14:00:00Z') },
+        ]),
       upsertContacts: (r) => r.upsertContacts([FIXTURE.contactPhone, '+15550100003']),
       nameContacts: (r) => r.nameContacts([{ contactId: FIXTURE.newContactId, name: 'Ada' }]),
       liveConversations: (r) => r.liveConversations(FIXTURE.phoneNumberId, [FIXTURE.contactId, FIXTURE.newContactId]),

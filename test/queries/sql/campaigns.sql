@@ -223,9 +223,13 @@ select "name"
   from "tenants"
   where "tenants"."id" = $1;
 
--- CampaignRunRepository.setRecipient
-update "campaign_recipients" set "state" = $1, "reason" = $2
-  where ("campaign_recipients"."tenant_id" = $3 and "campaign_recipients"."id" = $4);
+-- CampaignRunRepository.setRecipients
+update "campaign_recipients" set
+  "state" = coalesce(v.state::campaign_recipient_state, "campaign_recipients"."state"),
+  "reason" = coalesce(v.reason, "campaign_recipients"."reason"),
+  "not_before" = coalesce(v."notBefore", "campaign_recipients"."not_before")
+from json_to_recordset($1::json) as v(id bigint, state text, reason text, "notBefore" timestamptz)
+where "campaign_recipients"."tenant_id" = (select $2::uuid) and "campaign_recipients"."id" = v.id;
 
 -- CampaignRunRepository.upsertContacts
 insert into "contacts" ("tenant_id", "phone_number")
