@@ -9,17 +9,13 @@ import { usingPostgres } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
- * The completion rule of the campaign runner under the interleaving that once completed a campaign
- * with texts still queued (two instances on one Postgres): this instance reads "nothing in flight",
- * then another instance hands over the last recipient and commits, then this instance finds
- * nothing pending. Made deterministic with a lock: the test's transaction holds the campaign row
- * FOR UPDATE, so the runner's pass stops at its shared lock right after its first look; the test
- * hands the recipient over inside that transaction (what the other instance's commit does) and
- * commits. The campaign must stay RUNNING until that text has left the outbox.
+ * Two interleavings of the campaign runner with another transaction, each made deterministic with
+ * a lock: the test holds a row in an open transaction, drives one runner pass, waits until the
+ * pass waits for it (pg_blocking_pids), does what the other party commits, and commits.
  *
- * Postgres only: PGlite has one connection, so two instances (and this interleaving) cannot exist.
+ * Postgres only: PGlite has one connection, so no statement of another can be waited for.
  */
-describe.skipIf(!usingPostgres)('campaign completion with another instance handing over (TEST_DATABASE_URL)', () => {
+describe.skipIf(!usingPostgres)('campaign runner passes racing another transaction (TEST_DATABASE_URL)', () => {
   let server: TestServer;
   let fake: FakeTwilio;
   let sql: postgres.Sql;
@@ -35,6 +31,12 @@ describe.skipIf(!usingPostgres)('campaign completion with another instance handi
     await Promise.all([server?.close({ dropDatabase: true }), fake?.close()]);
   });
 
+  // The completion rule under the interleaving that once completed a campaign with texts still
+  // queued (two instances on one Postgres): this instance reads "nothing in flight", then another
+  // instance hands over the last recipient and commits, then this instance finds nothing pending.
+  // The test's transaction holds the campaign row FOR UPDATE, so the pass stops at its shared
+  // lock right after its first look; the test hands the recipient over inside that transaction
+  // and commits. The campaign must stay RUNNING until that text has left the outbox.
   it('stays RUNNING while the last recipient is in flight, then completes once it is sent', async () => {
     const inbox = await setUpInbox(server, fake);
     const token = inbox.tenant.token;
@@ -88,5 +90,63 @@ describe.skipIf(!usingPostgres)('campaign completion with another instance handi
     const done = await campaign();
     expect(done.status).toBe('COMPLETED');
     expect(done.completedAt).not.toBeNull();
+  });
+
+  // The hand-over's second look for a conversation: a customer's text opens a live conversation
+  // after the runner looked for one (none) and before its insert of a new PENDING one. The insert
+  // meets it at the live-conversation key and does nothing; the text must land in the customer's
+  // conversation, not in a second one. The test inserts that conversation in its open transaction
+  // and commits once the runner's insert waits for it.
+  it('puts the campaign text in the conversation that appeared meanwhile, and opens no second one', async () => {
+    const inbox = await setUpInbox(server, fake);
+    const token = inbox.tenant.token;
+    const customer = randomUsNumber('718');
+    // A known contact with no live conversation: it texted once, and that conversation was resolved.
+    const earlier = await customerTexts(server, inbox, customer, 'hello');
+    const resolved = await server.gql(
+      `mutation($id: ID!) { setConversationStatus(conversationId: $id, status: RESOLVED) { status contact { id } } }`,
+      { id: earlier },
+      token,
+    );
+    expect(resolved.errors).toBeUndefined();
+    const contactId = resolved.data!.setConversationStatus.contact.id as string;
+
+    const created = await server.gql(
+      `mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }`,
+      { input: { name: 'Second look', phoneNumberId: inbox.number.id, body: 'Sale today', recipients: [{ phoneNumber: customer }] } },
+      token,
+    );
+    expect(created.errors).toBeUndefined();
+    const campaignId = created.data!.createCampaign.id as string;
+    expect((await server.gql(`mutation($id: ID!) { startCampaign(id: $id) { status } }`, { id: campaignId }, token)).errors).toBeUndefined();
+
+    const runner = new CampaignRunner(server.app.deps);
+    let pass: Promise<boolean> | undefined;
+    let customersConversation = '';
+    await sql.begin(async (inbound) => {
+      // What the ingest of the customer's next text writes first: a new live conversation.
+      const [row] = await inbound<{ id: string }[]>`
+        insert into conversations (tenant_id, phone_number_id, contact_id, status)
+        values (${inbox.tenant.tenantId}, ${inbox.number.id}, ${contactId}, 'OPEN') returning id`;
+      customersConversation = row!.id;
+      const [{ pid }] = await inbound<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      pass = runner.round();
+      // The runner looked (the uncommitted row is invisible to it) and its insert now waits for ours.
+      await waitFor(
+        async () =>
+          (await sql`select 1 from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid)) and query ilike '%insert into "conversations"%'`).length > 0,
+        { what: "the runner's insert of a PENDING conversation to wait for the customer's" },
+      );
+      // Committed when this callback returns.
+    });
+    expect(await pass).toBe(true);
+
+    const texts = await sql<{ conversation_id: string }[]>`select conversation_id from messages where campaign_id = ${campaignId}`;
+    expect(texts.map((t) => t.conversation_id)).toEqual([customersConversation]);
+    const live = await sql<{ id: string }[]>`
+      select id from conversations where contact_id = ${contactId} and phone_number_id = ${inbox.number.id} and status <> 'RESOLVED'`;
+    expect(live.map((c) => c.id)).toEqual([customersConversation]);
+    const recipients = await sql<{ state: string }[]>`select state from campaign_recipients where campaign_id = ${campaignId}`;
+    expect(recipients.map((r) => r.state)).toEqual(['QUEUED']);
   });
 });
