@@ -44,13 +44,13 @@ export async function explain(db: Db, statement: CapturedStatement): Promise<str
  * EXECUTE under plan_cache_mode = force_generic_plan, in one transaction (one connection).
  */
 export async function explainGeneric(db: Db, statement: CapturedStatement): Promise<string> {
-  const rows = await explainGenericRows<Record<string, string>>(db, statement, 'explain');
+  const rows = await explainRows<Record<string, string>>(db, statement, 'explain');
   return rows.map((r) => r['QUERY PLAN']).join('\n');
 }
 
 /** The same generic plan as EXPLAIN's JSON: its root node (`Node Type`, `Relation Name`, `Plans`, ...). */
 export async function explainGenericJson<Node>(db: Db, statement: CapturedStatement): Promise<Node> {
-  const [row] = await explainGenericRows<{ 'QUERY PLAN': Array<{ Plan: Node }> }>(db, statement, 'explain (format json)');
+  const [row] = await explainRows<{ 'QUERY PLAN': Array<{ Plan: Node }> }>(db, statement, 'explain (format json)');
   return row!['QUERY PLAN'][0]!.Plan;
 }
 
@@ -60,11 +60,11 @@ export async function explainGenericJson<Node>(db: Db, statement: CapturedStatem
  * as EXPLAIN's JSON root node.
  */
 export async function explainCustomJson<Node>(db: Db, statement: CapturedStatement): Promise<Node> {
-  const [row] = await explainGenericRows<{ 'QUERY PLAN': Array<{ Plan: Node }> }>(db, statement, 'explain (format json)', 'force_custom_plan');
+  const [row] = await explainRows<{ 'QUERY PLAN': Array<{ Plan: Node }> }>(db, statement, 'explain (format json)', 'force_custom_plan');
   return row!['QUERY PLAN'][0]!.Plan;
 }
 
-async function explainGenericRows<R>(db: Db, statement: CapturedStatement, explain: string, mode = 'force_generic_plan'): Promise<R[]> {
+async function explainRows<R>(db: Db, statement: CapturedStatement, explain: string, mode = 'force_generic_plan'): Promise<R[]> {
   return db.transaction(async (tx) => {
     await tx.execute(sql.raw(`set local plan_cache_mode = ${mode}`));
     return withPrepared(tx, statement, async (execute) => rowsOf<R>(await tx.execute(sql.raw(`${explain} ${execute}`))));
