@@ -18,7 +18,6 @@ import { MediaCopyWorker } from './modules/media/media-copy.worker.js';
 import { CampaignRunner } from './modules/campaigns/campaign-runner.js';
 import { MediaStore } from './modules/media-files/media-store.js';
 import { MediaFileLinkSigner } from './modules/media-files/media-file-links.js';
-import { MediaCopySignal } from './modules/media/media-copy.signal.js';
 import { ConversationAssignments } from './modules/conversations/assignments.js';
 import { OutboxSignal } from './modules/outbox/outbox-signal.js';
 import { WebhookAccountCache } from './modules/twilio-accounts/account-cache.js';
@@ -133,7 +132,7 @@ export async function startApp(givenConfig: Config, options: StartOptions = {}):
     fallback: new FallbackService(),
     mediaFileLinks: new MediaFileLinkSigner(config.jwtSecret),
     mediaStore: new MediaStore(config.media),
-    mediaCopy: new MediaCopySignal(),
+    mediaCopy: new WorkerSignal(),
     campaignRunner: new WorkerSignal(),
     assignments: new ConversationAssignments(),
     memberships: new MembershipCache(database.db, events),

@@ -54,8 +54,11 @@ export interface AppDeps {
   mediaFileLinks: MediaFileLinkSigner;
   /** Where file bytes live: Postgres (bytea) or the MEDIA_S3_* bucket. */
   mediaStore: MediaStore;
-  /** Wakes this instance's inbound-media copy worker (implemented by src/modules/media). */
-  mediaCopy: MediaCopyPort;
+  /**
+   * Wakes this instance's inbound-media copy worker (src/modules/media): the inbound path signals
+   * committed copy jobs without importing the worker.
+   */
+  mediaCopy: WorkerWakePort;
   /** Wakes this instance's campaign runner when a campaign starts or resumes (src/modules/campaigns). */
   campaignRunner: WorkerWakePort;
   /** What happens to a user's conversations when they are deactivated (implemented by src/modules/conversations). */
@@ -137,14 +140,11 @@ export interface AssignmentsPort {
   releaseAllOf(tx: Db, tenantId: string, userId: string): Promise<string[]>;
 }
 
-/** The inbound path signals committed media copy jobs without importing the media module's worker. */
 /** A polling worker of this instance, woken after a commit that gave it work (src/shared/worker-signal.ts). */
 export interface WorkerWakePort {
   notifyEnqueued(): void;
   onEnqueued(wake: (() => void) | null): void;
 }
-
-export type MediaCopyPort = WorkerWakePort;
 
 /**
  * The outbox seen from the modules that write messages: they enqueue in their own transaction and

@@ -38,7 +38,6 @@ export interface RecipientContact {
   blocked: boolean;
 }
 
-/** One campaign text to queue: its recipient, where it goes, what it says. */
 /** A recipient that gets no text in this batch: skipped (state and reason), or deferred (notBefore). */
 export interface RecipientChange {
   id: number;
@@ -47,6 +46,7 @@ export interface RecipientChange {
   notBefore?: Date;
 }
 
+/** One campaign text to queue: its recipient, where it goes, what it says. */
 export interface CampaignText {
   recipientId: number;
   conversationId: string;
@@ -230,7 +230,8 @@ export class CampaignRunRepository extends TenantRepository {
     enqueueSql: (rows: SQL) => SQL,
   ): Promise<number> {
     if (texts.length === 0) return 0;
-    const t = sql`${this.tenantId}::uuid`;
+    // The key look-ups below stay on their keys whatever the statistics say of this tenant (tenantParam).
+    const t = tenantParam(this.tenantId);
     const C = conversations;
     const R = campaignRecipients;
     const result = await this.db.execute(sql`
@@ -260,17 +261,17 @@ export class CampaignRunRepository extends TenantRepository {
         from message
         -- "= any(array(...))" keeps each look-up on the primary key (see sendReplies: with the
         -- input's estimate the planner may hash a sequential scan of the table instead).
-        where ${C.tenantId} = ${tenantParam(this.tenantId)} and ${C.id} = message.conversation_id and ${C.id} = any(array(select conversation_id from message))
+        where ${C.tenantId} = ${t} and ${C.id} = message.conversation_id and ${C.id} = any(array(select conversation_id from message))
         returning ${C.contactId}
       ),
       contact as (
         update ${contacts} set ${setClauses(contacts, recordContactActivity(sql`now()`))}
-        where ${contacts.tenantId} = ${tenantParam(this.tenantId)} and ${contacts.id} = any(array(select contact_id from recorded))
+        where ${contacts.tenantId} = ${t} and ${contacts.id} = any(array(select contact_id from recorded))
       ),
       queued as (
         update ${R} set ${sql.identifier(R.state.name)} = ${literal(RecipientState.QUEUED)}, ${sql.identifier(R.messageId.name)} = message.id
         from message join input on input."conversationId" = message.conversation_id
-        where ${R.tenantId} = ${tenantParam(this.tenantId)} and ${R.id} = input."recipientId" and ${R.id} = any(array(select "recipientId" from input))
+        where ${R.tenantId} = ${t} and ${R.id} = input."recipientId" and ${R.id} = any(array(select "recipientId" from input))
       )
       select count(*)::int as n from message
     `);

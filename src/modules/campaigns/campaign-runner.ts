@@ -38,12 +38,10 @@ export class CampaignRunner {
   private loop: Promise<void> | null = null;
   private readonly idle = new WakeableIdle();
   /**
-   * The last pass left a campaign waiting on texts in the outbox (its window full, or only its
-   * last texts left to send): only then does the dispatcher's drained queue start a pass (a
-   * reply's send empties it too, and those need no pass of this runner).
+   * Whether the last look found a running campaign: only then does the dispatcher's drained queue
+   * start a pass (a reply's send empties it too, and needs no pass of this runner).
    */
-  private waitingForOutbox = false;
-  private inPass = false;
+  private campaignsRunning = false;
 
   constructor(private readonly deps: AppDeps) {}
 
@@ -55,8 +53,7 @@ export class CampaignRunner {
     // out the poll (500 ms) left the dispatcher idle for most of it, and a campaign ran at half
     // its pace whenever the runner found the window full (bench, twenty-fifth session).
     this.deps.outbox.onDrained(() => {
-      // During a pass too: it may have read the window full just before this drain.
-      if (this.waitingForOutbox || this.inPass) this.idle.wake();
+      if (this.campaignsRunning) this.idle.wake();
     });
     this.deps.campaignRunner.onEnqueued(() => this.idle.wake());
     this.loop = this.run();
@@ -77,13 +74,10 @@ export class CampaignRunner {
       // Before the round: a drain signalled while it runs (after it read the window) is kept.
       this.idle.beginRound();
       let busy = false;
-      this.inPass = true;
       try {
         busy = await this.round();
       } catch (err) {
         if (this.running) this.deps.logger.error({ err }, 'campaign round failed');
-      } finally {
-        this.inPass = false;
       }
       if (!this.running) break;
       await this.idle.idle(busy ? 20 : this.deps.config.dispatcher.pollMs);
@@ -98,8 +92,9 @@ export class CampaignRunner {
     const db = this.deps.db;
     for (const c of await startDueCampaigns(db)) this.deps.events.publish(campaignUpdatedEvent(c));
     let handed = 0;
-    this.waitingForOutbox = false;
-    for (const campaign of await runningCampaigns(db, MAX_CAMPAIGNS_PER_ROUND)) {
+    const running = await runningCampaigns(db, MAX_CAMPAIGNS_PER_ROUND);
+    this.campaignsRunning = running.length > 0;
+    for (const campaign of running) {
       if (this.stopping) break;
       handed += await this.feed(campaign);
     }
@@ -127,10 +122,7 @@ export class CampaignRunner {
     if (!number) return 0;
     const inFlight = await run.inFlight(campaign.id, campaign.phoneNumberId);
     const room = this.window(number) - inFlight;
-    if (room <= 0) {
-      this.waitingForOutbox = true;
-      return 0;
-    }
+    if (room <= 0) return 0;
 
     const result = await deps.db.transaction(async (tx) => {
       const repo = new CampaignRunRepository(tx, tenantId);
@@ -147,9 +139,6 @@ export class CampaignRunner {
       return { handed: await this.handOver(tx, campaign, number, batch), done: false };
     });
 
-    // Nothing to hand over and not done: its last texts are still in the outbox (or the rest waits
-    // for its send window).
-    if (result.handed === 0 && !result.done) this.waitingForOutbox = true;
     if (result.done) {
       const completed = await this.complete(campaign);
       if (completed) {

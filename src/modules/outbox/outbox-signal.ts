@@ -1,6 +1,7 @@
 import type { Db } from '../../db/client.js';
 import type { OutboxPort } from '../../shared/deps.js';
 import type { SQL } from 'drizzle-orm';
+import { WorkerSignal } from '../../shared/worker-signal.js';
 import { OutboxRepository, enqueueSql } from './outbox.repository.js';
 
 /**
@@ -11,8 +12,8 @@ import { OutboxRepository, enqueueSql } from './outbox.repository.js';
  * instance's campaign runner, which hands over a campaign's next texts only while few wait.
  */
 export class OutboxSignal implements OutboxPort {
-  private waker: (() => void) | null = null;
-  private drainedWaker: (() => void) | null = null;
+  private readonly enqueued = new WorkerSignal();
+  private readonly drained = new WorkerSignal();
 
   enqueue(tx: Db, tenantId: string, messageId: string, phoneNumberId: string): Promise<void> {
     return new OutboxRepository(tx, tenantId).enqueue(messageId, phoneNumberId);
@@ -23,18 +24,18 @@ export class OutboxSignal implements OutboxPort {
   }
 
   onEnqueued(wake: (() => void) | null): void {
-    this.waker = wake;
+    this.enqueued.onEnqueued(wake);
   }
 
   notifyEnqueued(): void {
-    this.waker?.();
+    this.enqueued.notifyEnqueued();
   }
 
   onDrained(wake: (() => void) | null): void {
-    this.drainedWaker = wake;
+    this.drained.onEnqueued(wake);
   }
 
   notifyDrained(): void {
-    this.drainedWaker?.();
+    this.drained.notifyEnqueued();
   }
 }

@@ -266,12 +266,12 @@ with input as (
 ),
 message as (
   insert into "messages" ("tenant_id", "conversation_id", "twilio_account_id", "direction", "body", "status", "source", "segments", "campaign_id")
-  select $2::uuid, input."conversationId", $3::uuid, 'OUTBOUND'::message_direction, input.body,
+  select (select $2::uuid), input."conversationId", $3::uuid, 'OUTBOUND'::message_direction, input.body,
     'QUEUED'::message_status, 'CAMPAIGN'::message_source, input.segments, $4::uuid
   from input order by input."recipientId"
   returning "messages"."id", "messages"."conversation_id"
 ),
-job as (insert into "outbox" ("tenant_id", "message_id", "phone_number_id") select $5::uuid, message.id, $6::uuid from message),
+job as (insert into "outbox" ("tenant_id", "message_id", "phone_number_id") select (select $5::uuid), message.id, $6::uuid from message),
 recorded as (
   update "conversations" set "last_message_id" = case when now() >= "conversations"."last_message_at" then message.id else "conversations"."last_message_id" end, "last_message_at" = greatest("conversations"."last_message_at", now()), "updated_at" = now()
   from message
