@@ -11,7 +11,8 @@ import { waitFor } from '../helpers/wait.js';
  * idle, and campaigns ran at half their pace (bench, twenty-fifth session). Here the poll is the
  * longest the configuration allows (60 s) and the window 4 texts, so a campaign of 13 recipients
  * completes within the test's time only if starting it wakes the runner and every refill (at
- * least three) and the completion follow the dispatcher's signals.
+ * least three) and the completion follow the dispatcher's signals; resuming a paused campaign
+ * wakes the runner too.
  */
 describe('a campaign larger than its window', () => {
   let server: TestServer;
@@ -51,5 +52,60 @@ describe('a campaign larger than its window', () => {
     const posts = fake.messageRequests.filter((r) => recipients.some((p) => p.phoneNumber === r.params['To']));
     expect(new Set(posts.map((p) => p.params['To'])).size).toBe(13);
     expect(posts).toHaveLength(13);
+  }, 60_000);
+
+  it('is woken by resuming it after a pause, not at the 60 s poll', async () => {
+    const inbox = await setUpInbox(server, fake);
+    const token = inbox.tenant.token;
+    // Twilio answers slowly, so the campaign is still running when it is paused.
+    fake.onMessage(() => ({ delayMs: 100 }));
+    try {
+      const recipients = Array.from({ length: 13 }, () => ({ phoneNumber: randomUsNumber('646') }));
+      const created = await server.gql(
+        `mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }`,
+        { input: { name: 'Resume', phoneNumberId: inbox.number.id, body: 'Hello again', recipients } },
+        token,
+      );
+      expect(created.errors).toBeUndefined();
+      const id = created.data!.createCampaign.id as string;
+      const action = (name: string) => server.gql(`mutation($id: ID!) { ${name}(id: $id) { status } }`, { id }, token);
+      const sentTo = () => fake.messageRequests.filter((r) => recipients.some((p) => p.phoneNumber === r.params['To'])).length;
+      const campaign = async () =>
+        (await server.gql(`query($id: ID!) { campaign(id: $id) { status stats { recipients queued sent skipped } } }`, { id }, token)).data!.campaign;
+
+      expect((await action('startCampaign')).data!.startCampaign.status).toBe('RUNNING');
+      await waitFor(() => sentTo() >= 2, { timeoutMs: 15_000, what: 'the first sends' });
+      expect((await action('pauseCampaign')).data!.pauseCampaign.status).toBe('PAUSED');
+      // What was handed over finishes; the dispatcher's drained signal then finds no running campaign.
+      const handedOver = async () =>
+        (await server.gql(`query($id: ID!) { campaign(id: $id) { recipients(first: 1, status: QUEUED) { edges { node { phoneNumber } } } } }`, { id }, token))
+          .data!.campaign.recipients.edges.length as number;
+      await waitFor(async () => (await handedOver()) === 0, { timeoutMs: 15_000, what: 'in-flight sends to finish' });
+      const atPause = sentTo();
+      expect(atPause).toBeLessThan(13);
+      // A marker sent after the pause leaves: the runner's pass for the last drain is behind us.
+      const marker = await server.gql(
+        `mutation($input: StartConversationInput!) { startConversation(input: $input) { id } }`,
+        { input: { phoneNumberId: inbox.number.id, to: randomUsNumber('212'), body: 'resume marker' } },
+        token,
+      );
+      expect(marker.errors).toBeUndefined();
+      await waitFor(() => fake.messageRequests.some((r) => r.params['Body'] === 'resume marker' && r.status === 201), { timeoutMs: 15_000, what: 'the marker' });
+      expect(sentTo()).toBe(atPause);
+
+      expect((await action('startCampaign')).data!.startCampaign.status).toBe('RUNNING');
+      const done = await waitFor(
+        async () => {
+          const c = await campaign();
+          return c.status === 'COMPLETED' && c;
+        },
+        // Far below the poll: without the wake-up, nothing moves for 60 s.
+        { timeoutMs: 30_000, what: 'the resumed campaign to complete' },
+      );
+      expect(done.stats).toEqual({ recipients: 13, queued: 0, sent: 13, skipped: 0 });
+      expect(sentTo()).toBe(13);
+    } finally {
+      fake.onMessage(null);
+    }
   }, 60_000);
 });
