@@ -25,29 +25,40 @@ describe('a campaign larger than its window', () => {
     await Promise.all([server?.close(), fake?.close()]);
   });
 
-  it('is started at once and refilled as the dispatcher empties the queue, not at the 60 s poll', async () => {
-    const inbox = await setUpInbox(server, fake);
+  type Inbox = Awaited<ReturnType<typeof setUpInbox>>;
+  const STATS = 'stats { recipients queued sent skipped }';
+
+  /** A campaign of `recipients` on the inbox's number, not started; its id and its per-campaign calls. */
+  async function createCampaign(inbox: Inbox, name: string, body: string, recipients: Array<{ phoneNumber: string }>) {
     const token = inbox.tenant.token;
-    const recipients = Array.from({ length: 13 }, () => ({ phoneNumber: randomUsNumber('917') }));
     const created = await server.gql(
       `mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }`,
-      { input: { name: 'Refill', phoneNumberId: inbox.number.id, body: 'Hello {{contact.name}}', recipients } },
+      { input: { name, phoneNumberId: inbox.number.id, body, recipients } },
       token,
     );
     expect(created.errors).toBeUndefined();
     const id = created.data!.createCampaign.id as string;
-    const started = await server.gql(`mutation($id: ID!) { startCampaign(id: $id) { status } }`, { id }, token);
-    expect(started.data!.startCampaign.status).toBe('RUNNING');
-
-    const FIELDS = 'status completedAt stats { recipients queued sent skipped }';
-    const done = await waitFor(
-      async () => {
-        const c = (await server.gql(`query($id: ID!) { campaign(id: $id) { ${FIELDS} } }`, { id }, token)).data!.campaign;
+    const campaign = async () => (await server.gql(`query($id: ID!) { campaign(id: $id) { status ${STATS} } }`, { id }, token)).data!.campaign;
+    return {
+      id,
+      /** startCampaign, pauseCampaign...: the status it answers. */
+      action: async (mutation: string) => (await server.gql(`mutation($id: ID!) { ${mutation}(id: $id) { status } }`, { id }, token)).data![mutation].status as string,
+      campaign,
+      /** Far below the 60 s poll: a single wait for it fails the test. */
+      completed: (what: string) => waitFor(async () => {
+        const c = await campaign();
         return c.status === 'COMPLETED' && c;
-      },
-      // Far below the poll: a single wait for it fails the test.
-      { timeoutMs: 30_000, what: 'the campaign to complete' },
-    );
+      }, { timeoutMs: 30_000, what }),
+    };
+  }
+
+  it('is started at once and refilled as the dispatcher empties the queue, not at the 60 s poll', async () => {
+    const inbox = await setUpInbox(server, fake);
+    const recipients = Array.from({ length: 13 }, () => ({ phoneNumber: randomUsNumber('917') }));
+    const run = await createCampaign(inbox, 'Refill', 'Hello {{contact.name}}', recipients);
+    expect(await run.action('startCampaign')).toBe('RUNNING');
+
+    const done = await run.completed('the campaign to complete');
     expect(done.stats).toEqual({ recipients: 13, queued: 0, sent: 13, skipped: 0 });
     const posts = fake.messageRequests.filter((r) => recipients.some((p) => p.phoneNumber === r.params['To']));
     expect(new Set(posts.map((p) => p.params['To'])).size).toBe(13);
@@ -61,25 +72,16 @@ describe('a campaign larger than its window', () => {
     fake.onMessage(() => ({ delayMs: 100 }));
     try {
       const recipients = Array.from({ length: 13 }, () => ({ phoneNumber: randomUsNumber('646') }));
-      const created = await server.gql(
-        `mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }`,
-        { input: { name: 'Resume', phoneNumberId: inbox.number.id, body: 'Hello again', recipients } },
-        token,
-      );
-      expect(created.errors).toBeUndefined();
-      const id = created.data!.createCampaign.id as string;
-      const action = (name: string) => server.gql(`mutation($id: ID!) { ${name}(id: $id) { status } }`, { id }, token);
+      const run = await createCampaign(inbox, 'Resume', 'Hello again', recipients);
       const sentTo = () => fake.messageRequests.filter((r) => recipients.some((p) => p.phoneNumber === r.params['To'])).length;
-      const campaign = async () =>
-        (await server.gql(`query($id: ID!) { campaign(id: $id) { status stats { recipients queued sent skipped } } }`, { id }, token)).data!.campaign;
-
-      expect((await action('startCampaign')).data!.startCampaign.status).toBe('RUNNING');
-      await waitFor(() => sentTo() >= 2, { timeoutMs: 15_000, what: 'the first sends' });
-      expect((await action('pauseCampaign')).data!.pauseCampaign.status).toBe('PAUSED');
-      // What was handed over finishes; the dispatcher's drained signal then finds no running campaign.
       const handedOver = async () =>
-        (await server.gql(`query($id: ID!) { campaign(id: $id) { recipients(first: 1, status: QUEUED) { edges { node { phoneNumber } } } } }`, { id }, token))
+        (await server.gql(`query($id: ID!) { campaign(id: $id) { recipients(first: 1, status: QUEUED) { edges { node { phoneNumber } } } } }`, { id: run.id }, token))
           .data!.campaign.recipients.edges.length as number;
+
+      expect(await run.action('startCampaign')).toBe('RUNNING');
+      await waitFor(() => sentTo() >= 2, { timeoutMs: 15_000, what: 'the first sends' });
+      expect(await run.action('pauseCampaign')).toBe('PAUSED');
+      // What was handed over finishes; the dispatcher's drained signal then finds no running campaign.
       await waitFor(async () => (await handedOver()) === 0, { timeoutMs: 15_000, what: 'in-flight sends to finish' });
       const atPause = sentTo();
       expect(atPause).toBeLessThan(13);
@@ -93,15 +95,8 @@ describe('a campaign larger than its window', () => {
       await waitFor(() => fake.messageRequests.some((r) => r.params['Body'] === 'resume marker' && r.status === 201), { timeoutMs: 15_000, what: 'the marker' });
       expect(sentTo()).toBe(atPause);
 
-      expect((await action('startCampaign')).data!.startCampaign.status).toBe('RUNNING');
-      const done = await waitFor(
-        async () => {
-          const c = await campaign();
-          return c.status === 'COMPLETED' && c;
-        },
-        // Far below the poll: without the wake-up, nothing moves for 60 s.
-        { timeoutMs: 30_000, what: 'the resumed campaign to complete' },
-      );
+      expect(await run.action('startCampaign')).toBe('RUNNING');
+      const done = await run.completed('the resumed campaign to complete');
       expect(done.stats).toEqual({ recipients: 13, queued: 0, sent: 13, skipped: 0 });
       expect(sentTo()).toBe(13);
     } finally {
