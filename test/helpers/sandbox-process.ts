@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
@@ -14,15 +15,37 @@ export interface SandboxProcess {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on loopback (the restarted server must come back on the same one). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+/**
+ * A free TCP port on loopback (the restarted server must come back on the same one), taken below
+ * the kernel's ephemeral range: a port from that range, freed here and bound by the child seconds
+ * later, was once taken meanwhile by one of the test run's many outgoing connections (EADDRINUSE).
+ * Below it, only another explicit bind can take it.
+ */
+export async function freePort(): Promise<number> {
+  const firstEphemeral = ephemeralRangeStart();
+  const low = Math.max(1024, firstEphemeral - 12_000);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low + Math.floor(Math.random() * (firstEphemeral - low));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port found in ${low}-${firstEphemeral - 1}`);
+}
+
+function ephemeralRangeStart(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(first) && first > 2048) return first;
+  } catch {
+    // Not Linux: the IANA dynamic range's start.
+  }
+  return 49_152;
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((res) => {
     const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
-    });
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
   });
 }
 
