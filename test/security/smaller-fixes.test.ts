@@ -92,7 +92,8 @@ describe('production hardening', () => {
     } finally {
       await Promise.all([server.close(), bare.close()]);
     }
-  });
+    // Two servers of their own: on PGlite with both suites sharing two cores, starting them once took over 30 s.
+  }, 90_000);
 });
 
 describe('debug logs', () => {
