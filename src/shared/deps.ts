@@ -142,8 +142,10 @@ export interface AssignmentsPort {
 
 /** A polling worker of this instance, woken after a commit that gave it work (src/shared/worker-signal.ts). */
 export interface WorkerWakePort {
-  notifyEnqueued(): void;
-  onEnqueued(wake: (() => void) | null): void;
+  /** Starts the worker's next round now (nothing when no worker registered). */
+  wake(): void;
+  /** The worker of this instance registers (or with null, removes) its wake-up. */
+  onWake(wake: (() => void) | null): void;
 }
 
 /**

@@ -8,11 +8,11 @@ import type { WorkerWakePort } from './deps.js';
 export class WorkerSignal implements WorkerWakePort {
   private waker: (() => void) | null = null;
 
-  onEnqueued(wake: (() => void) | null): void {
+  onWake(wake: (() => void) | null): void {
     this.waker = wake;
   }
 
-  notifyEnqueued(): void {
+  wake(): void {
     this.waker?.();
   }
 }

@@ -55,7 +55,7 @@ export class CampaignRunner {
     this.deps.outbox.onDrained(() => {
       if (this.campaignsRunning) this.idle.wake();
     });
-    this.deps.campaignRunner.onEnqueued(() => this.idle.wake());
+    this.deps.campaignRunner.onWake(() => this.idle.wake());
     this.loop = this.run();
   }
 
@@ -64,7 +64,7 @@ export class CampaignRunner {
     this.running = false;
     this.stopping = true;
     this.deps.outbox.onDrained(null);
-    this.deps.campaignRunner.onEnqueued(null);
+    this.deps.campaignRunner.onWake(null);
     this.idle.wake();
     await this.loop;
   }

@@ -147,7 +147,7 @@ export class CampaignsService {
     }
     this.scope.deps.events.publish(campaignUpdatedEvent(row));
     // Started or resumed: the first texts leave now, not at the runner's next poll.
-    if (row.status === CampaignStatus.RUNNING) this.scope.deps.campaignRunner.notifyEnqueued();
+    if (row.status === CampaignStatus.RUNNING) this.scope.deps.campaignRunner.wake();
     this.scope.deps.logger.info({ tenantId: this.scope.tenantId, campaignId: id, status: row.status }, `campaign ${action}`);
     return row;
   }

@@ -73,7 +73,7 @@ export class InboundService {
       stored = rating ?? (await this.deps.ingest.ingest({ tenantId, accountId: this.account.id, messageId, sms, copyMedia }));
       if (!stored) {
         const kept = await this.repository().ingestOnOutboundOnlyNumber(randomUUID(), sms, copyMedia);
-        if (kept && copyMedia > 0) this.deps.mediaCopy.notifyEnqueued();
+        if (kept && copyMedia > 0) this.deps.mediaCopy.wake();
         if (kept) {
           this.log.info({ ...ctx, optChange: sms.optChange }, 'inbound message to an outbound-only number: kept quietly');
           return { kind: 'kept-quietly', ...kept };
@@ -104,7 +104,7 @@ export class InboundService {
       this.log.warn({ ...ctx }, 'inbound message to a number that is not an inbound number of this account: kept as unrouted');
       return { kind: 'not-our-number' };
     }
-    if (copyMedia > 0) this.deps.mediaCopy.notifyEnqueued();
+    if (copyMedia > 0) this.deps.mediaCopy.wake();
     const { messageId, conversationId, contactId } = stored;
     if (stored.contactBlocked) {
       this.log.info({ ...ctx, messageId, conversationId, contactId }, 'inbound message from a blocked contact stored silently');

@@ -36,7 +36,7 @@ export class MediaCopyWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.deps.mediaCopy.onEnqueued(() => this.wake());
+    this.deps.mediaCopy.onWake(() => this.wake());
     this.loop = this.run();
   }
 
@@ -47,7 +47,7 @@ export class MediaCopyWorker {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.deps.mediaCopy.onEnqueued(null);
+    this.deps.mediaCopy.onWake(null);
     this.wake();
     await this.loop;
     await this.queue.releaseHeld().catch(() => {});

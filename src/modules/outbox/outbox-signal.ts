@@ -24,18 +24,18 @@ export class OutboxSignal implements OutboxPort {
   }
 
   onEnqueued(wake: (() => void) | null): void {
-    this.enqueued.onEnqueued(wake);
+    this.enqueued.onWake(wake);
   }
 
   notifyEnqueued(): void {
-    this.enqueued.notifyEnqueued();
+    this.enqueued.wake();
   }
 
   onDrained(wake: (() => void) | null): void {
-    this.drained.onEnqueued(wake);
+    this.drained.onWake(wake);
   }
 
   notifyDrained(): void {
-    this.drained.notifyEnqueued();
+    this.drained.wake();
   }
 }
